@@ -1,0 +1,39 @@
+/*!
+Portolan: a network exposure analyzer.
+
+The pipeline runs one way:
+
+```text
+files ─► detect format ─► parse (vendor-specific, keeps lines) ─► lower to model + diagnostics
+      ─► assemble network (group files into devices)
+      ─► engine: packet sets, per-device transfer (filter, NAT, routing, connection state)
+      ─► verdicts with every hop explained ─► report (serde structs) ─► CLI | wasm ─► page
+```
+
+- [`parse`] holds every vendor-specific parser; vendor types never leave it.
+- [`model`] is the vendor-independent network model.
+- [`space`] is the exact packet-set algebra.
+- [`reach`] evaluates packets through devices and across the network.
+- [`report`] holds the serialisable output structs shared by the CLI and the page.
+
+```
+let files = vec![portolan::InputFile::new("fw1.rules", "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")];
+let ws = portolan::Workspace::load(files);
+assert_eq!(ws.network.devices.len(), 1);
+```
+*/
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod diag;
+pub mod model;
+pub mod parse;
+pub mod reach;
+pub mod report;
+pub mod space;
+mod workspace;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use workspace::{InputFile, LoadedFile, Network, Workspace};

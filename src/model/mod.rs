@@ -1,0 +1,342 @@
+//! The vendor-independent network model.
+//!
+//! Parsers lower vendor syntax into these types; the engine and the reports only ever see these.
+//! Every element keeps its [`Provenance`] (file, line, original text) so any verdict can be
+//! explained down to the config line.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::diag::Provenance;
+
+/// A device: a router, firewall or host that forwards or filters packets.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Device {
+    /// Device name (hostname, folder or file-name stem).
+    pub name: String,
+    /// Interfaces with their addresses. Empty when no interface data was given.
+    pub interfaces: Vec<Interface>,
+    /// Routing table entries (connected routes are derived from interfaces by the engine when
+    /// the dump does not list them).
+    pub routes: Vec<Route>,
+    /// Packet filter and NAT configuration, if any.
+    pub firewall: Option<Firewall>,
+    /// Indices of the input files this device was built from.
+    #[serde(skip)]
+    pub sources: Vec<usize>,
+}
+
+/// A network interface.
+#[derive(Clone, Debug, Serialize)]
+pub struct Interface {
+    /// Name as the device knows it (`eth0`, `eth1.96`).
+    pub name: String,
+    /// Addresses with their prefix length (`192.0.2.1/24`; host bits are kept: they are the
+    /// interface's own address).
+    pub addresses: Vec<IpNet>,
+    /// False when the dump says the interface is administratively or operationally down.
+    pub up: bool,
+    /// Where the interface was declared.
+    pub prov: Provenance,
+}
+
+/// What a route does with matching packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteKind {
+    /// Forward (via a gateway or directly on a link).
+    Unicast,
+    /// Silently discard.
+    Blackhole,
+    /// Discard with ICMP unreachable.
+    Unreachable,
+    /// Discard with ICMP administratively prohibited.
+    Prohibit,
+    /// Deliver locally (the kernel's local table).
+    Local,
+    /// A kind the engine does not model (broadcast, multicast, throw, nat); treated as unknown.
+    Other,
+}
+
+/// One routing table entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct Route {
+    /// Destination prefix (`0.0.0.0/0` and `::/0` for default routes).
+    pub dst: IpNet,
+    /// Next-hop gateway, if any.
+    pub via: Option<IpAddr>,
+    /// Output interface, if given.
+    pub dev: Option<String>,
+    /// What the route does.
+    pub kind: RouteKind,
+    /// Route metric (lower wins among equal prefixes).
+    pub metric: u32,
+    /// Preferred source address (`src`), if given.
+    pub src: Option<IpAddr>,
+    /// Routing table name (`main` unless the dump says otherwise).
+    pub table: String,
+    /// Where the route was declared.
+    pub prov: Provenance,
+}
+
+/// Address family a ruleset applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+    /// Both (nftables `inet`).
+    Any,
+}
+
+/// Where in a device's packet path a ruleset is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    /// Every packet arriving on an interface, before the routing decision.
+    Prerouting,
+    /// Packets addressed to the device itself.
+    Input,
+    /// Packets routed through the device.
+    Forward,
+    /// Packets the device itself sends.
+    Output,
+    /// Every packet leaving on an interface, after the routing decision.
+    Postrouting,
+}
+
+/// What kind of processing a hooked ruleset does; decides which actions make sense there and
+/// whether it sees only the first packet of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Before connection tracking (iptables `raw`).
+    Raw,
+    /// Packet mangling (iptables `mangle`); may still drop.
+    Mangle,
+    /// Destination NAT; consulted for the first packet of a connection only.
+    DstNat,
+    /// Filtering (iptables `filter`).
+    Filter,
+    /// Source NAT; consulted for the first packet of a connection only.
+    SrcNat,
+}
+
+impl Stage {
+    /// True if the stage only sees the first packet of each connection (NAT).
+    pub fn new_only(self) -> bool {
+        matches!(self, Stage::DstNat | Stage::SrcNat)
+    }
+}
+
+/// A ruleset attached to a hook.
+#[derive(Clone, Debug, Serialize)]
+pub struct HookBinding {
+    /// Where it is attached.
+    pub hook: Hook,
+    /// What it does there.
+    pub stage: Stage,
+    /// Order among rulesets at the same hook (lower runs first; iptables uses the netfilter
+    /// priorities: raw −300, mangle −150, dstnat −100, filter 0, srcnat 100).
+    pub priority: i32,
+    /// Index into [`Firewall::rulesets`].
+    pub ruleset: usize,
+    /// Address family the binding applies to.
+    pub family: Family,
+}
+
+/// Packet filtering and NAT of one device.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Firewall {
+    /// Every ruleset (chain, ACL), referenced by index.
+    pub rulesets: Vec<Ruleset>,
+    /// Rulesets attached to the packet path.
+    pub hooks: Vec<HookBinding>,
+    /// True if the device tracks connections (replies of accepted connections are matched by
+    /// state rules; NAT is reversed on replies).
+    pub stateful: bool,
+}
+
+impl Firewall {
+    /// Append another firewall's rulesets and bindings (an `ip6tables-save` beside an
+    /// `iptables-save` of the same device), renumbering its references.
+    pub fn merge(&mut self, other: Firewall) {
+        let off = self.rulesets.len();
+        for mut rs in other.rulesets {
+            for r in &mut rs.rules {
+                if let Action::Jump(i) | Action::Goto(i) = &mut r.action {
+                    *i += off;
+                }
+            }
+            self.rulesets.push(rs);
+        }
+        for mut h in other.hooks {
+            h.ruleset += off;
+            self.hooks.push(h);
+        }
+        self.stateful |= other.stateful;
+    }
+}
+
+/// An ordered list of rules evaluated first-match.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ruleset {
+    /// Name (`INPUT`, `DOCKER-USER`, an ACL name).
+    pub name: String,
+    /// Grouping label (iptables table: `filter`, `nat`, `mangle`, `raw`), used to name it.
+    pub table: String,
+    /// Family of the packets it sees.
+    pub family: Family,
+    /// What happens to packets no rule decides: `Some` for attached rulesets (a policy),
+    /// `None` for called rulesets (control returns to the caller).
+    pub default: Option<Action>,
+    /// Where the default was declared.
+    pub default_prov: Provenance,
+    /// The rules, in order.
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: conditions (all must hold) and an action.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rule {
+    /// Conditions, all of which must hold.
+    pub conds: Vec<Cond>,
+    /// Conditions that were recognised but not modelled (their text). A rule with any of these
+    /// possibly matches wherever its modelled conditions hold: results depending on it are
+    /// "possibly".
+    pub unknown: Vec<String>,
+    /// What a matching packet gets.
+    pub action: Action,
+    /// Where the rule was declared.
+    pub prov: Provenance,
+}
+
+/// A condition on a packet, optionally negated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cond {
+    /// True for "not".
+    pub negated: bool,
+    /// What is tested.
+    pub test: Test,
+}
+
+impl Cond {
+    /// A positive condition.
+    pub fn is(test: Test) -> Self {
+        Cond { negated: false, test }
+    }
+
+    /// A negated condition.
+    pub fn not(test: Test) -> Self {
+        Cond { negated: true, test }
+    }
+}
+
+/// An inclusive address range (a CIDR is `network..=broadcast`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct AddrRange {
+    /// First address.
+    pub lo: IpAddr,
+    /// Last address.
+    pub hi: IpAddr,
+}
+
+impl AddrRange {
+    /// The addresses of a prefix (host bits ignored).
+    pub fn from_net(net: IpNet) -> Self {
+        let n = net.trunc();
+        AddrRange { lo: n.network(), hi: n.broadcast() }
+    }
+
+    /// A single address.
+    pub fn single(a: IpAddr) -> Self {
+        AddrRange { lo: a, hi: a }
+    }
+}
+
+/// What a condition tests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Test {
+    /// Source address in any of the ranges.
+    Src(Vec<AddrRange>),
+    /// Destination address in any of the ranges.
+    Dst(Vec<AddrRange>),
+    /// Protocol number in the list.
+    Proto(Vec<u8>),
+    /// Source port in any of the inclusive ranges.
+    Sport(Vec<(u16, u16)>),
+    /// Destination port in any of the inclusive ranges.
+    Dport(Vec<(u16, u16)>),
+    /// ICMP/ICMPv6 type, and code range if given.
+    Icmp {
+        /// Type; `None` means any type.
+        ty: Option<u8>,
+        /// Inclusive code range; `None` means any code.
+        code: Option<(u8, u8)>,
+    },
+    /// TCP flags: `(flags & mask) == comp`.
+    TcpFlags {
+        /// Flags examined.
+        mask: u8,
+        /// Flags that must be set among those examined.
+        comp: u8,
+    },
+    /// Connection state is one of these base states (see [`crate::space::Ct`]).
+    CtState(Vec<u8>),
+    /// The connection's NAT status has one of these bits ([`crate::space::Ct::DNAT`] /
+    /// [`crate::space::Ct::SNAT`]).
+    CtStatus(u8),
+    /// Input interface: exact name, or a prefix when it ends in `+`.
+    InIface(String),
+    /// Output interface: exact name, or a prefix when it ends in `+`.
+    OutIface(String),
+    /// Destination address is one of the device's own addresses (`addrtype LOCAL`).
+    DstLocal,
+    /// Source address is one of the device's own addresses.
+    SrcLocal,
+}
+
+/// An inclusive address range and port range a NAT rule translates to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NatTarget {
+    /// New address range; `None` keeps the address (port-only translation).
+    pub addr: Option<AddrRange>,
+    /// New port range; `None` keeps the port.
+    pub ports: Option<(u16, u16)>,
+}
+
+/// What a rule does with a matching packet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Action {
+    /// Let the packet through this ruleset (continues at the next hooked ruleset).
+    Accept,
+    /// Discard silently.
+    Drop,
+    /// Discard and answer with an error (the text says which, e.g. `icmp-port-unreachable`).
+    Reject(String),
+    /// Return to the calling ruleset (or the default, for an attached ruleset).
+    Return,
+    /// Evaluate another ruleset (index), then continue after this rule if it returns.
+    Jump(usize),
+    /// Evaluate another ruleset (index) instead of the rest of this one.
+    Goto(usize),
+    /// Destination NAT (port forwarding).
+    Dnat(NatTarget),
+    /// Source NAT.
+    Snat(NatTarget),
+    /// Source NAT to the output interface's address.
+    Masquerade(Option<(u16, u16)>),
+    /// Destination NAT to the device itself (the input interface's address).
+    Redirect(Option<(u16, u16)>),
+    /// No effect on whether or where the packet goes (LOG, MARK, counters); evaluation
+    /// continues with the next rule. The text names the target.
+    Continue(String),
+    /// A target that is not modelled; its effect is unknown (possibly stops the packet).
+    Unknown(String),
+}

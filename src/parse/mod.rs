@@ -1,0 +1,154 @@
+//! Format detection and the vendor-specific parsers.
+//!
+//! Detection is by content, never by file name. Each parser turns one file into a
+//! [`ParsedFile`]: model fragments (a firewall, interfaces, routes) plus diagnostics for every
+//! line it did not fully understand. Vendor syntax never leaves this module.
+
+pub mod iptables;
+pub mod linux_ip;
+
+use serde::Serialize;
+
+use crate::diag::{codes, Diagnostic, Diags, FileStatus, Severity, SourceId};
+use crate::model::{Firewall, Interface, Route};
+
+/// A format Portolan reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// `iptables-save`, `ip6tables-save`, `iptables-nft-save` output.
+    IptablesSave,
+    /// `ip addr` / `ip -6 addr` text output.
+    IpAddr,
+    /// `ip -j addr` JSON output.
+    IpAddrJson,
+    /// `ip route` / `ip -6 route` text output.
+    IpRoute,
+    /// `ip -j route` JSON output.
+    IpRouteJson,
+    /// Not a format Portolan reads.
+    Unknown,
+}
+
+impl Format {
+    /// Human-readable name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::IptablesSave => "iptables-save",
+            Format::IpAddr => "ip addr",
+            Format::IpAddrJson => "ip -j addr",
+            Format::IpRoute => "ip route",
+            Format::IpRouteJson => "ip -j route",
+            Format::Unknown => "unknown",
+        }
+    }
+}
+
+/// What one file contributes to the model.
+#[derive(Clone, Debug, Default)]
+pub struct Content {
+    /// Filtering/NAT rules.
+    pub firewall: Option<Firewall>,
+    /// Interfaces and their addresses.
+    pub interfaces: Vec<Interface>,
+    /// Routes.
+    pub routes: Vec<Route>,
+}
+
+/// The result of parsing one file.
+#[derive(Clone, Debug)]
+pub struct ParsedFile {
+    /// The detected format.
+    pub format: Format,
+    /// Model fragments.
+    pub content: Content,
+    /// Diagnostics, in line order.
+    pub diags: Vec<Diagnostic>,
+    /// Number of lines in the file.
+    pub lines_total: u32,
+    /// Lines deliberately skipped (comments, blank, cosmetic).
+    pub lines_skipped: u32,
+    /// Device name the file itself states, if any (a `hostname` line).
+    pub device_hint: Option<String>,
+}
+
+impl ParsedFile {
+    /// An empty result for a format with the given diagnostics.
+    pub fn new(format: Format, text: &str) -> Self {
+        ParsedFile {
+            format,
+            content: Content::default(),
+            diags: Vec::new(),
+            lines_total: count_lines(text),
+            lines_skipped: 0,
+            device_hint: None,
+        }
+    }
+
+    /// Worst-wins parse status.
+    pub fn status(&self) -> FileStatus {
+        if self.format == Format::Unknown {
+            return FileStatus::Unsupported;
+        }
+        if self.diags.iter().any(|d| d.code == codes::UNREADABLE) {
+            return FileStatus::Failed;
+        }
+        if self.diags.iter().any(|d| d.severity >= Severity::Warning) {
+            FileStatus::Partial
+        } else {
+            FileStatus::Ok
+        }
+    }
+
+    /// Lines with at least one warning or error.
+    pub fn lines_unrecognized(&self) -> u32 {
+        let mut lines: Vec<u32> =
+            self.diags.iter().filter(|d| d.severity >= Severity::Warning && d.line > 0).map(|d| d.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines.len() as u32
+    }
+}
+
+/// Number of lines in a text (a final line without newline counts).
+pub fn count_lines(text: &str) -> u32 {
+    text.lines().count() as u32
+}
+
+/// Guess the format of a file from its content.
+pub fn detect(text: &str) -> Format {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        return linux_ip::detect_json(trimmed).unwrap_or(Format::Unknown);
+    }
+    if iptables::looks_like(text) {
+        return Format::IptablesSave;
+    }
+    if let Some(f) = linux_ip::detect_text(text) {
+        return f;
+    }
+    Format::Unknown
+}
+
+/// Detect the format of a file and parse it.
+pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
+    match detect(text) {
+        Format::IptablesSave => iptables::parse(source, file, text),
+        f @ (Format::IpAddr | Format::IpAddrJson | Format::IpRoute | Format::IpRouteJson) => {
+            linux_ip::parse(f, source, file, text)
+        }
+        Format::Unknown => {
+            let mut p = ParsedFile::new(Format::Unknown, text);
+            let mut d = Diags::default();
+            d.push(
+                codes::UNKNOWN_FORMAT,
+                Severity::Error,
+                0,
+                "",
+                "not recognized: the content matches none of the formats Portolan reads",
+            );
+            p.diags = d.list;
+            p
+        }
+    }
+}

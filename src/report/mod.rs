@@ -1,0 +1,258 @@
+//! Output structs shared by the CLI renderers and the page. Serialize-only; field names are the
+//! JSON contract (see DESIGN.md) and must stay stable.
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, FileStatus};
+use crate::Workspace;
+
+/// `portolan parse --json`: every input and every device.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParseReport {
+    /// One entry per input file, in the order given.
+    pub inputs: Vec<InputReport>,
+    /// Devices assembled from the inputs.
+    pub devices: Vec<DeviceSummary>,
+}
+
+/// Line counts of one input.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineCounts {
+    /// Lines in the file.
+    pub total: u32,
+    /// Lines with a warning or error diagnostic.
+    pub unrecognized: u32,
+    /// Comments, blank and cosmetic lines skipped on purpose.
+    pub skipped: u32,
+}
+
+/// One input file's parse result.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputReport {
+    /// Path as given.
+    pub path: String,
+    /// Detected format (`iptables-save`, `ip addr`, … or `unknown`).
+    pub format: String,
+    /// Device the file was assigned to.
+    pub device: Option<String>,
+    /// `ok`, `partial`, `failed` or `unsupported`.
+    pub status: FileStatus,
+    /// What the status means.
+    pub status_text: String,
+    /// Line counts.
+    pub lines: LineCounts,
+    /// Percentage of non-skipped lines understood (100 when there are none).
+    pub coverage: f64,
+    /// Diagnostics in line order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One assembled device.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceSummary {
+    /// Device name.
+    pub name: String,
+    /// Files it was built from.
+    pub files: Vec<String>,
+    /// Interfaces with their addresses (`eth0 192.0.2.1/24`).
+    pub interfaces: Vec<String>,
+    /// Number of routes.
+    pub routes: usize,
+    /// Number of rulesets (chains, ACLs).
+    pub rulesets: usize,
+    /// Number of rules.
+    pub rules: usize,
+    /// Rules with conditions or actions that are not modelled.
+    pub unknown_rules: usize,
+}
+
+impl ParseReport {
+    /// Build the report for a workspace.
+    pub fn build(ws: &Workspace) -> ParseReport {
+        let inputs = ws
+            .files
+            .iter()
+            .map(|f| {
+                let p = &f.parsed;
+                let unrec = p.lines_unrecognized();
+                let counted = p.lines_total.saturating_sub(p.lines_skipped);
+                let coverage = if counted == 0 {
+                    100.0
+                } else {
+                    (100.0 * (counted.saturating_sub(unrec)) as f64 / counted as f64 * 10.0).round() / 10.0
+                };
+                let status = p.status();
+                InputReport {
+                    path: f.path.clone(),
+                    format: p.format.label().to_string(),
+                    device: f.device.clone(),
+                    status,
+                    status_text: status.explanation().to_string(),
+                    lines: LineCounts { total: p.lines_total, unrecognized: unrec, skipped: p.lines_skipped },
+                    coverage: if p.format == crate::parse::Format::Unknown { 0.0 } else { coverage },
+                    diagnostics: p.diags.clone(),
+                }
+            })
+            .collect();
+        let devices = ws
+            .network
+            .devices
+            .iter()
+            .map(|d| {
+                let (rulesets, rules, unknown_rules) = d.firewall.as_ref().map_or((0, 0, 0), |fw| {
+                    let rules: usize = fw.rulesets.iter().map(|r| r.rules.len()).sum();
+                    let unk = fw
+                        .rulesets
+                        .iter()
+                        .flat_map(|r| &r.rules)
+                        .filter(|r| !r.unknown.is_empty() || matches!(r.action, crate::model::Action::Unknown(_)))
+                        .count();
+                    (fw.rulesets.len(), rules, unk)
+                });
+                DeviceSummary {
+                    name: d.name.clone(),
+                    files: d.sources.iter().map(|&i| ws.files[i].path.clone()).collect(),
+                    interfaces: d
+                        .interfaces
+                        .iter()
+                        .map(|i| {
+                            let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+                            if addrs.is_empty() { i.name.clone() } else { format!("{} {}", i.name, addrs.join(" ")) }
+                        })
+                        .collect(),
+                    routes: d.routes.len(),
+                    rulesets,
+                    rules,
+                    unknown_rules,
+                }
+            })
+            .collect();
+        ParseReport { inputs, devices }
+    }
+}
+
+/// The outcome of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// A new connection is established and its replies return.
+    Allowed,
+    /// The connection cannot be established.
+    Denied,
+    /// The outcome depends on a construct Portolan does not model.
+    Possibly,
+}
+
+impl Verdict {
+    /// The lowercase word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Denied => "denied",
+            Verdict::Possibly => "possibly",
+        }
+    }
+}
+
+/// A rule that decided something, with its source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    /// File path.
+    pub file: String,
+    /// One-based line (0 for a built-in default).
+    pub line: u32,
+    /// The rule's text.
+    pub text: String,
+    /// What it did: `accept`, `drop`, `reject`, `dnat`, `policy drop`, …
+    pub action: String,
+    /// Ruleset (chain) name, with its table: `filter/FORWARD`.
+    pub ruleset: String,
+}
+
+/// An address translation applied at a hop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NatNote {
+    /// `dnat`, `snat`, `masquerade`, `redirect`, or `un-dnat`/`un-snat` on replies.
+    pub kind: String,
+    /// Address:port before.
+    pub from: String,
+    /// Address:port after.
+    pub to: String,
+    /// The rule that did it.
+    pub rule: Option<RuleRef>,
+}
+
+/// One step of a packet through one device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    /// Device name.
+    pub device: String,
+    /// `forward` (the connection's first packet) or `reply` (the first reply).
+    pub direction: String,
+    /// Interface the packet arrived on (none for packets the device sends itself).
+    pub in_iface: Option<String>,
+    /// Interface it left on (none when delivered to the device itself or stopped).
+    pub out_iface: Option<String>,
+    /// The path through the device: `forward`, `input` (to the device), `output` (from it).
+    pub path: String,
+    /// The rule that decided at this hop (the last filtering decision), if any.
+    pub rule: Option<RuleRef>,
+    /// Every ruleset decision on the way, in order (raw, mangle, nat, filter).
+    pub decisions: Vec<RuleRef>,
+    /// Address translations applied here.
+    pub nat: Vec<NatNote>,
+    /// `accepted`, `dropped`, `rejected`, `no route`, `delivered`, `possibly` …
+    pub outcome: String,
+}
+
+/// One concrete flow: the witness of a result.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct FlowSpec {
+    /// Source address.
+    pub src: String,
+    /// Destination address.
+    pub dst: String,
+    /// `tcp`, `udp`, `icmp`, `icmpv6` or a number.
+    pub proto: String,
+    /// Destination port (TCP/UDP) or ICMP type.
+    pub port: Option<u32>,
+    /// Source port used for the witness.
+    pub sport: Option<u32>,
+}
+
+/// The answer for one flow or one class of equivalent flows.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowResult {
+    /// Verdict.
+    pub verdict: Verdict,
+    /// One sentence explaining it.
+    pub reason: String,
+    /// The packets this result covers, in readable form (`tcp/22 from 10.0.0.0/8`).
+    pub covers: String,
+    /// One concrete flow of the class.
+    pub witness: FlowSpec,
+    /// Hops of the first packet and then of the first reply.
+    pub hops: Vec<Hop>,
+    /// What the "possibly" depends on (unknown constructs with file:line).
+    pub uncertain: Vec<String>,
+}
+
+/// `portolan query`: the answer for a from/to/proto/port question.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueryReport {
+    /// The question as understood.
+    pub from: String,
+    /// Destination endpoint.
+    pub to: String,
+    /// Protocol (`tcp`, `udp`, `icmp`, `any`).
+    pub proto: String,
+    /// Port or port range, if given.
+    pub port: Option<String>,
+    /// `allowed` if every flow is allowed, `denied` if none can be, `possibly` otherwise
+    /// (see `results` for the classes).
+    pub verdict: Verdict,
+    /// Classes of flows with the same outcome.
+    pub results: Vec<FlowResult>,
+    /// Assumptions the answer rests on (missing interface data, query budget).
+    pub assumptions: Vec<String>,
+}
