@@ -35,5 +35,7 @@ mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::Session;
 
 pub use workspace::{InputFile, LoadedFile, Network, Workspace};
