@@ -1,1 +1,411 @@
+//! The `portolan` command line: argument parsing, file reading and rendering only; all logic is
+//! in the library. Exit codes: 0 ok, 1 threshold met or policy violated, 2 usage or unreadable
+//! input.
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(cli::main());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use anyhow::{bail, Context, Result};
+    use clap::{Parser, Subcommand};
+    use portolan::reach::{Analyzer, QueryRequest, TestRow};
+    use portolan::report::{FlowResult, Hop, ParseReport, QueryReport};
+    use portolan::{InputFile, Workspace};
+
+    #[derive(Parser)]
+    #[command(name = "portolan", version, about = "Which services are reachable from where, explained down to the config line")]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+
+    #[derive(Subcommand)]
+    enum Cmd {
+        /// Parse inputs and report formats, devices, coverage and every line not understood.
+        Parse {
+            /// Print JSON.
+            #[arg(long)]
+            json: bool,
+            /// Files or folders (read recursively; formats are detected by content).
+            #[arg(required = true)]
+            paths: Vec<PathBuf>,
+        },
+        /// Is a flow allowed? Every hop explained with the deciding rule.
+        Query {
+            /// Source: IP, CIDR, first-last range, `internet`, `device:NAME` or a device name.
+            #[arg(long)]
+            from: Option<String>,
+            /// Destination, as for --from.
+            #[arg(long)]
+            to: Option<String>,
+            /// tcp, udp, icmp, any or a protocol number.
+            #[arg(long, default_value = "tcp")]
+            proto: String,
+            /// Port N or range N-M (ICMP: a type number or name such as echo-request).
+            #[arg(long)]
+            port: Option<String>,
+            /// Source port (default: any of the ephemeral range).
+            #[arg(long)]
+            sport: Option<u16>,
+            /// CSV of flows (header src,dst,proto,port[,sport]): one JSON line per flow.
+            #[arg(long, conflicts_with_all = ["from", "to"])]
+            flows: Option<PathBuf>,
+            /// Print JSON.
+            #[arg(long)]
+            json: bool,
+            /// Files or folders.
+            #[arg(required = true)]
+            paths: Vec<PathBuf>,
+        },
+        /// Evaluate flows against one filter alone (a chain, an ACL) and name the matching rule.
+        Test {
+            /// CSV of flows (header src,dst,proto,port; optional sport,in_iface,out_iface,state).
+            #[arg(long, required = true)]
+            flows: PathBuf,
+            /// The filter: NAME, table/NAME or device:table/NAME (may be omitted when there is one).
+            #[arg(long)]
+            filter: Option<String>,
+            /// Print JSON lines (the default output is JSON lines too; kept for symmetry).
+            #[arg(long)]
+            json: bool,
+            /// Files or folders.
+            #[arg(required = true)]
+            paths: Vec<PathBuf>,
+        },
+    }
+
+    pub fn main() -> i32 {
+        let cli = match Cli::try_parse() {
+            Ok(c) => c,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return code;
+            }
+        };
+        match run(cli) {
+            Ok(code) => code,
+            Err(e) => {
+                // A closed pipe (`| head`) is not an error.
+                if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                    return 0;
+                }
+                eprintln!("portolan: {e:#}");
+                2
+            }
+        }
+    }
+
+    fn run(cli: Cli) -> Result<i32> {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        match cli.cmd {
+            Cmd::Parse { json, paths } => {
+                let ws = load(&paths)?;
+                let rep = ParseReport::build(&ws);
+                if json {
+                    serde_json::to_writer_pretty(&mut out, &rep)?;
+                    writeln!(out)?;
+                } else {
+                    render_parse(&mut out, &rep)?;
+                }
+            }
+            Cmd::Query { from, to, proto, port, sport, flows, json, paths } => {
+                let ws = load(&paths)?;
+                let an = Analyzer::new(&ws);
+                if let Some(f) = flows {
+                    return run_flows(&mut out, &an, &f);
+                }
+                let (Some(from), Some(to)) = (from, to) else {
+                    bail!("query needs --from and --to, or --flows FILE.csv");
+                };
+                let rep = an
+                    .query(&QueryRequest { from, to, proto, port, sport })
+                    .map_err(anyhow::Error::msg)?;
+                if json {
+                    serde_json::to_writer_pretty(&mut out, &rep)?;
+                    writeln!(out)?;
+                } else {
+                    render_query(&mut out, &rep)?;
+                }
+            }
+            Cmd::Test { flows, filter, json: _, paths } => {
+                let ws = load(&paths)?;
+                let an = Analyzer::new(&ws);
+                let filter = match filter {
+                    Some(f) => f,
+                    None => an.only_filter().map_err(anyhow::Error::msg)?,
+                };
+                return run_test(&mut out, &an, &filter, &flows);
+            }
+        }
+        out.flush()?;
+        Ok(0)
+    }
+
+    /// Read files and folders (recursively, in sorted order) into a workspace.
+    fn load(paths: &[PathBuf]) -> Result<Workspace> {
+        let mut files = Vec::new();
+        for p in paths {
+            collect(p, &mut files).with_context(|| format!("cannot read {}", p.display()))?;
+        }
+        if files.is_empty() {
+            bail!("no input files found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        }
+        Ok(Workspace::load(files))
+    }
+
+    fn collect(p: &Path, files: &mut Vec<InputFile>) -> Result<()> {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for e in entries {
+                let hidden = e.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+                if !hidden {
+                    collect(&e, files)?;
+                }
+            }
+        } else {
+            let bytes = std::fs::read(p)?;
+            files.push(InputFile { path: p.display().to_string(), bytes });
+        }
+        Ok(())
+    }
+
+    /// A minimal CSV reader: comma-separated, optional double quotes, header first.
+    fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        let Some((_, header)) = lines.next() else { bail!("{}: empty CSV", path.display()) };
+        let header: Vec<String> = split_csv(header).into_iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+        for need in ["src", "dst", "proto"] {
+            if !header.iter().any(|h| h == need) {
+                bail!("{}: the CSV header must name src,dst,proto,port (found {})", path.display(), header.join(","));
+            }
+        }
+        let rows = lines.map(|(i, l)| (i + 1, split_csv(l))).collect();
+        Ok((header, rows))
+    }
+
+    fn split_csv(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => out.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out.into_iter().map(|s| s.trim().to_string()).collect()
+    }
+
+    fn field<'a>(header: &[String], row: &'a [String], name: &str) -> Option<&'a str> {
+        header.iter().position(|h| h == name).and_then(|i| row.get(i)).map(|s| s.as_str())
+    }
+
+    fn row_object(header: &[String], row: &[String]) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        for (i, h) in header.iter().enumerate() {
+            m.insert(h.clone(), serde_json::Value::String(row.get(i).cloned().unwrap_or_default()));
+        }
+        m
+    }
+
+    fn parse_sport(header: &[String], row: &[String]) -> Result<Option<u16>, String> {
+        match field(header, row, "sport").map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s.parse::<u16>().map(Some).map_err(|_| format!("sport {s:?} is not a port number")),
+        }
+    }
+
+    fn run_flows(out: &mut impl Write, an: &Analyzer, path: &Path) -> Result<i32> {
+        let (header, rows) = read_csv(path)?;
+        let mut bad = 0;
+        for (line, row) in rows {
+            let mut obj = row_object(&header, &row);
+            let res = parse_sport(&header, &row).and_then(|sport| {
+                an.flow(
+                    field(&header, &row, "src").unwrap_or(""),
+                    field(&header, &row, "dst").unwrap_or(""),
+                    field(&header, &row, "proto").unwrap_or(""),
+                    field(&header, &row, "port").unwrap_or(""),
+                    sport,
+                )
+            });
+            match res {
+                Ok(r) => {
+                    obj.insert("verdict".into(), serde_json::to_value(r.verdict)?);
+                    obj.insert("reason".into(), r.reason.into());
+                    obj.insert("hops".into(), serde_json::to_value(&r.hops)?);
+                    if !r.uncertain.is_empty() {
+                        obj.insert("uncertain".into(), serde_json::to_value(&r.uncertain)?);
+                    }
+                }
+                Err(e) => {
+                    bad += 1;
+                    obj.insert("error".into(), format!("{}:{line}: {e}", path.display()).into());
+                }
+            }
+            serde_json::to_writer(&mut *out, &obj)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        Ok(if bad > 0 { 2 } else { 0 })
+    }
+
+    fn run_test(out: &mut impl Write, an: &Analyzer, filter: &str, path: &Path) -> Result<i32> {
+        let (header, rows) = read_csv(path)?;
+        let mut bad = 0;
+        for (line, row) in rows {
+            let mut obj = row_object(&header, &row);
+            let get = |n: &str| field(&header, &row, n).map(str::to_string);
+            let res = parse_sport(&header, &row).and_then(|sport| {
+                an.test_filter(
+                    filter,
+                    &TestRow {
+                        src: get("src").unwrap_or_default(),
+                        dst: get("dst").unwrap_or_default(),
+                        proto: get("proto").unwrap_or_default(),
+                        port: get("port").unwrap_or_default(),
+                        sport,
+                        in_iface: get("in_iface"),
+                        out_iface: get("out_iface"),
+                        state: get("state"),
+                    },
+                )
+            });
+            match res {
+                Ok(a) => {
+                    obj.insert("verdict".into(), a.verdict.into());
+                    obj.insert("filter".into(), a.filter.into());
+                    obj.insert("rule".into(), serde_json::to_value(&a.rule)?);
+                    obj.insert("hops".into(), serde_json::Value::Array(vec![]));
+                    if a.matches.len() > 1 {
+                        obj.insert("matches".into(), serde_json::to_value(&a.matches)?);
+                    }
+                    if !a.uncertain.is_empty() {
+                        obj.insert("uncertain".into(), serde_json::to_value(&a.uncertain)?);
+                    }
+                }
+                Err(e) => {
+                    bad += 1;
+                    obj.insert("error".into(), format!("{}:{line}: {e}", path.display()).into());
+                }
+            }
+            serde_json::to_writer(&mut *out, &obj)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        Ok(if bad > 0 { 2 } else { 0 })
+    }
+
+    fn render_parse(out: &mut impl Write, rep: &ParseReport) -> Result<()> {
+        for i in &rep.inputs {
+            writeln!(
+                out,
+                "{}: {} · device {} · {} · {} lines, {} not understood ({:.1}% coverage)",
+                i.path,
+                i.format,
+                i.device.as_deref().unwrap_or("-"),
+                serde_json::to_value(i.status)?.as_str().unwrap_or(""),
+                i.lines.total,
+                i.lines.unrecognized,
+                i.coverage
+            )?;
+            for d in &i.diagnostics {
+                writeln!(out, "  {}", portolan::diag::render(&i.path, d))?;
+            }
+        }
+        for d in &rep.devices {
+            writeln!(
+                out,
+                "device {}: {} interfaces, {} routes, {} rulesets, {} rules ({} not fully modelled)",
+                d.name,
+                d.interfaces.len(),
+                d.routes,
+                d.rulesets,
+                d.rules,
+                d.unknown_rules
+            )?;
+            for i in &d.interfaces {
+                writeln!(out, "  {i}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn render_hop(out: &mut impl Write, h: &Hop) -> Result<()> {
+        let iif = h.in_iface.as_deref().unwrap_or("(self)");
+        let oif = h.out_iface.as_deref().unwrap_or("(self)");
+        writeln!(out, "    {:<7} {} {} → {} [{}] {}", h.direction, h.device, iif, oif, h.path, h.outcome)?;
+        for n in &h.nat {
+            match &n.rule {
+                Some(r) => writeln!(out, "            {} {} → {}   {}:{} {}", n.kind, n.from, n.to, r.file, r.line, r.text)?,
+                None => writeln!(out, "            {} {} → {}", n.kind, n.from, n.to)?,
+            }
+        }
+        if let Some(r) = &h.rule {
+            writeln!(out, "            {} by {} {}:{} {}", r.action, r.ruleset, r.file, r.line, r.text)?;
+        }
+        Ok(())
+    }
+
+    fn render_result(out: &mut impl Write, r: &FlowResult) -> Result<()> {
+        writeln!(out, "  [{}] {}", r.verdict.as_str(), r.covers)?;
+        writeln!(out, "    {}", r.reason)?;
+        let w = &r.witness;
+        writeln!(
+            out,
+            "    e.g. {} {}{} → {}{}",
+            w.proto,
+            w.src,
+            w.sport.map(|p| format!(":{p}")).unwrap_or_default(),
+            w.dst,
+            w.port.map(|p| format!(":{p}")).unwrap_or_default()
+        )?;
+        for h in &r.hops {
+            render_hop(out, h)?;
+        }
+        for u in &r.uncertain {
+            writeln!(out, "    depends on: {u}")?;
+        }
+        Ok(())
+    }
+
+    fn render_query(out: &mut impl Write, rep: &QueryReport) -> Result<()> {
+        writeln!(
+            out,
+            "{} {}{} from {} to {}",
+            rep.verdict.as_str(),
+            rep.proto,
+            rep.port.as_deref().map(|p| format!("/{p}")).unwrap_or_default(),
+            rep.from,
+            rep.to
+        )?;
+        for r in &rep.results {
+            render_result(out, r)?;
+        }
+        for a in &rep.assumptions {
+            writeln!(out, "  assumption: {a}")?;
+        }
+        Ok(())
+    }
+}

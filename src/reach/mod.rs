@@ -1,22 +1,935 @@
-//! Evaluating packets through devices and across the network.
+//! Reachability: evaluating flows through devices and across the network, with every hop
+//! explained.
+//!
+//! A question names endpoints that may be whole address ranges. The answer is exact: the
+//! question's packets are split into classes that every rule, route and interface subnet treats
+//! alike (each class is a product of ranges cut at every boundary any of them mentions), one
+//! packet of each class is walked through the network — first packet and first reply, with NAT,
+//! routing and connection state — and classes with the same outcome are merged. Unknown
+//! constructs make the walk branch; a verdict is definite only when every branch agrees.
 
-use crate::report::QueryReport;
+mod chain;
+mod compile;
+mod describe;
+mod device;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::model::Action;
+use crate::report::{FlowResult, Hop, NatNote, QueryReport, RuleRef, Verdict};
+use crate::space::{self, proto, Dim, Packet, Ranges};
 use crate::Workspace;
+
+pub use chain::RuleLoc;
+pub use compile::{CDevice, CNetwork};
+use device::{DevPass, Entry, Fate, Trace};
+
+/// Source ports a client picks from when none is given (Linux `ip_local_port_range` default).
+pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
+
+/// Most packet classes one question may split into before it is refused as too broad.
+pub const MAX_CLASSES: u128 = 200_000;
+
+/// Addresses never routed on the Internet (RFC 1918, RFC 6598, RFC 4193, loopback, link-local,
+/// multicast, reserved): the `internet` origin excludes them (RFC 6890 special-purpose registry).
+const NOT_INTERNET: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/127",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+];
 
 /// A reachability question.
 #[derive(Clone, Debug, Default)]
 pub struct QueryRequest {
-    /// Source endpoint: IP, CIDR, `internet`, `device:NAME`, or a bare name.
+    /// Source endpoint: IP, CIDR, `a-b` range, `internet`, `device:NAME`, or a device name.
     pub from: String,
     /// Destination endpoint.
     pub to: String,
     /// `tcp`, `udp`, `icmp`, `any` or a protocol number.
     pub proto: String,
-    /// Port `N` or range `N-M` (ICMP: a type number or name).
+    /// Port `N` or range `N-M` (ICMP: a type number or name such as `echo-request`).
     pub port: Option<String>,
+    /// Source port (default: the ephemeral range).
+    pub sport: Option<u16>,
 }
 
 /// Answer a reachability question.
-pub fn query(_ws: &Workspace, _req: &QueryRequest) -> Result<QueryReport, String> {
-    Err("not implemented".into())
+pub fn query(ws: &Workspace, req: &QueryRequest) -> Result<QueryReport, String> {
+    Analyzer::new(ws).query(req)
 }
+
+/// A workspace compiled for answering many questions.
+pub struct Analyzer<'a> {
+    ws: &'a Workspace,
+    net: CNetwork,
+}
+
+#[derive(Clone, Debug)]
+enum Endpoint {
+    Addrs(Ranges),
+    Device(usize),
+}
+
+/// The outcome of one packet class.
+struct ClassOutcome {
+    verdict: Verdict,
+    reason: String,
+    hops: Vec<Hop>,
+    uncertain: Vec<String>,
+    key: String,
+}
+
+impl<'a> Analyzer<'a> {
+    /// Compile a workspace.
+    pub fn new(ws: &'a Workspace) -> Self {
+        Analyzer { ws, net: CNetwork::build(&ws.network) }
+    }
+
+    /// The workspace this analyzer answers for.
+    pub fn workspace(&self) -> &Workspace {
+        self.ws
+    }
+
+    /// The compiled network.
+    pub fn network(&self) -> &CNetwork {
+        &self.net
+    }
+
+    fn internal_space(&self) -> Ranges {
+        let mut v = Vec::new();
+        for d in &self.net.devices {
+            for (n, _) in &d.addrs {
+                v.extend_from_slice(space::prefix_range(&n.trunc()).as_slice());
+            }
+            for r in &d.routes {
+                if r.dst.prefix_len() > 0 {
+                    v.extend_from_slice(space::prefix_range(&r.dst).as_slice());
+                }
+            }
+        }
+        for s in NOT_INTERNET {
+            if let Ok(n) = s.parse::<IpNet>() {
+                v.extend_from_slice(space::prefix_range(&n).as_slice());
+            }
+        }
+        Ranges::from_ranges(v)
+    }
+
+    fn endpoint(&self, s: &str) -> Result<Endpoint, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("internet") {
+            let all = space::family_range(false).union(&space::family_range(true));
+            return Ok(Endpoint::Addrs(all.difference(&self.internal_space())));
+        }
+        if s.eq_ignore_ascii_case("any") {
+            return Ok(Endpoint::Addrs(space::family_range(false).union(&space::family_range(true))));
+        }
+        if let Some(name) = s.strip_prefix("device:") {
+            return self.net.device(name).map(Endpoint::Device).ok_or_else(|| format!("no device named {name:?}"));
+        }
+        if let Ok(a) = s.parse::<IpAddr>() {
+            return Ok(Endpoint::Addrs(Ranges::single(space::addr_to_u128(a))));
+        }
+        if let Ok(n) = s.parse::<IpNet>() {
+            return Ok(Endpoint::Addrs(space::prefix_range(&n)));
+        }
+        if let Some((a, b)) = s.split_once('-') {
+            if let (Ok(a), Ok(b)) = (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>()) {
+                if a.is_ipv4() == b.is_ipv4() && a <= b {
+                    return Ok(Endpoint::Addrs(Ranges::range(space::addr_to_u128(a), space::addr_to_u128(b))));
+                }
+            }
+        }
+        if let Some(i) = self.net.device(s) {
+            return Ok(Endpoint::Device(i));
+        }
+        for prefix in ["host:", "zone:"] {
+            if s.starts_with(prefix) {
+                return Err(format!("endpoint {s:?}: hosts and zones are named in a topology manifest, and none defines it"));
+            }
+        }
+        Err(format!("endpoint {s:?} is not an address, CIDR, range, `internet`, or a device name"))
+    }
+
+    /// Answer a reachability question.
+    pub fn query(&self, req: &QueryRequest) -> Result<QueryReport, String> {
+        let from = self.endpoint(&req.from)?;
+        let to = self.endpoint(&req.to)?;
+        let protos = parse_proto(&req.proto)?;
+        let port = match &req.port {
+            Some(p) if !p.trim().is_empty() => Some(parse_port(p, &protos)?),
+            _ => None,
+        };
+        let mut assumptions = Vec::new();
+        if self.net.devices.is_empty() {
+            return Err("no device in the inputs: give a ruleset (iptables-save) and its interface dumps".into());
+        }
+        for d in &self.net.devices {
+            if d.has_firewall && !d.has_iface_data {
+                assumptions.push(format!(
+                    "{} has no interface dump (ip addr): interfaces and local addresses are unknown, so results that depend on them are \"possibly\"",
+                    d.name
+                ));
+            }
+        }
+        let src_atoms = match &from {
+            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
+            Endpoint::Device(_) => vec![(0, 0)],
+        };
+        let dst_atoms = match &to {
+            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
+            Endpoint::Device(d) => self.net.devices[*d]
+                .addrs
+                .iter()
+                .filter(|(n, _)| !n.addr().is_loopback())
+                .map(|(n, _)| {
+                    let x = space::addr_to_u128(n.addr());
+                    (x, x)
+                })
+                .collect(),
+        };
+        if dst_atoms.is_empty() {
+            return Err(format!("{}: no address to reach", req.to));
+        }
+        let sport_atoms = match req.sport {
+            Some(p) => vec![(p as u128, p as u128)],
+            None => atoms(&self.net.port_cuts, &Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128)),
+        };
+        // Per protocol class: the (sport, dport-or-icmp-type) atoms.
+        let mut proto_classes: Vec<((u128, u128), Vec<(u128, u128)>, Vec<(u128, u128)>)> = Vec::new();
+        for pa in atoms(&self.net.proto_cuts, &protos) {
+            let rep = pa.0 as u8;
+            if proto::has_ports(rep) {
+                let dr = port.clone().unwrap_or_else(|| Ranges::range(0, 65535));
+                proto_classes.push((pa, sport_atoms.clone(), atoms(&self.net.port_cuts, &dr)));
+            } else if rep == proto::ICMP || rep == proto::ICMPV6 {
+                let tr = port.clone().unwrap_or_else(|| Ranges::range(0, 255));
+                proto_classes.push((pa, vec![(0, 0)], atoms(&self.net.icmp_cuts, &tr)));
+            } else {
+                proto_classes.push((pa, vec![(0, 0)], vec![(0, 0)]));
+            }
+        }
+        let per_pair: u128 = proto_classes.iter().map(|(_, s, d)| (s.len() as u128) * (d.len() as u128)).sum();
+        let total = (src_atoms.len() as u128).saturating_mul(dst_atoms.len() as u128).saturating_mul(per_pair);
+        if total > MAX_CLASSES {
+            return Err(format!(
+                "the question splits into {total} classes of packets (more than {MAX_CLASSES}); narrow --from, --to, --proto or --port"
+            ));
+        }
+        let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for &sa in &src_atoms {
+            for &da in &dst_atoms {
+                let dst = space::u128_to_addr(rep_addr(da));
+                let src = match &from {
+                    Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst) {
+                        Some(a) => a,
+                        None => continue,
+                    },
+                    Endpoint::Addrs(_) => space::u128_to_addr(rep_addr(sa)),
+                };
+                if src.is_ipv4() != dst.is_ipv4() {
+                    continue;
+                }
+                for (pa, sports, dports) in &proto_classes {
+                    let p = pa.0 as u8;
+                    if (p == proto::ICMP && dst.is_ipv6()) || (p == proto::ICMPV6 && dst.is_ipv4()) {
+                        continue;
+                    }
+                    for &spa in sports {
+                        for &dpa in dports {
+                            let mut pkt = Packet::new_flow(src, dst, p, spa.0 as u16, dpa.0 as u16);
+                            if p == proto::ICMP || p == proto::ICMPV6 {
+                                pkt.set(Dim::IcmpType, dpa.0);
+                            }
+                            let o = self.evaluate(pkt, &from);
+                            let class = describe::Class {
+                                src: match &from {
+                                    Endpoint::Device(_) => (space::addr_to_u128(src), space::addr_to_u128(src)),
+                                    _ => sa,
+                                },
+                                dst: da,
+                                proto: *pa,
+                                sport: spa,
+                                dport: dpa,
+                                has_ports: proto::has_ports(p),
+                                icmp: p == proto::ICMP || p == proto::ICMPV6,
+                            };
+                            match groups.get_mut(&o.key) {
+                                Some(g) => g.1.push(class),
+                                None => {
+                                    order.push(o.key.clone());
+                                    groups.insert(o.key.clone(), (o, vec![class]));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if groups.is_empty() {
+            return Err("no packet matches the question (address families or protocols do not fit together)".into());
+        }
+        let mut results = Vec::new();
+        for k in order {
+            let Some((o, classes)) = groups.remove(&k) else { continue };
+            let first = classes[0];
+            let witness = describe::witness(&first);
+            results.push(FlowResult {
+                verdict: o.verdict,
+                reason: o.reason,
+                covers: describe::covers(&classes),
+                witness,
+                hops: o.hops,
+                uncertain: o.uncertain,
+            });
+        }
+        // Most severe first: allowed, possibly, denied.
+        results.sort_by_key(|r| match r.verdict {
+            Verdict::Allowed => 0,
+            Verdict::Possibly => 1,
+            Verdict::Denied => 2,
+        });
+        let verdict = if results.iter().any(|r| r.verdict == Verdict::Allowed) {
+            Verdict::Allowed
+        } else if results.iter().any(|r| r.verdict == Verdict::Possibly) {
+            Verdict::Possibly
+        } else {
+            Verdict::Denied
+        };
+        Ok(QueryReport {
+            from: req.from.clone(),
+            to: req.to.clone(),
+            proto: req.proto.clone(),
+            port: req.port.clone(),
+            verdict,
+            results,
+            assumptions,
+        })
+    }
+
+    /// Evaluate one flow (a CSV row): the verdict when every class of the flow agrees,
+    /// otherwise `possibly` with the reason.
+    pub fn flow(&self, src: &str, dst: &str, proto: &str, port: &str, sport: Option<u16>) -> Result<FlowResult, String> {
+        for (name, v) in [("src", src), ("dst", dst)] {
+            if v.trim().parse::<IpAddr>().is_err() {
+                return Err(format!("{name} {v:?} is not an IP address"));
+            }
+        }
+        let rep = self.query(&QueryRequest {
+            from: src.into(),
+            to: dst.into(),
+            proto: proto.into(),
+            port: if port.trim().is_empty() { None } else { Some(port.into()) },
+            sport,
+        })?;
+        let mut results = rep.results;
+        if results.len() == 1 {
+            return Ok(results.remove(0));
+        }
+        // Several classes (source ports treated differently, or several protocols): the flow's
+        // outcome depends on which one the client uses.
+        let verdicts: Vec<&str> = results.iter().map(|r| r.verdict.as_str()).collect();
+        let mut first = results.remove(0);
+        let all_same = verdicts.iter().all(|v| *v == verdicts[0]);
+        if !all_same {
+            first.uncertain.push(format!(
+                "the outcome depends on the source port or protocol variant: {}",
+                results.iter().map(|r| format!("{} for {}", r.verdict.as_str(), r.covers)).collect::<Vec<_>>().join("; ")
+            ));
+            first.verdict = Verdict::Possibly;
+            first.reason = format!("depends on the source port chosen by the client ({})", first.reason);
+        }
+        Ok(first)
+    }
+
+    /// Walk one packet from its entry and classify the outcome.
+    fn evaluate(&self, pkt: Packet, from: &Endpoint) -> ClassOutcome {
+        let src = pkt.addr(Dim::Src);
+        let dst = pkt.addr(Dim::Dst);
+        let (start, notes) = match from {
+            Endpoint::Device(d) => (Entry::Device(*d), vec![]),
+            _ => device::entry(&self.net, src, dst),
+        };
+        if start == Entry::Nowhere {
+            return ClassOutcome {
+                verdict: Verdict::Possibly,
+                reason: format!("no modelled device is on the path from {src}: where it enters the network is unknown"),
+                hops: vec![],
+                uncertain: vec![format!("{src} is on no known subnet and no device routes to it")],
+                key: "nowhere".into(),
+            };
+        }
+        let fwd = device::walk(&self.net, &start, pkt);
+        // Each possible path: forward trace plus, if delivered, each possible reply trace.
+        let mut paths: Vec<(bool, &Trace, Option<Trace>)> = Vec::new();
+        for t in &fwd {
+            if !t.delivered {
+                paths.push((false, t, None));
+                continue;
+            }
+            for r in device::walk_reply(&self.net, t) {
+                paths.push((r.delivered, t, Some(r)));
+            }
+        }
+        let any_ok = paths.iter().any(|p| p.0);
+        let all_ok = paths.iter().all(|p| p.0);
+        let limit_hit = fwd.iter().any(|t| t.note.as_deref().is_some_and(|n| n.starts_with("too many")));
+        let verdict = if all_ok && !limit_hit {
+            Verdict::Allowed
+        } else if !any_ok && !limit_hit {
+            Verdict::Denied
+        } else {
+            Verdict::Possibly
+        };
+        // The path to show: for allowed/possibly an allowed one, else the first denied one.
+        let shown = paths.iter().find(|p| p.0 == (verdict != Verdict::Denied)).or(paths.first());
+        let mut uncertain: Vec<String> = Vec::new();
+        if verdict == Verdict::Possibly {
+            for (_, t, r) in &paths {
+                for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
+                    for (d, loc) in &p.doubts {
+                        let s = self.doubt_text(*d, *loc);
+                        if !uncertain.contains(&s) {
+                            uncertain.push(s);
+                        }
+                    }
+                    for n in &p.notes {
+                        if !uncertain.contains(n) {
+                            uncertain.push(n.clone());
+                        }
+                    }
+                }
+                if let Some(n) = &t.note {
+                    if !uncertain.contains(n) {
+                        uncertain.push(n.clone());
+                    }
+                }
+            }
+        }
+        let mut hops = Vec::new();
+        let mut reason = String::new();
+        let mut key = verdict.as_str().to_string();
+        if let Some((ok, t, r)) = shown {
+            for p in &t.passes {
+                hops.push(self.hop(p, "forward"));
+            }
+            if let Some(r) = r {
+                for p in &r.passes {
+                    hops.push(self.hop(p, "reply"));
+                }
+            }
+            reason = self.reason(*ok, t, r.as_ref(), verdict);
+            for h in &hops {
+                key.push_str(&format!(
+                    "|{}:{}:{}:{}:{}",
+                    h.device,
+                    h.direction,
+                    h.outcome,
+                    h.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default(),
+                    h.nat.iter().map(|n| format!("{}>{}", n.kind, n.to)).collect::<Vec<_>>().join(",")
+                ));
+            }
+        }
+        if let Some(n) = notes.first() {
+            uncertain.push(n.clone());
+        }
+        ClassOutcome { verdict, reason, hops, uncertain, key }
+    }
+
+    fn reason(&self, ok: bool, t: &Trace, r: Option<&Trace>, verdict: Verdict) -> String {
+        let prefix = match verdict {
+            Verdict::Possibly => "possibly: ",
+            _ => "",
+        };
+        if ok {
+            let names: Vec<&str> = t.passes.iter().map(|p| self.net.devices[p.device].name.as_str()).collect();
+            if names.is_empty() {
+                return format!("{prefix}allowed: no modelled device filters this path");
+            }
+            let mut s = format!("{prefix}allowed: the connection passes {} and its replies return", names.join(", "));
+            if let Some(n) = t.passes.iter().flat_map(|p| p.nat.iter()).next() {
+                s.push_str(&format!(
+                    " ({} {} → {})",
+                    n.kind,
+                    device::show_ap(n.before, &t.passes[0].arrived),
+                    device::show_ap(n.after, &t.passes[0].arrived)
+                ));
+            }
+            return s;
+        }
+        let (dir, trace) = match r {
+            Some(r) if t.delivered => ("the reply", r),
+            _ => ("the first packet", t),
+        };
+        if let Some(n) = &trace.note {
+            return format!("{prefix}{dir}: {n}");
+        }
+        let Some(last) = trace.passes.last() else {
+            return format!("{prefix}denied");
+        };
+        let dev = &self.net.devices[last.device];
+        match &last.fate {
+            Fate::Dropped { at, how } => {
+                let rr = self.rule_ref(last.device, *at, None);
+                let what = if at.rule == RuleLoc::DEFAULT { format!("the default of {}", rr.ruleset) } else { format!("{} rule", rr.ruleset) };
+                let hint = if dir == "the reply" && at.rule == RuleLoc::DEFAULT {
+                    " (no rule accepts the reply traffic of this connection)"
+                } else {
+                    ""
+                };
+                format!("{prefix}{dir} is {} at {} by {what} {}:{}{hint}", past(how), dev.name, rr.file, rr.line)
+            }
+            Fate::NoRoute { route } => match route.and_then(|i| dev.routes.get(i)) {
+                Some(r) => format!("{prefix}{dir} is discarded at {} by the route {:?} ({}:{})", dev.name, r.prov.text, r.prov.file, r.prov.line),
+                None => format!("{prefix}{dir} has no route at {}", dev.name),
+            },
+            _ => format!("{prefix}{dir} does not arrive"),
+        }
+    }
+
+    fn doubt_text(&self, d: usize, loc: RuleLoc) -> String {
+        let dev = &self.net.devices[d];
+        let Some(rs) = dev.rulesets.get(loc.ruleset) else { return String::new() };
+        match rs.rules.get(loc.rule) {
+            Some(r) => {
+                let what = if r.unknown.is_empty() {
+                    match &r.action {
+                        Action::Unknown(t) => format!("action {t} is not modelled"),
+                        a => format!("action {} is not modelled here", action_word(a)),
+                    }
+                } else {
+                    format!("not modelled: {}", r.unknown.join(", "))
+                };
+                format!("{}:{}: {} ({what})", r.prov.file, r.prov.line, r.prov.text)
+            }
+            None => format!("{} {}/{}", dev.name, rs.table, rs.name),
+        }
+    }
+
+    fn rule_ref(&self, d: usize, loc: RuleLoc, action: Option<&Action>) -> RuleRef {
+        let dev = &self.net.devices[d];
+        let Some(rs) = dev.rulesets.get(loc.ruleset) else {
+            return RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset: String::new() };
+        };
+        let ruleset = format!("{}/{}", rs.table, rs.name);
+        if loc.rule == RuleLoc::DEFAULT {
+            let a = action.cloned().or_else(|| rs.default.clone()).unwrap_or(Action::Accept);
+            return RuleRef {
+                file: rs.default_prov.file.clone(),
+                line: rs.default_prov.line,
+                text: rs.default_prov.text.clone(),
+                action: format!("default {}", action_word(&a)),
+                ruleset,
+            };
+        }
+        match rs.rules.get(loc.rule) {
+            Some(r) => RuleRef {
+                file: r.prov.file.clone(),
+                line: r.prov.line,
+                text: r.prov.text.clone(),
+                action: action_word(action.unwrap_or(&r.action)),
+                ruleset,
+            },
+            None => RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset },
+        }
+    }
+
+    fn hop(&self, p: &DevPass, direction: &str) -> Hop {
+        let dev = &self.net.devices[p.device];
+        let mut decisions = Vec::new();
+        for dcs in &p.decisions {
+            for v in &dcs.exit.via {
+                decisions.push(self.rule_ref(p.device, *v, None));
+            }
+            decisions.push(self.rule_ref(p.device, dcs.exit.at, Some(&dcs.exit.action)));
+        }
+        let rule = match &p.fate {
+            Fate::Dropped { at, .. } => Some(self.rule_ref(p.device, *at, None)),
+            _ => p
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| matches!(d.exit.action, Action::Accept) && !self.is_nat_table(p.device, d.exit.at))
+                .map(|d| self.rule_ref(p.device, d.exit.at, Some(&d.exit.action))),
+        };
+        let nat = p
+            .nat
+            .iter()
+            .map(|n| NatNote {
+                kind: n.kind.to_string(),
+                from: device::show_ap(n.before, &p.arrived),
+                to: device::show_ap(n.after, &p.arrived),
+                rule: n.rule.map(|(_, loc)| self.rule_ref(p.device, loc, None)),
+            })
+            .collect();
+        let outcome = match &p.fate {
+            Fate::Forwarded { .. } => "forwarded".to_string(),
+            Fate::Delivered => "delivered".to_string(),
+            Fate::Dropped { how, .. } => past(how).to_string(),
+            Fate::NoRoute { route: Some(_) } => "discarded by route".to_string(),
+            Fate::NoRoute { route: None } => "no route".to_string(),
+        };
+        Hop {
+            device: dev.name.clone(),
+            direction: direction.to_string(),
+            in_iface: p.iif.map(|i| dev.ifaces.name(i)),
+            out_iface: p.oif.map(|i| dev.ifaces.name(i)),
+            path: p.path.to_string(),
+            rule,
+            decisions,
+            nat,
+            outcome,
+        }
+    }
+
+    fn is_nat_table(&self, d: usize, loc: RuleLoc) -> bool {
+        self.net.devices[d].rulesets.get(loc.ruleset).is_some_and(|r| r.table == "nat")
+    }
+
+    /// Evaluate one packet against one ruleset alone (`portolan test`).
+    pub fn test_filter(&self, filter: &str, row: &TestRow) -> Result<TestAnswer, String> {
+        let (d, rs) = self.find_filter(filter)?;
+        let dev = &self.net.devices[d];
+        let src: IpAddr = row.src.trim().parse().map_err(|_| format!("src {:?} is not an IP address", row.src))?;
+        let dst: IpAddr = row.dst.trim().parse().map_err(|_| format!("dst {:?} is not an IP address", row.dst))?;
+        if src.is_ipv4() != dst.is_ipv4() {
+            return Err("src and dst are of different address families".into());
+        }
+        let protos = parse_proto(&row.proto)?;
+        let p = protos.first().ok_or("no protocol")? as u8;
+        let port = if row.port.trim().is_empty() { None } else { Some(parse_port(&row.port, &protos)?) };
+        let mut pkt = Packet::new_flow(src, dst, p, row.sport.unwrap_or(EPHEMERAL_PORTS.0), 0);
+        let pv = port.as_ref().and_then(|r| r.first()).unwrap_or(0);
+        if proto::has_ports(p) {
+            pkt.set(Dim::Dport, pv);
+        } else if p == proto::ICMP || p == proto::ICMPV6 {
+            pkt.set(Dim::IcmpType, pv);
+        }
+        if let Some(state) = &row.state {
+            let s = match state.trim().to_ascii_lowercase().as_str() {
+                "" | "new" => space::Ct::NEW,
+                "established" => space::Ct::ESTABLISHED,
+                "related" => space::Ct::RELATED,
+                "invalid" => space::Ct::INVALID,
+                "untracked" => space::Ct::UNTRACKED,
+                other => return Err(format!("state {other:?} is not new, established, related, invalid or untracked")),
+            };
+            pkt.set(Dim::Ct, s as u128);
+        }
+        let mut notes = Vec::new();
+        let iface = |name: &Option<String>, what: &str, notes: &mut Vec<String>| -> Vec<u16> {
+            match name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                Some(n) => vec![dev.ifaces.id(n).unwrap_or_else(|| dev.ifaces.id("\u{10FFFF}").unwrap_or(0))],
+                None => {
+                    notes.push(format!("{what} interface not given: every interface is tried"));
+                    dev.ifaces.all()
+                }
+            }
+        };
+        let iifs = iface(&row.in_iface, "input", &mut notes);
+        let oifs = iface(&row.out_iface, "output", &mut notes);
+        let mut outcomes: Vec<(Action, RuleLoc, Vec<RuleLoc>)> = Vec::new();
+        let mut falls = false;
+        'outer: for &i in &iifs {
+            for &o in &oifs {
+                let mut q = pkt;
+                q.set(Dim::Iif, i as u128);
+                q.set(Dim::Oif, o as u128);
+                let (out, returns) = chain::eval_alone(dev, rs, &q);
+                falls |= returns;
+                for e in out.exits {
+                    let key = (e.action.clone(), e.at, e.doubts.clone());
+                    if !outcomes.contains(&key) {
+                        outcomes.push(key);
+                    }
+                }
+                if outcomes.len() > MAX_CLASSES_TEST {
+                    break 'outer;
+                }
+            }
+        }
+        let decided: Vec<&(Action, RuleLoc, Vec<RuleLoc>)> = outcomes.iter().collect();
+        let words: Vec<String> = decided.iter().map(|(a, _, _)| verdict_word(a)).collect();
+        let mut verdict = match words.first() {
+            Some(w) if words.iter().all(|x| x == w) && !falls => w.clone(),
+            None if falls => "no match".to_string(),
+            _ => "possibly".to_string(),
+        };
+        if verdict == "accept" {
+            verdict = "allowed".into();
+        } else if verdict == "deny" {
+            verdict = "denied".into();
+        }
+        let rule = decided.first().map(|(a, at, _)| self.rule_ref(d, *at, Some(a)));
+        let mut uncertain: Vec<String> = Vec::new();
+        if verdict == "possibly" {
+            for (_, at, doubts) in &decided {
+                for dl in doubts.iter().chain(std::iter::once(at)) {
+                    if dl.rule != RuleLoc::DEFAULT {
+                        let s = self.doubt_text(d, *dl);
+                        if !uncertain.contains(&s) && dev.rulesets[dl.ruleset].rules.get(dl.rule).is_some_and(|r| !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_))) {
+                            uncertain.push(s);
+                        }
+                    }
+                }
+            }
+            if uncertain.is_empty() {
+                uncertain.extend(notes.iter().cloned());
+            }
+            if falls {
+                uncertain.push("the packet possibly falls through to the caller".into());
+            }
+        }
+        Ok(TestAnswer {
+            verdict,
+            filter: format!("{}:{}/{}", dev.name, dev.rulesets[rs].table, dev.rulesets[rs].name),
+            rule,
+            matches: decided.iter().map(|(a, at, _)| self.rule_ref(d, *at, Some(a))).collect(),
+            uncertain,
+        })
+    }
+
+    /// Every filter `portolan test` can evaluate, as `device:table/NAME`.
+    pub fn filters(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for d in &self.net.devices {
+            for rs in &d.rulesets {
+                v.push(format!("{}:{}/{}", d.name, rs.table, rs.name));
+            }
+        }
+        v
+    }
+
+    fn find_filter(&self, name: &str) -> Result<(usize, usize), String> {
+        let mut found = Vec::new();
+        let (dev_part, rest) = match name.split_once(':') {
+            Some((d, r)) => (Some(d), r),
+            None => (None, name),
+        };
+        let (table, chain) = match rest.split_once('/') {
+            Some((t, c)) => (Some(t), c),
+            None => (None, rest),
+        };
+        for (di, d) in self.net.devices.iter().enumerate() {
+            if dev_part.is_some_and(|x| x != d.name) {
+                continue;
+            }
+            for (ri, rs) in d.rulesets.iter().enumerate() {
+                if rs.name == chain && table.is_none_or(|t| t == rs.table) {
+                    found.push((di, ri));
+                }
+            }
+        }
+        match found.len() {
+            1 => Ok(found[0]),
+            0 => Err(format!("no filter named {name:?}; filters: {}", self.filters().join(", "))),
+            _ => {
+                // An unqualified name prefers the filter table.
+                let filt: Vec<&(usize, usize)> =
+                    found.iter().filter(|(d, r)| self.net.devices[*d].rulesets[*r].table == "filter").collect();
+                if filt.len() == 1 && table.is_none() {
+                    return Ok(*filt[0]);
+                }
+                let names: Vec<String> = found
+                    .iter()
+                    .map(|(d, r)| format!("{}:{}/{}", self.net.devices[*d].name, self.net.devices[*d].rulesets[*r].table, self.net.devices[*d].rulesets[*r].name))
+                    .collect();
+                Err(format!("{name:?} is ambiguous: {}", names.join(", ")))
+            }
+        }
+    }
+
+    /// The single filter of the inputs, if there is exactly one (`--filter` may be omitted).
+    pub fn only_filter(&self) -> Result<String, String> {
+        let f = self.filters();
+        let non_empty: Vec<String> = self
+            .net
+            .devices
+            .iter()
+            .flat_map(|d| d.rulesets.iter().filter(|r| !r.rules.is_empty()).map(move |r| format!("{}:{}/{}", d.name, r.table, r.name)))
+            .collect();
+        match (f.len(), non_empty.len()) {
+            (1, _) => Ok(f[0].clone()),
+            (_, 1) => Ok(non_empty[0].clone()),
+            (0, _) => Err("the inputs hold no filter".into()),
+            _ => Err(format!("the inputs hold several filters; choose one with --filter: {}", f.join(", "))),
+        }
+    }
+}
+
+const MAX_CLASSES_TEST: usize = 4096;
+
+/// One row of `portolan test --flows`.
+#[derive(Clone, Debug, Default)]
+pub struct TestRow {
+    /// Source address.
+    pub src: String,
+    /// Destination address.
+    pub dst: String,
+    /// Protocol.
+    pub proto: String,
+    /// Destination port or ICMP type.
+    pub port: String,
+    /// Source port.
+    pub sport: Option<u16>,
+    /// Input interface name.
+    pub in_iface: Option<String>,
+    /// Output interface name.
+    pub out_iface: Option<String>,
+    /// Connection state (`new` by default).
+    pub state: Option<String>,
+}
+
+/// The result of evaluating a packet against one filter.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestAnswer {
+    /// `allowed`, `denied`, `possibly`, or `no match` (a called ruleset that returns).
+    pub verdict: String,
+    /// The filter, as `device:table/NAME`.
+    pub filter: String,
+    /// The matching rule.
+    pub rule: Option<RuleRef>,
+    /// Every possibly matching rule when uncertain.
+    pub matches: Vec<RuleRef>,
+    /// What the "possibly" depends on.
+    pub uncertain: Vec<String>,
+}
+
+fn verdict_word(a: &Action) -> String {
+    match a {
+        Action::Accept => "accept".into(),
+        Action::Drop | Action::Reject(_) => "deny".into(),
+        other => action_word(other),
+    }
+}
+
+fn past(how: &str) -> &str {
+    match how {
+        "drop" => "dropped",
+        "reject" => "rejected",
+        "unknown" => "possibly stopped",
+        other => other,
+    }
+}
+
+/// A short word for an action.
+pub fn action_word(a: &Action) -> String {
+    match a {
+        Action::Accept => "accept".into(),
+        Action::Drop => "drop".into(),
+        Action::Reject(w) if w.is_empty() => "reject".into(),
+        Action::Reject(w) => format!("reject ({w})"),
+        Action::Return => "return".into(),
+        Action::Jump(_) => "jump".into(),
+        Action::Goto(_) => "goto".into(),
+        Action::Dnat(_) => "dnat".into(),
+        Action::Snat(_) => "snat".into(),
+        Action::Masquerade(_) => "masquerade".into(),
+        Action::Redirect(_) => "redirect".into(),
+        Action::Continue(t) => format!("continue ({t})"),
+        Action::Unknown(t) => format!("unknown ({t})"),
+    }
+}
+
+/// A representative address of an atom: its first address, or the second when the atom is a
+/// larger block (so a /24 is represented by `.1`, not its network address).
+fn rep_addr(a: (u128, u128)) -> u128 {
+    if a.1 - a.0 >= 3 {
+        a.0 + 1
+    } else {
+        a.0
+    }
+}
+
+/// Split the ranges of `within` at every cut point.
+fn atoms(cuts: &[u128], within: &Ranges) -> Vec<(u128, u128)> {
+    let mut out = Vec::new();
+    for &(lo, hi) in within.as_slice() {
+        let start = cuts.partition_point(|&c| c <= lo);
+        let mut cur = lo;
+        for &c in &cuts[start..] {
+            if c > hi {
+                break;
+            }
+            out.push((cur, c - 1));
+            cur = c;
+        }
+        out.push((cur, hi));
+    }
+    out
+}
+
+fn parse_proto(s: &str) -> Result<Ranges, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let single = |p: u8| Ok(Ranges::single(p as u128));
+    match s.as_str() {
+        "" | "any" | "all" | "ip" => Ok(Ranges::range(0, 255)),
+        "tcp" => single(proto::TCP),
+        "udp" => single(proto::UDP),
+        "icmp" => Ok(Ranges::from_ranges(vec![(proto::ICMP as u128, proto::ICMP as u128), (proto::ICMPV6 as u128, proto::ICMPV6 as u128)])),
+        "icmpv6" | "ipv6-icmp" => single(proto::ICMPV6),
+        "sctp" => single(proto::SCTP),
+        "gre" => single(47),
+        "esp" => single(50),
+        "ah" => single(51),
+        n => n.parse::<u8>().map(|p| Ranges::single(p as u128)).map_err(|_| format!("protocol {s:?} is not tcp, udp, icmp, any or a number 0-255")),
+    }
+}
+
+/// ICMP type names accepted as a "port" for ICMP.
+const ICMP_NAMES: &[(&str, u8)] = &[
+    ("echo-reply", 0),
+    ("destination-unreachable", 3),
+    ("source-quench", 4),
+    ("redirect", 5),
+    ("echo-request", 8),
+    ("router-advertisement", 9),
+    ("router-solicitation", 10),
+    ("time-exceeded", 11),
+    ("parameter-problem", 12),
+    ("timestamp-request", 13),
+    ("timestamp-reply", 14),
+];
+
+fn parse_port(s: &str, protos: &Ranges) -> Result<Ranges, String> {
+    let s = s.trim();
+    let icmp_only = protos.as_slice().iter().all(|&(a, b)| (a..=b).all(|p| p == 1 || p == 58));
+    if icmp_only {
+        if let Some((_, t)) = ICMP_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            // ICMPv6 numbers its echo messages differently.
+            return Ok(Ranges::single(*t as u128));
+        }
+        if s.eq_ignore_ascii_case("ping") {
+            return Ok(Ranges::single(8));
+        }
+    }
+    let (a, b) = match s.split_once(['-', ':']) {
+        Some((a, b)) => (a.trim(), b.trim()),
+        None => (s, s),
+    };
+    let max = if icmp_only { 255 } else { 65535 };
+    let pa: u32 = a.parse().map_err(|_| format!("port {s:?} is not a number or range"))?;
+    let pb: u32 = b.parse().map_err(|_| format!("port {s:?} is not a number or range"))?;
+    if pa > pb || pb > max {
+        return Err(format!("port {s:?} is out of range 0-{max}"));
+    }
+    Ok(Ranges::range(pa as u128, pb as u128))
+}
+
+#[cfg(test)]
+mod test;

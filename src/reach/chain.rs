@@ -1,0 +1,158 @@
+//! First-match evaluation of one ruleset (with its jumps) for one concrete packet.
+//!
+//! A rule whose modelled conditions hold but that also has unmodelled conditions only
+//! *possibly* matches: evaluation records its action as a possible outcome and also continues
+//! as if it did not match. The result is the set of every possible exit, so a packet's outcome
+//! is definite exactly when there is one.
+
+use crate::model::Action;
+use crate::space::Packet;
+
+use super::compile::{CDevice, CRuleset};
+
+/// Jumps deeper than this are treated as unknown (the kernel refuses loops; this guards
+/// against malformed input).
+const MAX_JUMP_DEPTH: usize = 64;
+
+/// A rule's position: ruleset index and rule index (`usize::MAX` for the ruleset's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleLoc {
+    /// Ruleset index.
+    pub ruleset: usize,
+    /// Rule index, or [`RuleLoc::DEFAULT`].
+    pub rule: usize,
+}
+
+impl RuleLoc {
+    /// Marker for a ruleset's default action.
+    pub const DEFAULT: usize = usize::MAX;
+}
+
+/// How a packet leaves a ruleset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The deciding action (never Jump/Goto/Return/Continue).
+    pub action: Action,
+    /// The deciding rule (or default).
+    pub at: RuleLoc,
+    /// Jump/goto rules taken to get there, in order.
+    pub via: Vec<RuleLoc>,
+    /// Rules with unmodelled parts that were possibly matched or skipped on the way.
+    pub doubts: Vec<RuleLoc>,
+}
+
+/// Every way a packet can leave an attached ruleset.
+#[derive(Clone, Debug, Default)]
+pub struct ChainOutcome {
+    /// Possible exits; more than one means the outcome is uncertain.
+    pub exits: Vec<Exit>,
+}
+
+struct Walk<'a> {
+    dev: &'a CDevice,
+    pkt: &'a Packet,
+    exits: Vec<Exit>,
+}
+
+/// Evaluate an attached ruleset: rules first-match, then the default.
+pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcome {
+    let mut w = Walk { dev, pkt, exits: Vec::new() };
+    let mut via = Vec::new();
+    let mut doubts = Vec::new();
+    let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
+    if returns {
+        let rs = &dev.rulesets[ruleset];
+        let action = rs.default.clone().unwrap_or(Action::Accept);
+        w.exits.push(Exit { action, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts });
+    }
+    ChainOutcome { exits: w.exits }
+}
+
+/// Evaluate a ruleset alone (for `portolan test`): like [`eval_attached`], but a called
+/// ruleset that falls through yields `None` as its action at [`RuleLoc::DEFAULT`].
+pub fn eval_alone(dev: &CDevice, ruleset: usize, pkt: &Packet) -> (ChainOutcome, bool) {
+    let mut w = Walk { dev, pkt, exits: Vec::new() };
+    let mut via = Vec::new();
+    let mut doubts = Vec::new();
+    let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
+    let rs = &dev.rulesets[ruleset];
+    if returns {
+        if let Some(a) = rs.default.clone() {
+            w.exits.push(Exit { action: a, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts });
+            return (ChainOutcome { exits: w.exits }, false);
+        }
+    }
+    (ChainOutcome { exits: w.exits }, returns)
+}
+
+impl Walk<'_> {
+    /// Walk one ruleset; returns true if control possibly returns to the caller (end of the
+    /// ruleset or RETURN).
+    fn walk(&mut self, rs_idx: usize, depth: usize, via: &mut Vec<RuleLoc>, doubts: &mut Vec<RuleLoc>) -> bool {
+        let dev = self.dev;
+        let Some(rs) = dev.rulesets.get(rs_idx) else { return true };
+        let rs: &CRuleset = rs;
+        let mut returns = false;
+        for (i, r) in rs.rules.iter().enumerate() {
+            if !r.set.contains(self.pkt) {
+                continue;
+            }
+            let here = RuleLoc { ruleset: rs_idx, rule: i };
+            let maybe = !r.unknown.is_empty();
+            if maybe {
+                doubts.push(here);
+            }
+            match &r.action {
+                Action::Continue(_) => {}
+                Action::Return => {
+                    if !maybe {
+                        return true;
+                    }
+                    returns = true;
+                }
+                Action::Jump(t) | Action::Goto(t) => {
+                    let goto = matches!(r.action, Action::Goto(_));
+                    if depth >= MAX_JUMP_DEPTH {
+                        self.exits.push(Exit {
+                            action: Action::Unknown("jump depth limit".into()),
+                            at: here,
+                            via: via.clone(),
+                            doubts: doubts.clone(),
+                        });
+                        return false;
+                    }
+                    via.push(here);
+                    let sub_returns = self.walk(*t, depth + 1, via, doubts);
+                    via.pop();
+                    if sub_returns && goto {
+                        // A goto'd ruleset that returns returns to our caller.
+                        if !maybe {
+                            return true;
+                        }
+                        returns = true;
+                    } else if !sub_returns && !maybe {
+                        return returns;
+                    }
+                }
+                Action::Unknown(_) => {
+                    // Unknown effect: possibly stops here, possibly continues.
+                    let mut d = doubts.clone();
+                    if !maybe {
+                        d.push(here);
+                    }
+                    self.exits.push(Exit { action: r.action.clone(), at: here, via: via.clone(), doubts: d });
+                    if !maybe {
+                        doubts.push(here);
+                    }
+                }
+                a => {
+                    self.exits.push(Exit { action: a.clone(), at: here, via: via.clone(), doubts: doubts.clone() });
+                    if !maybe {
+                        return returns;
+                    }
+                }
+            }
+        }
+        true
+    }
+}

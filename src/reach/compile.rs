@@ -1,0 +1,500 @@
+//! Compiling the model into evaluation-ready form: interface ids, rule match sets, routing
+//! tables ordered for longest-prefix match.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::diag::Provenance;
+use crate::model::{Action, Cond, Device, Family, Hook, Route, RouteKind, Ruleset, Stage, Test};
+use crate::space::{self, family_range, Cube, Dim, PacketSet, Ranges};
+use crate::Network;
+
+/// Name used for "an interface not named anywhere": it matches no literal name and no prefix.
+const OTHER_IFACE: &str = "\u{10FFFF}";
+
+/// Interface names of one device, sorted; an interface's id is its index.
+#[derive(Clone, Debug, Default)]
+pub struct IfaceTable {
+    names: Vec<String>,
+    /// Ids of interfaces the device really has (from interface dumps).
+    pub real: Vec<u16>,
+}
+
+impl IfaceTable {
+    fn build(dev: &Device) -> IfaceTable {
+        let mut names: Vec<String> = dev.interfaces.iter().map(|i| i.name.clone()).collect();
+        names.push("lo".into());
+        if let Some(fw) = &dev.firewall {
+            for rs in &fw.rulesets {
+                for r in &rs.rules {
+                    for c in &r.conds {
+                        if let Test::InIface(p) | Test::OutIface(p) = &c.test {
+                            match p.strip_suffix('+') {
+                                // A representative of "some other interface with this prefix".
+                                Some(prefix) => names.push(format!("{prefix}{OTHER_IFACE}")),
+                                None => names.push(p.clone()),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        names.push(OTHER_IFACE.into());
+        names.sort();
+        names.dedup();
+        names.truncate(65535);
+        let mut t = IfaceTable { names, real: Vec::new() };
+        t.real = dev.interfaces.iter().filter_map(|i| t.id(&i.name)).collect();
+        t
+    }
+
+    /// The id of an exact name.
+    pub fn id(&self, name: &str) -> Option<u16> {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).ok().map(|i| i as u16)
+    }
+
+    /// The name of an id (representatives print as `eth*` / `(other)`).
+    pub fn name(&self, id: u16) -> String {
+        match self.names.get(id as usize) {
+            Some(n) if n == OTHER_IFACE => "(unknown interface)".into(),
+            Some(n) => n.replace(OTHER_IFACE, "*"),
+            None => format!("#{id}"),
+        }
+    }
+
+    /// Every id (for when the interface is unknown).
+    pub fn all(&self) -> Vec<u16> {
+        (0..self.names.len() as u16).collect()
+    }
+
+    /// Ids matching an iptables-style pattern (`eth0`, `eth+`, `+`).
+    fn matching(&self, pattern: &str) -> Ranges {
+        let ids: Vec<(u128, u128)> = match pattern.strip_suffix('+') {
+            Some(prefix) => self
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.starts_with(prefix) && (n.as_str() != OTHER_IFACE || prefix.is_empty()))
+                .map(|(i, _)| (i as u128, i as u128))
+                .collect(),
+            None => self.id(pattern).map(|i| vec![(i as u128, i as u128)]).unwrap_or_default(),
+        };
+        Ranges::from_ranges(ids)
+    }
+}
+
+/// A rule ready for evaluation.
+#[derive(Clone, Debug)]
+pub struct CRule {
+    /// Packets matching the modelled conditions.
+    pub set: PacketSet,
+    /// Conditions that are not modelled (the rule only possibly matches).
+    pub unknown: Vec<String>,
+    /// The action.
+    pub action: Action,
+    /// Source.
+    pub prov: Provenance,
+}
+
+/// A ruleset ready for evaluation.
+#[derive(Clone, Debug)]
+pub struct CRuleset {
+    /// Name.
+    pub name: String,
+    /// Table label.
+    pub table: String,
+    /// Default for attached rulesets.
+    pub default: Option<Action>,
+    /// Where the default is declared.
+    pub default_prov: Provenance,
+    /// Rules.
+    pub rules: Vec<CRule>,
+}
+
+/// A hooked ruleset.
+#[derive(Clone, Copy, Debug)]
+pub struct CBinding {
+    /// Stage.
+    pub stage: Stage,
+    /// Ruleset index.
+    pub ruleset: usize,
+    /// Family restriction.
+    pub family: Family,
+}
+
+/// A route ready for lookup.
+#[derive(Clone, Debug)]
+pub struct CRoute {
+    /// Destination prefix (truncated).
+    pub dst: IpNet,
+    /// Gateway.
+    pub via: Option<IpAddr>,
+    /// Output interface id.
+    pub oif: Option<u16>,
+    /// Kind.
+    pub kind: RouteKind,
+    /// Metric.
+    pub metric: u32,
+    /// Preferred source.
+    pub src: Option<IpAddr>,
+    /// Source of the route (`None` for a connected route derived from an interface address).
+    pub prov: Provenance,
+}
+
+/// One device ready for evaluation.
+#[derive(Clone, Debug)]
+pub struct CDevice {
+    /// Device name.
+    pub name: String,
+    /// Interface ids.
+    pub ifaces: IfaceTable,
+    /// True if interface data was given (otherwise interfaces are unknown).
+    pub has_iface_data: bool,
+    /// Own addresses with the interface holding them.
+    pub addrs: Vec<(IpNet, u16)>,
+    /// Routes ordered for lookup: longest prefix first, then lowest metric.
+    pub routes: Vec<CRoute>,
+    /// Rulesets (empty without a firewall).
+    pub rulesets: Vec<CRuleset>,
+    /// Hooked rulesets per hook, in priority order.
+    pub hooks: Vec<(Hook, Vec<CBinding>)>,
+    /// True if the device has packet filtering.
+    pub has_firewall: bool,
+    /// Tracks connections.
+    pub stateful: bool,
+}
+
+impl CDevice {
+    /// Hooked rulesets for one hook.
+    pub fn bindings(&self, hook: Hook) -> &[CBinding] {
+        self.hooks.iter().find(|(h, _)| *h == hook).map(|(_, b)| b.as_slice()).unwrap_or(&[])
+    }
+
+    /// True if `a` is one of the device's own addresses (or loopback).
+    pub fn is_local(&self, a: IpAddr) -> bool {
+        a.is_loopback() || self.addrs.iter().any(|(n, _)| n.addr() == a)
+    }
+
+    /// The device's own addresses as a set of values of the address dimension.
+    pub fn local_ranges(&self) -> Ranges {
+        let mut v: Vec<(u128, u128)> = self
+            .addrs
+            .iter()
+            .map(|(n, _)| {
+                let x = space::addr_to_u128(n.addr());
+                (x, x)
+            })
+            .collect();
+        for lo in ["127.0.0.0/8", "::1/128"] {
+            if let Ok(n) = lo.parse::<IpNet>() {
+                v.extend_from_slice(space::prefix_range(&n).as_slice());
+            }
+        }
+        Ranges::from_ranges(v)
+    }
+
+    /// Longest-prefix-match route lookup.
+    pub fn lookup(&self, dst: IpAddr) -> Option<&CRoute> {
+        self.routes.iter().find(|r| r.dst.contains(&dst))
+    }
+
+    /// The first address of an interface in the given family.
+    pub fn iface_addr(&self, id: u16, v6: bool) -> Option<IpAddr> {
+        self.addrs.iter().find(|(n, i)| *i == id && n.addr().is_ipv6() == v6).map(|(n, _)| n.addr())
+    }
+
+    /// The interface whose connected subnet holds `a`.
+    pub fn connected_iface(&self, a: IpAddr) -> Option<u16> {
+        self.addrs.iter().filter(|(n, _)| n.trunc().contains(&a)).max_by_key(|(n, _)| n.prefix_len()).map(|(_, i)| *i)
+    }
+}
+
+/// The whole network ready for evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct CNetwork {
+    /// Devices in model order.
+    pub devices: Vec<CDevice>,
+    /// Boundaries of every address set mentioned anywhere (rules, subnets, routes).
+    pub addr_cuts: Vec<u128>,
+    /// Boundaries of every port set mentioned anywhere.
+    pub port_cuts: Vec<u128>,
+    /// Boundaries of every protocol set mentioned anywhere.
+    pub proto_cuts: Vec<u128>,
+    /// Boundaries of every ICMP type set mentioned anywhere.
+    pub icmp_cuts: Vec<u128>,
+}
+
+impl CNetwork {
+    /// Compile a network.
+    pub fn build(net: &Network) -> CNetwork {
+        let devices: Vec<CDevice> = net.devices.iter().map(compile_device).collect();
+        let mut c = CNetwork { devices, ..Default::default() };
+        let (mut a, mut p, mut pr, mut ic) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let push = |v: &mut Vec<u128>, r: &Ranges| {
+            for &(lo, hi) in r.as_slice() {
+                v.push(lo);
+                v.push(hi.wrapping_add(1));
+            }
+        };
+        for d in &c.devices {
+            for rs in &d.rulesets {
+                for r in &rs.rules {
+                    for cube in r.set.cubes() {
+                        push(&mut a, cube.get(Dim::Src));
+                        push(&mut a, cube.get(Dim::Dst));
+                        push(&mut p, cube.get(Dim::Sport));
+                        push(&mut p, cube.get(Dim::Dport));
+                        push(&mut pr, cube.get(Dim::Proto));
+                        push(&mut ic, cube.get(Dim::IcmpType));
+                    }
+                }
+            }
+            for (n, _) in &d.addrs {
+                push(&mut a, &space::prefix_range(n));
+                let x = space::addr_to_u128(n.addr());
+                push(&mut a, &Ranges::single(x));
+            }
+            for r in &d.routes {
+                push(&mut a, &space::prefix_range(&r.dst));
+            }
+            push(&mut a, &d.local_ranges());
+        }
+        push(&mut a, &family_range(false));
+        // Port-carrying and ICMP protocols are their own classes.
+        for x in [space::proto::ICMP, space::proto::TCP, space::proto::UDP, space::proto::ICMPV6, space::proto::SCTP, space::proto::UDPLITE, space::proto::DCCP] {
+            push(&mut pr, &Ranges::single(x as u128));
+        }
+        for v in [&mut a, &mut p, &mut pr, &mut ic] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        c.addr_cuts = a;
+        c.port_cuts = p;
+        c.proto_cuts = pr;
+        c.icmp_cuts = ic;
+        c
+    }
+
+    /// The device with this name.
+    pub fn device(&self, name: &str) -> Option<usize> {
+        self.devices.iter().position(|d| d.name == name)
+    }
+}
+
+fn compile_device(dev: &Device) -> CDevice {
+    let ifaces = IfaceTable::build(dev);
+    let mut addrs = Vec::new();
+    for itf in &dev.interfaces {
+        let Some(id) = ifaces.id(&itf.name) else { continue };
+        for a in &itf.addresses {
+            addrs.push((*a, id));
+        }
+    }
+    let mut routes: Vec<CRoute> = Vec::new();
+    for r in &dev.routes {
+        routes.push(compile_route(r, &ifaces));
+    }
+    // Connected routes: the kernel adds one per interface address; dumps usually list them, but
+    // only add those missing.
+    for itf in &dev.interfaces {
+        if !itf.up {
+            continue;
+        }
+        let Some(id) = ifaces.id(&itf.name) else { continue };
+        for a in &itf.addresses {
+            let net = a.trunc();
+            let present = routes.iter().any(|r| r.dst == net && r.oif == Some(id));
+            if !present && !net.addr().is_loopback() {
+                routes.push(CRoute {
+                    dst: net,
+                    via: None,
+                    oif: Some(id),
+                    kind: RouteKind::Unicast,
+                    metric: 0,
+                    src: Some(a.addr()),
+                    prov: itf.prov.clone(),
+                });
+            }
+        }
+    }
+    routes.sort_by(|a, b| b.dst.prefix_len().cmp(&a.dst.prefix_len()).then(a.metric.cmp(&b.metric)));
+    let mut c = CDevice {
+        name: dev.name.clone(),
+        has_iface_data: !dev.interfaces.is_empty(),
+        ifaces,
+        addrs,
+        routes,
+        rulesets: Vec::new(),
+        hooks: Vec::new(),
+        has_firewall: dev.firewall.is_some(),
+        stateful: dev.firewall.as_ref().is_some_and(|f| f.stateful),
+    };
+    if let Some(fw) = &dev.firewall {
+        let local = c.local_ranges();
+        let has_iface_data = c.has_iface_data;
+        c.rulesets = fw.rulesets.iter().map(|rs| compile_ruleset(rs, &c.ifaces, &local, has_iface_data)).collect();
+        for hook in [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting] {
+            let mut b: Vec<(i32, usize, CBinding)> = fw
+                .hooks
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.hook == hook && h.ruleset < fw.rulesets.len())
+                .map(|(i, h)| (h.priority, i, CBinding { stage: h.stage, ruleset: h.ruleset, family: h.family }))
+                .collect();
+            b.sort_by_key(|(p, i, _)| (*p, *i));
+            c.hooks.push((hook, b.into_iter().map(|(_, _, b)| b).collect()));
+        }
+    }
+    c
+}
+
+fn compile_route(r: &Route, ifaces: &IfaceTable) -> CRoute {
+    CRoute {
+        dst: r.dst.trunc(),
+        via: r.via,
+        oif: r.dev.as_deref().and_then(|d| ifaces.id(d)),
+        kind: r.kind,
+        metric: r.metric,
+        src: r.src,
+        prov: r.prov.clone(),
+    }
+}
+
+fn compile_ruleset(rs: &Ruleset, ifaces: &IfaceTable, local: &Ranges, has_iface_data: bool) -> CRuleset {
+    let fam = match rs.family {
+        Family::V4 => Some(family_range(false)),
+        Family::V6 => Some(family_range(true)),
+        Family::Any => None,
+    };
+    let rules = rs
+        .rules
+        .iter()
+        .map(|r| {
+            let mut unknown = r.unknown.clone();
+            let mut cube = Cube::full();
+            if let Some(f) = &fam {
+                cube.restrict(Dim::Src, f);
+                cube.restrict(Dim::Dst, f);
+            }
+            let mut set = PacketSet::from_cube(cube);
+            for c in &r.conds {
+                if matches!(c.test, Test::DstLocal | Test::SrcLocal) && !has_iface_data {
+                    unknown.push("address type LOCAL (the device's own addresses are unknown without an interface dump)".into());
+                    continue;
+                }
+                set = set.intersect(&cond_set(c, ifaces, local));
+            }
+            CRule { set, unknown, action: r.action.clone(), prov: r.prov.clone() }
+        })
+        .collect();
+    CRuleset {
+        name: rs.name.clone(),
+        table: rs.table.clone(),
+        default: rs.default.clone(),
+        default_prov: rs.default_prov.clone(),
+        rules,
+    }
+}
+
+fn addr_ranges(v: &[crate::model::AddrRange]) -> Ranges {
+    Ranges::from_ranges(v.iter().map(|r| (space::addr_to_u128(r.lo), space::addr_to_u128(r.hi))).collect())
+}
+
+fn port_ranges(v: &[(u16, u16)]) -> Ranges {
+    Ranges::from_ranges(v.iter().map(|&(a, b)| (a as u128, b as u128)).collect())
+}
+
+/// The packets satisfying one condition.
+pub fn cond_set(c: &Cond, ifaces: &IfaceTable, local: &Ranges) -> PacketSet {
+    let mut cube = Cube::full();
+    match &c.test {
+        Test::Src(v) => cube.set(Dim::Src, addr_ranges(v)),
+        Test::Dst(v) => cube.set(Dim::Dst, addr_ranges(v)),
+        Test::Proto(v) => cube.set(Dim::Proto, Ranges::from_ranges(v.iter().map(|&p| (p as u128, p as u128)).collect())),
+        Test::Sport(v) => cube.set(Dim::Sport, port_ranges(v)),
+        Test::Dport(v) => cube.set(Dim::Dport, port_ranges(v)),
+        Test::Icmp { ty, code } => {
+            if let Some(t) = ty {
+                cube.set(Dim::IcmpType, Ranges::single(*t as u128));
+            }
+            if let Some((a, b)) = code {
+                cube.set(Dim::IcmpCode, Ranges::range(*a as u128, *b as u128));
+            }
+        }
+        Test::TcpFlags { mask, comp } => {
+            let vals: Vec<(u128, u128)> =
+                (0u16..=255).filter(|v| (*v as u8) & mask == *comp).map(|v| (v as u128, v as u128)).collect();
+            cube.set(Dim::TcpFlags, Ranges::from_ranges(vals));
+        }
+        Test::CtState(states) => {
+            let r = states.iter().fold(Ranges::empty(), |acc, s| acc.union(&space::Ct::with_base(*s)));
+            cube.set(Dim::Ct, r);
+        }
+        Test::CtStatus(bits) => {
+            let vals: Vec<(u128, u128)> = (0..=space::Ct::MAX)
+                .filter(|v| v & bits != 0)
+                .map(|v| (v as u128, v as u128))
+                .collect();
+            cube.set(Dim::Ct, Ranges::from_ranges(vals));
+        }
+        Test::InIface(p) => cube.set(Dim::Iif, ifaces.matching(p)),
+        Test::OutIface(p) => cube.set(Dim::Oif, ifaces.matching(p)),
+        Test::DstLocal => cube.set(Dim::Dst, local.clone()),
+        Test::SrcLocal => cube.set(Dim::Src, local.clone()),
+    }
+    let pos = PacketSet::from_cube(cube);
+    if c.negated {
+        PacketSet::full().difference(&pos)
+    } else {
+        pos
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::model::Interface;
+
+    fn dev_with(names: &[&str], patterns: &[&str]) -> Device {
+        let mut d = Device { name: "d".into(), ..Default::default() };
+        for n in names {
+            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![], up: true, prov: Provenance::builtin("") });
+        }
+        let rules = patterns
+            .iter()
+            .map(|p| crate::model::Rule {
+                conds: vec![Cond::is(Test::InIface(p.to_string()))],
+                unknown: vec![],
+                action: Action::Accept,
+                prov: Provenance::builtin(""),
+            })
+            .collect();
+        d.firewall = Some(crate::model::Firewall {
+            rulesets: vec![Ruleset {
+                name: "INPUT".into(),
+                table: "filter".into(),
+                family: Family::V4,
+                default: Some(Action::Drop),
+                default_prov: Provenance::builtin(""),
+                rules,
+            }],
+            hooks: vec![],
+            stateful: true,
+        });
+        d
+    }
+
+    #[test]
+    fn wildcards_cover_prefix_and_representatives() {
+        let t = IfaceTable::build(&dev_with(&["eth0", "eth1", "wlan0"], &["eth+", "ppp0"]));
+        let m = t.matching("eth+");
+        let names: Vec<String> = t.all().into_iter().filter(|i| m.contains(*i as u128)).map(|i| t.name(i)).collect();
+        assert_eq!(names, vec!["eth*", "eth0", "eth1"]);
+        assert!(t.matching("+").count() as usize == t.all().len());
+        let other = t.id(OTHER_IFACE).unwrap();
+        assert!(!m.contains(other as u128));
+        assert_eq!(t.matching("ppp0").count(), 1);
+        assert!(t.matching("nosuch").is_empty());
+    }
+}

@@ -1,0 +1,200 @@
+//! Readable descriptions of packet classes: addresses as the fewest CIDRs, ports as ranges.
+
+use crate::report::FlowSpec;
+use crate::space::{self, proto};
+
+/// One class of packets treated alike: a product of ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Class {
+    /// Source addresses.
+    pub src: (u128, u128),
+    /// Destination addresses.
+    pub dst: (u128, u128),
+    /// Protocols.
+    pub proto: (u128, u128),
+    /// Source ports.
+    pub sport: (u128, u128),
+    /// Destination ports (or ICMP types).
+    pub dport: (u128, u128),
+    /// The protocols carry ports.
+    pub has_ports: bool,
+    /// The protocols are ICMP.
+    pub icmp: bool,
+}
+
+/// Protocol name.
+pub fn proto_name(p: u8) -> String {
+    match p {
+        proto::TCP => "tcp".into(),
+        proto::UDP => "udp".into(),
+        proto::ICMP => "icmp".into(),
+        proto::ICMPV6 => "icmpv6".into(),
+        proto::SCTP => "sctp".into(),
+        47 => "gre".into(),
+        50 => "esp".into(),
+        51 => "ah".into(),
+        n => n.to_string(),
+    }
+}
+
+/// The fewest CIDR blocks covering exactly `lo..=hi` of the address dimension.
+pub fn cidrs(lo: u128, hi: u128) -> Vec<String> {
+    let v4 = (space::V4_BASE..=space::V4_LAST).contains(&lo) && hi <= space::V4_LAST;
+    let (base, width) = if v4 { (space::V4_BASE, 32u32) } else { (0, 128u32) };
+    let mut out = Vec::new();
+    let mut cur = lo - base;
+    let end = hi - base;
+    loop {
+        // Largest block starting at `cur` that fits.
+        let align = if cur == 0 { width } else { cur.trailing_zeros().min(width) };
+        let mut size_bits = align;
+        while size_bits > 0 {
+            let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+            if cur.checked_add(span).is_some_and(|last| last <= end) {
+                break;
+            }
+            size_bits -= 1;
+        }
+        let addr = space::u128_to_addr(cur + base);
+        let plen = width - size_bits;
+        out.push(if plen == width { addr.to_string() } else { format!("{addr}/{plen}") });
+        let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+        match cur.checked_add(span).and_then(|l| l.checked_add(1)) {
+            Some(next) if next <= end => cur = next,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// An address range in the fewest words: a CIDR list when short, else `first-last`.
+pub fn addr_range(lo: u128, hi: u128) -> String {
+    let v4 = space::family_range(false);
+    let v6 = space::family_range(true);
+    let all = v4.union(&v6);
+    if all.as_slice().first() == Some(&(lo, hi)) && all.as_slice().len() == 1 {
+        return "any".into();
+    }
+    if (lo, hi) == (space::V4_BASE, space::V4_LAST) {
+        return "0.0.0.0/0".into();
+    }
+    let c = cidrs(lo, hi);
+    if c.len() <= 3 {
+        c.join(", ")
+    } else {
+        format!("{}-{}", space::u128_to_addr(lo), space::u128_to_addr(hi))
+    }
+}
+
+fn port_range(a: u128, b: u128) -> String {
+    if a == b {
+        a.to_string()
+    } else if a == 0 && b == 65535 {
+        "any".into()
+    } else {
+        format!("{a}-{b}")
+    }
+}
+
+fn merge(mut cs: Vec<Class>) -> Vec<Class> {
+    // Merge classes that differ in one dimension only, where their ranges touch.
+    loop {
+        let mut merged = false;
+        'scan: for i in 0..cs.len() {
+            for j in (i + 1)..cs.len() {
+                let (a, b) = (cs[i], cs[j]);
+                let dims_a = [a.src, a.dst, a.proto, a.sport, a.dport];
+                let dims_b = [b.src, b.dst, b.proto, b.sport, b.dport];
+                let diff: Vec<usize> = (0..5).filter(|&k| dims_a[k] != dims_b[k]).collect();
+                if diff.len() == 1 && a.has_ports == b.has_ports && a.icmp == b.icmp {
+                    let k = diff[0];
+                    let (x, y) = (dims_a[k], dims_b[k]);
+                    let touching = x.1.checked_add(1) == Some(y.0) || y.1.checked_add(1) == Some(x.0);
+                    if touching {
+                        let m = (x.0.min(y.0), x.1.max(y.1));
+                        let mut c = a;
+                        match k {
+                            0 => c.src = m,
+                            1 => c.dst = m,
+                            2 => c.proto = m,
+                            3 => c.sport = m,
+                            _ => c.dport = m,
+                        }
+                        cs[i] = c;
+                        cs.remove(j);
+                        merged = true;
+                        break 'scan;
+                    }
+                }
+            }
+        }
+        if !merged || cs.len() > 2000 {
+            return cs;
+        }
+    }
+}
+
+/// Describe a class in one line.
+pub fn class_text(c: &Class) -> String {
+    let p = if c.proto.0 == c.proto.1 {
+        proto_name(c.proto.0 as u8)
+    } else if c.proto == (0, 255) {
+        "any protocol".into()
+    } else {
+        format!("protocols {}-{}", c.proto.0, c.proto.1)
+    };
+    let mut s = p;
+    if c.has_ports {
+        s.push_str(&format!(" port {}", port_range(c.dport.0, c.dport.1)));
+    } else if c.icmp && c.dport != (0, 255) {
+        s.push_str(&format!(" type {}", port_range(c.dport.0, c.dport.1)));
+    }
+    s.push_str(&format!(" from {} to {}", addr_range(c.src.0, c.src.1), addr_range(c.dst.0, c.dst.1)));
+    if c.has_ports && c.sport != (super::EPHEMERAL_PORTS.0 as u128, super::EPHEMERAL_PORTS.1 as u128) {
+        s.push_str(&format!(" (source port {})", port_range(c.sport.0, c.sport.1)));
+    }
+    s
+}
+
+/// Describe a union of classes (merged where possible; long lists are cut).
+pub fn covers(classes: &[Class]) -> String {
+    let merged = merge(classes.to_vec());
+    let n = merged.len();
+    let mut parts: Vec<String> = merged.iter().take(6).map(class_text).collect();
+    if n > 6 {
+        parts.push(format!("and {} more", n - 6));
+    }
+    parts.join("; ")
+}
+
+/// A concrete flow of the class.
+pub fn witness(c: &Class) -> FlowSpec {
+    let src = if c.src.1 - c.src.0 >= 3 { c.src.0 + 1 } else { c.src.0 };
+    let dst = if c.dst.1 - c.dst.0 >= 3 { c.dst.0 + 1 } else { c.dst.0 };
+    let p = c.proto.0 as u8;
+    FlowSpec {
+        src: space::u128_to_addr(src).to_string(),
+        dst: space::u128_to_addr(dst).to_string(),
+        proto: proto_name(p),
+        port: if c.has_ports || c.icmp { Some(c.dport.0 as u32) } else { None },
+        sport: if c.has_ports { Some(c.sport.0 as u32) } else { None },
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn v4(s: &str) -> u128 {
+        space::addr_to_u128(s.parse().unwrap())
+    }
+
+    #[test]
+    fn fewest_cidrs() {
+        assert_eq!(cidrs(v4("10.0.0.0"), v4("10.255.255.255")), vec!["10.0.0.0/8"]);
+        assert_eq!(cidrs(v4("10.0.0.1"), v4("10.0.0.1")), vec!["10.0.0.1"]);
+        assert_eq!(cidrs(v4("10.0.0.0"), v4("10.0.0.2")), vec!["10.0.0.0/31", "10.0.0.2"]);
+        assert_eq!(cidrs(v4("0.0.0.0"), v4("255.255.255.255")), vec!["0.0.0.0/0"]);
+        assert_eq!(addr_range(v4("10.0.0.1"), v4("10.0.0.200")), "10.0.0.1-10.0.0.200");
+    }
+}

@@ -1,0 +1,789 @@
+//! The packet path through one device, and the walk across devices.
+//!
+//! A device processes a packet the way the Linux netfilter path does, expressed over the
+//! vendor-independent hooks: PREROUTING (raw, mangle, destination NAT) → routing decision →
+//! INPUT (to the device) or FORWARD → POSTROUTING (source NAT). Packets the device sends itself
+//! take OUTPUT → POSTROUTING. NAT stages see only the first packet of a connection; replies get
+//! the connection's NAT reversed instead (destination restored at PREROUTING/OUTPUT, source at
+//! POSTROUTING/INPUT), as conntrack does.
+
+use std::net::IpAddr;
+
+use crate::model::{Action, Hook, NatTarget, RouteKind, Stage};
+use crate::space::{proto, tcp_flags, Ct, Dim, Packet};
+
+use super::chain::{eval_attached, Exit, RuleLoc};
+use super::compile::{CDevice, CNetwork};
+
+/// Branches explored per query before giving up with "possibly" (each unknown construct on the
+/// path can double them).
+pub const MAX_BRANCHES: usize = 256;
+
+/// Devices a packet may cross before the walk calls it a routing loop.
+pub const MAX_DEVICE_HOPS: usize = 32;
+
+/// An address translation applied by a device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatApplied {
+    /// `dnat`, `snat`, `masquerade`, `redirect`, `un-snat`, `un-dnat`.
+    pub kind: &'static str,
+    /// Address and port before.
+    pub before: (IpAddr, u16),
+    /// Address and port after.
+    pub after: (IpAddr, u16),
+    /// The rule (none for reversals).
+    pub rule: Option<(usize, RuleLoc)>,
+}
+
+/// One ruleset decision on the way through a device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The exit taken.
+    pub exit: Exit,
+    /// True if this decision was one of several possible ones (unknown constructs).
+    pub uncertain: bool,
+}
+
+/// How a packet ends at one device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Sent out of `oif` towards `gw` (or on-link when none).
+    Forwarded {
+        /// Output interface.
+        oif: u16,
+        /// Next-hop gateway.
+        gw: Option<IpAddr>,
+    },
+    /// Delivered to the device itself.
+    Delivered,
+    /// Stopped by a rule or default.
+    Dropped {
+        /// The deciding rule.
+        at: RuleLoc,
+        /// `drop`, `reject`, or `unknown` for an unmodelled action that possibly stops it.
+        how: String,
+    },
+    /// No route, or a discarding route.
+    NoRoute {
+        /// The discarding route's index in the device's routes, if any.
+        route: Option<usize>,
+    },
+}
+
+/// One possible way through one device.
+#[derive(Clone, Debug)]
+pub struct DevPass {
+    /// Device index.
+    pub device: usize,
+    /// Input interface (none when the device sent the packet).
+    pub iif: Option<u16>,
+    /// Output interface.
+    pub oif: Option<u16>,
+    /// `forward`, `input` or `output`.
+    pub path: &'static str,
+    /// Packet on arrival.
+    pub arrived: Packet,
+    /// Packet on departure (after NAT).
+    pub left: Packet,
+    /// Ruleset decisions in order.
+    pub decisions: Vec<Decision>,
+    /// Translations.
+    pub nat: Vec<NatApplied>,
+    /// Rules with unmodelled parts on the way, and notes (interfaces unknown).
+    pub doubts: Vec<(usize, RuleLoc)>,
+    /// Notes that make the pass uncertain without a rule (interfaces unknown).
+    pub notes: Vec<String>,
+    /// How it ended.
+    pub fate: Fate,
+    /// Connection NAT on this device: DNAT and SNAT applied to the first packet.
+    pub dnat: bool,
+    /// See `dnat`.
+    pub snat: bool,
+}
+
+/// NAT of one connection at one device, for reversing on replies.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnNat {
+    /// First packet before any translation at this device.
+    pub orig: Packet,
+    /// Destination was translated.
+    pub dnat: bool,
+    /// Source was translated.
+    pub snat: bool,
+}
+
+#[derive(Clone)]
+struct Live {
+    pkt: Packet,
+    decisions: Vec<Decision>,
+    nat: Vec<NatApplied>,
+    doubts: Vec<(usize, RuleLoc)>,
+    dnat: bool,
+    snat: bool,
+    rev_dst_done: bool,
+    rev_src_done: bool,
+    notes: Vec<String>,
+}
+
+enum Step {
+    Live(Live),
+    Done(Live, Fate),
+}
+
+fn ap(p: &Packet, d: Dim, port: Dim) -> (IpAddr, u16) {
+    (p.addr(d), p.get(port) as u16)
+}
+
+/// Apply a NAT target to the destination (`dst = true`) or source.
+fn apply_nat(p: &mut Packet, t: &NatTarget, dst: bool) {
+    let (ad, pd) = if dst { (Dim::Dst, Dim::Dport) } else { (Dim::Src, Dim::Sport) };
+    if let Some(r) = &t.addr {
+        // The kernel picks one address of a range; the analysis takes the first.
+        p.set_addr(ad, r.lo);
+    }
+    if let Some((lo, hi)) = t.ports {
+        if proto::has_ports(p.proto()) {
+            let cur = p.get(pd) as u16;
+            // For source NAT the kernel keeps the port when it is inside the range.
+            let v = if !dst && (lo..=hi).contains(&cur) { cur } else { lo };
+            p.set(pd, v as u128);
+        }
+    }
+}
+
+/// Which device, if any, owns an address.
+fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
+    net.devices.iter().enumerate().find_map(|(i, d)| d.addrs.iter().find(|(n, _)| n.addr() == a).map(|(_, id)| (i, *id)))
+}
+
+/// Process a packet through one device. `iif = None` means the device sent it. `reply` holds
+/// the connection's NAT at this device when the packet is a reply.
+pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>) -> Vec<DevPass> {
+    let dev = &net.devices[dev_idx];
+    let mut pkt = pkt;
+    let base_state = if reply.is_some() { Ct::ESTABLISHED } else { Ct::NEW };
+    let nat_bits = reply.map_or(0, |c| if c.dnat { Ct::DNAT } else { 0 } | if c.snat { Ct::SNAT } else { 0 });
+    pkt.set(Dim::Ct, (base_state | nat_bits) as u128);
+    pkt.set(Dim::Oif, 0);
+    let start = Live {
+        pkt,
+        decisions: vec![],
+        nat: vec![],
+        doubts: vec![],
+        dnat: false,
+        snat: false,
+        rev_dst_done: false,
+        rev_src_done: false,
+        notes: vec![],
+    };
+    let mut out = Vec::new();
+    let iifs: Vec<Option<u16>> = match iif {
+        Some(i) => vec![Some(i)],
+        None => vec![None],
+    };
+    for iif in iifs {
+        let mut l = start.clone();
+        let lo_id = dev.ifaces.id("lo").unwrap_or(0);
+        l.pkt.set(Dim::Iif, iif.unwrap_or(lo_id) as u128);
+        let arrived = l.pkt;
+        match iif {
+            Some(i) => arrive(net, dev_idx, i, l, arrived, reply, &mut out),
+            None => originate(net, dev_idx, l, arrived, reply, &mut out),
+        }
+    }
+    out
+}
+
+fn finish(dev_idx: usize, iif: Option<u16>, oif: Option<u16>, path: &'static str, arrived: Packet, l: Live, fate: Fate) -> DevPass {
+    DevPass {
+        device: dev_idx,
+        iif,
+        oif,
+        path,
+        arrived,
+        left: l.pkt,
+        decisions: l.decisions,
+        nat: l.nat,
+        doubts: l.doubts,
+        notes: l.notes,
+        fate,
+        dnat: l.dnat,
+        snat: l.snat,
+    }
+}
+
+/// Routing decision: `Ok(None)` = local delivery, `Ok(Some((oif, gw)))` = forward,
+/// `Err(route)` = no route / discarding route.
+fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Option<usize>> {
+    if dev.is_local(dst) {
+        return Ok(None);
+    }
+    let Some((idx, r)) = dev.routes.iter().enumerate().find(|(_, r)| r.dst.contains(&dst)) else {
+        return Err(None);
+    };
+    match r.kind {
+        RouteKind::Unicast => {
+            let oif = r.oif.or_else(|| r.via.and_then(|g| dev.connected_iface(g)));
+            match oif {
+                Some(o) => Ok(Some((o, r.via))),
+                None => Err(Some(idx)),
+            }
+        }
+        RouteKind::Local => Ok(None),
+        _ => Err(Some(idx)),
+    }
+}
+
+fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Vec<DevPass>) {
+    let dev = &net.devices[dev_idx];
+    let mut steps = run_hook(dev, dev_idx, Hook::Prerouting, vec![l], reply, Some(iif));
+    for s in steps.drain(..) {
+        let mut l = match s {
+            Step::Done(l, fate) => {
+                out.push(finish(dev_idx, Some(iif), None, "forward", arrived, l, fate));
+                continue;
+            }
+            Step::Live(l) => l,
+        };
+        if let Some(c) = reply {
+            rev_dst(&mut l, c);
+        }
+        if out.len() > MAX_BRANCHES {
+            return;
+        }
+        let decided = route(dev, l.pkt.addr(Dim::Dst));
+        let targets: Vec<(Result<Option<(u16, Option<IpAddr>)>, Option<usize>>, Live)> =
+            if matches!(decided, Err(None)) && !dev.has_iface_data && dev.routes.is_empty() {
+                // Without interface or route data the device is assumed to forward the packet; the
+                // output interface is unknown, so every interface name is tried.
+                let note = format!("{}: output interface unknown (no interface or route data)", dev.name);
+                dev.ifaces
+                    .all()
+                    .into_iter()
+                    .map(|o| {
+                        let mut l2 = l.clone();
+                        l2.notes.push(note.clone());
+                        (Ok(Some((o, None))), l2)
+                    })
+                    .collect()
+            } else {
+                vec![(decided, l)]
+            };
+        for (decided, l) in targets {
+        let mut l = l;
+        match decided {
+            Ok(None) => {
+                for s in run_hook(dev, dev_idx, Hook::Input, vec![l], reply, Some(iif)) {
+                    let (mut l, fate) = match s {
+                        Step::Done(l, f) => (l, f),
+                        Step::Live(l) => (l, Fate::Delivered),
+                    };
+                    if let (Some(c), Fate::Delivered) = (reply, &fate) {
+                        rev_src(&mut l, c);
+                    }
+                    out.push(finish(dev_idx, Some(iif), None, "input", arrived, l, fate));
+                }
+            }
+            Ok(Some((oif, gw))) => {
+                l.pkt.set(Dim::Oif, oif as u128);
+                for s in run_hook(dev, dev_idx, Hook::Forward, vec![l], reply, Some(iif)) {
+                    match s {
+                        Step::Done(l, f) => out.push(finish(dev_idx, Some(iif), Some(oif), "forward", arrived, l, f)),
+                        Step::Live(l) => {
+                            for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, Some(iif)) {
+                                let (mut l, fate) = match s {
+                                    Step::Done(l, f) => (l, f),
+                                    Step::Live(l) => (l, Fate::Forwarded { oif, gw }),
+                                };
+                                if let (Some(c), Fate::Forwarded { .. }) = (reply, &fate) {
+                                    rev_src(&mut l, c);
+                                }
+                                out.push(finish(dev_idx, Some(iif), Some(oif), "forward", arrived, l, fate));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(r) => out.push(finish(dev_idx, Some(iif), None, "forward", arrived, l, Fate::NoRoute { route: r })),
+        }
+        }
+    }
+}
+
+fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Vec<DevPass>) {
+    let dev = &net.devices[dev_idx];
+    let first = route(dev, l.pkt.addr(Dim::Dst));
+    let mut l = l;
+    let oif0 = match first {
+        Ok(Some((o, _))) => o,
+        Ok(None) => dev.ifaces.id("lo").unwrap_or(0),
+        Err(r) => {
+            out.push(finish(dev_idx, None, None, "output", arrived, l, Fate::NoRoute { route: r }));
+            return;
+        }
+    };
+    l.pkt.set(Dim::Oif, oif0 as u128);
+    for s in run_hook(dev, dev_idx, Hook::Output, vec![l], reply, None) {
+        let mut l = match s {
+            Step::Done(l, f) => {
+                out.push(finish(dev_idx, None, Some(oif0), "output", arrived, l, f));
+                continue;
+            }
+            Step::Live(l) => l,
+        };
+        if let Some(c) = reply {
+            rev_dst(&mut l, c);
+        }
+        // Destination NAT in OUTPUT re-routes the packet.
+        match route(dev, l.pkt.addr(Dim::Dst)) {
+            Ok(None) => {
+                // Sent to itself: loops back through lo into INPUT.
+                let lo = dev.ifaces.id("lo").unwrap_or(0);
+                l.pkt.set(Dim::Oif, lo as u128);
+                for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, None) {
+                    match s {
+                        Step::Done(l, f) => out.push(finish(dev_idx, None, Some(lo), "output", arrived, l, f)),
+                        Step::Live(mut l) => {
+                            l.pkt.set(Dim::Iif, lo as u128);
+                            for s in run_hook(dev, dev_idx, Hook::Input, vec![l], reply, Some(lo)) {
+                                let (mut l, fate) = match s {
+                                    Step::Done(l, f) => (l, f),
+                                    Step::Live(l) => (l, Fate::Delivered),
+                                };
+                                if let (Some(c), Fate::Delivered) = (reply, &fate) {
+                                    rev_src(&mut l, c);
+                                }
+                                out.push(finish(dev_idx, None, None, "output", arrived, l, fate));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Some((oif, gw))) => {
+                l.pkt.set(Dim::Oif, oif as u128);
+                for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, None) {
+                    let (mut l, fate) = match s {
+                        Step::Done(l, f) => (l, f),
+                        Step::Live(l) => (l, Fate::Forwarded { oif, gw }),
+                    };
+                    if let (Some(c), Fate::Forwarded { .. }) = (reply, &fate) {
+                        rev_src(&mut l, c);
+                    }
+                    out.push(finish(dev_idx, None, Some(oif), "output", arrived, l, fate));
+                }
+            }
+            Err(r) => out.push(finish(dev_idx, None, None, "output", arrived, l, Fate::NoRoute { route: r })),
+        }
+    }
+}
+
+/// Reverse source NAT on a reply: its destination goes back to the original source.
+fn rev_dst(l: &mut Live, c: &ConnNat) {
+    if l.rev_dst_done || !c.snat {
+        return;
+    }
+    l.rev_dst_done = true;
+    let before = ap(&l.pkt, Dim::Dst, Dim::Dport);
+    l.pkt.set(Dim::Dst, c.orig.get(Dim::Src));
+    l.pkt.set(Dim::Dport, c.orig.get(Dim::Sport));
+    l.nat.push(NatApplied { kind: "un-snat", before, after: ap(&l.pkt, Dim::Dst, Dim::Dport), rule: None });
+}
+
+/// Reverse destination NAT on a reply: its source goes back to the original destination.
+fn rev_src(l: &mut Live, c: &ConnNat) {
+    if l.rev_src_done || !c.dnat {
+        return;
+    }
+    l.rev_src_done = true;
+    let before = ap(&l.pkt, Dim::Src, Dim::Sport);
+    l.pkt.set(Dim::Src, c.orig.get(Dim::Dst));
+    l.pkt.set(Dim::Sport, c.orig.get(Dim::Dport));
+    l.nat.push(NatApplied { kind: "un-dnat", before, after: ap(&l.pkt, Dim::Src, Dim::Sport), rule: None });
+}
+
+fn family_ok(b: crate::model::Family, p: &Packet) -> bool {
+    match b {
+        crate::model::Family::Any => true,
+        crate::model::Family::V4 => !p.is_v6(),
+        crate::model::Family::V6 => p.is_v6(),
+    }
+}
+
+/// Run every ruleset attached to `hook`, in order, over the live branches.
+fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: Option<&ConnNat>, iif: Option<u16>) -> Vec<Step> {
+    let mut live = live;
+    let mut done: Vec<Step> = Vec::new();
+    for b in dev.bindings(hook) {
+        if reply.is_some() && b.stage.new_only() {
+            // Replies skip NAT rulesets; conntrack reverses the connection's NAT instead.
+            for l in &mut live {
+                if let Some(c) = reply {
+                    match (hook, b.stage) {
+                        (Hook::Prerouting | Hook::Output, Stage::DstNat) => rev_dst(l, c),
+                        (Hook::Postrouting | Hook::Input, Stage::SrcNat) => rev_src(l, c),
+                        _ => {}
+                    }
+                }
+            }
+            continue;
+        }
+        let mut next = Vec::new();
+        for l in live {
+            if !family_ok(b.family, &l.pkt) {
+                next.push(l);
+                continue;
+            }
+            let outcome = eval_attached(dev, b.ruleset, &l.pkt);
+            let uncertain = outcome.exits.len() > 1;
+            for exit in outcome.exits {
+                let mut l2 = l.clone();
+                for d in &exit.doubts {
+                    if !l2.doubts.contains(&(dev_idx, *d)) {
+                        l2.doubts.push((dev_idx, *d));
+                    }
+                }
+                let at = exit.at;
+                let action = exit.action.clone();
+                l2.decisions.push(Decision { exit, uncertain });
+                match action {
+                    Action::Accept => next.push(l2),
+                    Action::Drop => done.push(Step::Done(l2, Fate::Dropped { at, how: "drop".into() })),
+                    Action::Reject(_) => done.push(Step::Done(l2, Fate::Dropped { at, how: "reject".into() })),
+                    Action::Dnat(t) if b.stage == Stage::DstNat => {
+                        let before = ap(&l2.pkt, Dim::Dst, Dim::Dport);
+                        apply_nat(&mut l2.pkt, &t, true);
+                        l2.dnat = true;
+                        l2.pkt.set(Dim::Ct, l2.pkt.get(Dim::Ct) | Ct::DNAT as u128);
+                        l2.nat.push(NatApplied { kind: "dnat", before, after: ap(&l2.pkt, Dim::Dst, Dim::Dport), rule: Some((b.ruleset, at)) });
+                        next.push(l2);
+                    }
+                    Action::Redirect(ports) if b.stage == Stage::DstNat => {
+                        let before = ap(&l2.pkt, Dim::Dst, Dim::Dport);
+                        let v6 = l2.pkt.is_v6();
+                        let addr = match iif {
+                            Some(i) => dev.iface_addr(i, v6),
+                            None => Some(if v6 { "::1".parse().ok() } else { "127.0.0.1".parse().ok() }).flatten(),
+                        };
+                        match addr {
+                            Some(a) => {
+                                let t = NatTarget { addr: Some(crate::model::AddrRange::single(a)), ports };
+                                apply_nat(&mut l2.pkt, &t, true);
+                                l2.dnat = true;
+                                l2.pkt.set(Dim::Ct, l2.pkt.get(Dim::Ct) | Ct::DNAT as u128);
+                                l2.nat.push(NatApplied { kind: "redirect", before, after: ap(&l2.pkt, Dim::Dst, Dim::Dport), rule: Some((b.ruleset, at)) });
+                                next.push(l2);
+                            }
+                            // The kernel drops redirected packets when the interface has no address.
+                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "redirect without address".into() })),
+                        }
+                    }
+                    Action::Snat(t) if b.stage == Stage::SrcNat => {
+                        let before = ap(&l2.pkt, Dim::Src, Dim::Sport);
+                        apply_nat(&mut l2.pkt, &t, false);
+                        l2.snat = true;
+                        l2.nat.push(NatApplied { kind: "snat", before, after: ap(&l2.pkt, Dim::Src, Dim::Sport), rule: Some((b.ruleset, at)) });
+                        next.push(l2);
+                    }
+                    Action::Masquerade(ports) if b.stage == Stage::SrcNat => {
+                        let before = ap(&l2.pkt, Dim::Src, Dim::Sport);
+                        let oif = l2.pkt.get(Dim::Oif) as u16;
+                        match dev.iface_addr(oif, l2.pkt.is_v6()) {
+                            Some(a) => {
+                                let t = NatTarget { addr: Some(crate::model::AddrRange::single(a)), ports };
+                                apply_nat(&mut l2.pkt, &t, false);
+                                l2.snat = true;
+                                l2.nat.push(NatApplied { kind: "masquerade", before, after: ap(&l2.pkt, Dim::Src, Dim::Sport), rule: Some((b.ruleset, at)) });
+                                next.push(l2);
+                            }
+                            None if !dev.has_iface_data => {
+                                // Address unknown: the translation happens but its address is unknown;
+                                // keep the packet and record the doubt.
+                                l2.doubts.push((dev_idx, at));
+                                next.push(l2);
+                            }
+                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "masquerade without address".into() })),
+                        }
+                    }
+                    // An action that does not belong to this stage, or is not modelled: its effect is
+                    // unknown — the packet possibly stops here and possibly goes on.
+                    _ => {
+                        if !l2.doubts.contains(&(dev_idx, at)) {
+                            l2.doubts.push((dev_idx, at));
+                        }
+                        done.push(Step::Done(l2.clone(), Fate::Dropped { at, how: "unknown".into() }));
+                        next.push(l2);
+                    }
+                }
+            }
+            if next.len() + done.len() > MAX_BRANCHES {
+                break;
+            }
+        }
+        live = next;
+        if live.is_empty() {
+            break;
+        }
+    }
+    // NAT reversal points not reached through a NAT ruleset still apply.
+    if let Some(c) = reply {
+        for l in &mut live {
+            match hook {
+                Hook::Prerouting | Hook::Output => rev_dst(l, c),
+                _ => {}
+            }
+        }
+    }
+    done.extend(live.into_iter().map(Step::Live));
+    done
+}
+
+/// Where a packet enters the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// Sent by a device itself.
+    Device(usize),
+    /// Arrives at a device on an interface (`None`: interface unknown).
+    Arrive(usize, Option<u16>),
+    /// Source and destination share a subnet: no device is crossed.
+    Direct,
+    /// No device is on the path.
+    Nowhere,
+}
+
+/// Where a packet from `src` to `dst` enters the network, and notes on the choice.
+pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Entry, Vec<String>) {
+    let mut notes = Vec::new();
+    if let Some((d, _)) = owner(net, src) {
+        return (Entry::Device(d), notes);
+    }
+    let on_link: Vec<(usize, u16)> =
+        net.devices.iter().enumerate().filter_map(|(i, d)| d.connected_iface(src).map(|id| (i, id))).collect();
+    if let Some(&(d, id)) = on_link.first() {
+        let dev = &net.devices[d];
+        if dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(net, dst).is_none() {
+            return (Entry::Direct, notes);
+        }
+        if on_link.len() > 1 {
+            let names: Vec<&str> = on_link.iter().map(|(i, _)| net.devices[*i].name.as_str()).collect();
+            notes.push(format!("{src} is on a subnet shared by {}; the path through {} is shown", names.join(", "), dev.name));
+        }
+        return (Entry::Arrive(d, Some(id)), notes);
+    }
+    // Not on any known subnet: it arrives where the device would send replies to it.
+    for (i, d) in net.devices.iter().enumerate() {
+        if let Some(r) = d.lookup(src) {
+            if r.kind == RouteKind::Unicast {
+                if let Some(oif) = r.oif.or_else(|| r.via.and_then(|g| d.connected_iface(g))) {
+                    return (Entry::Arrive(i, Some(oif)), notes);
+                }
+            }
+        }
+    }
+    if let Some(i) = net.devices.iter().position(|d| d.has_firewall && !d.has_iface_data) {
+        notes.push(format!(
+            "{} has no interface or route data: the packet is assumed to be forwarded through it, on unknown interfaces",
+            net.devices[i].name
+        ));
+        return (Entry::Arrive(i, None), notes);
+    }
+    (Entry::Nowhere, notes)
+}
+
+/// The next device after a device forwarded a packet out of `oif` towards `gw` (or on-link).
+pub fn next_device(net: &CNetwork, from: usize, gw: Option<IpAddr>, dst: IpAddr) -> Option<(usize, u16)> {
+    let target = gw.unwrap_or(dst);
+    owner(net, target).filter(|(d, _)| *d != from)
+}
+
+/// The first packet of the reply to a connection whose first packet arrived as `fwd`.
+pub fn reply_packet(fwd: &Packet) -> Option<Packet> {
+    let mut r = *fwd;
+    r.set(Dim::Src, fwd.get(Dim::Dst));
+    r.set(Dim::Dst, fwd.get(Dim::Src));
+    r.set(Dim::Sport, fwd.get(Dim::Dport));
+    r.set(Dim::Dport, fwd.get(Dim::Sport));
+    match fwd.proto() {
+        proto::TCP => r.set(Dim::TcpFlags, (tcp_flags::SYN | tcp_flags::ACK) as u128),
+        proto::ICMP => {
+            let t = match fwd.get(Dim::IcmpType) {
+                8 => 0,
+                13 => 14,
+                15 => 16,
+                17 => 18,
+                _ => return None,
+            };
+            r.set(Dim::IcmpType, t);
+        }
+        proto::ICMPV6 => {
+            if fwd.get(Dim::IcmpType) != 128 {
+                return None;
+            }
+            r.set(Dim::IcmpType, 129);
+        }
+        _ => {}
+    }
+    Some(r)
+}
+
+/// A complete possible path of a packet: one pass per device crossed.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    /// Device passes in order.
+    pub passes: Vec<DevPass>,
+    /// True if the packet reached its destination.
+    pub delivered: bool,
+    /// Why the walk stopped without a device verdict (loop, branch limit), if so.
+    pub note: Option<String>,
+}
+
+/// Every possible path of `pkt` from an entry point.
+pub fn walk(net: &CNetwork, start: &Entry, pkt: Packet) -> Vec<Trace> {
+    let mut out = Vec::new();
+    match start {
+        Entry::Direct => out.push(Trace { passes: vec![], delivered: true, note: None }),
+        Entry::Nowhere => out.push(Trace { passes: vec![], delivered: true, note: Some("no modelled device is on the path".into()) }),
+        Entry::Device(d) => walk_from(net, *d, None, pkt, vec![], &mut out),
+        Entry::Arrive(d, Some(i)) => walk_from(net, *d, Some(*i), pkt, vec![], &mut out),
+        Entry::Arrive(d, None) => {
+            let dev = &net.devices[*d];
+            let note = format!("{}: input interface unknown (no interface data)", dev.name);
+            for i in dev.ifaces.all() {
+                let before = out.len();
+                walk_from(net, *d, Some(i), pkt, vec![], &mut out);
+                for t in &mut out[before..] {
+                    if let Some(p) = t.passes.first_mut() {
+                        p.notes.push(note.clone());
+                    }
+                }
+                if out.len() > MAX_BRANCHES {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
+    if out.len() > MAX_BRANCHES {
+        out.push(Trace { passes: prefix, delivered: false, note: Some("too many possible paths: stopped exploring".into()) });
+        return;
+    }
+    if prefix.len() >= MAX_DEVICE_HOPS {
+        out.push(Trace { passes: prefix, delivered: false, note: Some("routing loop: too many devices crossed".into()) });
+        return;
+    }
+    for p in pass(net, dev, iif, pkt, None) {
+        let mut passes = prefix.clone();
+        let fate = p.fate.clone();
+        let left = p.left;
+        passes.push(p);
+        match fate {
+            Fate::Forwarded { gw, .. } => {
+                let dst = left.addr(Dim::Dst);
+                match next_device(net, dev, gw, dst) {
+                    Some((d2, i2)) if passes.iter().filter(|x| x.device == d2 && x.iif == Some(i2)).count() < 2 => {
+                        walk_from(net, d2, Some(i2), left, passes, out)
+                    }
+                    Some(_) => out.push(Trace { passes, delivered: false, note: Some("routing loop".into()) }),
+                    None => out.push(Trace { passes, delivered: true, note: None }),
+                }
+            }
+            Fate::Delivered => out.push(Trace { passes, delivered: true, note: None }),
+            Fate::Dropped { .. } | Fate::NoRoute { .. } => out.push(Trace { passes, delivered: false, note: None }),
+        }
+    }
+}
+
+/// Every possible path of the first reply to a connection that took `fwd`: back through the
+/// same devices in reverse order, each reversing its own NAT.
+pub fn walk_reply(net: &CNetwork, fwd: &Trace) -> Vec<Trace> {
+    let Some(last) = fwd.passes.last() else {
+        return vec![Trace { passes: vec![], delivered: true, note: None }];
+    };
+    let Some(first_reply) = reply_packet(&last.left) else {
+        return vec![Trace { passes: vec![], delivered: true, note: Some("no reply expected for this packet type".into()) }];
+    };
+    let mut out = Vec::new();
+    reply_from(net, fwd, fwd.passes.len(), first_reply, vec![], &mut out);
+    out
+}
+
+fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
+    if k == 0 {
+        out.push(Trace { passes: prefix, delivered: true, note: None });
+        return;
+    }
+    if out.len() > MAX_BRANCHES {
+        out.push(Trace { passes: prefix, delivered: false, note: Some("too many possible paths: stopped exploring".into()) });
+        return;
+    }
+    let f = &fwd.passes[k - 1];
+    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat };
+    // The reply arrives where the first packet left; a first packet delivered to the device
+    // itself is answered by the device.
+    let iif = match f.fate {
+        Fate::Delivered => None,
+        _ => f.oif,
+    };
+    let mut pkt = pkt;
+    pkt.set(Dim::Iif, 0);
+    for mut p in pass(net, f.device, iif, pkt, Some(&conn)) {
+        p.notes.extend(f.notes.iter().cloned());
+        let ok = match (&p.fate, f.iif) {
+            (Fate::Forwarded { oif, .. }, Some(orig_iif)) => {
+                if *oif != orig_iif && net.devices[f.device].has_iface_data {
+                    let d = &net.devices[f.device];
+                    p.notes.push(format!(
+                        "{}: asymmetric route: the reply leaves on {} but the connection came in on {}",
+                        d.name,
+                        d.ifaces.name(*oif),
+                        d.ifaces.name(orig_iif)
+                    ));
+                }
+                true
+            }
+            (Fate::Delivered, None) => true,
+            (Fate::Forwarded { .. }, None) => false,
+            (Fate::Delivered, Some(_)) => false,
+            _ => false,
+        };
+        let left = p.left;
+        let mut passes = prefix.clone();
+        passes.push(p);
+        if ok {
+            reply_from(net, fwd, k - 1, left, passes, out);
+        } else {
+            out.push(Trace { passes, delivered: false, note: None });
+        }
+    }
+}
+
+/// The address the device uses as source towards `dst` (the route's `src`, else the output
+/// interface's first address of the family).
+pub fn source_address(dev: &CDevice, dst: IpAddr) -> Option<IpAddr> {
+    let v6 = dst.is_ipv6();
+    if let Some(r) = dev.lookup(dst) {
+        if let Some(s) = r.src.filter(|s| s.is_ipv6() == v6) {
+            return Some(s);
+        }
+        let oif = r.oif.or_else(|| r.via.and_then(|g| dev.connected_iface(g)));
+        if let Some(a) = oif.and_then(|o| dev.iface_addr(o, v6)) {
+            return Some(a);
+        }
+    }
+    dev.addrs.iter().map(|(n, _)| n.addr()).find(|a| a.is_ipv6() == v6 && !a.is_loopback())
+}
+
+/// Convert a packet's address dimension for display.
+pub fn show_ap(a: (IpAddr, u16), p: &Packet) -> String {
+    if proto::has_ports(p.proto()) {
+        match a.0 {
+            IpAddr::V6(v6) => format!("[{v6}]:{}", a.1),
+            IpAddr::V4(v4) => format!("{v4}:{}", a.1),
+        }
+    } else {
+        a.0.to_string()
+    }
+}
+

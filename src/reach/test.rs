@@ -1,0 +1,1 @@
+//! Engine tests on small networks written as iptables-save and ip dumps.
