@@ -81,7 +81,7 @@ impl Session {
         port: Option<String>,
     ) -> Result<JsValue, js_sys::Error> {
         let port = port.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-        let req = QueryRequest { from, to, proto, port };
+        let req = QueryRequest { from, to, proto, port, ..Default::default() };
         let report = reach::query(&self.ws, &req).map_err(into_error)?;
         to_js(&report)
     }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the static page into dist/: the Rust core compiled to WebAssembly, its JS bindings,
+# optimised with wasm-opt, plus the page's sources from www/. Host dist/ on any static server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+out=dist
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+
+# Size over speed for the page: the analysis is far from the bottleneck of a page that parses a
+# few files, and a smaller module starts faster. The native CLI keeps the release profile as is.
+echo "build-www: compiling the core to WebAssembly (release, opt-level=${WASM_OPT_LEVEL:-s})"
+cargo build --release --lib --target wasm32-unknown-unknown \
+  --config "profile.release.opt-level=\"${WASM_OPT_LEVEL:-s}\"" \
+  --config "profile.release.package.\"*\".opt-level=\"${WASM_OPT_LEVEL:-s}\""
+
+rm -rf "$out"
+mkdir -p "$out"
+cp -R www/. "$out"/
+rm -rf "$out/pkg"
+
+echo "build-www: generating JS bindings"
+wasm-bindgen --target web --no-typescript --out-dir "$out/pkg" \
+  "$target_dir/wasm32-unknown-unknown/release/portolan.wasm"
+
+wasm="$out/pkg/portolan_bg.wasm"
+before=$(stat -c %s "$wasm")
+# binaryen from npm (package.json), never Debian's binaryen: its old wasm-opt produces modules
+# that fail at run time.
+echo "build-www: optimising with $(node_modules/.bin/wasm-opt --version)"
+node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+after=$(stat -c %s "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+
+echo "build-www: $wasm $after bytes ($((after / 1024)) KiB; $((gz / 1024)) KiB gzipped; $((before / 1024)) KiB before wasm-opt)"
+echo "build-www: the page is in $out/ — copy that folder to any static host"

@@ -1,0 +1,105 @@
+// The worker owns the WebAssembly module: it loads it once, keeps the sample network's files in
+// memory, and runs every parse and query so the page never blocks. Messages carry ids:
+//   page → worker  {id, type: 'load', files: [{name, bytes: ArrayBuffer}]}
+//                  {id, type: 'loadSample'}
+//                  {id, type: 'query', from, to, proto, port}
+//                  {id, type: 'source', file, line, context}
+//   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
+//                  {type: 'ready', sample} once, or {type: 'fatal', error}
+// Everything is fetched during start-up; nothing afterwards.
+
+import init, { Session } from './pkg/portolan.js';
+
+let session = null;
+let sample = null; // {info, files: [{name, bytes}]}
+let broken = null; // set when the module trapped: its memory can no longer be trusted
+
+async function fetchOk(url, as) {
+  const resp = await fetch(url, { credentials: 'same-origin' });
+  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${resp.statusText}`);
+  return as === 'json' ? resp.json() : resp.arrayBuffer();
+}
+
+async function loadSampleFiles() {
+  const base = new URL('./samples/', import.meta.url);
+  const info = await fetchOk(new URL('index.json', base), 'json');
+  const names = Array.isArray(info.files) ? info.files.filter((n) => typeof n === 'string') : [];
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, bytes: await fetchOk(new URL(encodeURIComponent(name), base)) })),
+  );
+  return { info, files };
+}
+
+const started = (async () => {
+  const [, s] = await Promise.all([init(), loadSampleFiles()]);
+  sample = s;
+  const info = sample.info;
+  return {
+    name: String(info.name ?? 'Sample network'),
+    description: String(info.description ?? ''),
+    files: sample.files.map((f) => f.name),
+    questions: Array.isArray(info.questions) ? info.questions : [],
+  };
+})();
+
+started.then(
+  (info) => postMessage({ type: 'ready', sample: info }),
+  (e) => postMessage({ type: 'fatal', error: String(e && e.message ? e.message : e) }),
+);
+
+function open(files) {
+  const inputs = files.map((f) => ({ name: String(f.name), bytes: new Uint8Array(f.bytes) }));
+  const next = new Session(inputs);
+  if (session) session.free();
+  session = next;
+  return session.parse_report();
+}
+
+function sourceLines(file, line, context) {
+  if (!session) throw new Error('no files are loaded');
+  const from = Math.max(1, line - context);
+  const lines = [];
+  for (let n = from; n <= line + context; n++) {
+    const text = session.source_line(file, n);
+    if (text === undefined) {
+      if (n < line) continue;
+      break;
+    }
+    lines.push({ line: n, text });
+  }
+  return lines;
+}
+
+const handlers = {
+  load: (m) => open(m.files || []),
+  loadSample: () => open(sample.files),
+  query: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.query(String(m.from), String(m.to), String(m.proto), m.port ? String(m.port) : undefined);
+  },
+  source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
+};
+
+self.onmessage = async (ev) => {
+  const m = ev.data || {};
+  const handler = handlers[m.type];
+  if (!handler) {
+    postMessage({ id: m.id, ok: false, error: `unknown request ${String(m.type)}` });
+    return;
+  }
+  try {
+    await started;
+    if (broken) throw new Error(broken);
+    const t0 = performance.now();
+    const result = handler(m);
+    postMessage({ id: m.id, ok: true, result, ms: performance.now() - t0 });
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) {
+      broken = 'Portolan stopped on an internal error (details in the browser console). Reload the page to start again.';
+      console.error(e);
+      postMessage({ id: m.id, ok: false, error: broken });
+      return;
+    }
+    postMessage({ id: m.id, ok: false, error: String(e && e.message ? e.message : e) });
+  }
+};
