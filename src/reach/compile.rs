@@ -490,7 +490,7 @@ mod test {
         let t = IfaceTable::build(&dev_with(&["eth0", "eth1", "wlan0"], &["eth+", "ppp0"]));
         let m = t.matching("eth+");
         let names: Vec<String> = t.all().into_iter().filter(|i| m.contains(*i as u128)).map(|i| t.name(i)).collect();
-        assert_eq!(names, vec!["eth*", "eth0", "eth1"]);
+        assert_eq!(names, vec!["eth0", "eth1", "eth*"]);
         assert!(t.matching("+").count() as usize == t.all().len());
         let other = t.id(OTHER_IFACE).unwrap();
         assert!(!m.contains(other as u128));

@@ -1,1 +1,443 @@
-//! Engine tests on small networks written as iptables-save and ip dumps.
+//! Engine tests on small networks written as iptables-save text, with interfaces and routes
+//! given directly.
+
+use super::*;
+use crate::diag::Provenance;
+use crate::model::{Interface, Route, RouteKind};
+use crate::InputFile;
+
+/// A workspace with one device `fw`: the ruleset text plus interfaces and routes.
+fn fw(rules: &str, ifaces: &[(&str, &str)], routes: &[(&str, Option<&str>, &str)]) -> Workspace {
+    let mut ws = Workspace::load(vec![InputFile::new("fw/rules.v4", rules)]);
+    let dev = &mut ws.network.devices[0];
+    for (name, addr) in ifaces {
+        dev.interfaces.push(Interface {
+            name: name.to_string(),
+            addresses: vec![addr.parse().unwrap()],
+            up: true,
+            prov: Provenance::builtin(format!("{name} {addr}")),
+        });
+    }
+    for (dst, via, d) in routes {
+        dev.routes.push(Route {
+            dst: dst.parse().unwrap(),
+            via: via.map(|v| v.parse().unwrap()),
+            dev: Some(d.to_string()),
+            kind: RouteKind::Unicast,
+            metric: 0,
+            src: None,
+            table: "main".into(),
+            prov: Provenance::builtin(format!("{dst} dev {d}")),
+        });
+    }
+    ws
+}
+
+const EDGE_IFACES: &[(&str, &str)] = &[("eth0", "203.0.113.2/24"), ("eth1", "192.168.10.1/24"), ("eth2", "10.0.0.1/24")];
+const EDGE_ROUTES: &[(&str, Option<&str>, &str)] = &[("0.0.0.0/0", Some("203.0.113.1"), "eth0")];
+
+const EDGE: &str = "\
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.10.10:8080
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:LAN - [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -i eth2 -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -i eth0 -o eth1 -p tcp -m tcp --dport 8080 -m conntrack --ctstate DNAT -j ACCEPT
+-A FORWARD -i eth2 -j LAN
+-A LAN -p tcp -m multiport --dports 25,443 -j REJECT --reject-with tcp-reset
+-A LAN -o eth0 -j ACCEPT
+COMMIT
+";
+
+fn edge() -> Workspace {
+    fw(EDGE, EDGE_IFACES, EDGE_ROUTES)
+}
+
+fn ask(ws: &Workspace, from: &str, to: &str, proto: &str, port: Option<&str>) -> QueryReport {
+    query(ws, &QueryRequest { from: from.into(), to: to.into(), proto: proto.into(), port: port.map(Into::into), sport: None })
+        .unwrap_or_else(|e| panic!("query {from} -> {to}: {e}"))
+}
+
+#[test]
+fn port_forward_from_internet_is_allowed_and_explained() {
+    let ws = edge();
+    let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let res = &r.results[0];
+    let fwd = &res.hops[0];
+    assert_eq!((fwd.in_iface.as_deref(), fwd.out_iface.as_deref()), (Some("eth0"), Some("eth1")));
+    assert_eq!(fwd.nat[0].kind, "dnat");
+    assert_eq!(fwd.nat[0].to, "192.168.10.10:8080");
+    assert_eq!(fwd.rule.as_ref().unwrap().line, 17);
+    let reply = &res.hops[1];
+    assert_eq!(reply.direction, "reply");
+    assert_eq!(reply.rule.as_ref().unwrap().line, 16);
+    assert_eq!(reply.nat[0].kind, "un-dnat");
+}
+
+#[test]
+fn firewall_itself_only_from_lan() {
+    let ws = edge();
+    let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    let h = &r.results[0].hops[0];
+    assert_eq!(h.path, "input");
+    assert_eq!(h.outcome, "dropped");
+    assert_eq!(h.rule.as_ref().unwrap().action, "default drop");
+    // From the LAN, to any of the firewall's addresses.
+    let r = ask(&ws, "10.0.0.5", "203.0.113.2", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    assert_eq!(r.results[0].hops[0].path, "input");
+    assert_eq!(r.results[0].hops[1].path, "output");
+}
+
+#[test]
+fn lan_egress_masqueraded_and_rejects_named() {
+    let ws = edge();
+    let r = ask(&ws, "10.0.0.5", "198.51.100.9", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let h = &r.results[0].hops[0];
+    assert_eq!(h.nat[0].kind, "masquerade");
+    assert!(h.nat[0].to.starts_with("203.0.113.2:"));
+    assert_eq!(r.results[0].hops[1].nat[0].kind, "un-snat");
+    let r = ask(&ws, "10.0.0.5", "198.51.100.9", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    let h = &r.results[0].hops[0];
+    assert_eq!(h.outcome, "rejected");
+    assert_eq!(h.rule.as_ref().unwrap().line, 19);
+    // The jump that led there is part of the explanation.
+    assert!(h.decisions.iter().any(|d| d.line == 18 && d.action == "jump"));
+}
+
+#[test]
+fn replies_need_a_state_rule() {
+    let no_state = EDGE.replace("-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", "");
+    let ws = fw(&no_state, EDGE_IFACES, EDGE_ROUTES);
+    let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    assert!(r.results[0].reason.contains("reply"), "{}", r.results[0].reason);
+}
+
+#[test]
+fn set_query_splits_into_exact_classes() {
+    let ws = edge();
+    let r = ask(&ws, "10.0.0.0/24", "198.51.100.9", "tcp", None);
+    assert_eq!(r.verdict, Verdict::Allowed);
+    let denied: Vec<&FlowResult> = r.results.iter().filter(|x| x.verdict == Verdict::Denied).collect();
+    let allowed: Vec<&FlowResult> = r.results.iter().filter(|x| x.verdict == Verdict::Allowed).collect();
+    assert!(!denied.is_empty() && !allowed.is_empty());
+    let covered: String = denied.iter().map(|d| d.covers.clone()).collect::<Vec<_>>().join(" | ");
+    assert!(covered.contains("port 25") && covered.contains("port 443"), "{covered}");
+    // The firewall's own LAN address answers differently from the rest of the subnet.
+    assert!(r.results.iter().any(|x| x.covers.contains("from 10.0.0.1 ")), "{:#?}", r.results.iter().map(|x| &x.covers).collect::<Vec<_>>());
+}
+
+#[test]
+fn unknown_match_makes_possibly_and_names_the_line() {
+    let rules = EDGE.replace(
+        "-A FORWARD -i eth2 -j LAN\n",
+        "-A FORWARD -i eth2 -m recent --name x --rcheck -j DROP\n-A FORWARD -i eth2 -j LAN\n",
+    );
+    let ws = fw(&rules, EDGE_IFACES, EDGE_ROUTES);
+    let r = ask(&ws, "10.0.0.5", "198.51.100.9", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
+    assert!(r.results[0].uncertain.iter().any(|u| u.contains(":18:")), "{:?}", r.results[0].uncertain);
+    // Where every branch agrees the answer stays definite.
+    let r = ask(&ws, "10.0.0.5", "198.51.100.9", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+}
+
+#[test]
+fn return_and_goto() {
+    let rules = "\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:A - [0:0]
+:B - [0:0]
+-A FORWARD -m state --state ESTABLISHED -j ACCEPT
+-A FORWARD -j A
+-A FORWARD -p tcp --dport 22 -j ACCEPT
+-A A -p tcp --dport 22 -j RETURN
+-A A -p tcp --dport 23 -g B
+-A A -j DROP
+-A B -p tcp --dport 23 -j RETURN
+COMMIT
+";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.5", "tcp", Some("22")).verdict, Verdict::Allowed);
+    // goto B, B returns: back to FORWARD after the jump to A, not into A: then port 22 rule does
+    // not match 23 and the FORWARD default drops.
+    let r = ask(&ws, "10.0.0.5", "10.1.0.5", "tcp", Some("23"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    assert_eq!(r.results[0].hops[0].rule.as_ref().unwrap().action, "default drop");
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.5", "tcp", Some("24")).results[0].hops[0].rule.as_ref().unwrap().line, 12);
+}
+
+#[test]
+fn no_route_is_denied() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m state --state NEW,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+    let r = ask(&ws, "10.0.0.5", "172.16.0.1", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    assert_eq!(r.results[0].hops[0].outcome, "no route");
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.9", "udp", Some("53")).verdict, Verdict::Allowed);
+}
+
+#[test]
+fn icmp_echo_and_interface_wildcards() {
+    let rules = "\
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A FORWARD -i eth+ ! -o eth1 -p icmp --icmp-type echo-request -j ACCEPT
+-A INPUT -p icmp --icmp-type 8 -j ACCEPT
+COMMIT
+";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24"), ("eth2", "10.2.0.1/24")], &[]);
+    assert_eq!(ask(&ws, "10.0.0.5", "10.2.0.5", "icmp", Some("echo-request")).verdict, Verdict::Allowed);
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.5", "icmp", Some("echo-request")).verdict, Verdict::Denied);
+    // Replies to pings of the firewall leave through OUTPUT (policy ACCEPT).
+    assert_eq!(ask(&ws, "10.1.0.5", "10.0.0.1", "icmp", Some("8")).verdict, Verdict::Allowed);
+}
+
+#[test]
+fn test_filter_names_the_matching_rule() {
+    let ws = edge();
+    let an = Analyzer::new(&ws);
+    let row = |port: &str, iif: &str| TestRow {
+        src: "10.0.0.5".into(),
+        dst: "198.51.100.9".into(),
+        proto: "tcp".into(),
+        port: port.into(),
+        in_iface: Some(iif.into()),
+        out_iface: Some("eth0".into()),
+        ..Default::default()
+    };
+    let a = an.test_filter("FORWARD", &row("80", "eth2")).unwrap();
+    assert_eq!(a.verdict, "allowed");
+    assert_eq!(a.rule.unwrap().line, 20);
+    let a = an.test_filter("filter/FORWARD", &row("443", "eth2")).unwrap();
+    assert_eq!(a.verdict, "denied");
+    assert_eq!(a.rule.unwrap().line, 19);
+    let a = an.test_filter("fw:filter/FORWARD", &row("80", "eth1")).unwrap();
+    assert_eq!(a.verdict, "denied");
+    assert_eq!(a.rule.unwrap().action, "default drop");
+    // A called chain alone: no match falls through.
+    let a = an.test_filter("LAN", &TestRow { out_iface: Some("eth1".into()), ..row("80", "eth2") }).unwrap();
+    assert_eq!(a.verdict, "no match");
+    assert!(an.test_filter("NOPE", &row("80", "eth2")).is_err());
+}
+
+#[test]
+fn internet_origin_excludes_internal_space() {
+    let ws = edge();
+    let r = ask(&ws, "internet", "192.168.10.10", "tcp", Some("8080"));
+    // Direct access to the DMZ host is not forwarded (only via the DNAT).
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+    let r = ask(&ws, "internet", "203.0.113.2", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Allowed);
+    assert!(r.results.iter().all(|x| !x.covers.contains("10.0.0.")), "{:#?}", r.results.iter().map(|x| &x.covers).collect::<Vec<_>>());
+}
+
+#[test]
+fn device_origin_uses_output() {
+    let ws = edge();
+    let r = ask(&ws, "device:fw", "198.51.100.9", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    assert_eq!(r.results[0].hops[0].path, "output");
+}
+
+#[test]
+fn ipv6_rules_only_see_ipv6() {
+    let rules = "\
+# Generated by ip6tables-save
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A INPUT -s 2001:db8:1::/64 -p tcp --dport 22 -j ACCEPT
+COMMIT
+";
+    let ws = fw(rules, &[("eth0", "2001:db8:1::1/64"), ("eth1", "10.0.0.1/24")], &[]);
+    assert_eq!(ask(&ws, "2001:db8:1::5", "2001:db8:1::1", "tcp", Some("22")).verdict, Verdict::Allowed);
+    assert_eq!(ask(&ws, "2001:db8:1::5", "2001:db8:1::1", "tcp", Some("23")).verdict, Verdict::Denied);
+    // The IPv6 ruleset does not filter IPv4: no IPv4 rules means IPv4 passes.
+    assert_eq!(ask(&ws, "10.0.0.5", "10.0.0.1", "tcp", Some("23")).verdict, Verdict::Allowed);
+}
+
+mod brute {
+    //! First-match evaluation against an independent evaluator on small random rulesets.
+    use super::super::chain::{eval_attached, RuleLoc};
+    use super::super::compile::CNetwork;
+    use crate::diag::Provenance;
+    use crate::model::*;
+    use crate::space::{Ct, Dim, Packet};
+    use crate::{Network, Workspace};
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    fn ip(i: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, i])
+    }
+
+    fn cond() -> impl Strategy<Value = Cond> {
+        let t = prop_oneof![
+            (0u8..4, 0u8..4).prop_map(|(a, b)| Test::Src(vec![AddrRange { lo: ip(a.min(b)), hi: ip(a.max(b)) }])),
+            (0u8..4, 0u8..4).prop_map(|(a, b)| Test::Dst(vec![AddrRange { lo: ip(a.min(b)), hi: ip(a.max(b)) }])),
+            (20u16..24, 20u16..24).prop_map(|(a, b)| Test::Dport(vec![(a.min(b), a.max(b))])),
+            prop::sample::subsequence(vec![Ct::NEW, Ct::ESTABLISHED], 1..=2).prop_map(Test::CtState),
+            Just(Test::Proto(vec![6])),
+        ];
+        (t, any::<bool>()).prop_map(|(test, negated)| Cond { negated, test })
+    }
+
+    fn action(nchains: usize) -> impl Strategy<Value = Action> {
+        prop_oneof![
+            Just(Action::Accept),
+            Just(Action::Drop),
+            Just(Action::Return),
+            Just(Action::Continue("LOG".into())),
+            (1..nchains.max(2)).prop_map(Action::Jump),
+            (1..nchains.max(2)).prop_map(Action::Goto),
+        ]
+    }
+
+    fn rule(nchains: usize) -> impl Strategy<Value = Rule> {
+        (prop::collection::vec(cond(), 0..3), action(nchains), any::<bool>()).prop_map(|(conds, action, unk)| Rule {
+            conds,
+            unknown: if unk { vec!["-m x".into()] } else { vec![] },
+            action,
+            prov: Provenance::builtin("r"),
+        })
+    }
+
+    /// Chains 1.. may only jump forward (to higher indices), as the kernel forbids loops.
+    fn firewall() -> impl Strategy<Value = Firewall> {
+        prop::collection::vec(prop::collection::vec(rule(4), 0..5), 4).prop_map(|chains| {
+            let n = chains.len();
+            let rulesets = chains
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut rules)| {
+                    for r in &mut rules {
+                        if let Action::Jump(t) | Action::Goto(t) = &mut r.action {
+                            if *t <= i {
+                                *t = if i + 1 < n { i + 1 } else { 0 };
+                            }
+                            if *t == 0 {
+                                r.action = Action::Drop;
+                            }
+                        }
+                    }
+                    Ruleset {
+                        name: format!("C{i}"),
+                        table: "filter".into(),
+                        family: Family::V4,
+                        default: if i == 0 { Some(Action::Drop) } else { None },
+                        default_prov: Provenance::builtin("policy"),
+                        rules,
+                    }
+                })
+                .collect();
+            Firewall { rulesets, hooks: vec![], stateful: true }
+        })
+    }
+
+    fn holds(t: &Test, p: &Packet) -> bool {
+        let a = |d: Dim| p.addr(d);
+        match t {
+            Test::Src(v) => v.iter().any(|r| r.lo <= a(Dim::Src) && a(Dim::Src) <= r.hi),
+            Test::Dst(v) => v.iter().any(|r| r.lo <= a(Dim::Dst) && a(Dim::Dst) <= r.hi),
+            Test::Dport(v) => v.iter().any(|&(x, y)| (x as u128..=y as u128).contains(&p.get(Dim::Dport))),
+            Test::CtState(v) => v.contains(&Ct::base(p.get(Dim::Ct) as u8)),
+            Test::Proto(v) => v.contains(&p.proto()),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Possible decisions pushed to `out`; returns true if control possibly returns to the caller.
+    fn naive(fw: &Firewall, c: usize, p: &Packet, out: &mut Vec<String>, depth: usize) -> bool {
+        if depth > 10 {
+            return true;
+        }
+        let mut returns = false;
+        for r in &fw.rulesets[c].rules {
+            if !r.conds.iter().all(|cd| holds(&cd.test, p) != cd.negated) {
+                continue;
+            }
+            let maybe = !r.unknown.is_empty();
+            match &r.action {
+                Action::Continue(_) => {}
+                Action::Return => {
+                    if !maybe {
+                        return true;
+                    }
+                    returns = true;
+                }
+                Action::Jump(t) => {
+                    let back = naive(fw, *t, p, out, depth + 1);
+                    if !back && !maybe {
+                        return returns;
+                    }
+                }
+                Action::Goto(t) => {
+                    let back = naive(fw, *t, p, out, depth + 1);
+                    if back {
+                        if !maybe {
+                            return true;
+                        }
+                        returns = true;
+                    } else if !maybe {
+                        return returns;
+                    }
+                }
+                a => {
+                    out.push(format!("{a:?}"));
+                    if !maybe {
+                        return returns;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn first_match_agrees_with_naive(fw in firewall(), s in 0u8..4, d in 0u8..4, port in 20u16..24, est in any::<bool>()) {
+            let dev = Device { name: "x".into(), firewall: Some(fw.clone()), ..Default::default() };
+            let ws = Workspace { files: vec![], network: Network { devices: vec![dev] } };
+            let net = CNetwork::build(&ws.network);
+            let mut p = Packet::new_flow(ip(s), ip(d), 6, 40000, port);
+            if est { p.set(Dim::Ct, Ct::ESTABLISHED as u128); }
+            let got = eval_attached(&net.devices[0], 0, &p);
+            let mut got_set: Vec<String> = got.exits.iter().map(|e| {
+                if e.at.rule == RuleLoc::DEFAULT { "Drop".to_string() } else { format!("{:?}", e.action) }
+            }).collect();
+            let mut want = Vec::new();
+            let returns = naive(&fw, 0, &p, &mut want, 0);
+            let mut want_set: Vec<String> = want;
+            if returns { want_set.push("Drop".into()); }
+            got_set.sort(); got_set.dedup();
+            want_set.sort(); want_set.dedup();
+            prop_assert_eq!(got_set, want_set);
+        }
+    }
+}
