@@ -334,6 +334,10 @@ pub enum Action {
     Masquerade(Option<(u16, u16)>),
     /// Destination NAT to the device itself (the input interface's address).
     Redirect(Option<(u16, u16)>),
+    /// Exempt the packet (and so its connection) from connection tracking: its state becomes
+    /// untracked, NAT does not apply to it, and its replies are not recognised as replies.
+    /// Evaluation continues with the next rule.
+    Notrack,
     /// No effect on whether or where the packet goes (LOG, MARK, counters); evaluation
     /// continues with the next rule. The text names the target.
     Continue(String),

@@ -39,6 +39,9 @@ pub struct Exit {
     pub via: Vec<RuleLoc>,
     /// Rules with unmodelled parts that were possibly matched or skipped on the way.
     pub doubts: Vec<RuleLoc>,
+    /// Non-terminating rules with an effect on the packet that were taken on the way
+    /// (exemption from connection tracking).
+    pub effects: Vec<RuleLoc>,
 }
 
 /// Every way a packet can leave an attached ruleset.
@@ -52,18 +55,23 @@ struct Walk<'a> {
     dev: &'a CDevice,
     pkt: &'a Packet,
     exits: Vec<Exit>,
+    /// Effects taken so far on the current path.
+    effects: Vec<RuleLoc>,
+    /// Number of jumps on the current path taken by rules that only possibly match.
+    maybe_depth: usize,
 }
 
 /// Evaluate an attached ruleset: rules first-match, then the default.
 pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcome {
-    let mut w = Walk { dev, pkt, exits: Vec::new() };
+    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0 };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
     let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
     if returns {
         let rs = &dev.rulesets[ruleset];
         let action = rs.default.clone().unwrap_or(Action::Accept);
-        w.exits.push(Exit { action, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts });
+        let effects = w.effects.clone();
+        w.exits.push(Exit { action, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts, effects });
     }
     ChainOutcome { exits: w.exits }
 }
@@ -71,14 +79,15 @@ pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcom
 /// Evaluate a ruleset alone (for `portolan test`): like [`eval_attached`], but a called
 /// ruleset that falls through yields `None` as its action at [`RuleLoc::DEFAULT`].
 pub fn eval_alone(dev: &CDevice, ruleset: usize, pkt: &Packet) -> (ChainOutcome, bool) {
-    let mut w = Walk { dev, pkt, exits: Vec::new() };
+    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0 };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
     let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
     let rs = &dev.rulesets[ruleset];
     if returns {
         if let Some(a) = rs.default.clone() {
-            w.exits.push(Exit { action: a, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts });
+            let effects = w.effects.clone();
+            w.exits.push(Exit { action: a, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts, effects });
             return (ChainOutcome { exits: w.exits }, false);
         }
     }
@@ -104,6 +113,7 @@ impl Walk<'_> {
             }
             match &r.action {
                 Action::Continue(_) => {}
+                Action::Notrack if !maybe && self.maybe_depth == 0 => self.effects.push(here),
                 Action::Return => {
                     if !maybe {
                         return true;
@@ -118,11 +128,14 @@ impl Walk<'_> {
                             at: here,
                             via: via.clone(),
                             doubts: doubts.clone(),
+                            effects: self.effects.clone(),
                         });
                         return false;
                     }
                     via.push(here);
+                    self.maybe_depth += maybe as usize;
                     let sub_returns = self.walk(*t, depth + 1, via, doubts);
+                    self.maybe_depth -= maybe as usize;
                     via.pop();
                     if sub_returns && goto {
                         // A goto'd ruleset that returns returns to our caller.
@@ -134,19 +147,30 @@ impl Walk<'_> {
                         return returns;
                     }
                 }
-                Action::Unknown(_) => {
-                    // Unknown effect: possibly stops here, possibly continues.
+                Action::Unknown(_) | Action::Notrack => {
+                    // Unknown effect (or a known effect only possibly taken): possibly stops
+                    // here, possibly continues.
                     let mut d = doubts.clone();
                     if !maybe {
                         d.push(here);
                     }
-                    self.exits.push(Exit { action: r.action.clone(), at: here, via: via.clone(), doubts: d });
+                    let action = match &r.action {
+                        Action::Notrack => Action::Unknown("NOTRACK on an uncertain path".into()),
+                        a => a.clone(),
+                    };
+                    self.exits.push(Exit { action, at: here, via: via.clone(), doubts: d, effects: self.effects.clone() });
                     if !maybe {
                         doubts.push(here);
                     }
                 }
                 a => {
-                    self.exits.push(Exit { action: a.clone(), at: here, via: via.clone(), doubts: doubts.clone() });
+                    self.exits.push(Exit {
+                        action: a.clone(),
+                        at: here,
+                        via: via.clone(),
+                        doubts: doubts.clone(),
+                        effects: self.effects.clone(),
+                    });
                     if !maybe {
                         return returns;
                     }

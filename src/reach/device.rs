@@ -99,6 +99,8 @@ pub struct DevPass {
     pub dnat: bool,
     /// See `dnat`.
     pub snat: bool,
+    /// The packet was exempted from connection tracking here.
+    pub untracked: bool,
 }
 
 /// NAT of one connection at one device, for reversing on replies.
@@ -110,6 +112,8 @@ pub struct ConnNat {
     pub dnat: bool,
     /// Source was translated.
     pub snat: bool,
+    /// The first packet was exempted from connection tracking.
+    pub untracked: bool,
 }
 
 #[derive(Clone)]
@@ -123,6 +127,7 @@ struct Live {
     rev_dst_done: bool,
     rev_src_done: bool,
     notes: Vec<String>,
+    untracked: bool,
 }
 
 enum Step {
@@ -161,7 +166,17 @@ fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
 pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>) -> Vec<DevPass> {
     let dev = &net.devices[dev_idx];
     let mut pkt = pkt;
-    let base_state = if reply.is_some() { Ct::ESTABLISHED } else { Ct::NEW };
+    let base_state = match reply {
+        None => Ct::NEW,
+        Some(c) if !c.untracked => Ct::ESTABLISHED,
+        // No connection was recorded for an untracked first packet: conntrack sees the reply as
+        // the start of a new connection, which TCP (a SYN/ACK) and ICMP (an echo reply) cannot
+        // start (nf_conntrack_proto_tcp.c / nf_conntrack_proto_icmp.c): those are INVALID.
+        Some(_) => match pkt.proto() {
+            proto::TCP | proto::ICMP | proto::ICMPV6 => Ct::INVALID,
+            _ => Ct::NEW,
+        },
+    };
     let nat_bits = reply.map_or(0, |c| if c.dnat { Ct::DNAT } else { 0 } | if c.snat { Ct::SNAT } else { 0 });
     pkt.set(Dim::Ct, (base_state | nat_bits) as u128);
     pkt.set(Dim::Oif, 0);
@@ -175,6 +190,7 @@ pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply
         rev_dst_done: false,
         rev_src_done: false,
         notes: vec![],
+        untracked: false,
     };
     let mut out = Vec::new();
     let iifs: Vec<Option<u16>> = match iif {
@@ -209,6 +225,7 @@ fn finish(dev_idx: usize, iif: Option<u16>, oif: Option<u16>, path: &'static str
         fate,
         dnat: l.dnat,
         snat: l.snat,
+        untracked: l.untracked,
     }
 }
 
@@ -379,7 +396,7 @@ fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Op
 
 /// Reverse source NAT on a reply: its destination goes back to the original source.
 fn rev_dst(l: &mut Live, c: &ConnNat) {
-    if l.rev_dst_done || !c.snat {
+    if l.rev_dst_done || !c.snat || c.untracked {
         return;
     }
     l.rev_dst_done = true;
@@ -391,7 +408,7 @@ fn rev_dst(l: &mut Live, c: &ConnNat) {
 
 /// Reverse destination NAT on a reply: its source goes back to the original destination.
 fn rev_src(l: &mut Live, c: &ConnNat) {
-    if l.rev_src_done || !c.dnat {
+    if l.rev_src_done || !c.dnat || c.untracked {
         return;
     }
     l.rev_src_done = true;
@@ -414,22 +431,22 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
     let mut live = live;
     let mut done: Vec<Step> = Vec::new();
     for b in dev.bindings(hook) {
-        if reply.is_some() && b.stage.new_only() {
-            // Replies skip NAT rulesets; conntrack reverses the connection's NAT instead.
-            for l in &mut live {
-                if let Some(c) = reply {
+        let mut next = Vec::new();
+        for mut l in live {
+            if !family_ok(b.family, &l.pkt) {
+                next.push(l);
+                continue;
+            }
+            if b.stage.new_only() && Ct::base(l.pkt.get(Dim::Ct) as u8) != Ct::NEW {
+                // NAT rulesets see only the first packet of a tracked connection; replies get
+                // the connection's NAT reversed by conntrack instead.
+                if let Some(c) = reply.filter(|c| !c.untracked) {
                     match (hook, b.stage) {
-                        (Hook::Prerouting | Hook::Output, Stage::DstNat) => rev_dst(l, c),
-                        (Hook::Postrouting | Hook::Input, Stage::SrcNat) => rev_src(l, c),
+                        (Hook::Prerouting | Hook::Output, Stage::DstNat) => rev_dst(&mut l, c),
+                        (Hook::Postrouting | Hook::Input, Stage::SrcNat) => rev_src(&mut l, c),
                         _ => {}
                     }
                 }
-            }
-            continue;
-        }
-        let mut next = Vec::new();
-        for l in live {
-            if !family_ok(b.family, &l.pkt) {
                 next.push(l);
                 continue;
             }
@@ -444,6 +461,11 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                 }
                 let at = exit.at;
                 let action = exit.action.clone();
+                if !exit.effects.is_empty() {
+                    // Exempt from connection tracking: untracked, no NAT, no reply recognition.
+                    l2.pkt.set(Dim::Ct, Ct::UNTRACKED as u128);
+                    l2.untracked = true;
+                }
                 l2.decisions.push(Decision { exit, uncertain });
                 match action {
                     Action::Accept => next.push(l2),
@@ -719,7 +741,7 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<De
         return;
     }
     let f = &fwd.passes[k - 1];
-    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat };
+    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat, untracked: f.untracked };
     // The reply arrives where the first packet left; a first packet delivered to the device
     // itself is answered by the device.
     let iif = match f.fate {

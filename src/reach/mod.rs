@@ -510,6 +510,7 @@ impl<'a> Analyzer<'a> {
                 let what = if r.unknown.is_empty() {
                     match &r.action {
                         Action::Unknown(t) => format!("action {t} is not modelled"),
+                        Action::Masquerade(_) => "the address it translates to is unknown without an interface dump".to_string(),
                         a => format!("action {} is not modelled here", action_word(a)),
                     }
                 } else {
@@ -553,6 +554,12 @@ impl<'a> Analyzer<'a> {
         let dev = &self.net.devices[p.device];
         let mut decisions = Vec::new();
         for dcs in &p.decisions {
+            for e in &dcs.exit.effects {
+                let r = self.rule_ref(p.device, *e, None);
+                if !decisions.contains(&r) {
+                    decisions.push(r);
+                }
+            }
             for v in &dcs.exit.via {
                 decisions.push(self.rule_ref(p.device, *v, None));
             }
@@ -842,6 +849,7 @@ pub fn action_word(a: &Action) -> String {
         Action::Masquerade(_) => "masquerade".into(),
         Action::Redirect(_) => "redirect".into(),
         Action::Continue(t) => format!("continue ({t})"),
+        Action::Notrack => "notrack".into(),
         Action::Unknown(t) => format!("unknown ({t})"),
     }
 }
