@@ -452,6 +452,18 @@ fn add_address(ifaces: &mut [Interface], idx: usize, net: IpNet) {
     }
 }
 
+/// A routing table's name: the kernel's reserved numbers by the names `ip` gives them
+/// (`/etc/iproute2/rt_tables`: 253 default, 254 main, 255 local).
+fn table_name(t: &str) -> String {
+    match t {
+        "253" => "default",
+        "254" => "main",
+        "255" => "local",
+        other => other,
+    }
+    .to_string()
+}
+
 fn route_kind(word: Option<&str>) -> Option<RouteKind> {
     Some(match word {
         None | Some("unicast") => RouteKind::Unicast,
@@ -1004,7 +1016,7 @@ impl TextParser<'_> {
             kind,
             metric: r.metric.unwrap_or(0),
             src: r.src,
-            table: r.table.unwrap_or("main").to_string(),
+            table: table_name(r.table.unwrap_or("main")),
             v6_hint: r.v6_hint,
             prov: self.prov(n, t),
         };
@@ -1296,12 +1308,13 @@ impl JsonCtx<'_> {
     /// One `ip -j addr` element.
     fn interface(&mut self, k: usize, item: &Value, el: &Element, ifaces: &mut Vec<Interface>, routes: &mut Vec<RawRoute>) {
         let ptr = format!("/{k}");
+        self.d.set_context("ip -j addr");
         let Some(o) = item.as_object() else {
-            self.warn(codes::BAD_VALUE, el, &ptr, "", "array element is not an interface object".into());
+            self.warn(codes::BAD_VALUE, el, &ptr, &el.text, "array element is not an interface object".into());
             return;
         };
         let Some(name) = str_field(o, "ifname").map(strip_parent).filter(|n| !n.is_empty()) else {
-            self.warn(codes::BAD_VALUE, el, &ptr, "", "interface object without \"ifname\": not recorded".into());
+            self.warn(codes::BAD_VALUE, el, &ptr, &el.text, "interface object without \"ifname\": not recorded".into());
             return;
         };
         self.d.set_context(format!("ip -j addr interface {name}"));
@@ -1388,7 +1401,7 @@ impl JsonCtx<'_> {
         let ptr = format!("/{k}");
         self.d.set_context("ip -j route");
         let Some(o) = item.as_object() else {
-            self.warn(codes::BAD_VALUE, el, &ptr, "", "array element is not a route object".into());
+            self.warn(codes::BAD_VALUE, el, &ptr, &el.text, "array element is not a route object".into());
             return;
         };
         let dst = match str_field(o, "dst") {
@@ -1416,8 +1429,8 @@ impl JsonCtx<'_> {
         };
         let table = match o.get("table") {
             None => "main".to_string(),
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => table_name(s),
+            Some(Value::Number(n)) => table_name(&n.to_string()),
             Some(other) => {
                 self.warn(codes::BAD_VALUE, el, &ptr, &other.to_string(), "table is not a name or number: read as main".into());
                 "main".to_string()
