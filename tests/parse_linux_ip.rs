@@ -97,7 +97,10 @@ golden!(ip_addr, "ip-addr.txt", Format::IpAddr, |p| {
     assert!(iface(&p, "lo").up, "state UNKNOWN with the UP flag");
     assert!(!iface(&p, "v3").up, "LOWERLAYERDOWN");
     assert!(!iface(&p, "v2").up, "administratively down");
-    assert_eq!(addrs(iface(&p, "v0")), ["10.9.0.1/24", "10.9.0.5/24", "2001:db8::1/64", "fe80::c411:9dff:fed4:aae4/64"]);
+    assert_eq!(
+        addrs(iface(&p, "v0")),
+        ["10.9.0.1/24", "10.9.0.5/24", "2001:db8::1/64", "fe80::c411:9dff:fed4:aae4/64"]
+    );
     assert_eq!(addrs(iface(&p, "v3")), ["192.0.2.1/24"], "labelled address belongs to the interface");
     assert_eq!(addrs(iface(&p, "v2")), ["10.11.0.1/30"], "peer prefix holds the local address");
     assert_eq!(addrs(iface(&p, "wan0")), ["100.64.1.5/32", "fe80::1cb3:b8ff:febf:4097/64"]);
@@ -195,7 +198,13 @@ golden!(ip_4_addr_json, "ip-4-addr.json", Format::IpAddrJson, |p| {
 golden!(ip_addr_bad_json, "ip-addr-bad.json", Format::IpAddrJson, |p| {
     assert_eq!(
         codes_of(&p),
-        [(7, codes::BAD_VALUE), (12, codes::BAD_VALUE), (12, codes::BAD_VALUE), (12, codes::BAD_VALUE), (22, codes::BAD_VALUE)]
+        [
+            (7, codes::BAD_VALUE),
+            (12, codes::BAD_VALUE),
+            (12, codes::BAD_VALUE),
+            (12, codes::BAD_VALUE),
+            (22, codes::BAD_VALUE)
+        ]
     );
     // Lines are those of each element's opening brace (`},{` puts it on the closing line).
     assert!(p.diags[0].text.starts_with("/1 "), "{}", p.diags[0].text);
@@ -226,8 +235,13 @@ golden!(ip_route, "ip-route.txt", Format::IpRoute, |p| {
     assert_eq!(kinds[6], RouteKind::Prohibit);
     assert_eq!(kinds[8], RouteKind::Blackhole);
     assert_eq!(kinds[9], RouteKind::Unreachable);
-    let mp: Vec<(u32, String)> =
-        p.content.routes.iter().filter(|r| r.dst.to_string() == "172.16.0.0/12").map(|r| (r.prov.line, r.via.unwrap().to_string())).collect();
+    let mp: Vec<(u32, String)> = p
+        .content
+        .routes
+        .iter()
+        .filter(|r| r.dst.to_string() == "172.16.0.0/12")
+        .map(|r| (r.prov.line, r.via.unwrap().to_string()))
+        .collect();
     assert_eq!(mp, [(5, "10.9.0.2".to_string()), (6, "10.9.0.3".to_string())]);
 });
 
@@ -266,7 +280,10 @@ golden!(ip_route_json, "ip-route.json", Format::IpRouteJson, |p| {
     let (_, text) = load("ip-route.txt");
     assert_eq!(dsts(&p), dsts(&text));
     for (a, b) in p.content.routes.iter().zip(&text.content.routes) {
-        assert_eq!((a.via, &a.dev, a.kind, a.metric, a.src, &a.table), (b.via, &b.dev, b.kind, b.metric, b.src, &b.table));
+        assert_eq!(
+            (a.via, &a.dev, a.kind, a.metric, a.src, &a.table),
+            (b.via, &b.dev, b.kind, b.metric, b.src, &b.table)
+        );
     }
 });
 
@@ -319,7 +336,8 @@ golden!(ip_route_oddities, "ip-route-oddities.txt", Format::IpRoute, |p| {
     assert_eq!(find("10.80.0.0/16").via, Some("10.0.0.1".parse().unwrap()));
     assert_eq!(find("192.0.2.10/32").kind, RouteKind::Other);
     assert_eq!(find("2001:db8:10::/128").kind, RouteKind::Local);
-    let nh: Vec<Option<&str>> = p.content.routes.iter().filter(|r| r.dst.to_string() == "10.60.0.0/16").map(|r| r.dev.as_deref()).collect();
+    let nh: Vec<Option<&str>> =
+        p.content.routes.iter().filter(|r| r.dst.to_string() == "10.60.0.0/16").map(|r| r.dev.as_deref()).collect();
     assert_eq!(nh, [Some("eth0"), Some("tun0")]);
     assert!(!dsts(&p).contains(&"10.70.0.0/16".to_string()), "nothing to forward to");
 });
@@ -331,7 +349,10 @@ golden!(ip_route_odd_json, "ip-route-odd.json", Format::IpRouteJson, |p| {
     let d = dsts(&p);
     assert_eq!(d.first().map(String::as_str), Some("0.0.0.0/0"), "wg0 default: nothing says IPv6 before it");
     assert_eq!(d.last().map(String::as_str), Some("::/0"), "pref");
-    assert!(p.content.routes.iter().any(|r| r.table == "main" && r.dst.to_string() == "10.60.0.0/16"), "table 254 is main");
+    assert!(
+        p.content.routes.iter().any(|r| r.table == "main" && r.dst.to_string() == "10.60.0.0/16"),
+        "table 254 is main"
+    );
 });
 
 golden!(ip_route_truncated_json, "ip-route-truncated.json", Format::IpRouteJson, |p| {
@@ -354,7 +375,11 @@ fn workspace_merges_dumps_of_one_device() {
     assert!(rep.inputs.iter().all(|i| i.status == FileStatus::Ok && i.device.as_deref() == Some("fw1")));
     assert_eq!(rep.devices.len(), 1);
     let dev = &rep.devices[0];
-    assert!(dev.interfaces.contains(&"v0 10.9.0.1/24 10.9.0.5/24 2001:db8::1/64 fe80::c411:9dff:fed4:aae4/64".to_string()), "{:?}", dev.interfaces);
+    assert!(
+        dev.interfaces.contains(&"v0 10.9.0.1/24 10.9.0.5/24 2001:db8::1/64 fe80::c411:9dff:fed4:aae4/64".to_string()),
+        "{:?}",
+        dev.interfaces
+    );
     assert_eq!(dev.routes, 10 + 1, "ip -j route plus the peer route of ip -4 addr");
     assert_eq!(rep.inputs[0].coverage, 100.0);
 }
@@ -399,7 +424,12 @@ fn corpus_dumps_parse_with_full_coverage() {
     }
     assert_eq!(seen, files.len());
     // Not `ip` output: not claimed.
-    for rel in [format!("{openlab}/ifconfig-a.txt"), format!("{openlab}/route-n.txt"), format!("{openlab}/ip-rule.txt"), format!("{chair}/ip-rule-2016-06-27_16-29-01")] {
+    for rel in [
+        format!("{openlab}/ifconfig-a.txt"),
+        format!("{openlab}/route-n.txt"),
+        format!("{openlab}/ip-rule.txt"),
+        format!("{chair}/ip-rule-2016-06-27_16-29-01"),
+    ] {
         let text = std::fs::read_to_string(root.join(&rel)).expect("corpus file");
         assert_eq!(parse::detect(&text), Format::Unknown, "{rel}");
     }

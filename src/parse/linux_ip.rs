@@ -74,8 +74,19 @@ const ADDR_FLAGS: &[&str] = &[
 const ADDR_KEYS: &[&str] = &["brd", "any", "scope", "metric", "proto"];
 
 /// Route types `ip route` prints before the destination.
-const ROUTE_TYPES: &[&str] =
-    &["unicast", "local", "broadcast", "multicast", "anycast", "throw", "unreachable", "prohibit", "blackhole", "nat", "xresolve"];
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "anycast",
+    "throw",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "nat",
+    "xresolve",
+];
 
 /// Route and nexthop flags (iproute2 `print_rt_flags`).
 const ROUTE_FLAGS: &[&str] = &[
@@ -169,7 +180,8 @@ pub fn detect_json(text: &str) -> Option<Format> {
     match serde_json::from_str::<Value>(t) {
         Ok(Value::Array(items)) => {
             let first = items.first()?.as_object()?;
-            if first.get("ifname").is_some_and(Value::is_string) && first.get("addr_info").is_some_and(Value::is_array) {
+            if first.get("ifname").is_some_and(Value::is_string) && first.get("addr_info").is_some_and(Value::is_array)
+            {
                 return Some(Format::IpAddrJson);
             }
             let dst = first.get("dst")?.as_str()?;
@@ -198,8 +210,23 @@ pub fn detect_json(text: &str) -> Option<Format> {
 }
 
 fn is_json_route_key(k: &str) -> bool {
-    matches!(k, "dst" | "gateway" | "via" | "dev" | "type" | "table" | "prefsrc" | "metric" | "nexthops" | "from" | "src" | "tos" | "encap" | "newdst")
-        || JSON_ROUTE_COSMETIC.contains(&k)
+    matches!(
+        k,
+        "dst"
+            | "gateway"
+            | "via"
+            | "dev"
+            | "type"
+            | "table"
+            | "prefsrc"
+            | "metric"
+            | "nexthops"
+            | "from"
+            | "src"
+            | "tos"
+            | "encap"
+            | "newdst"
+    ) || JSON_ROUTE_COSMETIC.contains(&k)
 }
 
 /// What a top-level (not indented) text line is.
@@ -217,9 +244,8 @@ fn classify(line: &str, next: Option<&str>) -> LineKind {
     }
     if let Ok(r) = parse_route_line(t) {
         let clean = r.unknown.is_empty() && r.bad.is_empty();
-        let followed_by_nexthop = next.is_some_and(|n| {
-            n.starts_with(char::is_whitespace) && n.split_whitespace().next() == Some("nexthop")
-        });
+        let followed_by_nexthop =
+            next.is_some_and(|n| n.starts_with(char::is_whitespace) && n.split_whitespace().next() == Some("nexthop"));
         if clean && (r.type_word.is_some() || r.attrs > 0 || followed_by_nexthop) {
             return LineKind::Route;
         }
@@ -232,20 +258,20 @@ fn classify(line: &str, next: Option<&str>) -> LineKind {
 /// first twenty such lines must be. `ifconfig`, `route -n`, `ip rule`, iptables-save and
 /// nftables output are not claimed.
 pub fn detect_text(text: &str) -> Option<Format> {
-    let text = text.trim_start_matches('\u{feff}');
-    let lines: Vec<&str> = text
+    // `ip -o` joins an entry's lines with `\`: its parts are read as lines.
+    let mut lines = text
+        .trim_start_matches('\u{feff}')
         .lines()
-        .map(|l| l.split('\\').next().unwrap_or(l))
+        .flat_map(|l| l.split('\\'))
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .collect();
+        .peekable();
     let mut kinds = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
+    while let Some(l) = lines.next() {
         if l.starts_with(char::is_whitespace) {
             continue;
         }
-        // The next physical line (indented nexthop lines of a multipath route), or the rest of
-        // an `ip -o` line.
-        kinds.push(classify(l, lines.get(i + 1).copied()));
+        // The next line tells a multipath route (indented `nexthop` lines) from a bare prefix.
+        kinds.push(classify(l, lines.peek().copied()));
         if kinds.len() >= 20 {
             break;
         }
@@ -426,7 +452,16 @@ fn lower_routes(raw: Vec<RawRoute>, ifaces: &[Interface]) -> Vec<Route> {
                     default_net(f)
                 }
             };
-            Route { dst, via: r.via, dev: r.dev, kind: r.kind, metric: r.metric, src: r.src, table: r.table, prov: r.prov }
+            Route {
+                dst,
+                via: r.via,
+                dev: r.dev,
+                kind: r.kind,
+                metric: r.metric,
+                src: r.src,
+                table: r.table,
+                prov: r.prov,
+            }
         })
         .collect()
 }
@@ -807,7 +842,16 @@ struct TextParser<'a> {
 }
 
 fn parse_text(format: Format, source: SourceId, file: &str, text: &str) -> ParsedFile {
-    let mut p = TextParser { source, file, d: Diags::default(), ifaces: Vec::new(), routes: Vec::new(), cur: None, link_section: false, mp: None };
+    let mut p = TextParser {
+        source,
+        file,
+        d: Diags::default(),
+        ifaces: Vec::new(),
+        routes: Vec::new(),
+        cur: None,
+        link_section: false,
+        mp: None,
+    };
     let mut skipped = 0u32;
     for (i, line) in text.lines().enumerate() {
         let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -915,7 +959,9 @@ impl TextParser<'_> {
         let a = parse_addr_tokens(toks);
         if let Some(bad) = &a.bad {
             let reason = if bad.starts_with('[') {
-                format!("\"{bad}\" is a placeholder, not an address (anonymised dump): the interface is kept without it")
+                format!(
+                    "\"{bad}\" is a placeholder, not an address (anonymised dump): the interface is kept without it"
+                )
             } else {
                 format!("\"{bad}\" is not a valid address for this line (anonymised dump?): the interface is kept without it")
             };
@@ -927,7 +973,10 @@ impl TextParser<'_> {
                 Severity::Warning,
                 n,
                 t,
-                format!("address attribute not recognised: {}; the address is recorded without it", a.unknown.join(" ")),
+                format!(
+                    "address attribute not recognised: {}; the address is recorded without it",
+                    a.unknown.join(" ")
+                ),
             );
         }
         if let Some(net) = a.addr {
@@ -986,7 +1035,10 @@ impl TextParser<'_> {
                     Severity::Warning,
                     n,
                     t,
-                    format!("\"{}\" is not an address: the interface is kept without it", bad.unwrap_or_else(|| a.to_string())),
+                    format!(
+                        "\"{}\" is not an address: the interface is kept without it",
+                        bad.unwrap_or_else(|| a.to_string())
+                    ),
                 ),
             }
         }
@@ -1040,7 +1092,13 @@ impl TextParser<'_> {
             );
         }
         if !r.bad.is_empty() {
-            self.d.push(codes::BAD_VALUE, Severity::Warning, n, t, format!("value not understood: {}", r.bad.join(", ")));
+            self.d.push(
+                codes::BAD_VALUE,
+                Severity::Warning,
+                n,
+                t,
+                format!("value not understood: {}", r.bad.join(", ")),
+            );
         }
         if !r.unmodelled.is_empty() {
             self.d.push(
@@ -1246,7 +1304,13 @@ fn parse_json(format: Format, source: SourceId, file: &str, text: &str) -> Parse
     let items = match serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
         Ok(Value::Array(items)) => items,
         Ok(_) => {
-            d.push(codes::UNREADABLE, Severity::Error, 0, "", format!("valid JSON but not an array: not {label} output"));
+            d.push(
+                codes::UNREADABLE,
+                Severity::Error,
+                0,
+                "",
+                format!("valid JSON but not an array: not {label} output"),
+            );
             out.diags = d.list;
             return out;
         }
@@ -1306,7 +1370,14 @@ impl JsonCtx<'_> {
     }
 
     /// One `ip -j addr` element.
-    fn interface(&mut self, k: usize, item: &Value, el: &Element, ifaces: &mut Vec<Interface>, routes: &mut Vec<RawRoute>) {
+    fn interface(
+        &mut self,
+        k: usize,
+        item: &Value,
+        el: &Element,
+        ifaces: &mut Vec<Interface>,
+        routes: &mut Vec<RawRoute>,
+    ) {
         let ptr = format!("/{k}");
         self.d.set_context("ip -j addr");
         let Some(o) = item.as_object() else {
@@ -1318,17 +1389,30 @@ impl JsonCtx<'_> {
             return;
         };
         self.d.set_context(format!("ip -j addr interface {name}"));
-        let flags: Vec<&str> =
-            o.get("flags").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let flags: Vec<&str> = o
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let state = str_field(o, "operstate");
-        let up = if o.contains_key("flags") { link_up(&flags, state) } else { state.map_or(true, |s| matches!(s, "UP" | "UNKNOWN")) };
+        let up = if o.contains_key("flags") {
+            link_up(&flags, state)
+        } else {
+            state.map_or(true, |s| matches!(s, "UP" | "UNKNOWN"))
+        };
         let prov = self.prov(el.line, format!("{ptr} {}", elide_array(&el.text, "addr_info")));
         let idx = upsert_iface(ifaces, name, up, prov);
         let infos = match o.get("addr_info") {
             None => return,
             Some(Value::Array(a)) => a,
             Some(_) => {
-                self.warn(codes::BAD_VALUE, el, &format!("{ptr}/addr_info"), "", "\"addr_info\" is not an array".into());
+                self.warn(
+                    codes::BAD_VALUE,
+                    el,
+                    &format!("{ptr}/addr_info"),
+                    "",
+                    "\"addr_info\" is not an array".into(),
+                );
                 return;
             }
         };
@@ -1348,11 +1432,18 @@ impl JsonCtx<'_> {
                 "inet" => true,
                 "inet6" => false,
                 other => {
-                    self.warn(codes::BAD_VALUE, el, &aptr, &compact_a, format!("address family \"{other}\" is not IPv4 or IPv6: ignored"));
+                    self.warn(
+                        codes::BAD_VALUE,
+                        el,
+                        &aptr,
+                        &compact_a,
+                        format!("address family \"{other}\" is not IPv4 or IPv6: ignored"),
+                    );
                     continue;
                 }
             };
-            let local = str_field(a, "local").and_then(|s| s.parse::<IpAddr>().ok()).filter(|ip| ip.is_ipv4() == want_v4);
+            let local =
+                str_field(a, "local").and_then(|s| s.parse::<IpAddr>().ok()).filter(|ip| ip.is_ipv4() == want_v4);
             let len = a.get("prefixlen").and_then(Value::as_u64).and_then(|l| u8::try_from(l).ok());
             let (Some(local), Some(len)) = (local, len.filter(|l| local.is_some_and(|ip| *l <= max_len(ip)))) else {
                 self.warn(
@@ -1364,7 +1455,8 @@ impl JsonCtx<'_> {
                 );
                 continue;
             };
-            let peer = str_field(a, "address").and_then(|s| s.parse::<IpAddr>().ok()).and_then(|p| IpNet::new(p, len).ok());
+            let peer =
+                str_field(a, "address").and_then(|s| s.parse::<IpAddr>().ok()).and_then(|p| IpNet::new(p, len).ok());
             let (net, peer_route) = peer_address(local, Some(len), peer);
             if let Some(net) = net {
                 add_address(ifaces, idx, net);
@@ -1391,7 +1483,13 @@ impl JsonCtx<'_> {
         let raw = raw?;
         let a = raw.parse::<IpAddr>().ok();
         if a.is_none() {
-            self.warn(codes::BAD_VALUE, el, ptr, raw, "gateway is not an address: the route is recorded without it".into());
+            self.warn(
+                codes::BAD_VALUE,
+                el,
+                ptr,
+                raw,
+                "gateway is not an address: the route is recorded without it".into(),
+            );
         }
         a
     }
@@ -1409,12 +1507,24 @@ impl JsonCtx<'_> {
             Some(s) => match parse_prefix(s) {
                 Some(n) => {
                     if n.trunc() != n {
-                        self.warn(codes::HOST_BITS, el, &ptr, s, format!("destination has host bits set: read as {}", n.trunc()));
+                        self.warn(
+                            codes::HOST_BITS,
+                            el,
+                            &ptr,
+                            s,
+                            format!("destination has host bits set: read as {}", n.trunc()),
+                        );
                     }
                     Some(n.trunc())
                 }
                 None => {
-                    self.warn(codes::BAD_VALUE, el, &ptr, &el.text, format!("\"{s}\" is not a route destination: not recorded"));
+                    self.warn(
+                        codes::BAD_VALUE,
+                        el,
+                        &ptr,
+                        &el.text,
+                        format!("\"{s}\" is not a route destination: not recorded"),
+                    );
                     return;
                 }
             },
@@ -1432,7 +1542,13 @@ impl JsonCtx<'_> {
             Some(Value::String(s)) => table_name(s),
             Some(Value::Number(n)) => table_name(&n.to_string()),
             Some(other) => {
-                self.warn(codes::BAD_VALUE, el, &ptr, &other.to_string(), "table is not a name or number: read as main".into());
+                self.warn(
+                    codes::BAD_VALUE,
+                    el,
+                    &ptr,
+                    &other.to_string(),
+                    "table is not a name or number: read as main".into(),
+                );
                 "main".to_string()
             }
         };
@@ -1444,7 +1560,13 @@ impl JsonCtx<'_> {
             Some(v) => match v.as_u64().and_then(|m| u32::try_from(m).ok()) {
                 Some(m) => m,
                 None => {
-                    self.warn(codes::BAD_VALUE, el, &ptr, &v.to_string(), "metric is not a 32-bit number: read as 0".into());
+                    self.warn(
+                        codes::BAD_VALUE,
+                        el,
+                        &ptr,
+                        &v.to_string(),
+                        "metric is not a 32-bit number: read as 0".into(),
+                    );
                     0
                 }
             },
@@ -1469,7 +1591,10 @@ impl JsonCtx<'_> {
                 el,
                 &ptr,
                 &el.text,
-                format!("route attribute not modelled: {}; the route is recorded as if it applied to every packet", unmodelled.join(", ")),
+                format!(
+                    "route attribute not modelled: {}; the route is recorded as if it applied to every packet",
+                    unmodelled.join(", ")
+                ),
             );
         }
         let unknown: Vec<&str> = o.keys().map(String::as_str).filter(|key| !is_json_route_key(key)).collect();
@@ -1511,7 +1636,13 @@ impl JsonCtx<'_> {
             }
             _ => {
                 if kind == RouteKind::Unicast && head.via.is_none() && head.dev.is_none() {
-                    self.warn(codes::STRUCTURE, el, &ptr, &el.text, "route with neither gateway, device nor nexthops: not recorded".into());
+                    self.warn(
+                        codes::STRUCTURE,
+                        el,
+                        &ptr,
+                        &el.text,
+                        "route with neither gateway, device nor nexthops: not recorded".into(),
+                    );
                 } else {
                     routes.push(head);
                 }
@@ -1557,11 +1688,22 @@ mod test {
     fn test_detect_text() {
         assert_eq!(detect_text(ADDR), Some(Format::IpAddr));
         assert_eq!(detect_text("# ip -4 a s\n\n1: lo: <LOOPBACK,UP> mtu 1\n"), Some(Format::IpAddr));
-        assert_eq!(detect_text("default via 10.0.0.1 dev eth0\n10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2\n"), Some(Format::IpRoute));
+        assert_eq!(
+            detect_text("default via 10.0.0.1 dev eth0\n10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2\n"),
+            Some(Format::IpRoute)
+        );
         assert_eq!(detect_text("blackhole 10.0.0.0/8\n"), Some(Format::IpRoute));
         assert_eq!(detect_text("172.16.0.0/12\n\tnexthop via 10.0.0.1 dev e weight 1\n"), Some(Format::IpRoute));
-        assert_eq!(detect_text("3: v0    inet 10.9.0.1/24 scope global v0\\       valid_lft forever\n"), Some(Format::IpAddr));
+        assert_eq!(
+            detect_text("3: v0    inet 10.9.0.1/24 scope global v0\\       valid_lft forever\n"),
+            Some(Format::IpAddr)
+        );
         assert_eq!(detect_text("lo   UNKNOWN   127.0.0.1/8 ::1/128\nv0   DOWN\n"), Some(Format::IpAddr));
+        // `ip -o route`: a bare multipath prefix whose nexthops follow after `\`.
+        assert_eq!(
+            detect_text("172.16.0.0/12 \\\tnexthop via 10.0.0.1 dev e weight 1 \\\tnexthop via 10.0.0.2 dev e\n"),
+            Some(Format::IpRoute)
+        );
     }
 
     #[test]
@@ -1570,7 +1712,10 @@ mod test {
         assert_eq!(detect_text(iptables), None);
         assert_eq!(detect_text("table inet filter {\n\tchain input {\n\t}\n}\n"), None);
         assert_eq!(detect_text("eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n        inet 10.0.0.2  netmask 255.255.255.0\n"), None);
-        assert_eq!(detect_text("br0       Link encap:Ethernet  HWaddr 00:16:3e:57:77:38\n          inet addr:192.168.0.38\n"), None);
+        assert_eq!(
+            detect_text("br0       Link encap:Ethernet  HWaddr 00:16:3e:57:77:38\n          inet addr:192.168.0.38\n"),
+            None
+        );
         assert_eq!(detect_text("Kernel IP routing table\nDestination     Gateway         Genmask         Flags Metric Ref    Use Iface\n0.0.0.0         10.0.0.1        0.0.0.0         UG    0      0        0 eth0\n"), None);
         assert_eq!(detect_text("0:\tfrom all lookup local\n32766:\tfrom all lookup main\n"), None);
         assert_eq!(detect_text("10.0.0.0/8\n192.168.0.0/16\n"), None, "a bare prefix list is not a routing table");
@@ -1586,9 +1731,18 @@ mod test {
 
     #[test]
     fn test_detect_json() {
-        assert_eq!(detect_json("[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[],\"addr_info\":[]}]"), Some(Format::IpAddrJson));
-        assert_eq!(detect_json("[{\"dst\":\"default\",\"gateway\":\"10.0.0.1\",\"dev\":\"e\",\"flags\":[]}]"), Some(Format::IpRouteJson));
-        assert_eq!(detect_json("[{\"type\":\"blackhole\",\"dst\":\"10.0.0.0/8\",\"flags\":[]}]"), Some(Format::IpRouteJson));
+        assert_eq!(
+            detect_json("[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[],\"addr_info\":[]}]"),
+            Some(Format::IpAddrJson)
+        );
+        assert_eq!(
+            detect_json("[{\"dst\":\"default\",\"gateway\":\"10.0.0.1\",\"dev\":\"e\",\"flags\":[]}]"),
+            Some(Format::IpRouteJson)
+        );
+        assert_eq!(
+            detect_json("[{\"type\":\"blackhole\",\"dst\":\"10.0.0.0/8\",\"flags\":[]}]"),
+            Some(Format::IpRouteJson)
+        );
         // Broken, but recognisably ip -j output: claimed so the parser can say it is broken.
         assert_eq!(detect_json("[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"UP\"],"), Some(Format::IpAddrJson));
         assert_eq!(detect_json("[ {\n \"dst\": \"default\", \"dev\": "), Some(Format::IpRouteJson));
@@ -1849,7 +2003,23 @@ broadcast 10.9.0.255 dev v0 table local proto kernel scope link src 10.9.0.1
                 let _ = detect_json(t);
             }
         }
-        for t in ["1:", "1: :", "1: x: <", "1: x: <UP", "via", "default via", "local", "    inet", "    inet /", "    inet 1.2.3.4/99", "\tnexthop", "\\\\\\", "x UP 1.2.3.4 peer", "[[[[", "[\"\\"] {
+        for t in [
+            "1:",
+            "1: :",
+            "1: x: <",
+            "1: x: <UP",
+            "via",
+            "default via",
+            "local",
+            "    inet",
+            "    inet /",
+            "    inet 1.2.3.4/99",
+            "\tnexthop",
+            "\\\\\\",
+            "x UP 1.2.3.4 peer",
+            "[[[[",
+            "[\"\\",
+        ] {
             let _ = parse(Format::IpAddr, 0, "t", t);
             let _ = parse(Format::IpRouteJson, 0, "t", t);
             let _ = detect_text(t);
