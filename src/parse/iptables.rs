@@ -915,7 +915,9 @@ enum TargetKind {
     Redirect,
     /// Does not change the packet's fate (LOG, MARK, …).
     Continue,
-    /// `CT`: continues unless `--notrack`.
+    /// `NOTRACK`: exempts the packet from connection tracking.
+    Notrack,
+    /// `CT`: continues, or exempts from tracking with `--notrack`.
     Ct,
     /// Changes the packet's fate or connection state in a way the model does not follow.
     Unmodelled,
@@ -956,12 +958,11 @@ const CONTINUE_TARGETS: &[&str] = &[
 ];
 
 /// Targets that decide the packet's fate or its connection state in ways the model does not
-/// follow (queueing to user space, transparent proxying, tracking exemption, other NAT forms).
+/// follow (queueing to user space, transparent proxying, other NAT forms).
 const UNMODELLED_TARGETS: &[&str] = &[
     "QUEUE",
     "NFQUEUE",
     "TPROXY",
-    "NOTRACK",
     "NETMAP",
     "SYNPROXY",
     "TARPIT",
@@ -990,6 +991,7 @@ fn target_kind(name: &str) -> TargetKind {
         "MASQUERADE" => TargetKind::Masquerade,
         "REDIRECT" => TargetKind::Redirect,
         "CT" => TargetKind::Ct,
+        "NOTRACK" => TargetKind::Notrack,
         n if CONTINUE_TARGETS.contains(&n) => TargetKind::Continue,
         n if UNMODELLED_TARGETS.contains(&n) => TargetKind::Unmodelled,
         _ => TargetKind::Chain,
@@ -1295,10 +1297,17 @@ impl<'a> Parser<'a> {
                         Severity::Warning,
                         pj.line,
                         &pj.text,
-                        format!(
-                            "\"{}\" is neither a chain of table {} nor a known target: the rule's effect is unknown",
-                            pj.chain, t.name
-                        ),
+                        if pj.goto {
+                            format!(
+                                "-g needs a user chain, and \"{}\" is not a chain of table {}: the rule's effect is unknown",
+                                pj.chain, t.name
+                            )
+                        } else {
+                            format!(
+                                "\"{}\" is neither a chain of table {} nor a known target: the rule's effect is unknown",
+                                pj.chain, t.name
+                            )
+                        },
                     );
                     Action::Unknown(format!("{} {}", if pj.goto { "-g" } else { "-j" }, pj.chain))
                 }
@@ -1712,7 +1721,14 @@ impl<'a> Parser<'a> {
         // options the model does not need but which do not change where the packet goes
         let harmless = |o: &str| matches!(o, "random" | "random-fully" | "persistent");
         let known_opts = |allowed: &[&str]| t.opts.iter().all(|(o, _)| allowed.contains(&o.as_str()) || harmless(o));
+        let in_nat = self.table.as_ref().and_then(|t| t.kind) == Some(TableKind::Nat);
         let action = match kind {
+            TargetKind::Dnat | TargetKind::Snat | TargetKind::Masquerade | TargetKind::Redirect if !in_nat => {
+                unmodelled(
+                    self,
+                    format!("target {} is only valid in the nat table: iptables-restore rejects this rule", t.name),
+                )
+            }
             TargetKind::Accept | TargetKind::Drop | TargetKind::Return if !t.opts.is_empty() => {
                 unmodelled(self, format!("target \"{}\" with unexpected options: its effect is unknown", t.text))
             }
@@ -1792,20 +1808,17 @@ impl<'a> Parser<'a> {
                 }
             }
             TargetKind::Continue => Action::Continue(t.name.clone()),
-            TargetKind::Ct => {
-                if t.opts.iter().any(|(o, _)| o == "notrack") {
-                    unmodelled(
-                        self,
-                        "target CT --notrack exempts the packet from connection tracking, which the model does not follow: its effect is unknown".into(),
-                    )
-                } else {
-                    Action::Continue(t.name.clone())
-                }
+            TargetKind::Notrack if !t.opts.is_empty() => {
+                unmodelled(self, format!("target \"{}\" with unexpected options: its effect is unknown", t.text))
             }
+            TargetKind::Notrack => Action::Notrack,
+            // `CT --notrack` is the newer spelling of NOTRACK; other CT options (zones, helpers,
+            // timeouts) do not change where the packet goes.
+            TargetKind::Ct if t.opts.iter().any(|(o, _)| o == "notrack") => Action::Notrack,
+            TargetKind::Ct => Action::Continue(t.name.clone()),
             TargetKind::Unmodelled => {
                 let why = match t.name.as_str() {
                     "" => "the rule has no target name: its effect is unknown".to_string(),
-                    "NOTRACK" => "target NOTRACK exempts the packet from connection tracking, which the model does not follow: its effect is unknown".to_string(),
                     name => format!("target {name} is not modelled: its effect on the packet is unknown"),
                 };
                 unmodelled(self, why)
@@ -2851,18 +2864,20 @@ mod test {
 
     #[test]
     fn unmodelled_targets_are_unknown() {
-        for (rule, code) in [
-            ("-j NOTRACK", "P003"),
-            ("-j CT --notrack", "P003"),
-            ("-j NFQUEUE --queue-num 1", "P003"),
-            ("-j TPROXY --on-port 1", "P003"),
-        ] {
+        for (rule, code) in
+            [("-j NOTRACK --bogus", "P003"), ("-j NFQUEUE --queue-num 1", "P003"), ("-j TPROXY --on-port 1", "P003")]
+        {
             let p = filter_rule(rule);
             assert!(matches!(input_rule(&p).action, Action::Unknown(_)), "{rule}");
             assert_eq!(codes_of(&p), [code], "{rule}");
         }
         let p = filter_rule("-j CT --helper ftp");
         assert_eq!(input_rule(&p).action, Action::Continue("CT".into()));
+        for rule in ["-j NOTRACK", "-j CT --notrack"] {
+            let p = parse_text(&format!("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i lo {rule}\nCOMMIT\n"));
+            assert!(p.diags.is_empty(), "{rule}: {:?}", p.diags);
+            assert_eq!(ruleset(&p, "raw", "PREROUTING").rules.first().map(|r| r.action.clone()), Some(Action::Notrack));
+        }
     }
 
     #[test]
