@@ -837,6 +837,9 @@ def report_run(run, flows, args):
                          % (run.label, flow_str(f), k, why, v,
                             "" if fields_agree(row, f) else "  (output row is for %s -> %s)"
                             % (row.get("src"), row.get("dst"))))
+            for key in ("reason", "uncertain", "error"):
+                if row.get(key):
+                    lines.append("      %s: %s" % (key, json.dumps(row[key], sort_keys=True)))
             for hop in row.get("hops", []) or []:
                 lines.append("      hop: %s" % json.dumps(hop, sort_keys=True))
     status = "ok  " if failed == 0 else "FAIL"
