@@ -755,21 +755,21 @@ fn parse_to_ports(s: &str) -> Option<(u16, u16)> {
 }
 
 fn parse_tcp_flag_list(s: &str) -> Option<u8> {
+    const NAMES: &[(&str, u8)] = &[
+        ("FIN", tcp_flags::FIN),
+        ("SYN", tcp_flags::SYN),
+        ("RST", tcp_flags::RST),
+        ("PSH", tcp_flags::PSH),
+        ("ACK", tcp_flags::ACK),
+        ("URG", tcp_flags::URG),
+        ("ECE", tcp_flags::ECE),
+        ("CWR", tcp_flags::CWR),
+        ("ALL", 0xff),
+        ("NONE", 0),
+    ];
     let mut v = 0u8;
     for f in s.split(',') {
-        v |= match f.to_ascii_uppercase().as_str() {
-            "FIN" => tcp_flags::FIN,
-            "SYN" => tcp_flags::SYN,
-            "RST" => tcp_flags::RST,
-            "PSH" => tcp_flags::PSH,
-            "ACK" => tcp_flags::ACK,
-            "URG" => tcp_flags::URG,
-            "ECE" => tcp_flags::ECE,
-            "CWR" => tcp_flags::CWR,
-            "ALL" => 0xff,
-            "NONE" => 0,
-            _ => return None,
-        };
+        v |= NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(f))?.1;
     }
     Some(v)
 }
@@ -804,16 +804,22 @@ fn parse_icmp_type(s: &str, v6: bool) -> Option<Test> {
 fn parse_states(s: &str, allow_nat: bool) -> Option<(Vec<u8>, u8)> {
     let mut base = Vec::new();
     let mut bits = 0u8;
+    const BASE: &[(&str, u8)] = &[
+        ("NEW", Ct::NEW),
+        ("ESTABLISHED", Ct::ESTABLISHED),
+        ("RELATED", Ct::RELATED),
+        ("INVALID", Ct::INVALID),
+        ("UNTRACKED", Ct::UNTRACKED),
+    ];
     for w in s.split(',') {
-        match w.to_ascii_uppercase().as_str() {
-            "NEW" => base.push(Ct::NEW),
-            "ESTABLISHED" => base.push(Ct::ESTABLISHED),
-            "RELATED" => base.push(Ct::RELATED),
-            "INVALID" => base.push(Ct::INVALID),
-            "UNTRACKED" => base.push(Ct::UNTRACKED),
-            "SNAT" if allow_nat => bits |= Ct::SNAT,
-            "DNAT" if allow_nat => bits |= Ct::DNAT,
-            _ => return None,
+        if let Some(&(_, b)) = BASE.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
+            base.push(b);
+        } else if allow_nat && w.eq_ignore_ascii_case("SNAT") {
+            bits |= Ct::SNAT;
+        } else if allow_nat && w.eq_ignore_ascii_case("DNAT") {
+            bits |= Ct::DNAT;
+        } else {
+            return None;
         }
     }
     base.sort_unstable();
@@ -1567,6 +1573,17 @@ impl<'a> Parser<'a> {
                     format!("command {cmd} does not occur in iptables-save output and is not read"),
                 );
             }
+            ("create" | "add" | "flush" | "destroy" | "swap" | "rename", Some(_)) => {
+                // ipset definitions that rule generators write beside the rules
+                self.diag(
+                    codes::UNMODELLED_MATCH,
+                    Severity::Warning,
+                    n,
+                    l,
+                    None,
+                    "ipset definition: sets are not modelled, so rules matching a set (-m set) possibly match".into(),
+                );
+            }
             _ => {
                 self.diag(codes::UNRECOGNIZED, Severity::Error, n, l, None, "unrecognized line".into());
             }
@@ -1970,13 +1987,9 @@ impl RuleLowering {
                         self.bad("match", "", "-m needs a module name", opt.to_string());
                     } else {
                         let module = Module::from_name(name);
-                        let mut text = String::new();
-                        if neg {
-                            text.push_str("! ");
-                        }
-                        text.push_str("-m ");
-                        text.push_str(name);
                         let unknown = module == Module::Other;
+                        // the text is only needed for a module the model does not follow
+                        let text = if unknown { construct_text(neg, &["-m", name]) } else { String::new() };
                         if unknown {
                             self.notes.push((
                                 codes::UNMODELLED_MATCH,
