@@ -178,7 +178,7 @@ async function loadSample() {
 // ---------------------------------------------------------------------------------------------
 // The parse report: files table and devices.
 
-const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupported: 'not recognized' };
+const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupported: 'unsupported' };
 
 function showReport(r, ms) {
   report = r;
@@ -222,8 +222,10 @@ function renderInputs(inputs) {
         'button',
         { type: 'button', class: `toggle sev-${worst}`, 'aria-expanded': 'false', 'aria-controls': diagId },
         h('span', { class: 'chev', 'aria-hidden': 'true' }),
-        plural(n, 'diagnostic'),
+        String(n),
       );
+      diagCell.setAttribute('aria-label', `${plural(n, 'diagnostic')} for ${inp.path}`);
+      diagCell.title = `Show ${plural(n, 'diagnostic')}`;
       diagCell.addEventListener('click', () => {
         const row = $(diagId);
         const open = row.hidden;
@@ -237,8 +239,8 @@ function renderInputs(inputs) {
         'tr',
         { class: `status-row-${inp.status}` },
         h('td', { class: 'path', title: inp.path }, inp.path),
-        h('td', { class: 'format' }, unsupported ? h('span', { class: 'muted' }, inp.format) : inp.format),
-        h('td', null, inp.device ?? h('span', { class: 'muted' }, '—')),
+        h('td', { class: 'format', title: inp.format }, unsupported ? h('span', { class: 'muted' }, inp.format) : inp.format),
+        h('td', { class: 'col-device', title: inp.device ?? null }, inp.device ?? h('span', { class: 'muted' }, '—')),
         h('td', null, h('span', { class: `pill status-${inp.status}`, title: inp.status_text }, STATUS_LABEL[inp.status] ?? inp.status)),
         h('td', { class: 'coverage' }, unsupported ? h('span', { class: 'muted' }, '—') : coverageBar(inp)),
         h('td', null, diagCell),
@@ -253,7 +255,7 @@ function renderInputs(inputs) {
 }
 
 function coverageBar(inp) {
-  const fill = h('span', { class: 'fill' });
+  const fill = h('span', { class: inp.coverage < 100 ? 'fill partial' : 'fill' });
   fill.style.width = `${Math.max(0, Math.min(100, inp.coverage))}%`;
   const lines = inp.lines;
   return h(
@@ -417,6 +419,8 @@ async function runQuery() {
   } finally {
     $('query-button').disabled = false;
   }
+  const reduce = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  $('result-card').scrollIntoView({ block: 'nearest', behavior: reduce ? 'auto' : 'smooth' });
 }
 
 function notice(kind, title, message) {

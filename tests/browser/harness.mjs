@@ -1,0 +1,140 @@
+// Shared set-up for the browser tests: a static server for dist/ on a free loopback port, Debian's
+// Chromium driven by playwright-core, and a page wrapper that records console errors, CSP
+// violations and every request.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = path.join(ROOT, 'dist');
+export const RESULTS = path.join(ROOT, 'test-results');
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Serve dist/ with Python's http.server on a free loopback port. */
+export async function startServer() {
+  if (!existsSync(path.join(DIST, 'index.html')) || !existsSync(path.join(DIST, 'pkg', 'portolan_bg.wasm'))) {
+    throw new Error('dist/ is not built: run scripts/build-www.sh first');
+  }
+  const proc = spawn('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', DIST, '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`http.server did not start: ${out}`)), 10_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /port (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`http.server exited (${code}): ${out}`)));
+  });
+  proc.stderr.resume(); // access log
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', resolve);
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function launchBrowser() {
+  mkdirSync(RESULTS, { recursive: true });
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Open the page and wait until the analyzer is ready (wasm instantiated, sample prefetched).
+ * Returns the page and what it recorded.
+ */
+export async function openPage(browser, origin, { colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme });
+  const page = await context.newPage();
+  const rec = { errors: [], requests: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error') rec.errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => rec.errors.push(`pageerror: ${e.message}`));
+  // Requests of the page and of its worker.
+  context.on('request', (r) => rec.requests.push({ url: r.url(), at: Date.now() }));
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  await page.goto(`${origin}/`, { waitUntil: 'load' });
+  await page.waitForSelector('#sample-button:not([disabled])', { timeout: 30_000 });
+  return { page, context, rec };
+}
+
+/** Wait until no request has started for `ms` milliseconds. */
+export async function networkIdle(rec, ms = 1000) {
+  for (;;) {
+    const last = rec.requests.length ? rec.requests[rec.requests.length - 1].at : 0;
+    const quiet = Date.now() - last;
+    if (quiet >= ms) return;
+    await new Promise((r) => setTimeout(r, ms - quiet));
+  }
+}
+
+export async function loadSample(page) {
+  await page.click('#sample-button');
+  await page.waitForSelector('#workspace:not([hidden])');
+  await page.waitForFunction(() => document.querySelectorAll('#inputs-table tbody tr:not(.diag-row)').length > 0);
+}
+
+/** Fill the query form, submit, and return the shown answer (verdict or error text). */
+export async function ask(page, { from, to, proto = 'tcp', port = '' }) {
+  await page.fill('#q-from', from);
+  await page.fill('#q-to', to);
+  await page.selectOption('#q-proto', proto);
+  await page.fill('#q-port', port);
+  await page.click('#query-button');
+  await page.waitForSelector('#result .answer, #result .notice');
+  return answer(page);
+}
+
+export async function answer(page) {
+  return page.evaluate(() => {
+    const big = document.querySelector('#result .verdict.big');
+    const notice = document.querySelector('#result .notice');
+    return {
+      verdict: big ? big.textContent : null,
+      error: notice ? notice.textContent : null,
+      text: document.querySelector('#result').textContent,
+    };
+  });
+}
+
+/** Rows of the files table as plain objects. */
+export async function inputRows(page) {
+  return page.$$eval('#inputs-table tbody tr:not(.diag-row)', (rows) =>
+    rows.map((r) => {
+      const c = [...r.cells].map((td) => td.textContent.trim());
+      return { path: c[0], format: c[1], device: c[2], status: c[3], coverage: c[4], diagnostics: c[5] };
+    }),
+  );
+}
+
+export function shot(page, name, opts = {}) {
+  return page.screenshot({ path: path.join(RESULTS, `${name}.png`), ...opts });
+}
