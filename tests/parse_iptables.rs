@@ -224,7 +224,7 @@ golden!(unknown_constructs, "unknown-constructs.rules", |p| {
     }
     // every rule of the filter table is kept, with what was understood of it
     let input = &chain(&p, "filter", "INPUT").rules;
-    assert_eq!(input.len(), 34, "the --ports rule is two model rules");
+    assert_eq!(input.len(), 35, "the two --ports rules are two model rules each");
     let set_rule = &input[1];
     assert_eq!(set_rule.unknown, ["-m set --match-set trusted src"]);
     assert_eq!(set_rule.conds, [Cond::is(Test::Proto(vec![6])), Cond::is(Test::Dport(vec![(22, 22)]))]);
@@ -233,12 +233,15 @@ golden!(unknown_constructs, "unknown-constructs.rules", |p| {
     assert_eq!(policy.unknown, ["-m policy --dir in --pol ipsec"]);
     assert_eq!(policy.conds.len(), 2);
     // an undefined chain, a goto to a verdict, a target without its table: unknown actions
-    for r in &input[31..] {
+    for r in &input[32..] {
         assert!(matches!(r.action, Action::Unknown(_)), "{}", r.prov.text);
     }
     let known = index_of(&p, "filter", "known");
-    assert_eq!(input[27].action, Action::Jump(known));
     assert_eq!(input[28].action, Action::Jump(known));
+    assert_eq!(input[29].action, Action::Jump(known));
+    // line 26: --ports is split, the second disjunction (--ctstate NEW,DNAT) stays unknown
+    assert_eq!(input[16].unknown, ["-m conntrack --ctstate NEW,DNAT"]);
+    assert_eq!(input[16].conds.last(), Some(&Cond::is(Test::Sport(vec![(53, 53)]))));
     assert_eq!(chain(&p, "filter", "known").rules[0].action, Action::Continue("counter".into()));
     // the unknown table's block is ignored; the unclosed nat block is read
     assert!(fw(&p).rulesets.iter().all(|r| r.table != "broute"));

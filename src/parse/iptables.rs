@@ -1691,27 +1691,20 @@ impl<'a> Parser<'a> {
                 unknown.push(e.text.clone());
             }
         }
-        let rules = match rl.ports {
-            Some(ports) if !rl.ports_negated => {
-                // `--ports P` matches when the source OR the destination port is in P. Encoded
-                // exactly as two disjoint rules: "sport in P", then "sport not in P and dport in
-                // P": a packet matches at most one of them, and one of them iff it matches the
-                // original, so even a non-terminating target acts once.
+        let rules = match rl.disjunction {
+            Some(Disjunction { first, second }) => {
+                // "first OR second" is encoded exactly as two disjoint rules: "first", then "not
+                // first and second". A packet matches at most one of them, and one of them iff it
+                // matches the original, so even a non-terminating target acts once.
                 let mut a = rl.conds.clone();
-                a.push(Cond::is(Test::Sport(ports.clone())));
+                a.push(Cond::is(first.clone()));
                 let mut b = rl.conds;
-                b.push(Cond::not(Test::Sport(ports.clone())));
-                b.push(Cond::is(Test::Dport(ports)));
+                b.push(Cond::not(first));
+                b.push(Cond::is(second));
                 vec![
                     Rule { conds: a, unknown: unknown.clone(), action: action.clone(), prov: prov.clone() },
                     Rule { conds: b, unknown, action, prov },
                 ]
-            }
-            Some(ports) => {
-                let mut c = rl.conds;
-                c.push(Cond::not(Test::Sport(ports.clone())));
-                c.push(Cond::not(Test::Dport(ports)));
-                vec![Rule { conds: c, unknown, action, prov }]
             }
             None => vec![Rule { conds: rl.conds, unknown, action, prov }],
         };
@@ -1855,6 +1848,13 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `first OR second`.
+#[derive(Debug)]
+struct Disjunction {
+    first: Test,
+    second: Test,
+}
+
 /// Lowering of one rule's words; collects conditions, unknown parts and notes.
 struct RuleLowering {
     v6: bool,
@@ -1862,9 +1862,8 @@ struct RuleLowering {
     unknown: Vec<String>,
     exts: Vec<Ext>,
     target: Option<TargetSpec>,
-    /// `-m multiport --ports`: a disjunction of source and destination port.
-    ports: Option<Vec<(u16, u16)>>,
-    ports_negated: bool,
+    /// A match that is a disjunction of two tests (`--ports`, `--ctstate NEW,DNAT`).
+    disjunction: Option<Disjunction>,
     /// Positive `-p` protocol, for the implicit match of `--dport` etc.
     proto: Option<u8>,
     other_family: bool,
@@ -1879,8 +1878,7 @@ impl RuleLowering {
             unknown: Vec::new(),
             exts: Vec::new(),
             target: None,
-            ports: None,
-            ports_negated: false,
+            disjunction: None,
             proto: None,
             other_family: false,
             notes: Vec::new(),
@@ -1903,6 +1901,22 @@ impl RuleLowering {
             format!("match \"{construct}\" is not modelled: the rule possibly matches"),
         ));
         self.unknown.push(construct);
+    }
+
+    /// Record a disjunction; false if the rule already has one (two would need four rules; the
+    /// second is kept as unknown).
+    fn disjoin(&mut self, neg: bool, d: Disjunction) -> bool {
+        if neg {
+            // not (a or b) = not a and not b: plain conditions
+            self.cond(true, d.first);
+            self.cond(true, d.second);
+            return true;
+        }
+        if self.disjunction.is_some() {
+            return false;
+        }
+        self.disjunction = Some(d);
+        true
     }
 
     fn cond(&mut self, neg: bool, test: Test) {
@@ -2219,11 +2233,13 @@ impl RuleLowering {
                     Some(list) => match name {
                         "sports" | "source-ports" => self.cond(neg, Test::Sport(list)),
                         "dports" | "destination-ports" => self.cond(neg, Test::Dport(list)),
-                        _ if self.ports.is_none() => {
-                            self.ports = Some(list);
-                            self.ports_negated = neg;
+                        // `--ports P`: the source OR the destination port is in P
+                        _ => {
+                            let d = Disjunction { first: Test::Sport(list.clone()), second: Test::Dport(list) };
+                            if !self.disjoin(neg, d) {
+                                self.unmodelled(construct_text(neg, &["-m multiport", opt, v]));
+                            }
                         }
-                        _ => self.unmodelled(construct_text(neg, &["-m multiport", opt, v])),
                     },
                     None => self.bad(
                         "port list",
@@ -2240,7 +2256,13 @@ impl RuleLowering {
                 match parse_states(v, module == Module::Conntrack) {
                     Some((base, 0)) if !base.is_empty() => self.cond(neg, Test::CtState(base)),
                     Some((base, bits)) if base.is_empty() => self.cond(neg, Test::CtStatus(bits)),
-                    Some(_) => self.unmodelled(construct_text(neg, &["-m conntrack", opt, v])),
+                    // `NEW,DNAT`: the base state is one of these OR the NAT status is set
+                    Some((base, bits)) => {
+                        let d = Disjunction { first: Test::CtState(base), second: Test::CtStatus(bits) };
+                        if !self.disjoin(neg, d) {
+                            self.unmodelled(construct_text(neg, &["-m conntrack", opt, v]));
+                        }
+                    }
                     None => self.bad(
                         "connection state",
                         v,
@@ -2763,8 +2785,23 @@ mod test {
         assert_eq!(input_rule(&r).conds, vec![Cond::not(Test::CtState(vec![Ct::NEW, Ct::INVALID, Ct::UNTRACKED]))]);
         let r = filter_rule("-m conntrack --ctstate DNAT -j ACCEPT");
         assert_eq!(input_rule(&r).conds, vec![Cond::is(Test::CtStatus(Ct::DNAT))]);
-        let r = filter_rule("-m conntrack --ctstate NEW,SNAT -j ACCEPT");
-        assert_eq!(input_rule(&r).unknown, vec!["-m conntrack --ctstate NEW,SNAT".to_string()]);
+        // a mix of base states and NAT status is a disjunction: two disjoint rules
+        let r = filter_rule("-p tcp -m conntrack --ctstate NEW,DNAT -j ACCEPT");
+        assert!(r.diags.is_empty(), "{:?}", r.diags);
+        let rules = &ruleset(&r, "filter", "INPUT").rules;
+        assert_eq!(rules.len(), 2);
+        let new = Test::CtState(vec![Ct::NEW]);
+        assert_eq!(rules[0].conds, vec![Cond::is(Test::Proto(vec![6])), Cond::is(new.clone())]);
+        assert_eq!(
+            rules[1].conds,
+            vec![Cond::is(Test::Proto(vec![6])), Cond::not(new.clone()), Cond::is(Test::CtStatus(Ct::DNAT))]
+        );
+        let r = filter_rule("-m conntrack ! --ctstate NEW,SNAT -j ACCEPT");
+        assert_eq!(input_rule(&r).conds, vec![Cond::not(new), Cond::not(Test::CtStatus(Ct::SNAT))]);
+        // two disjunctions in one rule: the second is kept as unknown
+        let r = filter_rule("-p udp -m multiport --ports 53 -m conntrack --ctstate NEW,DNAT -j ACCEPT");
+        assert_eq!(ruleset(&r, "filter", "INPUT").rules.len(), 2);
+        assert_eq!(input_rule(&r).unknown, vec!["-m conntrack --ctstate NEW,DNAT".to_string()]);
         assert_eq!(codes_of(&r), ["P002"]);
         let r = filter_rule("-m conntrack --ctstatus ASSURED -j ACCEPT");
         assert_eq!(input_rule(&r).unknown, vec!["-m conntrack --ctstatus ASSURED".to_string()]);
