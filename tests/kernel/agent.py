@@ -2,11 +2,14 @@
 
 Two modes, both driven by JSON on standard input:
 
-  agent.py serve   {"tcp": [ports], "udp": [ports], "addrs": [local IPv4 addresses]}
+  agent.py serve   {"tcp": [ports], "udp": [ports], "addrs": [local IPv4 addresses],
+                    "poke": [[src, dst], ...]}
       Listens on every TCP port (all addresses) and echoes UDP datagrams on every
       (address, port) pair (bound per address so that a reply leaves from the address the
-      request was sent to, which is what conntrack needs to reverse NAT). Prints "ready" once
-      every socket is bound, then serves until killed.
+      request was sent to, which is what conntrack needs to reverse NAT). Then sends one UDP
+      datagram to port 9 of each poke target, so that the neighbour (ARP) entries exist
+      before the ruleset is loaded and timed probes start. Prints "ready", then serves until
+      killed.
 
   agent.py probe   {"timeout": s, "workers": n, "flows": [{"id", "src", "dst", "proto",
                                                           "port", "sport"}]}
@@ -14,10 +17,6 @@ Two modes, both driven by JSON on standard input:
       {"id": ..., "ok": true|false, "why": "..."}. TCP: allowed when connect() completes.
       UDP: allowed when the echo comes back from the destination. ICMP: allowed when an echo
       reply carrying the probe's token comes back from the destination.
-
-  agent.py poke    {"targets": [[src, dst], ...]}
-      Sends one UDP datagram to port 9 of each target from the given source, so that the
-      neighbour (ARP) entries exist before the ruleset is loaded and timed probes start.
 
 Standard library only (Python 3.11).
 """
@@ -55,6 +54,7 @@ def serve(spec):
             s.setblocking(False)
             sel.register(s, selectors.EVENT_READ, "udp")
             socks.append(s)
+    poke(spec.get("poke", []))
     print("ready", flush=True)
     while True:
         for key, _ in sel.select():
@@ -202,8 +202,8 @@ def probe(spec):
     sys.stdout.flush()
 
 
-def poke(spec):
-    for src, dst in spec["targets"]:
+def poke(targets):
+    for src, dst in targets:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s.bind((src, 0))
@@ -212,7 +212,6 @@ def poke(spec):
             pass
         finally:
             s.close()
-    print("poked", flush=True)
 
 
 def main():
@@ -222,10 +221,8 @@ def main():
         serve(spec)
     elif mode == "probe":
         probe(spec)
-    elif mode == "poke":
-        poke(spec)
     else:
-        sys.exit("usage: agent.py serve|probe|poke < spec.json")
+        sys.exit("usage: agent.py serve|probe < spec.json")
 
 
 if __name__ == "__main__":

@@ -175,9 +175,15 @@ class Lab:
                + ["net.ipv4.conf.%s.rp_filter=0" % i for i in ifaces])
 
     def start_servers(self, tcp_ports, udp_ports):
+        """Listeners in every namespace; each also pokes its neighbours (see agent.py)."""
         procs = []
+        fw_addrs = ns_addrs(FW)
+        pokes = {FW: [["0.0.0.0", _ip(a)] for h in HOSTS.values() for a in h["eth0"]]}
+        for role, h in HOSTS.items():
+            pokes[role] = [[_ip(h["eth0"][0]), a] for a in fw_addrs]
         for role in ROLES:
-            spec = {"tcp": sorted(tcp_ports), "udp": sorted(udp_ports), "addrs": ns_addrs(role)}
+            spec = {"tcp": sorted(tcp_ports), "udp": sorted(udp_ports), "addrs": ns_addrs(role),
+                    "poke": pokes[role]}
             p = subprocess.Popen(["ip", "netns", "exec", self.ns[role], sys.executable,
                                   str(AGENT), "serve"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -193,22 +199,8 @@ class Lab:
                 err = p.stderr.read() if p.poll() is not None else ""
                 raise RuntimeError("listeners in %s did not start: %s %s" % (role, line, err))
 
-    def poke(self):
-        """Resolve every neighbour before the ruleset is loaded and timing matters."""
-        procs = []
-        fw_addrs = ns_addrs(FW)
-        targets = {FW: [["0.0.0.0", _ip(a)] for h in HOSTS.values() for a in h["eth0"]]}
-        for role, h in HOSTS.items():
-            targets[role] = [[_ip(h["eth0"][0]), a] for a in fw_addrs]
-        for role, t in targets.items():
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.ns[role], sys.executable, str(AGENT), "poke"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True))
-            procs[-1].stdin.write(json.dumps({"targets": t}))
-            procs[-1].stdin.close()
-        for p in procs:
-            p.wait(timeout=20)
+    def wait_neighbours(self):
+        """Wait until the firewall has resolved every host (poked by start_servers)."""
         # Let the answers to the ARP requests arrive.
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
@@ -615,6 +607,7 @@ class Run:
         self.error = None
         self.messages = []
         self.seconds = 0.0
+        self.phases = (0.0, 0.0)
 
 
 def execute(run, flows, uses_sport, args, binary, workroot, counter):
@@ -627,7 +620,7 @@ def execute(run, flows, uses_sport, args, binary, workroot, counter):
         udp = set(listen["udp"]) | {f["port"] for f in flows if f["proto"] == "udp"}
         lab.build()
         lab.start_servers(tcp, udp)
-        lab.poke()
+        lab.wait_neighbours()
         lab.load(run.backend, run.rules_text)
         workdir = workroot / run.label.replace(" ", "_").replace("/", "_")
         (workdir / "fw").mkdir(parents=True)
@@ -637,7 +630,9 @@ def execute(run, flows, uses_sport, args, binary, workroot, counter):
         (workdir / "fw" / ("ip-route" + suffix)).write_text(route)
         rules_file = run.rules_text if not run.rules_from_save else lab.save(run.backend)
         (workdir / "fw" / "rules.v4").write_text(rules_file)
+        t1 = time.monotonic()
         run.kernel = lab.probe(flows, args.timeout)
+        run.phases = (t1 - t0, time.monotonic() - t1)
         lab.teardown()
         if binary is not None:
             rc, rows, err = run_portolan(binary, workdir, flows, uses_sport)
@@ -678,11 +673,14 @@ def main():
     global KEEP
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer flows per ruleset")
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer flows per ruleset, one mutation per ruleset")
     ap.add_argument("--keep", action="store_true", help="do not delete the namespaces")
     ap.add_argument("--only", metavar="NAME", help="only rulesets whose name contains NAME")
     ap.add_argument("--backend", choices=["legacy", "nft"], help="only this iptables backend")
     ap.add_argument("--no-mutations", action="store_true", help="skip the mutation runs")
+    ap.add_argument("--ruleset", metavar="FILE",
+                    help="run this iptables-save file on the lab instead of the scenarios")
     ap.add_argument("--kernel-only", action="store_true",
                     help="probe the kernel only and print its verdicts (no portolan)")
     ap.add_argument("--portolan", metavar="PATH", help="portolan binary to use (no build)")
@@ -714,10 +712,14 @@ def main():
     # Plan the runs.
     plan = []  # (run, flows, uses_sport, base_key)
     backends = [args.backend] if args.backend else ["legacy", "nft"]
-    for si, sc in enumerate(SCENARIOS):
+    scenarios = SCENARIOS
+    if args.ruleset:
+        path = Path(args.ruleset).resolve()
+        scenarios = [{"name": path.stem, "path": path, "focus": [], "mutations": []}]
+    for si, sc in enumerate(scenarios):
         if args.only and args.only not in sc["name"]:
             continue
-        text = (RULESETS / (sc["name"] + ".v4")).read_text()
+        text = Path(sc.get("path") or RULESETS / (sc["name"] + ".v4")).read_text()
         flows, uses_sport = make_flows(sc, parse_rules(text), args.quick)
         for bi, backend in enumerate(backends):
             ip_json = (si + bi) % 2 == 1
@@ -726,7 +728,10 @@ def main():
             plan.append((Run(sc, backend, text, label, ip_json, from_save), flows, uses_sport))
         if args.no_mutations:
             continue
-        for mi, (kind, rule) in enumerate(sc.get("mutations", [])):
+        mutations = sc.get("mutations", [])
+        if args.quick:
+            mutations = mutations[:1]
+        for mi, (kind, rule) in enumerate(mutations):
             backend = backends[mi % len(backends)]
             mtext = mutate(text, kind, rule)
             label = "%s %s mutation %d (%s)" % (sc["name"], backend, mi + 1, kind)
@@ -844,9 +849,10 @@ def report_run(run, flows, args):
                 lines.append("      hop: %s" % json.dumps(hop, sort_keys=True))
     status = "ok  " if failed == 0 else "FAIL"
     print("%s %s: %d flows, %d allowed by the kernel, %d agree, %d differ [rules %s, ip %s] "
-          "%.1fs" % (status, run.label, len(flows), allowed, passed, failed,
-                     "save" if run.rules_from_save else "file",
-                     "json" if run.ip_json else "text", run.seconds), flush=True)
+          "%.1fs (setup %.1f, probes %.1f)"
+          % (status, run.label, len(flows), allowed, passed, failed,
+             "save" if run.rules_from_save else "file", "json" if run.ip_json else "text",
+             run.seconds, run.phases[0], run.phases[1]), flush=True)
     for m in run.messages:
         print("      %s" % m)
     for line in lines:
