@@ -578,6 +578,10 @@ const ICMP_TYPES: &[(&str, u8, u8, u8)] = &[
     ("address-mask-reply", 18, 0, 255),
 ];
 
+/// ICMP type 255 matches every ICMP packet (`icmp_type_code_match` in
+/// `net/ipv4/netfilter/ip_tables.c`; iptables writes it as `any`); ICMPv6 has no such value.
+const ICMP_ANY_TYPE: u8 = 0xff;
+
 /// ICMPv6 type names of `--icmpv6-type` (libip6t_icmp6.c, `icmpv6_codes`).
 const ICMPV6_TYPES: &[(&str, u8, u8, u8)] = &[
     ("destination-unreachable", 1, 0, 255),
@@ -785,6 +789,9 @@ fn parse_icmp_type(s: &str, v6: bool) -> Option<Test> {
         .map_or_else(|| parse_u8(s).map(|t| (t, None)), |(t, c)| Some((parse_u8(t)?, Some(parse_u8(c)?))))
     {
         let (ty, code) = t;
+        if !v6 && ty == ICMP_ANY_TYPE {
+            return Some(Test::Icmp { ty: None, code: None });
+        }
         return Some(Test::Icmp { ty: Some(ty), code: code.map(|c| (c, c)) });
     }
     let table = if v6 { ICMPV6_TYPES } else { ICMP_TYPES };
@@ -1903,6 +1910,40 @@ impl RuleLowering {
         self.unknown.push(construct);
     }
 
+    /// Protocol matches (`-m tcp`, `-m multiport`) need the matching `-p`: the kernel refuses the
+    /// rule otherwise. The match's own protocol is added so the rule does not widen to others.
+    fn check_protocol_matches(&mut self) {
+        if self.proto.is_some() {
+            return;
+        }
+        let mut need: Vec<(&'static str, Option<u8>)> = Vec::new();
+        for e in &self.exts {
+            let p = match e.module {
+                Some(Module::Tcp) => ("tcp", Some(proto::TCP)),
+                Some(Module::Udp) => ("udp", Some(proto::UDP)),
+                Some(Module::Sctp) => ("sctp", Some(proto::SCTP)),
+                Some(Module::Dccp) => ("dccp", Some(proto::DCCP)),
+                Some(Module::Icmp) => ("icmp", Some(proto::ICMP)),
+                Some(Module::Icmp6) => ("icmp6", Some(proto::ICMPV6)),
+                Some(Module::Multiport) => ("multiport", None),
+                _ => continue,
+            };
+            if !need.contains(&p) {
+                need.push(p);
+            }
+        }
+        for (name, p) in need {
+            self.notes.push((
+                codes::BAD_VALUE,
+                Severity::Warning,
+                format!("match {name} without a matching -p protocol: iptables-restore rejects this rule"),
+            ));
+            if let Some(p) = p {
+                self.cond(false, Test::Proto(vec![p]));
+            }
+        }
+    }
+
     /// Record a disjunction; false if the rule already has one (two would need four rules; the
     /// second is kept as unknown).
     fn disjoin(&mut self, neg: bool, d: Disjunction) -> bool {
@@ -2065,6 +2106,7 @@ impl RuleLowering {
         if neg {
             self.notes.push((codes::BAD_VALUE, Severity::Warning, "\"!\" at the end of the rule: ignored".into()));
         }
+        self.check_protocol_matches();
     }
 
     /// An option of a match module or the target. `i` points after the option; returns the
@@ -2726,6 +2768,15 @@ mod test {
     }
 
     #[test]
+    fn protocol_match_without_protocol() {
+        let r = filter_rule("-m tcp --dport 22 -j ACCEPT");
+        assert_eq!(codes_of(&r), ["P004"]);
+        assert_eq!(input_rule(&r).conds, vec![Cond::is(Test::Dport(vec![(22, 22)])), Cond::is(Test::Proto(vec![6]))]);
+        let r = filter_rule("! -p udp -m multiport --dports 1,2 -j ACCEPT");
+        assert_eq!(codes_of(&r), ["P004"]);
+    }
+
+    #[test]
     fn implicit_protocol_match() {
         let r = filter_rule("-p tcp --dport 22 -j ACCEPT");
         assert_eq!(input_rule(&r).conds, vec![Cond::is(Test::Proto(vec![6])), Cond::is(Test::Dport(vec![(22, 22)]))]);
@@ -2817,6 +2868,7 @@ mod test {
             ("-p icmp -m icmp --icmp-type 3/4", Test::Icmp { ty: Some(3), code: Some((4, 4)) }),
             ("-p icmp -m icmp --icmp-type port-unreachable", Test::Icmp { ty: Some(3), code: Some((3, 3)) }),
             ("-p icmp -m icmp --icmp-type any", Test::Icmp { ty: None, code: None }),
+            ("-p icmp -m icmp --icmp-type 255", Test::Icmp { ty: None, code: None }),
             ("-p icmp --icmp-type echo-req", Test::Icmp { ty: Some(8), code: None }),
             ("-p icmpv6 -m icmp6 --icmpv6-type neighbour-solicitation", Test::Icmp { ty: Some(135), code: None }),
             ("-p ipv6-icmp -m icmp6 --icmpv6-type echo-request", Test::Icmp { ty: Some(128), code: None }),
