@@ -15,6 +15,15 @@
 //! become [`Cond`]s, the others are kept as text in [`Rule::unknown`] with a diagnostic, so an
 //! unmodelled construct never silently widens or narrows access.
 //!
+//! Two matches are disjunctions, which one rule's conditions (all must hold) cannot express:
+//! `-m multiport --ports P` (source or destination port in P) and `--ctstate` mixing base states
+//! with NAT status (`NEW,DNAT`). Such a line becomes two model rules with the same provenance,
+//! "A" and then "not A and B": disjoint, so the pair matches exactly the packets the line matches
+//! and even a non-terminating target acts at most once.
+//!
+//! Assumptions are named constants: `LIMIT_ALWAYS_MATCHES` (rate limits are not exceeded by
+//! the one connection the analysis follows) and `UNDECLARED_POLICY`.
+//!
 //! Lines are split the way `iptables-restore` splits them: on blanks, with `"…"` quoting and
 //! backslash escapes inside quotes (what `iptables-save` writes for comments and log prefixes).
 //!
@@ -276,7 +285,7 @@ impl TableKind {
 #[derive(Debug)]
 struct PendingJump {
     ruleset: usize,
-    /// The model rules of the line (two when `--ports` was split).
+    /// The model rules of the line (two when a disjunction was split).
     rules: std::ops::Range<usize>,
     chain: String,
     goto: bool,
@@ -1038,7 +1047,7 @@ struct TargetSpec {
 enum Lowered {
     /// The rule line is for the other address family (`-6` in iptables, `-4` in ip6tables).
     OtherFamily,
-    /// Model rules (two when `--ports` is split) and, if the target is a chain, its name.
+    /// Model rules (two when a disjunction is split) and, if the target is a chain, its name.
     Rules { rules: Vec<Rule>, chain_target: Option<(String, bool)> },
 }
 
@@ -1057,7 +1066,6 @@ struct Parser<'a> {
     /// earlier one).
     table_rulesets: Vec<(Family, TableKind, Vec<usize>)>,
     words: Vec<Word<'a>>,
-    last_line: u32,
 }
 
 /// Parse iptables-save output.
@@ -1076,7 +1084,6 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         has_tables,
         table_rulesets: Vec::new(),
         words: Vec::new(),
-        last_line: 0,
     };
     for (i, raw) in text.lines().enumerate() {
         let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -1173,7 +1180,6 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, n: u32, l: &'a str) {
-        self.last_line = n;
         if l.is_empty() || l.starts_with('#') {
             self.skipped += 1;
             // `iptables-save; ip6tables-save` in one file: each dump names its tool.
