@@ -238,7 +238,7 @@ function renderInputs(inputs) {
       h(
         'tr',
         { class: `status-row-${inp.status}` },
-        h('td', { class: 'path', title: inp.path }, inp.path),
+        h('td', { class: 'path', title: inp.path }, pathCell(inp.path)),
         h('td', { class: 'format', title: inp.format }, unsupported ? h('span', { class: 'muted' }, inp.format) : inp.format),
         h('td', { class: 'col-device', title: inp.device ?? null }, inp.device ?? h('span', { class: 'muted' }, '—')),
         h('td', null, h('span', { class: `pill status-${inp.status}`, title: inp.status_text }, STATUS_LABEL[inp.status] ?? inp.status)),
@@ -252,6 +252,12 @@ function renderInputs(inputs) {
       );
     }
   });
+}
+
+function pathCell(path) {
+  const cut = path.lastIndexOf('/');
+  if (cut < 0) return h('span', { class: 'fname' }, path);
+  return [h('span', { class: 'fname' }, path.slice(cut + 1)), h('span', { class: 'dir' }, path.slice(0, cut + 1))];
 }
 
 function coverageBar(inp) {

@@ -25,7 +25,7 @@ async function loadSampleFiles() {
   const info = await fetchOk(new URL('index.json', base), 'json');
   const names = Array.isArray(info.files) ? info.files.filter((n) => typeof n === 'string') : [];
   const files = await Promise.all(
-    names.map(async (name) => ({ name, bytes: await fetchOk(new URL(encodeURIComponent(name), base)) })),
+    names.map(async (name) => ({ name, bytes: await fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)) })),
   );
   return { info, files };
 }

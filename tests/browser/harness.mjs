@@ -130,7 +130,7 @@ export async function inputRows(page) {
   return page.$$eval('#inputs-table tbody tr:not(.diag-row)', (rows) =>
     rows.map((r) => {
       const c = [...r.cells].map((td) => td.textContent.trim());
-      return { path: c[0], format: c[1], device: c[2], status: c[3], coverage: c[4], diagnostics: c[5] };
+      return { path: r.cells[0].title, format: c[1], device: c[2], status: c[3], coverage: c[4], diagnostics: c[5] };
     }),
   );
 }

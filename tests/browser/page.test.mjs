@@ -64,7 +64,7 @@ describe('loading', () => {
     assert.equal(await page.title(), 'Portolan — network exposure analyzer');
     const urls = rec.requests.map((r) => r.url);
     for (const u of urls) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
-    for (const want of ['/', '/main.js', '/worker.js', '/pkg/portolan_bg.wasm', '/samples/index.json', '/samples/edge-fw.iptables']) {
+    for (const want of ['/', '/main.js', '/worker.js', '/pkg/portolan_bg.wasm', '/samples/index.json', '/samples/edge-fw/edge-fw.iptables']) {
       assert.ok(urls.some((u) => new URL(u).pathname === want), `${want} was not fetched during start-up: ${urls.join(' ')}`);
     }
     assert.match(await page.textContent('#status'), /^Ready/);
@@ -123,9 +123,9 @@ describe('sample network', () => {
     assert.deepEqual(
       rows.map((r) => [r.path, r.format, r.device, r.status]),
       [
-        ['edge-fw.iptables', 'iptables-save', 'edge-fw', 'ok'],
-        ['edge-fw.ip-addr', 'ip addr', 'edge-fw', 'ok'],
-        ['edge-fw.ip-route', 'ip route', 'edge-fw', 'ok'],
+        ['edge-fw/edge-fw.iptables', 'iptables-save', 'edge-fw', 'ok'],
+        ['edge-fw/edge-fw.ip-addr', 'ip addr', 'edge-fw', 'ok'],
+        ['edge-fw/edge-fw.ip-route', 'ip route', 'edge-fw', 'ok'],
       ],
     );
     for (const r of rows) assert.equal(r.coverage, '100%');
@@ -179,14 +179,14 @@ describe('sample network', () => {
       loc: e.querySelector('.loc').textContent,
     }));
     assert.equal(deciding.text, '-A LOG_DROP -j DROP');
-    assert.match(deciding.loc, /^edge-fw\.iptables:(\d+)$/);
+    assert.match(deciding.loc, /^edge-fw\/edge-fw\.iptables:(\d+)$/);
     const line = Number(deciding.loc.split(':')[1]);
     // The source viewer shows the same line, highlighted, read from the loaded file.
     await page.click('#result .decision.deciding .loc');
     await page.waitForSelector('#source-dialog[open] .src-line.current');
     const current = await page.$eval('#source-dialog .src-line.current', (e) => e.textContent);
     assert.equal(current, `${line}-A LOG_DROP -j DROP`);
-    assert.equal(await page.textContent('#source-title'), `edge-fw.iptables, line ${line}`);
+    assert.equal(await page.textContent('#source-title'), `edge-fw/edge-fw.iptables, line ${line}`);
     await shot(page, 'source-viewer');
     await page.keyboard.press('Escape');
     assert.equal(await page.$('#source-dialog[open]'), null);
