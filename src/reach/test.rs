@@ -442,3 +442,34 @@ mod brute {
     }
 }
 
+
+#[test]
+fn notrack_skips_state_and_nat() {
+    let rules = "\
+*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p udp --dport 53 -j NOTRACK
+-A PREROUTING -p udp --sport 53 -j NOTRACK
+-A PREROUTING -p tcp --dport 25 -j NOTRACK
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m state --state ESTABLISHED -j ACCEPT
+-A FORWARD -m state --state UNTRACKED -p udp -j ACCEPT
+-A FORWARD -m state --state NEW,UNTRACKED -p tcp --dport 25 -j ACCEPT
+COMMIT
+";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+    // DNS both ways untracked and accepted as untracked.
+    let r = ask(&ws, "10.0.0.5", "10.1.0.5", "udp", Some("53"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    assert!(r.results[0].hops[0].decisions.iter().any(|d| d.action == "notrack"));
+    // SMTP: first packet untracked and accepted, but the SYN/ACK is not recognised as a reply
+    // (INVALID): dropped by the FORWARD default.
+    let r = ask(&ws, "10.0.0.5", "10.1.0.5", "tcp", Some("25"));
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+    assert!(r.results[0].reason.contains("reply"));
+}

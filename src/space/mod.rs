@@ -515,7 +515,7 @@ mod test {
             let mut c = Cube::full();
             for (d, (a, b, neg)) in DIMS.iter().zip(v) {
                 let r = Ranges::range(a.min(b), a.max(b));
-                let r = if neg { r.complement_within(0, (*d).max()) } else { r };
+                let r = if neg { r.complement_within(0, 3) } else { r };
                 c.restrict(*d, &r);
             }
             c
