@@ -33,7 +33,7 @@ pub fn proto_name(p: u8) -> String {
         47 => "gre".into(),
         50 => "esp".into(),
         51 => "ah".into(),
-        n => n.to_string(),
+        n => format!("protocol {n}"),
     }
 }
 
@@ -134,8 +134,9 @@ fn merge(mut cs: Vec<Class>) -> Vec<Class> {
     }
 }
 
-/// Describe a class in one line.
-pub fn class_text(c: &Class) -> String {
+/// Describe a class in one line; an address side that is a whole endpoint of the question is
+/// named by the endpoint instead of its ranges.
+fn class_text(c: &Class, src_label: Option<&str>, dst_label: Option<&str>) -> String {
     let p = if c.proto.0 == c.proto.1 {
         proto_name(c.proto.0 as u8)
     } else if c.proto == (0, 255) {
@@ -149,18 +150,77 @@ pub fn class_text(c: &Class) -> String {
     } else if c.icmp && c.dport != (0, 255) {
         s.push_str(&format!(" type {}", port_range(c.dport.0, c.dport.1)));
     }
-    s.push_str(&format!(" from {} to {}", addr_range(c.src.0, c.src.1), addr_range(c.dst.0, c.dst.1)));
+    let src = src_label.map(str::to_string).unwrap_or_else(|| addr_range(c.src.0, c.src.1));
+    let dst = dst_label.map(str::to_string).unwrap_or_else(|| addr_range(c.dst.0, c.dst.1));
+    s.push_str(&format!(" from {src} to {dst}"));
     if c.has_ports && c.sport != (super::EPHEMERAL_PORTS.0 as u128, super::EPHEMERAL_PORTS.1 as u128) {
         s.push_str(&format!(" (source port {})", port_range(c.sport.0, c.sport.1)));
     }
     s
 }
 
-/// Describe a union of classes (merged where possible; long lists are cut).
-pub fn covers(classes: &[Class]) -> String {
-    let merged = merge(classes.to_vec());
+/// An endpoint of the question: its name and all its addresses.
+pub type Side<'a> = Option<(&'a str, &'a crate::space::Ranges)>;
+
+/// Replace, for each group of classes equal in every other dimension, the address ranges of
+/// one side by the endpoint's name when together they cover all of it. `side` 0 is the source,
+/// 1 the destination; named sides are set to `(0, 0)` and flagged.
+fn name_side(rows: Vec<(Class, bool, bool)>, side: usize, all: &crate::space::Ranges) -> Vec<(Class, bool, bool)> {
+    use crate::space::Ranges;
+    let get = |c: &Class| if side == 0 { c.src } else { c.dst };
+    let others = |r: &(Class, bool, bool)| {
+        let c = r.0;
+        let other = if side == 0 { c.dst } else { c.src };
+        (other, c.proto, c.sport, c.dport, r.1, r.2)
+    };
+    let mut out = Vec::new();
+    let mut pending = rows;
+    while !pending.is_empty() {
+        let key = others(&pending[0]);
+        let (same, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|r| others(r) == key);
+        pending = rest;
+        let first = get(&same[0].0);
+        let v4 = (space::V4_BASE..=space::V4_LAST).contains(&first.0);
+        let union = Ranges::from_ranges(same.iter().map(|r| get(&r.0)).collect());
+        if union == all.intersect(&space::family_range(!v4)) {
+            let mut r = same[0];
+            if side == 0 {
+                r.0.src = (0, 0);
+                r.1 = true;
+            } else {
+                r.0.dst = (0, 0);
+                r.2 = true;
+            }
+            out.push(r);
+        } else {
+            out.extend(same);
+        }
+    }
+    out
+}
+
+/// Describe a union of classes (merged where possible; long lists are cut). Classes that
+/// together cover a whole endpoint of the question are named by it (`from internet`).
+pub fn covers(classes: &[Class], src: Side, dst: Side) -> String {
+    let mut rows: Vec<(Class, bool, bool)> = classes.iter().map(|c| (*c, false, false)).collect();
+    if let Some((_, all)) = src {
+        rows = name_side(rows, 0, all);
+    }
+    if let Some((_, all)) = dst {
+        rows = name_side(rows, 1, all);
+    }
+    // Merge within each kind of row.
+    let mut merged: Vec<(Class, bool, bool)> = Vec::new();
+    for flags in [(true, true), (true, false), (false, true), (false, false)] {
+        let part: Vec<Class> = rows.iter().filter(|r| (r.1, r.2) == flags).map(|r| r.0).collect();
+        merged.extend(merge(part).into_iter().map(|c| (c, flags.0, flags.1)));
+    }
     let n = merged.len();
-    let mut parts: Vec<String> = merged.iter().take(6).map(class_text).collect();
+    let mut parts: Vec<String> = merged
+        .iter()
+        .take(6)
+        .map(|(c, sn, dn)| class_text(c, if *sn { src.map(|s| s.0) } else { None }, if *dn { dst.map(|d| d.0) } else { None }))
+        .collect();
     if n > 6 {
         parts.push(format!("and {} more", n - 6));
     }

@@ -284,6 +284,14 @@ impl<'a> Analyzer<'a> {
         if groups.is_empty() {
             return Err("no packet matches the question (address families or protocols do not fit together)".into());
         }
+        let src_side = match &from {
+            Endpoint::Addrs(r) if src_atoms.len() > 1 => Some((req.from.as_str(), r)),
+            _ => None,
+        };
+        let dst_side = match &to {
+            Endpoint::Addrs(r) if dst_atoms.len() > 1 => Some((req.to.as_str(), r)),
+            _ => None,
+        };
         let mut results = Vec::new();
         for k in order {
             let Some((o, classes)) = groups.remove(&k) else { continue };
@@ -292,7 +300,7 @@ impl<'a> Analyzer<'a> {
             results.push(FlowResult {
                 verdict: o.verdict,
                 reason: o.reason,
-                covers: describe::covers(&classes),
+                covers: describe::covers(&classes, src_side, dst_side),
                 witness,
                 hops: o.hops,
                 uncertain: o.uncertain,
@@ -441,7 +449,7 @@ impl<'a> Analyzer<'a> {
                     h.direction,
                     h.outcome,
                     h.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default(),
-                    h.nat.iter().map(|n| format!("{}>{}", n.kind, n.to)).collect::<Vec<_>>().join(",")
+                    h.nat.iter().map(|n| format!("{}@{}", n.kind, n.rule.as_ref().map_or(0, |r| r.line))).collect::<Vec<_>>().join(",")
                 ));
             }
         }
