@@ -87,11 +87,11 @@ impl ParsedFile {
 
     /// Worst-wins parse status.
     pub fn status(&self) -> FileStatus {
-        if self.format == Format::Unknown {
-            return FileStatus::Unsupported;
-        }
         if self.diags.iter().any(|d| d.code == codes::UNREADABLE) {
             return FileStatus::Failed;
+        }
+        if self.format == Format::Unknown {
+            return FileStatus::Unsupported;
         }
         if self.diags.iter().any(|d| d.severity >= Severity::Warning) {
             FileStatus::Partial

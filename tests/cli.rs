@@ -1,0 +1,147 @@
+//! The `portolan` command line: output contracts and exit codes (DESIGN.md, "CLI contract").
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_portolan"))
+}
+
+fn sample() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/www/samples/edge-fw").to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run portolan")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("portolan-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn parse_json_reports_every_input() {
+    let d = tmpdir("parse");
+    std::fs::copy(format!("{}/edge-fw.iptables", sample()), d.join("fw1.rules")).unwrap();
+    std::fs::write(d.join("notes.txt"), "this is not a firewall export\n").unwrap();
+    std::fs::write(d.join("binary.bin"), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let o = run(&["parse", "--json", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let inputs = v["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    let by = |suffix: &str| inputs.iter().find(|i| i["path"].as_str().unwrap().ends_with(suffix)).unwrap().clone();
+    assert_eq!(by("fw1.rules")["format"], "iptables-save");
+    assert_eq!(by("fw1.rules")["status"], "ok");
+    assert_eq!(by("notes.txt")["status"], "unsupported");
+    assert_eq!(by("notes.txt")["diagnostics"][0]["code"], "P009");
+    assert_eq!(by("binary.bin")["status"], "failed");
+    // Files in a folder belong to the device named by the folder.
+    assert_eq!(v["devices"].as_array().unwrap().len(), 1);
+    assert_eq!(v["devices"][0]["name"].as_str().unwrap(), d.file_name().unwrap().to_str().unwrap());
+}
+
+#[test]
+fn parse_text_names_unrecognized_lines_with_file_and_line() {
+    let d = tmpdir("unrec");
+    std::fs::write(
+        d.join("fw.rules"),
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -m recent --name x --rcheck -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let o = run(&["parse", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("fw.rules:3: P002"), "{out}");
+    assert!(out.contains("partial"), "{out}");
+}
+
+#[test]
+fn query_text_and_json_explain_hops() {
+    let o = run(&["query", "--from", "198.51.100.7", "--to", "203.0.113.2", "--proto", "tcp", "--port", "443", &sample()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.starts_with("allowed"), "{out}");
+    assert!(out.contains("dnat 203.0.113.2:443 → 192.168.10.20:443"), "{out}");
+    assert!(out.contains("edge-fw.iptables:19"), "{out}");
+    let o = run(&["query", "--json", "--from", "198.51.100.7", "--to", "203.0.113.2", "--port", "22", &sample()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["verdict"], "denied");
+    let hop = &v["results"][0]["hops"][0];
+    assert_eq!(hop["device"], "edge-fw");
+    assert_eq!(hop["in_iface"], "eth0");
+    assert_eq!(hop["path"], "input");
+    assert!(hop["rule"]["file"].as_str().unwrap().ends_with("edge-fw.iptables"));
+    assert!(hop["rule"]["line"].as_u64().unwrap() > 0);
+    assert_eq!(hop["rule"]["action"], "drop");
+}
+
+#[test]
+fn flows_csv_gives_one_json_line_per_row_in_order() {
+    let d = tmpdir("flows");
+    let csv = d.join("flows.csv");
+    std::fs::write(
+        &csv,
+        "src,dst,proto,port\n198.51.100.7,203.0.113.2,tcp,80\n198.51.100.7,203.0.113.2,tcp,22\n10.0.0.5,203.0.113.2,tcp,22\n10.0.0.5,8.8.8.8,udp,53\n198.51.100.7,203.0.113.2,icmp,echo-request\n",
+    )
+    .unwrap();
+    let o = run(&["query", "--flows", csv.to_str().unwrap(), &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let verdicts: Vec<&str> = lines.iter().map(|l| l["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["allowed", "denied", "allowed", "allowed", "allowed"]);
+    assert_eq!(lines[1]["port"], "22");
+    assert_eq!(lines[1]["src"], "198.51.100.7");
+    assert!(lines[0]["hops"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn flows_with_a_bad_row_report_it_and_exit_2() {
+    let d = tmpdir("badflows");
+    let csv = d.join("flows.csv");
+    std::fs::write(&csv, "src,dst,proto,port\nnot-an-ip,203.0.113.2,tcp,80\n198.51.100.7,203.0.113.2,tcp,80\n").unwrap();
+    let o = run(&["query", "--flows", csv.to_str().unwrap(), &sample()]);
+    assert_eq!(o.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines[0]["error"].as_str().unwrap().contains("flows.csv:2"));
+    assert_eq!(lines[1]["verdict"], "allowed");
+}
+
+#[test]
+fn test_filter_names_the_matching_rule() {
+    let d = tmpdir("test");
+    let csv = d.join("flows.csv");
+    std::fs::write(
+        &csv,
+        "src,dst,proto,port,in_iface,out_iface\n10.0.0.5,192.168.10.20,tcp,443,eth2,eth1\n10.0.0.5,192.168.10.20,tcp,25,eth2,eth1\n",
+    )
+    .unwrap();
+    let o = run(&["test", "--flows", csv.to_str().unwrap(), "--filter", "FORWARD", &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["verdict"], "allowed");
+    assert_eq!(lines[0]["rule"]["line"], 22);
+    assert_eq!(lines[1]["verdict"], "denied");
+    assert!(lines[1]["rule"]["text"].as_str().unwrap().contains("-j DROP"));
+    // Several filters and none chosen: a usage error naming them.
+    let o = run(&["test", "--flows", csv.to_str().unwrap(), &sample()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("filter/FORWARD"));
+}
+
+#[test]
+fn usage_and_unreadable_input_exit_2() {
+    assert_eq!(run(&["query", "--from", "1.2.3.4", &sample()]).status.code(), Some(2));
+    assert_eq!(run(&["parse", "/nonexistent/portolan"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    let o = run(&["query", "--from", "zone:dmz", "--to", "1.2.3.4", &sample()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("manifest"));
+}
