@@ -2,7 +2,7 @@
 
 Two modes, both driven by JSON on standard input:
 
-  agent.py serve   {"tcp": [ports], "udp": [ports], "addrs": [local IPv4 addresses],
+  agent.py serve   {"tcp": [ports], "udp": [ports], "addrs": [local addresses],
                     "poke": [[src, dst], ...]}
       Listens on every TCP port (all addresses) and echoes UDP datagrams on every
       (address, port) pair (bound per address so that a reply leaves from the address the
@@ -13,14 +13,15 @@ Two modes, both driven by JSON on standard input:
 
   agent.py probe   {"timeout": s, "workers": n, "flows": [{"id", "src", "dst", "proto",
                                                           "port", "sport"}]}
-      Opens each flow from its source address and prints one JSON line per flow:
+      Opens each flow (IPv4 or IPv6) from its source address and prints one JSON line per flow:
       {"id": ..., "ok": true|false, "why": "..."}. TCP: allowed when connect() completes.
-      UDP: allowed when the echo comes back from the destination. ICMP: allowed when an echo
-      reply carrying the probe's token comes back from the destination.
+      UDP: allowed when the echo comes back from the destination. ICMP (ICMPv6 for IPv6
+      destinations): allowed when an echo reply carrying the probe's token comes back from the destination.
 
 Standard library only (Python 3.11).
 """
 
+import ipaddress
 import json
 import os
 import random
@@ -33,22 +34,29 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
+def af(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def serve(spec):
     sel = selectors.DefaultSelector()
     socks = []
     for port in sorted(set(spec.get("tcp", []))):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # SO_REUSEPORT lets a probe from this namespace use the same port as its source.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        s.bind(("0.0.0.0", port))
-        s.listen(1024)
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, "tcp")
-        socks.append(s)
+        for fam, anyaddr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # SO_REUSEPORT lets a probe from this namespace use the same port as its source.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if fam == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((anyaddr, port))
+            s.listen(1024)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, "tcp")
+            socks.append(s)
     for addr in spec.get("addrs", []):
         for port in sorted(set(spec.get("udp", []))):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s = socket.socket(af(addr), socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((addr, port))
             s.setblocking(False)
@@ -80,7 +88,7 @@ def icmp_checksum(data):
 
 
 def probe_tcp(flow, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(af(flow["dst"]), socket.SOCK_STREAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if flow.get("sport"):
@@ -107,7 +115,7 @@ def probe_tcp(flow, timeout):
 
 def probe_udp(flow, timeout):
     token = os.urandom(12)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(af(flow["dst"]), socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((flow["src"], int(flow.get("sport") or 0)))
@@ -135,6 +143,8 @@ def probe_udp(flow, timeout):
 
 
 def probe_icmp(flow, timeout):
+    if ":" in flow["dst"]:
+        return probe_icmp6(flow, timeout)
     token = os.urandom(16)
     ident = random.randrange(1, 0xFFFF)
     seq = random.randrange(1, 0xFFFF)
@@ -163,6 +173,41 @@ def probe_icmp(flow, timeout):
                     return True, "echo-reply"
                 return False, "reply-from:%s" % peer[0]
             if icmp[0] in (3, 11) and token in icmp:
+                return False, "icmp-error:%d/%d" % (icmp[0], icmp[1])
+    except OSError as e:
+        return False, "error:%s" % (e.strerror or e)
+    finally:
+        s.close()
+
+
+def probe_icmp6(flow, timeout):
+    token = os.urandom(16)
+    ident = random.randrange(1, 0xFFFF)
+    seq = random.randrange(1, 0xFFFF)
+    # The kernel fills in the ICMPv6 checksum of raw ICMPv6 sockets (RFC 3542).
+    packet = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + token
+    dst = ipaddress.ip_address(flow["dst"])
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        s.bind((flow["src"], 0))
+        deadline = time.monotonic() + timeout
+        s.sendto(packet, (flow["dst"], 0))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, "timeout"
+            s.settimeout(left)
+            try:
+                icmp, peer = s.recvfrom(4096)
+            except socket.timeout:
+                return False, "timeout"
+            if len(icmp) < 8 + len(token):
+                continue
+            if icmp[0] == 129 and icmp[8:8 + len(token)] == token:
+                if ipaddress.ip_address(peer[0].split("%")[0]) == dst:
+                    return True, "echo-reply"
+                return False, "reply-from:%s" % peer[0]
+            if icmp[0] in (1, 3) and token in icmp:
                 return False, "icmp-error:%d/%d" % (icmp[0], icmp[1])
     except OSError as e:
         return False, "error:%s" % (e.strerror or e)
@@ -204,9 +249,10 @@ def probe(spec):
 
 def poke(targets):
     for src, dst in targets:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(af(dst), socket.SOCK_DGRAM)
         try:
-            s.bind((src, 0))
+            if src:
+                s.bind((src, 0))
             s.sendto(b"arp", (dst, 9))
         except OSError:
             pass

@@ -12,6 +12,12 @@ and four namespaces hanging off it: inet (203.0.113.254, 203.0.113.10, and 198.5
 Flows are generated from the ruleset (each rule gets flows that match it, see run.py) plus the
 `focus` flows below, which pin the ones the mutations are about.
 
+IPv6 scenarios ("family": 6, file NAME.v6) use the same lab's IPv6 addresses: fw wan0
+2001:db8:ffff::1 + ::2 (default via 2001:db8:ffff::fe), dmz0 2001:db8:10::1, lan0
+2001:db8:100::1, lan1 2001:db8:101::1 (2001:db8:1600::/48 via 2001:db8:101::fe); inet
+2001:db8:ffff::fe, ::10 and 2001:db8:5100::10, ::20 behind it; dmz 2001:db8:10::10, ::11,
+::20; lan 2001:db8:100::10, ::11, ::50; branch 2001:db8:101::fe, ::10 and 2001:db8:1600:5::5.
+
 Mutations name a rule by its exact text (as in the file):
   ("delete", RULE)          remove the rule
   ("swap", RULE)            exchange the rule with the next rule of the same chain
@@ -268,6 +274,75 @@ SCENARIOS = [
             ("delete", "-A FORWARD -i dmz0 -o lan1 -p udp -m udp --sport 514 -j ACCEPT"),
             ("swap", "-A FORWARD -p tcp -m tcp --dport 8080 -m state --state NEW -j LOGDROP"),
             ("flip", "-A LOGDROP -j DROP"),
+        ],
+    },
+    {
+        "name": "12-v6-edge",
+        "family": 6,
+        "focus": [
+            ("2001:db8:5100::10", "2001:db8:10::10", "tcp", 443),
+            ("2001:db8:5100::20", "2001:db8:10::10", "tcp", 443),
+            ("2001:db8:5100::10", "2001:db8:10::11", "tcp", 22),
+            ("2001:db8:ffff::10", "2001:db8:10::11", "tcp", 22),
+            ("2001:db8:5100::10", "2001:db8:10::20", "udp", 53),
+            ("2001:db8:5100::10", "2001:db8:100::10", "tcp", 80),
+            ("2001:db8:5100::10", "2001:db8:100::10", "icmp", 0),
+            ("2001:db8:100::10", "2001:db8:5100::10", "tcp", 443),
+            ("2001:db8:1600:5::5", "2001:db8:5100::20", "udp", 53),
+            ("2001:db8:100::11", "2001:db8:101::10", "tcp", 22),
+            ("2001:db8:100::11", "2001:db8:10::20", "tcp", 8080),
+            ("2001:db8:100::50", "2001:db8:100::1", "tcp", 22),
+            ("2001:db8:101::10", "2001:db8:101::1", "tcp", 22),
+            ("2001:db8:101::10", "2001:db8:ffff::1", "icmp", 0),
+            ("2001:db8:5100::10", "2001:db8:ffff::1", "icmp", 0),
+            ("2001:db8:10::10", "2001:db8:10::1", "udp", 53),
+        ],
+        "mutations": [
+            ("delete", "-A FORWARD -i lan+ -o wan0 -j ACCEPT"),
+            ("flip", "-A dmz_in -s 2001:db8:5100::20/128 -j DROP"),
+        ],
+    },
+    {
+        "name": "13-v6-nat",
+        "family": 6,
+        "focus": [
+            ("2001:db8:5100::10", "2001:db8:ffff::2", "tcp", 8080),
+            ("2001:db8:5100::10", "2001:db8:ffff::1", "tcp", 8080),
+            ("2001:db8:5100::10", "2001:db8:10::10", "tcp", 80),
+            ("2001:db8:100::10", "2001:db8:5100::10", "tcp", 443),
+            ("2001:db8:100::10", "2001:db8:5100::10", "tcp", 22),
+            ("2001:db8:101::10", "2001:db8:5100::20", "tcp", 22),
+            ("2001:db8:10::20", "2001:db8:5100::10", "udp", 53),
+            ("2001:db8:5100::10", "2001:db8:ffff::1", "tcp", 22),
+            ("2001:db8:100::10", "2001:db8:ffff::1", "tcp", 22),
+            ("2001:db8:5100::10", "2001:db8:100::10", "icmp", 0),
+        ],
+        "mutations": [
+            ("delete", "-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT"),
+        ],
+    },
+    {
+        "name": "14-nat-chains",
+        "focus": [
+            ("198.51.100.10", "203.0.113.1", "tcp", 9090),
+            ("198.51.100.20", "203.0.113.1", "tcp", 9090),
+            ("198.51.100.10", "203.0.113.2", "tcp", 2222),
+            ("203.0.113.10", "192.168.10.20", "tcp", 25),
+            ("192.0.2.50", "203.0.113.2", "udp", 1194),
+            ("192.0.2.50", "203.0.113.1", "tcp", 8080),
+            ("192.0.2.50", "203.0.113.2", "tcp", 8080),
+            ("198.51.100.20", "203.0.113.1", "tcp", 8080),
+            ("203.0.113.254", "10.0.0.11", "tcp", 8080),
+            ("10.0.0.10", "10.0.0.1", "tcp", 22),
+            ("10.0.1.10", "10.0.0.1", "tcp", 22),
+            ("10.0.1.10", "10.0.1.1", "tcp", 22),
+            ("10.0.0.11", "198.51.100.20", "udp", 1194),
+            ("10.0.1.10", "10.0.0.1", "icmp", 0),
+        ],
+        "mutations": [
+            ("delete", "-A PREROUTING -s 198.51.100.20/32 -j RETURN"),
+            ("swap", "-A port_forwards -d 203.0.113.2/32 -j RETURN"),
+            ("delete", "-A OUTPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT"),
         ],
     },
 ]
