@@ -16,6 +16,7 @@ The last line printed is `N passed, N failed`; the exit status is non-zero on an
 import argparse
 import atexit
 import csv
+import functools
 import io
 import ipaddress
 import json
@@ -123,6 +124,7 @@ def ns_addrs(role):
 _LABS = set()
 _LABS_LOCK = threading.Lock()
 KEEP = False
+STOP = threading.Event()  # set on interrupt: no new lab, no new process
 
 
 def sh(args, input_text=None, check=True, timeout=30):
@@ -156,13 +158,29 @@ class Lab:
         self.servers = []
         self.lock = threading.Lock()
         self.torn_down = False
+        if STOP.is_set():
+            raise RuntimeError("interrupted")
         with _LABS_LOCK:
             _LABS.add(self)
+
+    def _track(self, proc):
+        """Remember a process for teardown; if the lab is already gone, end it at once."""
+        with self.lock:
+            if not self.torn_down:
+                self.servers.append(proc)
+                return
+        proc.kill()
+        raise RuntimeError("lab torn down (interrupted)")
 
     def build(self):
         for role in ROLES:
             sh(["ip", "netns", "add", self.ns[role]])
-            self.created.append(self.ns[role])
+            with self.lock:
+                if not self.torn_down:
+                    self.created.append(self.ns[role])
+                    continue
+            sh(["ip", "netns", "del", self.ns[role]], check=False)
+            raise RuntimeError("lab torn down (interrupted)")
         # Settings first, so interfaces created afterwards inherit the defaults.
         for role in ROLES:
             settings = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
@@ -219,8 +237,7 @@ class Lab:
                                   str(AGENT), "serve"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
-            with self.lock:
-                self.servers.append(p)
+            self._track(p)
             p.stdin.write(json.dumps(spec))
             p.stdin.close()
             procs.append((role, p))
@@ -267,6 +284,7 @@ class Lab:
                                   str(AGENT), "probe"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
+            self._track(p)
             p.stdin.write(json.dumps({"timeout": timeout, "workers": workers, "flows": fl}))
             p.stdin.close()
             procs.append(p)
@@ -433,17 +451,22 @@ def iface_match(pattern, name):
     return name == pattern
 
 
+@functools.lru_cache(maxsize=None)
 def addr_match(spec, addr):
     a = ipaddress.ip_address(addr)
-    return any(a in ipaddress.ip_network(part, strict=False) for part in spec.split(","))
+    return any(a.version == n.version and a in n
+               for n in (ipaddress.ip_network(p, strict=False) for p in spec.split(",")))
 
 
+@functools.lru_cache(maxsize=None)
 def range_match(spec, addr):
     lo, _, hi = spec.partition("-")
     a = ipaddress.ip_address(addr)
-    return ipaddress.ip_address(lo) <= a <= ipaddress.ip_address(hi or lo)
+    lo, hi = ipaddress.ip_address(lo), ipaddress.ip_address(hi or lo)
+    return a.version == lo.version and lo <= a <= hi
 
 
+@functools.lru_cache(maxsize=None)
 def ports_match(spec, port):
     return any(lo <= port <= hi for lo, hi in port_items(spec))
 
@@ -770,8 +793,8 @@ def main():
         sys.exit("kernel test: needs Python 3.11 or newer")
 
     atexit.register(cleanup_all)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _on_signal)
 
     started = time.monotonic()
     binary = None if args.kernel_only else ensure_portolan(args.portolan)
@@ -814,21 +837,22 @@ def main():
 
     passed = failed = 0
     done = []
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = []
-            for n, (run, flows, uses_sport) in enumerate(plan):
-                futures.append((pool.submit(
-                    lambda r=run, f=flows, u=uses_sport, k=n:
-                    execute(r, f, u, args, binary, workroot, k)
-                    if time.monotonic() - started < args.max_seconds
-                    else _skipped(r)), flows))
-            for fut, flows in futures:
-                run = fut.result()
-                done.append((run, flows))
-                p, f = report_run(run, flows, args)
-                passed += p
-                failed += f
+        futures = []
+        for n, (run, flows, uses_sport) in enumerate(plan):
+            futures.append((pool.submit(
+                lambda r=run, f=flows, u=uses_sport, k=n:
+                execute(r, f, u, args, binary, workroot, k)
+                if time.monotonic() - started < args.max_seconds
+                else _skipped(r)), flows))
+        for fut, flows in futures:
+            run = fut.result()
+            done.append((run, flows))
+            p, f = report_run(run, flows, args)
+            passed += p
+            failed += f
+        pool.shutdown()
         # Mutations must be observable: some flow changes verdict on both sides.
         bases = {(r.scenario["name"], r.backend): (r, fl) for r, fl in done if not r.mutation}
         for run, flows in done:
@@ -860,8 +884,11 @@ def main():
                       % (run.label, what, len(changed_k)))
     except KeyboardInterrupt:
         print("interrupted; cleaning up", flush=True)
+        STOP.set()
+        pool.shutdown(wait=False, cancel_futures=True)
         cleanup_all()
-        raise
+        print("%d passed, %d failed (interrupted)" % (passed, failed + 1))
+        sys.exit(130)
     finally:
         if not args.keep:
             shutil.rmtree(workroot, ignore_errors=True)
