@@ -128,6 +128,8 @@ pub struct CBinding {
 pub struct CRoute {
     /// Destination prefix (truncated).
     pub dst: IpNet,
+    /// The prefix as an inclusive range of the address dimension (fast lookup).
+    pub span: (u128, u128),
     /// Gateway.
     pub via: Option<IpAddr>,
     /// Output interface id.
@@ -153,6 +155,11 @@ pub struct CDevice {
     pub has_iface_data: bool,
     /// Own addresses with the interface holding them.
     pub addrs: Vec<(IpNet, u16)>,
+    /// Connected subnets as address-dimension ranges, longest prefix first:
+    /// (first, last, prefix length, interface).
+    pub subnets: Vec<(u128, u128, u8, u16)>,
+    /// Own addresses in the address dimension, sorted.
+    pub local: Vec<u128>,
     /// Routes ordered for lookup: longest prefix first, then lowest metric.
     pub routes: Vec<CRoute>,
     /// Rulesets (empty without a firewall).
@@ -173,7 +180,7 @@ impl CDevice {
 
     /// True if `a` is one of the device's own addresses (or loopback).
     pub fn is_local(&self, a: IpAddr) -> bool {
-        a.is_loopback() || self.addrs.iter().any(|(n, _)| n.addr() == a)
+        a.is_loopback() || self.local.binary_search(&space::addr_to_u128(a)).is_ok()
     }
 
     /// The device's own addresses as a set of values of the address dimension.
@@ -196,7 +203,13 @@ impl CDevice {
 
     /// Longest-prefix-match route lookup.
     pub fn lookup(&self, dst: IpAddr) -> Option<&CRoute> {
-        self.routes.iter().find(|r| r.dst.contains(&dst))
+        self.lookup_idx(dst).map(|i| &self.routes[i])
+    }
+
+    /// Index of the longest-prefix-match route (routes are sorted longest prefix first).
+    pub fn lookup_idx(&self, dst: IpAddr) -> Option<usize> {
+        let v = space::addr_to_u128(dst);
+        self.routes.iter().position(|r| r.span.0 <= v && v <= r.span.1)
     }
 
     /// The first address of an interface in the given family.
@@ -206,7 +219,8 @@ impl CDevice {
 
     /// The interface whose connected subnet holds `a`.
     pub fn connected_iface(&self, a: IpAddr) -> Option<u16> {
-        self.addrs.iter().filter(|(n, _)| n.trunc().contains(&a)).max_by_key(|(n, _)| n.prefix_len()).map(|(_, i)| *i)
+        let v = space::addr_to_u128(a);
+        self.subnets.iter().find(|(lo, hi, _, _)| *lo <= v && v <= *hi).map(|s| s.3)
     }
 }
 
@@ -306,8 +320,10 @@ fn compile_device(dev: &Device) -> CDevice {
             let net = a.trunc();
             let present = routes.iter().any(|r| r.dst == net && r.oif == Some(id));
             if !present && !net.addr().is_loopback() {
+                let span = space::prefix_range(&net).as_slice().first().copied().unwrap_or((0, 0));
                 routes.push(CRoute {
                     dst: net,
+                    span,
                     via: None,
                     oif: Some(id),
                     kind: RouteKind::Unicast,
@@ -319,11 +335,24 @@ fn compile_device(dev: &Device) -> CDevice {
         }
     }
     routes.sort_by(|a, b| b.dst.prefix_len().cmp(&a.dst.prefix_len()).then(a.metric.cmp(&b.metric)));
+    let mut subnets: Vec<(u128, u128, u8, u16)> = addrs
+        .iter()
+        .map(|(n, i)| {
+            let r = space::prefix_range(n);
+            let (lo, hi) = r.as_slice().first().copied().unwrap_or((0, 0));
+            (lo, hi, n.prefix_len(), *i)
+        })
+        .collect();
+    subnets.sort_by(|a, b| b.2.cmp(&a.2));
+    let mut local: Vec<u128> = addrs.iter().map(|(n, _)| space::addr_to_u128(n.addr())).collect();
+    local.sort_unstable();
     let mut c = CDevice {
         name: dev.name.clone(),
         has_iface_data: !dev.interfaces.is_empty(),
         ifaces,
         addrs,
+        subnets,
+        local,
         routes,
         rulesets: Vec::new(),
         hooks: Vec::new(),
@@ -350,8 +379,11 @@ fn compile_device(dev: &Device) -> CDevice {
 }
 
 fn compile_route(r: &Route, ifaces: &IfaceTable) -> CRoute {
+    let dst = r.dst.trunc();
+    let span = space::prefix_range(&dst).as_slice().first().copied().unwrap_or((0, 0));
     CRoute {
-        dst: r.dst.trunc(),
+        dst,
+        span,
         via: r.via,
         oif: r.dev.as_deref().and_then(|d| ifaces.id(d)),
         kind: r.kind,

@@ -158,7 +158,11 @@ fn apply_nat(p: &mut Packet, t: &NatTarget, dst: bool) {
 
 /// Which device, if any, owns an address.
 fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
-    net.devices.iter().enumerate().find_map(|(i, d)| d.addrs.iter().find(|(n, _)| n.addr() == a).map(|(_, id)| (i, *id)))
+    net.devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_local(a) && !a.is_loopback())
+        .find_map(|(i, d)| d.addrs.iter().find(|(n, _)| n.addr() == a).map(|(_, id)| (i, *id)))
 }
 
 /// Process a packet through one device. `iif = None` means the device sent it. `reply` holds
@@ -235,9 +239,10 @@ fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Op
     if dev.is_local(dst) {
         return Ok(None);
     }
-    let Some((idx, r)) = dev.routes.iter().enumerate().find(|(_, r)| r.dst.contains(&dst)) else {
+    let Some(idx) = dev.lookup_idx(dst) else {
         return Err(None);
     };
+    let r = &dev.routes[idx];
     match r.kind {
         RouteKind::Unicast => {
             let oif = r.oif.or_else(|| r.via.and_then(|g| dev.connected_iface(g)));
