@@ -10,10 +10,12 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 
 # Size over speed for the page: the analysis is far from the bottleneck of a page that parses a
 # few files, and a smaller module starts faster. The native CLI keeps the release profile as is.
-echo "build-www: compiling the core to WebAssembly (release, opt-level=${WASM_OPT_LEVEL:-s})"
+level="${WASM_OPT_LEVEL:-z}"
+case "$level" in s|z) level="\"$level\"" ;; esac # TOML: opt-level is 0-3 or "s"/"z"
+echo "build-www: compiling the core to WebAssembly (release, opt-level=$level)"
 cargo build --release --lib --target wasm32-unknown-unknown \
-  --config "profile.release.opt-level=\"${WASM_OPT_LEVEL:-s}\"" \
-  --config "profile.release.package.\"*\".opt-level=\"${WASM_OPT_LEVEL:-s}\""
+  --config "profile.release.opt-level=$level" \
+  --config "profile.release.package.\"*\".opt-level=$level"
 
 rm -rf "$out"
 mkdir -p "$out"
