@@ -103,7 +103,7 @@ impl Walk<'_> {
         let rs: &CRuleset = rs;
         let mut returns = false;
         for (i, r) in rs.rules.iter().enumerate() {
-            if !r.set.contains(self.pkt) {
+            if !r.matches(self.pkt) {
                 continue;
             }
             let here = RuleLoc { ruleset: rs_idx, rule: i };

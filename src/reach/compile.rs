@@ -8,6 +8,17 @@ use ipnet::IpNet;
 use crate::diag::Provenance;
 use crate::model::{Action, Cond, Device, Family, Hook, Route, RouteKind, Ruleset, Stage, Test};
 use crate::space::{self, family_range, Cube, Dim, PacketSet, Ranges};
+
+impl CRule {
+    /// True if the packet satisfies the rule's modelled conditions.
+    #[inline]
+    pub fn matches(&self, p: &crate::space::Packet) -> bool {
+        match &self.flat {
+            Some(f) => f.contains(p),
+            None => self.set.contains(p),
+        }
+    }
+}
 use crate::Network;
 
 /// Name used for "an interface not named anywhere": it matches no literal name and no prefix.
@@ -84,11 +95,51 @@ impl IfaceTable {
     }
 }
 
+/// A match that is one interval per constrained dimension, laid out flat for fast membership
+/// checks (most firewall rules have this shape).
+#[derive(Clone, Debug)]
+pub struct FlatMatch {
+    n: u8,
+    dims: [(u8, u128, u128); space::NDIMS],
+}
+
+impl FlatMatch {
+    fn from_set(set: &PacketSet) -> Option<FlatMatch> {
+        let [cube] = set.cubes() else { return None };
+        let mut f = FlatMatch { n: 0, dims: [(0, 0, 0); space::NDIMS] };
+        for d in Dim::ALL {
+            let r = cube.get(d);
+            match r.as_slice() {
+                [(0, hi)] if *hi == d.max() => {}
+                [(lo, hi)] => {
+                    f.dims[f.n as usize] = (d as u8, *lo, *hi);
+                    f.n += 1;
+                }
+                _ => return None,
+            }
+        }
+        // Most selective first: addresses and ports before protocol and state.
+        f.dims[..f.n as usize].sort_by_key(|(d, lo, hi)| (std::cmp::Reverse(u8::from(*d <= 1 || *d == 4)), *hi - *lo));
+        Some(f)
+    }
+
+    /// True if the packet is in the match.
+    #[inline]
+    pub fn contains(&self, p: &crate::space::Packet) -> bool {
+        self.dims[..self.n as usize].iter().all(|&(d, lo, hi)| {
+            let v = p.v[d as usize];
+            lo <= v && v <= hi
+        })
+    }
+}
+
 /// A rule ready for evaluation.
 #[derive(Clone, Debug)]
 pub struct CRule {
     /// Packets matching the modelled conditions.
     pub set: PacketSet,
+    /// The same set in flat form, when it has that shape.
+    pub flat: Option<FlatMatch>,
     /// Conditions that are not modelled (the rule only possibly matches).
     pub unknown: Vec<String>,
     /// The action.
@@ -417,7 +468,8 @@ fn compile_ruleset(rs: &Ruleset, ifaces: &IfaceTable, local: &Ranges, has_iface_
                 }
                 set = set.intersect(&cond_set(c, ifaces, local));
             }
-            CRule { set, unknown, action: r.action.clone(), prov: r.prov.clone() }
+            let flat = FlatMatch::from_set(&set);
+            CRule { set, flat, unknown, action: r.action.clone(), prov: r.prov.clone() }
         })
         .collect();
     CRuleset {
