@@ -408,10 +408,15 @@ impl<'a> Analyzer<'a> {
         let shown = paths.iter().find(|p| p.0 == (verdict != Verdict::Denied)).or(paths.first());
         let mut uncertain: Vec<String> = Vec::new();
         if verdict == Verdict::Possibly {
+            let mut seen: Vec<(usize, RuleLoc)> = Vec::new();
             for (_, t, r) in &paths {
                 for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
-                    for (d, loc) in &p.doubts {
-                        let s = self.doubt_text(*d, *loc);
+                    for dl in &p.doubts {
+                        if seen.contains(dl) {
+                            continue;
+                        }
+                        seen.push(*dl);
+                        let s = self.doubt_text(dl.0, dl.1);
                         if !uncertain.contains(&s) {
                             uncertain.push(s);
                         }
