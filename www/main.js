@@ -446,7 +446,7 @@ function renderQuery(r, ms) {
       'div',
       { class: 'answer-head' },
       verdictBadge(r.verdict, true),
-      h('div', null, h('p', { class: 'question' }, `${r.from} → ${r.to} ${r.proto}${port}`), h('p', { class: 'muted' }, VERDICT_TEXT[r.verdict] ?? '', ` (${formatMs(ms)})`)),
+      h('div', null, h('p', { class: 'question' }, `${r.from} → ${r.to} ${r.proto}${port}`), h('p', { class: 'muted' }, summaryText(r), ` (${formatMs(ms)})`)),
     ),
   );
   if (r.assumptions && r.assumptions.length) {
@@ -454,6 +454,15 @@ function renderQuery(r, ms) {
   }
   r.results.forEach((res, i) => wrap.appendChild(renderResult(res, i, r.results.length)));
   return wrap;
+}
+
+function summaryText(r) {
+  const kinds = new Set(r.results.map((x) => x.verdict));
+  if (kinds.size > 1) {
+    const parts = ['allowed', 'possibly', 'denied'].filter((v) => kinds.has(v));
+    return `Not the same for every packet of this question: ${parts.join(', ')} for different classes, each explained below.`;
+  }
+  return VERDICT_TEXT[r.verdict] ?? '';
 }
 
 function witnessText(w) {

@@ -258,6 +258,38 @@ describe('own files', () => {
     await context.close();
   });
 
+  test('files dropped on the page are loaded', T, async () => {
+    const { page, context, rec } = await openPage(browser, server.origin);
+    await page.evaluate(
+      ([rules, addr]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([rules], 'drop-fw.rules', { type: 'text/plain' }));
+        dt.items.add(new File([addr], 'drop-fw.ip-addr', { type: 'text/plain' }));
+        const zone = document.getElementById('dropzone');
+        zone.dispatchEvent(new DragEvent('dragenter', { bubbles: true, cancelable: true, dataTransfer: dt }));
+        window.__dragging = zone.classList.contains('dragging');
+        zone.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      },
+      [LAB_RULES, LAB_ADDR],
+    );
+    assert.equal(await page.evaluate(() => window.__dragging), true);
+    await page.waitForFunction(() => /^Loaded/.test(document.querySelector('#status').textContent));
+    assert.equal(await page.evaluate(() => document.getElementById('dropzone').classList.contains('dragging')), false);
+    const rows = await inputRows(page);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.format, r.device]),
+      [
+        ['drop-fw.rules', 'iptables-save', 'drop-fw'],
+        ['drop-fw.ip-addr', 'ip addr', 'drop-fw'],
+      ],
+    );
+    const a = await ask(page, { from: '10.1.0.5', to: '10.1.0.1', proto: 'tcp', port: '' });
+    assert.equal(a.verdict, 'allowed', a.text);
+    assert.match(a.text, /Not the same for every packet of this question: allowed, denied/);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
   test('hostile file names and contents are shown as text, never as markup', T, async () => {
     const evilName = '<img src=x onerror="window.__pwned=1">.rules';
     const evilRules = [
