@@ -15,7 +15,8 @@ case "${1:-}" in
 esac
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '%ssetup:%s %s\n' "$bold" "$plain" "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 wanted=(python3)

@@ -15,7 +15,8 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 started=$SECONDS
 
-banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+banner() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 finish() {
   echo
   echo "test.sh: finished in $((SECONDS - started)) s"
