@@ -227,7 +227,7 @@ describe('sample network', () => {
     await ask(page, { from: '198.51.100.7', to: '203.0.113.2', proto: 'tcp', port: '443' });
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.equal(bg, 'rgb(17, 22, 28)');
-    await shot(page, 'dark');
+    await shot(page, 'dark', { fullPage: true });
     await context.close();
   });
 });
