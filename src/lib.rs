@@ -31,6 +31,8 @@ pub mod parse;
 pub mod reach;
 pub mod report;
 pub mod space;
+/// Deterministic synthetic estates and flows for benchmarks and scale tests.
+pub mod synth;
 mod workspace;
 
 #[cfg(target_arch = "wasm32")]
