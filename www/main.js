@@ -548,9 +548,14 @@ function ruleRow(rule, deciding) {
     { class: deciding ? 'decision deciding' : 'decision' },
     h('span', { class: `action action-${actionClass(rule.action)}` }, rule.action),
     h('span', { class: 'ruleset' }, rule.ruleset),
-    h('code', { class: 'rule-text' }, rule.text),
+    h('code', { class: 'rule-text' }, unbrokenWords(rule.text)),
     ruleLocation(rule),
   );
+}
+
+// Rule text wraps between words only: `--dport` must not break after its first hyphen.
+function unbrokenWords(text) {
+  return text.split(/(\s+)/).map((part, i) => (i % 2 === 1 || part === '' ? part : h('span', { class: 'word' }, part)));
 }
 
 function ruleLocation(rule) {
