@@ -5,12 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-out=dist
+# Build settings live in wasm-pack.toml.
+read_setting() {
+  python3 -c 'import sys, tomllib
+c = tomllib.load(open("wasm-pack.toml", "rb"))
+v = c
+for k in sys.argv[1].split("."):
+    v = v[k]
+print(" ".join(v) if isinstance(v, list) else v)' "$1"
+}
+out=$(read_setting build.out_dir)
+bindgen_target=$(read_setting build.target)
+opt_flags=$(read_setting wasm_opt.flags)
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
 # Size over speed for the page: the analysis is far from the bottleneck of a page that parses a
 # few files, and a smaller module starts faster. The native CLI keeps the release profile as is.
-level="${WASM_OPT_LEVEL:-z}"
+level="${WASM_OPT_LEVEL:-$(read_setting build.opt_level)}"
 case "$level" in s|z) level="\"$level\"" ;; esac # TOML: opt-level is 0-3 or "s"/"z"
 echo "build-www: compiling the core to WebAssembly (release, opt-level=$level)"
 cargo build --release --lib --target wasm32-unknown-unknown \
@@ -23,7 +34,7 @@ cp -R www/. "$out"/
 rm -rf "$out/pkg"
 
 echo "build-www: generating JS bindings"
-wasm-bindgen --target web --no-typescript --out-dir "$out/pkg" \
+wasm-bindgen --target "$bindgen_target" --no-typescript --out-dir "$out/pkg" \
   "$target_dir/wasm32-unknown-unknown/release/portolan.wasm"
 
 wasm="$out/pkg/portolan_bg.wasm"
@@ -31,9 +42,8 @@ before=$(stat -c %s "$wasm")
 # binaryen from npm (package.json), never Debian's binaryen: its old wasm-opt produces modules
 # that fail at run time.
 echo "build-www: optimising with $(node_modules/.bin/wasm-opt --version)"
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$wasm" -o "$wasm.opt"
+# shellcheck disable=SC2086 # the flags are words
+node_modules/.bin/wasm-opt $opt_flags "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
 after=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)

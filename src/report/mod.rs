@@ -248,8 +248,9 @@ pub struct QueryReport {
     pub proto: String,
     /// Port or port range, if given.
     pub port: Option<String>,
-    /// `allowed` if every flow is allowed, `denied` if none can be, `possibly` otherwise
-    /// (see `results` for the classes).
+    /// `allowed` if at least one flow of the question is allowed (the destination is
+    /// reachable), `possibly` if none is definitely allowed but some may be, `denied` if none
+    /// can be; `results` gives each class of flows with its own verdict.
     pub verdict: Verdict,
     /// Classes of flows with the same outcome.
     pub results: Vec<FlowResult>,
