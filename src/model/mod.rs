@@ -344,3 +344,79 @@ pub enum Action {
     /// A target that is not modelled; its effect is unknown (possibly stops the packet).
     Unknown(String),
 }
+
+/// What a scanner saw of one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortState {
+    /// Something answered: a service listens.
+    Open,
+    /// A listener answered for this port, but it refuses connections.
+    Closed,
+    /// No answer or an error from a filter: something in between drops or rejects.
+    Filtered,
+    /// Reachable, but open or closed could not be told (nmap ACK scan).
+    Unfiltered,
+    /// Open or filtered, could not be told apart (nmap UDP scan without a reply).
+    OpenFiltered,
+    /// Closed or filtered, could not be told apart.
+    ClosedFiltered,
+}
+
+/// A service (port) a scan found on a host.
+#[derive(Clone, Debug, Serialize)]
+pub struct Service {
+    /// Protocol number (6 TCP, 17 UDP, 132 SCTP).
+    pub proto: u8,
+    /// Port number.
+    pub port: u16,
+    /// What the scanner saw.
+    pub state: PortState,
+    /// Why the scanner decided so (nmap `reason`: `syn-ack`, `no-response`, `reset`, …).
+    pub reason: Option<String>,
+    /// Service name (`ssh`, `http`).
+    pub name: Option<String>,
+    /// Product (`OpenSSH`).
+    pub product: Option<String>,
+    /// Version (`8.9p1`).
+    pub version: Option<String>,
+    /// Extra information the scanner reports (`Ubuntu Linux; protocol 2.0`).
+    pub extra: Option<String>,
+    /// CPE identifiers of the service.
+    pub cpe: Vec<String>,
+    /// Where the fact came from.
+    pub prov: Provenance,
+}
+
+/// A host known from a scan (or, later, the manifest).
+#[derive(Clone, Debug, Serialize)]
+pub struct Host {
+    /// Addresses of the host (IPv4 and IPv6).
+    pub addrs: Vec<IpAddr>,
+    /// Host names reported for it.
+    pub names: Vec<String>,
+    /// True if the scan saw the host up (false: down; no host entry is made for unknown).
+    pub up: bool,
+    /// Ports the scan reports individually.
+    pub services: Vec<Service>,
+    /// Ports the scan covered without listing them one by one (nmap `extraports`): state and
+    /// count per protocol, e.g. 995 filtered tcp ports.
+    pub other_ports: Vec<(u8, PortState, u32)>,
+    /// Operating system guess, if any.
+    pub os: Option<String>,
+    /// Where the host entry came from.
+    pub prov: Provenance,
+}
+
+/// Facts a scan states about the scan itself.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScanInfo {
+    /// Scanner and version (`nmap 7.94`).
+    pub scanner: String,
+    /// Command line or scan arguments, as recorded.
+    pub args: String,
+    /// Start time as recorded (text).
+    pub started: String,
+    /// Ports scanned per protocol as recorded (`tcp: 1-1024`).
+    pub scanned: Vec<(String, String)>,
+}

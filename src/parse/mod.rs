@@ -10,7 +10,7 @@ pub mod linux_ip;
 use serde::Serialize;
 
 use crate::diag::{codes, Diagnostic, Diags, FileStatus, Severity, SourceId};
-use crate::model::{Firewall, Interface, Route};
+use crate::model::{Firewall, Host, Interface, Route, ScanInfo};
 
 /// A format Portolan reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -53,6 +53,10 @@ pub struct Content {
     pub interfaces: Vec<Interface>,
     /// Routes.
     pub routes: Vec<Route>,
+    /// Hosts and services seen by a scanner.
+    pub hosts: Vec<Host>,
+    /// About the scan, when the file is a scan.
+    pub scan: Option<ScanInfo>,
 }
 
 /// The result of parsing one file.
