@@ -186,11 +186,82 @@ impl<'a> Analyzer<'a> {
                 ));
             }
         }
-        let src_atoms = match &from {
+        if matches!(&to, Endpoint::Device(d) if self.net.devices[*d].addrs.iter().all(|(n, _)| n.addr().is_loopback())) {
+            return Err(format!("{}: no address to reach", req.to));
+        }
+        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES)?;
+        let src_atoms_n = match &from {
+            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r).len(),
+            Endpoint::Device(_) => 1,
+        };
+        let dst_atoms_n = match &to {
+            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r).len(),
+            Endpoint::Device(_) => 1,
+        };
+        if groups.is_empty() {
+            return Err("no packet matches the question (address families or protocols do not fit together)".into());
+        }
+        let src_side = match &from {
+            Endpoint::Addrs(r) if src_atoms_n > 1 => Some((req.from.as_str(), r)),
+            _ => None,
+        };
+        let dst_side = match &to {
+            Endpoint::Addrs(r) if dst_atoms_n > 1 => Some((req.to.as_str(), r)),
+            _ => None,
+        };
+        let mut results = Vec::new();
+        for (o, classes) in groups {
+            let first = classes[0];
+            let witness = describe::witness(&first);
+            results.push(FlowResult {
+                verdict: o.verdict,
+                reason: o.reason,
+                covers: describe::covers(&classes, src_side, dst_side),
+                witness,
+                hops: o.hops,
+                uncertain: o.uncertain,
+            });
+        }
+        // Most severe first: allowed, possibly, denied.
+        results.sort_by_key(|r| match r.verdict {
+            Verdict::Allowed => 0,
+            Verdict::Possibly => 1,
+            Verdict::Denied => 2,
+        });
+        let verdict = if results.iter().any(|r| r.verdict == Verdict::Allowed) {
+            Verdict::Allowed
+        } else if results.iter().any(|r| r.verdict == Verdict::Possibly) {
+            Verdict::Possibly
+        } else {
+            Verdict::Denied
+        };
+        Ok(QueryReport {
+            from: req.from.clone(),
+            to: req.to.clone(),
+            proto: req.proto.clone(),
+            port: req.port.clone(),
+            verdict,
+            results,
+            assumptions,
+        })
+    }
+
+    /// Split a question into classes of packets treated alike, evaluate one packet of each,
+    /// and group the classes by outcome (in order of first appearance).
+    fn classes(
+        &self,
+        from_ep: &Endpoint,
+        to: &Endpoint,
+        protos: &Ranges,
+        port: Option<Ranges>,
+        sport: Option<u16>,
+        budget: u128,
+    ) -> Result<Vec<(ClassOutcome, Vec<describe::Class>)>, String> {
+        let src_atoms = match from_ep {
             Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
             Endpoint::Device(_) => vec![(0, 0)],
         };
-        let dst_atoms = match &to {
+        let dst_atoms = match to {
             Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
             Endpoint::Device(d) => self.net.devices[*d]
                 .addrs
@@ -202,16 +273,13 @@ impl<'a> Analyzer<'a> {
                 })
                 .collect(),
         };
-        if dst_atoms.is_empty() {
-            return Err(format!("{}: no address to reach", req.to));
-        }
-        let sport_atoms = match req.sport {
+        let sport_atoms = match sport {
             Some(p) => vec![(p as u128, p as u128)],
             None => atoms(&self.net.port_cuts, &Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128)),
         };
         // Per protocol class: the (sport, dport-or-icmp-type) atoms.
         let mut proto_classes: Vec<((u128, u128), Vec<(u128, u128)>, Vec<(u128, u128)>)> = Vec::new();
-        for pa in atoms(&self.net.proto_cuts, &protos) {
+        for pa in atoms(&self.net.proto_cuts, protos) {
             let rep = pa.0 as u8;
             if proto::has_ports(rep) {
                 let dr = port.clone().unwrap_or_else(|| Ranges::range(0, 65535));
@@ -225,12 +293,13 @@ impl<'a> Analyzer<'a> {
         }
         let per_pair: u128 = proto_classes.iter().map(|(_, s, d)| (s.len() as u128) * (d.len() as u128)).sum();
         let total = (src_atoms.len() as u128).saturating_mul(dst_atoms.len() as u128).saturating_mul(per_pair);
-        if total > MAX_CLASSES {
+        if total > budget {
             return Err(format!(
-                "the question splits into {total} classes of packets (more than {MAX_CLASSES}); narrow --from, --to, --proto or --port"
+                "the question splits into {total} classes of packets (more than {budget}); narrow --from, --to, --proto or --port"
             ));
         }
         let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
+        let from = from_ep;
         let mut order: Vec<String> = Vec::new();
         for &sa in &src_atoms {
             for &da in &dst_atoms {
@@ -281,53 +350,7 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
-        if groups.is_empty() {
-            return Err("no packet matches the question (address families or protocols do not fit together)".into());
-        }
-        let src_side = match &from {
-            Endpoint::Addrs(r) if src_atoms.len() > 1 => Some((req.from.as_str(), r)),
-            _ => None,
-        };
-        let dst_side = match &to {
-            Endpoint::Addrs(r) if dst_atoms.len() > 1 => Some((req.to.as_str(), r)),
-            _ => None,
-        };
-        let mut results = Vec::new();
-        for k in order {
-            let Some((o, classes)) = groups.remove(&k) else { continue };
-            let first = classes[0];
-            let witness = describe::witness(&first);
-            results.push(FlowResult {
-                verdict: o.verdict,
-                reason: o.reason,
-                covers: describe::covers(&classes, src_side, dst_side),
-                witness,
-                hops: o.hops,
-                uncertain: o.uncertain,
-            });
-        }
-        // Most severe first: allowed, possibly, denied.
-        results.sort_by_key(|r| match r.verdict {
-            Verdict::Allowed => 0,
-            Verdict::Possibly => 1,
-            Verdict::Denied => 2,
-        });
-        let verdict = if results.iter().any(|r| r.verdict == Verdict::Allowed) {
-            Verdict::Allowed
-        } else if results.iter().any(|r| r.verdict == Verdict::Possibly) {
-            Verdict::Possibly
-        } else {
-            Verdict::Denied
-        };
-        Ok(QueryReport {
-            from: req.from.clone(),
-            to: req.to.clone(),
-            proto: req.proto.clone(),
-            port: req.port.clone(),
-            verdict,
-            results,
-            assumptions,
-        })
+        Ok(order.into_iter().filter_map(|k| groups.remove(&k)).collect())
     }
 
     /// Evaluate one flow (a CSV row): the verdict when every class of the flow agrees,
