@@ -6,6 +6,7 @@
 
 pub mod iptables;
 pub mod linux_ip;
+pub mod nmap;
 
 use serde::Serialize;
 
@@ -26,6 +27,8 @@ pub enum Format {
     IpRoute,
     /// `ip -j route` JSON output.
     IpRouteJson,
+    /// nmap XML output (`nmap -oX`).
+    NmapXml,
     /// Not a format Portolan reads.
     Unknown,
 }
@@ -39,6 +42,7 @@ impl Format {
             Format::IpAddrJson => "ip -j addr",
             Format::IpRoute => "ip route",
             Format::IpRouteJson => "ip -j route",
+            Format::NmapXml => "nmap xml",
             Format::Unknown => "unknown",
         }
     }
@@ -125,6 +129,9 @@ pub fn detect(text: &str) -> Format {
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         return linux_ip::detect_json(trimmed).unwrap_or(Format::Unknown);
     }
+    if nmap::looks_like(text) {
+        return Format::NmapXml;
+    }
     if iptables::looks_like(text) {
         return Format::IptablesSave;
     }
@@ -141,6 +148,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         f @ (Format::IpAddr | Format::IpAddrJson | Format::IpRoute | Format::IpRouteJson) => {
             linux_ip::parse(f, source, file, text)
         }
+        Format::NmapXml => nmap::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
             let mut d = Diags::default();
