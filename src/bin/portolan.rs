@@ -17,8 +17,8 @@ mod cli {
 
     use anyhow::{bail, Context, Result};
     use clap::{Parser, Subcommand};
-    use portolan::reach::{Analyzer, QueryRequest, TestRow};
-    use portolan::report::{FlowResult, Hop, ParseReport, QueryReport};
+    use portolan::reach::{Analyzer, FailOn, Origin, QueryRequest, TestRow};
+    use portolan::report::{render, AnalyzeReport, FlowResult, Hop, ParseReport, QueryReport};
     use portolan::{InputFile, Workspace};
 
     #[derive(Parser)]
@@ -36,6 +36,23 @@ mod cli {
             #[arg(long)]
             json: bool,
             /// Files or folders (read recursively; formats are detected by content).
+            #[arg(required = true)]
+            paths: Vec<PathBuf>,
+        },
+        /// Everything each threat origin can reach, with certainty and one explained path each.
+        Analyze {
+            /// Origins to analyse: `internet`, an IP, CIDR or range, `device:NAME` (default:
+            /// `internet`). Repeat for several.
+            #[arg(long = "from")]
+            from: Vec<String>,
+            /// Output format.
+            #[arg(long, value_enum, default_value = "text")]
+            format: Format,
+            /// Exit 1 when an exposure matches: ORIGIN or ORIGIN:SERVICES, e.g.
+            /// `internet:tcp/22,tcp/3389` (repeatable).
+            #[arg(long = "fail-on")]
+            fail_on: Vec<String>,
+            /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
         },
@@ -83,6 +100,14 @@ mod cli {
         },
     }
 
+    #[derive(Clone, Copy, clap::ValueEnum)]
+    enum Format {
+        Text,
+        Json,
+        Markdown,
+        Csv,
+    }
+
     pub fn main() -> i32 {
         let cli = match Cli::try_parse() {
             Ok(c) => c,
@@ -118,6 +143,44 @@ mod cli {
                 } else {
                     render_parse(&mut out, &rep)?;
                 }
+            }
+            Cmd::Analyze { from, format, fail_on, paths } => {
+                let gates: Vec<FailOn> =
+                    fail_on.iter().map(|f| FailOn::parse(f)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+                let ws = load(&paths)?;
+                let an = Analyzer::new(&ws);
+                let origins: Vec<Origin> = if from.is_empty() {
+                    vec![Origin::internet()]
+                } else {
+                    from.iter().map(|f| Origin { name: f.clone(), role: None, endpoint: f.clone() }).collect()
+                };
+                let rep = AnalyzeReport { parse: ParseReport::build(&ws), exposure: an.exposure(&origins) };
+                match format {
+                    Format::Json => {
+                        serde_json::to_writer_pretty(&mut out, &rep)?;
+                        writeln!(out)?;
+                    }
+                    Format::Text => write!(out, "{}", render::text(&rep))?,
+                    Format::Markdown => write!(out, "{}", render::markdown(&rep))?,
+                    Format::Csv => write!(out, "{}", render::csv(&rep))?,
+                }
+                out.flush()?;
+                if rep.exposure.origins.iter().any(|o| o.error.is_some()) {
+                    for o in rep.exposure.origins.iter().filter(|o| o.error.is_some()) {
+                        eprintln!("portolan: origin {}: {}", o.name, o.error.as_deref().unwrap_or(""));
+                    }
+                    return Ok(2);
+                }
+                let tripped: Vec<&portolan::report::Exposure> =
+                    rep.exposure.exposures.iter().filter(|e| gates.iter().any(|g| g.matches(e))).collect();
+                if !tripped.is_empty() {
+                    eprintln!("portolan: {} exposures match --fail-on", tripped.len());
+                    for e in tripped.iter().take(20) {
+                        eprintln!("  {} → {} {}/{} ({:?})", e.origin, e.ip, e.proto, e.ports, e.certainty);
+                    }
+                    return Ok(1);
+                }
+                return Ok(0);
             }
             Cmd::Query { from, to, proto, port, sport, flows, json, paths } => {
                 let ws = load(&paths)?;

@@ -341,6 +341,16 @@ impl CNetwork {
         c
     }
 
+    /// Add single addresses to the address cut points (each becomes its own class).
+    pub fn add_addr_cuts(&mut self, addrs: impl Iterator<Item = u128>) {
+        for a in addrs {
+            self.addr_cuts.push(a);
+            self.addr_cuts.push(a.wrapping_add(1));
+        }
+        self.addr_cuts.sort_unstable();
+        self.addr_cuts.dedup();
+    }
+
     /// The device with this name.
     pub fn device(&self, name: &str) -> Option<usize> {
         self.devices.iter().position(|d| d.name == name)

@@ -12,6 +12,7 @@ mod chain;
 mod compile;
 mod describe;
 mod device;
+mod exposure;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -26,6 +27,7 @@ use crate::Workspace;
 
 pub use chain::RuleLoc;
 pub use compile::{CDevice, CNetwork};
+pub use exposure::{owner_of, FailOn, Origin};
 use device::{DevPass, Entry, Fate, Trace};
 
 /// Source ports a client picks from when none is given (Linux `ip_local_port_range` default).
@@ -51,6 +53,10 @@ const NOT_INTERNET: &[&str] = &[
     "fe80::/10",
     "ff00::/8",
 ];
+
+/// The IPv6 Internet: global unicast (RFC 4291, IANA IPv6 address space registry) and the
+/// well-known NAT64 prefix (RFC 6052).
+const INTERNET_V6: &[&str] = &["2000::/3", "64:ff9b::/96"];
 
 /// A reachability question.
 #[derive(Clone, Debug, Default)]
@@ -96,7 +102,10 @@ struct ClassOutcome {
 impl<'a> Analyzer<'a> {
     /// Compile a workspace.
     pub fn new(ws: &'a Workspace) -> Self {
-        Analyzer { ws, net: CNetwork::build(&ws.network) }
+        let mut net = CNetwork::build(&ws.network);
+        // Every scanned host is its own class of destinations.
+        net.add_addr_cuts(ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).flat_map(|h| h.addrs.iter()).map(|a| space::addr_to_u128(*a)));
+        Analyzer { ws, net }
     }
 
     /// The workspace this analyzer answers for.
@@ -132,7 +141,13 @@ impl<'a> Analyzer<'a> {
     fn endpoint(&self, s: &str) -> Result<Endpoint, String> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("internet") {
-            let all = space::family_range(false).union(&space::family_range(true));
+            let mut v6 = Vec::new();
+            for n in INTERNET_V6 {
+                if let Ok(n) = n.parse::<IpNet>() {
+                    v6.extend_from_slice(space::prefix_range(&n).as_slice());
+                }
+            }
+            let all = space::family_range(false).union(&Ranges::from_ranges(v6));
             return Ok(Endpoint::Addrs(all.difference(&self.internal_space())));
         }
         if s.eq_ignore_ascii_case("any") {
@@ -397,11 +412,13 @@ impl<'a> Analyzer<'a> {
             _ => device::entry(&self.net, src, dst),
         };
         if start == Entry::Nowhere {
+            // No device has a subnet holding the source or a route towards it: nothing in the
+            // network could send a reply back, so no connection can be established.
             return ClassOutcome {
-                verdict: Verdict::Possibly,
-                reason: format!("no modelled device is on the path from {src}: where it enters the network is unknown"),
+                verdict: Verdict::Denied,
+                reason: format!("no device has a route back to {src}: replies could not return"),
                 hops: vec![],
-                uncertain: vec![format!("{src} is on no known subnet and no device routes to it")],
+                uncertain: vec![],
                 key: "nowhere".into(),
             };
         }

@@ -257,3 +257,88 @@ pub struct QueryReport {
     /// Assumptions the answer rests on (missing interface data, query budget).
     pub assumptions: Vec<String>,
 }
+
+/// How sure an exposure is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    /// Reachable whatever the unmodelled constructs do.
+    Definite,
+    /// Reachable for some reading of an unmodelled construct (see `uncertain`).
+    Possible,
+}
+
+/// One service (destination, protocol, ports) reachable from an origin.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exposure {
+    /// The origin's name (`internet`, `vendor`, …).
+    pub origin: String,
+    /// The origin's addresses that reach it (the origin's name when all of them do).
+    pub from: String,
+    /// Host or device name, when known.
+    pub host: Option<String>,
+    /// The destination address (or range, where no host is known).
+    pub ip: String,
+    /// Protocol.
+    pub proto: String,
+    /// Destination ports (`80,443`, `1024-65535`, `any`), or ICMP types; empty for protocols
+    /// without ports.
+    pub ports: String,
+    /// `definite` or `possible`.
+    pub certainty: Certainty,
+    /// What listens there according to scans (`tcp/22 ssh OpenSSH 8.9p1`).
+    pub service: Option<String>,
+    /// Scan facts that contradict the configs, with file:line.
+    pub scan: Vec<String>,
+    /// Who acts on it: it | management | vendor | employees | auditor.
+    pub owner: String,
+    /// One sentence explaining the path.
+    pub reason: String,
+    /// One concrete connection.
+    pub witness: FlowSpec,
+    /// The explained path of the witness (first packet, then reply).
+    pub hops: Vec<Hop>,
+    /// What a "possible" depends on.
+    pub uncertain: Vec<String>,
+}
+
+/// One origin of an exposure analysis.
+#[derive(Clone, Debug, Serialize)]
+pub struct OriginReport {
+    /// Name.
+    pub name: String,
+    /// Role (`vendor`, `employees`), if declared.
+    pub role: Option<String>,
+    /// Its addresses, readable.
+    pub addresses: String,
+    /// Number of exposures found.
+    pub exposures: usize,
+    /// Why it could not be analysed, if so.
+    pub error: Option<String>,
+}
+
+/// Exposure of the estate to every origin.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExposureReport {
+    /// Origins analysed.
+    pub origins: Vec<OriginReport>,
+    /// Reachable services, by origin, certainty and address.
+    pub exposures: Vec<Exposure>,
+    /// Open ports seen by scans that no origin reaches per the configs.
+    pub scan_notes: Vec<String>,
+    /// Assumptions the answers rest on.
+    pub assumptions: Vec<String>,
+}
+
+/// `portolan analyze`: the inputs, the devices and everything each origin reaches.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnalyzeReport {
+    /// Inputs and devices (as `portolan parse --json`).
+    #[serde(flatten)]
+    pub parse: ParseReport,
+    /// Origins, exposures, scan notes and assumptions.
+    #[serde(flatten)]
+    pub exposure: ExposureReport,
+}
+
+pub mod render;
