@@ -15,6 +15,7 @@ files ─► detect format ─► parse (vendor-specific, keeps lines) ─► lo
 - [`space`] is the exact packet-set algebra.
 - [`reach`] evaluates packets through devices and across the network.
 - [`report`] holds the serialisable output structs shared by the CLI and the page.
+- [`manifest`] reads the optional topology manifest (devices, zones, hosts, origins, policy).
 
 ```
 let files = vec![portolan::InputFile::new("fw1.rules", "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")];
@@ -26,6 +27,7 @@ assert_eq!(ws.network.devices.len(), 1);
 #![deny(missing_docs)]
 
 pub mod diag;
+pub mod manifest;
 pub mod model;
 pub mod parse;
 pub mod reach;

@@ -27,6 +27,8 @@ pub enum Format {
     IpRoute,
     /// `ip -j route` JSON output.
     IpRouteJson,
+    /// Portolan's topology manifest (YAML or JSON).
+    Manifest,
     /// nmap XML output (`nmap -oX`).
     NmapXml,
     /// Not a format Portolan reads.
@@ -42,6 +44,7 @@ impl Format {
             Format::IpAddrJson => "ip -j addr",
             Format::IpRoute => "ip route",
             Format::IpRouteJson => "ip -j route",
+            Format::Manifest => "portolan manifest",
             Format::NmapXml => "nmap xml",
             Format::Unknown => "unknown",
         }
@@ -61,6 +64,8 @@ pub struct Content {
     pub hosts: Vec<Host>,
     /// About the scan, when the file is a scan.
     pub scan: Option<ScanInfo>,
+    /// The topology manifest, when the file is one.
+    pub manifest: Option<crate::manifest::Manifest>,
 }
 
 /// The result of parsing one file.
@@ -126,6 +131,9 @@ pub fn count_lines(text: &str) -> u32 {
 /// Guess the format of a file from its content.
 pub fn detect(text: &str) -> Format {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') && crate::manifest::looks_like(trimmed) {
+        return Format::Manifest;
+    }
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         return linux_ip::detect_json(trimmed).unwrap_or(Format::Unknown);
     }
@@ -138,6 +146,9 @@ pub fn detect(text: &str) -> Format {
     if let Some(f) = linux_ip::detect_text(text) {
         return f;
     }
+    if crate::manifest::looks_like(text) {
+        return Format::Manifest;
+    }
     Format::Unknown
 }
 
@@ -148,6 +159,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         f @ (Format::IpAddr | Format::IpAddrJson | Format::IpRoute | Format::IpRouteJson) => {
             linux_ip::parse(f, source, file, text)
         }
+        Format::Manifest => crate::manifest::parse_file(source, file, text),
         Format::NmapXml => nmap::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
