@@ -227,6 +227,19 @@ pub fn covers(classes: &[Class], src: Side, dst: Side) -> String {
     parts.join("; ")
 }
 
+/// The concrete first packet of the class's witness (the same flow as [`witness`]).
+pub fn class_packet(c: &Class) -> crate::space::Packet {
+    let w = witness(c);
+    let src = w.src.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let dst = w.dst.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let p = c.proto.0 as u8;
+    let mut pkt = crate::space::Packet::new_flow(src, dst, p, c.sport.0 as u16, c.dport.0 as u16);
+    if c.icmp {
+        pkt.set(crate::space::Dim::IcmpType, c.dport.0);
+    }
+    pkt
+}
+
 /// A concrete flow of the class.
 pub fn witness(c: &Class) -> FlowSpec {
     let src = if c.src.1 - c.src.0 >= 3 { c.src.0 + 1 } else { c.src.0 };

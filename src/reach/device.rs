@@ -596,10 +596,13 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Entry, Vec<String>) {
         }
         return (Entry::Arrive(d, Some(id)), notes);
     }
-    // Not on any known subnet: it arrives where the device would send replies to it.
+    // Not on any known subnet: it arrives where the network meets the outside on the way back
+    // to it — the device whose route towards it leaves the modelled network (a gateway that is
+    // no modelled device), not one that hands it to a neighbour.
     for (i, d) in net.devices.iter().enumerate() {
         if let Some(r) = d.lookup(src) {
-            if r.kind == RouteKind::Unicast {
+            let to_neighbour = r.via.is_some_and(|g| owner(net, g).is_some_and(|(o, _)| o != i));
+            if r.kind == RouteKind::Unicast && !to_neighbour {
                 if let Some(oif) = r.oif.or_else(|| r.via.and_then(|g| d.connected_iface(g))) {
                     return (Entry::Arrive(i, Some(oif)), notes);
                 }

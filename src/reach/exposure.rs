@@ -196,6 +196,9 @@ impl Analyzer<'_> {
                     } else {
                         (None, Vec::new())
                     };
+                    // The group's path is that of its first class; the exposure shows the path
+                    // of a connection to this very destination.
+                    let own = self.evaluate(describe::class_packet(&first), &ep);
                     exposures.push(Exposure {
                         origin: o.name.clone(),
                         from,
@@ -207,10 +210,10 @@ impl Analyzer<'_> {
                         service,
                         scan,
                         owner: owner_of(o.role.as_deref(), certainty).to_string(),
-                        reason: outcome.reason.clone(),
+                        reason: own.reason,
                         witness: describe::witness(&first),
-                        hops: outcome.hops.clone(),
-                        uncertain: outcome.uncertain.clone(),
+                        hops: own.hops,
+                        uncertain: if own.uncertain.is_empty() { outcome.uncertain.clone() } else { own.uncertain },
                     });
                 }
             }

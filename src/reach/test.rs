@@ -423,7 +423,7 @@ mod brute {
         #[test]
         fn first_match_agrees_with_naive(fw in firewall(), s in 0u8..4, d in 0u8..4, port in 20u16..24, est in any::<bool>()) {
             let dev = Device { name: "x".into(), firewall: Some(fw.clone()), ..Default::default() };
-            let ws = Workspace { files: vec![], network: Network { devices: vec![dev] } };
+            let ws = Workspace { files: vec![], network: Network { devices: vec![dev] }, manifest: None };
             let net = CNetwork::build(&ws.network);
             let mut p = Packet::new_flow(ip(s), ip(d), 6, 40000, port);
             if est { p.set(Dim::Ct, Ct::ESTABLISHED as u128); }
@@ -472,4 +472,109 @@ COMMIT
     let r = ask(&ws, "10.0.0.5", "10.1.0.5", "tcp", Some("25"));
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     assert!(r.results[0].reason.contains("reply"));
+}
+
+#[test]
+fn exposure_from_internet_lists_forwards_and_firewall_services() {
+    let ws = edge();
+    let an = Analyzer::new(&ws);
+    let rep = an.exposure(&[Origin::internet()]);
+    assert!(rep.origins[0].error.is_none(), "{:?}", rep.origins[0].error);
+    let find = |ip: &str, proto: &str, ports: &str| {
+        rep.exposures.iter().find(|e| e.ip == ip && e.proto == proto && e.ports == ports)
+    };
+    // The port forward, explained through the DNAT.
+    let e = find("203.0.113.2", "tcp", "80").expect("port forward exposed");
+    assert_eq!(e.certainty, crate::report::Certainty::Definite);
+    assert_eq!(e.host.as_deref(), Some("fw"));
+    assert_eq!(e.owner, "it");
+    assert_eq!(e.hops[0].nat[0].kind, "dnat");
+    // SSH to the firewall is only for the LAN.
+    assert!(find("203.0.113.2", "tcp", "22").is_none());
+    assert!(rep.exposures.iter().all(|e| e.origin == "internet" && e.from == "internet"), "{:#?}", rep.exposures);
+    // LAN addresses are only reached through the catch-all port forward to the DMZ web server.
+    for e in rep.exposures.iter().filter(|e| e.ip.starts_with("10.0.0.")) {
+        assert_eq!((e.proto.as_str(), e.ports.as_str()), ("tcp", "80"), "{e:#?}");
+        assert_eq!(e.hops[0].nat[0].to, "192.168.10.10:8080");
+    }
+}
+
+#[test]
+fn exposure_gates_match_origin_and_services() {
+    let ws = edge();
+    let an = Analyzer::new(&ws);
+    let rep = an.exposure(&[Origin::internet()]);
+    let trips = |spec: &str| rep.exposures.iter().filter(|e| FailOn::parse(spec).unwrap().matches(e)).count();
+    assert!(trips("internet") > 0);
+    assert!(trips("internet:tcp/80") > 0);
+    assert!(trips("internet:tcp/1-100") > 0);
+    assert_eq!(trips("internet:tcp/22"), 0);
+    assert_eq!(trips("internet:udp"), 0);
+    assert_eq!(trips("vendor"), 0);
+    assert!(FailOn::parse("internet:tcp/x").is_err());
+    assert!(FailOn::parse(":tcp/22").is_err());
+}
+
+#[test]
+fn two_firewalls_in_series() {
+    // edge (203.0.113.2 | 172.16.0.1) — core (172.16.0.2 | 10.1.0.1), a server at 10.1.0.10.
+    let edge_rules = "\
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 203.0.113.2 -i eth0 -p tcp --dport 443 -j DNAT --to-destination 10.1.0.10
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -i eth0 -p tcp -d 10.1.0.10 --dport 443 -j ACCEPT
+-A FORWARD -i eth0 -p tcp -d 10.1.0.10 --dport 8443 -j ACCEPT
+COMMIT
+";
+    let core_rules = "\
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -d 10.1.0.10 --dport 443 -j ACCEPT
+COMMIT
+";
+    let mut ws = Workspace::load(vec![InputFile::new("edge/rules", edge_rules), InputFile::new("core/rules", core_rules)]);
+    let add = |ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]| {
+        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
+        for (n, a) in ifs {
+            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
+        }
+        for (dst, via, dv) in routes {
+            d.routes.push(Route {
+                dst: dst.parse().unwrap(),
+                via: Some(via.parse().unwrap()),
+                dev: Some(dv.to_string()),
+                kind: RouteKind::Unicast,
+                metric: 0,
+                src: None,
+                table: "main".into(),
+                prov: Provenance::builtin(format!("{dst} via {via}")),
+            });
+        }
+    };
+    add(&mut ws, "edge", &[("eth0", "203.0.113.2/24"), ("eth1", "172.16.0.1/30")], &[("0.0.0.0/0", "203.0.113.1", "eth0"), ("10.1.0.0/24", "172.16.0.2", "eth1")]);
+    add(&mut ws, "core", &[("eth0", "172.16.0.2/30"), ("eth1", "10.1.0.1/24")], &[("0.0.0.0/0", "172.16.0.1", "eth0")]);
+    let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let hops = &r.results[0].hops;
+    let devs: Vec<(&str, &str)> = hops.iter().map(|h| (h.device.as_str(), h.direction.as_str())).collect();
+    assert_eq!(devs, [("edge", "forward"), ("core", "forward"), ("core", "reply"), ("edge", "reply")]);
+    // Allowed by the edge, stopped by the core.
+    let r = ask(&ws, "198.51.100.7", "10.1.0.10", "tcp", Some("8443"));
+    assert_eq!(r.verdict, Verdict::Denied);
+    assert_eq!(r.results[0].hops.last().unwrap().device, "core");
+    let rep = Analyzer::new(&ws).exposure(&[Origin::internet()]);
+    let tcp: Vec<(&str, &str)> = rep.exposures.iter().filter(|e| e.proto == "tcp").map(|e| (e.ip.as_str(), e.ports.as_str())).collect();
+    assert_eq!(tcp, [("10.1.0.10", "443"), ("203.0.113.2", "443")], "{:#?}", rep.exposures);
 }
