@@ -145,3 +145,47 @@ fn usage_and_unreadable_input_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("manifest"));
 }
+
+#[test]
+fn analyze_json_lists_inputs_origins_and_exposures() {
+    let o = run(&["analyze", "--format", "json", &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["inputs"].as_array().unwrap().len(), 3);
+    assert_eq!(v["origins"][0]["name"], "internet");
+    let ex = v["exposures"].as_array().unwrap();
+    let web = ex
+        .iter()
+        .find(|e| e["ip"] == "203.0.113.2" && e["proto"] == "tcp" && e["ports"] == "443")
+        .expect("the HTTPS port forward is exposed");
+    assert_eq!(web["certainty"], "definite");
+    assert_eq!(web["owner"], "it");
+    assert_eq!(web["hops"][0]["nat"][0]["to"], "192.168.10.20:443");
+    assert!(ex.iter().all(|e| e["owner"].is_string() && e["hops"].is_array()));
+    // SSH to the firewall itself is not exposed.
+    assert!(!ex.iter().any(|e| e["ip"] == "203.0.113.2" && e["proto"] == "tcp" && e["ports"] == "22"));
+}
+
+#[test]
+fn analyze_fail_on_gates_exit_1_only_when_matched() {
+    let o = run(&["analyze", "--fail-on", "internet:tcp/443", &sample()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--fail-on"));
+    let o = run(&["analyze", "--fail-on", "internet:tcp/3389,udp/161", &sample()]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(&["analyze", "--fail-on", "internet:tcp/notaport", &sample()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn analyze_csv_and_markdown() {
+    let o = run(&["analyze", "--format", "csv", "--from", "10.0.0.0/24", &sample()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.starts_with("origin,from,ip,host,proto,ports,certainty,service,owner,path\n"), "{out}");
+    assert!(out.lines().skip(1).all(|l| l.starts_with("10.0.0.0/24,")));
+    let o = run(&["analyze", "--format", "markdown", &sample()]);
+    let out = stdout(&o);
+    assert!(out.contains("## From internet"), "{out}");
+    assert!(out.contains("| definite | 203.0.113.2 (edge-fw) | tcp/443 |"), "{out}");
+}
