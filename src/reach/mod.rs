@@ -81,7 +81,7 @@ pub fn query(ws: &Workspace, req: &QueryRequest) -> Result<QueryReport, String> 
 /// A workspace compiled for answering many questions.
 pub struct Analyzer<'a> {
     ws: &'a Workspace,
-    net: CNetwork,
+    net: std::borrow::Cow<'a, CNetwork>,
 }
 
 #[derive(Clone, Debug)]
@@ -105,7 +105,18 @@ impl<'a> Analyzer<'a> {
         let mut net = CNetwork::build(&ws.network);
         // Every scanned host is its own class of destinations.
         net.add_addr_cuts(ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).flat_map(|h| h.addrs.iter()).map(|a| space::addr_to_u128(*a)));
-        Analyzer { ws, net }
+        Analyzer { ws, net: std::borrow::Cow::Owned(net) }
+    }
+
+    /// An analyzer over a network compiled earlier from the same workspace (the page keeps
+    /// one and asks many questions).
+    pub fn with_network(ws: &'a Workspace, net: &'a CNetwork) -> Self {
+        Analyzer { ws, net: std::borrow::Cow::Borrowed(net) }
+    }
+
+    /// The compiled network, to keep for [`Analyzer::with_network`].
+    pub fn into_network(self) -> CNetwork {
+        self.net.into_owned()
     }
 
     /// The workspace this analyzer answers for.
