@@ -5,14 +5,18 @@
 //! const s = new Session([{ name: "fw1.iptables", bytes: new Uint8Array(buf) }]);
 //! s.parse_report();                                  // ParseReport as plain JSON values
 //! s.query("internet", "203.0.113.2", "tcp", "443");  // QueryReport, or throws Error(message)
+//! s.analyze(["internet", "10.0.0.0/24"]);            // AnalyzeReport ([] means ["internet"])
+//! s.export("csv", ["internet"]);                     // the same analysis as Markdown or CSV text
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
 //! ```
+
+use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::reach::{self, QueryRequest};
-use crate::report::ParseReport;
+use crate::reach::{Analyzer, CNetwork, Origin, QueryRequest};
+use crate::report::{render, AnalyzeReport, ParseReport};
 use crate::{InputFile, Workspace};
 
 #[wasm_bindgen(start)]
@@ -39,15 +43,45 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, js_sys::Error> {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(into_error)
 }
 
-/// Inputs loaded into a workspace, kept for the questions that follow.
+/// Inputs loaded into a workspace and compiled once, kept for the questions that follow.
 #[wasm_bindgen]
 pub struct Session {
     ws: Workspace,
+    /// The workspace's network, compiled when the session is built.
+    net: CNetwork,
+    /// The last analysis and the origins it was asked for: exporting what the page shows does
+    /// not analyse again.
+    last: RefCell<Option<(Vec<String>, AnalyzeReport)>>,
+}
+
+impl Session {
+    fn analyzer(&self) -> Analyzer<'_> {
+        Analyzer::with_network(&self.ws, &self.net)
+    }
+
+    /// The analysis for `origins` (endpoint strings, as `portolan analyze --from`), from the
+    /// cache when the same origins were asked last.
+    fn report(&self, origins: Vec<String>) -> AnalyzeReport {
+        if let Some((asked, rep)) = self.last.borrow().as_ref() {
+            if *asked == origins {
+                return rep.clone();
+            }
+        }
+        let list: Vec<Origin> = if origins.is_empty() {
+            vec![Origin::internet()]
+        } else {
+            origins.iter().map(|o| Origin { name: o.clone(), role: None, endpoint: o.clone() }).collect()
+        };
+        let rep = AnalyzeReport { parse: ParseReport::build(&self.ws), exposure: self.analyzer().exposure(&list) };
+        *self.last.borrow_mut() = Some((origins, rep.clone()));
+        rep
+    }
 }
 
 #[wasm_bindgen]
 impl Session {
-    /// Parse a list of `{name, text}` or `{name, bytes}` objects and assemble the network.
+    /// Parse a list of `{name, text}` or `{name, bytes}` objects, assemble the network and
+    /// compile it.
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue) -> Result<Session, js_sys::Error> {
         let inputs: Vec<JsInput> = serde_wasm_bindgen::from_value(files).map_err(into_error)?;
@@ -59,7 +93,9 @@ impl Session {
                 (None, None) => InputFile { path: f.name, bytes: Vec::new() },
             })
             .collect();
-        Ok(Session { ws: Workspace::load(files) })
+        let ws = Workspace::load(files);
+        let net = Analyzer::new(&ws).into_network();
+        Ok(Session { ws, net, last: RefCell::new(None) })
     }
 
     /// Number of input files.
@@ -82,8 +118,24 @@ impl Session {
     ) -> Result<JsValue, js_sys::Error> {
         let port = port.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
         let req = QueryRequest { from, to, proto, port, ..Default::default() };
-        let report = reach::query(&self.ws, &req).map_err(into_error)?;
+        let report = self.analyzer().query(&req).map_err(into_error)?;
         to_js(&report)
+    }
+
+    /// Everything each origin reaches (`internet`, a CIDR, `device:NAME`; none means
+    /// `internet`): the `AnalyzeReport` of `portolan analyze --format json`. An origin that
+    /// cannot be analysed carries its `error`.
+    pub fn analyze(&self, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
+        to_js(&self.report(origins))
+    }
+
+    /// The analysis for `origins` as `markdown` or `csv` text, as the CLI writes it.
+    pub fn export(&self, format: String, origins: Vec<String>) -> Result<String, js_sys::Error> {
+        match format.as_str() {
+            "markdown" | "md" => Ok(render::markdown(&self.report(origins))),
+            "csv" => Ok(render::csv(&self.report(origins))),
+            other => Err(into_error(format!("unknown export format {other:?}: markdown or csv"))),
+        }
     }
 
     /// The text of one-based `line` in input `file_index`, for the source viewer.

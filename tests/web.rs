@@ -119,3 +119,131 @@ fn a_question_that_cannot_be_answered_is_an_error_with_a_message() {
     let msg = String::from(err.message());
     assert!(msg.contains("no such place"), "{msg}");
 }
+
+const SAMPLE: [(&str, &str); 3] = [
+    ("edge-fw/edge-fw.iptables", include_str!("../www/samples/edge-fw/edge-fw.iptables")),
+    ("edge-fw/edge-fw.ip-addr", include_str!("../www/samples/edge-fw/edge-fw.ip-addr")),
+    ("edge-fw/edge-fw.ip-route", include_str!("../www/samples/edge-fw/edge-fw.ip-route")),
+];
+
+fn sample() -> Session {
+    let files: Vec<JsValue> = SAMPLE.iter().map(|(name, text)| file(name, (*text).into(), "text")).collect();
+    session(&files)
+}
+
+fn text(v: &JsValue, key: &str) -> String {
+    get(v, key).as_string().unwrap_or_default()
+}
+
+fn list(v: &JsValue, key: &str) -> Vec<JsValue> {
+    Array::from(&get(v, key)).iter().collect()
+}
+
+/// True when `port` is in an exposure's port list (`22,80,443`, `1024-65535`, `any`).
+fn has_port(ports: &str, port: u16) -> bool {
+    ports == "any"
+        || ports.split(',').any(|p| match p.split_once('-') {
+            Some((a, b)) => a.parse::<u16>().is_ok_and(|a| a <= port) && b.parse::<u16>().is_ok_and(|b| port <= b),
+            None => p.parse::<u16>() == Ok(port),
+        })
+}
+
+fn exposures_to(report: &JsValue, origin: &str, ip: &str, proto: &str, port: u16) -> Vec<JsValue> {
+    list(report, "exposures")
+        .into_iter()
+        .filter(|e| text(e, "origin") == origin && text(e, "ip") == ip && text(e, "proto") == proto && has_port(&text(e, "ports"), port))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn analyze_finds_the_https_port_forward_and_not_ssh_to_the_firewall() {
+    let s = sample();
+    // No origin means the Internet.
+    let report = s.analyze(vec![]).unwrap();
+    let origins = list(&report, "origins");
+    assert_eq!(origins.len(), 1);
+    assert_eq!(text(&origins[0], "name"), "internet");
+    assert!(get(&origins[0], "error").is_null());
+    // The parse report travels with it.
+    assert_eq!(list(&report, "inputs").len(), 3);
+    assert_eq!(text(&list(&report, "devices")[0], "name"), "edge-fw");
+
+    let https = exposures_to(&report, "internet", "203.0.113.2", "tcp", 443);
+    assert_eq!(https.len(), 1, "one exposure holds tcp/443 on the public address");
+    let e = &https[0];
+    assert_eq!(text(e, "ports"), "443");
+    assert_eq!(text(e, "certainty"), "definite");
+    assert_eq!(text(e, "host"), "edge-fw");
+    assert_eq!(text(e, "owner"), "it");
+    assert_eq!(get(&get(e, "witness"), "port").as_f64(), Some(443.0));
+    let first = &list(e, "hops")[0];
+    assert_eq!(text(first, "device"), "edge-fw");
+    assert_eq!(text(first, "direction"), "forward");
+    let nat = &list(first, "nat")[0];
+    assert_eq!(text(nat, "kind"), "dnat");
+    assert_eq!(text(nat, "from"), "203.0.113.2:443");
+    assert_eq!(text(nat, "to"), "192.168.10.20:443");
+    let rule = get(nat, "rule");
+    assert_eq!(text(&rule, "file"), "edge-fw/edge-fw.iptables");
+    assert!(text(&rule, "text").contains("-j DNAT --to-destination 192.168.10.20:443"), "{}", text(&rule, "text"));
+    let line = get(&rule, "line").as_f64().unwrap_or_default() as u32;
+    assert_eq!(s.source_line(0, line), Some(text(&rule, "text")));
+
+    // SSH on the firewall itself is open to the LAN only.
+    assert!(exposures_to(&report, "internet", "203.0.113.2", "tcp", 22).is_empty());
+    assert_eq!(exposures_to(&report, "internet", "203.0.113.2", "tcp", 2222).len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn analyze_takes_several_origins_and_reports_the_ones_it_cannot_read() {
+    let s = sample();
+    let report = s.analyze(vec!["internet".into(), "10.0.0.0/24".into(), "no-such-place".into()]).unwrap();
+    let origins = list(&report, "origins");
+    let names: Vec<String> = origins.iter().map(|o| text(o, "name")).collect();
+    assert_eq!(names, ["internet", "10.0.0.0/24", "no-such-place"]);
+    assert!(get(&origins[1], "error").is_null());
+    assert!(text(&origins[2], "error").contains("no-such-place"), "{}", text(&origins[2], "error"));
+    assert_eq!(get(&origins[2], "exposures").as_f64(), Some(0.0));
+    // The LAN manages the firewall over SSH; the Internet does not.
+    assert_eq!(exposures_to(&report, "10.0.0.0/24", "203.0.113.2", "tcp", 22).len(), 1);
+    assert!(exposures_to(&report, "internet", "203.0.113.2", "tcp", 22).is_empty());
+    let counted = list(&report, "exposures").iter().filter(|e| text(e, "origin") == "10.0.0.0/24").count();
+    assert_eq!(get(&origins[1], "exposures").as_f64(), Some(counted as f64));
+}
+
+#[wasm_bindgen_test]
+fn export_writes_markdown_and_csv_of_the_analysis() {
+    let s = sample();
+    let csv = s.export("csv".into(), vec!["internet".into()]).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("origin,from,ip,host,proto,ports,certainty,service,owner,path"));
+    let rows: Vec<&str> = lines.collect();
+    let json = s.analyze(vec!["internet".into()]).unwrap();
+    assert_eq!(rows.len(), list(&json, "exposures").len());
+    assert!(rows.iter().any(|r| r.starts_with("internet,internet,203.0.113.2,edge-fw,tcp,443,definite,,it,")), "{csv}");
+    let md = s.export("markdown".into(), vec![]).unwrap();
+    assert!(md.starts_with("# Portolan exposure report\n"), "{md}");
+    assert!(md.contains("## From internet"), "{md}");
+    assert!(md.contains("| definite | 203.0.113.2 (edge-fw) | tcp/443 |"), "{md}");
+    let err = s.export("pdf".into(), vec![]).unwrap_err();
+    assert!(String::from(err.message()).contains("pdf"));
+}
+
+#[wasm_bindgen_test]
+fn one_session_answers_queries_and_analyses_in_a_row() {
+    // The network is compiled once, when the session is built; every call reuses it.
+    let s = sample();
+    let q = |from: &str, port: &str| {
+        let r = s.query(from.into(), "203.0.113.2".into(), "tcp".into(), Some(port.into())).unwrap();
+        text(&r, "verdict")
+    };
+    assert_eq!(q("198.51.100.7", "443"), "allowed");
+    assert_eq!(q("198.51.100.7", "22"), "denied");
+    let first = s.analyze(vec![]).unwrap();
+    assert_eq!(q("10.0.0.23", "22"), "allowed");
+    let lan = s.analyze(vec!["10.0.0.0/24".into()]).unwrap();
+    assert_eq!(text(&list(&lan, "origins")[0], "name"), "10.0.0.0/24");
+    let again = s.analyze(vec![]).unwrap();
+    assert_eq!(list(&again, "exposures").len(), list(&first, "exposures").len());
+    assert_eq!(q("198.51.100.7", "2222"), "allowed");
+}
