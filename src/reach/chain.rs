@@ -49,6 +49,9 @@ pub struct Exit {
 pub struct ChainOutcome {
     /// Possible exits; more than one means the outcome is uncertain.
     pub exits: Vec<Exit>,
+    /// Every rule examined, in order: (ruleset, rule, whether its modelled conditions held).
+    /// Together they say which other packets would have taken the same way.
+    pub checks: Vec<(u32, u32, bool)>,
 }
 
 struct Walk<'a> {
@@ -59,11 +62,13 @@ struct Walk<'a> {
     effects: Vec<RuleLoc>,
     /// Number of jumps on the current path taken by rules that only possibly match.
     maybe_depth: usize,
+    /// Rules examined.
+    checks: Vec<(u32, u32, bool)>,
 }
 
 /// Evaluate an attached ruleset: rules first-match, then the default.
 pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcome {
-    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0 };
+    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0, checks: Vec::new() };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
     let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
@@ -73,13 +78,13 @@ pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcom
         let effects = w.effects.clone();
         w.exits.push(Exit { action, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts, effects });
     }
-    ChainOutcome { exits: w.exits }
+    ChainOutcome { exits: w.exits, checks: w.checks }
 }
 
 /// Evaluate a ruleset alone (for `portolan test`): like [`eval_attached`], but a called
 /// ruleset that falls through yields `None` as its action at [`RuleLoc::DEFAULT`].
 pub fn eval_alone(dev: &CDevice, ruleset: usize, pkt: &Packet) -> (ChainOutcome, bool) {
-    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0 };
+    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0, checks: Vec::new() };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
     let returns = w.walk(ruleset, 0, &mut via, &mut doubts);
@@ -88,10 +93,10 @@ pub fn eval_alone(dev: &CDevice, ruleset: usize, pkt: &Packet) -> (ChainOutcome,
         if let Some(a) = rs.default.clone() {
             let effects = w.effects.clone();
             w.exits.push(Exit { action: a, at: RuleLoc { ruleset, rule: RuleLoc::DEFAULT }, via: Vec::new(), doubts, effects });
-            return (ChainOutcome { exits: w.exits }, false);
+            return (ChainOutcome { exits: w.exits, checks: w.checks }, false);
         }
     }
-    (ChainOutcome { exits: w.exits }, returns)
+    (ChainOutcome { exits: w.exits, checks: w.checks }, returns)
 }
 
 impl Walk<'_> {
@@ -103,7 +108,9 @@ impl Walk<'_> {
         let rs: &CRuleset = rs;
         let mut returns = false;
         for (i, r) in rs.rules.iter().enumerate() {
-            if !r.matches(self.pkt) {
+            let m = r.matches(self.pkt);
+            self.checks.push((rs_idx as u32, i as u32, m));
+            if !m {
                 continue;
             }
             let here = RuleLoc { ruleset: rs_idx, rule: i };

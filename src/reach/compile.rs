@@ -282,6 +282,9 @@ pub struct CNetwork {
     pub devices: Vec<CDevice>,
     /// Boundaries of every address set mentioned anywhere (rules, subnets, routes).
     pub addr_cuts: Vec<u128>,
+    /// Boundaries of the addresses routing, delivery and entry depend on: routes, subnets,
+    /// device addresses, address families, and every known host.
+    pub route_cuts: Vec<u128>,
     /// Boundaries of every port set mentioned anywhere.
     pub port_cuts: Vec<u128>,
     /// Boundaries of every protocol set mentioned anywhere.
@@ -295,7 +298,7 @@ impl CNetwork {
     pub fn build(net: &Network) -> CNetwork {
         let devices: Vec<CDevice> = net.devices.iter().map(compile_device).collect();
         let mut c = CNetwork { devices, ..Default::default() };
-        let (mut a, mut p, mut pr, mut ic) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut a, mut p, mut pr, mut ic, mut rc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let push = |v: &mut Vec<u128>, r: &Ranges| {
             for &(lo, hi) in r.as_slice() {
                 v.push(lo);
@@ -317,24 +320,35 @@ impl CNetwork {
             }
             for (n, _) in &d.addrs {
                 push(&mut a, &space::prefix_range(n));
+                push(&mut rc, &space::prefix_range(n));
                 let x = space::addr_to_u128(n.addr());
                 push(&mut a, &Ranges::single(x));
+                push(&mut rc, &Ranges::single(x));
             }
             for r in &d.routes {
                 push(&mut a, &space::prefix_range(&r.dst));
+                push(&mut rc, &space::prefix_range(&r.dst));
             }
             push(&mut a, &d.local_ranges());
+            push(&mut rc, &d.local_ranges());
         }
         push(&mut a, &family_range(false));
+        push(&mut rc, &family_range(false));
+        // ICMP types whose replies the engine knows (echo, timestamp, information, address mask)
+        // are their own classes.
+        for t in [0u128, 8, 13, 15, 17, 128] {
+            push(&mut ic, &Ranges::single(t));
+        }
         // Port-carrying and ICMP protocols are their own classes.
         for x in [space::proto::ICMP, space::proto::TCP, space::proto::UDP, space::proto::ICMPV6, space::proto::SCTP, space::proto::UDPLITE, space::proto::DCCP] {
             push(&mut pr, &Ranges::single(x as u128));
         }
-        for v in [&mut a, &mut p, &mut pr, &mut ic] {
+        for v in [&mut a, &mut p, &mut pr, &mut ic, &mut rc] {
             v.sort_unstable();
             v.dedup();
         }
         c.addr_cuts = a;
+        c.route_cuts = rc;
         c.port_cuts = p;
         c.proto_cuts = pr;
         c.icmp_cuts = ic;
@@ -346,9 +360,13 @@ impl CNetwork {
         for a in addrs {
             self.addr_cuts.push(a);
             self.addr_cuts.push(a.wrapping_add(1));
+            self.route_cuts.push(a);
+            self.route_cuts.push(a.wrapping_add(1));
         }
-        self.addr_cuts.sort_unstable();
-        self.addr_cuts.dedup();
+        for v in [&mut self.addr_cuts, &mut self.route_cuts] {
+            v.sort_unstable();
+            v.dedup();
+        }
     }
 
     /// The device with this name.

@@ -15,6 +15,89 @@ use crate::space::{proto, tcp_flags, Ct, Dim, Packet};
 use super::chain::{eval_attached, Exit, RuleLoc};
 use super::compile::{CDevice, CNetwork};
 
+/// Where a packet's value in one dimension comes from, relative to the first packet of the
+/// question: the same dimension or another of the original packet (after swaps and NAT
+/// reversals), or a constant the path set (a translated address, the state, the interfaces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The original packet's value in this dimension.
+    Orig(Dim),
+    /// A value the path fixed; the same for every packet taking this path.
+    Const,
+}
+
+/// Source of every dimension.
+pub type Map = [Source; crate::space::NDIMS];
+
+/// The map of a question's first packet: its own header fields; state and interfaces are set by
+/// the path.
+pub fn identity_map() -> Map {
+    let mut m = [Source::Const; crate::space::NDIMS];
+    for d in [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType] {
+        m[d as usize] = Source::Orig(d);
+    }
+    m
+}
+
+/// The map of the first reply to a packet that left with `m`.
+pub fn reply_map(m: &Map) -> Map {
+    let mut r = *m;
+    r[Dim::Src as usize] = m[Dim::Dst as usize];
+    r[Dim::Dst as usize] = m[Dim::Src as usize];
+    r[Dim::Sport as usize] = m[Dim::Dport as usize];
+    r[Dim::Dport as usize] = m[Dim::Sport as usize];
+    r[Dim::TcpFlags as usize] = Source::Const;
+    r[Dim::IcmpType as usize] = Source::Const;
+    r
+}
+
+/// A decision taken on the way, on the packet as it was then.
+#[derive(Clone, Debug)]
+pub enum CondRec {
+    /// Rules of one device examined in order, with whether each held.
+    Rules {
+        /// Device.
+        dev: usize,
+        /// Map at the time.
+        map: Map,
+        /// Packet at the time.
+        pkt: Packet,
+        /// (ruleset, rule, held).
+        checks: std::rc::Rc<[(u32, u32, bool)]>,
+    },
+    /// A value test outside rules (source NAT keeps a port inside its range).
+    Range {
+        /// Map at the time.
+        map: Map,
+        /// Packet at the time.
+        pkt: Packet,
+        /// Dimension tested.
+        dim: Dim,
+        /// Range.
+        lo: u128,
+        /// Range.
+        hi: u128,
+        /// Whether the value was inside.
+        inside: bool,
+    },
+}
+
+/// What a path knows about which packets take it.
+#[derive(Clone, Debug)]
+pub struct Track {
+    /// Source of every dimension now.
+    pub map: Map,
+    /// Decisions so far.
+    pub conds: Vec<CondRec>,
+}
+
+impl Track {
+    /// A fresh track with the given map.
+    pub fn new(map: Map) -> Track {
+        Track { map, conds: Vec::new() }
+    }
+}
+
 /// Branches explored per query before giving up with "possibly" (each unknown construct on the
 /// path can double them).
 pub const MAX_BRANCHES: usize = 256;
@@ -101,6 +184,10 @@ pub struct DevPass {
     pub snat: bool,
     /// The packet was exempted from connection tracking here.
     pub untracked: bool,
+    /// Map on arrival.
+    pub arrived_map: Map,
+    /// Map on departure and the decisions taken here.
+    pub track: Track,
 }
 
 /// NAT of one connection at one device, for reversing on replies.
@@ -114,6 +201,8 @@ pub struct ConnNat {
     pub snat: bool,
     /// The first packet was exempted from connection tracking.
     pub untracked: bool,
+    /// Map of the first packet on arrival.
+    pub orig_map: Map,
 }
 
 #[derive(Clone)]
@@ -128,6 +217,7 @@ struct Live {
     rev_src_done: bool,
     notes: Vec<String>,
     untracked: bool,
+    track: Track,
 }
 
 enum Step {
@@ -140,18 +230,25 @@ fn ap(p: &Packet, d: Dim, port: Dim) -> (IpAddr, u16) {
 }
 
 /// Apply a NAT target to the destination (`dst = true`) or source.
-fn apply_nat(p: &mut Packet, t: &NatTarget, dst: bool) {
+fn apply_nat(p: &mut Packet, t: &NatTarget, dst: bool, track: &mut Track) {
     let (ad, pd) = if dst { (Dim::Dst, Dim::Dport) } else { (Dim::Src, Dim::Sport) };
     if let Some(r) = &t.addr {
         // The kernel picks one address of a range; the analysis takes the first.
         p.set_addr(ad, r.lo);
+        track.map[ad as usize] = Source::Const;
     }
     if let Some((lo, hi)) = t.ports {
         if proto::has_ports(p.proto()) {
             let cur = p.get(pd) as u16;
             // For source NAT the kernel keeps the port when it is inside the range.
-            let v = if !dst && (lo..=hi).contains(&cur) { cur } else { lo };
-            p.set(pd, v as u128);
+            let inside = (lo..=hi).contains(&cur);
+            if !dst {
+                track.conds.push(CondRec::Range { map: track.map, pkt: *p, dim: pd, lo: lo as u128, hi: hi as u128, inside });
+            }
+            if dst || !inside {
+                p.set(pd, lo as u128);
+                track.map[pd as usize] = Source::Const;
+            }
         }
     }
 }
@@ -167,7 +264,7 @@ fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
 
 /// Process a packet through one device. `iif = None` means the device sent it. `reply` holds
 /// the connection's NAT at this device when the packet is a reply.
-pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>) -> Vec<DevPass> {
+pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>, track: Track) -> Vec<DevPass> {
     let dev = &net.devices[dev_idx];
     let mut pkt = pkt;
     let base_state = match reply {
@@ -195,6 +292,7 @@ pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply
         rev_src_done: false,
         notes: vec![],
         untracked: false,
+        track,
     };
     let mut out = Vec::new();
     let iifs: Vec<Option<u16>> = match iif {
@@ -206,9 +304,14 @@ pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply
         let lo_id = dev.ifaces.id("lo").unwrap_or(0);
         l.pkt.set(Dim::Iif, iif.unwrap_or(lo_id) as u128);
         let arrived = l.pkt;
+        let arrived_map = l.track.map;
+        let before = out.len();
         match iif {
             Some(i) => arrive(net, dev_idx, i, l, arrived, reply, &mut out),
             None => originate(net, dev_idx, l, arrived, reply, &mut out),
+        }
+        for p in &mut out[before..] {
+            p.arrived_map = arrived_map;
         }
     }
     out
@@ -230,6 +333,8 @@ fn finish(dev_idx: usize, iif: Option<u16>, oif: Option<u16>, path: &'static str
         dnat: l.dnat,
         snat: l.snat,
         untracked: l.untracked,
+        arrived_map: l.track.map,
+        track: l.track,
     }
 }
 
@@ -408,6 +513,8 @@ fn rev_dst(l: &mut Live, c: &ConnNat) {
     let before = ap(&l.pkt, Dim::Dst, Dim::Dport);
     l.pkt.set(Dim::Dst, c.orig.get(Dim::Src));
     l.pkt.set(Dim::Dport, c.orig.get(Dim::Sport));
+    l.track.map[Dim::Dst as usize] = c.orig_map[Dim::Src as usize];
+    l.track.map[Dim::Dport as usize] = c.orig_map[Dim::Sport as usize];
     l.nat.push(NatApplied { kind: "un-snat", before, after: ap(&l.pkt, Dim::Dst, Dim::Dport), rule: None });
 }
 
@@ -420,6 +527,8 @@ fn rev_src(l: &mut Live, c: &ConnNat) {
     let before = ap(&l.pkt, Dim::Src, Dim::Sport);
     l.pkt.set(Dim::Src, c.orig.get(Dim::Dst));
     l.pkt.set(Dim::Sport, c.orig.get(Dim::Dport));
+    l.track.map[Dim::Src as usize] = c.orig_map[Dim::Dst as usize];
+    l.track.map[Dim::Sport as usize] = c.orig_map[Dim::Dport as usize];
     l.nat.push(NatApplied { kind: "un-dnat", before, after: ap(&l.pkt, Dim::Src, Dim::Sport), rule: None });
 }
 
@@ -456,6 +565,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                 continue;
             }
             let outcome = eval_attached(dev, b.ruleset, &l.pkt);
+            l.track.conds.push(CondRec::Rules { dev: dev_idx, map: l.track.map, pkt: l.pkt, checks: outcome.checks.into() });
             let uncertain = outcome.exits.len() > 1;
             for exit in outcome.exits {
                 let mut l2 = l.clone();
@@ -478,7 +588,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                     Action::Reject(_) => done.push(Step::Done(l2, Fate::Dropped { at, how: "reject".into() })),
                     Action::Dnat(t) if b.stage == Stage::DstNat => {
                         let before = ap(&l2.pkt, Dim::Dst, Dim::Dport);
-                        apply_nat(&mut l2.pkt, &t, true);
+                        apply_nat(&mut l2.pkt, &t, true, &mut l2.track);
                         l2.dnat = true;
                         l2.pkt.set(Dim::Ct, l2.pkt.get(Dim::Ct) | Ct::DNAT as u128);
                         l2.nat.push(NatApplied { kind: "dnat", before, after: ap(&l2.pkt, Dim::Dst, Dim::Dport), rule: Some((b.ruleset, at)) });
@@ -494,7 +604,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                         match addr {
                             Some(a) => {
                                 let t = NatTarget { addr: Some(crate::model::AddrRange::single(a)), ports };
-                                apply_nat(&mut l2.pkt, &t, true);
+                                apply_nat(&mut l2.pkt, &t, true, &mut l2.track);
                                 l2.dnat = true;
                                 l2.pkt.set(Dim::Ct, l2.pkt.get(Dim::Ct) | Ct::DNAT as u128);
                                 l2.nat.push(NatApplied { kind: "redirect", before, after: ap(&l2.pkt, Dim::Dst, Dim::Dport), rule: Some((b.ruleset, at)) });
@@ -506,7 +616,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                     }
                     Action::Snat(t) if b.stage == Stage::SrcNat => {
                         let before = ap(&l2.pkt, Dim::Src, Dim::Sport);
-                        apply_nat(&mut l2.pkt, &t, false);
+                        apply_nat(&mut l2.pkt, &t, false, &mut l2.track);
                         l2.snat = true;
                         l2.nat.push(NatApplied { kind: "snat", before, after: ap(&l2.pkt, Dim::Src, Dim::Sport), rule: Some((b.ruleset, at)) });
                         next.push(l2);
@@ -517,7 +627,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                         match dev.iface_addr(oif, l2.pkt.is_v6()) {
                             Some(a) => {
                                 let t = NatTarget { addr: Some(crate::model::AddrRange::single(a)), ports };
-                                apply_nat(&mut l2.pkt, &t, false);
+                                apply_nat(&mut l2.pkt, &t, false, &mut l2.track);
                                 l2.snat = true;
                                 l2.nat.push(NatApplied { kind: "masquerade", before, after: ap(&l2.pkt, Dim::Src, Dim::Sport), rule: Some((b.ruleset, at)) });
                                 next.push(l2);
@@ -668,18 +778,19 @@ pub struct Trace {
 
 /// Every possible path of `pkt` from an entry point.
 pub fn walk(net: &CNetwork, start: &Entry, pkt: Packet) -> Vec<Trace> {
+    let map = identity_map();
     let mut out = Vec::new();
     match start {
         Entry::Direct => out.push(Trace { passes: vec![], delivered: true, note: None }),
         Entry::Nowhere => out.push(Trace { passes: vec![], delivered: true, note: Some("no modelled device is on the path".into()) }),
-        Entry::Device(d) => walk_from(net, *d, None, pkt, vec![], &mut out),
-        Entry::Arrive(d, Some(i)) => walk_from(net, *d, Some(*i), pkt, vec![], &mut out),
+        Entry::Device(d) => walk_from(net, *d, None, pkt, map, vec![], &mut out),
+        Entry::Arrive(d, Some(i)) => walk_from(net, *d, Some(*i), pkt, map, vec![], &mut out),
         Entry::Arrive(d, None) => {
             let dev = &net.devices[*d];
             let note = format!("{}: input interface unknown (no interface data)", dev.name);
             for i in dev.ifaces.all() {
                 let before = out.len();
-                walk_from(net, *d, Some(i), pkt, vec![], &mut out);
+                walk_from(net, *d, Some(i), pkt, map, vec![], &mut out);
                 for t in &mut out[before..] {
                     if let Some(p) = t.passes.first_mut() {
                         p.notes.push(note.clone());
@@ -694,7 +805,8 @@ pub fn walk(net: &CNetwork, start: &Entry, pkt: Packet) -> Vec<Trace> {
     out
 }
 
-fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
+#[allow(clippy::too_many_arguments)]
+fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, map: Map, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
     if out.len() > MAX_BRANCHES {
         out.push(Trace { passes: prefix, delivered: false, note: Some("too many possible paths: stopped exploring".into()) });
         return;
@@ -703,17 +815,18 @@ fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, prefix: 
         out.push(Trace { passes: prefix, delivered: false, note: Some("routing loop: too many devices crossed".into()) });
         return;
     }
-    for p in pass(net, dev, iif, pkt, None) {
+    for p in pass(net, dev, iif, pkt, None, Track::new(map)) {
         let mut passes = prefix.clone();
         let fate = p.fate.clone();
         let left = p.left;
+        let left_map = p.track.map;
         passes.push(p);
         match fate {
             Fate::Forwarded { gw, .. } => {
                 let dst = left.addr(Dim::Dst);
                 match next_device(net, dev, gw, dst) {
                     Some((d2, i2)) if passes.iter().filter(|x| x.device == d2 && x.iif == Some(i2)).count() < 2 => {
-                        walk_from(net, d2, Some(i2), left, passes, out)
+                        walk_from(net, d2, Some(i2), left, left_map, passes, out)
                     }
                     Some(_) => out.push(Trace { passes, delivered: false, note: Some("routing loop".into()) }),
                     None => out.push(Trace { passes, delivered: true, note: None }),
@@ -735,11 +848,11 @@ pub fn walk_reply(net: &CNetwork, fwd: &Trace) -> Vec<Trace> {
         return vec![Trace { passes: vec![], delivered: true, note: Some("no reply expected for this packet type".into()) }];
     };
     let mut out = Vec::new();
-    reply_from(net, fwd, fwd.passes.len(), first_reply, vec![], &mut out);
+    reply_from(net, fwd, fwd.passes.len(), first_reply, reply_map(&last.track.map), vec![], &mut out);
     out
 }
 
-fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
+fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
     if k == 0 {
         out.push(Trace { passes: prefix, delivered: true, note: None });
         return;
@@ -749,7 +862,7 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<De
         return;
     }
     let f = &fwd.passes[k - 1];
-    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat, untracked: f.untracked };
+    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat, untracked: f.untracked, orig_map: f.arrived_map };
     // The reply arrives where the first packet left; a first packet delivered to the device
     // itself is answered by the device.
     let iif = match f.fate {
@@ -758,7 +871,7 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<De
     };
     let mut pkt = pkt;
     pkt.set(Dim::Iif, 0);
-    for mut p in pass(net, f.device, iif, pkt, Some(&conn)) {
+    for mut p in pass(net, f.device, iif, pkt, Some(&conn), Track::new(map)) {
         p.notes.extend(f.notes.iter().cloned());
         let ok = match (&p.fate, f.iif) {
             (Fate::Forwarded { oif, .. }, Some(orig_iif)) => {
@@ -779,10 +892,11 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, prefix: Vec<De
             _ => false,
         };
         let left = p.left;
+        let left_map = p.track.map;
         let mut passes = prefix.clone();
         passes.push(p);
         if ok {
-            reply_from(net, fwd, k - 1, left, passes, out);
+            reply_from(net, fwd, k - 1, left, left_map, passes, out);
         } else {
             out.push(Trace { passes, delivered: false, note: None });
         }

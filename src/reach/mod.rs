@@ -13,6 +13,7 @@ mod compile;
 mod describe;
 mod device;
 mod exposure;
+mod region;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -22,7 +23,7 @@ use serde::Serialize;
 
 use crate::model::Action;
 use crate::report::{FlowResult, Hop, NatNote, QueryReport, RuleRef, Verdict};
-use crate::space::{self, proto, Dim, Packet, Ranges};
+use crate::space::{self, proto, Dim, Packet, PacketSet, Ranges};
 use crate::Workspace;
 
 pub use chain::RuleLoc;
@@ -274,6 +275,13 @@ impl<'a> Analyzer<'a> {
 
     /// Split a question into classes of packets treated alike, evaluate one packet of each,
     /// and group the classes by outcome (in order of first appearance).
+    ///
+    /// The question is first cut into cells in which routing, local delivery and entry points
+    /// are constant (addresses cut at every route, subnet and device address; protocols and
+    /// ICMP types cut at every value a rule names). In each cell one packet is walked, the
+    /// region of the cell taking exactly its way is computed from the decisions on all its
+    /// possible paths, and the rest of the cell is walked again until nothing is left. Every
+    /// packet of the question ends in exactly one region, so the answer is exact.
     fn classes(
         &self,
         from_ep: &Endpoint,
@@ -283,12 +291,12 @@ impl<'a> Analyzer<'a> {
         sport: Option<u16>,
         budget: u128,
     ) -> Result<Vec<(ClassOutcome, Vec<describe::Class>)>, String> {
-        let src_atoms = match from_ep {
-            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
+        let src_cells: Vec<(u128, u128)> = match from_ep {
+            Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
             Endpoint::Device(_) => vec![(0, 0)],
         };
-        let dst_atoms = match to {
-            Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r),
+        let dst_cells: Vec<(u128, u128)> = match to {
+            Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
             Endpoint::Device(d) => self.net.devices[*d]
                 .addrs
                 .iter()
@@ -299,77 +307,99 @@ impl<'a> Analyzer<'a> {
                 })
                 .collect(),
         };
-        let sport_atoms = match sport {
-            Some(p) => vec![(p as u128, p as u128)],
-            None => atoms(&self.net.port_cuts, &Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128)),
+        let sports = match sport {
+            Some(p) => Ranges::single(p as u128),
+            None => Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128),
         };
-        // Per protocol class: the (sport, dport-or-icmp-type) atoms.
-        let mut proto_classes: Vec<((u128, u128), Vec<(u128, u128)>, Vec<(u128, u128)>)> = Vec::new();
+        // Per protocol cell: (protocols, source ports, destination ports, ICMP types).
+        let mut proto_cells: Vec<((u128, u128), Ranges, Ranges, Ranges)> = Vec::new();
         for pa in atoms(&self.net.proto_cuts, protos) {
             let rep = pa.0 as u8;
             if proto::has_ports(rep) {
                 let dr = port.clone().unwrap_or_else(|| Ranges::range(0, 65535));
-                proto_classes.push((pa, sport_atoms.clone(), atoms(&self.net.port_cuts, &dr)));
+                proto_cells.push((pa, sports.clone(), dr, Ranges::single(0)));
             } else if rep == proto::ICMP || rep == proto::ICMPV6 {
                 let tr = port.clone().unwrap_or_else(|| Ranges::range(0, 255));
-                proto_classes.push((pa, vec![(0, 0)], atoms(&self.net.icmp_cuts, &tr)));
+                for ta in atoms(&self.net.icmp_cuts, &tr) {
+                    proto_cells.push((pa, Ranges::single(0), Ranges::single(0), Ranges::range(ta.0, ta.1)));
+                }
             } else {
-                proto_classes.push((pa, vec![(0, 0)], vec![(0, 0)]));
+                proto_cells.push((pa, Ranges::single(0), Ranges::single(0), Ranges::single(0)));
             }
         }
-        let per_pair: u128 = proto_classes.iter().map(|(_, s, d)| (s.len() as u128) * (d.len() as u128)).sum();
-        let total = (src_atoms.len() as u128).saturating_mul(dst_atoms.len() as u128).saturating_mul(per_pair);
-        if total > budget {
+        let cells = (src_cells.len() as u128).saturating_mul(dst_cells.len() as u128).saturating_mul(proto_cells.len() as u128);
+        if cells > budget {
             return Err(format!(
-                "the question splits into {total} classes of packets (more than {budget}); narrow --from, --to, --proto or --port"
+                "the question splits into {cells} cells of packets (more than {budget}); narrow --from, --to, --proto or --port"
             ));
         }
+        let mut walks: u128 = 0;
         let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
-        let from = from_ep;
         let mut order: Vec<String> = Vec::new();
-        for &sa in &src_atoms {
-            for &da in &dst_atoms {
-                let dst = space::u128_to_addr(rep_addr(da));
-                let src = match &from {
-                    Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst) {
-                        Some(a) => a,
+        for &sa in &src_cells {
+            for &da in &dst_cells {
+                let dst_rep = space::u128_to_addr(rep_addr(da));
+                let sa = match from_ep {
+                    Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst_rep) {
+                        Some(a) => {
+                            let x = space::addr_to_u128(a);
+                            (x, x)
+                        }
                         None => continue,
                     },
-                    Endpoint::Addrs(_) => space::u128_to_addr(rep_addr(sa)),
+                    Endpoint::Addrs(_) => sa,
                 };
-                if src.is_ipv4() != dst.is_ipv4() {
+                let v4 = |x: u128| (space::V4_BASE..=space::V4_LAST).contains(&x);
+                if v4(sa.0) != v4(da.0) {
                     continue;
                 }
-                for (pa, sports, dports) in &proto_classes {
+                for (pa, sp, dp, ty) in &proto_cells {
                     let p = pa.0 as u8;
-                    if (p == proto::ICMP && dst.is_ipv6()) || (p == proto::ICMPV6 && dst.is_ipv4()) {
+                    if (p == proto::ICMP && !v4(da.0)) || (p == proto::ICMPV6 && v4(da.0)) {
                         continue;
                     }
-                    for &spa in sports {
-                        for &dpa in dports {
-                            let mut pkt = Packet::new_flow(src, dst, p, spa.0 as u16, dpa.0 as u16);
-                            if p == proto::ICMP || p == proto::ICMPV6 {
-                                pkt.set(Dim::IcmpType, dpa.0);
-                            }
-                            let o = self.evaluate(pkt, &from);
-                            let class = describe::Class {
-                                src: match &from {
-                                    Endpoint::Device(_) => (space::addr_to_u128(src), space::addr_to_u128(src)),
-                                    _ => sa,
-                                },
-                                dst: da,
-                                proto: *pa,
-                                sport: spa,
-                                dport: dpa,
-                                has_ports: proto::has_ports(p),
-                                icmp: p == proto::ICMP || p == proto::ICMPV6,
-                            };
-                            match groups.get_mut(&o.key) {
-                                Some(g) => g.1.push(class),
-                                None => {
-                                    order.push(o.key.clone());
-                                    groups.insert(o.key.clone(), (o, vec![class]));
-                                }
+                    let mut cell = space::Cube::full();
+                    cell.set(Dim::Src, Ranges::range(sa.0, sa.1));
+                    cell.set(Dim::Dst, Ranges::range(da.0, da.1));
+                    cell.set(Dim::Proto, Ranges::range(pa.0, pa.1));
+                    cell.set(Dim::Sport, sp.clone());
+                    cell.set(Dim::Dport, dp.clone());
+                    cell.set(Dim::IcmpType, ty.clone());
+                    let varying: u16 = [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType]
+                        .iter()
+                        .filter(|d| cell.get(**d).count() > 1)
+                        .fold(0, |m, d| m | (1 << *d as usize));
+                    let mut todo = PacketSet::from_cube(cell);
+                    while let Some(w) = nice_witness(&todo) {
+                        walks += 1;
+                        if walks > budget {
+                            return Err(format!(
+                                "the question takes more than {budget} distinct paths; narrow --from, --to, --proto or --port"
+                            ));
+                        }
+                        let mut pkt = Packet::new_flow(
+                            space::u128_to_addr(w.get(Dim::Src)),
+                            space::u128_to_addr(w.get(Dim::Dst)),
+                            w.proto(),
+                            w.get(Dim::Sport) as u16,
+                            w.get(Dim::Dport) as u16,
+                        );
+                        pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
+                        let (o, conds) = self.evaluate_tracked(pkt, from_ep);
+                        let mut reg = region::region(&self.net, conds.iter(), &todo, varying);
+                        if !reg.contains(&w) {
+                            // Cannot happen if every decision was recorded; stay exact and make
+                            // progress with the single packet.
+                            debug_assert!(false, "the walked packet is outside its own region");
+                            reg = todo.intersect(&point_of(&w));
+                        }
+                        todo = todo.difference(&reg);
+                        let classes = region_classes(&reg);
+                        match groups.get_mut(&o.key) {
+                            Some(g) => g.1.extend(classes),
+                            None => {
+                                order.push(o.key.clone());
+                                groups.insert(o.key.clone(), (o, classes));
                             }
                         }
                     }
@@ -416,6 +446,11 @@ impl<'a> Analyzer<'a> {
 
     /// Walk one packet from its entry and classify the outcome.
     fn evaluate(&self, pkt: Packet, from: &Endpoint) -> ClassOutcome {
+        self.evaluate_tracked(pkt, from).0
+    }
+
+    /// Walk one packet and also return every decision taken on all its possible paths.
+    fn evaluate_tracked(&self, pkt: Packet, from: &Endpoint) -> (ClassOutcome, Vec<device::CondRec>) {
         let src = pkt.addr(Dim::Src);
         let dst = pkt.addr(Dim::Dst);
         let (start, notes) = match from {
@@ -425,13 +460,14 @@ impl<'a> Analyzer<'a> {
         if start == Entry::Nowhere {
             // No device has a subnet holding the source or a route towards it: nothing in the
             // network could send a reply back, so no connection can be established.
-            return ClassOutcome {
+            let o = ClassOutcome {
                 verdict: Verdict::Denied,
                 reason: format!("no device has a route back to {src}: replies could not return"),
                 hops: vec![],
                 uncertain: vec![],
                 key: "nowhere".into(),
             };
+            return (o, Vec::new());
         }
         let fwd = device::walk(&self.net, &start, pkt);
         // Each possible path: forward trace plus, if delivered, each possible reply trace.
@@ -512,7 +548,13 @@ impl<'a> Analyzer<'a> {
         if let Some(n) = notes.first() {
             uncertain.push(n.clone());
         }
-        ClassOutcome { verdict, reason, hops, uncertain, key }
+        let mut conds = Vec::new();
+        for (_, t, r) in &paths {
+            for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
+                conds.extend(p.track.conds.iter().cloned());
+            }
+        }
+        (ClassOutcome { verdict, reason, hops, uncertain, key }, conds)
     }
 
     fn reason(&self, ok: bool, t: &Trace, r: Option<&Trace>, verdict: Verdict) -> String {
@@ -926,6 +968,51 @@ fn rep_addr(a: (u128, u128)) -> u128 {
     } else {
         a.0
     }
+}
+
+/// The first packet of a set, with readable values: the second address of a larger block (a
+/// /24 is represented by `.1`, not its network address) and the lowest port.
+fn nice_witness(set: &PacketSet) -> Option<Packet> {
+    let cube = set.cubes().first()?;
+    let mut p = Packet::zero();
+    for d in Dim::ALL {
+        let r = cube.get(d);
+        let &(lo, hi) = r.as_slice().first()?;
+        p.set(d, if matches!(d, Dim::Src | Dim::Dst) { rep_addr((lo, hi)) } else { lo });
+    }
+    Some(p)
+}
+
+/// The question-dimension point of a packet, as a set (other dimensions free).
+fn point_of(p: &Packet) -> PacketSet {
+    let mut c = space::Cube::full();
+    for d in [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType] {
+        c.set(d, Ranges::single(p.get(d)));
+    }
+    PacketSet::from_cube(c)
+}
+
+/// A region as classes: every combination of the ranges of its cubes.
+fn region_classes(reg: &PacketSet) -> Vec<describe::Class> {
+    let mut out = Vec::new();
+    for c in reg.cubes() {
+        for &sr in c.get(Dim::Src).as_slice() {
+            for &dr in c.get(Dim::Dst).as_slice() {
+                for &pr in c.get(Dim::Proto).as_slice() {
+                    let p = pr.0 as u8;
+                    let icmp = p == proto::ICMP || p == proto::ICMPV6;
+                    let has_ports = proto::has_ports(p);
+                    let ports = if icmp { c.get(Dim::IcmpType) } else { c.get(Dim::Dport) };
+                    for &spr in c.get(Dim::Sport).as_slice() {
+                        for &dpr in ports.as_slice() {
+                            out.push(describe::Class { src: sr, dst: dr, proto: pr, sport: spr, dport: dpr, has_ports, icmp });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Split the ranges of `within` at every cut point.

@@ -578,3 +578,93 @@ COMMIT
     let tcp: Vec<(&str, &str)> = rep.exposures.iter().filter(|e| e.proto == "tcp").map(|e| (e.ip.as_str(), e.ports.as_str())).collect();
     assert_eq!(tcp, [("10.1.0.10", "443"), ("203.0.113.2", "443")], "{:#?}", rep.exposures);
 }
+
+mod regions {
+    //! Exactness of path regions: every packet of a question, walked alone, gets the verdict
+    //! (and the path) of the class the question put it in.
+    use super::*;
+    use crate::space::{Dim, Packet};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick(&mut self, lo: u128, hi: u128) -> u128 {
+            lo + (self.next() as u128) % (hi - lo + 1)
+        }
+    }
+
+    fn check(ws: &Workspace, from: &str, to: &str, proto: &str, samples: usize) {
+        let an = Analyzer::new(ws);
+        let from_ep = an.endpoint(from).unwrap();
+        let to_ep = an.endpoint(to).unwrap();
+        let protos = parse_proto(proto).unwrap();
+        let groups = an.classes(&from_ep, &to_ep, &protos, None, None, MAX_CLASSES).unwrap();
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        let (Endpoint::Addrs(src), Endpoint::Addrs(dst)) = (&from_ep, &to_ep) else { panic!("address endpoints only") };
+        let mut checked = 0;
+        while checked < samples {
+            let pick_in = |r: &Ranges, rng: &mut Rng| {
+                let rs = r.as_slice();
+                let (lo, hi) = rs[(rng.next() as usize) % rs.len()];
+                rng.pick(lo, hi)
+            };
+            let s = pick_in(src, &mut rng);
+            let d = pick_in(dst, &mut rng);
+            let v4 = |x: u128| (crate::space::V4_BASE..=crate::space::V4_LAST).contains(&x);
+            if v4(s) != v4(d) {
+                continue;
+            }
+            let p = pick_in(&protos, &mut rng) as u8;
+            if (p == proto::ICMP && !v4(d)) || (p == proto::ICMPV6 && v4(d)) {
+                continue;
+            }
+            let sport = rng.pick(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128);
+            // Ports near the interesting ones more often than not.
+            let dport = if rng.next() % 2 == 0 { [22u128, 25, 53, 80, 443, 2222, 8080, 8443][(rng.next() % 8) as usize] } else { rng.pick(0, 65535) };
+            let icmp_type = rng.pick(0, 20);
+            let icmp = p == proto::ICMP || p == proto::ICMPV6;
+            let mut pkt = Packet::new_flow(crate::space::u128_to_addr(s), crate::space::u128_to_addr(d), p, sport as u16, dport as u16);
+            if icmp {
+                pkt.set(Dim::IcmpType, icmp_type);
+            }
+            let in_class = |c: &describe::Class| {
+                let inr = |r: (u128, u128), v: u128| r.0 <= v && v <= r.1;
+                inr(c.src, s)
+                    && inr(c.dst, d)
+                    && inr(c.proto, p as u128)
+                    && (!c.has_ports || (inr(c.sport, sport) && inr(c.dport, dport)))
+                    && (!c.icmp || inr(c.dport, icmp_type))
+            };
+            let holders: Vec<&(ClassOutcome, Vec<describe::Class>)> = groups.iter().filter(|g| g.1.iter().any(in_class)).collect();
+            assert_eq!(holders.len(), 1, "packet {pkt:?} is in {} classes", holders.len());
+            let own = an.evaluate(pkt, &from_ep);
+            assert_eq!(own.verdict, holders[0].0.verdict, "{pkt:?}: alone {} / in class {}", own.reason, holders[0].0.reason);
+            assert_eq!(own.key, holders[0].0.key, "{pkt:?}");
+            checked += 1;
+        }
+    }
+
+    #[test]
+    fn edge_regions_are_exact() {
+        let ws = edge();
+        check(&ws, "internet", "0.0.0.0/0", "any", 400);
+        check(&ws, "10.0.0.0/24", "0.0.0.0/0", "tcp", 300);
+        check(&ws, "192.168.10.0/24", "10.0.0.0/8", "any", 200);
+    }
+
+    #[test]
+    fn unknown_constructs_and_goto_regions_are_exact() {
+        let rules = EDGE.replace(
+            "-A FORWARD -i eth2 -j LAN\n",
+            "-A FORWARD -i eth2 -p tcp --sport 40000:50000 -m recent --name x --rcheck -j DROP\n-A FORWARD -i eth2 -g LAN\n",
+        );
+        let ws = fw(&rules, EDGE_IFACES, EDGE_ROUTES);
+        check(&ws, "10.0.0.0/24", "198.51.100.0/24", "tcp", 300);
+        check(&ws, "internet", "203.0.113.0/24", "any", 300);
+    }
+}

@@ -269,6 +269,12 @@ impl Cube {
         &self.dims[d as usize]
     }
 
+    /// True if the dimension is not the full range.
+    #[inline]
+    pub fn is_constrained(&self, d: Dim) -> bool {
+        self.constrained & (1 << d as usize) != 0
+    }
+
     /// Restrict one dimension to (its current set ∩) `r`.
     pub fn restrict(&mut self, d: Dim, r: &Ranges) {
         let i = d as usize;

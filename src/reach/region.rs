@@ -1,0 +1,83 @@
+//! The region of a path: every packet of a question that takes exactly the same way as the
+//! packet that was walked.
+//!
+//! Each decision on the way (a rule examined and whether it held, a port kept by source NAT) is
+//! a condition on the packet as it was at that moment. The [`Map`] of that moment says where
+//! each of its header fields came from — a field of the question's first packet, or a constant
+//! set by the path (a translated address, the state, the interfaces) — so every condition
+//! becomes a condition on the first packet, and the region is their conjunction. Decisions
+//! outside rules (where the packet enters, routing, local delivery) depend only on addresses
+//! that the question's cells already hold constant.
+
+use crate::space::{Cube, Dim, Packet, PacketSet, Ranges};
+
+use super::compile::CNetwork;
+use super::device::{CondRec, Map, Source};
+
+/// The set `set` of the packet as it was (`map`, `pkt`), as a set of first packets. `varying`
+/// marks the first packet's dimensions that vary in the question; a condition on the others
+/// holds for every packet alike and is left out (`None`).
+fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<PacketSet> {
+    let mut out = PacketSet::empty();
+    let mut relevant = false;
+    for cube in set.cubes() {
+        let mut c = Cube::full();
+        let mut ok = true;
+        for d in Dim::ALL {
+            if !cube.is_constrained(d) {
+                continue;
+            }
+            let r = cube.get(d);
+            match map[d as usize] {
+                Source::Const => {
+                    if !r.contains(pkt.get(d)) {
+                        ok = false;
+                        break;
+                    }
+                }
+                Source::Orig(x) => {
+                    if varying & (1 << x as usize) != 0 {
+                        relevant = true;
+                        c.restrict(x, r);
+                    } else if !r.contains(pkt.get(d)) {
+                        // Constant over the question, and false here.
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        }
+        if ok && !c.is_empty() {
+            out = out.union(&PacketSet::from_cube(c));
+        }
+    }
+    relevant.then_some(out)
+}
+
+/// The packets of `within` that take the same way as the walked packet, given every decision
+/// recorded on all its possible paths.
+pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec>, within: &PacketSet, varying: u16) -> PacketSet {
+    let mut region = within.clone();
+    for c in conds {
+        if region.is_empty() {
+            break;
+        }
+        match c {
+            CondRec::Rules { dev, map, pkt, checks } => {
+                let Some(d) = net.devices.get(*dev) else { continue };
+                for &(rs, r, held) in checks.iter() {
+                    let Some(rule) = d.rulesets.get(rs as usize).and_then(|x| x.rules.get(r as usize)) else { continue };
+                    let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };
+                    region = if held { region.intersect(&m) } else { region.difference(&m) };
+                }
+            }
+            CondRec::Range { map, pkt, dim, lo, hi, inside } => {
+                let mut cube = Cube::full();
+                cube.set(*dim, Ranges::range(*lo, *hi));
+                let Some(m) = mapped(&PacketSet::from_cube(cube), map, pkt, varying) else { continue };
+                region = if *inside { region.intersect(&m) } else { region.difference(&m) };
+            }
+        }
+    }
+    region
+}
