@@ -106,7 +106,8 @@ fn device_key(path: &str, hint: Option<&str>) -> String {
 fn assemble(files: &mut [LoadedFile]) -> Network {
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
-        if matches!(f.parsed.format, Format::Unknown) {
+        // Scans (nmap, …) describe hosts, not a device: they attach facts to hosts by address.
+        if matches!(f.parsed.format, Format::Unknown) || f.parsed.content.scan.is_some() {
             continue;
         }
         let key = device_key(&f.path, f.parsed.device_hint.as_deref());

@@ -412,6 +412,25 @@ mod cli {
                 writeln!(out, "  {i}")?;
             }
         }
+        for h in rep.hosts.iter().filter(|h| h.up) {
+            let addrs = h.addresses.join(" ");
+            let name = if addrs == h.name { addrs } else { format!("{} {addrs}", h.name) };
+            let n = h.open.len();
+            writeln!(out, "host {name}: up, {n} open port{} ({}:{})", if n == 1 { "" } else { "s" }, h.file, h.line)?;
+            for s in &h.open {
+                writeln!(out, "  {s}")?;
+            }
+            if !h.other_ports.is_empty() {
+                writeln!(out, "  not open: {}", h.other_ports.join(", "))?;
+            }
+            if let Some(os) = &h.os {
+                writeln!(out, "  os: {os}")?;
+            }
+        }
+        let down = rep.hosts.iter().filter(|h| !h.up).count();
+        if down > 0 {
+            writeln!(out, "{down} hosts seen down (listed by --json)")?;
+        }
         Ok(())
     }
 

@@ -25,11 +25,14 @@
 //! - `<port protocol portid>` with `<state state reason>` and `<service name product version
 //!   extrainfo tunnel>` and its `<cpe>`s becomes a [`Service`]. A service behind TLS
 //!   (`tunnel="ssl"`) is named `ssl/NAME`, as nmap's normal output prints it. The ports of an IP
-//!   protocol scan (`-sO`, `protocol="ip"`) name protocols: they become services with that
-//!   protocol number and port 0.
+//!   protocol scan (`-sO`, `protocol="ip"`) name protocols: one without ports (ICMP, GRE, ESP, …)
+//!   becomes a service with that protocol number and port 0; the TCP, UDP and SCTP entries say
+//!   nothing about any port and are understood, not kept.
 //! - `<extraports state count>` becomes one `other_ports` entry per protocol: the protocol is
 //!   taken from the `<extrareasons proto>` children (nmap 7.90 and later), else from the scan's
-//!   only protocol; when the file does not say, the entry is reported and not kept.
+//!   only protocol; when the file does not say, the entry is reported and not kept. The
+//!   protocols an IP protocol scan summarises (`proto="n/a"`) are understood and not kept: the
+//!   model counts ports, not protocols.
 //! - The operating system is the `<osmatch>` with the highest accuracy (the first on ties),
 //!   else the best `<osclass>` of older files (`vendor osfamily osgen`).
 //! - A port state outside nmap's six (`open`, `closed`, `filtered`, `unfiltered`,
@@ -65,6 +68,9 @@ const SKIPPED_HOST: &[&str] =
 
 /// `<os>` children other than the matches: the ports used and the raw fingerprint.
 const SKIPPED_OS: &[&str] = &["portused", "osfingerprint"];
+
+/// Why a port state is a bad value (nmap's internal `unknown` state among them).
+const NOT_A_STATE: &str = "is none of open, closed, filtered, unfiltered, open|filtered, closed|filtered";
 
 /// Longest start-tag text kept in a diagnostic or provenance (script output can be megabytes).
 const MAX_TAG_TEXT: usize = 160;
@@ -226,6 +232,11 @@ fn proto_number(name: &str) -> Option<u8> {
     }
 }
 
+/// True for the protocols whose services the model keys by port (TCP, UDP, SCTP).
+fn proto_number_known(p: u8) -> bool {
+    matches!(p, 6 | 17 | 132)
+}
+
 /// A port state as nmap writes it.
 fn port_state(s: &str) -> Option<PortState> {
     Some(match s {
@@ -277,8 +288,10 @@ struct Lower<'t> {
     d: Diags,
     /// Byte ranges of deliberately skipped content.
     skipped: Vec<Range<usize>>,
-    /// Protocols of the scan (`<scaninfo protocol>`), in file order.
+    /// Port protocols of the scan (`<scaninfo protocol>`), in file order.
     scan_protocols: Vec<u8>,
+    /// True when the scan includes an IP protocol scan (`-sO`).
+    ip_scan: bool,
 }
 
 impl<'t> Lower<'t> {
@@ -339,7 +352,7 @@ impl<'t> Lower<'t> {
                     match proto_number(proto) {
                         Some(n) => self.scan_protocols.push(n),
                         // The IP protocol scan's ports are protocols, not ports.
-                        None if proto == "ip" => {}
+                        None if proto == "ip" => self.ip_scan = true,
                         None => self.bad(child, format!("unknown scan protocol \"{proto}\"")),
                     }
                     scan.scanned.push((proto.to_string(), attr(child, "services").unwrap_or("").to_string()));
@@ -551,7 +564,7 @@ impl<'t> Lower<'t> {
                             reason = attr(child, "reason").map(str::to_string);
                         }
                         None => {
-                            self.bad(child, format!("port state \"{s}\" is not one nmap reports: port skipped"));
+                            self.bad(child, format!("port state \"{s}\" {NOT_A_STATE}: port skipped"));
                             bad_state = true;
                         }
                     }
@@ -587,6 +600,11 @@ impl<'t> Lower<'t> {
             self.diag(codes::STRUCTURE, Severity::Warning, port, "port without a <state>: port skipped");
             return None;
         };
+        if protocol == "ip" && proto_number_known(proto) {
+            // The protocol scan's TCP, UDP and SCTP entries say the host speaks the protocol,
+            // nothing about any port: understood, not kept (port 0 would read as a real port).
+            return None;
+        }
         let mut text = if protocol == "ip" {
             format!("protocol {proto} {}", state_word(state))
         } else {
@@ -613,7 +631,7 @@ impl<'t> Lower<'t> {
     fn extraports(&mut self, node: Node, other: &mut Vec<(u8, PortState, u32)>) {
         let s = attr(node, "state").unwrap_or("");
         let Some(state) = port_state(s) else {
-            self.bad(node, format!("port state \"{s}\" is not one nmap reports: not kept"));
+            self.bad(node, format!("port state \"{s}\" {NOT_A_STATE}: not kept"));
             return;
         };
         let c = attr(node, "count").unwrap_or("");
@@ -621,8 +639,10 @@ impl<'t> Lower<'t> {
             self.bad(node, format!("\"{c}\" is not a port count: not kept"));
             return;
         };
-        // nmap 7.90 and later split the count by reason and protocol.
+        // nmap 7.90 and later split the count by reason and protocol; the IP protocol scan's
+        // share (protocols, not ports) is marked `n/a`.
         let mut by_proto: BTreeMap<u8, u32> = BTreeMap::new();
+        let mut ip_share = 0u32;
         let mut complete = true;
         let mut reasons = 0;
         for r in elements(node) {
@@ -631,12 +651,20 @@ impl<'t> Lower<'t> {
                 continue;
             }
             reasons += 1;
-            match (attr(r, "proto").and_then(proto_number), attr(r, "count").and_then(|n| n.parse::<u32>().ok())) {
-                (Some(p), Some(n)) => *by_proto.entry(p).or_default() += n,
+            let n = attr(r, "count").and_then(|n| n.parse::<u32>().ok());
+            match (attr(r, "proto"), n) {
+                (Some("n/a" | "ip"), Some(n)) => ip_share = ip_share.saturating_add(n),
+                (Some(p), Some(n)) => match proto_number(p) {
+                    Some(p) => {
+                        let e = by_proto.entry(p).or_default();
+                        *e = e.saturating_add(n);
+                    }
+                    None => complete = false,
+                },
                 _ => complete = false,
             }
         }
-        let split: u32 = by_proto.values().fold(0u32, |a, &n| a.saturating_add(n));
+        let split: u32 = by_proto.values().fold(ip_share, |a, &n| a.saturating_add(n));
         if reasons > 0 && complete && split == count {
             other.extend(by_proto.into_iter().map(|(p, n)| (p, state, n)));
             return;
@@ -645,7 +673,10 @@ impl<'t> Lower<'t> {
         protos.sort_unstable();
         protos.dedup();
         match protos[..] {
-            [only] => other.push((only, state, count)),
+            // Only an IP protocol scan: the summarised entries are protocols, which the model
+            // does not count.
+            [] if self.ip_scan => {}
+            [only] if !self.ip_scan => other.push((only, state, count)),
             _ => self.diag(
                 codes::STRUCTURE,
                 Severity::Warning,
@@ -746,6 +777,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
              expansion can exhaust memory (the \"billion laughs\" attack)",
         );
         p.diags = d.list;
+        p.content.scan = Some(ScanInfo { scanner: "nmap".to_string(), ..ScanInfo::default() });
         return p;
     }
     let repaired: String;
@@ -777,6 +809,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         d: Diags::default(),
         skipped: vec![0..root.range().start],
         scan_protocols: Vec::new(),
+        ip_scan: false,
     };
     for n in doc.descendants().filter(|n| n.is_comment() || n.is_pi()) {
         lower.skipped.push(n.range());
@@ -786,27 +819,27 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         let lost_from = idx.line(cut) + 1;
         let lines_lost = p.lines_total.saturating_sub(lost_from.saturating_sub(1));
         let what = if at_end {
-            "the file ends in the middle of the XML (nmap writes the file as the scan goes; an \
+            "the file ends before the scan does (nmap writes the XML as the scan goes; an \
              interrupted scan leaves it unfinished)"
                 .to_string()
         } else {
             format!("the XML is malformed at line {} ({e})", idx.line(limit))
         };
-        let line = if at_end { p.lines_total.max(1) } else { idx.line(limit) };
-        lower.d.push(
-            codes::STRUCTURE,
-            Severity::Warning,
-            line,
-            "",
-            format!(
-                "{what}: read the {} complete host{} up to line {}; the {lines_lost} line{} after it {} not read",
-                hosts.len(),
-                if hosts.len() == 1 { "" } else { "s" },
-                idx.line(cut),
-                if lines_lost == 1 { "" } else { "s" },
-                if lines_lost == 1 { "is" } else { "are" },
-            ),
+        let mut reason = format!(
+            "{what}: read the {} complete host{} up to line {}",
+            hosts.len(),
+            if hosts.len() == 1 { "" } else { "s" },
+            idx.line(cut),
         );
+        if lines_lost > 0 {
+            let (s, verb) = if lines_lost == 1 { ("", "is") } else { ("s", "are") };
+            reason.push_str(&format!("; the {lines_lost} line{s} after it {verb} not read"));
+        }
+        if at_end {
+            reason.push_str("; hosts and ports the scan had not finished are missing");
+        }
+        let line = if at_end { p.lines_total.max(1) } else { idx.line(limit) };
+        lower.d.push(codes::STRUCTURE, Severity::Warning, line, "", reason);
     }
     let mut diags = lower.d.list;
     diags.sort_by_key(|d| d.line);
@@ -826,6 +859,8 @@ fn failed(mut p: ParsedFile, idx: &LineIndex, text: &str, e: roxmltree::Error) -
     let mut d = Diags::default();
     d.push(codes::UNREADABLE, Severity::Error, line, "", format!("not well-formed XML before any complete host: {e}"));
     p.diags = d.list;
+    // Still a scan (the root element said so), so it is never taken for a device.
+    p.content.scan = Some(ScanInfo { scanner: "nmap".to_string(), ..ScanInfo::default() });
     p
 }
 
@@ -1084,12 +1119,15 @@ mod test {
         let text = doc(
             "<host><status state=\"up\"/><address addr=\"192.0.2.1\"/><ports>\
              <port protocol=\"ip\" portid=\"1\"><state state=\"open\" reason=\"echo-reply\"/><service name=\"icmp\" method=\"table\" conf=\"3\"/></port>\
-             <port protocol=\"ip\" portid=\"300\"><state state=\"open\" reason=\"x\"/></port></ports></host>\n",
+             <port protocol=\"ip\" portid=\"6\"><state state=\"open\" reason=\"proto-response\"/></port>\
+             <port protocol=\"ip\" portid=\"300\"><state state=\"open\" reason=\"x\"/></port>\
+             <extraports state=\"closed\" count=\"250\"/></ports></host>\n",
         )
         .replace("protocol=\"tcp\" numservices", "protocol=\"ip\" numservices");
         let f = p(&text);
         let s = &f.content.hosts[0].services;
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.len(), 1, "TCP answering says nothing about a port: not kept");
+        assert!(f.content.hosts[0].other_ports.is_empty(), "other protocols are not ports");
         assert_eq!((s[0].proto, s[0].port), (1, 0));
         assert_eq!(s[0].prov.text, "protocol 1 open icmp");
         assert_eq!(codes_of(&f), [(9, codes::BAD_VALUE)]);
@@ -1128,7 +1166,8 @@ mod test {
         let [d] = &f.diags[..] else { panic!("{:?}", f.diags) };
         assert_eq!(d.code, codes::STRUCTURE);
         assert_eq!(d.line, f.lines_total);
-        assert!(d.reason.contains("ends in the middle"), "{}", d.reason);
+        assert!(d.reason.contains("ends before the scan does"), "{}", d.reason);
+        assert!(d.reason.contains("the 3 lines after it are not read"), "{}", d.reason);
         assert!(d.reason.contains("1 complete host up to line 30"), "{}", d.reason);
         // Cut inside the first host: the scan information is still read.
         let early = &full[..full.find("portid=\"22\"").unwrap()];

@@ -13,6 +13,8 @@ pub struct ParseReport {
     pub inputs: Vec<InputReport>,
     /// Devices assembled from the inputs.
     pub devices: Vec<DeviceSummary>,
+    /// Hosts seen by scans, per file, in file order.
+    pub hosts: Vec<HostSummary>,
 }
 
 /// Line counts of one input.
@@ -64,6 +66,86 @@ pub struct DeviceSummary {
     pub rules: usize,
     /// Rules with conditions or actions that are not modelled.
     pub unknown_rules: usize,
+}
+
+/// One host a scan saw.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostSummary {
+    /// Its first host name, else its first address.
+    pub name: String,
+    /// Its addresses.
+    pub addresses: Vec<String>,
+    /// False when the scan saw it down.
+    pub up: bool,
+    /// Open ports and what listens there (`tcp/22 ssh OpenSSH 8.9p1`).
+    pub open: Vec<String>,
+    /// The other ports, listed or summarised by the scan, counted by state and protocol
+    /// (`997 closed tcp`).
+    pub other_ports: Vec<String>,
+    /// Operating system guess, if any.
+    pub os: Option<String>,
+    /// The scan file.
+    pub file: String,
+    /// Line of the host in it.
+    pub line: u32,
+}
+
+impl HostSummary {
+    /// Summarise a scanned host.
+    pub fn of(file: &str, h: &crate::model::Host) -> HostSummary {
+        use crate::model::PortState;
+        fn proto(p: u8) -> String {
+            match p {
+                6 => "tcp".into(),
+                17 => "udp".into(),
+                132 => "sctp".into(),
+                p => format!("ip/{p}"),
+            }
+        }
+        fn state(s: PortState) -> (u8, &'static str) {
+            match s {
+                PortState::Open => (0, "open"),
+                PortState::OpenFiltered => (1, "open|filtered"),
+                PortState::Unfiltered => (2, "unfiltered"),
+                PortState::Filtered => (3, "filtered"),
+                PortState::ClosedFiltered => (4, "closed|filtered"),
+                PortState::Closed => (5, "closed"),
+            }
+        }
+        let mut open = Vec::new();
+        let mut others: std::collections::BTreeMap<(u8, (u8, &str)), u64> = std::collections::BTreeMap::new();
+        for s in &h.services {
+            if s.state == PortState::Open {
+                // Protocol scans (`nmap -sO`) list protocols, recorded with port 0.
+                let mut t = if matches!(s.proto, 6 | 17 | 132) {
+                    format!("{}/{}", proto(s.proto), s.port)
+                } else {
+                    proto(s.proto)
+                };
+                for part in [&s.name, &s.product, &s.version].into_iter().flatten() {
+                    t.push(' ');
+                    t.push_str(part);
+                }
+                open.push(t);
+            } else {
+                *others.entry((s.proto, state(s.state))).or_default() += 1;
+            }
+        }
+        for &(p, st, n) in &h.other_ports {
+            *others.entry((p, state(st))).or_default() += u64::from(n);
+        }
+        let addresses: Vec<String> = h.addrs.iter().map(|a| a.to_string()).collect();
+        HostSummary {
+            name: h.names.first().cloned().or_else(|| addresses.first().cloned()).unwrap_or_default(),
+            addresses,
+            up: h.up,
+            open,
+            other_ports: others.into_iter().map(|((p, (_, st)), n)| format!("{n} {st} {}", proto(p))).collect(),
+            os: h.os.clone(),
+            file: file.to_string(),
+            line: h.prov.line,
+        }
+    }
 }
 
 impl ParseReport {
@@ -127,7 +209,12 @@ impl ParseReport {
                 }
             })
             .collect();
-        ParseReport { inputs, devices }
+        let hosts = ws
+            .files
+            .iter()
+            .flat_map(|f| f.parsed.content.hosts.iter().map(|h| HostSummary::of(&f.path, h)))
+            .collect();
+        ParseReport { inputs, devices, hosts }
     }
 }
 
