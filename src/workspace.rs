@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{codes, Diagnostic, Severity};
+use crate::manifest::{self, glob, Manifest};
 use crate::model::Device;
 use crate::parse::{self, Format, ParsedFile};
 
@@ -56,35 +57,185 @@ pub struct Workspace {
     pub files: Vec<LoadedFile>,
     /// The network assembled from them.
     pub network: Network,
+    /// The topology manifest: the one given with `--manifest`, else the first found among the
+    /// inputs. Its file is among [`Workspace::files`], with its diagnostics.
+    pub manifest: Option<Manifest>,
 }
 
 impl Workspace {
     /// Parse every file and assemble the network. Never fails: unreadable or unknown files get
     /// a status and a diagnostic, and the rest is used.
     pub fn load(inputs: Vec<InputFile>) -> Workspace {
-        let mut files = Vec::with_capacity(inputs.len());
-        for (i, f) in inputs.into_iter().enumerate() {
-            let (parsed, text) = match String::from_utf8(f.bytes) {
-                Ok(text) => (parse::parse(i, &f.path, &text), text),
-                Err(e) => {
-                    let bytes = e.into_bytes();
-                    let mut p = ParsedFile::new(Format::Unknown, "");
-                    p.diags.push(Diagnostic {
-                        code: codes::UNREADABLE,
-                        severity: Severity::Error,
-                        line: 0,
-                        text: String::new(),
-                        reason: format!("not UTF-8 text ({} bytes): not a configuration export Portolan reads", bytes.len()),
-                        context: String::new(),
-                    });
-                    (p, String::new())
-                }
-            };
-            files.push(LoadedFile { path: f.path, parsed, device: None, text });
-        }
-        let network = assemble(&mut files);
-        Workspace { files, network }
+        Workspace::load_with_manifest(inputs, None)
     }
+
+    /// As [`Workspace::load`], with a manifest file given apart from the inputs (the CLI's
+    /// `--manifest FILE`): it is read as a manifest whatever its content looks like, takes
+    /// precedence over any manifest among the inputs, and is listed after them in
+    /// [`Workspace::files`].
+    pub fn load_with_manifest(inputs: Vec<InputFile>, manifest_file: Option<InputFile>) -> Workspace {
+        let mut files = Vec::with_capacity(inputs.len() + 1);
+        for (i, f) in inputs.into_iter().enumerate() {
+            files.push(load_file(i, f, false));
+        }
+        let explicit = manifest_file.map(|f| {
+            files.push(load_file(files.len(), f, true));
+            files.len() - 1
+        });
+        let chosen = choose_manifest(&mut files, explicit);
+        let manifest = chosen.and_then(|i| files.get(i)).and_then(|f| f.parsed.content.manifest.clone());
+        let overrides = match (&manifest, chosen) {
+            (Some(m), Some(mi)) => assign_by_manifest(&mut files, m, mi, explicit),
+            _ => vec![None; files.len()],
+        };
+        let network = assemble(&mut files, &overrides);
+        if let (Some(m), Some(mi)) = (&manifest, chosen) {
+            check_manifest_against_network(&mut files, m, mi, &network);
+        }
+        Workspace { files, network, manifest }
+    }
+}
+
+fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
+    let (parsed, text) = match String::from_utf8(f.bytes) {
+        Ok(text) if as_manifest => (manifest::parse_file(i, &f.path, &text), text),
+        Ok(text) => (parse::parse(i, &f.path, &text), text),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut p = ParsedFile::new(if as_manifest { Format::Manifest } else { Format::Unknown }, "");
+            p.diags.push(Diagnostic {
+                code: codes::UNREADABLE,
+                severity: Severity::Error,
+                line: 0,
+                text: String::new(),
+                reason: format!("not UTF-8 text ({} bytes): not a configuration export Portolan reads", bytes.len()),
+                context: String::new(),
+            });
+            (p, String::new())
+        }
+    };
+    LoadedFile { path: f.path, parsed, device: None, text }
+}
+
+/// The manifest used: the explicit one, else the first manifest among the inputs. Every other
+/// manifest gets a diagnostic saying it is not used.
+fn choose_manifest(files: &mut [LoadedFile], explicit: Option<usize>) -> Option<usize> {
+    let found: Vec<usize> =
+        files.iter().enumerate().filter(|(_, f)| f.parsed.format == Format::Manifest).map(|(i, _)| i).collect();
+    let chosen = explicit.or_else(|| found.first().copied())?;
+    let chosen_path = files.get(chosen).map(|f| f.path.clone()).unwrap_or_default();
+    for i in found.into_iter().filter(|&i| i != chosen) {
+        if let Some(f) = files.get_mut(i) {
+            f.parsed.diags.insert(
+                0,
+                Diagnostic {
+                    code: codes::STRUCTURE,
+                    severity: Severity::Warning,
+                    line: 0,
+                    text: String::new(),
+                    reason: format!("a second topology manifest is not used: the manifest is {chosen_path}"),
+                    context: String::new(),
+                },
+            );
+        }
+    }
+    Some(chosen)
+}
+
+/// The device each file belongs to by the manifest's `devices:` file patterns (`None`: not
+/// named by the manifest). Patterns are tried in device-name order; a file matched by several
+/// devices goes to the first, with a warning on the manifest.
+fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explicit: Option<usize>) -> Vec<Option<String>> {
+    let root = glob::common_root(
+        files.iter().enumerate().filter(|(i, _)| Some(*i) != explicit).map(|(_, f)| f.path.as_str()),
+    );
+    let mut out = vec![None; files.len()];
+    let mut notes: Vec<Diagnostic> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if i == mi || matches!(f.parsed.format, Format::Unknown | Format::Manifest) {
+            continue;
+        }
+        let owners: Vec<(&String, u32)> = m
+            .devices
+            .iter()
+            .filter(|(_, d)| d.files.iter().any(|p| glob::matches_path(p, &f.path, &root)))
+            .map(|(name, d)| (name, d.line))
+            .collect();
+        if let Some((first, _)) = owners.first() {
+            out[i] = Some((*first).clone());
+        }
+        if owners.len() > 1 {
+            let names: Vec<&str> = owners.iter().map(|(n, _)| n.as_str()).collect();
+            notes.push(manifest_diag(
+                files,
+                mi,
+                owners.get(1).map_or(0, |o| o.1),
+                codes::STRUCTURE,
+                Severity::Warning,
+                format!("devices: {} matches the files of devices {}; it belongs to {}", f.path, names.join(", "), names[0]),
+            ));
+        }
+    }
+    for (name, d) in &m.devices {
+        for pat in &d.files {
+            let used = files.iter().enumerate().any(|(i, f)| {
+                i != mi
+                    && !matches!(f.parsed.format, Format::Unknown | Format::Manifest)
+                    && glob::matches_path(pat, &f.path, &root)
+            });
+            if !used {
+                notes.push(manifest_diag(
+                    files,
+                    mi,
+                    d.line,
+                    codes::UNDEFINED_REFERENCE,
+                    Severity::Warning,
+                    format!("devices.{name}.files: no input file matches {pat:?}"),
+                ));
+            }
+        }
+    }
+    add_manifest_diags(files, mi, notes);
+    out
+}
+
+/// A diagnostic on the manifest file at a line, quoting the line.
+fn manifest_diag(files: &[LoadedFile], mi: usize, line: u32, code: &'static str, severity: Severity, reason: String) -> Diagnostic {
+    let text = files
+        .get(mi)
+        .and_then(|f| f.text.lines().nth((line as usize).wrapping_sub(1)))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Diagnostic { code, severity, line, text, reason, context: String::new() }
+}
+
+fn add_manifest_diags(files: &mut [LoadedFile], mi: usize, diags: Vec<Diagnostic>) {
+    if let Some(f) = files.get_mut(mi) {
+        f.parsed.diags.extend(diags);
+        f.parsed.diags.sort_by_key(|d| d.line);
+    }
+}
+
+/// References in the manifest that need the network: bare names, `device:NAME`, link and zone
+/// interface devices, and declared devices that no file describes.
+fn check_manifest_against_network(files: &mut [LoadedFile], m: &Manifest, mi: usize, net: &Network) {
+    let names: std::collections::BTreeSet<String> = net.devices.iter().map(|d| d.name.clone()).collect();
+    let text = files.get(mi).map(|f| f.text.clone()).unwrap_or_default();
+    let mut diags = m.check_network_names(&names, &text);
+    for (name, d) in &m.devices {
+        if d.files.is_empty() && !names.contains(name) {
+            diags.push(manifest_diag(
+                files,
+                mi,
+                d.line,
+                codes::UNDEFINED_REFERENCE,
+                Severity::Warning,
+                format!("devices.{name}: no input file describes this device (give its files: patterns)"),
+            ));
+        }
+    }
+    add_manifest_diags(files, mi, diags);
 }
 
 /// The device a file belongs to by name: a name the file states, else its folder, else the
@@ -103,14 +254,22 @@ fn device_key(path: &str, hint: Option<&str>) -> String {
     if stem.is_empty() { name.to_string() } else { stem.to_string() }
 }
 
-fn assemble(files: &mut [LoadedFile]) -> Network {
+/// Group files into devices. `overrides[i]` is the device the manifest assigns file `i` to; it
+/// wins over the file's own name, folder or stem.
+fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
+        if f.parsed.format == Format::Manifest {
+            continue;
+        }
         // Scans (nmap, …) describe hosts, not a device: they attach facts to hosts by address.
         if matches!(f.parsed.format, Format::Unknown) || f.parsed.content.scan.is_some() {
             continue;
         }
-        let key = device_key(&f.path, f.parsed.device_hint.as_deref());
+        let key = match overrides.get(i) {
+            Some(Some(name)) => name.clone(),
+            _ => device_key(&f.path, f.parsed.device_hint.as_deref()),
+        };
         groups.entry(key).or_default().push(i);
     }
     // Loose files without a shared name: when exactly one group holds rules and the others hold
@@ -121,7 +280,9 @@ fn assemble(files: &mut [LoadedFile]) -> Network {
         .map(|(k, _)| k)
         .collect();
     let any_folder = files.iter().any(|f| f.path.replace('\\', "/").trim_start_matches("./").contains('/'));
-    if with_rules.len() == 1 && groups.len() > 1 && !any_folder {
+    // Files the manifest places are never regrouped by this guess.
+    let any_placed = overrides.iter().any(Option::is_some);
+    if with_rules.len() == 1 && groups.len() > 1 && !any_folder && !any_placed {
         let target = with_rules[0].clone();
         let others: Vec<String> = groups.keys().filter(|k| **k != target).cloned().collect();
         let dumps_per_kind = |fmt: &[Format]| {

@@ -246,17 +246,26 @@ impl Lower<'_> {
         out
     }
 
-    fn services(&mut self, n: &Node, path: &str) -> Vec<ServiceSpec> {
+    /// The services of a list; bad items are reported and left out. `None` when the list was
+    /// not empty but none of its items could be read (the entry then means nothing).
+    fn services(&mut self, n: &Node, path: &str) -> Option<Vec<ServiceSpec>> {
         let mut out = Vec::new();
+        let mut bad = false;
         for (i, item) in self.list(n, path).iter().enumerate() {
             let p = format!("{path}[{i}]");
-            let Some(s) = self.text(item, &p) else { continue };
+            let Some(s) = self.text(item, &p) else {
+                bad = true;
+                continue;
+            };
             match ServiceSpec::parse(&s) {
                 Ok(svc) => out.push(svc),
-                Err(msg) => self.bad_value(item.line, &p, msg),
+                Err(msg) => {
+                    bad = true;
+                    self.bad_value(item.line, &p, msg);
+                }
             }
         }
-        out
+        (!bad || !out.is_empty()).then_some(out)
     }
 
     fn iface(&mut self, n: &Node, path: &str) -> Option<IfaceRef> {
@@ -323,6 +332,7 @@ pub(super) fn lower(root: &Node, text: &str) -> (Manifest, Vec<Diagnostic>) {
         m.assumptions = lw.texts(n, "assumptions");
     }
     cross_references(&mut lw, &m);
+    drop_undefined(&mut m);
     (m, lw.d.list)
 }
 
@@ -500,7 +510,8 @@ fn policy(lw: &mut Lower, n: &Node) -> Policy {
             let Some(ef) = lw.fields(item, &p, "policy.matrix[]") else { continue };
             let from = lw.req_endpoint(&ef, "from", &p);
             let to = lw.req_endpoint(&ef, "to", &p);
-            let allow = lw.require(&ef, "allow", &p).map(|a| lw.services(a, &child(&p, "allow")));
+            // Services that could not be read are left out: the pair then allows less, never more.
+            let allow = lw.require(&ef, "allow", &p).map(|a| lw.services(a, &child(&p, "allow")).unwrap_or_default());
             let owner = lw.role(&ef, "owner", &p);
             let description = lw.opt_text(&ef, "description", &p);
             if let (Some(from), Some(to), Some(allow)) = (from, to, allow) {
@@ -517,10 +528,13 @@ fn policy(lw: &mut Lower, n: &Node) -> Policy {
             let id = entry_id(lw, &ef, &p, &mut ids);
             let from = lw.req_endpoint(&ef, "from", &p);
             let to = lw.req_endpoint(&ef, "to", &p);
-            let services = if must {
-                lw.require(&ef, "services", &p).map(|s| lw.services(s, &child(&p, "services")))
-            } else {
-                Some(ef.get("services").map_or_else(|| vec![ServiceSpec::Any], |s| lw.services(s, &child(&p, "services"))))
+            let services = match ef.get("services") {
+                Some(s) => lw.services(s, &child(&p, "services")),
+                None if must => {
+                    lw.require(&ef, "services", &p);
+                    None
+                }
+                None => Some(vec![ServiceSpec::Any]),
             };
             let owner = lw.role(&ef, "owner", &p);
             let description = lw.opt_text(&ef, "description", &p);
@@ -539,31 +553,31 @@ fn policy(lw: &mut Lower, n: &Node) -> Policy {
             let p = format!("policy.vendor_scopes[{i}]");
             let Some(ef) = lw.fields(item, &p, "policy.vendor_scopes[]") else { continue };
             let id = entry_id(lw, &ef, &p, &mut ids);
-            let origin = lw.req_endpoint(&ef, "origin", &p);
+            let origin = lw.req_endpoint(&ef, "origin", &p).filter(|o| {
+                let open = matches!(o.endpoint, Endpoint::Internet | Endpoint::Any);
+                if open {
+                    lw.bad_value(o.line, &child(&p, "origin"), format!("{:?} cannot be scoped: a vendor scope names one origin", o.text));
+                }
+                !open
+            });
+            // Allowances that cannot be read are left out: the origin then may reach less, and
+            // what it reaches beyond is reported, never silently allowed.
             let mut allow = Vec::new();
-            let mut allow_ok = true;
             if let Some(al) = lw.require(&ef, "allow", &p) {
                 let ap = child(&p, "allow");
                 for (j, a) in lw.list(al, &ap).iter().enumerate() {
                     let aep = format!("{ap}[{j}]");
-                    let Some(af) = lw.fields(a, &aep, "policy.vendor_scopes[].allow[]") else {
-                        allow_ok = false;
-                        continue;
-                    };
+                    let Some(af) = lw.fields(a, &aep, "policy.vendor_scopes[].allow[]") else { continue };
                     let to = lw.req_endpoint(&af, "to", &aep);
-                    let services = lw.require(&af, "services", &aep).map(|s| lw.services(s, &child(&aep, "services")));
-                    match (to, services) {
-                        (Some(to), Some(services)) => allow.push(ScopeAllow { to, services, line: a.line }),
-                        _ => allow_ok = false,
+                    let services = lw.require(&af, "services", &aep).and_then(|s| lw.services(s, &child(&aep, "services")));
+                    if let (Some(to), Some(services)) = (to, services) {
+                        allow.push(ScopeAllow { to, services, line: a.line });
                     }
                 }
-            } else {
-                allow_ok = false;
             }
             let owner = lw.role(&ef, "owner", &p);
             let description = lw.opt_text(&ef, "description", &p);
-            // A scope with a broken allowance would forbid what it meant to allow: leave it out.
-            if let (Some(origin), true) = (origin, allow_ok) {
+            if let Some(origin) = origin {
                 pol.vendor_scopes.push(VendorScope { id, origin, allow, owner, description, line: item.line });
             }
         }
@@ -609,8 +623,28 @@ fn entry_id(lw: &mut Lower, f: &Fields, path: &str, ids: &mut BTreeMap<String, u
     id
 }
 
-/// `zone:NAME` and `host:NAME` must name declared zones and hosts; a scoped origin may not be
-/// `internet`.
+/// Leave out crown jewels and policy entries whose `zone:` or `host:` endpoints name nothing
+/// (each was reported by [`cross_references`]).
+fn drop_undefined(m: &mut Manifest) {
+    let hosts: BTreeSet<String> = m.hosts.iter().map(|h| h.name.clone()).collect();
+    let zones: BTreeSet<String> = m.zones.keys().cloned().collect();
+    let ok = |e: &EndpointRef| match &e.endpoint {
+        Endpoint::Zone(z) => zones.contains(z),
+        Endpoint::Host(h) => hosts.contains(h),
+        _ => true,
+    };
+    m.crown_jewels.retain(|e| ok(e));
+    let p = &mut m.policy;
+    p.matrix.retain(|e| ok(&e.from) && ok(&e.to));
+    p.must_not_reach.retain(|e| ok(&e.from) && ok(&e.to));
+    p.must_reach.retain(|e| ok(&e.from) && ok(&e.to));
+    p.vendor_scopes.retain(|v| ok(&v.origin));
+    for v in &mut p.vendor_scopes {
+        v.allow.retain(|a| ok(&a.to));
+    }
+}
+
+/// `zone:NAME` and `host:NAME` must name declared zones and hosts.
 fn cross_references(lw: &mut Lower, m: &Manifest) {
     let hosts: BTreeSet<&str> = m.hosts.iter().map(|h| h.name.as_str()).collect();
     for (path, e) in m.endpoints() {
@@ -640,15 +674,6 @@ fn cross_references(lw: &mut Lower, m: &Manifest) {
                 );
             }
             _ => {}
-        }
-    }
-    for (i, v) in m.policy.vendor_scopes.iter().enumerate() {
-        if matches!(v.origin.endpoint, Endpoint::Internet | Endpoint::Any) {
-            lw.bad_value(
-                v.origin.line,
-                &format!("policy.vendor_scopes[{i}].origin"),
-                format!("{:?} cannot be scoped: a vendor scope names one origin", v.origin.text),
-            );
         }
     }
 }

@@ -334,9 +334,9 @@ impl Manifest {
                 if !known_device(&end.device) {
                     push(
                         codes::UNDEFINED_REFERENCE,
-                        Severity::Warning,
+                        Severity::Info,
                         end.line,
-                        format!("links[{i}][{j}]: no device is named {:?}", end.device),
+                        format!("links[{i}][{j}]: no input describes device {:?}; the link is kept as stated", end.device),
                     );
                 }
             }
@@ -346,9 +346,9 @@ impl Manifest {
                 if !known_device(&itf.device) {
                     push(
                         codes::UNDEFINED_REFERENCE,
-                        Severity::Warning,
+                        Severity::Info,
                         itf.line,
-                        format!("zones.{name}.interfaces[{i}]: no device is named {:?}", itf.device),
+                        format!("zones.{name}.interfaces[{i}]: no input describes device {:?}", itf.device),
                     );
                 }
             }

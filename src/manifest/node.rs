@@ -26,8 +26,10 @@ pub const MAX_NODES: usize = 250_000;
 /// an alias bomb multiplies them.
 pub const MAX_REPLAYED_EVENTS: usize = 100_000;
 
-/// Deepest nesting accepted (YAML and JSON). The manifest's own structure is at most six deep.
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting accepted (YAML and JSON). The manifest's own structure is eight deep
+/// (`policy.vendor_scopes[].allow[].services[]` and its items); the limit also bounds the stack
+/// the YAML reader uses (about 32 KiB per level in unoptimised builds).
+pub const MAX_DEPTH: usize = 16;
 
 /// One value of the document, with the one-based line it starts on.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,19 +135,19 @@ fn yaml_error(e: &serde_saphyr::Error) -> ReadError {
         }
     }
     let msg = msg.lines().next().unwrap_or("").trim().to_string();
-    let reason = if matches!(inner, serde_saphyr::Error::Budget { .. }) || msg.contains("budget") {
-        format!(
-            "not read: the YAML exceeds the limits for a manifest ({msg}); aliases that expand \
-             to more than {MAX_REPLAYED_EVENTS} events, more than {MAX_NODES} values or nesting \
-             deeper than {MAX_DEPTH} are refused"
-        )
-    } else if msg.contains("alias") && msg.contains("limit") {
-        format!(
-            "not read: YAML aliases expand to too much ({msg}); at most {MAX_REPLAYED_EVENTS} \
-             replayed events are accepted"
-        )
-    } else if msg.contains("recursion limit") {
+    // Locations inside the message repeat what the line says.
+    let short = msg.find(" at line ").and_then(|i| msg.get(..i)).unwrap_or(&msg).trim().to_string();
+    let reason = if msg.contains("recursion limit") || msg.contains("Depth {") {
         format!("not read: the YAML nests deeper than {MAX_DEPTH} levels")
+    } else if matches!(inner, serde_saphyr::Error::Budget { .. })
+        || msg.contains("budget")
+        || (msg.contains("alias") && msg.contains("limit"))
+    {
+        format!(
+            "not read: the YAML exceeds the limits for a manifest ({short}); aliases may expand to at \
+             most {MAX_REPLAYED_EVENTS} events, and a manifest holds at most {MAX_NODES} values \
+             nested at most {MAX_DEPTH} deep"
+        )
     } else {
         format!("not valid YAML: {msg}")
     };
@@ -474,7 +476,7 @@ mod test {
     fn broken_documents_are_errors_with_lines() {
         assert_eq!(from_yaml("a: 1\nb: [1, 2\nc: 3\n").unwrap_err().line, 3);
         assert_eq!(from_json("{\"a\": 1,\n\"b\": }").unwrap_err().line, 2);
-        let deep = format!("a: {}{}\n", "[".repeat(500), "]".repeat(500));
+        let deep = format!("a: {}{}\n", "[".repeat(40), "]".repeat(40));
         assert!(from_yaml(&deep).unwrap_err().reason.contains("deeper"));
     }
 
