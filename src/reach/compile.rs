@@ -140,6 +140,8 @@ pub struct CRule {
     pub set: PacketSet,
     /// The same set in flat form, when it has that shape.
     pub flat: Option<FlatMatch>,
+    /// Dimensions the set constrains (bit per [`Dim`]).
+    pub dims: u16,
     /// Conditions that are not modelled (the rule only possibly matches).
     pub unknown: Vec<String>,
     /// The action.
@@ -497,7 +499,11 @@ fn compile_ruleset(rs: &Ruleset, ifaces: &IfaceTable, local: &Ranges, has_iface_
                 set = set.intersect(&cond_set(c, ifaces, local));
             }
             let flat = FlatMatch::from_set(&set);
-            CRule { set, flat, unknown, action: r.action.clone(), prov: r.prov.clone() }
+            let dims = set
+                .cubes()
+                .iter()
+                .fold(0u16, |m, c| Dim::ALL.iter().filter(|d| c.is_constrained(**d)).fold(m, |m, d| m | (1 << *d as usize)));
+            CRule { set, flat, dims, unknown, action: r.action.clone(), prov: r.prov.clone() }
         })
         .collect();
     CRuleset {

@@ -65,8 +65,17 @@ pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec>, with
         match c {
             CondRec::Rules { dev, map, pkt, checks } => {
                 let Some(d) = net.devices.get(*dev) else { continue };
+                // Dimensions of the packet then that come from a varying dimension of the question:
+                // a rule constraining none of them held or failed for every packet alike.
+                let live: u16 = Dim::ALL.iter().fold(0, |m, x| match map[*x as usize] {
+                    Source::Orig(o) if varying & (1 << o as usize) != 0 => m | (1 << *x as usize),
+                    _ => m,
+                });
                 for &(rs, r, held) in checks.iter() {
                     let Some(rule) = d.rulesets.get(rs as usize).and_then(|x| x.rules.get(r as usize)) else { continue };
+                    if rule.dims & live == 0 {
+                        continue;
+                    }
                     let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };
                     region = if held { region.intersect(&m) } else { region.difference(&m) };
                 }
