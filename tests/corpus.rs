@@ -1,6 +1,7 @@
 //! Corpus test: every third-party file in `../shared/corpus` that Portolan detects as
-//! iptables-save output or an `ip addr` / `ip route` dump is parsed (it must not panic) and its
-//! parse coverage is compared with the committed table `tests/corpus_coverage.tsv`.
+//! iptables-save output, an `ip addr` / `ip route` dump or nmap XML output is parsed (it must not
+//! panic) and its parse coverage is compared with the committed table `tests/corpus_coverage.tsv`.
+//! Every `.xml` file under `nmap/` must be detected as nmap XML.
 //!
 //! A file whose coverage drops, or that disappears (no longer found, or no longer detected as one
 //! of these formats), fails the test. Files not yet in the table are listed. After an intended
@@ -28,7 +29,15 @@ const HEADER: &str = "path\tformat\tlines\tunrecognized\tcoverage%";
 
 /// Formats this test follows.
 fn covered(f: Format) -> bool {
-    matches!(f, Format::IptablesSave | Format::IpAddr | Format::IpAddrJson | Format::IpRoute | Format::IpRouteJson)
+    matches!(
+        f,
+        Format::IptablesSave
+            | Format::IpAddr
+            | Format::IpAddrJson
+            | Format::IpRoute
+            | Format::IpRouteJson
+            | Format::NmapXml
+    )
 }
 
 /// One row of the table.
@@ -100,11 +109,15 @@ fn corpus_coverage_does_not_regress() {
     let mut iptables_time = Duration::ZERO;
     let mut iptables_files = 0;
     let mut slowest = (Duration::ZERO, String::new());
+    let mut undetected_scans = Vec::new();
     for path in &paths {
         let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
         let Ok(bytes) = std::fs::read(path) else { continue };
         let Ok(text) = std::str::from_utf8(&bytes) else { continue };
         let format = parse::detect(text);
+        if rel.starts_with("nmap/") && rel.ends_with(".xml") && format != Format::NmapXml {
+            undetected_scans.push(format!("{rel}: detected as {}", format.label()));
+        }
         if !covered(format) {
             continue;
         }
@@ -141,7 +154,14 @@ fn corpus_coverage_does_not_regress() {
         full,
         lowest.map_or("none".to_string(), |(p, r)| format!("{p} {:.1}%", r.coverage))
     );
-    for fmt in [Format::IptablesSave, Format::IpAddr, Format::IpAddrJson, Format::IpRoute, Format::IpRouteJson] {
+    for fmt in [
+        Format::IptablesSave,
+        Format::IpAddr,
+        Format::IpAddrJson,
+        Format::IpRoute,
+        Format::IpRouteJson,
+        Format::NmapXml,
+    ] {
         let rows: Vec<&Row> = current.values().filter(|r| r.format == fmt.label()).collect();
         if !rows.is_empty() {
             let full = rows.iter().filter(|r| r.coverage >= 100.0).count();
@@ -152,6 +172,7 @@ fn corpus_coverage_does_not_regress() {
         "corpus/iptables: {iptables_files} files parsed in {iptables_time:?}; slowest file {} in {:?}",
         slowest.1, slowest.0
     );
+    assert!(undetected_scans.is_empty(), "nmap XML files not detected as such:\n{}", undetected_scans.join("\n"));
     // A generous bound that only catches pathological (quadratic) behaviour, even in debug builds.
     assert!(iptables_time < Duration::from_secs(60), "parsing corpus/iptables took {iptables_time:?}");
 
