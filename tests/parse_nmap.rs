@@ -152,17 +152,14 @@ golden!(netns_syn_version_os, "netns-syn-os.xml", |p| {
     assert!(p.lines_skipped > 20, "host hints, task lines, fingerprints, timing: {}", p.lines_skipped);
 });
 
-/// nmap's own text output of the same scan lists the same ports, states, services and versions.
-#[test]
-fn netns_syn_os_agrees_with_nmap_text_output() {
-    let p = load("netns-syn-os.xml");
-    let text = read("netns-syn-os.txt");
-    let reports = normal_output(&text);
-    assert_eq!(reports.len(), 8, "{reports:?}");
-    assert_eq!(reports.iter().map(|r| r.ports.len()).sum::<usize>(), 8, "{reports:?}");
-    assert!(reports.iter().any(|r| r.ports.iter().any(|p| p.version.contains("(Ubuntu Linux; protocol 2.0)"))));
+/// Compare a parse with nmap's text output of the same scan: the same hosts up or down, the same
+/// ports with their states, services and versions, the same counts of ports not shown. Returns
+/// the number of ports compared.
+fn assert_agrees_with_text(p: &ParsedFile, text: &str) -> usize {
+    let reports = normal_output(text);
+    assert_eq!(reports.len(), p.content.hosts.len(), "{reports:?}");
     for r in &reports {
-        let h = host(&p, &r.addr);
+        let h = host(p, &r.addr);
         assert_eq!(h.up, r.up, "{}", r.addr);
         let mut ours: Vec<NormalPort> = h
             .services
@@ -179,6 +176,16 @@ fn netns_syn_os_agrees_with_nmap_text_output() {
         assert_eq!(ours, r.ports, "{}", r.addr);
         assert_eq!(h.other_ports, r.not_shown, "{}", r.addr);
     }
+    reports.iter().map(|r| r.ports.len()).sum()
+}
+
+/// nmap's own text output of the same scan lists the same ports, states, services and versions.
+#[test]
+fn netns_syn_os_agrees_with_nmap_text_output() {
+    let p = load("netns-syn-os.xml");
+    let text = read("netns-syn-os.txt");
+    assert_eq!(assert_agrees_with_text(&p, &text), 8);
+    assert!(text.contains("22/tcp   open     ssh     OpenSSH 8.9p1 Ubuntu 3ubuntu0.6 (Ubuntu Linux; protocol 2.0)"));
 }
 
 golden!(netns_tcp_and_udp, "netns-tcp-udp.xml", |p| {
@@ -374,4 +381,65 @@ fn normal_output(text: &str) -> Vec<NormalReport> {
         }
     }
     out
+}
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The corpus's SOURCES.md states, for each nmap XML file, how many hosts, hosts up and open
+/// ports it holds (counted when the corpus was assembled). The parse agrees, except where the
+/// difference is understood and listed here.
+#[test]
+fn corpus_counts_match_sources() {
+    let root = Path::new(CORPUS);
+    let Ok(sources) = std::fs::read_to_string(root.join("SOURCES.md")) else {
+        assert!(!in_ci(), "the corpus folder {CORPUS} is missing in CI");
+        eprintln!("note: corpus folder {CORPUS} not found: test skipped");
+        return;
+    };
+    // (file, hosts, up, open ports) where the parse differs from SOURCES.md, and why.
+    let expected_differences: &[(&str, usize, usize, usize, &str)] = &[
+        ("nmap/python-libnmap/dionaea_scan.xml", 1, 1, 16, "SOURCES counts the <hosthint>'s status as a host up"),
+        ("nmap/python-libnmap/extra_ports.xml", 1, 1, 16, "SOURCES counts the <hosthint>'s status as a host up"),
+        ("nmap/python-libnmap/test_osclass.xml", 0, 0, 0, "its only address is the placeholder \"IP\""),
+    ];
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for row in sources.lines().filter(|l| l.contains("nmap XML:")) {
+        // | nmap XML | `nmap/…/x.xml` | … | nmap XML: 2 hosts (2 up), 4 open ports; args: …
+        let Some(path) = row.split('`').nth(1) else { continue };
+        let Some(counts) = row.split("nmap XML: ").nth(1) else { continue };
+        let nums: Vec<usize> = counts
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .take(3)
+            .map(|s| s.parse().expect("count"))
+            .collect();
+        let [hosts, up, open] = nums[..] else { panic!("SOURCES.md row for {path}: {counts}") };
+        let text = std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let p = parse::parse(0, path, &text);
+        let got = (
+            p.content.hosts.len(),
+            p.content.hosts.iter().filter(|h| h.up).count(),
+            p.content.hosts.iter().flat_map(|h| &h.services).filter(|s| s.state == PortState::Open).count(),
+        );
+        let want = match expected_differences.iter().find(|d| d.0 == path) {
+            Some(&(_, h, u, o, _)) => (h, u, o),
+            None => (hosts, up, open),
+        };
+        if got != want {
+            failures.push(format!("{path}: (hosts, up, open) = {got:?}, expected {want:?}"));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} nmap XML rows found in SOURCES.md");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The corpus's locally generated scan comes with nmap's text output of the same scan.
+    let dir = root.join("nmap/generated-local");
+    let xml = std::fs::read_to_string(dir.join("nmap_loopback_sT_sV.xml")).expect("generated scan");
+    let txt = std::fs::read_to_string(dir.join("nmap_loopback_sT_sV.txt")).expect("its text output");
+    assert_eq!(assert_agrees_with_text(&parse::parse(0, "nmap_loopback_sT_sV.xml", &xml), &txt), 5);
 }
