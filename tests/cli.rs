@@ -189,3 +189,25 @@ fn analyze_csv_and_markdown() {
     assert!(out.contains("## From internet"), "{out}");
     assert!(out.contains("| definite | 203.0.113.2 (edge-fw) | tcp/443 |"), "{out}");
 }
+
+#[test]
+fn analyze_uses_manifest_origins_roles_and_host_names() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portolan.yaml");
+    let o = run(&["analyze", "--format", "json", "--manifest", manifest, &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let names: Vec<&str> = v["origins"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["internet", "vendor", "phished"]);
+    let ex = v["exposures"].as_array().unwrap();
+    // The vendor reaches the web server through the port forward; the vendor owns it.
+    let vendor_web = ex.iter().find(|e| e["origin"] == "vendor" && e["ip"] == "192.168.10.20" && e["ports"] == "443").unwrap();
+    assert_eq!(vendor_web["host"], "web");
+    assert_eq!(vendor_web["owner"], "vendor");
+    // A phished workstation reaches the firewall's SSH: the employees' side of the risk.
+    let ssh = ex.iter().find(|e| e["origin"] == "phished" && e["ip"] == "10.0.0.1" && e["proto"] == "tcp" && e["ports"] == "22").unwrap();
+    assert_eq!(ssh["owner"], "employees");
+    // Endpoints named by the manifest work in questions too.
+    let o = run(&["query", "--manifest", manifest, "--from", "phished", "--to", "host:db", "--port", "5432", &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).starts_with("allowed"), "{}", stdout(&o));
+}

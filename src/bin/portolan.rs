@@ -35,6 +35,9 @@ mod cli {
             /// Print JSON.
             #[arg(long)]
             json: bool,
+            /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
             /// Files or folders (read recursively; formats are detected by content).
             #[arg(required = true)]
             paths: Vec<PathBuf>,
@@ -52,6 +55,9 @@ mod cli {
             /// `internet:tcp/22,tcp/3389` (repeatable).
             #[arg(long = "fail-on")]
             fail_on: Vec<String>,
+            /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
             /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
@@ -79,6 +85,9 @@ mod cli {
             /// Print JSON.
             #[arg(long)]
             json: bool,
+            /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
             /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
@@ -94,6 +103,9 @@ mod cli {
             /// Print JSON lines (the default output is JSON lines too; kept for symmetry).
             #[arg(long)]
             json: bool,
+            /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
             /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
@@ -134,8 +146,8 @@ mod cli {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         match cli.cmd {
-            Cmd::Parse { json, paths } => {
-                let ws = load(&paths)?;
+            Cmd::Parse { json, manifest, paths } => {
+                let ws = load(&paths, manifest.as_deref())?;
                 let rep = ParseReport::build(&ws);
                 if json {
                     serde_json::to_writer_pretty(&mut out, &rep)?;
@@ -144,15 +156,15 @@ mod cli {
                     render_parse(&mut out, &rep)?;
                 }
             }
-            Cmd::Analyze { from, format, fail_on, paths } => {
+            Cmd::Analyze { from, format, fail_on, manifest, paths } => {
                 let gates: Vec<FailOn> =
                     fail_on.iter().map(|f| FailOn::parse(f)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
-                let ws = load(&paths)?;
+                let ws = load(&paths, manifest.as_deref())?;
                 let an = Analyzer::new(&ws);
                 let origins: Vec<Origin> = if from.is_empty() {
-                    vec![Origin::internet()]
+                    an.default_origins()
                 } else {
-                    from.iter().map(|f| Origin { name: f.clone(), role: None, endpoint: f.clone() }).collect()
+                    from.iter().map(|f| an.origin_named(f)).collect()
                 };
                 let rep = AnalyzeReport { parse: ParseReport::build(&ws), exposure: an.exposure(&origins) };
                 match format {
@@ -182,8 +194,8 @@ mod cli {
                 }
                 return Ok(0);
             }
-            Cmd::Query { from, to, proto, port, sport, flows, json, paths } => {
-                let ws = load(&paths)?;
+            Cmd::Query { from, to, proto, port, sport, flows, json, manifest, paths } => {
+                let ws = load(&paths, manifest.as_deref())?;
                 let an = Analyzer::new(&ws);
                 if let Some(f) = flows {
                     return run_flows(&mut out, &an, &f);
@@ -201,8 +213,8 @@ mod cli {
                     render_query(&mut out, &rep)?;
                 }
             }
-            Cmd::Test { flows, filter, json: _, paths } => {
-                let ws = load(&paths)?;
+            Cmd::Test { flows, filter, json: _, manifest, paths } => {
+                let ws = load(&paths, manifest.as_deref())?;
                 let an = Analyzer::new(&ws);
                 let filter = match filter {
                     Some(f) => f,
@@ -216,7 +228,7 @@ mod cli {
     }
 
     /// Read files and folders (recursively, in sorted order) into a workspace.
-    fn load(paths: &[PathBuf]) -> Result<Workspace> {
+    fn load(paths: &[PathBuf], manifest: Option<&Path>) -> Result<Workspace> {
         let mut files = Vec::new();
         for p in paths {
             collect(p, &mut files).with_context(|| format!("cannot read {}", p.display()))?;
@@ -224,7 +236,14 @@ mod cli {
         if files.is_empty() {
             bail!("no input files found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
         }
-        Ok(Workspace::load(files))
+        let manifest = match manifest {
+            Some(m) => Some(InputFile {
+                path: m.display().to_string(),
+                bytes: std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?,
+            }),
+            None => None,
+        };
+        Ok(Workspace::load_with_manifest(files, manifest))
     }
 
     fn collect(p: &Path, files: &mut Vec<InputFile>) -> Result<()> {

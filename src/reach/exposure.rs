@@ -89,6 +89,31 @@ fn state_word(s: PortState) -> &'static str {
 }
 
 impl Analyzer<'_> {
+    /// The origins to analyse when none are given: `internet` and every origin the manifest
+    /// declares.
+    pub fn default_origins(&self) -> Vec<Origin> {
+        let mut v = vec![Origin::internet()];
+        if let Some(m) = &self.ws.manifest {
+            for o in &m.origins {
+                if o.name != "internet" {
+                    v.push(Origin { name: o.name.clone(), role: o.role.map(|r| r.as_str().to_string()), endpoint: o.name.clone() });
+                }
+            }
+        }
+        v
+    }
+
+    /// The origin an endpoint names, with the role the manifest gives it.
+    pub fn origin_named(&self, s: &str) -> Origin {
+        let role = self
+            .ws
+            .manifest
+            .as_ref()
+            .and_then(|m| m.origins.iter().find(|o| o.name == s))
+            .and_then(|o| o.role.map(|r| r.as_str().to_string()));
+        Origin { name: s.to_string(), role, endpoint: s.to_string() }
+    }
+
     /// Everything each origin can reach.
     pub fn exposure(&self, origins: &[Origin]) -> ExposureReport {
         let hosts = scanned_hosts(self);
@@ -293,7 +318,8 @@ impl Analyzer<'_> {
         if let Some(d) = self.net.devices.iter().find(|d| d.is_local(a)) {
             return (a.to_string(), Some(d.name.clone()));
         }
-        let name = hosts.iter().find(|(_, h)| h.addrs.contains(&a)).and_then(|(_, h)| h.names.first().cloned());
+        let declared = self.ws.manifest.as_ref().and_then(|m| m.hosts.iter().find(|h| h.ips.contains(&a)).map(|h| h.name.clone()));
+        let name = declared.or_else(|| hosts.iter().find(|(_, h)| h.addrs.contains(&a)).and_then(|(_, h)| h.names.first().cloned()));
         (a.to_string(), name)
     }
 }

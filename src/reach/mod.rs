@@ -184,12 +184,46 @@ impl<'a> Analyzer<'a> {
         if let Some(i) = self.net.device(s) {
             return Ok(Endpoint::Device(i));
         }
+        if let Some(r) = self.manifest_endpoint(s) {
+            return Ok(Endpoint::Addrs(r));
+        }
         for prefix in ["host:", "zone:"] {
             if s.starts_with(prefix) {
                 return Err(format!("endpoint {s:?}: hosts and zones are named in a topology manifest, and none defines it"));
             }
         }
         Err(format!("endpoint {s:?} is not an address, CIDR, range, `internet`, or a device name"))
+    }
+
+    /// A name the topology manifest defines: `zone:NAME`, `host:NAME`, or a bare origin, host
+    /// or zone name, as addresses.
+    fn manifest_endpoint(&self, s: &str) -> Option<Ranges> {
+        let m = self.ws.manifest.as_ref()?;
+        let blocks = |bs: &[crate::manifest::AddrBlock]| {
+            Ranges::from_ranges(
+                bs.iter()
+                    .flat_map(|b| match b {
+                        crate::manifest::AddrBlock::Net(n) => space::prefix_range(n).as_slice().to_vec(),
+                        crate::manifest::AddrBlock::Range(r) => vec![(space::addr_to_u128(r.lo), space::addr_to_u128(r.hi))],
+                    })
+                    .collect(),
+            )
+        };
+        let host = |name: &str| {
+            m.hosts.iter().find(|h| h.name == name).map(|h| {
+                Ranges::from_ranges(h.ips.iter().map(|a| (space::addr_to_u128(*a), space::addr_to_u128(*a))).collect())
+            })
+        };
+        if let Some(z) = s.strip_prefix("zone:") {
+            return m.zones.get(z).map(|z| blocks(&z.addresses));
+        }
+        if let Some(h) = s.strip_prefix("host:") {
+            return host(h);
+        }
+        if let Some(o) = m.origins.iter().find(|o| o.name == s) {
+            return Some(blocks(&o.addresses));
+        }
+        host(s).or_else(|| m.zones.get(s).map(|z| blocks(&z.addresses)))
     }
 
     /// Answer a reachability question.
