@@ -161,9 +161,8 @@ fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explici
             .filter(|(_, d)| d.files.iter().any(|p| glob::matches_path(p, &f.path, &root)))
             .map(|(name, d)| (name, d.line))
             .collect();
-        if let Some((first, _)) = owners.first() {
-            out[i] = Some((*first).clone());
-        }
+        let Some((first, _)) = owners.first() else { continue };
+        out[i] = Some((*first).clone());
         if owners.len() > 1 {
             let names: Vec<&str> = owners.iter().map(|(n, _)| n.as_str()).collect();
             notes.push(manifest_diag(
@@ -172,7 +171,7 @@ fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explici
                 owners.get(1).map_or(0, |o| o.1),
                 codes::STRUCTURE,
                 Severity::Warning,
-                format!("devices: {} matches the files of devices {}; it belongs to {}", f.path, names.join(", "), names[0]),
+                format!("devices: {} matches the files of devices {}; it belongs to {first}", f.path, names.join(", ")),
             ));
         }
     }

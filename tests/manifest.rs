@@ -281,6 +281,56 @@ fn endpoints_and_services() {
     assert!(svc("icmp/8").is_err());
 }
 
+/// Cut, doubled and swapped pieces of the example (YAML and JSON): the reader never panics, and
+/// every diagnostic points at a line of the document.
+#[test]
+fn mangled_manifests_never_panic() {
+    let docs = [read("examples/portolan.yaml"), read("tests/golden/manifest/portolan.json")];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    for round in 0..600 {
+        let doc = &docs[round % 2];
+        let chars: Vec<char> = doc.chars().collect();
+        let mut out: Vec<char> = chars.clone();
+        for _ in 0..1 + next(4) {
+            let (a, len) = (next(out.len()), 1 + next(40));
+            let b = (a + len).min(out.len());
+            match next(4) {
+                0 => {
+                    out.drain(a..b);
+                }
+                1 => {
+                    let piece: Vec<char> = out[a..b].to_vec();
+                    let at = next(out.len());
+                    out.splice(at..at, piece);
+                }
+                2 => {
+                    let c = ['[', '{', ':', '-', '*', '&', '"', '\n', ' ', '#', ','][next(11)];
+                    out.insert(a, c);
+                }
+                _ => out.truncate(a),
+            }
+        }
+        let text: String = out.into_iter().collect();
+        let lines = text.lines().count() as u32;
+        let p = parse::parse(0, "m", &text);
+        if p.format == Format::Manifest {
+            for d in &p.diags {
+                assert!(d.line <= lines.max(1), "line {} of {lines}: {d:?}\n{text}", d.line);
+            }
+        }
+        let (_, diags) = manifest::read("m", &text);
+        for d in &diags {
+            assert!(d.line <= lines.max(1), "line {} of {lines}: {d:?}\n{text}", d.line);
+        }
+    }
+}
+
 fn files(list: &[(&str, &str)]) -> Vec<InputFile> {
     list.iter().map(|(p, t)| InputFile::new(*p, *t)).collect()
 }

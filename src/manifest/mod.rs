@@ -373,8 +373,9 @@ fn keys_are_manifest(keys: &[String]) -> bool {
 }
 
 fn json_top_keys(t: &str) -> Option<Vec<String>> {
-    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t) {
-        Ok(map) => Some(map.keys().cloned().collect()),
+    // Only the top-level keys are kept; values are checked for syntax and skipped.
+    match serde_json::from_str::<BTreeMap<String, serde::de::IgnoredAny>>(t) {
+        Ok(map) => Some(map.into_keys().collect()),
         Err(_) => {
             // Broken JSON: a manifest if its first key is a section name (to report the error).
             let rest = t.get(1..)?.trim_start().strip_prefix('"')?;
@@ -441,7 +442,9 @@ pub fn read(file: &str, text: &str) -> (Option<Manifest>, Vec<Diagnostic>) {
             diags.sort_by_key(|d| d.line);
             (Some(m), diags)
         }
-        Err(e) => {
+        Err(mut e) => {
+            // An error at the end of the text may be placed after its last line.
+            e.line = e.line.min(text.lines().count() as u32);
             let mut d = Diags::default();
             let line_text = text.lines().nth((e.line as usize).wrapping_sub(1)).unwrap_or("");
             d.push(codes::UNREADABLE, Severity::Error, e.line, line_text, e.reason);
