@@ -211,3 +211,27 @@ fn analyze_uses_manifest_origins_roles_and_host_names() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout(&o).starts_with("allowed"), "{}", stdout(&o));
 }
+
+#[test]
+fn scan_that_contradicts_the_configs_reports_both_facts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenarios/scan-contradicts");
+    let o = run(&["analyze", "--format", "json", dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ex = v["exposures"].as_array().unwrap();
+    let get = |ip: &str, port: &str| ex.iter().find(|e| e["ip"] == ip && e["proto"] == "tcp" && e["ports"] == port).cloned();
+    // Configs allow tcp/443 to the web server; the scan saw it filtered: both are reported.
+    let https = get("192.168.10.20", "443").expect("configs expose tcp/443");
+    assert_eq!(https["certainty"], "definite");
+    let fact = https["scan"][0].as_str().unwrap();
+    assert!(fact.contains("dmz-scan.xml:14") && fact.contains("filtered"), "{fact}");
+    // The same through the port forward.
+    assert!(get("203.0.113.2", "443").unwrap()["scan"][0].as_str().unwrap().contains("filtered"));
+    // Port 80: the service the scan found.
+    assert_eq!(get("192.168.10.20", "80").unwrap()["service"], "tcp/80 http nginx 1.24.0");
+    assert_eq!(get("192.168.10.20", "80").unwrap()["host"], "www.example.test");
+    // Port 8443: open per the scan, reached by no origin per the configs.
+    let notes = v["scan_notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("192.168.10.20 tcp/8443 is open per the scan")), "{notes:?}");
+    assert!(get("192.168.10.20", "8443").is_none());
+}

@@ -224,6 +224,16 @@ impl Analyzer<'_> {
                     // The group's path is that of its first class; the exposure shows the path
                     // of a connection to this very destination.
                     let own = self.evaluate(describe::class_packet(&first), &ep);
+                    // Behind a port forward, the service is the translated destination's.
+                    let (service, scan) = match forwarded_to(&own.hops) {
+                        Some((a, port)) if first.has_ports => {
+                            let (s2, mut f2) = scan_facts(&hosts, a, p, &Ranges::single(port as u128), true, &o.name);
+                            let mut f = scan;
+                            f.append(&mut f2);
+                            (service.or(s2.map(|s| format!("{s} on {a} behind the port forward"))), f)
+                        }
+                        _ => (service, scan),
+                    };
                     exposures.push(Exposure {
                         origin: o.name.clone(),
                         from,
@@ -322,6 +332,20 @@ impl Analyzer<'_> {
         let name = declared.or_else(|| hosts.iter().find(|(_, h)| h.addrs.contains(&a)).and_then(|(_, h)| h.names.first().cloned()));
         (a.to_string(), name)
     }
+}
+
+/// The destination a port forward sends the first packet to (the last destination NAT on the
+/// way), if any.
+fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)> {
+    let n = hops
+        .iter()
+        .filter(|h| h.direction == "forward")
+        .flat_map(|h| h.nat.iter())
+        .filter(|n| n.kind == "dnat" || n.kind == "redirect")
+        .last()?;
+    let (addr, port) = n.to.rsplit_once(':')?;
+    let addr = addr.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    Some((addr, port.parse().ok()?))
 }
 
 fn port_in(ports: &str, p: u16) -> bool {
