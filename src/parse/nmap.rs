@@ -695,7 +695,7 @@ impl<'t> Lower<'t> {
                 "osmatch" => {
                     if let Some(name) = attr(child, "name") {
                         let acc = accuracy();
-                        if best_match.as_ref().map_or(true, |(a, _)| acc > *a) {
+                        if best_match.as_ref().is_none_or(|(a, _)| acc > *a) {
                             best_match = Some((acc, name.to_string()));
                         }
                     }
@@ -704,7 +704,7 @@ impl<'t> Lower<'t> {
                     let parts: Vec<&str> =
                         ["vendor", "osfamily", "osgen"].iter().filter_map(|k| attr(child, k)).collect();
                     let acc = accuracy();
-                    if !parts.is_empty() && best_class.as_ref().map_or(true, |(a, _)| acc > *a) {
+                    if !parts.is_empty() && best_class.as_ref().is_none_or(|(a, _)| acc > *a) {
                         best_class = Some((acc, dedup_words(&parts)));
                     }
                 }
@@ -807,10 +807,12 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         source,
         idx: &idx,
         d: Diags::default(),
-        skipped: vec![0..root.range().start],
+        skipped: Vec::new(),
         scan_protocols: Vec::new(),
         ip_scan: false,
     };
+    // The prologue (declaration, DOCTYPE, stylesheet, comments) before the root element.
+    lower.skipped.push(0..root.range().start);
     for n in doc.descendants().filter(|n| n.is_comment() || n.is_pi()) {
         lower.skipped.push(n.range());
     }
