@@ -32,7 +32,7 @@ function clear(el) {
 }
 
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
+const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.
@@ -77,7 +77,9 @@ worker.onerror = (ev) => {
 let sampleInfo = null;
 let report = null; // the current ParseReport
 let pathIndex = new Map(); // input path → index, for the source viewer
+let pathsLongestFirst = []; // [path, index], to find "path:line:" at the start of a note
 let usingSample = false;
+let loadGen = 0; // bumped on every load: answers about earlier inputs are dropped
 
 function setStatus(text, kind = '') {
   const s = $('status');
@@ -182,10 +184,12 @@ const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupport
 
 function showReport(r, ms) {
   report = r;
+  loadGen++;
   pathIndex = new Map();
   r.inputs.forEach((inp, i) => {
     if (!pathIndex.has(inp.path)) pathIndex.set(inp.path, i);
   });
+  pathsLongestFirst = [...pathIndex].sort((a, b) => b[0].length - a[0].length);
 
   const rules = r.devices.reduce((n, d) => n + d.rules, 0);
   setStatus(
@@ -201,6 +205,14 @@ function showReport(r, ms) {
   $('result-card').hidden = true;
   clear($('result'));
   $('workspace').hidden = false;
+  // What the Internet reaches is the first question for any estate: answer it right away.
+  $('origins').value = 'internet';
+  $('exposure-filter').value = '';
+  $('certainty-filter').value = '';
+  exposureView.filter = '';
+  exposureView.certainty = '';
+  exposureView.sort = null;
+  runAnalysis();
 }
 
 function renderInputs(inputs) {
@@ -485,7 +497,7 @@ function renderResult(res, i, count) {
     h('p', { class: 'witness muted small' }, 'For example ', h('code', null, witnessText(res.witness))),
   );
   if (res.uncertain && res.uncertain.length) {
-    el.appendChild(h('div', { class: 'uncertain' }, h('p', { class: 'label' }, 'Depends on'), h('ul', null, res.uncertain.map((u) => h('li', null, u)))));
+    el.appendChild(h('div', { class: 'uncertain' }, h('p', { class: 'label' }, 'Depends on'), h('ul', null, res.uncertain.map((u) => h('li', null, locatedText(u))))));
   }
   if (res.hops && res.hops.length) {
     el.appendChild(h('ol', { class: 'hops' }, res.hops.map((hop, n) => renderHop(hop, n))));
@@ -564,6 +576,400 @@ function ruleLocation(rule) {
   return sourceLink(rule.file, rule.line, `${rule.file}:${rule.line}`);
 }
 
+// A note that starts with "path:line:" (uncertain constructs, scan facts) gets its location as a
+// link to the source viewer; the rest stays text.
+function locatedText(note) {
+  for (const [path, index] of pathsLongestFirst) {
+    if (!note.startsWith(`${path}:`)) continue;
+    const m = /^:(\d+):?\s*/.exec(note.slice(path.length));
+    if (!m) continue;
+    const line = Number(m[1]);
+    return [sourceLink(path, line, `${path}:${line}`, index), ' ', h('span', { class: 'note-text' }, note.slice(path.length + m[0].length))];
+  }
+  return [note];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exposure: what each origin reaches, as filterable, sortable tables whose rows open the path.
+
+const MAX_ROWS = 200; // rows per origin before "Show all"
+
+const exposureView = {
+  filter: '',
+  certainty: '',
+  sort: null, // {key, dir: 1 | -1}; null keeps the analysis order (certainty, then address)
+  expanded: new Set(), // indexes into report.exposures
+  showAll: new Set(), // origin names
+};
+let analysis = null; // {report: AnalyzeReport, origins: [string], ms}
+let analysisSeq = 0;
+
+function parseOrigins(text) {
+  const seen = new Set();
+  return text
+    .split(/[\s,]+/)
+    .filter((o) => o !== '' && !seen.has(o) && seen.add(o));
+}
+
+function setExportsDisabled(disabled) {
+  for (const id of ['export-json', 'export-markdown', 'export-csv']) $(id).disabled = disabled;
+}
+
+async function runAnalysis() {
+  const origins = parseOrigins($('origins').value);
+  const gen = loadGen;
+  const seq = ++analysisSeq;
+  $('exposure-card').hidden = false;
+  const out = clear($('exposure'));
+  const names = origins.length ? origins.join(', ') : 'internet';
+  out.appendChild(h('p', { class: 'working' }, `Analysing what ${names} can reach…`));
+  $('exposure-shown').textContent = '';
+  $('analyze-button').disabled = true;
+  setExportsDisabled(true);
+  try {
+    const { result, ms } = await call('analyze', { origins });
+    if (gen !== loadGen || seq !== analysisSeq) return;
+    analysis = { report: result, origins, ms };
+    exposureView.expanded.clear();
+    exposureView.showAll.clear();
+    renderExposure();
+    setExportsDisabled(false);
+  } catch (e) {
+    if (gen !== loadGen || seq !== analysisSeq) return;
+    analysis = null;
+    $('exposure-tools').hidden = true;
+    $('exposure-count').textContent = '';
+    clear(out).appendChild(notice('error', `Portolan could not analyse what ${names} can reach`, e.message));
+  } finally {
+    if (seq === analysisSeq) $('analyze-button').disabled = false;
+  }
+}
+
+const serviceText = (e) => (e.ports ? `${e.proto}/${e.ports}` : e.proto);
+
+// Addresses sort by value: IPv4 before IPv6, names and descriptions last.
+function addressKey(text) {
+  const first = text.split(/[\s,/-]/)[0];
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(first);
+  if (v4) return `4${v4.slice(1).map((x) => Number(x).toString(16).padStart(2, '0')).join('')}`;
+  if (/^[0-9a-f:]+$/i.test(first) && first.includes(':')) {
+    const [head, tail = null] = first.split('::');
+    const a = head ? head.split(':') : [];
+    const b = tail ? tail.split(':') : [];
+    const groups = tail === null ? a : [...a, ...Array(Math.max(0, 8 - a.length - b.length)).fill('0'), ...b];
+    return `6${groups.map((g) => g.padStart(4, '0')).join('')}`;
+  }
+  return `z${text}`;
+}
+
+const firstPort = (ports) => (ports === 'any' ? 0 : ports === '' ? -1 : parseInt(ports, 10) || 0);
+
+const SORTS = {
+  dst: (a, b) => compare(addressKey(a.ip), addressKey(b.ip)) || compare(a.host ?? '', b.host ?? ''),
+  service: (a, b) => compare(a.proto, b.proto) || firstPort(a.ports) - firstPort(b.ports) || compare(a.ports, b.ports),
+  certainty: (a, b) => compare(a.certainty, b.certainty),
+  scans: (a, b) => compare(a.service ? 0 : 1, b.service ? 0 : 1) || compare(a.service ?? '', b.service ?? ''),
+  owner: (a, b) => compare(a.owner, b.owner),
+};
+
+function compare(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const COLUMNS = [
+  { key: 'dst', label: 'Destination' },
+  { key: 'service', label: 'Service' },
+  { key: 'certainty', label: 'Certainty' },
+  { key: 'scans', label: 'Seen by scans' },
+  { key: 'owner', label: 'Owner' },
+];
+
+// Where a port forward sends the connection: the destination translations of the first packet.
+function forwardedTo(e) {
+  return (e.hops || [])
+    .filter((hop) => hop.direction === 'forward')
+    .flatMap((hop) => hop.nat || [])
+    .filter((n) => n.kind === 'dnat' || n.kind === 'redirect')
+    .map((n) => n.to);
+}
+
+function searchText(e) {
+  return [e.ip, e.host, e.from, serviceText(e), ...forwardedTo(e), e.certainty, e.service, e.owner, ...(e.scan || [])]
+    .filter(Boolean)
+    .join(' ')
+    .toLowerCase();
+}
+
+function matches(e) {
+  if (exposureView.certainty && e.certainty !== exposureView.certainty) return false;
+  const words = exposureView.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const text = searchText(e);
+  return words.every((w) => text.includes(w));
+}
+
+function renderExposure() {
+  if (!analysis) return;
+  const r = analysis.report;
+  const out = clear($('exposure'));
+  $('exposure-count').textContent = String(r.exposures.length);
+  $('exposure-tools').hidden = r.exposures.length === 0;
+  const filtering = exposureView.filter.trim() !== '' || exposureView.certainty !== '';
+  let shown = 0;
+  for (const o of r.origins) {
+    const all = [];
+    r.exposures.forEach((e, i) => {
+      if (e.origin === o.name) all.push({ e, i });
+    });
+    const rows = all.filter((x) => matches(x.e));
+    if (exposureView.sort) {
+      const { key, dir } = exposureView.sort;
+      rows.sort((x, y) => dir * SORTS[key](x.e, y.e) || x.i - y.i);
+    }
+    shown += rows.length;
+    out.appendChild(renderOrigin(o, all.length, rows, filtering));
+  }
+  const notes = renderExposureNotes(r);
+  if (notes) out.appendChild(notes);
+  const total = r.exposures.length;
+  $('exposure-shown').textContent = filtering
+    ? `${shown} of ${plural(total, 'exposure')} shown`
+    : `${plural(total, 'exposure')} from ${plural(r.origins.length, 'origin')}, analysed in ${formatMs(analysis.ms)}`;
+}
+
+function renderOrigin(o, total, rows, filtering) {
+  const id = `origin-${Array.from(o.name).map((c) => c.codePointAt(0).toString(16)).join('')}`;
+  const section = h(
+    'section',
+    { class: 'origin', 'aria-labelledby': id },
+    h(
+      'div',
+      { class: 'origin-head' },
+      h('h3', { id }, 'From ', h('span', { class: 'origin-name' }, o.name)),
+      o.role ? h('span', { class: 'tag' }, o.role) : null,
+      o.addresses && o.addresses !== o.name ? h('span', { class: 'muted small origin-addrs' }, o.addresses) : null,
+      o.error ? null : h('span', { class: 'count' }, plural(total, 'exposure')),
+    ),
+  );
+  if (o.error) {
+    section.appendChild(notice('error', `${o.name} was not analysed`, o.error));
+    return section;
+  }
+  if (total === 0) {
+    section.appendChild(h('p', { class: 'empty-origin' }, `No exposure: per the configs, nothing in the estate is reachable from ${o.name}.`));
+    return section;
+  }
+  if (rows.length === 0) {
+    section.appendChild(h('p', { class: 'muted no-match' }, filtering ? 'No exposure from this origin matches the filter.' : 'No exposure.'));
+    return section;
+  }
+  const limit = exposureView.showAll.has(o.name) ? rows.length : MAX_ROWS;
+  const body = h('tbody');
+  for (const { e, i } of rows.slice(0, limit)) {
+    body.appendChild(exposureRow(e, i));
+    if (exposureView.expanded.has(i)) body.appendChild(exposureDetailRow(e, i));
+  }
+  section.appendChild(
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h('table', { class: 'exposures' }, h('caption', { class: 'visually-hidden' }, `Exposures from ${o.name}`), exposureHead(), body),
+    ),
+  );
+  if (rows.length > limit) {
+    section.appendChild(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'button show-all',
+          onclick: () => {
+            exposureView.showAll.add(o.name);
+            renderExposure();
+          },
+        },
+        `Show all ${rows.length} (${rows.length - limit} more)`,
+      ),
+    );
+  }
+  return section;
+}
+
+function exposureHead() {
+  const cells = [h('th', { scope: 'col', class: 'col-toggle' }, h('span', { class: 'visually-hidden' }, 'Path'))];
+  for (const c of COLUMNS) {
+    const active = exposureView.sort && exposureView.sort.key === c.key;
+    const dir = active ? exposureView.sort.dir : 0;
+    cells.push(
+      h(
+        'th',
+        { scope: 'col', class: `col-${c.key}`, 'aria-sort': active ? (dir > 0 ? 'ascending' : 'descending') : null },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `sort${active ? ' active' : ''}`,
+            'data-key': c.key,
+            title: `Sort by ${c.label.toLowerCase()}${active && dir > 0 ? ', descending' : ''}`,
+            onclick: () => sortBy(c.key),
+          },
+          c.label,
+          h('span', { class: `sort-icon${active ? (dir > 0 ? ' asc' : ' desc') : ''}`, 'aria-hidden': 'true' }),
+        ),
+      ),
+    );
+  }
+  return h('thead', null, h('tr', null, cells));
+}
+
+function sortBy(key) {
+  const s = exposureView.sort;
+  exposureView.sort = s && s.key === key ? { key, dir: -s.dir } : { key, dir: 1 };
+  renderExposure();
+  const button = document.querySelector(`#exposure th button.sort[data-key="${key}"]`);
+  if (button) button.focus();
+}
+
+function certaintyBadge(c) {
+  return h('span', { class: `cert cert-${c}`, title: c === 'possible' ? 'Depends on a construct Portolan does not model' : 'Reachable whatever the unmodelled constructs do' }, c);
+}
+
+function exposureRow(e, i) {
+  const open = exposureView.expanded.has(i);
+  const detailId = `exp-detail-${i}`;
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'toggle row-toggle',
+      'aria-expanded': String(open),
+      'aria-controls': detailId,
+      'aria-label': `Path from ${e.origin} to ${e.ip} ${serviceText(e)}`,
+      onclick: (ev) => {
+        ev.stopPropagation();
+        toggleExposure(i);
+      },
+    },
+    h('span', { class: 'chev', 'aria-hidden': 'true' }),
+  );
+  const row = h(
+    'tr',
+    { class: `exp-row cert-row-${e.certainty}${open ? ' open' : ''}`, 'data-index': String(i) },
+    h('td', { class: 'col-toggle' }, toggle),
+    h(
+      'td',
+      { class: 'dst' },
+      h('span', { class: 'ip' }, e.ip),
+      e.host ? h('span', { class: 'host' }, e.host) : null,
+      forwardedTo(e).map((to) => h('span', { class: 'forwarded', title: 'The connection is translated to this address and port' }, `→ ${to}`)),
+      e.from !== e.origin ? h('span', { class: 'only-from' }, `only from ${e.from}`) : null,
+    ),
+    h('td', { class: 'svc' }, h('code', null, serviceText(e))),
+    h('td', null, certaintyBadge(e.certainty)),
+    h(
+      'td',
+      { class: 'scans' },
+      e.service ? h('span', { class: 'seen' }, e.service) : h('span', { class: 'muted' }, '—'),
+      e.scan && e.scan.length ? h('span', { class: 'scan-flag', title: e.scan.join('\n') }, plural(e.scan.length, 'scan fact'), ' against the configs') : null,
+    ),
+    h('td', null, h('span', { class: `owner owner-${e.owner}` }, e.owner)),
+  );
+  row.addEventListener('click', (ev) => {
+    if (ev.target.closest('button, a, input, select')) return;
+    if (String(window.getSelection() || '') !== '') return; // selecting text, not opening
+    toggleExposure(i);
+  });
+  return row;
+}
+
+function toggleExposure(i) {
+  if (exposureView.expanded.has(i)) exposureView.expanded.delete(i);
+  else exposureView.expanded.add(i);
+  const row = document.querySelector(`#exposure tr.exp-row[data-index="${i}"]`);
+  if (!row) return;
+  const open = exposureView.expanded.has(i);
+  row.classList.toggle('open', open);
+  row.querySelector('.row-toggle').setAttribute('aria-expanded', String(open));
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains('exp-detail')) next.remove();
+  if (open) row.after(exposureDetailRow(analysis.report.exposures[i], i));
+}
+
+function exposureDetailRow(e, i) {
+  const body = h(
+    'div',
+    { class: 'exp-detail-body' },
+    h('p', { class: 'reason' }, e.reason),
+    h('p', { class: 'witness muted small' }, 'For example ', h('code', null, witnessText(e.witness))),
+  );
+  if (e.from !== e.origin) body.appendChild(h('p', { class: 'small' }, `Only from ${e.from} within ${e.origin}.`));
+  if (e.certainty === 'possible' || (e.uncertain && e.uncertain.length)) {
+    body.appendChild(
+      h(
+        'div',
+        { class: 'uncertain depends' },
+        h('p', { class: 'label' }, 'Possible: depends on what Portolan does not model'),
+        e.uncertain && e.uncertain.length
+          ? h('ul', null, e.uncertain.map((u) => h('li', null, locatedText(u))))
+          : h('p', { class: 'small' }, 'No construct was named.'),
+      ),
+    );
+  }
+  if (e.service) body.appendChild(h('p', { class: 'small seen-line' }, h('span', { class: 'label inline' }, 'Seen by scans'), ' ', e.service));
+  if (e.scan && e.scan.length) {
+    body.appendChild(h('div', { class: 'scan-facts' }, h('p', { class: 'label' }, 'Scans vs configs'), h('ul', null, e.scan.map((f) => h('li', null, locatedText(f))))));
+  }
+  if (e.hops && e.hops.length) body.appendChild(h('ol', { class: 'hops' }, e.hops.map((hop, n) => renderHop(hop, n))));
+  return h('tr', { id: `exp-detail-${i}`, class: 'exp-detail' }, h('td', { colspan: String(COLUMNS.length + 1) }, body));
+}
+
+function renderExposureNotes(r) {
+  const parts = [];
+  if (r.scan_notes && r.scan_notes.length) {
+    parts.push(
+      h(
+        'div',
+        { class: 'scan-notes' },
+        h('h3', null, 'Scans vs configs'),
+        h('p', { class: 'muted small' }, 'Open ports the scans saw that no origin reaches per the configs: the scan ran from elsewhere, or the configs are not what runs.'),
+        h('ul', null, r.scan_notes.map((n) => h('li', null, locatedText(n)))),
+      ),
+    );
+  }
+  if (r.assumptions && r.assumptions.length) {
+    parts.push(h('div', { class: 'assumptions' }, h('p', { class: 'label' }, 'Assumptions'), h('ul', null, r.assumptions.map((a) => h('li', null, a)))));
+  }
+  return parts.length ? h('div', { class: 'exposure-notes' }, parts) : null;
+}
+
+// Exports: JSON is the report itself; Markdown and CSV come from the core's renderers. The file
+// is made here and saved through a download link: nothing is sent anywhere.
+const EXPORTS = {
+  json: { ext: 'json', type: 'application/json' },
+  markdown: { ext: 'md', type: 'text/markdown' },
+  csv: { ext: 'csv', type: 'text/csv' },
+};
+
+async function exportAnalysis(format) {
+  const spec = EXPORTS[format];
+  if (!analysis || !spec) return;
+  const { report: r, origins } = analysis;
+  let text;
+  try {
+    text = format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : (await call('export', { format, origins })).result;
+  } catch (e) {
+    setStatus(`Could not export the analysis: ${e.message}`, 'error');
+    return;
+  }
+  if (analysis === null || analysis.report !== r) return;
+  const url = URL.createObjectURL(new Blob([text], { type: `${spec.type};charset=utf-8` }));
+  const a = h('a', { href: url, download: `portolan-exposure.${spec.ext}`, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Source viewer.
 
@@ -614,6 +1020,26 @@ $('query-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   runQuery();
 });
+
+$('origins-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (parseOrigins($('origins').value).length === 0) $('origins').value = 'internet';
+  runAnalysis();
+});
+
+$('exposure-filter').addEventListener('input', (ev) => {
+  exposureView.filter = ev.currentTarget.value;
+  renderExposure();
+});
+
+$('certainty-filter').addEventListener('change', (ev) => {
+  exposureView.certainty = ev.currentTarget.value;
+  renderExposure();
+});
+
+for (const format of Object.keys(EXPORTS)) {
+  $(`export-${format}`).addEventListener('click', () => exportAnalysis(format));
+}
 
 // The whole window accepts drops, so a file that misses the zone is loaded instead of opened.
 const zone = $('dropzone');

@@ -3,6 +3,8 @@
 //   page → worker  {id, type: 'load', files: [{name, bytes: ArrayBuffer}]}
 //                  {id, type: 'loadSample'}
 //                  {id, type: 'query', from, to, proto, port}
+//                  {id, type: 'analyze', origins: [string]}        ([] means internet)
+//                  {id, type: 'export', format: 'markdown'|'csv', origins: [string]}
 //                  {id, type: 'source', file, line, context}
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
 //                  {type: 'ready', sample} once, or {type: 'fatal', error}
@@ -70,6 +72,8 @@ function sourceLines(file, line, context) {
   return lines;
 }
 
+const origins = (list) => (Array.isArray(list) ? list.map(String) : []);
+
 const handlers = {
   load: (m) => open(m.files || []),
   loadSample: () => open(sample.files),
@@ -77,12 +81,20 @@ const handlers = {
     if (!session) throw new Error('Load some files first.');
     return session.query(String(m.from), String(m.to), String(m.proto), m.port ? String(m.port) : undefined);
   },
+  analyze: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.analyze(origins(m.origins));
+  },
+  export: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.export(String(m.format), origins(m.origins));
+  },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
 };
 
 self.onmessage = async (ev) => {
   const m = ev.data || {};
-  const handler = handlers[m.type];
+  const handler = Object.hasOwn(handlers, m.type) ? handlers[m.type] : null;
   if (!handler) {
     postMessage({ id: m.id, ok: false, error: `unknown request ${String(m.type)}` });
     return;

@@ -138,3 +138,29 @@ export async function inputRows(page) {
 export function shot(page, name, opts = {}) {
   return page.screenshot({ path: path.join(RESULTS, `${name}.png`), ...opts });
 }
+
+/** Wait for the exposure analysis to be shown (tables, origin errors or an analysis error). */
+export async function waitForExposure(page) {
+  await page.waitForSelector('#exposure .origin, #exposure > .notice');
+}
+
+/** Rows of the exposure tables, in the order shown, as plain objects. */
+export async function exposureRows(page) {
+  return page.$$eval('#exposure tr.exp-row', (rows) =>
+    rows.map((r) => ({
+      origin: r.closest('.origin').querySelector('.origin-name').textContent,
+      ip: r.querySelector('.ip').textContent,
+      host: r.querySelector('.host')?.textContent ?? null,
+      forwardedTo: [...r.querySelectorAll('.forwarded')].map((e) => e.textContent),
+      service: r.querySelector('.svc').textContent,
+      certainty: r.querySelector('.cert').textContent,
+      scans: r.querySelector('.scans').textContent,
+      owner: r.querySelector('.owner').textContent,
+    })),
+  );
+}
+
+/** Requests made since `from` (an index into rec.requests), leaving out blob: URLs (local). */
+export function requestsSince(rec, from) {
+  return rec.requests.slice(from).map((r) => r.url).filter((u) => !u.startsWith('blob:'));
+}
