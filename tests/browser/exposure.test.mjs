@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import {
+  ask,
   exposureRows,
   launchBrowser,
   loadSample,
@@ -370,6 +371,10 @@ describe('exposure of own files', () => {
     assert.match(await note.textContent(), /192\.0\.2\.1 tcp\/8080 is open per the scan, but no origin reaches it/);
     assert.match(await note.locator('.loc').textContent(), /^scan\.xml:\d+$/);
     await shot(page, 'exposure-possible', { fullPage: true });
+    // The query answer names the same construct, with the same link.
+    const a = await ask(page, { from: '198.51.100.7', to: '192.0.2.1', proto: 'tcp', port: '22' });
+    assert.equal(a.verdict, 'possibly', a.text);
+    assert.equal(await page.textContent('#result .uncertain li .loc'), 'lab-fw.rules:7');
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
     await context.close();
