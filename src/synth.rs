@@ -638,10 +638,7 @@ pub fn flows_for(ws: &Workspace, count: usize, seed: u64) -> Vec<Flow> {
                 continue;
             }
             for r in &rs.rules {
-                let decides = match &r.action {
-                    Action::Accept | Action::Drop | Action::Reject(_) | Action::Dnat(_) => true,
-                    _ => false,
-                };
+                let decides = matches!(&r.action, Action::Accept | Action::Drop | Action::Reject(_) | Action::Dnat(_));
                 if !decides {
                     continue;
                 }
