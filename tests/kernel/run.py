@@ -126,6 +126,9 @@ _LABS_LOCK = threading.Lock()
 KEEP = False
 STOP = threading.Event()  # set on interrupt: no new lab, no new process
 
+import netlab  # noqa: E402  (whole-network runs; they share the interrupt flag)
+netlab.STOP = STOP
+
 
 def sh(args, input_text=None, check=True, timeout=30):
     """Run a command; return stdout. Raises with stderr on failure when check."""
@@ -142,6 +145,7 @@ def cleanup_all():
         labs = list(_LABS)
     for lab in labs:
         lab.teardown()
+    netlab.cleanup_all()
 
 
 def _on_signal(signum, _frame):
@@ -782,6 +786,7 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print every flow")
     args = ap.parse_args()
     KEEP = args.keep
+    netlab.KEEP = args.keep
 
     if os.geteuid() != 0:
         sys.exit("kernel test: must run as root (it creates network namespaces)")
@@ -831,15 +836,27 @@ def main():
             plan.append((Run(sc, backend, mtext, label, (si + mi) % 2 == 0, backend == "nft",
                              mutation=(kind, rule)), flows, uses_sport))
 
-    total_flows = sum(len(f) for _, f, _ in plan)
-    print("kernel differential test: %d runs, %d flows (%s), work dir %s"
-          % (len(plan), total_flows, "quick" if args.quick else "full", workroot), flush=True)
+    # Whole networks (networks.py): every router of a scenario in its own namespace.
+    net_plan = netlab.plan(args, mutate)
+
+    total_flows = sum(len(f) for _, f, _ in plan) + sum(len(r.flows) for r in net_plan)
+    print("kernel differential test: %d runs (%d of them whole networks), %d flows (%s), "
+          "work dir %s" % (len(plan) + len(net_plan), len(net_plan), total_flows,
+                          "quick" if args.quick else "full", workroot), flush=True)
 
     passed = failed = 0
     done = []
+    net_done = []
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
         futures = []
+        # Network runs first: they are the longest, so the pool ends evenly.
+        for n, run in enumerate(net_plan):
+            futures.append((pool.submit(
+                lambda r=run, k=n:
+                netlab.execute(r, args, binary, workroot, k)
+                if time.monotonic() - started < args.max_seconds
+                else _skipped(r)), None))
         for n, (run, flows, uses_sport) in enumerate(plan):
             futures.append((pool.submit(
                 lambda r=run, f=flows, u=uses_sport, k=n:
@@ -848,11 +865,18 @@ def main():
                 else _skipped(r)), flows))
         for fut, flows in futures:
             run = fut.result()
-            done.append((run, flows))
-            p, f = report_run(run, flows, args)
+            if flows is None:
+                net_done.append(run)
+                p, f = netlab.report(run, args)
+            else:
+                done.append((run, flows))
+                p, f = report_run(run, flows, args)
             passed += p
             failed += f
         pool.shutdown()
+        p, f = netlab.check_mutations(net_done, args, binary is not None)
+        passed += p
+        failed += f
         # Mutations must be observable: some flow changes verdict on both sides.
         bases = {(r.scenario["name"], r.backend): (r, fl) for r, fl in done if not r.mutation}
         for run, flows in done:
@@ -895,8 +919,11 @@ def main():
 
     elapsed = time.monotonic() - started
     compared = sum(len(f) for r, f in done if not r.error)
+    net_compared = sum(len(r.flows) for r in net_done if not r.error)
     print("%d runs, %d flows compared, %d mutations, %.1f s"
-          % (len(done), compared, sum(1 for r, _ in done if r.mutation), elapsed))
+          % (len(done) + len(net_done), compared + net_compared,
+             sum(1 for r, _ in done if r.mutation) + sum(1 for r in net_done if r.mutation),
+             elapsed))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
