@@ -5,7 +5,7 @@
 //! const s = new Session([{ name: "fw1.iptables", bytes: new Uint8Array(buf) }]);
 //! s.parse_report();                                  // ParseReport as plain JSON values
 //! s.query("internet", "203.0.113.2", "tcp", "443");  // QueryReport, or throws Error(message)
-//! s.analyze(["internet", "10.0.0.0/24"]);            // AnalyzeReport ([] means ["internet"])
+//! s.analyze(["internet", "10.0.0.0/24"]);            // AnalyzeReport ([]: internet + manifest's)
 //! s.export("csv", ["internet"]);                     // the same analysis as Markdown or CSV text
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
 //! ```
@@ -59,20 +59,19 @@ impl Session {
         Analyzer::with_network(&self.ws, &self.net)
     }
 
-    /// The analysis for `origins` (endpoint strings, as `portolan analyze --from`), from the
-    /// cache when the same origins were asked last.
+    /// The analysis for `origins` (endpoint strings, as `portolan analyze --from`; none means
+    /// `internet` and the manifest's origins), from the cache when the same origins were asked
+    /// last.
     fn report(&self, origins: Vec<String>) -> AnalyzeReport {
         if let Some((asked, rep)) = self.last.borrow().as_ref() {
             if *asked == origins {
                 return rep.clone();
             }
         }
-        let list: Vec<Origin> = if origins.is_empty() {
-            vec![Origin::internet()]
-        } else {
-            origins.iter().map(|o| Origin { name: o.clone(), role: None, endpoint: o.clone() }).collect()
-        };
-        let rep = AnalyzeReport { parse: ParseReport::build(&self.ws), exposure: self.analyzer().exposure(&list) };
+        let an = self.analyzer();
+        let list: Vec<Origin> =
+            if origins.is_empty() { an.default_origins() } else { origins.iter().map(|o| an.origin_named(o)).collect() };
+        let rep = AnalyzeReport { parse: ParseReport::build(&self.ws), exposure: an.exposure(&list) };
         *self.last.borrow_mut() = Some((origins, rep.clone()));
         rep
     }
@@ -122,9 +121,10 @@ impl Session {
         to_js(&report)
     }
 
-    /// Everything each origin reaches (`internet`, a CIDR, `device:NAME`; none means
-    /// `internet`): the `AnalyzeReport` of `portolan analyze --format json`. An origin that
-    /// cannot be analysed carries its `error`.
+    /// Everything each origin reaches (`internet`, a CIDR, `device:NAME`, an origin the
+    /// manifest names; none means `internet` and the manifest's origins): the `AnalyzeReport`
+    /// of `portolan analyze --format json`. An origin that cannot be analysed carries its
+    /// `error`.
     pub fn analyze(&self, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
         to_js(&self.report(origins))
     }

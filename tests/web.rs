@@ -247,3 +247,25 @@ fn one_session_answers_queries_and_analyses_in_a_row() {
     assert_eq!(list(&again, "exposures").len(), list(&first, "exposures").len());
     assert_eq!(q("198.51.100.7", "2222"), "allowed");
 }
+
+#[wasm_bindgen_test]
+fn a_manifest_among_the_inputs_adds_its_origins_with_their_roles() {
+    let mut files: Vec<JsValue> = SAMPLE.iter().map(|(name, text)| file(name, (*text).into(), "text")).collect();
+    files.push(file("portolan.yaml", include_str!("../examples/portolan.yaml").into(), "text"));
+    let s = session(&files);
+    let report = s.analyze(vec![]).unwrap();
+    let origins: Vec<(String, Option<String>)> =
+        list(&report, "origins").iter().map(|o| (text(o, "name"), get(o, "role").as_string())).collect();
+    assert_eq!(
+        origins,
+        [("internet".into(), None), ("vendor".into(), Some("vendor".into())), ("phished".into(), Some("employees".into()))]
+    );
+    // A manifest origin asked by name keeps its role, and its exposures go to that role.
+    let vendor = s.analyze(vec!["vendor".into()]).unwrap();
+    assert_eq!(get(&list(&vendor, "origins")[0], "role").as_string().as_deref(), Some("vendor"));
+    let https = exposures_to(&vendor, "vendor", "203.0.113.2", "tcp", 443);
+    assert_eq!(https.len(), 1);
+    assert_eq!(text(&https[0], "owner"), "vendor");
+    // Hosts the manifest names label the destinations.
+    assert_eq!(text(&exposures_to(&report, "internet", "10.0.0.50", "tcp", 22)[0], "host"), "admin");
+}

@@ -205,8 +205,9 @@ function showReport(r, ms) {
   $('result-card').hidden = true;
   clear($('result'));
   $('workspace').hidden = false;
-  // What the Internet reaches is the first question for any estate: answer it right away.
-  $('origins').value = 'internet';
+  // What the Internet (and any origin a manifest declares) reaches is the first question for
+  // any estate: answer it right away.
+  $('origins').value = '';
   $('exposure-filter').value = '';
   $('certainty-filter').value = '';
   exposureView.filter = '';
@@ -621,7 +622,7 @@ async function runAnalysis() {
   const seq = ++analysisSeq;
   $('exposure-card').hidden = false;
   const out = clear($('exposure'));
-  const names = origins.length ? origins.join(', ') : 'internet';
+  const names = origins.length ? origins.join(', ') : 'each origin';
   out.appendChild(h('p', { class: 'working' }, `Analysing what ${names} can reach…`));
   $('exposure-shown').textContent = '';
   $('analyze-button').disabled = true;
@@ -630,6 +631,8 @@ async function runAnalysis() {
     const { result, ms } = await call('analyze', { origins });
     if (gen !== loadGen || seq !== analysisSeq) return;
     analysis = { report: result, origins, ms };
+    // No origin given: show the ones analysed (internet and the manifest's).
+    if (origins.length === 0) $('origins').value = result.origins.map((o) => o.name).join(', ');
     exposureView.expanded.clear();
     exposureView.showAll.clear();
     renderExposure();
@@ -1023,7 +1026,6 @@ $('query-form').addEventListener('submit', (ev) => {
 
 $('origins-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  if (parseOrigins($('origins').value).length === 0) $('origins').value = 'internet';
   runAnalysis();
 });
 

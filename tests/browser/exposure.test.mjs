@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -13,6 +14,7 @@ import {
   networkIdle,
   openPage,
   requestsSince,
+  ROOT,
   shot,
   startServer,
   waitForExposure,
@@ -388,6 +390,42 @@ describe('exposure of own files', () => {
     assert.match(await page.textContent('#exposure .origin'), /No exposure/);
     assert.ok(await page.locator('#exposure-tools').isHidden());
     assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+});
+
+describe('exposure with a manifest', () => {
+  test("a manifest's origins are analysed with the Internet, each with its role as owner", T, async () => {
+    const { page, context, rec } = await openPage(browser, server.origin);
+    const sample = (name) => readFileSync(path.join(ROOT, 'www', 'samples', 'edge-fw', name), 'utf8');
+    const files = [
+      ['edge-fw/edge-fw.iptables', sample('edge-fw.iptables')],
+      ['edge-fw/edge-fw.ip-addr', sample('edge-fw.ip-addr')],
+      ['edge-fw/edge-fw.ip-route', sample('edge-fw.ip-route')],
+      ['portolan.yaml', readFileSync(path.join(ROOT, 'examples', 'portolan.yaml'), 'utf8')],
+    ];
+    await page.evaluate((list) => {
+      const dt = new DataTransfer();
+      for (const [name, text] of list) dt.items.add(new File([text], name, { type: 'text/plain' }));
+      document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }, files);
+    await waitForExposure(page);
+    assert.equal(await page.inputValue('#origins'), 'internet, vendor, phished');
+    const heads = await page.$$eval('#exposure .origin .origin-head', (els) => els.map((e) => e.textContent));
+    assert.equal(heads.length, 3);
+    assert.match(heads[1], /^From vendorvendor198\.51\.100\.0\/28\d+ exposures$/);
+    assert.match(heads[2], /^From phishedemployees10\.0\.0\.100-10\.0\.0\.199\d+ exposures$/);
+    const rows = await exposureRows(page);
+    const vendor = rows.filter((r) => r.origin === 'vendor');
+    assert.ok(vendor.length > 0 && vendor.every((r) => r.owner === 'vendor'), JSON.stringify(vendor));
+    assert.ok(rows.filter((r) => r.origin === 'phished').every((r) => r.owner === 'employees'));
+    // Hosts the manifest names label the destinations.
+    assert.ok(rows.some((r) => r.origin === 'internet' && r.ip === '192.168.10.20' && r.host === 'web'), JSON.stringify(rows.slice(0, 6)));
+    // The owner filter finds one origin's rows.
+    await page.fill('#exposure-filter', 'employees');
+    assert.ok((await exposureRows(page)).every((r) => r.origin === 'phished'));
+    assert.deepEqual(rec.errors, []);
+    await shot(page, 'exposure-manifest');
     await context.close();
   });
 });
