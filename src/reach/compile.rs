@@ -254,6 +254,16 @@ impl CDevice {
         Ranges::from_ranges(v)
     }
 
+    /// True if `a` is the broadcast address of one of the device's IPv4 subnets (prefixes up
+    /// to /30), or the limited broadcast 255.255.255.255.
+    pub fn is_broadcast(&self, a: IpAddr) -> bool {
+        let IpAddr::V4(v4) = a else { return false };
+        if v4.is_broadcast() {
+            return true;
+        }
+        self.addrs.iter().any(|(n, _)| matches!(n, IpNet::V4(n4) if n4.prefix_len() <= 30 && n4.broadcast() == v4))
+    }
+
     /// Longest-prefix-match route lookup.
     pub fn lookup(&self, dst: IpAddr) -> Option<&CRoute> {
         self.lookup_idx(dst).map(|i| &self.routes[i])
@@ -333,6 +343,16 @@ impl CNetwork {
             }
             push(&mut a, &d.local_ranges());
             push(&mut rc, &d.local_ranges());
+            // Subnet broadcast addresses are delivered, not forwarded: their own cells.
+            for (n, _) in &d.addrs {
+                if let IpNet::V4(n4) = n {
+                    if n4.prefix_len() <= 30 {
+                        let b = Ranges::single(space::addr_to_u128(IpAddr::V4(n4.broadcast())));
+                        push(&mut a, &b);
+                        push(&mut rc, &b);
+                    }
+                }
+            }
         }
         push(&mut a, &family_range(false));
         push(&mut rc, &family_range(false));

@@ -146,6 +146,10 @@ pub enum Fate {
         /// `drop`, `reject`, or `unknown` for an unmodelled action that possibly stops it.
         how: String,
     },
+    /// Addressed to a broadcast address of one of the device's subnets: not forwarded, and
+    /// neither TCP nor ICMP echo answers a broadcast (the kernel's default
+    /// `icmp_echo_ignore_broadcasts = 1`; TCP never accepts one).
+    Broadcast,
     /// No route, or a discarding route.
     NoRoute {
         /// The discarding route's index in the device's routes, if any.
@@ -341,7 +345,7 @@ fn finish(dev_idx: usize, iif: Option<u16>, oif: Option<u16>, path: &'static str
 /// Routing decision: `Ok(None)` = local delivery, `Ok(Some((oif, gw)))` = forward,
 /// `Err(route)` = no route / discarding route.
 fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Option<usize>> {
-    if dev.is_local(dst) {
+    if dev.is_local(dst) || dev.is_broadcast(dst) {
         return Ok(None);
     }
     let Some(idx) = dev.lookup_idx(dst) else {
@@ -377,6 +381,10 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
         }
         if out.len() > MAX_BRANCHES {
             return;
+        }
+        if dev.is_broadcast(l.pkt.addr(Dim::Dst)) && matches!(l.pkt.proto(), proto::TCP | proto::ICMP) {
+            out.push(finish(dev_idx, Some(iif), None, "forward", arrived, l, Fate::Broadcast));
+            continue;
         }
         let decided = route(dev, l.pkt.addr(Dim::Dst));
         let targets: Vec<(Result<Option<(u16, Option<IpAddr>)>, Option<usize>>, Live)> =
@@ -687,46 +695,61 @@ pub enum Entry {
     Nowhere,
 }
 
-/// Where a packet from `src` to `dst` enters the network, and notes on the choice.
-pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Entry, Vec<String>) {
+/// Where a packet from `src` to `dst` may enter the network, and notes on the choice. Where
+/// several devices could receive it (a subnet shared by routers, several routes towards the
+/// outside), every one is returned: the answer is definite only if they all agree.
+pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<String>) {
     let mut notes = Vec::new();
     if let Some((d, _)) = owner(net, src) {
-        return (Entry::Device(d), notes);
+        return (vec![Entry::Device(d)], notes);
     }
     let on_link: Vec<(usize, u16)> =
         net.devices.iter().enumerate().filter_map(|(i, d)| d.connected_iface(src).map(|id| (i, id))).collect();
-    if let Some(&(d, id)) = on_link.first() {
-        let dev = &net.devices[d];
-        if dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(net, dst).is_none() {
-            return (Entry::Direct, notes);
+    if !on_link.is_empty() {
+        for &(d, id) in &on_link {
+            let dev = &net.devices[d];
+            if dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(net, dst).is_none() {
+                return (vec![Entry::Direct], notes);
+            }
         }
         if on_link.len() > 1 {
             let names: Vec<&str> = on_link.iter().map(|(i, _)| net.devices[*i].name.as_str()).collect();
-            notes.push(format!("{src} is on a subnet shared by {}; the path through {} is shown", names.join(", "), dev.name));
+            notes.push(format!("{src} is on a subnet shared by {}: its traffic may go through any of them", names.join(", ")));
         }
-        return (Entry::Arrive(d, Some(id)), notes);
+        return (on_link.into_iter().map(|(d, id)| Entry::Arrive(d, Some(id))).collect(), notes);
     }
     // Not on any known subnet: it arrives where the network meets the outside on the way back
-    // to it — the device whose route towards it leaves the modelled network (a gateway that is
+    // to it — a device whose route towards it leaves the modelled network (a gateway that is
     // no modelled device), not one that hands it to a neighbour.
+    let mut at = Vec::new();
     for (i, d) in net.devices.iter().enumerate() {
         if let Some(r) = d.lookup(src) {
             let to_neighbour = r.via.is_some_and(|g| owner(net, g).is_some_and(|(o, _)| o != i));
             if r.kind == RouteKind::Unicast && !to_neighbour {
                 if let Some(oif) = r.oif.or_else(|| r.via.and_then(|g| d.connected_iface(g))) {
-                    return (Entry::Arrive(i, Some(oif)), notes);
+                    at.push(Entry::Arrive(i, Some(oif)));
                 }
             }
         }
+    }
+    if at.len() > 1 {
+        let names: Vec<&str> = at
+            .iter()
+            .filter_map(|e| if let Entry::Arrive(i, _) = e { Some(net.devices[*i].name.as_str()) } else { None })
+            .collect();
+        notes.push(format!("traffic from {src} may enter at {}: each of them routes towards it", names.join(" or ")));
+    }
+    if !at.is_empty() {
+        return (at, notes);
     }
     if let Some(i) = net.devices.iter().position(|d| d.has_firewall && !d.has_iface_data) {
         notes.push(format!(
             "{} has no interface or route data: the packet is assumed to be forwarded through it, on unknown interfaces",
             net.devices[i].name
         ));
-        return (Entry::Arrive(i, None), notes);
+        return (vec![Entry::Arrive(i, None)], notes);
     }
-    (Entry::Nowhere, notes)
+    (vec![Entry::Nowhere], notes)
 }
 
 /// The next device after a device forwarded a packet out of `oif` towards `gw` (or on-link).
@@ -833,7 +856,9 @@ fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, map: Map
                 }
             }
             Fate::Delivered => out.push(Trace { passes, delivered: true, note: None }),
-            Fate::Dropped { .. } | Fate::NoRoute { .. } => out.push(Trace { passes, delivered: false, note: None }),
+            Fate::Dropped { .. } | Fate::NoRoute { .. } | Fate::Broadcast => {
+                out.push(Trace { passes, delivered: false, note: None })
+            }
         }
     }
 }

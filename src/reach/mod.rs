@@ -487,11 +487,11 @@ impl<'a> Analyzer<'a> {
     fn evaluate_tracked(&self, pkt: Packet, from: &Endpoint) -> (ClassOutcome, Vec<device::CondRec>) {
         let src = pkt.addr(Dim::Src);
         let dst = pkt.addr(Dim::Dst);
-        let (start, notes) = match from {
-            Endpoint::Device(d) => (Entry::Device(*d), vec![]),
+        let (starts, notes) = match from {
+            Endpoint::Device(d) => (vec![Entry::Device(*d)], vec![]),
             _ => device::entry(&self.net, src, dst),
         };
-        if start == Entry::Nowhere {
+        if starts == [Entry::Nowhere] {
             // No device has a subnet holding the source or a route towards it: nothing in the
             // network could send a reply back, so no connection can be established.
             let o = ClassOutcome {
@@ -503,7 +503,7 @@ impl<'a> Analyzer<'a> {
             };
             return (o, Vec::new());
         }
-        let fwd = device::walk(&self.net, &start, pkt);
+        let fwd: Vec<Trace> = starts.iter().flat_map(|start| device::walk(&self.net, start, pkt)).collect();
         // Each possible path: forward trace plus, if delivered, each possible reply trace.
         let mut paths: Vec<(bool, &Trace, Option<Trace>)> = Vec::new();
         for t in &fwd {
@@ -579,8 +579,12 @@ impl<'a> Analyzer<'a> {
                 ));
             }
         }
-        if let Some(n) = notes.first() {
-            uncertain.push(n.clone());
+        if verdict == Verdict::Possibly {
+            for n in &notes {
+                if !uncertain.contains(n) {
+                    uncertain.push(n.clone());
+                }
+            }
         }
         let mut conds = Vec::new();
         for (_, t, r) in &paths {
@@ -634,6 +638,10 @@ impl<'a> Analyzer<'a> {
                 };
                 format!("{prefix}{dir} is {} at {} by {what} {}:{}{hint}", past(how), dev.name, rr.file, rr.line)
             }
+            Fate::Broadcast => format!(
+                "{prefix}{dir} is addressed to a broadcast address of {}: it is not forwarded, and neither TCP nor ICMP echo answers a broadcast",
+                dev.name
+            ),
             Fate::NoRoute { route } => match route.and_then(|i| dev.routes.get(i)) {
                 Some(r) => format!("{prefix}{dir} is discarded at {} by the route {:?} ({}:{})", dev.name, r.prov.text, r.prov.file, r.prov.line),
                 None => format!("{prefix}{dir} has no route at {}", dev.name),
@@ -728,6 +736,7 @@ impl<'a> Analyzer<'a> {
             Fate::Forwarded { .. } => "forwarded".to_string(),
             Fate::Delivered => "delivered".to_string(),
             Fate::Dropped { how, .. } => past(how).to_string(),
+            Fate::Broadcast => "broadcast, not forwarded".to_string(),
             Fate::NoRoute { route: Some(_) } => "discarded by route".to_string(),
             Fate::NoRoute { route: None } => "no route".to_string(),
         };

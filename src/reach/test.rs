@@ -668,3 +668,47 @@ mod regions {
         check(&ws, "internet", "203.0.113.0/24", "any", 300);
     }
 }
+
+#[test]
+fn broadcast_addresses_are_not_forwarded() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+    let r = ask(&ws, "10.0.0.5", "10.1.0.255", "tcp", Some("25"));
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+    assert!(r.results[0].reason.contains("broadcast"), "{}", r.results[0].reason);
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.255", "icmp", Some("echo-request")).verdict, Verdict::Denied);
+    // The host next to it is forwarded as usual.
+    assert_eq!(ask(&ws, "10.0.0.5", "10.1.0.254", "tcp", Some("25")).verdict, Verdict::Allowed);
+    // UDP to the broadcast address reaches the router itself (INPUT), like DHCP does.
+    let r = ask(&ws, "10.0.0.5", "10.1.0.255", "udp", Some("67"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    assert_eq!(r.results[0].hops[0].path, "input");
+}
+
+#[test]
+fn several_entry_points_must_agree() {
+    // Two routers both route towards 198.51.100.0/24 out of the modelled network; only one of
+    // them lets tcp/22 through to the server: which one the client's traffic takes is unknown.
+    let open = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let closed = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let mut ws = Workspace::load(vec![InputFile::new("a/rules", open), InputFile::new("b/rules", closed)]);
+    for (dev, wan, lan) in [("a", "192.0.2.1/24", "10.9.0.1/24"), ("b", "192.0.2.2/24", "10.9.0.2/24")] {
+        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
+        for (n, a) in [("wan", wan), ("lan", lan)] {
+            d.interfaces.push(Interface { name: n.into(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
+        }
+        d.routes.push(Route {
+            dst: "0.0.0.0/0".parse().unwrap(),
+            via: Some("192.0.2.254".parse().unwrap()),
+            dev: Some("wan".into()),
+            kind: RouteKind::Unicast,
+            metric: 0,
+            src: None,
+            table: "main".into(),
+            prov: Provenance::builtin("default"),
+        });
+    }
+    let r = ask(&ws, "198.51.100.7", "10.9.0.10", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
+    assert!(r.results[0].uncertain.iter().any(|u| u.contains("may enter at a or b")), "{:?}", r.results[0].uncertain);
+}
