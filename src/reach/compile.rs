@@ -264,6 +264,18 @@ impl CDevice {
         self.addrs.iter().any(|(n, _)| matches!(n, IpNet::V4(n4) if n4.prefix_len() <= 30 && n4.broadcast() == v4))
     }
 
+    /// The broadcast addresses of the device's IPv4 subnets (prefixes up to /30), in the address
+    /// dimension.
+    pub fn broadcasts(&self) -> Vec<u128> {
+        self.addrs
+            .iter()
+            .filter_map(|(n, _)| match n {
+                IpNet::V4(n4) if n4.prefix_len() <= 30 => Some(space::addr_to_u128(IpAddr::V4(n4.broadcast()))),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Longest-prefix-match route lookup.
     pub fn lookup(&self, dst: IpAddr) -> Option<&CRoute> {
         self.lookup_idx(dst).map(|i| &self.routes[i])

@@ -141,10 +141,11 @@ impl Analyzer<'_> {
             let (src_ranges, dst) = match &ep {
                 Endpoint::Addrs(r) => {
                     // An origin of many addresses is a network of clients: the devices' own
-                    // addresses in it are not among them.
+                    // addresses and the subnets' broadcast addresses in it are not among them.
                     let r = if r.count() > 1 {
                         let own = self.net.devices.iter().fold(Ranges::empty(), |acc, d| {
-                            let mine: Vec<(u128, u128)> = d.local.iter().map(|&x| (x, x)).collect();
+                            let mut mine: Vec<(u128, u128)> = d.local.iter().map(|&x| (x, x)).collect();
+                            mine.extend(d.broadcasts().into_iter().map(|x| (x, x)));
                             acc.union(&Ranges::from_ranges(mine))
                         });
                         r.difference(&own)
