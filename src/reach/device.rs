@@ -299,24 +299,17 @@ pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply
         track,
     };
     let mut out = Vec::new();
-    let iifs: Vec<Option<u16>> = match iif {
-        Some(i) => vec![Some(i)],
-        None => vec![None],
-    };
-    for iif in iifs {
-        let mut l = start.clone();
-        let lo_id = dev.ifaces.id("lo").unwrap_or(0);
-        l.pkt.set(Dim::Iif, iif.unwrap_or(lo_id) as u128);
-        let arrived = l.pkt;
-        let arrived_map = l.track.map;
-        let before = out.len();
-        match iif {
-            Some(i) => arrive(net, dev_idx, i, l, arrived, reply, &mut out),
-            None => originate(net, dev_idx, l, arrived, reply, &mut out),
-        }
-        for p in &mut out[before..] {
-            p.arrived_map = arrived_map;
-        }
+    let mut l = start;
+    let lo_id = dev.ifaces.id("lo").unwrap_or(0);
+    l.pkt.set(Dim::Iif, iif.unwrap_or(lo_id) as u128);
+    let arrived = l.pkt;
+    let arrived_map = l.track.map;
+    match iif {
+        Some(i) => arrive(net, dev_idx, i, l, arrived, reply, &mut out),
+        None => originate(net, dev_idx, l, arrived, reply, &mut out),
+    }
+    for p in &mut out {
+        p.arrived_map = arrived_map;
     }
     out
 }
