@@ -3,8 +3,8 @@
 For each scenario this builds one namespace per router and per host namespace, wires them with
 veth pairs, loads every router's ruleset (iptables-legacy-restore in one run, iptables-nft-restore
 in another), opens real flows from the origins' source addresses to every router and estate host
-address, and compares with Portolan given every router's ruleset plus its `ip addr` and
-`ip route` dumps, one folder per router:
+address (and to the broadcast address of every router subnet), and compares with Portolan given
+every router's ruleset plus its `ip addr` and `ip route` dumps, one folder per router:
 
   1. `portolan query --flows`: the verdict of every probed flow must equal the kernel's.
   2. `portolan analyze --format json --from ORIGIN...`: on the probed set, the exposure list must
@@ -13,6 +13,11 @@ address, and compares with Portolan given every router's ruleset plus its `ip ad
      ports, the source in its `from`); every exposure covering a probed address, protocol and port
      is definite and the kernel allows that service from at least one probed source of the origin
      inside the exposure's `from`.
+
+For an origin whose traffic may enter at several routers (a scenario's entry_ambiguity), a
+`possibly` answer naming those routers ("may enter at A or B") is accepted for its flows and
+counted apart; possible exposures may cover what the kernel allows, and are accepted when they
+name the ambiguity. Definite answers must still equal the kernel's.
 
 run.py drives these runs next to the single-firewall ones and adds them to its tally. This module
 keeps its own registry of labs for cleanup; run.py shares its STOP event and KEEP flag.
@@ -110,6 +115,18 @@ class Topology:
         self.targets = [a for role in self.roles
                         if role in sc["routers"] or sc["hosts"][role].get("estate")
                         for a in self.addrs(role)]
+        # Broadcast addresses of the routers' IPv4 subnets (/30 or shorter): the router that
+        # owns the subnet delivers packets to them to itself instead of forwarding them.
+        self.broadcasts = {}  # address -> (router, interface, network)
+        for r in self.routers:
+            for iface, cidrs in self.ifaces[r].items():
+                for c in cidrs:
+                    n = ipaddress.ip_network(c, strict=False)
+                    if n.version == 4 and n.prefixlen <= 30:
+                        self.broadcasts.setdefault(str(n.broadcast_address), (r, iface, n))
+        for origin, routers in sc.get("entry_ambiguity", {}).items():
+            if origin not in sc["origins"] or not set(routers) <= set(self.routers):
+                raise ValueError("%s: entry_ambiguity %s: %s" % (sc["name"], origin, routers))
 
     def check_origins(self):
         """Each origin's probe sources must be what Portolan takes the origin to be: `internet`
@@ -140,7 +157,16 @@ class Topology:
 
     def name_of(self, addr):
         n = self.sc.get("names", {}).get(addr)
+        if not n and addr in self.broadcasts:
+            r, iface, _ = self.broadcasts[addr]
+            n = "broadcast of %s %s" % (r, iface)
         return "%s (%s)" % (addr, n) if n else addr
+
+    def on_subnet(self, role, net):
+        """True if the namespace has an interface address inside `net` (it would send to that
+        subnet's broadcast address as a broadcast of its own link)."""
+        return any(ipaddress.ip_address(_ip(c)) in net
+                   for cidrs in self.ifaces[role].values() for c in cidrs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +216,7 @@ class NetLab:
             router = role in topo.sc["routers"]
             settings = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
                         "net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_echo_ignore_all=0",
+                        "net.ipv4.icmp_echo_ignore_broadcasts=1",
                         "net.ipv4.ip_forward=%d" % (1 if router else 0),
                         "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0"]
             if not router:
@@ -331,6 +358,8 @@ class NetLab:
 PORT_OPTS = re.compile(r"--(?:dport|dports|destination-port|destination-ports)\s+(\S+)")
 TO_DST = re.compile(r"--to-destination\s+(\S+)")
 PROTO = re.compile(r"(?:^|\s)(?:-p|--protocol)\s+(\S+)")
+DST = re.compile(r"(?:^|\s)(!\s+)?(?:-d|--destination|--dst)\s+(\S+)")
+JUMP = re.compile(r"(?:^|\s)(?:-j|--jump)\s+(\S+)")
 
 
 def _port_items(spec):
@@ -371,9 +400,42 @@ def service_ports(rule_texts, named_only=False):
     return ports
 
 
-def make_flows(topo, ports):
-    """Inbound flows (every origin source to every target, every service) and the scenario's
-    outbound flows."""
+def tcp_ports_towards(rule_texts, net):
+    """The TCP ports of the ACCEPT and DNAT rules whose destination may lie in `net`: rules
+    without a destination address, rules whose destination overlaps it, port forwards into it
+    (the translated port where the forward names one)."""
+    ports = set()
+    for text in rule_texts:
+        for line in text.splitlines():
+            line = line.strip()
+            m = PROTO.search(line)
+            j = JUMP.search(line)
+            if not line.startswith("-A ") or not m or m.group(1).lower() != "tcp" or not j \
+                    or j.group(1) not in ("ACCEPT", "DNAT"):
+                continue
+            values = [v for spec in PORT_OPTS.findall(line)
+                      for item in _port_items(spec) for v in item]
+            to = TO_DST.search(line)
+            if to:
+                addr, _, port = to.group(1).partition(":")
+                lo, _, hi = addr.partition("-")
+                if not any(ipaddress.ip_address(a) in net for a in (lo, hi or lo)):
+                    continue
+                if port:
+                    values = [v for item in _port_items(port) for v in item]
+            else:
+                d = DST.search(line)
+                if d and not d.group(1) and \
+                        not ipaddress.ip_network(d.group(2), strict=False).overlaps(net):
+                    continue
+            ports.update(v for v in values if 0 < v < 65536)
+    return ports
+
+
+def make_flows(topo, ports, rule_texts=()):
+    """Inbound flows (every origin source to every target, every service), flows to the
+    routers' subnet broadcast addresses (ICMP echo and the TCP ports of the rules towards the
+    subnet, from every source not on it) and the scenario's outbound flows."""
     services = ([("tcp", p) for p in sorted(ports["tcp"])]
                 + [("udp", p) for p in sorted(ports["udp"])] + [("icmp", 0)])
     flows = []
@@ -382,6 +444,15 @@ def make_flows(topo, ports):
             for proto, port in services:
                 flows.append({"src": src, "dst": dst, "proto": proto, "port": port,
                               "kind": "inbound"})
+    for dst, (_, _, net) in sorted(topo.broadcasts.items()):
+        towards = [("tcp", p) for p in sorted(tcp_ports_towards(rule_texts, net))] + \
+            [("icmp", 0)]
+        for src in topo.sources:
+            if topo.on_subnet(topo.owner[src], net):
+                continue
+            for proto, port in towards:
+                flows.append({"src": src, "dst": dst, "proto": proto, "port": port,
+                              "kind": "inbound", "broadcast": True})
     out = topo.sc.get("outbound")
     if out:
         for src in out["from"]:
@@ -391,7 +462,7 @@ def make_flows(topo, ports):
                                   "kind": "outbound"})
     for f in flows:
         for a in (f["src"], f["dst"]):
-            if a not in topo.owner:
+            if a not in topo.owner and not (a == f["dst"] and a in topo.broadcasts):
                 raise ValueError("%s: flow address %s is in no namespace" % (topo.sc["name"], a))
     for n, f in enumerate(flows):
         f["id"] = n
@@ -542,7 +613,8 @@ def plan(args, mutate):
             continue
         rules = {r: (RULESETS / sc["name"] / ("%s.v4" % r)).read_text() for r in sc["routers"]}
         # --quick: only the ports the rules name.
-        flows = make_flows(Topology(sc), service_ports(rules.values(), named_only=args.quick))
+        flows = make_flows(Topology(sc), service_ports(rules.values(), named_only=args.quick),
+                           rules.values())
         for bi, backend in enumerate(backends):
             run = NetRun(sc, backend, (si + bi) % 2 == 1)
             run.rules = dict(rules)
@@ -623,6 +695,35 @@ def exposures_of(run, origin):
     return [e for e in run.analyze.get("exposures", []) if e.get("origin") == origin]
 
 
+ENTERS = re.compile(r"may enter at (.+?):")
+
+
+def ambiguous_routers(run, src):
+    """The routers the scenario says `src`'s traffic may enter at (entry_ambiguity), or None."""
+    for origin, routers in run.scenario.get("entry_ambiguity", {}).items():
+        if src in run.scenario["origins"].get(origin, []):
+            return set(routers)
+    return None
+
+
+def entry_note(uncertain, routers):
+    """The note of `uncertain` that names exactly these routers as possible entry points."""
+    for u in uncertain or []:
+        m = ENTERS.search(str(u))
+        if m and set(m.group(1).split(" or ")) == routers:
+            return u
+    return None
+
+
+def ambiguity_accepted(run, f, row):
+    """A `possibly` answer for a flow whose source may enter at several routers, naming them:
+    the comparison rule of scenarios with entry_ambiguity accepts it whatever the kernel did."""
+    routers = ambiguous_routers(run, f["src"])
+    if routers is None or row.get("verdict") != "possibly":
+        return None
+    return entry_note(row.get("uncertain"), routers)
+
+
 def exposure_claims(run, f):
     """True if some definite exposure of an origin holding the flow's source covers it."""
     if f["kind"] != "inbound":
@@ -690,28 +791,37 @@ def execute(run, args, binary, workroot, counter):
 
 
 def exposure_checks(run):
-    """Both directions of the exposure comparison; returns (passed, failed, lines)."""
+    """Both directions of the exposure comparison; returns (passed, failed, possible, lines),
+    possible being the possible exposures accepted for origins with entry ambiguity.
+
+    For an origin that may enter at several routers (entry_ambiguity), a possible exposure may
+    cover what the kernel allows, and a possible exposure on a probed service is accepted when
+    its uncertain list names the entry ambiguity; definite exposures are checked as elsewhere."""
     checks = 0
     failed = 0
+    possible = 0
     failures = []
     topo = run.topo
     inbound = [f for f in run.flows if f["kind"] == "inbound"]
     for origin, sources in run.scenario["origins"].items():
         exps = exposures_of(run, origin)
-        # 1. Every flow the kernel allows from the origin is some definite exposure's.
+        routers = run.scenario.get("entry_ambiguity", {}).get(origin)
+        covers_ok = ("definite", "possible") if routers else ("definite",)
+        # 1. Every flow the kernel allows from the origin is some definite exposure's (or
+        #    possible one's, under entry ambiguity).
         for f in inbound:
             if f["src"] not in sources or kernel_verdict(run, f) != "allowed":
                 continue
             checks += 1
             covering = [e for e in exps if exposure_covers(e, f["dst"], f["proto"], f["port"])]
-            good = [e for e in covering if e.get("certainty") == "definite"
+            good = [e for e in covering if e.get("certainty") in covers_ok
                     and f["src"] in exposure_sources(e, sources)]
             if not good:
                 failed += 1
                 failures.append("MISSING EXPOSURE %s: origin %s: the kernel allows %s (%s) but "
-                                "no definite exposure covers it%s"
+                                "no %s exposure covers it%s"
                                 % (run.label, origin, flow_str(topo, f),
-                                   run.kernel[f["id"]][1],
+                                   run.kernel[f["id"]][1], " or ".join(covers_ok),
                                    "; covering: " + "; ".join(exposure_str(e) for e in covering)
                                    if covering else ""))
         # 2. Every exposure on a probed service is one the kernel allows from some probed
@@ -727,6 +837,10 @@ def exposure_checks(run):
                 allowed = [f for f in fl if kernel_verdict(run, f) == "allowed"]
                 if e.get("certainty") == "definite" and allowed:
                     continue
+                if routers and e.get("certainty") == "possible" \
+                        and entry_note(e.get("uncertain"), set(routers)):
+                    possible += 1
+                    continue
                 failed += 1
                 failures.append("WRONG EXPOSURE %s: %s; on %s %s%s the kernel: %s"
                                 % (run.label, exposure_str(e), topo.name_of(dst), proto,
@@ -735,9 +849,11 @@ def exposure_checks(run):
                                                              run.kernel.get(f["id"], (0, "?"))[1])
                                              for f in fl)))
                 failures.append("      reason: %s" % e.get("reason"))
+                if e.get("uncertain"):
+                    failures.append("      uncertain: %s" % json.dumps(e["uncertain"]))
                 for h in e.get("hops") or []:
                     failures.append("      hop: %s" % hop_str(h))
-    return checks - failed, failed, failures
+    return checks - failed, failed, possible, failures
 
 
 def report(run, args):
@@ -749,6 +865,8 @@ def report(run, args):
     passed = failed = 0
     allowed = 0
     lines = []
+    ambiguous = []  # (flow, kernel verdict, note): accepted `possibly` answers
+    bcast = [0, 0]  # broadcast flows: agree, differ
     for f in run.flows:
         k = kernel_verdict(run, f)
         allowed += k == "allowed"
@@ -767,10 +885,20 @@ def report(run, args):
         v = row.get("verdict")
         same_flow = row.get("verdict") in ("missing", "unparsable") or (
             str(row.get("src")) == f["src"] and str(row.get("dst")) == f["dst"])
+        if f.get("broadcast"):
+            bcast[0 if k == v and same_flow else 1] += 1
         if k == v and same_flow:
             passed += 1
             if args.verbose:
                 lines.append("  %-8s %-8s %-60s (%s)" % (k, f["kind"], flow_str(topo, f), why))
+            continue
+        # Broadcast probes are compared exactly, entry ambiguity or not: every entry point
+        # leads to a router that owns the subnet or drops the packet before.
+        note = ambiguity_accepted(run, f, row) \
+            if same_flow and k != "probe-error" and not f.get("broadcast") else None
+        if note:
+            passed += 1
+            ambiguous.append((f, k, note))
             continue
         failed += 1
         lines.append("MISMATCH %s: %s  kernel=%s (%s)  portolan=%s%s"
@@ -782,13 +910,13 @@ def report(run, args):
                 lines.append("      %s: %s" % (key, json.dumps(row[key])))
         for hop in row.get("hops", []) or []:
             lines.append("      hop: %s" % hop_str(hop))
-    exp_passed = exp_failed = 0
+    exp_passed = exp_failed = exp_possible = 0
     if not args.kernel_only:
         if run.analyze is None:
             exp_failed = 1
             lines.append("FAIL %s: no exposure report" % run.label)
         else:
-            exp_passed, exp_failed, failures = exposure_checks(run)
+            exp_passed, exp_failed, exp_possible, failures = exposure_checks(run)
             lines += failures
             if exp_passed + exp_failed == 0:
                 exp_failed += 1
@@ -796,15 +924,36 @@ def report(run, args):
     if run.messages:
         failed += 1
     ok = failed == 0 and exp_failed == 0
-    print("%s %s: %d flows, %d allowed by the kernel, %d agree, %d differ; %d exposure checks, "
-          "%d failed [ip %s, rules %s] %.1fs"
-          % ("ok  " if ok else "FAIL", run.label, len(run.flows), allowed, passed,
+    amb = run.scenario.get("entry_ambiguity")
+    print("%s %s: %d flows, %d allowed by the kernel, %d agree, %s%d differ; %d exposure checks, "
+          "%d failed%s [ip %s, rules %s] %.1fs"
+          % ("ok  " if ok else "FAIL", run.label, len(run.flows), allowed,
+             passed - len(ambiguous),
+             "%d possibly (entry ambiguity), " % len(ambiguous) if amb else "",
              failed - (1 if run.messages else 0), exp_passed + exp_failed, exp_failed,
+             " (%d of them possible exposures under entry ambiguity)" % exp_possible
+             if amb else "",
              "json" if run.ip_json else "text", "file" if run.backend == "legacy" else "save",
              run.seconds), flush=True)
+    if bcast[0] + bcast[1] and not args.kernel_only:
+        print("      subnet broadcast addresses: %d flows, %d agree, %d differ"
+              % (bcast[0] + bcast[1], bcast[0], bcast[1]))
     if run.rechecked:
         print("      %d flows timed out at first and connected on a second, longer probe"
               % run.rechecked)
+    if ambiguous:
+        print("      entry ambiguity: %d flows answered possibly (the kernel allowed %d, denied "
+              "%d), e.g. %s"
+              % (len(ambiguous), sum(1 for _, k, _ in ambiguous if k == "allowed"),
+                 sum(1 for _, k, _ in ambiguous if k == "denied"), json.dumps(ambiguous[0][2])))
+        groups = {}
+        for f, k, _ in ambiguous:
+            groups.setdefault((f["dst"], f["proto"], f["port"], k), []).append(f["src"])
+        for (dst, proto, port, k), srcs in sorted(
+                groups.items(), key=lambda g: (ipaddress.ip_address(g[0][0]), g[0][1:])):
+            print("        possibly: %s -> %s %s%s; kernel %s"
+                  % (", ".join(srcs), topo.name_of(dst), proto,
+                     "" if proto == "icmp" else "/%s" % port, k))
     for m in run.messages:
         print("      %s" % m)
     for line in lines:
