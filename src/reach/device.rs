@@ -866,6 +866,31 @@ pub fn walk_reply(net: &CNetwork, fwd: &Trace) -> Vec<Trace> {
         return vec![Trace { passes: vec![], delivered: true, note: Some("no reply expected for this packet type".into()) }];
     };
     let mut out = Vec::new();
+    // A first packet that left the modelled network is answered from outside: if the answer
+    // could come back through another device than the one it left by, that device never saw
+    // the connection, and what it does with the reply is not what the walk below assumes.
+    if let Fate::Forwarded { .. } = last.fate {
+        let (entries, _) = entry(net, first_reply.addr(Dim::Src), first_reply.addr(Dim::Dst));
+        let others: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Arrive(d, _) if *d != last.device => Some(net.devices[*d].name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !others.is_empty() && entries.len() > 1 {
+            out.push(Trace {
+                passes: vec![],
+                delivered: false,
+                note: Some(format!(
+                    "the reply from {} may come back through {}, not through {} where the connection left: the connection state is not there",
+                    first_reply.addr(Dim::Src),
+                    others.join(" or "),
+                    net.devices[last.device].name
+                )),
+            });
+        }
+    }
     reply_from(net, fwd, fwd.passes.len(), first_reply, reply_map(&last.track.map), vec![], &mut out);
     out
 }

@@ -548,7 +548,7 @@ impl<'a> Analyzer<'a> {
                         }
                     }
                 }
-                if let Some(n) = &t.note {
+                for n in t.note.iter().chain(r.iter().filter_map(|r| r.note.as_ref())) {
                     if !uncertain.contains(n) {
                         uncertain.push(n.clone());
                     }

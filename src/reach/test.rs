@@ -712,3 +712,37 @@ fn several_entry_points_must_agree() {
     assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
     assert!(r.results[0].uncertain.iter().any(|u| u.contains("may enter at a or b")), "{:?}", r.results[0].uncertain);
 }
+
+#[test]
+fn replies_that_may_return_through_another_router_are_uncertain() {
+    // core: LAN 10.9.0.0/24, a line to a partner network (198.51.100.0/24) of its own, and a
+    // default route through edge; edge also routes everything else out. A reply from the
+    // partner may come back through edge, which never saw the connection.
+    let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let mut ws = Workspace::load(vec![InputFile::new("core/rules", open), InputFile::new("edge/rules", open)]);
+    let set = |ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]| {
+        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
+        for (n, a) in ifs {
+            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
+        }
+        for (dst, via, dv) in routes {
+            d.routes.push(Route {
+                dst: dst.parse().unwrap(),
+                via: Some(via.parse().unwrap()),
+                dev: Some(dv.to_string()),
+                kind: RouteKind::Unicast,
+                metric: 0,
+                src: None,
+                table: "main".into(),
+                prov: Provenance::builtin(format!("{dst} via {via}")),
+            });
+        }
+    };
+    set(&mut ws, "core", &[("lan", "10.9.0.1/24"), ("up", "172.16.0.2/30"), ("vnd", "192.0.3.2/24")], &[("0.0.0.0/0", "172.16.0.1", "up"), ("198.51.100.0/24", "192.0.3.254", "vnd")]);
+    set(&mut ws, "edge", &[("in", "172.16.0.1/30"), ("wan", "192.0.2.1/24")], &[("0.0.0.0/0", "192.0.2.254", "wan"), ("10.9.0.0/24", "172.16.0.2", "in")]);
+    let r = ask(&ws, "10.9.0.10", "198.51.100.7", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
+    assert!(r.results[0].uncertain.iter().any(|u| u.contains("may come back through edge")), "{:?}", r.results[0].uncertain);
+    // Towards the Internet the only way back is through edge, the way out: definite.
+    assert_eq!(ask(&ws, "10.9.0.10", "203.0.113.9", "tcp", Some("443")).verdict, Verdict::Allowed);
+}
