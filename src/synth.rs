@@ -754,6 +754,400 @@ fn pick_addr(rng: &mut Rng, ranges: &[(u128, u128)], iface: Option<&str>, subnet
     IpAddr::V4(Ipv4Addr::from(a))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Whole estates: many devices joined by routes via each other's addresses.
+
+/// Vendor access network, reaching the estate through the edge's `eth1` (TEST-NET-2, RFC 5737).
+pub const VENDOR_NET: &str = "198.51.100.0/24";
+/// The vendor's router on the edge's `eth1` link.
+const VENDOR_GW: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+/// The edge's own address on the vendor link.
+const VENDOR_LINK: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// Transit links between routers: one /30 per internal router, towards its parent.
+const TRANSIT_BASE: Ipv4Addr = Ipv4Addr::new(10, 240, 0, 0);
+/// Children per router in the tree.
+const FANOUT: usize = 4;
+/// Most devices a generated network may have (each owns a /20 of 10.0.0.0/8 below the transit
+/// block at 10.240.0.0/16).
+pub const MAX_DEVICES: usize = 3_840;
+
+/// A synthetic whole estate: an edge firewall towards the Internet (and a vendor's access link),
+/// and a tree of internal routers with firewalls, each guarding its own subnets of hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    /// One entry per device, the edge first: (name, `iptables-save`, `ip addr`, `ip route`).
+    pub devices: Vec<NetDevice>,
+    /// Number of rules (`-A` lines) over all devices.
+    pub rules: usize,
+    /// Number of hosts the rules name as services, over all subnets.
+    pub hosts: usize,
+    /// Number of subnets (edge DMZ included).
+    pub subnets: usize,
+    /// The employees' subnet (CIDR), one of the first internal router's subnets.
+    pub employees: String,
+}
+
+/// The three exports of one device of a [`Network`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetDevice {
+    /// Device name (the folder of its files).
+    pub name: String,
+    /// `iptables-save` output.
+    pub rules_v4: String,
+    /// `ip addr` output.
+    pub ip_addr: String,
+    /// `ip route` output.
+    pub ip_route: String,
+}
+
+/// One subnet of a router: its LAN interface, prefix and the hosts that run services.
+#[derive(Clone, Debug)]
+struct Lan {
+    iface: String,
+    net: Ipv4Addr,
+    hosts: Vec<Ipv4Addr>,
+}
+
+impl Lan {
+    fn cidr(&self) -> String {
+        format!("{}/24", self.net)
+    }
+}
+
+/// One device's place in the tree.
+#[derive(Clone, Debug)]
+struct Node {
+    name: String,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    lans: Vec<Lan>,
+}
+
+/// The /20 block of device `i`.
+fn block(i: usize) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + ((i as u32) << 12))
+}
+
+/// The transit /30 between device `i` and its parent: parent side `.1`, child side `.2`.
+fn transit(i: usize) -> (Ipv4Addr, Ipv4Addr) {
+    let base = u32::from(TRANSIT_BASE) + 4 * i as u32;
+    (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2))
+}
+
+impl Network {
+    /// Generate a network of `devices` devices (the edge and `devices - 1` internal routers in
+    /// a tree of fan-out 4; at least 2, at most [`MAX_DEVICES`]), about `rules` rules in all
+    /// (each device gets its share; at least its fixed skeleton) and `hosts` hosts spread over
+    /// the subnets (up to 200 per /24; every router has at least one subnet). The same
+    /// arguments always give identical text.
+    pub fn generate(devices: usize, rules: usize, hosts: usize, seed: u64) -> Network {
+        let n = devices.clamp(2, MAX_DEVICES);
+        let mut rng = Rng::new(seed ^ 0x6e65_7477_6f72_6b00);
+        let mut nodes: Vec<Node> = (0..n)
+            .map(|i| Node {
+                name: if i == 0 { "edge".to_string() } else { format!("r{i:04}") },
+                parent: if i == 0 { None } else { Some((i - 1) / FANOUT) },
+                children: Vec::new(),
+                lans: Vec::new(),
+            })
+            .collect();
+        for i in 1..n {
+            let p = (i - 1) / FANOUT;
+            nodes[p].children.push(i);
+        }
+        // Hosts: a share per internal router, a few in the edge's DMZ.
+        let dmz_hosts = (hosts / 50).clamp(2, 200);
+        let per_router = hosts.saturating_sub(dmz_hosts) / (n - 1);
+        let mut extra = hosts.saturating_sub(dmz_hosts) % (n - 1);
+        let mut total_hosts = 0;
+        for (i, node) in nodes.iter_mut().enumerate() {
+            let want = if i == 0 {
+                dmz_hosts
+            } else {
+                let e = usize::from(extra > 0);
+                extra = extra.saturating_sub(1);
+                (per_router + e).max(1)
+            };
+            let nlan = want.div_ceil(200).clamp(1, 16);
+            for s in 0..nlan {
+                let net = offset(block(i), (s as u32) << 8);
+                let count = want / nlan + usize::from(s < want % nlan);
+                // Distinct host numbers 10..=249, in a scattered order.
+                let mut picks: Vec<u32> = (10..250).collect();
+                for k in 0..count.min(picks.len()) {
+                    let j = k + rng.below((picks.len() - k) as u64) as usize;
+                    picks.swap(k, j);
+                }
+                let mut hs: Vec<Ipv4Addr> = picks.iter().take(count).map(|&h| offset(net, h)).collect();
+                hs.sort();
+                total_hosts += hs.len();
+                let iface = if i == 0 { format!("dmz{s}") } else { format!("lan{s}") };
+                node.lans.push(Lan { iface, net, hosts: hs });
+            }
+        }
+        let employees = nodes.get(1).and_then(|r| r.lans.first()).map_or_else(|| "10.0.16.0/24".into(), Lan::cidr);
+        let all_hosts: Vec<Ipv4Addr> = nodes.iter().flat_map(|d| d.lans.iter().flat_map(|l| l.hosts.iter().copied())).collect();
+        let all_lans: Vec<String> = nodes.iter().flat_map(|d| d.lans.iter().map(Lan::cidr)).collect();
+        let mut partners = Vec::new();
+        let mut g = Gen { rng, vlans: Vec::new(), partners: Vec::new(), blocked: Vec::new(), sites: Vec::new() };
+        for _ in 0..32 {
+            partners.push(g.random_public_net(16, 29));
+        }
+        for _ in 0..8 {
+            let b = g.random_public_net(8, 24);
+            g.blocked.push(b);
+        }
+        g.partners = partners;
+        let share = rules / n;
+        let mut out = Vec::with_capacity(n);
+        let mut total_rules = 0;
+        for i in 0..n {
+            let (text, count) = net_rules(&mut g, &nodes, i, share, &all_hosts, &all_lans, &employees);
+            total_rules += count;
+            out.push(NetDevice {
+                name: nodes[i].name.clone(),
+                rules_v4: text,
+                ip_addr: net_addr_text(&nodes, i, seed),
+                ip_route: net_route_text(&nodes, i),
+            });
+        }
+        let subnets = nodes.iter().map(|d| d.lans.len()).sum();
+        Network { devices: out, rules: total_rules, hosts: total_hosts, subnets, employees }
+    }
+
+    /// Every device's exports as `<device>/rules.v4`, `<device>/ip-addr`, `<device>/ip-route`.
+    pub fn input_files(&self) -> Vec<InputFile> {
+        let mut v = Vec::with_capacity(self.devices.len() * 3);
+        for d in &self.devices {
+            v.push(InputFile::new(format!("{}/rules.v4", d.name), d.rules_v4.clone()));
+            v.push(InputFile::new(format!("{}/ip-addr", d.name), d.ip_addr.clone()));
+            v.push(InputFile::new(format!("{}/ip-route", d.name), d.ip_route.clone()));
+        }
+        v
+    }
+
+    /// The origins of an exposure analysis: `internet`, the vendor's access network (role
+    /// `vendor`, entering at the edge's `eth1`) and the employees' subnet (role `employees`).
+    pub fn origins(&self) -> Vec<crate::reach::Origin> {
+        use crate::reach::Origin;
+        vec![
+            Origin::internet(),
+            Origin { name: "vendor".into(), role: Some("vendor".into()), endpoint: VENDOR_NET.into() },
+            Origin { name: "employees".into(), role: Some("employees".into()), endpoint: self.employees.clone() },
+        ]
+    }
+}
+
+/// Interfaces of device `i`: (name, address, prefix length).
+fn net_ifaces(nodes: &[Node], i: usize) -> Vec<(String, Ipv4Addr, u8)> {
+    let mut v = Vec::new();
+    match nodes.get(i).and_then(|d| d.parent) {
+        None => {
+            v.push(("eth0".to_string(), UPLINK_ADDR, 24));
+            v.push(("eth1".to_string(), VENDOR_LINK, 30));
+        }
+        Some(_) => v.push(("eth0".to_string(), transit(i).1, 30)),
+    }
+    if let Some(d) = nodes.get(i) {
+        for (k, &c) in d.children.iter().enumerate() {
+            v.push((format!("eth{}", k + 2), transit(c).0, 30));
+        }
+        for l in &d.lans {
+            v.push((l.iface.clone(), offset(l.net, 1), 24));
+        }
+    }
+    v
+}
+
+fn net_addr_text(nodes: &[Node], i: usize, seed: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000");
+    let _ = writeln!(s, "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00");
+    let _ = writeln!(s, "    inet 127.0.0.1/8 scope host lo");
+    let _ = writeln!(s, "       valid_lft forever preferred_lft forever");
+    for (k, (name, a, l)) in net_ifaces(nodes, i).iter().enumerate() {
+        let _ = writeln!(s, "{}: {name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP group default qlen 1000", k + 2);
+        let _ = writeln!(s, "    link/ether {} brd ff:ff:ff:ff:ff:ff", mac(seed ^ (i as u64) << 20, k));
+        let bcast = Ipv4Addr::from(u32::from(*a) | u32::MAX >> l);
+        let _ = writeln!(s, "    inet {a}/{l} brd {bcast} scope global {name}");
+        let _ = writeln!(s, "       valid_lft forever preferred_lft forever");
+    }
+    s
+}
+
+/// Devices of the subtree under `i` (itself included).
+fn subtree(nodes: &[Node], i: usize) -> Vec<usize> {
+    let mut out = vec![i];
+    let mut k = 0;
+    while let Some(&d) = out.get(k) {
+        if let Some(node) = nodes.get(d) {
+            out.extend_from_slice(&node.children);
+        }
+        k += 1;
+    }
+    out
+}
+
+fn net_route_text(nodes: &[Node], i: usize) -> String {
+    let mut s = String::new();
+    let Some(d) = nodes.get(i) else { return s };
+    match d.parent {
+        None => {
+            let _ = writeln!(s, "default via {UPLINK_GW} dev eth0 proto static");
+            let _ = writeln!(s, "{VENDOR_NET} via {VENDOR_GW} dev eth1 proto static metric 100");
+        }
+        Some(_) => {
+            let _ = writeln!(s, "default via {} dev eth0 proto static", transit(i).0);
+        }
+    }
+    for (k, &c) in d.children.iter().enumerate() {
+        let via = transit(c).1;
+        for x in subtree(nodes, c) {
+            let _ = writeln!(s, "{}/20 via {via} dev eth{} proto static metric 20", block(x), k + 2);
+        }
+    }
+    for (name, a, l) in net_ifaces(nodes, i) {
+        let net = Ipv4Addr::from(u32::from(a) & (u32::MAX << (32 - l)));
+        let _ = writeln!(s, "{net}/{l} dev {name} proto kernel scope link src {a}");
+    }
+    s
+}
+
+/// The `iptables-save` text of device `i` with about `share` rules, and its rule count.
+fn net_rules(
+    g: &mut Gen,
+    nodes: &[Node],
+    i: usize,
+    share: usize,
+    all_hosts: &[Ipv4Addr],
+    all_lans: &[String],
+    employees: &str,
+) -> (String, usize) {
+    let Some(d) = nodes.get(i) else { return (String::new(), 0) };
+    let edge = d.parent.is_none();
+    let mut nat = Chains::new();
+    let nat_pre = nat.declare("PREROUTING");
+    nat.declare("INPUT");
+    nat.declare("OUTPUT");
+    let nat_post = nat.declare("POSTROUTING");
+    let mut f = Chains::new();
+    let input = f.declare("INPUT");
+    let forward = f.declare("FORWARD");
+    let _output = f.declare("OUTPUT");
+    f.add(input, "-A INPUT -i lo -j ACCEPT".into());
+    f.add(input, "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".into());
+    f.add(input, "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT".into());
+    f.add(input, "-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT".into());
+    f.add(forward, "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".into());
+    f.add(forward, "-A FORWARD -m conntrack --ctstate INVALID -j DROP".into());
+    // Chains that take the bulk of the rules: one per LAN, and on the edge one per way in.
+    let mut bulk_chains: Vec<(usize, String, Vec<Ipv4Addr>)> = Vec::new();
+    if edge {
+        f.add(forward, "-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT".into());
+        for k in 0..g.blocked.len().min(4) {
+            let (bn, bl) = g.blocked[k];
+            f.add(forward, format!("-A FORWARD -s {bn}/{bl} -i eth0 -j DROP"));
+        }
+        let inet = f.declare("inet_in");
+        let vendor = f.declare("vendor_in");
+        f.add(forward, "-A FORWARD -i eth0 -j inet_in".into());
+        f.add(forward, "-A FORWARD -i eth1 -s 198.51.100.0/24 -j vendor_in".into());
+        f.add(forward, "-A FORWARD ! -i eth0 -o eth0 -s 10.0.0.0/8 -j ACCEPT".into());
+        // Published services in the DMZ.
+        for h in d.lans.iter().flat_map(|l| l.hosts.iter()).take(4) {
+            f.add(inet, format!("-A inet_in -d {h}/32 -p tcp -m multiport --dports 80,443 -j ACCEPT"));
+        }
+        bulk_chains.push((inet, "inet_in".into(), all_hosts.to_vec()));
+        bulk_chains.push((vendor, "vendor_in".into(), all_hosts.to_vec()));
+        let nfwd = (share / 100).clamp(1, 50);
+        for k in 0..nfwd {
+            let h = g.rng.pick(all_hosts).copied().unwrap_or(UPLINK_GW);
+            let svc = *g.rng.pick(TCP_SERVICES).unwrap_or(&443);
+            nat.add(
+                nat_pre,
+                format!("-A PREROUTING -d {UPLINK_ADDR}/32 -i eth0 -p tcp -m tcp --dport {} -j DNAT --to-destination {h}:{svc}", 10_000 + k),
+            );
+        }
+        nat.add(nat_post, "-A POSTROUTING -s 10.0.0.0/8 -o eth0 -j MASQUERADE".into());
+    } else {
+        // Transit towards the routers below: their own firewalls decide.
+        for k in 0..d.children.len() {
+            f.add(forward, format!("-A FORWARD -o eth{} -j ACCEPT", k + 2));
+        }
+    }
+    for l in &d.lans {
+        let to = f.declare(&format!("to_{}", l.iface));
+        let from = f.declare(&format!("from_{}", l.iface));
+        f.add(forward, format!("-A FORWARD -o {} -j to_{}", l.iface, l.iface));
+        f.add(forward, format!("-A FORWARD -i {} -j from_{}", l.iface, l.iface));
+        f.add(from, format!("-A from_{} -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset", l.iface));
+        f.add(from, format!("-A from_{} -s {} -j ACCEPT", l.iface, l.cidr()));
+        bulk_chains.push((to, format!("to_{}", l.iface), l.hosts.clone()));
+    }
+    if !edge {
+        f.add(forward, "-A FORWARD -i eth0 -o eth0 -j DROP".into());
+    }
+    let fixed = nat.count() + f.count() + bulk_chains.len();
+    let bulk = share.saturating_sub(fixed);
+    for _ in 0..bulk {
+        let Some((c, name, targets)) = g.rng.pick(&bulk_chains).cloned() else { break };
+        let dst = g.rng.pick(&targets).copied().unwrap_or(UPLINK_GW);
+        let svc = *g.rng.pick(TCP_SERVICES).unwrap_or(&443);
+        let src = match g.rng.below(10) {
+            0..=2 => g.rng.pick(&g.partners).map_or_else(|| "0.0.0.0/0".into(), |(a, l)| format!("{a}/{l}")),
+            3..=4 => g.rng.pick(all_lans).cloned().unwrap_or_else(|| "10.0.0.0/8".into()),
+            5 => VENDOR_NET.to_string(),
+            6 => employees.to_string(),
+            _ => String::new(),
+        };
+        let s = if src.is_empty() { String::new() } else { format!(" -s {src}") };
+        let rule = match g.rng.below(20) {
+            0..=9 => format!("-A {name}{s} -d {dst}/32 -p tcp -m tcp --dport {svc} -j ACCEPT"),
+            10..=11 => {
+                let ports = g.rng.pick(WEB_PORTS).copied().unwrap_or("80,443");
+                format!("-A {name}{s} -d {dst}/32 -p tcp -m multiport --dports {ports} -j ACCEPT")
+            }
+            12..=13 => {
+                let udp = *g.rng.pick(UDP_SERVICES).unwrap_or(&53);
+                format!("-A {name}{s} -d {dst}/32 -p udp -m udp --dport {udp} -j ACCEPT")
+            }
+            14 => format!("-A {name}{s} -d {dst}/32 -p icmp -m icmp --icmp-type 8 -j ACCEPT"),
+            15 => {
+                let (lo, hi) = *g.rng.pick(PORT_RANGES).unwrap_or(&(1024, 65535));
+                format!("-A {name}{s} -d {dst}/32 -p tcp -m tcp --dport {lo}:{hi} -j ACCEPT")
+            }
+            16..=17 => format!("-A {name}{s} -d {dst}/32 -p tcp -m tcp --dport {svc} -j DROP"),
+            18 => format!("-A {name}{s} -d {dst}/32 -p tcp -m tcp --dport {svc} -j REJECT --reject-with icmp-port-unreachable"),
+            _ => format!("-A {name}{s} -d {dst}/32 -p tcp -m tcp --dport {svc} -m conntrack --ctstate NEW -j ACCEPT"),
+        };
+        f.add(c, rule);
+    }
+    for (c, name, _) in &bulk_chains {
+        f.add(*c, format!("-A {name} -j RETURN"));
+    }
+    let mut ipt = String::new();
+    let stamp = "Mon Jan  6 09:00:00 2025";
+    let mut emit = |table: &str, chains: &Chains, builtin: &[(&str, &str)]| {
+        let _ = writeln!(ipt, "# Generated by iptables-save v1.8.9 on {stamp}");
+        let _ = writeln!(ipt, "*{table}");
+        for name in &chains.order {
+            let policy = builtin.iter().find(|(b, _)| b == name).map_or("-", |(_, p)| *p);
+            let _ = writeln!(ipt, ":{name} {policy} [0:0]");
+        }
+        for rs in &chains.rules {
+            for r in rs {
+                ipt.push_str(r);
+                ipt.push('\n');
+            }
+        }
+        let _ = writeln!(ipt, "COMMIT");
+        let _ = writeln!(ipt, "# Completed on {stamp}");
+    };
+    emit("nat", &nat, &[("PREROUTING", "ACCEPT"), ("INPUT", "ACCEPT"), ("OUTPUT", "ACCEPT"), ("POSTROUTING", "ACCEPT")]);
+    emit("filter", &f, &[("INPUT", "DROP"), ("FORWARD", "DROP"), ("OUTPUT", "ACCEPT")]);
+    (ipt, nat.count() + f.count())
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -857,5 +1251,45 @@ mod test {
         assert_eq!(r.between(5, 5), 5);
         assert_eq!(r.below(0), 0);
         assert!(r.pick::<u8>(&[]).is_none());
+    }
+
+    #[test]
+    fn networks_parse_clean_and_repeat() {
+        let net = Network::generate(12, 1_200, 300, 4);
+        assert_eq!(net.devices.len(), 12);
+        assert!(net.hosts >= 290, "{} hosts", net.hosts);
+        let files = net.input_files();
+        assert_eq!(files.len(), 36);
+        assert!(files.iter().any(|f| f.path == "r0001/rules.v4"));
+        let ws = Workspace::load(files);
+        let rep = ParseReport::build(&ws);
+        for input in &rep.inputs {
+            assert!(input.diagnostics.is_empty(), "{}: {:?}", input.path, &input.diagnostics[..input.diagnostics.len().min(5)]);
+            assert_eq!(input.lines.unrecognized, 0, "{}", input.path);
+        }
+        assert_eq!(rep.devices.len(), 12);
+        assert_eq!(rep.devices.iter().map(|d| d.rules).sum::<usize>(), net.rules);
+        assert!(rep.devices.iter().all(|d| d.unknown_rules == 0));
+        assert!((1_100..=1_400).contains(&net.rules), "{} rules", net.rules);
+        assert_eq!(net, Network::generate(12, 1_200, 300, 4));
+        assert_ne!(net, Network::generate(12, 1_200, 300, 5));
+    }
+
+    #[test]
+    fn network_exposure_finds_internet_exposures() {
+        let net = Network::generate(6, 400, 60, 1);
+        let ws = Workspace::load(net.input_files());
+        let an = Analyzer::new(&ws);
+        let rep = an.exposure(&net.origins());
+        assert_eq!(rep.origins.len(), 3);
+        for o in &rep.origins {
+            assert!(o.error.is_none(), "{}: {:?}", o.name, o.error);
+        }
+        let inet = rep.exposures.iter().filter(|e| e.origin == "internet").count();
+        assert!(inet >= 1, "no exposure from the internet");
+        assert_eq!(rep.origins[0].exposures, inet);
+        // The vendor enters at the edge and reaches more than the internet's published services.
+        assert!(rep.exposures.iter().any(|e| e.origin == "vendor"), "no exposure from the vendor");
+        assert!(rep.exposures.iter().any(|e| e.origin == "employees"), "no exposure from employees");
     }
 }
