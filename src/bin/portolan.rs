@@ -318,29 +318,22 @@ mod cli {
         }
     }
 
-    fn run_flows(out: &mut impl Write, an: &Analyzer, path: &Path) -> Result<i32> {
+    type Fields = serde_json::Map<String, serde_json::Value>;
+
+    /// Answer every row of a flows CSV with `answer`, printing one JSON object per row in input
+    /// order: the row's own fields plus the answer's, or an `error` naming file and line. Exit
+    /// code 2 if any row was bad.
+    fn each_row(
+        out: &mut impl Write,
+        path: &Path,
+        answer: impl Fn(&[String], &[String], Option<u16>) -> Result<Fields, String>,
+    ) -> Result<i32> {
         let (header, rows) = read_csv(path)?;
         let mut bad = 0;
         for (line, row) in rows {
             let mut obj = row_object(&header, &row);
-            let res = parse_sport(&header, &row).and_then(|sport| {
-                an.flow(
-                    field(&header, &row, "src").unwrap_or(""),
-                    field(&header, &row, "dst").unwrap_or(""),
-                    field(&header, &row, "proto").unwrap_or(""),
-                    field(&header, &row, "port").unwrap_or(""),
-                    sport,
-                )
-            });
-            match res {
-                Ok(r) => {
-                    obj.insert("verdict".into(), serde_json::to_value(r.verdict)?);
-                    obj.insert("reason".into(), r.reason.into());
-                    obj.insert("hops".into(), serde_json::to_value(&r.hops)?);
-                    if !r.uncertain.is_empty() {
-                        obj.insert("uncertain".into(), serde_json::to_value(&r.uncertain)?);
-                    }
-                }
+            match parse_sport(&header, &row).and_then(|sport| answer(&header, &row, sport)) {
+                Ok(fields) => obj.extend(fields),
                 Err(e) => {
                     bad += 1;
                     obj.insert("error".into(), format!("{}:{line}: {e}", path.display()).into());
@@ -353,50 +346,54 @@ mod cli {
         Ok(if bad > 0 { 2 } else { 0 })
     }
 
-    fn run_test(out: &mut impl Write, an: &Analyzer, filter: &str, path: &Path) -> Result<i32> {
-        let (header, rows) = read_csv(path)?;
-        let mut bad = 0;
-        for (line, row) in rows {
-            let mut obj = row_object(&header, &row);
-            let get = |n: &str| field(&header, &row, n).map(str::to_string);
-            let res = parse_sport(&header, &row).and_then(|sport| {
-                an.test_filter(
-                    filter,
-                    &TestRow {
-                        src: get("src").unwrap_or_default(),
-                        dst: get("dst").unwrap_or_default(),
-                        proto: get("proto").unwrap_or_default(),
-                        port: get("port").unwrap_or_default(),
-                        sport,
-                        in_iface: get("in_iface"),
-                        out_iface: get("out_iface"),
-                        state: get("state"),
-                    },
-                )
-            });
-            match res {
-                Ok(a) => {
-                    obj.insert("verdict".into(), a.verdict.into());
-                    obj.insert("filter".into(), a.filter.into());
-                    obj.insert("rule".into(), serde_json::to_value(&a.rule)?);
-                    obj.insert("hops".into(), serde_json::Value::Array(vec![]));
-                    if a.matches.len() > 1 {
-                        obj.insert("matches".into(), serde_json::to_value(&a.matches)?);
-                    }
-                    if !a.uncertain.is_empty() {
-                        obj.insert("uncertain".into(), serde_json::to_value(&a.uncertain)?);
-                    }
-                }
-                Err(e) => {
-                    bad += 1;
-                    obj.insert("error".into(), format!("{}:{line}: {e}", path.display()).into());
-                }
+    fn json(v: impl serde::Serialize) -> serde_json::Value {
+        serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn run_flows(out: &mut impl Write, an: &Analyzer, path: &Path) -> Result<i32> {
+        each_row(out, path, |header, row, sport| {
+            let get = |n: &str| field(header, row, n).unwrap_or("");
+            let r = an.flow(get("src"), get("dst"), get("proto"), get("port"), sport)?;
+            let mut f = Fields::new();
+            f.insert("verdict".into(), json(r.verdict));
+            f.insert("reason".into(), r.reason.into());
+            f.insert("hops".into(), json(&r.hops));
+            if !r.uncertain.is_empty() {
+                f.insert("uncertain".into(), json(&r.uncertain));
             }
-            serde_json::to_writer(&mut *out, &obj)?;
-            writeln!(out)?;
-        }
-        out.flush()?;
-        Ok(if bad > 0 { 2 } else { 0 })
+            Ok(f)
+        })
+    }
+
+    fn run_test(out: &mut impl Write, an: &Analyzer, filter: &str, path: &Path) -> Result<i32> {
+        each_row(out, path, |header, row, sport| {
+            let get = |n: &str| field(header, row, n).map(str::to_string);
+            let a = an.test_filter(
+                filter,
+                &TestRow {
+                    src: get("src").unwrap_or_default(),
+                    dst: get("dst").unwrap_or_default(),
+                    proto: get("proto").unwrap_or_default(),
+                    port: get("port").unwrap_or_default(),
+                    sport,
+                    in_iface: get("in_iface"),
+                    out_iface: get("out_iface"),
+                    state: get("state"),
+                },
+            )?;
+            let mut f = Fields::new();
+            f.insert("verdict".into(), a.verdict.into());
+            f.insert("filter".into(), a.filter.into());
+            f.insert("rule".into(), json(&a.rule));
+            f.insert("hops".into(), serde_json::Value::Array(vec![]));
+            if a.matches.len() > 1 {
+                f.insert("matches".into(), json(&a.matches));
+            }
+            if !a.uncertain.is_empty() {
+                f.insert("uncertain".into(), json(&a.uncertain));
+            }
+            Ok(f)
+        })
     }
 
     fn render_parse(out: &mut impl Write, rep: &ParseReport) -> Result<()> {
