@@ -235,3 +235,20 @@ fn scan_that_contradicts_the_configs_reports_both_facts() {
     assert!(notes.iter().any(|n| n.as_str().unwrap().contains("192.168.10.20 tcp/8443 is open per the scan")), "{notes:?}");
     assert!(get("192.168.10.20", "8443").is_none());
 }
+
+#[test]
+fn exposure_rows_merge_alike_neighbours_and_skip_broadcasts() {
+    let o = run(&["analyze", "--format", "json", "--from", "10.0.0.100-10.0.0.199", &sample()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ex = v["exposures"].as_array().unwrap();
+    // 192.168.10.20 is cut out by the rules that name it, but LAN clients reach the whole DMZ
+    // alike: one row for the range.
+    assert!(
+        ex.iter().any(|e| e["ip"] == "192.168.10.2-192.168.10.254" && e["proto"] == "tcp" && e["ports"] == "22,80,443"),
+        "{:#?}",
+        ex.iter().map(|e| format!("{} {} {}", e["ip"], e["proto"], e["ports"])).collect::<Vec<_>>()
+    );
+    // Broadcast addresses answer no TCP, on the client's own subnet or beyond a router.
+    assert!(!ex.iter().any(|e| e["ip"].as_str().unwrap().ends_with(".255") && e["proto"] == "tcp"));
+}

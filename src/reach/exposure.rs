@@ -142,17 +142,19 @@ impl Analyzer<'_> {
                 Endpoint::Addrs(r) => {
                     // An origin of many addresses is a network of clients: the devices' own
                     // addresses and the subnets' broadcast addresses in it are not among them.
-                    let r = if r.count() > 1 {
-                        let own = self.net.devices.iter().fold(Ranges::empty(), |acc, d| {
-                            let mut mine: Vec<(u128, u128)> = d.local.iter().map(|&x| (x, x)).collect();
-                            mine.extend(d.broadcasts().into_iter().map(|x| (x, x)));
-                            acc.union(&Ranges::from_ranges(mine))
-                        });
-                        r.difference(&own)
+                    if r.count() > 1 {
+                        let local: Vec<(u128, u128)> =
+                            self.net.devices.iter().flat_map(|d| d.local.iter().map(|&x| (x, x))).collect();
+                        let bcast: Vec<(u128, u128)> =
+                            self.net.devices.iter().flat_map(|d| d.broadcasts()).map(|x| (x, x)).collect();
+                        let clients = r.difference(&Ranges::from_ranges(local)).difference(&Ranges::from_ranges(bcast.clone()));
+                        // The devices' own addresses stay destinations; the origin's subnets'
+                        // broadcast addresses are neither sources nor destinations.
+                        let not_dst = clients.union(&r.intersect(&Ranges::from_ranges(bcast)));
+                        (clients, Endpoint::Addrs(internal.difference(&not_dst)))
                     } else {
-                        r.clone()
-                    };
-                    (r.clone(), Endpoint::Addrs(internal.difference(&r)))
+                        (r.clone(), Endpoint::Addrs(internal.difference(r)))
+                    }
                 }
                 Endpoint::Device(d) => {
                     let own = self.net.devices[*d].local_ranges();
@@ -179,6 +181,8 @@ impl Analyzer<'_> {
                 }
             };
             let before = exposures.len();
+            // Destination classes of the exposures pushed for this origin, in step with them.
+            let mut atoms: Vec<(u128, u128)> = Vec::new();
             for (outcome, classes) in groups {
                 let certainty = match outcome.verdict {
                     Verdict::Allowed => Certainty::Definite,
@@ -235,6 +239,7 @@ impl Analyzer<'_> {
                         }
                         _ => (service, scan),
                     };
+                    atoms.push(dst_atom);
                     exposures.push(Exposure {
                         origin: o.name.clone(),
                         from,
@@ -253,6 +258,8 @@ impl Analyzer<'_> {
                     });
                 }
             }
+            let mine = exposures.split_off(before);
+            exposures.extend(merge_neighbours(mine, atoms));
             rep.exposures = exposures.len() - before;
             origin_reports.push(rep);
         }
@@ -347,6 +354,50 @@ fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)> {
     let (addr, port) = n.to.rsplit_once(':')?;
     let addr = addr.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
     Some((addr, port.parse().ok()?))
+}
+
+/// What must be equal for two exposures to be one row: everything but the destination, with
+/// the path reduced to its devices, interfaces, outcomes and deciding lines.
+fn row_key(e: &Exposure) -> Option<String> {
+    if e.host.is_some() || e.service.is_some() || !e.scan.is_empty() {
+        return None;
+    }
+    let mut k = format!("{}|{}|{}|{}|{:?}|{}|{:?}", e.origin, e.from, e.proto, e.ports, e.certainty, e.owner, e.uncertain);
+    for h in &e.hops {
+        k.push_str(&format!(
+            "|{}:{}:{:?}:{:?}:{}:{}",
+            h.device,
+            h.direction,
+            h.in_iface,
+            h.out_iface,
+            h.outcome,
+            h.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default()
+        ));
+        for n in &h.nat {
+            k.push_str(&format!(",{}@{}", n.kind, n.rule.as_ref().map_or(0, |r| r.line)));
+        }
+    }
+    Some(k)
+}
+
+/// Merge exposures of adjacent destination ranges that are alike in every other respect (routing
+/// cuts a subnet at the addresses it mentions; the reader wants one row per range).
+fn merge_neighbours(list: Vec<Exposure>, atoms: Vec<(u128, u128)>) -> Vec<Exposure> {
+    let mut items: Vec<(Option<String>, (u128, u128), Exposure)> =
+        list.into_iter().zip(atoms).map(|(e, a)| (row_key(&e), a, e)).collect();
+    items.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut out: Vec<(Option<String>, (u128, u128), Exposure)> = Vec::new();
+    for (k, a, e) in items {
+        if let Some(last) = out.last_mut() {
+            if k.is_some() && last.0 == k && last.1 .1.checked_add(1) == Some(a.0) {
+                last.1 .1 = a.1;
+                last.2.ip = describe_ranges(&Ranges::range(last.1 .0, last.1 .1));
+                continue;
+            }
+        }
+        out.push((k, a, e));
+    }
+    out.into_iter().map(|(_, _, e)| e).collect()
 }
 
 fn port_in(ports: &str, p: u16) -> bool {

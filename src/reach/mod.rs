@@ -491,6 +491,20 @@ impl<'a> Analyzer<'a> {
             Endpoint::Device(d) => (vec![Entry::Device(*d)], vec![]),
             _ => device::entry(&self.net, src, dst),
         };
+        if starts == [Entry::Direct]
+            && matches!(pkt.proto(), proto::TCP | proto::ICMP)
+            && self.net.devices.iter().any(|d| d.is_broadcast(dst))
+        {
+            // On the same subnet, to its broadcast address: neither TCP nor ICMP echo answers.
+            let o = ClassOutcome {
+                verdict: Verdict::Denied,
+                reason: format!("{dst} is the broadcast address of the subnet: neither TCP nor ICMP echo answers a broadcast"),
+                hops: vec![],
+                uncertain: vec![],
+                key: "broadcast".into(),
+            };
+            return (o, Vec::new());
+        }
         if starts == [Entry::Nowhere] {
             // No device has a subnet holding the source or a route towards it: nothing in the
             // network could send a reply back, so no connection can be established.
