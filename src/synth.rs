@@ -7,6 +7,11 @@
 //! count is exact, from 100 to 100,000 and beyond. The same seed always gives byte-identical
 //! text; nothing depends on the platform, the clock or hashing order.
 //!
+//! [`Network::generate`] writes a whole estate of many such devices: an edge firewall towards the
+//! Internet and a vendor's access link, and a tree of internal routers with firewalls joined by
+//! routes via each other's addresses, with subnets of hosts and the origins to analyse
+//! ([`Network::origins`]: `internet`, the vendor, an employees' subnet).
+//!
 //! [`flows_for`] picks flows (`src,dst,proto,port`) from the rules of any loaded workspace —
 //! a synthetic one or a real export — so that they hit real rules: most take the addresses and
 //! ports a rule names (allowed or denied by it), the rest are bent off those rules (another port,
