@@ -33,6 +33,27 @@ fn fw(rules: &str, ifaces: &[(&str, &str)], routes: &[(&str, Option<&str>, &str)
     ws
 }
 
+/// Give device `dev` of a workspace interfaces (name, address) and routes (prefix, gateway,
+/// interface), as its `ip addr` and `ip route` dumps would.
+fn give(ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]) {
+    let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
+    for (n, a) in ifs {
+        d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
+    }
+    for (dst, via, dv) in routes {
+        d.routes.push(Route {
+            dst: dst.parse().unwrap(),
+            via: Some(via.parse().unwrap()),
+            dev: Some(dv.to_string()),
+            kind: RouteKind::Unicast,
+            metric: 0,
+            src: None,
+            table: "main".into(),
+            prov: Provenance::builtin(format!("{dst} via {via}")),
+        });
+    }
+}
+
 const EDGE_IFACES: &[(&str, &str)] = &[("eth0", "203.0.113.2/24"), ("eth1", "192.168.10.1/24"), ("eth2", "10.0.0.1/24")];
 const EDGE_ROUTES: &[(&str, Option<&str>, &str)] = &[("0.0.0.0/0", Some("203.0.113.1"), "eth0")];
 
@@ -545,26 +566,8 @@ COMMIT
 COMMIT
 ";
     let mut ws = Workspace::load(vec![InputFile::new("edge/rules", edge_rules), InputFile::new("core/rules", core_rules)]);
-    let add = |ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]| {
-        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
-        for (n, a) in ifs {
-            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
-        }
-        for (dst, via, dv) in routes {
-            d.routes.push(Route {
-                dst: dst.parse().unwrap(),
-                via: Some(via.parse().unwrap()),
-                dev: Some(dv.to_string()),
-                kind: RouteKind::Unicast,
-                metric: 0,
-                src: None,
-                table: "main".into(),
-                prov: Provenance::builtin(format!("{dst} via {via}")),
-            });
-        }
-    };
-    add(&mut ws, "edge", &[("eth0", "203.0.113.2/24"), ("eth1", "172.16.0.1/30")], &[("0.0.0.0/0", "203.0.113.1", "eth0"), ("10.1.0.0/24", "172.16.0.2", "eth1")]);
-    add(&mut ws, "core", &[("eth0", "172.16.0.2/30"), ("eth1", "10.1.0.1/24")], &[("0.0.0.0/0", "172.16.0.1", "eth0")]);
+    give(&mut ws, "edge", &[("eth0", "203.0.113.2/24"), ("eth1", "172.16.0.1/30")], &[("0.0.0.0/0", "203.0.113.1", "eth0"), ("10.1.0.0/24", "172.16.0.2", "eth1")]);
+    give(&mut ws, "core", &[("eth0", "172.16.0.2/30"), ("eth1", "10.1.0.1/24")], &[("0.0.0.0/0", "172.16.0.1", "eth0")]);
     let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("443"));
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
     let hops = &r.results[0].hops;
@@ -693,20 +696,7 @@ fn several_entry_points_must_agree() {
     let closed = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
     let mut ws = Workspace::load(vec![InputFile::new("a/rules", open), InputFile::new("b/rules", closed)]);
     for (dev, wan, lan) in [("a", "192.0.2.1/24", "10.9.0.1/24"), ("b", "192.0.2.2/24", "10.9.0.2/24")] {
-        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
-        for (n, a) in [("wan", wan), ("lan", lan)] {
-            d.interfaces.push(Interface { name: n.into(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
-        }
-        d.routes.push(Route {
-            dst: "0.0.0.0/0".parse().unwrap(),
-            via: Some("192.0.2.254".parse().unwrap()),
-            dev: Some("wan".into()),
-            kind: RouteKind::Unicast,
-            metric: 0,
-            src: None,
-            table: "main".into(),
-            prov: Provenance::builtin("default"),
-        });
+        give(&mut ws, dev, &[("wan", wan), ("lan", lan)], &[("0.0.0.0/0", "192.0.2.254", "wan")]);
     }
     let r = ask(&ws, "198.51.100.7", "10.9.0.10", "tcp", Some("22"));
     assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
@@ -720,26 +710,8 @@ fn replies_that_may_return_through_another_router_are_uncertain() {
     // partner may come back through edge, which never saw the connection.
     let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let mut ws = Workspace::load(vec![InputFile::new("core/rules", open), InputFile::new("edge/rules", open)]);
-    let set = |ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]| {
-        let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
-        for (n, a) in ifs {
-            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
-        }
-        for (dst, via, dv) in routes {
-            d.routes.push(Route {
-                dst: dst.parse().unwrap(),
-                via: Some(via.parse().unwrap()),
-                dev: Some(dv.to_string()),
-                kind: RouteKind::Unicast,
-                metric: 0,
-                src: None,
-                table: "main".into(),
-                prov: Provenance::builtin(format!("{dst} via {via}")),
-            });
-        }
-    };
-    set(&mut ws, "core", &[("lan", "10.9.0.1/24"), ("up", "172.16.0.2/30"), ("vnd", "192.0.3.2/24")], &[("0.0.0.0/0", "172.16.0.1", "up"), ("198.51.100.0/24", "192.0.3.254", "vnd")]);
-    set(&mut ws, "edge", &[("in", "172.16.0.1/30"), ("wan", "192.0.2.1/24")], &[("0.0.0.0/0", "192.0.2.254", "wan"), ("10.9.0.0/24", "172.16.0.2", "in")]);
+    give(&mut ws, "core", &[("lan", "10.9.0.1/24"), ("up", "172.16.0.2/30"), ("vnd", "192.0.3.2/24")], &[("0.0.0.0/0", "172.16.0.1", "up"), ("198.51.100.0/24", "192.0.3.254", "vnd")]);
+    give(&mut ws, "edge", &[("in", "172.16.0.1/30"), ("wan", "192.0.2.1/24")], &[("0.0.0.0/0", "192.0.2.254", "wan"), ("10.9.0.0/24", "172.16.0.2", "in")]);
     let r = ask(&ws, "10.9.0.10", "198.51.100.7", "tcp", Some("443"));
     assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
     assert!(r.results[0].uncertain.iter().any(|u| u.contains("may come back through edge")), "{:?}", r.results[0].uncertain);
