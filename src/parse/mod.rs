@@ -4,9 +4,16 @@
 //! [`ParsedFile`]: model fragments (a firewall, interfaces, routes) plus diagnostics for every
 //! line it did not fully understand. Vendor syntax never leaves this module.
 
+pub mod cisco_asa;
+pub mod cisco_ios;
+pub mod fortigate;
 pub mod iptables;
+pub mod junos;
 pub mod linux_ip;
+pub mod nftables;
 pub mod nmap;
+pub mod panos;
+pub mod pfsense;
 
 use serde::Serialize;
 
@@ -31,6 +38,22 @@ pub enum Format {
     Manifest,
     /// nmap XML output (`nmap -oX`).
     NmapXml,
+    /// `nft list ruleset` text.
+    Nftables,
+    /// `nft -j list ruleset` JSON.
+    NftablesJson,
+    /// Cisco IOS / IOS-XE running configuration (and the NX-OS, IOS-XR, Arista ACL dialects).
+    CiscoIos,
+    /// Cisco ASA running configuration.
+    CiscoAsa,
+    /// Juniper Junos / SRX configuration, hierarchical or `set` form.
+    Junos,
+    /// Palo Alto PAN-OS configuration (XML export, or the brace/set form).
+    PanOs,
+    /// FortiGate configuration (`show full-configuration`, backup file).
+    FortiGate,
+    /// pfSense / OPNsense `config.xml`.
+    PfSense,
     /// Not a format Portolan reads.
     Unknown,
 }
@@ -46,6 +69,14 @@ impl Format {
             Format::IpRouteJson => "ip -j route",
             Format::Manifest => "portolan manifest",
             Format::NmapXml => "nmap xml",
+            Format::Nftables => "nftables",
+            Format::NftablesJson => "nft -j",
+            Format::CiscoIos => "cisco ios",
+            Format::CiscoAsa => "cisco asa",
+            Format::Junos => "junos",
+            Format::PanOs => "pan-os",
+            Format::FortiGate => "fortigate",
+            Format::PfSense => "pfsense/opnsense",
             Format::Unknown => "unknown",
         }
     }
@@ -135,13 +166,45 @@ pub fn detect(text: &str) -> Format {
         return Format::Manifest;
     }
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        if nftables::looks_like_json(trimmed) {
+            return Format::NftablesJson;
+        }
         return linux_ip::detect_json(trimmed).unwrap_or(Format::Unknown);
+    }
+    if trimmed.starts_with('<') {
+        if nmap::looks_like(text) {
+            return Format::NmapXml;
+        }
+        if pfsense::looks_like(trimmed) {
+            return Format::PfSense;
+        }
+        if panos::looks_like(trimmed) {
+            return Format::PanOs;
+        }
     }
     if nmap::looks_like(text) {
         return Format::NmapXml;
     }
     if iptables::looks_like(text) {
         return Format::IptablesSave;
+    }
+    if nftables::looks_like(text) {
+        return Format::Nftables;
+    }
+    if fortigate::looks_like(text) {
+        return Format::FortiGate;
+    }
+    if junos::looks_like(text) {
+        return Format::Junos;
+    }
+    if panos::looks_like(text) {
+        return Format::PanOs;
+    }
+    if cisco_asa::looks_like(text) {
+        return Format::CiscoAsa;
+    }
+    if cisco_ios::looks_like(text) {
+        return Format::CiscoIos;
     }
     if let Some(f) = linux_ip::detect_text(text) {
         return f;
@@ -161,6 +224,13 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         }
         Format::Manifest => crate::manifest::parse_file(source, file, text),
         Format::NmapXml => nmap::parse(source, file, text),
+        f @ (Format::Nftables | Format::NftablesJson) => nftables::parse(f, source, file, text),
+        Format::CiscoIos => cisco_ios::parse(source, file, text),
+        Format::CiscoAsa => cisco_asa::parse(source, file, text),
+        Format::Junos => junos::parse(source, file, text),
+        Format::PanOs => panos::parse(source, file, text),
+        Format::FortiGate => fortigate::parse(source, file, text),
+        Format::PfSense => pfsense::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
             let mut d = Diags::default();
