@@ -1,6 +1,6 @@
-//! Corpus test: every third-party file in `../shared/corpus` that Portolan detects as
-//! iptables-save output, an `ip addr` / `ip route` dump or nmap XML output is parsed (it must not
-//! panic) and its parse coverage is compared with the committed table `tests/corpus_coverage.tsv`.
+//! Corpus test: every third-party file in `../shared/corpus` that Portolan detects as one of the
+//! formats it reads (firewall and router configurations, `ip addr` / `ip route` dumps, scans) is
+//! parsed (it must not panic) and its parse coverage is compared with the committed table `tests/corpus_coverage.tsv`.
 //! Every `.xml` file under `nmap/` must be detected as nmap XML.
 //!
 //! A file whose coverage drops, or that disappears (no longer found, or no longer detected as one
@@ -37,6 +37,14 @@ fn covered(f: Format) -> bool {
             | Format::IpRoute
             | Format::IpRouteJson
             | Format::NmapXml
+            | Format::Nftables
+            | Format::NftablesJson
+            | Format::CiscoIos
+            | Format::CiscoAsa
+            | Format::Junos
+            | Format::PanOs
+            | Format::FortiGate
+            | Format::PfSense
     )
 }
 
@@ -161,6 +169,14 @@ fn corpus_coverage_does_not_regress() {
         Format::IpRoute,
         Format::IpRouteJson,
         Format::NmapXml,
+        Format::Nftables,
+        Format::NftablesJson,
+        Format::CiscoIos,
+        Format::CiscoAsa,
+        Format::Junos,
+        Format::PanOs,
+        Format::FortiGate,
+        Format::PfSense,
     ] {
         let rows: Vec<&Row> = current.values().filter(|r| r.format == fmt.label()).collect();
         if !rows.is_empty() {
