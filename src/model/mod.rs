@@ -38,8 +38,24 @@ pub struct Interface {
     pub addresses: Vec<IpNet>,
     /// False when the dump says the interface is administratively or operationally down.
     pub up: bool,
+    /// The security zone (SRX, PAN-OS, FortiGate zone) or ASA `nameif` the vendor puts the
+    /// interface in. The engine reads well-known outside names (`untrust`, `outside`, `wan`) as
+    /// a hint of where the Internet enters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// True when the vendor's own configuration marks the interface as facing the outside
+    /// (ASA `security-level 0`, pfSense/OPNsense WAN, FortiGate `role wan`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
     /// Where the interface was declared.
     pub prov: Provenance,
+}
+
+impl Interface {
+    /// An interface that is up, with no addresses, zone or outside mark yet.
+    pub fn new(name: impl Into<String>, prov: Provenance) -> Self {
+        Interface { name: name.into(), addresses: Vec::new(), up: true, zone: None, external: false, prov }
+    }
 }
 
 /// What a route does with matching packets.

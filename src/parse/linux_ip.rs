@@ -475,7 +475,7 @@ fn upsert_iface(ifaces: &mut Vec<Interface>, name: &str, up: bool, prov: Provena
         }
         return i;
     }
-    ifaces.push(Interface { name: name.to_string(), addresses: Vec::new(), up, prov });
+    ifaces.push(Interface { up, ..Interface::new(name.to_string(), prov) });
     ifaces.len() - 1
 }
 

@@ -609,7 +609,7 @@ mod test {
     fn dev_with(names: &[&str], patterns: &[&str]) -> Device {
         let mut d = Device { name: "d".into(), ..Default::default() };
         for n in names {
-            d.interfaces.push(Interface { name: n.to_string(), addresses: vec![], up: true, prov: Provenance::builtin("") });
+            d.interfaces.push(Interface::new(n.to_string(), Provenance::builtin("")));
         }
         let rules = patterns
             .iter()

@@ -12,10 +12,8 @@ fn fw(rules: &str, ifaces: &[(&str, &str)], routes: &[(&str, Option<&str>, &str)
     let dev = &mut ws.network.devices[0];
     for (name, addr) in ifaces {
         dev.interfaces.push(Interface {
-            name: name.to_string(),
             addresses: vec![addr.parse().unwrap()],
-            up: true,
-            prov: Provenance::builtin(format!("{name} {addr}")),
+            ..Interface::new(name.to_string(), Provenance::builtin(format!("{name} {addr}")))
         });
     }
     for (dst, via, d) in routes {
@@ -38,7 +36,7 @@ fn fw(rules: &str, ifaces: &[(&str, &str)], routes: &[(&str, Option<&str>, &str)
 fn give(ws: &mut Workspace, dev: &str, ifs: &[(&str, &str)], routes: &[(&str, &str, &str)]) {
     let d = ws.network.devices.iter_mut().find(|d| d.name == dev).unwrap();
     for (n, a) in ifs {
-        d.interfaces.push(Interface { name: n.to_string(), addresses: vec![a.parse().unwrap()], up: true, prov: Provenance::builtin("") });
+        d.interfaces.push(Interface { addresses: vec![a.parse().unwrap()], ..Interface::new(n.to_string(), Provenance::builtin("")) });
     }
     for (dst, via, dv) in routes {
         d.routes.push(Route {
