@@ -16,6 +16,7 @@ files ─► detect format ─► parse (vendor-specific, keeps lines) ─► lo
 - [`reach`] evaluates packets through devices and across the network.
 - [`report`] holds the serialisable output structs shared by the CLI and the page.
 - [`manifest`] reads the optional topology manifest (devices, zones, hosts, origins, policy).
+- [`topology`] lists which device interfaces are neighbours (shared subnets, manifest links).
 
 ```
 let files = vec![portolan::InputFile::new("fw1.rules", "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")];
@@ -35,6 +36,7 @@ pub mod report;
 pub mod space;
 /// Deterministic synthetic estates and flows for benchmarks and scale tests.
 pub mod synth;
+pub mod topology;
 mod workspace;
 
 #[cfg(target_arch = "wasm32")]

@@ -222,6 +222,27 @@ fn check_manifest_against_network(files: &mut [LoadedFile], m: &Manifest, mi: us
     let names: std::collections::BTreeSet<String> = net.devices.iter().map(|d| d.name.clone()).collect();
     let text = files.get(mi).map(|f| f.text.clone()).unwrap_or_default();
     let mut diags = m.check_network_names(&names, &text);
+    for (i, (a, b)) in m.links.iter().enumerate() {
+        for (j, end) in [a, b].into_iter().enumerate() {
+            let Some(dev) = net.device(&end.device) else { continue };
+            if !dev.interfaces.is_empty() && !dev.interfaces.iter().any(|x| x.name == end.interface) {
+                let known: Vec<&str> = dev.interfaces.iter().map(|x| x.name.as_str()).collect();
+                diags.push(manifest_diag(
+                    files,
+                    mi,
+                    end.line,
+                    codes::UNDEFINED_REFERENCE,
+                    Severity::Warning,
+                    format!(
+                        "links[{i}][{j}]: device {:?} has no interface {:?} (it has {}); the link is not used",
+                        end.device,
+                        end.interface,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
     for (name, d) in &m.devices {
         if d.files.is_empty() && !names.contains(name) {
             diags.push(manifest_diag(
@@ -253,9 +274,54 @@ fn device_key(path: &str, hint: Option<&str>) -> String {
     if stem.is_empty() { name.to_string() } else { stem.to_string() }
 }
 
+/// Files another input names as part of its device (a Batfish host file's `iptablesFile`):
+/// file index → index of the file that names it. A reference matches an input whose path,
+/// compared by whole path components, ends with it. Also returns the references no input
+/// matches, with the index of the file that makes them.
+fn referenced_by(files: &[LoadedFile]) -> (BTreeMap<usize, usize>, Vec<(usize, String)>) {
+    let comps = |p: &str| -> Vec<String> {
+        p.replace('\\', "/").split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
+    };
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (owner, f) in files.iter().enumerate() {
+        for r in &f.parsed.content.references {
+            let want = comps(r);
+            let mut found = false;
+            for (i, g) in files.iter().enumerate() {
+                let have = comps(&g.path);
+                if i != owner && !want.is_empty() && have.len() >= want.len() && have[have.len() - want.len()..] == want[..] {
+                    out.entry(i).or_insert(owner);
+                    found = true;
+                }
+            }
+            if !found {
+                missing.push((owner, r.clone()));
+            }
+        }
+    }
+    (out, missing)
+}
+
 /// Group files into devices. `overrides[i]` is the device the manifest assigns file `i` to; it
 /// wins over the file's own name, folder or stem.
 fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
+    let (joined, missing) = referenced_by(files);
+    for (owner, r) in missing {
+        if let Some(f) = files.get_mut(owner) {
+            let line = f.text.lines().position(|l| l.contains(&r)).map_or(0, |n| n as u32 + 1);
+            let text = f.text.lines().nth((line as usize).wrapping_sub(1)).unwrap_or("").trim().to_string();
+            f.parsed.diags.push(Diagnostic {
+                code: codes::UNDEFINED_REFERENCE,
+                severity: Severity::Warning,
+                line,
+                text,
+                reason: format!("{r} is not among the inputs: this device is modelled without its rules (add the file)"),
+                context: String::new(),
+            });
+            f.parsed.diags.sort_by_key(|d| d.line);
+        }
+    }
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
         if f.parsed.format == Format::Manifest {
@@ -265,8 +331,9 @@ fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
         if matches!(f.parsed.format, Format::Unknown) || f.parsed.content.scan.is_some() {
             continue;
         }
-        let key = match overrides.get(i) {
-            Some(Some(name)) => name.clone(),
+        let key = match (overrides.get(i), joined.get(&i)) {
+            (Some(Some(name)), _) => name.clone(),
+            (_, Some(&owner)) => device_key(&files[owner].path, files[owner].parsed.device_hint.as_deref()),
             _ => device_key(&f.path, f.parsed.device_hint.as_deref()),
         };
         groups.entry(key).or_default().push(i);

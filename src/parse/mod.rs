@@ -4,6 +4,7 @@
 //! [`ParsedFile`]: model fragments (a firewall, interfaces, routes) plus diagnostics for every
 //! line it did not fully understand. Vendor syntax never leaves this module.
 
+pub mod batfish_host;
 pub mod cisco_asa;
 pub mod cisco_ios;
 pub mod fortigate;
@@ -54,6 +55,8 @@ pub enum Format {
     FortiGate,
     /// pfSense / OPNsense `config.xml`.
     PfSense,
+    /// A Batfish snapshot's host file (`hosts/NAME.json`: interfaces, gateway, rules file).
+    BatfishHost,
     /// Not a format Portolan reads.
     Unknown,
 }
@@ -77,6 +80,7 @@ impl Format {
             Format::PanOs => "pan-os",
             Format::FortiGate => "fortigate",
             Format::PfSense => "pfsense/opnsense",
+            Format::BatfishHost => "batfish host",
             Format::Unknown => "unknown",
         }
     }
@@ -97,6 +101,9 @@ pub struct Content {
     pub scan: Option<ScanInfo>,
     /// The topology manifest, when the file is one.
     pub manifest: Option<crate::manifest::Manifest>,
+    /// Paths of other inputs this file says belong to the same device (a Batfish host file's
+    /// `iptablesFile`), relative to wherever the inputs were given from.
+    pub references: Vec<String>,
 }
 
 /// The result of parsing one file.
@@ -114,6 +121,9 @@ pub struct ParsedFile {
     pub lines_skipped: u32,
     /// Device name the file itself states, if any (a `hostname` line).
     pub device_hint: Option<String>,
+    /// Lines not understood that carry no diagnostic of their own: the body of an unknown
+    /// block reported once at its first line. They count as unrecognized.
+    pub unread_lines: Vec<u32>,
 }
 
 impl ParsedFile {
@@ -126,6 +136,7 @@ impl ParsedFile {
             lines_total: count_lines(text),
             lines_skipped: 0,
             device_hint: None,
+            unread_lines: Vec::new(),
         }
     }
 
@@ -148,6 +159,7 @@ impl ParsedFile {
     pub fn lines_unrecognized(&self) -> u32 {
         let mut lines: Vec<u32> =
             self.diags.iter().filter(|d| d.severity >= Severity::Warning && d.line > 0).map(|d| d.line).collect();
+        lines.extend(self.unread_lines.iter().copied().filter(|&l| l > 0));
         lines.sort_unstable();
         lines.dedup();
         lines.len() as u32
@@ -168,6 +180,9 @@ pub fn detect(text: &str) -> Format {
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         if nftables::looks_like_json(trimmed) {
             return Format::NftablesJson;
+        }
+        if batfish_host::looks_like(trimmed) {
+            return Format::BatfishHost;
         }
         return linux_ip::detect_json(trimmed).unwrap_or(Format::Unknown);
     }
@@ -231,6 +246,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         Format::PanOs => panos::parse(source, file, text),
         Format::FortiGate => fortigate::parse(source, file, text),
         Format::PfSense => pfsense::parse(source, file, text),
+        Format::BatfishHost => batfish_host::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
             let mut d = Diags::default();

@@ -315,6 +315,11 @@ pub struct CNetwork {
     pub proto_cuts: Vec<u128>,
     /// Boundaries of every ICMP type set mentioned anywhere.
     pub icmp_cuts: Vec<u128>,
+    /// The device and interface owning each interface address (the first device in model
+    /// order when several claim one).
+    pub owners: std::collections::HashMap<u128, (usize, u16)>,
+    /// Links stated in the topology manifest: (device, interface) → the other end, both ways.
+    pub links: std::collections::HashMap<(usize, u16), (usize, u16)>,
 }
 
 impl CNetwork {
@@ -381,12 +386,40 @@ impl CNetwork {
             v.sort_unstable();
             v.dedup();
         }
+        for (i, d) in c.devices.iter().enumerate() {
+            for (n, id) in &d.addrs {
+                if !n.addr().is_loopback() {
+                    c.owners.entry(space::addr_to_u128(n.addr())).or_insert((i, *id));
+                }
+            }
+        }
         c.addr_cuts = a;
         c.route_cuts = rc;
         c.port_cuts = p;
         c.proto_cuts = pr;
         c.icmp_cuts = ic;
         c
+    }
+
+    /// Join interfaces by the manifest's links (`[fw1:eth1, r1:ge-0/0/1]`): a packet sent out
+    /// of one end towards a next hop no modelled device owns arrives at the other end. Returns
+    /// the ends that name no modelled device or interface, as `device:interface`.
+    pub fn add_links(&mut self, links: &[((String, String), (String, String))]) -> Vec<String> {
+        let mut unknown = Vec::new();
+        for ((da, ia), (db, ib)) in links {
+            let mut end = |d: &str, i: &str| {
+                let found = self.devices.iter().position(|x| x.name == d).and_then(|k| self.devices[k].ifaces.id(i).map(|id| (k, id)));
+                if found.is_none() {
+                    unknown.push(format!("{d}:{i}"));
+                }
+                found
+            };
+            if let (Some(a), Some(b)) = (end(da, ia), end(db, ib)) {
+                self.links.insert(a, b);
+                self.links.insert(b, a);
+            }
+        }
+        unknown
     }
 
     /// Add single addresses to the address cut points (each becomes its own class).

@@ -259,11 +259,10 @@ fn apply_nat(p: &mut Packet, t: &NatTarget, dst: bool, track: &mut Track) {
 
 /// Which device, if any, owns an address.
 fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
-    net.devices
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.is_local(a) && !a.is_loopback())
-        .find_map(|(i, d)| d.addrs.iter().find(|(n, _)| n.addr() == a).map(|(_, id)| (i, *id)))
+    if a.is_loopback() {
+        return None;
+    }
+    net.owners.get(&crate::space::addr_to_u128(a)).copied()
 }
 
 /// Process a packet through one device. `iif = None` means the device sent it. `reply` holds
@@ -745,10 +744,14 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<Strin
     (vec![Entry::Nowhere], notes)
 }
 
-/// The next device after a device forwarded a packet out of `oif` towards `gw` (or on-link).
-pub fn next_device(net: &CNetwork, from: usize, gw: Option<IpAddr>, dst: IpAddr) -> Option<(usize, u16)> {
+/// The next device after a device forwarded a packet out of `oif` towards `gw` (or on-link):
+/// the device owning the next hop's address, else the far end of a manifest link on `oif`.
+pub fn next_device(net: &CNetwork, from: usize, oif: u16, gw: Option<IpAddr>, dst: IpAddr) -> Option<(usize, u16)> {
     let target = gw.unwrap_or(dst);
-    owner(net, target).filter(|(d, _)| *d != from)
+    match owner(net, target) {
+        Some((d, i)) => (d != from).then_some((d, i)),
+        None => net.links.get(&(from, oif)).copied().filter(|(d, _)| *d != from),
+    }
 }
 
 /// The first packet of the reply to a connection whose first packet arrived as `fwd`.
@@ -838,9 +841,9 @@ fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, map: Map
         let left_map = p.track.map;
         passes.push(p);
         match fate {
-            Fate::Forwarded { gw, .. } => {
+            Fate::Forwarded { oif, gw } => {
                 let dst = left.addr(Dim::Dst);
-                match next_device(net, dev, gw, dst) {
+                match next_device(net, dev, oif, gw, dst) {
                     Some((d2, i2)) if passes.iter().filter(|x| x.device == d2 && x.iif == Some(i2)).count() < 2 => {
                         walk_from(net, d2, Some(i2), left, left_map, passes, out)
                     }

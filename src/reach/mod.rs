@@ -10,7 +10,7 @@
 
 mod chain;
 mod compile;
-mod describe;
+pub mod describe;
 mod device;
 mod exposure;
 mod region;
@@ -106,6 +106,16 @@ impl<'a> Analyzer<'a> {
         let mut net = CNetwork::build(&ws.network);
         // Every scanned host is its own class of destinations.
         net.add_addr_cuts(ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).flat_map(|h| h.addrs.iter()).map(|a| space::addr_to_u128(*a)));
+        if let Some(m) = &ws.manifest {
+            let links: Vec<_> = m
+                .links
+                .iter()
+                .map(|(a, b)| ((a.device.clone(), a.interface.clone()), (b.device.clone(), b.interface.clone())))
+                .collect();
+            // Ends naming no modelled device or interface are reported on the manifest when
+            // the workspace is assembled.
+            let _unused_ends = net.add_links(&links);
+        }
         Analyzer { ws, net: std::borrow::Cow::Owned(net) }
     }
 

@@ -716,3 +716,53 @@ fn replies_that_may_return_through_another_router_are_uncertain() {
     // Towards the Internet the only way back is through edge, the way out: definite.
     assert_eq!(ask(&ws, "10.9.0.10", "203.0.113.9", "tcp", Some("443")).verdict, Verdict::Allowed);
 }
+
+/// A link stated in the manifest joins two devices whose interfaces share no subnet (an
+/// unnumbered point-to-point link): packets cross it, and without it they leave the network.
+#[test]
+fn manifest_links_join_unnumbered_interfaces() {
+    let edge_rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let core_rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+-A FORWARD -p tcp -d 10.1.0.10 --dport 22 -j ACCEPT\nCOMMIT\n";
+    let edge_addr = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n    inet 127.0.0.1/8 scope host lo\n\
+2: eth0: <BROADCAST,UP,LOWER_UP> mtu 1500 state UP\n    inet 192.168.1.1/24 scope global eth0\n\
+3: eth1: <POINTOPOINT,UP,LOWER_UP> mtu 1500 state UP\n";
+    let edge_route = "192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.1\n10.1.0.0/24 dev eth1 scope link\n";
+    let core_addr = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n    inet 127.0.0.1/8 scope host lo\n\
+2: eth0: <POINTOPOINT,UP,LOWER_UP> mtu 1500 state UP\n\
+3: eth1: <BROADCAST,UP,LOWER_UP> mtu 1500 state UP\n    inet 10.1.0.1/24 scope global eth1\n";
+    let core_route = "default dev eth0 scope link\n10.1.0.0/24 dev eth1 proto kernel scope link src 10.1.0.1\n";
+    let files = |links: &str| {
+        let mut v = vec![
+            InputFile::new("edge/rules", edge_rules),
+            InputFile::new("edge/ip-addr.txt", edge_addr),
+            InputFile::new("edge/ip-route.txt", edge_route),
+            InputFile::new("core/rules", core_rules),
+            InputFile::new("core/ip-addr.txt", core_addr),
+            InputFile::new("core/ip-route.txt", core_route),
+        ];
+        if !links.is_empty() {
+            v.push(InputFile::new("portolan.yaml", format!("links:\n  - {links}\n")));
+        }
+        Workspace::load(v)
+    };
+    let ws = files("[edge:eth1, core:eth0]");
+    let r = ask(&ws, "192.168.1.5", "10.1.0.10", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let devs: Vec<&str> = r.results[0].hops.iter().map(|h| h.device.as_str()).collect();
+    assert_eq!(devs, ["edge", "core", "core", "edge"]);
+    let r = ask(&ws, "192.168.1.5", "10.1.0.10", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+    assert_eq!(r.results[0].hops.last().unwrap().device, "core");
+    // Without the link the packet leaves the modelled network at the edge: the core's rules
+    // never see it.
+    let ws = files("");
+    let r = ask(&ws, "192.168.1.5", "10.1.0.10", "tcp", Some("80"));
+    let devs: Vec<&str> = r.results[0].hops.iter().map(|h| h.device.as_str()).collect();
+    assert!(!devs.contains(&"core"), "{r:#?}");
+    // A link naming an interface the device does not have is reported on the manifest.
+    let ws = files("[edge:eth9, core:eth0]");
+    let m = ws.files.iter().find(|f| f.path == "portolan.yaml").unwrap();
+    assert!(m.parsed.diags.iter().any(|d| d.reason.contains("has no interface \"eth9\"")), "{:#?}", m.parsed.diags);
+}

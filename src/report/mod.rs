@@ -15,6 +15,8 @@ pub struct ParseReport {
     pub devices: Vec<DeviceSummary>,
     /// Hosts seen by scans, per file, in file order.
     pub hosts: Vec<HostSummary>,
+    /// Which device interfaces are neighbours (shared subnets, manifest links).
+    pub topology: crate::topology::Topology,
 }
 
 /// Line counts of one input.
@@ -214,7 +216,8 @@ impl ParseReport {
             .iter()
             .flat_map(|f| f.parsed.content.hosts.iter().map(|h| HostSummary::of(&f.path, h)))
             .collect();
-        ParseReport { inputs, devices, hosts }
+        let topology = crate::topology::infer(&ws.network, ws.manifest.as_ref());
+        ParseReport { inputs, devices, hosts, topology }
     }
 }
 
