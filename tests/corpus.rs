@@ -45,6 +45,7 @@ fn covered(f: Format) -> bool {
             | Format::PanOs
             | Format::FortiGate
             | Format::PfSense
+            | Format::BatfishHost
     )
 }
 
@@ -177,6 +178,7 @@ fn corpus_coverage_does_not_regress() {
         Format::PanOs,
         Format::FortiGate,
         Format::PfSense,
+        Format::BatfishHost,
     ] {
         let rows: Vec<&Row> = current.values().filter(|r| r.format == fmt.label()).collect();
         if !rows.is_empty() {
