@@ -46,7 +46,7 @@ use crate::space::{proto, tcp_flags, Ct};
 
 /// Netfilter hook priorities of the iptables tables (`NF_IP_PRI_*` in
 /// `include/uapi/linux/netfilter_ipv4.h`; the IPv6 values in `netfilter_ipv6.h` are the same).
-mod prio {
+pub(super) mod prio {
     /// `NF_IP_PRI_RAW`.
     pub const RAW: i32 = -300;
     /// `NF_IP_PRI_MANGLE`.
@@ -67,7 +67,7 @@ mod prio {
 /// limit; a rule guarded by `-m limit` therefore decides as if the limit were absent. (The
 /// `limit` match only stops matching once the token bucket is empty: see iptables-extensions(8),
 /// "limit".)
-const LIMIT_ALWAYS_MATCHES: bool = true;
+pub(super) const LIMIT_ALWAYS_MATCHES: bool = true;
 
 /// Policy of a built-in chain that rules use but no `:CHAIN POLICY` or `-P` line declares.
 ///
@@ -83,7 +83,7 @@ const DEFAULT_REJECT_V6: &str = "icmp6-port-unreachable";
 
 /// Interface names are shorter than this (`IFNAMSIZ` in `include/uapi/linux/if.h`, which counts
 /// the terminating NUL).
-const IFNAMSIZ: usize = 16;
+pub(super) const IFNAMSIZ: usize = 16;
 
 /// Lines looked at by [`looks_like`].
 const DETECT_LINES: usize = 4000;
@@ -634,7 +634,7 @@ fn parse_u8(s: &str) -> Option<u8> {
     s.parse().ok()
 }
 
-fn parse_protocol(s: &str) -> Option<u8> {
+pub(super) fn parse_protocol(s: &str) -> Option<u8> {
     if let Some(n) = parse_u8(s) {
         return Some(n);
     }
@@ -642,7 +642,7 @@ fn parse_protocol(s: &str) -> Option<u8> {
     PROTOCOLS.iter().find(|(n, _)| *n == lower).map(|&(_, p)| p)
 }
 
-fn parse_port(s: &str) -> Option<u16> {
+pub(super) fn parse_port(s: &str) -> Option<u16> {
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
         return s.parse().ok();
     }
@@ -673,7 +673,7 @@ fn parse_port_list(s: &str) -> Option<Vec<(u16, u16)>> {
 }
 
 /// `ADDR`, `ADDR/LEN` or `ADDR/MASK`. Returns the range and whether host bits were set.
-fn parse_cidr(s: &str) -> Result<(AddrRange, bool), String> {
+pub(super) fn parse_cidr(s: &str) -> Result<(AddrRange, bool), String> {
     let (a, m) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),
         None => (s, None),
@@ -713,7 +713,7 @@ fn mask_len(addr: IpAddr, mask: IpAddr) -> Option<u8> {
 }
 
 /// `A-B` (or a single address) of `-m iprange`.
-fn parse_ip_range(s: &str) -> Option<AddrRange> {
+pub(super) fn parse_ip_range(s: &str) -> Option<AddrRange> {
     let (a, b) = s.split_once('-').unwrap_or((s, s));
     let lo: IpAddr = a.parse().ok()?;
     let hi: IpAddr = b.parse().ok()?;
@@ -950,7 +950,7 @@ enum TargetKind {
 /// Targets that only log, mark, count or rewrite header fields the model does not look at; the
 /// packet continues with the next rule (iptables-extensions(8), TARGET EXTENSIONS: these are the
 /// "non-terminating" targets).
-const CONTINUE_TARGETS: &[&str] = &[
+pub(super) const CONTINUE_TARGETS: &[&str] = &[
     "LOG",
     "NFLOG",
     "ULOG",

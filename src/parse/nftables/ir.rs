@@ -1,0 +1,335 @@
+//! The ruleset as both readers see it, before lowering: tables, chains, sets and rules made of
+//! statements. The text reader and the JSON reader both produce these types, so one lowering
+//! gives both forms the same model. Every item renders back to nft syntax (the JSON reader uses
+//! that rendering as the rule text of its provenance).
+
+use std::fmt;
+
+/// Where an item was read: one-based line and its text.
+#[derive(Clone, Debug, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub text: String,
+}
+
+/// A table family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fam {
+    Ip,
+    Ip6,
+    Inet,
+    Arp,
+    Bridge,
+    Netdev,
+}
+
+impl Fam {
+    pub fn from_name(s: &str) -> Option<Fam> {
+        Some(match s {
+            "ip" => Fam::Ip,
+            "ip6" => Fam::Ip6,
+            "inet" => Fam::Inet,
+            "arp" => Fam::Arp,
+            "bridge" => Fam::Bridge,
+            "netdev" => Fam::Netdev,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fam::Ip => "ip",
+            Fam::Ip6 => "ip6",
+            Fam::Inet => "inet",
+            Fam::Arp => "arp",
+            Fam::Bridge => "bridge",
+            Fam::Netdev => "netdev",
+        }
+    }
+}
+
+/// A table and what it holds.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub fam: Fam,
+    pub name: String,
+    pub pos: Pos,
+    pub chains: Vec<Chain>,
+    pub sets: Vec<SetDef>,
+    /// `flags dormant`: the table's base chains are not attached.
+    pub dormant: bool,
+}
+
+/// The `type … hook … priority …; policy …;` line of a base chain.
+#[derive(Clone, Debug)]
+pub struct BaseSpec {
+    pub ty: String,
+    pub hook: String,
+    /// The priority as written (`filter`, `dstnat - 5`, `-300`).
+    pub prio: String,
+    pub device: Option<String>,
+    pub pos: Pos,
+}
+
+/// A chain.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub name: String,
+    pub pos: Pos,
+    pub base: Option<BaseSpec>,
+    /// `policy accept|drop`, where it was written.
+    pub policy: Option<(String, Pos)>,
+    pub rules: Vec<RuleIr>,
+}
+
+/// A named set or map.
+#[derive(Clone, Debug, Default)]
+pub struct SetDef {
+    pub name: String,
+    pub pos: Pos,
+    pub is_map: bool,
+    /// Key type (`ipv4_addr`, `inet_service`, `ipv4_addr . inet_service`, or `typeof …`).
+    pub key_type: String,
+    /// Data type of a map (`verdict`, `ipv4_addr`).
+    pub data_type: Option<String>,
+    pub flags: Vec<String>,
+    /// True when the set has a default timeout (its content changes on its own).
+    pub timeout: bool,
+    pub elements: Vec<Elem>,
+}
+
+impl SetDef {
+    /// True if the packet path may add or remove elements (`flags dynamic`, timeouts).
+    pub fn dynamic(&self) -> bool {
+        self.timeout || self.flags.iter().any(|f| f == "dynamic" || f == "timeout")
+    }
+}
+
+/// One rule: its statements in order.
+#[derive(Clone, Debug)]
+pub struct RuleIr {
+    pub pos: Pos,
+    pub stmts: Vec<Stmt>,
+}
+
+/// A value: a literal, a set, a reference to a named set, a concatenation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    /// A literal as written (`10.0.0.0/8`, `22-25`, `ssh`, `eth*`); interpreted by the key.
+    Atom(String),
+    /// `{ a, b : verdict, … }`, or a comma list `new,established`.
+    Set(Vec<Elem>),
+    /// `@name`.
+    SetRef(String),
+    /// `a . b`.
+    Concat(Vec<Val>),
+    /// `syn | ack`: flags or'ed together.
+    Or(Vec<Val>),
+    /// A verdict as the data of a verdict map.
+    Verdict(Verdict),
+    /// `KEY map MAP`: the value the map gives for the packet's key (`tcp dport map { … }`).
+    Map { key: String, map: Box<Val> },
+    /// An expression the model does not follow (`numgen inc mod 2`), as text.
+    Other(String),
+}
+
+/// An element of a set or map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Elem {
+    pub key: Val,
+    pub data: Option<Val>,
+}
+
+/// A verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Continue,
+    Return,
+    Jump(String),
+    Goto(String),
+    /// `queue …`: to user space.
+    Queue(String),
+}
+
+/// A comparison operator. `Implicit` is the operator nft chooses when none is written: equality,
+/// or "any of these bits" for flag types (`ct state`, `tcp flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Implicit,
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+/// NAT statement kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatKind {
+    Snat,
+    Dnat,
+    Masquerade,
+    Redirect,
+}
+
+/// A statement of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    /// `KEY [& MASK] [OP] VALUE`.
+    Match { key: String, mask: Option<Val>, op: Op, right: Val },
+    /// `KEY vmap VALUE`.
+    Vmap { key: String, map: Val },
+    Verdict(Verdict),
+    /// `reject [with …]`: the words after `with`.
+    Reject(Option<String>),
+    /// `snat|dnat [ip|ip6] [to] ADDR[:PORT]`, `masquerade [to :PORT]`, `redirect [to :PORT]`.
+    Nat { kind: NatKind, family: Option<String>, addr: Option<Val>, port: Option<Val>, flags: Vec<String> },
+    Notrack,
+    /// Counters, logging, marks, comments: no effect on where the packet goes.
+    Effect(String),
+    /// `limit rate [over] …`.
+    Limit { over: bool, text: String },
+    /// A statement that changes the packet or its fate in a way the model does not follow.
+    UnmodelledAction(String),
+    /// A match the model does not follow.
+    UnmodelledMatch(String),
+    /// Words the reader does not know, kept as text.
+    Unrecognized(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Accept => f.write_str("accept"),
+            Verdict::Drop => f.write_str("drop"),
+            Verdict::Continue => f.write_str("continue"),
+            Verdict::Return => f.write_str("return"),
+            Verdict::Jump(c) => write!(f, "jump {c}"),
+            Verdict::Goto(c) => write!(f, "goto {c}"),
+            Verdict::Queue(t) if t.is_empty() => f.write_str("queue"),
+            Verdict::Queue(t) => write!(f, "queue {t}"),
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Atom(a) => f.write_str(a),
+            Val::Set(v) => {
+                f.write_str("{ ")?;
+                for (i, e) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str(" }")
+            }
+            Val::SetRef(n) => write!(f, "@{n}"),
+            Val::Concat(v) => {
+                for (i, e) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" . ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            Val::Or(v) => {
+                for (i, e) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" | ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            Val::Verdict(v) => write!(f, "{v}"),
+            Val::Map { key, map } => write!(f, "{key} map {map}"),
+            Val::Other(t) => f.write_str(t),
+        }
+    }
+}
+
+impl fmt::Display for Elem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.data {
+            Some(d) => write!(f, "{} : {d}", self.key),
+            None => write!(f, "{}", self.key),
+        }
+    }
+}
+
+impl fmt::Display for Stmt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stmt::Match { key, mask, op, right } => {
+                f.write_str(key)?;
+                if let Some(m) = mask {
+                    write!(f, " & {m}")?;
+                }
+                let o = match op {
+                    Op::Implicit => "",
+                    Op::Eq => "== ",
+                    Op::Ne => "!= ",
+                    Op::Lt => "< ",
+                    Op::Gt => "> ",
+                    Op::Le => "<= ",
+                    Op::Ge => ">= ",
+                };
+                write!(f, " {o}{right}")
+            }
+            Stmt::Vmap { key, map } => write!(f, "{key} vmap {map}"),
+            Stmt::Verdict(v) => write!(f, "{v}"),
+            Stmt::Reject(None) => f.write_str("reject"),
+            Stmt::Reject(Some(w)) => write!(f, "reject with {w}"),
+            Stmt::Nat { kind, family, addr, port, flags } => {
+                let k = match kind {
+                    NatKind::Snat => "snat",
+                    NatKind::Dnat => "dnat",
+                    NatKind::Masquerade => "masquerade",
+                    NatKind::Redirect => "redirect",
+                };
+                f.write_str(k)?;
+                if let Some(fam) = family {
+                    write!(f, " {fam}")?;
+                }
+                if addr.is_some() || port.is_some() {
+                    f.write_str(" to ")?;
+                }
+                if let Some(a) = addr {
+                    write!(f, "{a}")?;
+                }
+                if let Some(p) = port {
+                    write!(f, ":{p}")?;
+                }
+                if !flags.is_empty() {
+                    write!(f, " {}", flags.join(","))?;
+                }
+                Ok(())
+            }
+            Stmt::Notrack => f.write_str("notrack"),
+            Stmt::Effect(t)
+            | Stmt::UnmodelledAction(t)
+            | Stmt::UnmodelledMatch(t)
+            | Stmt::Unrecognized(t) => f.write_str(t),
+            Stmt::Limit { text, .. } => f.write_str(text),
+        }
+    }
+}
+
+/// A rule's statements as nft writes them.
+pub fn render(stmts: &[Stmt]) -> String {
+    let mut s = String::new();
+    for st in stmts {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&st.to_string());
+    }
+    s
+}
