@@ -15,6 +15,7 @@ files ─► detect format ─► parse (vendor-specific, keeps lines) ─► lo
 - [`space`] is the exact packet-set algebra.
 - [`reach`] evaluates packets through devices and across the network.
 - [`report`] holds the serialisable output structs shared by the CLI and the page.
+- [`findings`] checks rule hygiene (shadowed, redundant, permissive rules) and risky exposure.
 - [`manifest`] reads the optional topology manifest (devices, zones, hosts, origins, policy).
 - [`topology`] lists which device interfaces are neighbours (shared subnets, manifest links).
 
@@ -28,6 +29,7 @@ assert_eq!(ws.network.devices.len(), 1);
 #![deny(missing_docs)]
 
 pub mod diag;
+pub mod findings;
 pub mod manifest;
 pub mod model;
 pub mod parse;

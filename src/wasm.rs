@@ -71,7 +71,7 @@ impl Session {
         let an = self.analyzer();
         let list: Vec<Origin> =
             if origins.is_empty() { an.default_origins() } else { origins.iter().map(|o| an.origin_named(o)).collect() };
-        let rep = AnalyzeReport { parse: ParseReport::build(&self.ws), exposure: an.exposure(&list) };
+        let rep = AnalyzeReport::build(&an, &list);
         *self.last.borrow_mut() = Some((origins, rep.clone()));
         rep
     }

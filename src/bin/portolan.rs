@@ -166,7 +166,7 @@ mod cli {
                 } else {
                     from.iter().map(|f| an.origin_named(f)).collect()
                 };
-                let rep = AnalyzeReport { parse: ParseReport::build(&ws), exposure: an.exposure(&origins) };
+                let rep = AnalyzeReport::build(&an, &origins);
                 match format {
                     Format::Json => {
                         serde_json::to_writer_pretty(&mut out, &rep)?;

@@ -27,7 +27,7 @@ use crate::space::{self, proto, Dim, Packet, PacketSet, Ranges};
 use crate::Workspace;
 
 pub use chain::RuleLoc;
-pub use compile::{CDevice, CNetwork};
+pub use compile::{CDevice, CNetwork, CRule, CRuleset, IfaceTable};
 pub use exposure::{owner_of, FailOn, Origin};
 use device::{DevPass, Entry, Fate, Trace};
 

@@ -429,6 +429,18 @@ pub struct AnalyzeReport {
     /// Origins, exposures, scan notes and assumptions.
     #[serde(flatten)]
     pub exposure: ExposureReport,
+    /// Rule-hygiene and risky-service findings, most severe first.
+    pub findings: Vec<crate::findings::Finding>,
+}
+
+impl AnalyzeReport {
+    /// Analyse a workspace: inputs, exposure from `origins`, and every finding.
+    pub fn build(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin]) -> AnalyzeReport {
+        let ws = an.workspace();
+        let exposure = an.exposure(origins);
+        let findings = crate::findings::check(ws, an.network(), &exposure);
+        AnalyzeReport { parse: ParseReport::build(ws), exposure, findings }
+    }
 }
 
 pub mod render;

@@ -479,6 +479,20 @@ impl PacketSet {
         out
     }
 
+    /// Add the packets of `o`, which the caller knows to be disjoint from `self` (no
+    /// difference is computed: the cubes are appended).
+    pub fn extend_disjoint(&mut self, o: PacketSet) {
+        debug_assert!(
+            self.cubes.len() * o.cubes.len() > 4096 || !self.cubes.iter().any(|a| o.cubes.iter().any(|b| a.intersects(b))),
+            "extend_disjoint: the sets overlap"
+        );
+        if self.cubes.is_empty() {
+            self.cubes = o.cubes;
+        } else {
+            self.cubes.extend(o.cubes);
+        }
+    }
+
     /// True if every packet of `self` is in `o`.
     pub fn is_subset(&self, o: &PacketSet) -> bool {
         self.difference(o).is_empty()

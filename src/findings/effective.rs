@@ -1,0 +1,571 @@
+//! Per-rule effective match: for every rule of every ruleset, the exact set of packets that
+//! reach it and that its conditions select, following jumps, gotos and returns into called
+//! rulesets; and the set that falls through to the end (the default of an attached ruleset).
+//!
+//! Each attached ruleset (a built-in chain, an ACL bound to an interface) is walked with every
+//! well-formed packet of its family. A called ruleset is walked once per call path (a
+//! *context*) with exactly the packets the calling rule hands over, so a rule of a chain called
+//! from several places has one set per context; their union is the rule's effective match.
+//!
+//! Rules with conditions that are not modelled get two bounds. The upper bound (`may`) assumes
+//! they may match wherever their modelled conditions hold, and that packets they might take
+//! might also go on; the lower bound (`must`) assumes they match nowhere for the rule itself
+//! while packets they might take are no longer certain to reach anything after them. A packet
+//! in `must` reaches the rule whatever the unmodelled conditions do; a packet in `may` only
+//! for some reading of them. Without unmodelled conditions both bounds are the same set.
+
+use crate::model::{Action, Family};
+use crate::reach::{CDevice, RuleLoc};
+use crate::space::{self, proto, Cube, Dim, PacketSet, Ranges};
+
+/// Jumps nested deeper than this are treated as an unknown action (the kernel refuses loops;
+/// this guards against malformed input).
+pub const MAX_JUMP_DEPTH: usize = 64;
+
+/// Call paths walked per device before further calls are treated as unknown actions (a
+/// chain called from many chains that are themselves called from many places multiplies).
+pub const MAX_CONTEXTS: usize = 200_000;
+
+/// A set of packets with an upper and a lower bound.
+#[derive(Clone, Debug, Default)]
+pub struct Flow {
+    /// Packets that possibly belong (for some reading of unmodelled conditions).
+    pub may: PacketSet,
+    /// Packets that certainly belong; `None` when equal to `may` (no doubt on the way).
+    must: Option<PacketSet>,
+}
+
+impl Flow {
+    /// No packet.
+    pub fn empty() -> Flow {
+        Flow { may: PacketSet::empty(), must: None }
+    }
+
+    /// A set without doubt.
+    pub fn exact(s: PacketSet) -> Flow {
+        Flow { may: s, must: None }
+    }
+
+    /// Both bounds.
+    pub fn bounds(may: PacketSet, must: PacketSet) -> Flow {
+        Flow { may, must: Some(must) }
+    }
+
+    /// The lower bound.
+    pub fn must(&self) -> &PacketSet {
+        self.must.as_ref().unwrap_or(&self.may)
+    }
+
+    /// True if the bounds differ (some unmodelled construct is involved).
+    pub fn doubtful(&self) -> bool {
+        self.must.as_ref().is_some_and(|m| !m.same_as(&self.may))
+    }
+
+    /// True if even the upper bound is empty.
+    pub fn is_empty(&self) -> bool {
+        self.may.is_empty()
+    }
+
+    fn intersect(&self, s: &PacketSet) -> Flow {
+        let may = self.may.intersect(s);
+        match &self.must {
+            None => Flow { may, must: None },
+            Some(m) => Flow { may, must: Some(m.intersect(s)) },
+        }
+    }
+
+    /// `self − s` on both bounds.
+    fn minus(self, s: &PacketSet) -> Flow {
+        Flow { may: self.may.difference(s), must: self.must.map(|m| m.difference(s)) }
+    }
+
+    /// `self − s` on the lower bound only (packets only possibly taken).
+    fn minus_must(self, s: &PacketSet) -> Flow {
+        let must = self.must().difference(s);
+        Flow { may: self.may, must: Some(must) }
+    }
+
+    /// Add `o`; `disjoint` says the caller knows both bounds are disjoint from ours.
+    fn add(&mut self, o: Flow, disjoint: bool) {
+        if o.may.is_empty() {
+            return;
+        }
+        let must = match (self.must.take(), o.must) {
+            (None, None) => None,
+            (a, b) => {
+                let mut a = a.unwrap_or_else(|| self.may.clone());
+                let b = b.unwrap_or_else(|| o.may.clone());
+                if disjoint { a.extend_disjoint(b) } else { a = a.union(&b) }
+                Some(a)
+            }
+        };
+        if disjoint {
+            self.may.extend_disjoint(o.may);
+        } else {
+            self.may = self.may.union(&o.may);
+        }
+        self.must = must;
+    }
+}
+
+/// How a rule's action moves a packet through its ruleset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Decides the packet (accept, drop, reject, address translation).
+    Decide,
+    /// No effect on where the packet goes (logging, marking); evaluation goes on.
+    Continue,
+    /// Back to the calling ruleset.
+    Return,
+    /// Evaluate another ruleset, then go on after this rule if it returns.
+    Jump(usize),
+    /// Evaluate another ruleset instead of the rest of this one.
+    Goto(usize),
+    /// An action whose effect is not modelled: possibly decides, possibly goes on.
+    Unknown,
+}
+
+impl Step {
+    /// The step of an action.
+    pub fn of(a: &Action) -> Step {
+        match a {
+            Action::Accept
+            | Action::Drop
+            | Action::Reject(_)
+            | Action::Dnat(_)
+            | Action::Snat(_)
+            | Action::Masquerade(_)
+            | Action::Redirect(_) => Step::Decide,
+            Action::Continue(_) | Action::Notrack => Step::Continue,
+            Action::Return => Step::Return,
+            Action::Jump(t) => Step::Jump(*t),
+            Action::Goto(t) => Step::Goto(*t),
+            Action::Unknown(_) => Step::Unknown,
+        }
+    }
+}
+
+/// One call path: the attached ruleset it starts from and the jump/goto rules taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Context {
+    /// The attached ruleset.
+    pub root: usize,
+    /// Jump and goto rules taken, outermost first.
+    pub stack: Vec<RuleLoc>,
+}
+
+/// What one rule does in one context.
+#[derive(Clone, Debug)]
+pub struct RuleCtx {
+    /// Index into [`DeviceEffect::contexts`].
+    pub ctx: u32,
+    /// Packets that reach the rule and satisfy its conditions.
+    pub matched: Flow,
+    /// Packets whose way through this ruleset the rule settles: the matched packets for
+    /// deciding rules, returns, gotos and unknown actions; for a jump, those that do not come
+    /// back; nothing for rules that let evaluation go on.
+    pub decided: Flow,
+}
+
+/// The effective sets of one rule.
+#[derive(Clone, Debug, Default)]
+pub struct RuleEffect {
+    /// Per context where the rule matches something (upper bound non-empty).
+    pub ctxs: Vec<RuleCtx>,
+    /// A jump was not followed (depth or loop guard); treated as an unknown action.
+    pub not_followed: bool,
+}
+
+impl RuleEffect {
+    /// True if the rule possibly matches some packet in some context.
+    pub fn possibly_matches(&self) -> bool {
+        self.ctxs.iter().any(|c| !c.matched.may.is_empty())
+    }
+
+    /// True if the rule certainly matches some packet in some context.
+    pub fn certainly_matches(&self) -> bool {
+        self.ctxs.iter().any(|c| !c.matched.must().is_empty())
+    }
+
+    /// The union over contexts of the matched packets (upper bound).
+    pub fn matched_may(&self) -> PacketSet {
+        union_all(self.ctxs.iter().map(|c| &c.matched.may))
+    }
+
+    /// The union over contexts of the decided packets (upper bound).
+    pub fn decided_may(&self) -> PacketSet {
+        union_all(self.ctxs.iter().map(|c| &c.decided.may))
+    }
+}
+
+/// One context's entry to a ruleset and what falls through its end.
+#[derive(Clone, Debug)]
+pub struct RulesetCtx {
+    /// Index into [`DeviceEffect::contexts`].
+    pub ctx: u32,
+    /// Packets handed to the ruleset.
+    pub entry: Flow,
+    /// Packets no rule settles (they fall off the last rule).
+    pub end: Flow,
+    /// Packets that leave the ruleset without a decision of its own: those of `end`, those of
+    /// its returns, and those coming back from its gotos. For an attached ruleset these get
+    /// its default; a called one hands them back to the caller.
+    pub returned: Flow,
+}
+
+/// The effective sets of one ruleset.
+#[derive(Clone, Debug, Default)]
+pub struct RulesetEffect {
+    /// True if the ruleset is attached (walked with every packet of its family).
+    pub attached: bool,
+    /// Rules that jump or go to this ruleset.
+    pub callers: Vec<RuleLoc>,
+    /// Per context.
+    pub ctxs: Vec<RulesetCtx>,
+    /// Per rule.
+    pub rules: Vec<RuleEffect>,
+}
+
+impl RulesetEffect {
+    /// The union over contexts of the packets reaching the end (upper bound).
+    pub fn end_may(&self) -> PacketSet {
+        union_all(self.ctxs.iter().map(|c| &c.end.may))
+    }
+}
+
+/// The effective sets of every ruleset of one device.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceEffect {
+    /// Call paths, referenced by index.
+    pub contexts: Vec<Context>,
+    /// Per ruleset, in model order.
+    pub rulesets: Vec<RulesetEffect>,
+    /// True if [`MAX_CONTEXTS`] was reached.
+    pub truncated: bool,
+}
+
+fn union_all<'a>(sets: impl Iterator<Item = &'a PacketSet>) -> PacketSet {
+    let mut out = PacketSet::empty();
+    for s in sets {
+        if out.is_empty() {
+            out = s.clone();
+        } else {
+            out = out.union(s);
+        }
+    }
+    out
+}
+
+/// Every well-formed packet a ruleset of `family` can see on a device with `ifaces`
+/// interface ids: ports only for protocols that carry them, ICMP type and code only for ICMP,
+/// TCP flags only for TCP, valid connection-tracking values; `new_only` keeps the first
+/// packets of connections (address-translation stages).
+pub fn universe(family: Family, ifaces: usize, new_only: bool) -> PacketSet {
+    let fam = match family {
+        Family::V4 => space::family_range(false),
+        Family::V6 => space::family_range(true),
+        Family::Any => space::family_range(false).union(&space::family_range(true)),
+    };
+    let ct = if new_only {
+        space::Ct::with_base(space::Ct::NEW)
+    } else {
+        (0..=space::Ct::UNTRACKED).fold(Ranges::empty(), |acc, b| acc.union(&space::Ct::with_base(b)))
+    };
+    let ids = Ranges::range(0, ifaces.max(1) as u128 - 1);
+    let mut base = Cube::full();
+    base.set(Dim::Src, fam.clone());
+    base.set(Dim::Dst, fam);
+    base.set(Dim::Ct, ct);
+    base.set(Dim::Iif, ids.clone());
+    base.set(Dim::Oif, ids);
+    let zero = Ranges::single(0);
+    let port_protos: Vec<(u128, u128)> =
+        [proto::UDP, proto::SCTP, proto::UDPLITE, proto::DCCP].iter().map(|&p| (p as u128, p as u128)).collect();
+    let icmp: Vec<(u128, u128)> = match family {
+        Family::V4 => vec![(proto::ICMP as u128, proto::ICMP as u128)],
+        Family::V6 => vec![(proto::ICMPV6 as u128, proto::ICMPV6 as u128)],
+        Family::Any => vec![(proto::ICMP as u128, proto::ICMP as u128), (proto::ICMPV6 as u128, proto::ICMPV6 as u128)],
+    };
+    let mut named: Vec<(u128, u128)> = port_protos.clone();
+    named.push((proto::TCP as u128, proto::TCP as u128));
+    named.extend(icmp.iter().copied());
+    let others = Ranges::range(0, 255).difference(&Ranges::from_ranges(named));
+    let mut out = PacketSet::empty();
+    let mut tcp = base.clone();
+    tcp.set(Dim::Proto, Ranges::single(proto::TCP as u128));
+    tcp.set(Dim::IcmpType, zero.clone());
+    tcp.set(Dim::IcmpCode, zero.clone());
+    let mut ported = base.clone();
+    ported.set(Dim::Proto, Ranges::from_ranges(port_protos));
+    ported.set(Dim::IcmpType, zero.clone());
+    ported.set(Dim::IcmpCode, zero.clone());
+    ported.set(Dim::TcpFlags, zero.clone());
+    let mut ic = base.clone();
+    ic.set(Dim::Proto, Ranges::from_ranges(icmp));
+    ic.set(Dim::Sport, zero.clone());
+    ic.set(Dim::Dport, zero.clone());
+    ic.set(Dim::TcpFlags, zero.clone());
+    let mut other = base;
+    other.set(Dim::Proto, others);
+    for d in [Dim::Sport, Dim::Dport, Dim::IcmpType, Dim::IcmpCode, Dim::TcpFlags] {
+        other.set(d, zero.clone());
+    }
+    for c in [tcp, ported, ic, other] {
+        out.extend_disjoint(PacketSet::from_cube(c));
+    }
+    out
+}
+
+struct Walker<'a> {
+    dev: &'a CDevice,
+    out: DeviceEffect,
+    stack: Vec<RuleLoc>,
+    on_stack: Vec<bool>,
+}
+
+/// Compute the effective sets of every ruleset of a compiled device. `families` gives each
+/// ruleset's address family (model order); `new_only` marks attached rulesets that see only
+/// the first packet of each connection.
+pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect {
+    let n = dev.rulesets.len();
+    let mut out = DeviceEffect {
+        contexts: Vec::new(),
+        rulesets: dev
+            .rulesets
+            .iter()
+            .map(|rs| RulesetEffect { rules: vec![RuleEffect::default(); rs.rules.len()], ..Default::default() })
+            .collect(),
+        truncated: false,
+    };
+    for (ri, rs) in dev.rulesets.iter().enumerate() {
+        for (i, r) in rs.rules.iter().enumerate() {
+            if let Action::Jump(t) | Action::Goto(t) = r.action {
+                if let Some(x) = out.rulesets.get_mut(t) {
+                    x.callers.push(RuleLoc { ruleset: ri, rule: i });
+                }
+            }
+        }
+    }
+    // Attached: bound to a hook, or carrying a default (a built-in chain that nothing binds).
+    let mut roots: Vec<usize> = dev.hooks.iter().flat_map(|(_, bs)| bs.iter().map(|b| b.ruleset)).collect();
+    roots.extend((0..n).filter(|&i| dev.rulesets[i].default.is_some()));
+    let mut seen = vec![false; n];
+    roots.retain(|&r| r < n && !std::mem::replace(&mut seen[r], true));
+    let ifaces = dev.ifaces.all().len();
+    let mut w = Walker { dev, out, stack: Vec::new(), on_stack: vec![false; n] };
+    for &root in &roots {
+        w.out.rulesets[root].attached = true;
+        let fam = families.get(root).copied().unwrap_or(Family::Any);
+        let entry = universe(fam, ifaces, new_only.get(root).copied().unwrap_or(false));
+        let ctx = w.out.contexts.len() as u32;
+        w.out.contexts.push(Context { root, stack: Vec::new() });
+        w.walk(root, Flow::exact(entry), ctx);
+    }
+    w.out
+}
+
+impl Walker<'_> {
+    /// Walk one ruleset with `entry`; returns the packets that come back to the caller.
+    fn walk(&mut self, rs_idx: usize, entry: Flow, ctx: u32) -> Flow {
+        let dev = self.dev;
+        let Some(rs) = dev.rulesets.get(rs_idx) else { return entry };
+        self.on_stack[rs_idx] = true;
+        let mut rem = entry.clone();
+        let mut ret = Flow::empty();
+        // `ret` stays disjoint from `rem` while no rule is in doubt.
+        let mut exact = true;
+        for (i, r) in rs.rules.iter().enumerate() {
+            if rem.is_empty() {
+                break;
+            }
+            let m_may = rem.may.intersect(&r.set);
+            if m_may.is_empty() {
+                continue;
+            }
+            let known = r.unknown.is_empty();
+            let m_must = if !known {
+                PacketSet::empty()
+            } else if rem.must.is_none() {
+                m_may.clone()
+            } else {
+                rem.must().intersect(&r.set)
+            };
+            let matched = if rem.must.is_none() && known { Flow::exact(m_may) } else { Flow::bounds(m_may, m_must) };
+            let here = RuleLoc { ruleset: rs_idx, rule: i };
+            let mut step = Step::of(&r.action);
+            if let Step::Jump(t) | Step::Goto(t) = step {
+                let blocked = t >= dev.rulesets.len()
+                    || self.on_stack.get(t).copied().unwrap_or(true)
+                    || self.stack.len() >= MAX_JUMP_DEPTH
+                    || self.out.contexts.len() >= MAX_CONTEXTS;
+                if blocked {
+                    if self.out.contexts.len() >= MAX_CONTEXTS {
+                        self.out.truncated = true;
+                    }
+                    self.out.rulesets[rs_idx].rules[i].not_followed = true;
+                    step = Step::Unknown;
+                }
+            }
+            let decided;
+            match step {
+                Step::Continue => decided = Flow::empty(),
+                Step::Decide | Step::Unknown | Step::Return => {
+                    decided = matched.clone();
+                    if step == Step::Return {
+                        ret.add(matched.clone(), exact && known);
+                    }
+                    if known && step != Step::Unknown {
+                        rem = rem.minus(&r.set);
+                    } else {
+                        exact = false;
+                        rem = rem.minus_must(&r.set);
+                    }
+                }
+                Step::Jump(t) | Step::Goto(t) => {
+                    let sub_ctx = self.out.contexts.len() as u32;
+                    let mut stack = self.stack.clone();
+                    stack.push(here);
+                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
+                    self.stack.push(here);
+                    let back = self.walk(t, matched.clone(), sub_ctx);
+                    self.stack.pop();
+                    if step == Step::Goto(t) {
+                        decided = matched.clone();
+                        ret.add(back, exact && known);
+                        if known {
+                            rem = rem.minus(&r.set);
+                        } else {
+                            exact = false;
+                            rem = rem.minus_must(&r.set);
+                        }
+                    } else {
+                        // Possibly decided: matched minus what surely comes back; surely
+                        // decided: surely matched minus what possibly comes back.
+                        let d_may = matched.may.difference(back.must());
+                        let d_must = matched.must().difference(&back.may);
+                        decided = if matched.must.is_none() && back.must.is_none() {
+                            Flow::exact(d_may)
+                        } else {
+                            Flow::bounds(d_may, d_must)
+                        };
+                        if known {
+                            rem = rem.minus(&r.set);
+                            rem.add(back, true);
+                        } else {
+                            // Packets possibly jumped: they possibly go on (the upper bound
+                            // keeps them); those surely taken are no longer sure to go on.
+                            exact = false;
+                            rem = rem.minus_must(&r.set);
+                        }
+                    }
+                }
+            }
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided });
+        }
+        ret.add(rem.clone(), exact);
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry, end: rem, returned: ret.clone() });
+        self.on_stack[rs_idx] = false;
+        ret
+    }
+}
+
+/// The final decision a packet gets, for comparing outcomes with and without a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Decided by this action, at this rule (or default, [`RuleLoc::DEFAULT`]).
+    Action(Action, RuleLoc),
+    /// Falls off a called ruleset walked alone (no caller to return to).
+    Returned,
+    /// Not decidable: an unknown construct or a guard was met.
+    Doubt,
+}
+
+/// Walk `set` from rule `from` of ruleset `rs` in the context `root`/`stack` (the attached
+/// ruleset and the jump/goto rules that led to `rs`) to its final outcomes, as the device would
+/// if the rules before `from` did not exist. `visit` gets each piece with its outcome and
+/// returns false to stop early; the function returns false if it was stopped.
+pub fn continue_from(
+    dev: &CDevice,
+    root: usize,
+    stack: &[RuleLoc],
+    rs: usize,
+    from: usize,
+    set: PacketSet,
+    visit: &mut dyn FnMut(&Outcome, &PacketSet) -> bool,
+) -> bool {
+    let mut rem = set;
+    let Some(rules) = dev.rulesets.get(rs).map(|r| &r.rules) else { return visit(&Outcome::Doubt, &rem) };
+    for (j, r) in rules.iter().enumerate().skip(from) {
+        if rem.is_empty() {
+            return true;
+        }
+        let m = rem.intersect(&r.set);
+        if m.is_empty() {
+            continue;
+        }
+        let step = Step::of(&r.action);
+        if step == Step::Continue {
+            continue;
+        }
+        rem = rem.difference(&r.set);
+        let ok = if !r.unknown.is_empty() {
+            // Possibly taken, possibly not: the outcome of these packets is in doubt.
+            visit(&Outcome::Doubt, &m)
+        } else {
+            match step {
+                Step::Continue => true,
+                Step::Decide => visit(&Outcome::Action(r.action.clone(), RuleLoc { ruleset: rs, rule: j }), &m),
+                Step::Unknown => visit(&Outcome::Doubt, &m),
+                Step::Return => return_to(dev, root, stack, m, visit),
+                Step::Jump(t) | Step::Goto(t) => {
+                    if stack.len() >= MAX_JUMP_DEPTH
+                        || t >= dev.rulesets.len()
+                        || t == rs
+                        || t == root
+                        || stack.iter().any(|l| l.ruleset == t)
+                    {
+                        visit(&Outcome::Doubt, &m)
+                    } else {
+                        let mut inner: Vec<RuleLoc> = stack.to_vec();
+                        inner.push(RuleLoc { ruleset: rs, rule: j });
+                        continue_from(dev, root, &inner, t, 0, m, visit)
+                    }
+                }
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if rem.is_empty() {
+        return true;
+    }
+    return_to(dev, root, stack, rem, visit)
+}
+
+/// Packets leaving the innermost ruleset of `stack` (by its end or a return) continue after
+/// the calling rule; leaving the attached ruleset, they get its default.
+fn return_to(
+    dev: &CDevice,
+    root: usize,
+    stack: &[RuleLoc],
+    set: PacketSet,
+    visit: &mut dyn FnMut(&Outcome, &PacketSet) -> bool,
+) -> bool {
+    let Some((last, outer)) = stack.split_last() else {
+        return match dev.rulesets.get(root).and_then(|r| r.default.clone()) {
+            Some(a) => visit(&Outcome::Action(a, RuleLoc { ruleset: root, rule: RuleLoc::DEFAULT }), &set),
+            None => visit(&Outcome::Returned, &set),
+        };
+    };
+    let via_goto = dev
+        .rulesets
+        .get(last.ruleset)
+        .and_then(|r| r.rules.get(last.rule))
+        .is_some_and(|r| matches!(r.action, Action::Goto(_)));
+    if via_goto {
+        // Entered by a goto: leaving it leaves the goto's ruleset too.
+        return return_to(dev, root, outer, set, visit);
+    }
+    continue_from(dev, root, outer, last.ruleset, last.rule + 1, set, visit)
+}

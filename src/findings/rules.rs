@@ -1,0 +1,609 @@
+//! Rule hygiene: shadowed (R101), redundant (R102), overly permissive (R103), conflicting
+//! overlap (R104), unused rulesets (R105) and rules on unmodelled constructs (R106).
+
+use crate::model::{Action, Family, Stage};
+use crate::reach::{action_word, CDevice, CNetwork, RuleLoc};
+use crate::report::{Certainty, RuleRef};
+use crate::space::{self, proto, Dim, PacketSet, Ranges};
+use crate::Workspace;
+
+use super::effective::{self, continue_from, DeviceEffect, Outcome, Step};
+use super::text::{describe, port_set, witness};
+use super::{code_info, help_path, Finding, NamedSet, Severity};
+
+/// A source (or destination) set counts as "any" when it holds at least this share of its
+/// address family (`0.0.0.0/0`, or `0.0.0.0/0` except a few private blocks).
+pub const ANY_ADDRESS_SHARE: f64 = 0.5;
+
+/// An accept rule opening at least this many destination ports of one protocol is flagged as
+/// a wide port range.
+pub const WIDE_PORT_RANGE: u128 = 1024;
+
+/// Services that should not be open to any source: remote shells and desktops, file sharing,
+/// databases, directory and management protocols (protocol, port, name).
+pub const SENSITIVE_SERVICES: &[(u8, u16, &str)] = &[
+    (proto::TCP, 21, "ftp"),
+    (proto::TCP, 22, "ssh"),
+    (proto::TCP, 23, "telnet"),
+    (proto::TCP, 135, "msrpc"),
+    (proto::TCP, 139, "netbios-ssn"),
+    (proto::TCP, 389, "ldap"),
+    (proto::TCP, 445, "smb"),
+    (proto::TCP, 1433, "mssql"),
+    (proto::TCP, 1521, "oracle"),
+    (proto::TCP, 2375, "docker"),
+    (proto::TCP, 3306, "mysql"),
+    (proto::TCP, 3389, "rdp"),
+    (proto::TCP, 5432, "postgresql"),
+    (proto::TCP, 5900, "vnc"),
+    (proto::TCP, 5985, "winrm"),
+    (proto::TCP, 6379, "redis"),
+    (proto::TCP, 6443, "kubernetes-api"),
+    (proto::TCP, 9200, "elasticsearch"),
+    (proto::TCP, 10250, "kubelet"),
+    (proto::TCP, 11211, "memcached"),
+    (proto::TCP, 27017, "mongodb"),
+    (proto::UDP, 161, "snmp"),
+    (proto::UDP, 623, "ipmi"),
+];
+
+/// Compile-time facts of one device's rulesets the checks need.
+struct Dev<'a> {
+    name: &'a str,
+    c: &'a CDevice,
+    eff: DeviceEffect,
+    /// Per ruleset: reached from a filtering stage.
+    filtering: Vec<bool>,
+}
+
+/// The effective sets of every device (model order).
+pub fn device_effects(ws: &Workspace, net: &CNetwork) -> Vec<DeviceEffect> {
+    net.devices.iter().enumerate().map(|(i, c)| one_device(ws, i, c).0).collect()
+}
+
+fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (DeviceEffect, Vec<Option<Stage>>) {
+    let model = ws.network.devices.get(i).and_then(|d| d.firewall.as_ref());
+    let families: Vec<Family> =
+        (0..c.rulesets.len()).map(|r| model.and_then(|f| f.rulesets.get(r)).map_or(Family::Any, |rs| rs.family)).collect();
+    let mut stage: Vec<Option<Stage>> = vec![None; c.rulesets.len()];
+    for (_, bs) in &c.hooks {
+        for b in bs {
+            if let Some(s) = stage.get_mut(b.ruleset) {
+                s.get_or_insert(b.stage);
+            }
+        }
+    }
+    let new_only: Vec<bool> = stage.iter().map(|s| s.is_some_and(|s| s.new_only())).collect();
+    (effective::device_effect(c, &families, &new_only), stage)
+}
+
+/// Rule-hygiene findings of every device.
+pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, c) in net.devices.iter().enumerate() {
+        if c.rulesets.is_empty() {
+            continue;
+        }
+        let (eff, stage) = one_device(ws, i, c);
+        // A ruleset filters when some context reaching it starts at a filtering stage (or at
+        // an attached ruleset bound nowhere, whose stage is unknown).
+        let mut filtering = vec![false; c.rulesets.len()];
+        for (ri, rse) in eff.rulesets.iter().enumerate() {
+            filtering[ri] = rse.ctxs.iter().any(|x| {
+                let root = eff.contexts.get(x.ctx as usize).map_or(ri, |k| k.root);
+                matches!(stage.get(root).copied().flatten(), None | Some(Stage::Filter))
+            });
+        }
+        let d = Dev { name: &c.name, c, eff, filtering };
+        check_device(&d, &mut out);
+    }
+    out
+}
+
+fn rule_ref(c: &CDevice, loc: RuleLoc) -> RuleRef {
+    let Some(rs) = c.rulesets.get(loc.ruleset) else {
+        return RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset: String::new() };
+    };
+    let ruleset = format!("{}/{}", rs.table, rs.name);
+    if loc.rule == RuleLoc::DEFAULT {
+        let a = rs.default.clone().unwrap_or(Action::Accept);
+        return RuleRef {
+            file: rs.default_prov.file.clone(),
+            line: rs.default_prov.line,
+            text: rs.default_prov.text.clone(),
+            action: format!("default {}", action_word(&a)),
+            ruleset,
+        };
+    }
+    match rs.rules.get(loc.rule) {
+        Some(r) => RuleRef {
+            file: r.prov.file.clone(),
+            line: r.prov.line,
+            text: r.prov.text.clone(),
+            action: action_word(&r.action),
+            ruleset,
+        },
+        None => RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset },
+    }
+}
+
+/// `file:line: text` of a rule.
+fn at(r: &RuleRef) -> String {
+    format!("{}:{} ({})", r.file, r.line, r.text)
+}
+
+/// Allow (true), deny (false), or neither (translation, unknown) for a deciding action.
+fn allows(a: &Action) -> Option<bool> {
+    match a {
+        Action::Accept => Some(true),
+        Action::Drop | Action::Reject(_) => Some(false),
+        _ => None,
+    }
+}
+
+fn in_doubt(c: &CDevice, loc: RuleLoc) -> bool {
+    c.rulesets
+        .get(loc.ruleset)
+        .and_then(|r| r.rules.get(loc.rule))
+        .is_some_and(|r| !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_)))
+}
+
+fn doubt_text(c: &CDevice, loc: RuleLoc) -> String {
+    let Some(r) = c.rulesets.get(loc.ruleset).and_then(|r| r.rules.get(loc.rule)) else { return String::new() };
+    let what = if r.unknown.is_empty() {
+        match &r.action {
+            Action::Unknown(t) => format!("action {t} is not modelled"),
+            a => format!("{} is not followed", action_word(a)),
+        }
+    } else {
+        format!("not modelled: {}", r.unknown.join(", "))
+    };
+    format!("{}:{}: {} ({what})", r.prov.file, r.prov.line, r.prov.text)
+}
+
+struct Base<'a> {
+    d: &'a Dev<'a>,
+    loc: RuleLoc,
+}
+
+impl Base<'_> {
+    fn finding(&self, code: &'static str, severity: Severity, certainty: Certainty, message: String) -> Finding {
+        let r = rule_ref(self.d.c, self.loc);
+        Finding {
+            code,
+            name: code_info(code).map_or("", |c| c.name),
+            severity,
+            certainty,
+            device: self.d.name.to_string(),
+            ruleset: r.ruleset,
+            file: r.file,
+            line: r.line,
+            text: r.text,
+            message,
+            sets: Vec::new(),
+            related: Vec::new(),
+            witness: None,
+            depends_on: Vec::new(),
+            owner: if certainty == Certainty::Possible { "auditor".into() } else { "it".into() },
+            help: help_path(code),
+        }
+    }
+}
+
+fn set(label: &str, s: &PacketSet, c: &CDevice) -> NamedSet {
+    NamedSet { label: label.into(), text: describe(s, Some(c)) }
+}
+
+fn check_device(d: &Dev, out: &mut Vec<Finding>) {
+    let c = d.c;
+    // Per rule, the packets it decides (upper bound), computed once.
+    let decided: Vec<Vec<PacketSet>> =
+        d.eff.rulesets.iter().map(|rs| rs.rules.iter().map(|r| r.decided_may()).collect()).collect();
+    for (ri, rs) in c.rulesets.iter().enumerate() {
+        let Some(re) = d.eff.rulesets.get(ri) else { continue };
+        if re.ctxs.is_empty() {
+            unused(d, ri, out);
+            continue;
+        }
+        for (i, r) in rs.rules.iter().enumerate() {
+            let loc = RuleLoc { ruleset: ri, rule: i };
+            let b = Base { d, loc };
+            let Some(e) = re.rules.get(i) else { continue };
+            let doubtful = !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_)) || e.not_followed;
+            if doubtful && e.possibly_matches() {
+                unmodelled(&b, e, out);
+            }
+            if !e.possibly_matches() {
+                shadowed(&b, &decided[ri], out);
+                continue;
+            }
+            if !e.certainly_matches() && !doubtful {
+                possibly_shadowed(&b, &decided[ri], out);
+                continue;
+            }
+            if doubtful {
+                continue;
+            }
+            if Step::of(&r.action) == Step::Decide {
+                redundant(&b, e, out);
+                conflicts(&b, e, &decided[ri], out);
+                if r.action == Action::Accept && d.filtering.get(ri).copied().unwrap_or(true) {
+                    permissive(&b, e, out);
+                }
+            }
+        }
+    }
+}
+
+fn unused(d: &Dev, ri: usize, out: &mut Vec<Finding>) {
+    let c = d.c;
+    let Some(rs) = c.rulesets.get(ri) else { return };
+    let re = &d.eff.rulesets[ri];
+    let (file, line, text) = if rs.default_prov.line > 0 {
+        (rs.default_prov.file.clone(), rs.default_prov.line, rs.default_prov.text.clone())
+    } else if let Some(r) = rs.rules.first() {
+        (r.prov.file.clone(), r.prov.line, r.prov.text.clone())
+    } else {
+        (rs.default_prov.file.clone(), 0, String::new())
+    };
+    let name = format!("{}/{}", rs.table, rs.name);
+    let (message, related) = if re.callers.is_empty() {
+        (
+            format!(
+                "{name} ({} rule{}) is never used: no rule jumps or goes to it and it is attached nowhere, so none of its rules ever applies",
+                rs.rules.len(),
+                if rs.rules.len() == 1 { "" } else { "s" }
+            ),
+            Vec::new(),
+        )
+    } else {
+        let refs: Vec<RuleRef> = re.callers.iter().map(|l| rule_ref(c, *l)).collect();
+        (
+            format!(
+                "no packet ever enters {name}: the {} rule{} calling it never match{} (or sit in rulesets nothing uses)",
+                refs.len(),
+                if refs.len() == 1 { "" } else { "s" },
+                if refs.len() == 1 { "es" } else { "" }
+            ),
+            refs,
+        )
+    };
+    out.push(Finding {
+        code: "R105",
+        name: code_info("R105").map_or("", |c| c.name),
+        severity: Severity::Low,
+        certainty: Certainty::Definite,
+        device: d.name.to_string(),
+        ruleset: name,
+        file,
+        line,
+        text,
+        message,
+        sets: Vec::new(),
+        related,
+        witness: None,
+        depends_on: Vec::new(),
+        owner: "it".into(),
+        help: help_path("R105"),
+    });
+}
+
+fn unmodelled(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let m = e.matched_may();
+    let mut f = b.finding(
+        "R106",
+        Severity::Low,
+        Certainty::Possible,
+        format!(
+            "{}; the rule is taken to possibly apply wherever its modelled conditions hold, and everything that depends on it is only possible",
+            doubt_text(c, b.loc).split_once(" (").map_or(String::new(), |x| x.1.trim_end_matches(')').to_string())
+        ),
+    );
+    f.sets.push(set("possibly matches", &m, c));
+    f.witness = witness(&m, Some(c));
+    f.depends_on.push(doubt_text(c, b.loc));
+    out.push(f);
+}
+
+/// Earlier rules of the same ruleset whose decided packets meet `m`.
+fn covering(c: &CDevice, loc: RuleLoc, m: &PacketSet, decided: &[PacketSet]) -> Vec<RuleLoc> {
+    let mut v = Vec::new();
+    for (j, dj) in decided.iter().enumerate().take(loc.rule) {
+        if !dj.is_empty() && !dj.intersect(m).is_empty() {
+            v.push(RuleLoc { ruleset: loc.ruleset, rule: j });
+        }
+    }
+    let _ = c;
+    v
+}
+
+fn entry_may(d: &Dev, ri: usize) -> PacketSet {
+    let mut e = PacketSet::empty();
+    for x in &d.eff.rulesets[ri].ctxs {
+        e = if e.is_empty() { x.entry.may.clone() } else { e.union(&x.entry.may) };
+    }
+    e
+}
+
+fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
+    if r.set.is_empty() {
+        out.push(b.finding(
+            "R101",
+            Severity::Medium,
+            Certainty::Definite,
+            "the rule never matches: its conditions can never hold together (or not for the ruleset's address family)".into(),
+        ));
+        return;
+    }
+    let entered = entry_may(b.d, b.loc.ruleset).intersect(&r.set);
+    let rs = &c.rulesets[b.loc.ruleset];
+    if entered.is_empty() {
+        let callers: Vec<RuleRef> = b.d.eff.rulesets[b.loc.ruleset].callers.iter().map(|l| rule_ref(c, *l)).collect();
+        let mut f = b.finding(
+            "R101",
+            Severity::Medium,
+            Certainty::Definite,
+            format!(
+                "the rule never matches: no packet it would match ever enters {}/{}{}",
+                rs.table,
+                rs.name,
+                if callers.is_empty() { String::new() } else { " (the rules calling it hand over other packets)".into() }
+            ),
+        );
+        f.sets.push(set("would match", &r.set, c));
+        f.related = callers;
+        out.push(f);
+        return;
+    }
+    let covers = covering(c, b.loc, &entered, decided);
+    let refs: Vec<RuleRef> = covers.iter().map(|l| rule_ref(c, *l)).collect();
+    let mine = allows(&r.action);
+    let opposite = covers.iter().any(|l| {
+        let a = c.rulesets[l.ruleset].rules.get(l.rule).map(|x| allows(&x.action));
+        matches!((mine, a), (Some(x), Some(Some(y))) if x != y)
+    });
+    let same = !covers.is_empty()
+        && covers.iter().all(|l| {
+            c.rulesets[l.ruleset].rules.get(l.rule).is_some_and(|x| x.action == r.action)
+        });
+    let severity = if opposite {
+        Severity::High
+    } else if same {
+        Severity::Low
+    } else {
+        Severity::Medium
+    };
+    let names: Vec<String> = refs.iter().map(at).collect();
+    let mut msg = if names.is_empty() {
+        "the rule never matches: every packet it would match is taken before it".to_string()
+    } else {
+        format!("the rule never matches: earlier rules take every packet it would match: {}", names.join("; "))
+    };
+    if opposite {
+        msg.push_str(&format!("; some with the opposite decision, so this rule's {} never happens", action_word(&r.action)));
+    }
+    let mut f = b.finding("R101", severity, Certainty::Definite, msg);
+    f.sets.push(set("would match", &entered, c));
+    f.witness = witness(&entered, Some(c));
+    f.related = refs;
+    out.push(f);
+}
+
+fn possibly_shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
+    let m = b.d.eff.rulesets[b.loc.ruleset].rules[b.loc.rule].matched_may();
+    let covers: Vec<RuleLoc> = covering(c, b.loc, &m, decided).into_iter().filter(|l| in_doubt(c, *l)).collect();
+    let mut f = b.finding(
+        "R101",
+        Severity::Low,
+        Certainty::Possible,
+        format!(
+            "the rule possibly never matches: every packet it would match may be taken before it by rules with unmodelled conditions{}",
+            if covers.is_empty() { String::new() } else { format!(": {}", covers.iter().map(|l| at(&rule_ref(c, *l))).collect::<Vec<_>>().join("; ")) }
+        ),
+    );
+    f.sets.push(set("matches unless taken earlier", &m, c));
+    f.witness = witness(&m, Some(c));
+    f.depends_on = covers.iter().map(|l| doubt_text(c, *l)).collect();
+    f.related = covers.iter().map(|l| rule_ref(c, *l)).collect();
+    let _ = r;
+    out.push(f);
+}
+
+/// Same final decision: the same action, or both accept, both drop, both reject alike.
+fn same_decision(a: &Action, b: &Action) -> bool {
+    a == b
+}
+
+fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
+    if e.ctxs.iter().any(|x| x.matched.doubtful()) {
+        return;
+    }
+    let mut deciders: Vec<RuleLoc> = Vec::new();
+    for x in &e.ctxs {
+        if x.matched.may.is_empty() {
+            continue;
+        }
+        let Some(ctx) = b.d.eff.contexts.get(x.ctx as usize) else { return };
+        // A cheap first test with one packet: most rules fail it.
+        let Some(w) = super::text::witness_packet(&x.matched.may) else { continue };
+        let mut ok = true;
+        continue_from(c, ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, PacketSet::point(&w), &mut |o, _| {
+            ok = matches!(o, Outcome::Action(a, _) if same_decision(a, &r.action));
+            ok
+        });
+        if !ok {
+            return;
+        }
+        let mut locs = Vec::new();
+        continue_from(c, ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may.clone(), &mut |o, _| {
+            match o {
+                Outcome::Action(a, at) if same_decision(a, &r.action) => {
+                    if !locs.contains(at) {
+                        locs.push(*at);
+                    }
+                    true
+                }
+                _ => {
+                    ok = false;
+                    false
+                }
+            }
+        });
+        if !ok {
+            return;
+        }
+        for l in locs {
+            if !deciders.contains(&l) {
+                deciders.push(l);
+            }
+        }
+    }
+    let refs: Vec<RuleRef> = deciders.iter().map(|l| rule_ref(c, *l)).collect();
+    let m = e.matched_may();
+    let mut f = b.finding(
+        "R102",
+        Severity::Low,
+        Certainty::Definite,
+        format!(
+            "removing the rule changes no decision: every packet it decides would get the same {} from {}",
+            action_word(&r.action),
+            refs.iter().map(|x| if x.action.starts_with("default") { format!("the default of {} ({}:{})", x.ruleset, x.file, x.line) } else { at(x) }).collect::<Vec<_>>().join("; ")
+        ),
+    );
+    f.sets.push(set("decides", &m, c));
+    f.witness = witness(&m, Some(c));
+    f.related = refs;
+    out.push(f);
+}
+
+fn conflicts(b: &Base, e: &effective::RuleEffect, decided: &[PacketSet], out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
+    let Some(mine) = allows(&r.action) else { return };
+    let rules = &c.rulesets[b.loc.ruleset].rules;
+    let mut parts: Vec<(RuleLoc, PacketSet)> = Vec::new();
+    for (j, dj) in decided.iter().enumerate().take(b.loc.rule) {
+        let Some(rj) = rules.get(j) else { continue };
+        if allows(&rj.action) != Some(!mine) || dj.is_empty() {
+            continue;
+        }
+        let cut = dj.intersect(&r.set);
+        if !cut.is_empty() {
+            parts.push((RuleLoc { ruleset: b.loc.ruleset, rule: j }, cut));
+        }
+    }
+    if parts.is_empty() {
+        return;
+    }
+    let m = e.matched_may();
+    let mut overlap = PacketSet::empty();
+    for (_, p) in &parts {
+        overlap = overlap.union(p);
+    }
+    let refs: Vec<RuleRef> = parts.iter().map(|(l, _)| rule_ref(c, *l)).collect();
+    let severity = if mine { Severity::Info } else { Severity::Medium };
+    let msg = if mine {
+        format!(
+            "part of what this rule accepts is denied earlier by {}: {}",
+            refs.iter().map(at).collect::<Vec<_>>().join("; "),
+            describe(&overlap, Some(c))
+        )
+    } else {
+        format!(
+            "part of what this rule denies is accepted earlier by {}: {}",
+            refs.iter().map(at).collect::<Vec<_>>().join("; "),
+            describe(&overlap, Some(c))
+        )
+    };
+    let mut f = b.finding("R104", severity, Certainty::Definite, msg);
+    f.sets.push(set("taken earlier", &overlap, c));
+    f.sets.push(set("still decided here", &m, c));
+    f.witness = witness(&overlap, Some(c));
+    f.related = refs;
+    out.push(f);
+}
+
+fn share(r: &Ranges, v6: bool) -> f64 {
+    let fam = space::family_range(v6);
+    let n = r.intersect(&fam).count() as f64;
+    n / fam.count() as f64
+}
+
+fn is_any(r: &Ranges) -> bool {
+    share(r, false) >= ANY_ADDRESS_SHARE || share(r, true) >= ANY_ADDRESS_SHARE
+}
+
+fn permissive(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+    let c = b.d.c;
+    let m = e.matched_may();
+    let new = m.restrict(Dim::Ct, &space::Ct::with_base(space::Ct::NEW));
+    if new.is_empty() {
+        return;
+    }
+    // Loopback traffic only: the device talking to itself.
+    if let Some(lo) = c.ifaces.id("lo") {
+        let iif = new.project(Dim::Iif);
+        if iif == Ranges::single(lo as u128) {
+            return;
+        }
+    }
+    let any_src = is_any(&new.project(Dim::Src));
+    let any_dst = is_any(&new.project(Dim::Dst));
+    let protos = new.project(Dim::Proto);
+    let all_protos = protos.count() >= 250;
+    let mut reasons: Vec<String> = Vec::new();
+    let mut severity = Severity::Info;
+    let mut wide = Vec::new();
+    for (p, name) in [(proto::TCP, "tcp"), (proto::UDP, "udp")] {
+        let ports = new.restrict(Dim::Proto, &Ranges::single(p as u128)).project(Dim::Dport);
+        if ports.count() >= WIDE_PORT_RANGE {
+            wide.push(format!("{name} {} ({} ports)", port_set(&ports, 65535), ports.count()));
+        }
+    }
+    if any_src && any_dst && (all_protos || !wide.is_empty()) {
+        reasons.push("it accepts new connections from any source to any destination".into());
+        severity = Severity::High;
+    } else if any_src && any_dst {
+        reasons.push("it accepts new connections from any source to any destination".into());
+        severity = severity.max(Severity::Medium);
+    }
+    if any_src {
+        let mut hit = Vec::new();
+        for &(p, port, name) in SENSITIVE_SERVICES {
+            let s = new.restrict(Dim::Proto, &Ranges::single(p as u128)).restrict(Dim::Dport, &Ranges::single(port as u128));
+            if !s.is_empty() {
+                hit.push(format!("{name} ({}/{port})", if p == proto::TCP { "tcp" } else { "udp" }));
+            }
+        }
+        if !hit.is_empty() {
+            let n = hit.len();
+            if n > 6 {
+                hit.truncate(6);
+                hit.push(format!("and {} more", n - 6));
+            }
+            reasons.push(format!("it opens sensitive services to any source: {}", hit.join(", ")));
+            severity = Severity::High;
+        }
+    }
+    if !wide.is_empty() {
+        reasons.push(format!("it opens a wide port range: {}", wide.join(", ")));
+        severity = severity.max(Severity::Medium);
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
+    f.sets.push(set("accepts", &new, c));
+    f.witness = witness(&new, Some(c));
+    out.push(f);
+}
+
+#[cfg(test)]
+mod test;

@@ -1,0 +1,425 @@
+//! Rule-hygiene checks: effective sets against a brute-force first-match evaluator on small
+//! domains, and each check on a small ruleset.
+
+use super::*;
+use crate::diag::Provenance;
+use crate::findings::effective::{device_effect, universe, Flow};
+use crate::reach::{CRule, CRuleset, IfaceTable};
+use crate::space::{Cube, Packet};
+use proptest::prelude::*;
+
+// The small domain: four source addresses, four destination ports, four connection states;
+// every other dimension fixed (TCP, source port 0, no flags, interface 0).
+const N: u128 = 4;
+
+fn point(a: u128, b: u128, c: u128) -> Packet {
+    let mut p = Packet::zero();
+    p.set(Dim::Src, space::V4_BASE + a);
+    p.set(Dim::Dst, space::V4_BASE);
+    p.set(Dim::Proto, proto::TCP as u128);
+    p.set(Dim::Dport, b);
+    p.set(Dim::Ct, c);
+    p
+}
+
+fn domain() -> Vec<Packet> {
+    let mut v = Vec::new();
+    for a in 0..N {
+        for b in 0..N {
+            for c in 0..N {
+                v.push(point(a, b, c));
+            }
+        }
+    }
+    v
+}
+
+/// A cube inside the small domain.
+fn cube_in(a: (u128, u128), b: (u128, u128), c: (u128, u128)) -> PacketSet {
+    let mut k = Cube::full();
+    k.set(Dim::Src, Ranges::range(space::V4_BASE + a.0.min(a.1), space::V4_BASE + a.0.max(a.1)));
+    k.set(Dim::Dst, Ranges::single(space::V4_BASE));
+    k.set(Dim::Proto, Ranges::single(proto::TCP as u128));
+    k.set(Dim::Sport, Ranges::single(0));
+    k.set(Dim::Dport, Ranges::range(b.0.min(b.1), b.0.max(b.1)));
+    k.set(Dim::IcmpType, Ranges::single(0));
+    k.set(Dim::IcmpCode, Ranges::single(0));
+    k.set(Dim::TcpFlags, Ranges::single(0));
+    k.set(Dim::Ct, Ranges::range(c.0.min(c.1), c.0.max(c.1)));
+    k.set(Dim::Iif, Ranges::single(0));
+    k.set(Dim::Oif, Ranges::single(0));
+    PacketSet::from_cube(k)
+}
+
+fn rule(set: PacketSet, action: Action, unknown: bool, line: u32) -> CRule {
+    CRule {
+        set,
+        flat: None,
+        dims: 0,
+        unknown: if unknown { vec!["-m mystery".into()] } else { vec![] },
+        action,
+        prov: Provenance { source: 0, file: "t.rules".into(), line, text: format!("rule {line}") },
+    }
+}
+
+fn device(chains: Vec<(Option<Action>, Vec<CRule>)>) -> CDevice {
+    let rulesets = chains
+        .into_iter()
+        .enumerate()
+        .map(|(i, (default, rules))| CRuleset {
+            name: format!("C{i}"),
+            table: "filter".into(),
+            default,
+            default_prov: Provenance { source: 0, file: "t.rules".into(), line: 0, text: String::new() },
+            rules,
+        })
+        .collect();
+    CDevice {
+        name: "t".into(),
+        ifaces: IfaceTable::default(),
+        has_iface_data: false,
+        addrs: vec![],
+        subnets: vec![],
+        local: vec![],
+        routes: vec![],
+        rulesets,
+        hooks: vec![],
+        has_firewall: true,
+        stateful: true,
+    }
+}
+
+/// Brute force: evaluate one packet first-match, with `world` saying which rules with
+/// unmodelled conditions match (wherever their modelled conditions hold) and `skip` a rule to
+/// leave out. Records every (ruleset, rule) whose conditions held when reached. Returns the
+/// deciding action: `Some(action)`, or `None` when the packet leaves the ruleset (returns).
+fn brute(
+    d: &CDevice,
+    rs: usize,
+    p: &Packet,
+    world: &dyn Fn(RuleLoc) -> bool,
+    skip: Option<RuleLoc>,
+    seen: &mut Vec<RuleLoc>,
+    decided_by: &mut Option<(RuleLoc, Action)>,
+) -> Option<Action> {
+    for (i, r) in d.rulesets[rs].rules.iter().enumerate() {
+        let loc = RuleLoc { ruleset: rs, rule: i };
+        if skip == Some(loc) || !r.set.contains(p) {
+            continue;
+        }
+        if !r.unknown.is_empty() && !world(loc) {
+            continue;
+        }
+        seen.push(loc);
+        match &r.action {
+            Action::Continue(_) => {}
+            Action::Return => return None,
+            Action::Jump(t) => {
+                if let Some(a) = brute(d, *t, p, world, skip, seen, decided_by) {
+                    return Some(a);
+                }
+            }
+            Action::Goto(t) => return brute(d, *t, p, world, skip, seen, decided_by),
+            a => {
+                if decided_by.is_none() {
+                    *decided_by = Some((loc, a.clone()));
+                }
+                return Some(a.clone());
+            }
+        }
+    }
+    None
+}
+
+fn final_decision(d: &CDevice, p: &Packet, world: &dyn Fn(RuleLoc) -> bool, skip: Option<RuleLoc>) -> Action {
+    let mut seen = Vec::new();
+    let mut by = None;
+    brute(d, 0, p, world, skip, &mut seen, &mut by).unwrap_or_else(|| d.rulesets[0].default.clone().unwrap_or(Action::Accept))
+}
+
+fn arb_action(chain: usize) -> impl Strategy<Value = Action> {
+    let jumps: Vec<usize> = ((chain + 1)..3).collect();
+    (0u8..8, proptest::sample::select(if jumps.is_empty() { vec![0usize] } else { jumps.clone() })).prop_map(move |(k, t)| {
+        let can_jump = chain < 2;
+        match k {
+            0 | 1 => Action::Accept,
+            2 => Action::Drop,
+            3 => Action::Reject(String::new()),
+            4 => Action::Continue("LOG".into()),
+            5 if chain > 0 => Action::Return,
+            6 if can_jump => Action::Jump(t),
+            7 if can_jump => Action::Goto(t),
+            _ => Action::Drop,
+        }
+    })
+}
+
+fn arb_rule(chain: usize, with_unknown: bool) -> impl Strategy<Value = CRule> {
+    (
+        (0..N, 0..N),
+        (0..N, 0..N),
+        (0..N, 0..N),
+        arb_action(chain),
+        proptest::bool::weighted(if with_unknown { 0.2 } else { 0.0 }),
+        0u32..1000,
+    )
+        .prop_map(|(a, b, c, act, unk, line)| rule(cube_in(a, b, c), act, unk, line))
+}
+
+fn arb_device(with_unknown: bool) -> impl Strategy<Value = CDevice> {
+    (
+        proptest::collection::vec(arb_rule(0, with_unknown), 1..7),
+        proptest::collection::vec(arb_rule(1, with_unknown), 0..5),
+        proptest::collection::vec(arb_rule(2, with_unknown), 0..5),
+        any::<bool>(),
+    )
+        .prop_map(|(r0, r1, r2, accept)| {
+            device(vec![(Some(if accept { Action::Accept } else { Action::Drop }), r0), (None, r1), (None, r2)])
+        })
+}
+
+fn effect(d: &CDevice) -> DeviceEffect {
+    device_effect(d, &[Family::V4; 3], &[false; 3])
+}
+
+fn contains(f: &Flow, p: &Packet) -> (bool, bool) {
+    (f.may.contains(p), f.must().contains(p))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// In every context, the rules' decided sets and the end are pairwise disjoint and cover
+    /// exactly the packets that entered.
+    #[test]
+    fn effective_sets_partition_the_entry(d in arb_device(false)) {
+        let e = effect(&d);
+        for (ri, rs) in e.rulesets.iter().enumerate() {
+            for x in &rs.ctxs {
+                let mut parts: Vec<PacketSet> = rs.rules.iter()
+                    .flat_map(|r| r.ctxs.iter().filter(|c| c.ctx == x.ctx).map(|c| c.decided.may.clone()))
+                    .collect();
+                parts.push(x.end.may.clone());
+                for i in 0..parts.len() {
+                    for j in (i + 1)..parts.len() {
+                        prop_assert!(parts[i].intersect(&parts[j]).is_empty(), "ruleset {ri}: parts {i} and {j} overlap");
+                    }
+                }
+                let all = parts.iter().fold(PacketSet::empty(), |acc, s| acc.union(s));
+                prop_assert!(all.same_as(&x.entry.may), "ruleset {ri}: the parts do not cover the entry");
+            }
+        }
+        // The root's entry is every packet of its family.
+        prop_assert!(e.rulesets[0].ctxs[0].entry.may.same_as(&universe(Family::V4, 1, false)));
+    }
+
+    /// A packet is in a rule's matched set exactly when the brute-force walk reaches the rule
+    /// with its conditions holding; in its decided set exactly when the rule decides it (or, for
+    /// a jump, when it does not come back).
+    #[test]
+    fn effective_sets_agree_with_brute_force(d in arb_device(false)) {
+        let e = effect(&d);
+        for p in domain() {
+            let mut seen = Vec::new();
+            let mut by = None;
+            brute(&d, 0, &p, &|_| false, None, &mut seen, &mut by);
+            for (ri, rs) in e.rulesets.iter().enumerate() {
+                for (i, r) in rs.rules.iter().enumerate() {
+                    let loc = RuleLoc { ruleset: ri, rule: i };
+                    let m = r.ctxs.iter().any(|c| c.matched.may.contains(&p));
+                    prop_assert_eq!(m, seen.contains(&loc), "rule {:?} packet {:?}", loc, p.v);
+                }
+            }
+            if let Some((loc, _)) = by {
+                let r = &e.rulesets[loc.ruleset].rules[loc.rule];
+                prop_assert!(r.ctxs.iter().any(|c| c.decided.may.contains(&p)));
+            }
+        }
+    }
+
+    /// With unmodelled conditions, for every reading (each such rule matching or not), the
+    /// packets a rule matches lie between its lower and upper bound.
+    #[test]
+    fn bounds_hold_in_every_reading(d in arb_device(true)) {
+        let e = effect(&d);
+        let doubt: Vec<RuleLoc> = d.rulesets.iter().enumerate()
+            .flat_map(|(ri, rs)| rs.rules.iter().enumerate().filter(|(_, r)| !r.unknown.is_empty()).map(move |(i, _)| RuleLoc { ruleset: ri, rule: i }))
+            .collect();
+        prop_assume!(doubt.len() <= 4);
+        for w in 0..(1u32 << doubt.len()) {
+            let world = |l: RuleLoc| doubt.iter().position(|x| *x == l).is_some_and(|k| w & (1 << k) != 0);
+            for p in domain() {
+                let mut seen = Vec::new();
+                let mut by = None;
+                brute(&d, 0, &p, &world, None, &mut seen, &mut by);
+                for (ri, rs) in e.rulesets.iter().enumerate() {
+                    for (i, r) in rs.rules.iter().enumerate() {
+                        let loc = RuleLoc { ruleset: ri, rule: i };
+                        let (may, must) = r.ctxs.iter().fold((false, false), |acc, c| {
+                            let (a, b) = contains(&c.matched, &p);
+                            (acc.0 || a, acc.1 || b)
+                        });
+                        let hit = seen.contains(&loc);
+                        prop_assert!(!must || hit, "rule {:?}: packet {:?} in the lower bound but not matched in reading {w}", loc, p.v);
+                        prop_assert!(!hit || may, "rule {:?}: packet {:?} matched in reading {w} but not in the upper bound", loc, p.v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shadowed and redundant verdicts agree with brute force: a rule is reported shadowed
+    /// exactly when no packet reaches it with its conditions holding, and redundant exactly when
+    /// leaving it out changes no packet's final decision.
+    #[test]
+    fn verdicts_agree_with_brute_force(d in arb_device(false)) {
+        let eff = effect(&d);
+        let dev = Dev { name: "t", c: &d, eff, filtering: vec![true; 3] };
+        let mut out = Vec::new();
+        check_device(&dev, &mut out);
+        let at = |code: &str, loc: RuleLoc| {
+            let r = &d.rulesets[loc.ruleset].rules[loc.rule];
+            out.iter().any(|f| f.code == code && f.line == r.prov.line && f.ruleset == format!("filter/C{}", loc.ruleset))
+        };
+        let pts = domain();
+        let reached: Vec<usize> = dev.eff.rulesets.iter().enumerate().filter(|(_, r)| !r.ctxs.is_empty()).map(|(i, _)| i).collect();
+        for &ri in &reached {
+            for (i, r) in d.rulesets[ri].rules.iter().enumerate() {
+                let loc = RuleLoc { ruleset: ri, rule: i };
+                // Lines may repeat in generated rulesets: only judge rules whose line is unique.
+                let unique = d.rulesets[ri].rules.iter().filter(|x| x.prov.line == r.prov.line).count() == 1;
+                if !unique {
+                    continue;
+                }
+                let matched: Vec<&Packet> = pts.iter().filter(|p| {
+                    let mut seen = Vec::new();
+                    let mut by = None;
+                    brute(&d, 0, p, &|_| false, None, &mut seen, &mut by);
+                    seen.contains(&loc)
+                }).collect();
+                prop_assert_eq!(at("R101", loc), matched.is_empty(), "shadowed verdict of {:?}", loc);
+                if Step::of(&r.action) == Step::Decide && !matched.is_empty() {
+                    let same = pts.iter().all(|p| final_decision(&d, p, &|_| false, None) == final_decision(&d, p, &|_| false, Some(loc)));
+                    prop_assert_eq!(at("R102", loc), same, "redundant verdict of {:?}", loc);
+                }
+            }
+        }
+    }
+}
+
+/// Check a ruleset given as iptables-save text (device `fw`).
+fn findings_of(text: &str) -> Vec<Finding> {
+    let ws = Workspace::load(vec![crate::InputFile::new("fw/rules.v4", text)]);
+    let net = CNetwork::build(&ws.network);
+    check_rules(&ws, &net)
+}
+
+fn codes_at(f: &[Finding], code: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = f.iter().filter(|x| x.code == code).map(|x| x.line).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn shadowed_rule_names_its_cover() {
+    let f = findings_of(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -s 10.0.0.0/8 -j DROP\n\
+         -A INPUT -s 10.1.0.0/16 -p tcp --dport 22 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let s: Vec<&Finding> = f.iter().filter(|x| x.code == "R101").collect();
+    assert_eq!(s.len(), 1, "{f:#?}");
+    assert_eq!(s[0].line, 6);
+    assert_eq!(s[0].severity, Severity::High);
+    assert_eq!(s[0].related.len(), 1);
+    assert_eq!(s[0].related[0].line, 5);
+    assert_eq!(s[0].owner, "it");
+    assert!(s[0].sets[0].text.starts_with("tcp/22 from 10.1.0.0/16"), "{}", s[0].sets[0].text);
+}
+
+#[test]
+fn redundant_accept_before_accepting_default() {
+    let f = findings_of(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --dport 80 -j ACCEPT\n\
+         -A INPUT -p tcp --dport 23 -j DROP\n\
+         COMMIT\n",
+    );
+    assert_eq!(codes_at(&f, "R102"), vec![5], "{f:#?}");
+    let r = f.iter().find(|x| x.code == "R102").unwrap();
+    assert!(r.message.contains("default"), "{}", r.message);
+}
+
+#[test]
+fn conflicting_overlap_says_which_part() {
+    let f = findings_of(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -s 10.9.0.0/16 -j DROP\n\
+         -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let c = f.iter().find(|x| x.code == "R104").expect("R104");
+    assert_eq!(c.line, 6);
+    assert_eq!(c.related[0].line, 5);
+    assert!(c.sets[0].text.starts_with("tcp/22 from 10.9.0.0/16"), "{}", c.sets[0].text);
+    assert!(c.sets[1].text.starts_with("tcp/22 from 10.0.0.0/8 except 10.9.0.0/16"), "{}", c.sets[1].text);
+}
+
+#[test]
+fn permissive_and_unused_and_unknown() {
+    let f = findings_of(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:orphan - [0:0]\n\
+         -A INPUT -i lo -j ACCEPT\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp --dport 3389 -j ACCEPT\n\
+         -A INPUT -p tcp --dport 1024:65535 -s 192.0.2.0/24 -j ACCEPT\n\
+         -A INPUT -m mystery --thing -j ACCEPT\n\
+         -A FORWARD -j ACCEPT\n\
+         -A orphan -j DROP\n\
+         COMMIT\n",
+    );
+    assert_eq!(codes_at(&f, "R103"), vec![8, 9, 11], "{f:#?}");
+    assert_eq!(codes_at(&f, "R105"), vec![5]);
+    assert_eq!(codes_at(&f, "R106"), vec![10]);
+    let u = f.iter().find(|x| x.code == "R106").unwrap();
+    assert_eq!(u.owner, "auditor");
+    assert_eq!(u.certainty, Certainty::Possible);
+    let fwd = f.iter().find(|x| x.code == "R103" && x.line == 11).unwrap();
+    assert_eq!(fwd.severity, Severity::High);
+}
+
+#[test]
+fn rules_after_an_unknown_catch_all_are_possibly_shadowed() {
+    let f = findings_of(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m mystery --thing -j DROP\n\
+         -A INPUT -p tcp --dport 443 -s 10.0.0.0/8 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let s = f.iter().find(|x| x.code == "R101").expect("R101");
+    assert_eq!(s.line, 6);
+    assert_eq!(s.certainty, Certainty::Possible);
+    assert_eq!(s.owner, "auditor");
+    assert_eq!(s.depends_on.len(), 1);
+}
+
+#[test]
+fn chain_called_twice_gets_the_union() {
+    let ws = Workspace::load(vec![crate::InputFile::new(
+        "fw/rules.v4",
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:common - [0:0]\n\
+         -A INPUT -s 10.0.0.0/8 -j common\n\
+         -A FORWARD -s 192.168.0.0/16 -j common\n\
+         -A common -p tcp --dport 22 -j ACCEPT\n\
+         COMMIT\n",
+    )]);
+    let net = CNetwork::build(&ws.network);
+    let e = &device_effects(&ws, &net)[0];
+    let ri = net.devices[0].rulesets.iter().position(|r| r.name == "common").unwrap();
+    let r = &e.rulesets[ri].rules[0];
+    assert_eq!(r.ctxs.len(), 2);
+    let u = r.matched_may();
+    let src = u.project(Dim::Src);
+    assert_eq!(super::super::text::addr_set(&src), "10.0.0.0/8, 192.168.0.0/16");
+}

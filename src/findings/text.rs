@@ -1,0 +1,388 @@
+//! Readable packet sets: addresses as the fewest CIDRs (or a block "except" a few), ports as
+//! ranges (or "any except"), protocols by name, interfaces and connection states by name.
+
+use crate::reach::describe::{cidrs, proto_name};
+use crate::reach::CDevice;
+use crate::space::{self, proto, Cube, Dim, Packet, PacketSet, Ranges};
+
+use super::Witness;
+
+/// Most CIDRs, ranges or parts listed before "and N more".
+pub const MAX_LISTED: usize = 8;
+
+/// Most cube groups described before "and N more".
+pub const MAX_PARTS: usize = 6;
+
+fn family_parts(r: &Ranges) -> [(Ranges, Ranges, u32); 2] {
+    let v4 = space::family_range(false);
+    let v6 = space::family_range(true);
+    [(r.intersect(&v4), v4, 32), (r.intersect(&v6), v6, 128)]
+}
+
+fn cidr_list(r: &Ranges) -> Vec<String> {
+    r.as_slice().iter().flat_map(|&(a, b)| cidrs(a, b)).collect()
+}
+
+fn cap(mut v: Vec<String>) -> String {
+    if v.len() > MAX_LISTED {
+        let n = v.len() - MAX_LISTED;
+        v.truncate(MAX_LISTED);
+        v.push(format!("and {n} more"));
+    }
+    v.join(", ")
+}
+
+/// The smallest prefix of the family (`base`, `width` bits) holding `lo..=hi`.
+fn hull(lo: u128, hi: u128, base: u128, width: u32) -> (u128, u128) {
+    let (a, b) = (lo - base, hi - base);
+    let diff = a ^ b;
+    let bits = if diff == 0 { 0 } else { 128 - diff.leading_zeros() };
+    let bits = bits.min(width);
+    let mask = if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    (base + (a & !mask), base + (a | mask))
+}
+
+/// An address set in the fewest words: `any`, a list of CIDRs, or a block except a few CIDRs
+/// (`10.0.0.0/8 except 10.9.0.0/16`).
+pub fn addr_set(r: &Ranges) -> String {
+    if r.is_empty() {
+        return "nothing".into();
+    }
+    let mut parts = Vec::new();
+    let parts_in = family_parts(r);
+    let both = parts_in.iter().all(|(p, fam, _)| p == fam);
+    if both {
+        return "any".into();
+    }
+    for (p, fam, width) in parts_in {
+        if p.is_empty() {
+            continue;
+        }
+        let v4 = width == 32;
+        if p == fam {
+            parts.push(if v4 { "any IPv4".to_string() } else { "any IPv6".to_string() });
+            continue;
+        }
+        let list = cidr_list(&p);
+        let (Some(lo), Some(hi)) = (p.first(), p.as_slice().last().map(|x| x.1)) else { continue };
+        let base = if v4 { space::V4_BASE } else { 0 };
+        let (hl, hh) = hull(lo, hi, base, width);
+        let (hl, hh, hull_text) = if v4 && (hl, hh) == (space::V4_BASE, space::V4_LAST) {
+            (hl, hh, "any".to_string())
+        } else if !v4 && hh - hl == u128::MAX {
+            (hl, hh, "any".to_string())
+        } else {
+            (hl, hh, cidrs(hl, hh).join(", "))
+        };
+        let hole = Ranges::range(hl, hh).difference(&p);
+        // An IPv6 "any" would take in the IPv4-mapped block; keep the list form there.
+        let excl = cidr_list(&hole.intersect(&fam));
+        if !hole.is_empty() && excl.len() + 1 < list.len() && (v4 || hull_text != "any") {
+            parts.push(format!("{hull_text} except {}", cap(excl)));
+        } else {
+            parts.push(cap(list));
+        }
+    }
+    parts.join(", ")
+}
+
+/// A port (or type) set within `0..=max`: `any`, `22`, `80,443`, `1024-65535`, or
+/// `any except 22`.
+pub fn port_set(r: &Ranges, max: u128) -> String {
+    let full = Ranges::range(0, max);
+    if *r == full {
+        return "any".into();
+    }
+    if r.is_empty() {
+        return "none".into();
+    }
+    let words = |x: &Ranges| -> Vec<String> {
+        x.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
+    };
+    let list = words(r);
+    let hole = full.difference(r);
+    let excl = words(&hole);
+    if excl.len() < list.len() {
+        format!("any except {}", cap(excl).replace(", ", ","))
+    } else {
+        cap(list).replace(", ", ",")
+    }
+}
+
+fn protos_text(r: &Ranges) -> String {
+    let full = Ranges::range(0, 255);
+    if *r == full {
+        return "any protocol".into();
+    }
+    let hole = full.difference(r);
+    let names = |x: &Ranges| -> Vec<String> {
+        let mut v = Vec::new();
+        for &(a, b) in x.as_slice() {
+            if b - a > 3 {
+                v.push(format!("protocols {a}-{b}"));
+            } else {
+                v.extend((a..=b).map(|p| proto_name(p as u8)));
+            }
+        }
+        v
+    };
+    if hole.count() <= 3 {
+        return format!("any protocol except {}", names(&hole).join(","));
+    }
+    names(r).join(",")
+}
+
+const CT_NAMES: [&str; 5] = ["new", "established", "related", "invalid", "untracked"];
+
+fn ct_text(r: &Ranges) -> Option<String> {
+    let all = (0..=space::Ct::UNTRACKED).fold(Ranges::empty(), |acc, b| acc.union(&space::Ct::with_base(b)));
+    let r = r.intersect(&all);
+    if r == all {
+        return None;
+    }
+    let mut words = Vec::new();
+    for (b, name) in CT_NAMES.iter().enumerate() {
+        let with = space::Ct::with_base(b as u8);
+        let part = r.intersect(&with);
+        if part.is_empty() {
+            continue;
+        }
+        if part == with {
+            words.push(name.to_string());
+        } else {
+            let nat: Vec<&str> = part
+                .as_slice()
+                .iter()
+                .flat_map(|&(a, z)| a..=z)
+                .map(|v| match (v as u8) & (space::Ct::DNAT | space::Ct::SNAT) {
+                    0 => "",
+                    x if x == space::Ct::DNAT => "dnat",
+                    x if x == space::Ct::SNAT => "snat",
+                    _ => "dnat+snat",
+                })
+                .collect();
+            let plain = nat.iter().all(|w| w.is_empty());
+            words.push(if plain { name.to_string() } else { format!("{name} ({})", nat.iter().filter(|w| !w.is_empty()).copied().collect::<Vec<_>>().join(",")) });
+        }
+    }
+    Some(words.join(","))
+}
+
+fn iface_text(dev: &CDevice, r: &Ranges) -> Option<String> {
+    let all = dev.ifaces.all();
+    let ids: Vec<u16> = all.iter().copied().filter(|i| r.contains(*i as u128)).collect();
+    if ids.len() == all.len() {
+        return None;
+    }
+    let names: Vec<String> = ids.iter().map(|i| dev.ifaces.name(*i)).collect();
+    let others: Vec<String> = all.iter().filter(|i| !ids.contains(i)).map(|i| dev.ifaces.name(*i)).collect();
+    if others.len() < names.len() && others.len() <= 3 {
+        return Some(format!("any except {}", others.join(",")));
+    }
+    Some(cap(names).replace(", ", ","))
+}
+
+fn flags_text(r: &Ranges) -> Option<String> {
+    if *r == Ranges::range(0, 255) || *r == Ranges::single(0) {
+        return None;
+    }
+    let syn_only = Ranges::from_ranges(
+        (0u16..=255).filter(|v| (*v as u8) & 0x17 == 0x02).map(|v| (v as u128, v as u128)).collect(),
+    );
+    if *r == syn_only {
+        return Some("SYN".into());
+    }
+    Some(format!("{} of 256 flag combinations", r.count()))
+}
+
+/// The parts of a cube other than its protocols, as text (empty parts left out), so cubes that
+/// differ only in protocol can be told as one.
+fn cube_rest(c: &Cube, dev: Option<&CDevice>) -> String {
+    let p = c.get(Dim::Proto);
+    let ported = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| proto::has_ports(x as u8)));
+    let icmp = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| x as u8 == proto::ICMP || x as u8 == proto::ICMPV6));
+    let mut s = String::new();
+    if ported {
+        let d = c.get(Dim::Dport);
+        if *d != Ranges::range(0, 65535) {
+            s.push('/');
+            s.push_str(&port_set(d, 65535));
+        }
+    } else if icmp {
+        let t = c.get(Dim::IcmpType);
+        if *t != Ranges::range(0, 255) {
+            s.push_str(&format!(" type {}", port_set(t, 255)));
+        }
+        let k = c.get(Dim::IcmpCode);
+        if *k != Ranges::range(0, 255) {
+            s.push_str(&format!(" code {}", port_set(k, 255)));
+        }
+    }
+    let src = addr_set(c.get(Dim::Src));
+    let dst = addr_set(c.get(Dim::Dst));
+    if src != "any" || dst == "any" {
+        s.push_str(&format!(" from {src}"));
+    }
+    if dst != "any" {
+        s.push_str(&format!(" to {dst}"));
+    }
+    if ported {
+        let sp = c.get(Dim::Sport);
+        if *sp != Ranges::range(0, 65535) {
+            s.push_str(&format!(" source port {}", port_set(sp, 65535)));
+        }
+    }
+    if p.as_slice() == [(proto::TCP as u128, proto::TCP as u128)] {
+        if let Some(f) = flags_text(c.get(Dim::TcpFlags)) {
+            s.push_str(&format!(" flags {f}"));
+        }
+    }
+    if let Some(dev) = dev {
+        if let Some(i) = iface_text(dev, c.get(Dim::Iif)) {
+            s.push_str(&format!(" in on {i}"));
+        }
+        if let Some(o) = iface_text(dev, c.get(Dim::Oif)) {
+            s.push_str(&format!(" out on {o}"));
+        }
+    }
+    if let Some(st) = ct_text(c.get(Dim::Ct)) {
+        s.push_str(&format!(" state {st}"));
+    }
+    s
+}
+
+/// A packet set in readable form: one part per group of cubes that differ only in protocol
+/// (`tcp/22 from 10.0.0.0/8 except 10.9.0.0/16`; `any protocol from 192.0.2.0/24`).
+pub fn describe(set: &PacketSet, dev: Option<&CDevice>) -> String {
+    if set.is_empty() {
+        return "no packet".into();
+    }
+    let mut groups: Vec<(String, Ranges)> = Vec::new();
+    for c in set.cubes() {
+        let rest = cube_rest(c, dev);
+        match groups.iter_mut().find(|(r, _)| *r == rest) {
+            Some(g) => g.1 = g.1.union(c.get(Dim::Proto)),
+            None => groups.push((rest, c.get(Dim::Proto).clone())),
+        }
+    }
+    // Cubes of one rule split by protocol class (ported, ICMP, others) share the rest when the
+    // ports and types are unconstrained: merge protocol sets with the same text again.
+    let mut merged: Vec<(String, Ranges)> = Vec::new();
+    for (rest, p) in groups {
+        match merged.iter_mut().find(|(r, _)| *r == rest) {
+            Some(g) => g.1 = g.1.union(&p),
+            None => merged.push((rest, p)),
+        }
+    }
+    let n = merged.len();
+    let mut parts: Vec<String> = merged.iter().take(MAX_PARTS).map(|(rest, p)| format!("{}{rest}", protos_text(p))).collect();
+    if n > MAX_PARTS {
+        parts.push(format!("and {} more", n - MAX_PARTS));
+    }
+    parts.join("; ")
+}
+
+fn pick_addr(r: &Ranges) -> u128 {
+    match r.as_slice().first() {
+        Some(&(lo, hi)) if hi - lo >= 3 => lo + 1,
+        Some(&(lo, _)) => lo,
+        None => 0,
+    }
+}
+
+/// One concrete packet of the set, with readable values: the first packet of a new connection
+/// where the set has one (state new, TCP SYN), the second address of a larger block, an
+/// ephemeral source port.
+pub fn witness_packet(set: &PacketSet) -> Option<Packet> {
+    let new = space::Ct::with_base(space::Ct::NEW);
+    let cube = set.cubes().iter().find(|c| c.get(Dim::Ct).intersects(&new)).or_else(|| set.cubes().first())?;
+    let mut p = Packet::zero();
+    for d in Dim::ALL {
+        let r = cube.get(d);
+        let v = match d {
+            Dim::Src | Dim::Dst => pick_addr(r),
+            Dim::Sport => {
+                let eph = crate::reach::EPHEMERAL_PORTS.0 as u128;
+                if r.contains(eph) { eph } else { r.first()? }
+            }
+            Dim::TcpFlags if r.contains(2) => 2,
+            Dim::Ct => r.intersect(&new).first().or_else(|| r.first())?,
+            _ => r.first()?,
+        };
+        p.set(d, v);
+    }
+    Some(p)
+}
+
+/// A packet as a witness flow.
+pub fn witness(set: &PacketSet, dev: Option<&CDevice>) -> Option<Witness> {
+    let p = witness_packet(set)?;
+    let pr = p.proto();
+    let has_ports = proto::has_ports(pr);
+    let icmp = pr == proto::ICMP || pr == proto::ICMPV6;
+    let state = CT_NAMES.get(space::Ct::base(p.get(Dim::Ct) as u8) as usize).map(|s| s.to_string());
+    Some(Witness {
+        src: p.addr(Dim::Src).to_string(),
+        dst: p.addr(Dim::Dst).to_string(),
+        proto: proto_name(pr),
+        port: if has_ports {
+            Some(p.get(Dim::Dport) as u32)
+        } else if icmp {
+            Some(p.get(Dim::IcmpType) as u32)
+        } else {
+            None
+        },
+        sport: if has_ports { Some(p.get(Dim::Sport) as u32) } else { None },
+        in_iface: dev.filter(|d| d.has_iface_data || d.ifaces.all().len() > 2).map(|d| d.ifaces.name(p.get(Dim::Iif) as u16)),
+        out_iface: dev.filter(|d| d.has_iface_data || d.ifaces.all().len() > 2).map(|d| d.ifaces.name(p.get(Dim::Oif) as u16)),
+        state,
+    })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn v4(s: &str) -> u128 {
+        space::addr_to_u128(s.parse().unwrap())
+    }
+
+    fn net(s: &str) -> Ranges {
+        space::prefix_range(&s.parse().unwrap())
+    }
+
+    #[test]
+    fn except_form_when_shorter() {
+        let r = net("10.0.0.0/8").difference(&net("10.9.0.0/16"));
+        assert_eq!(addr_set(&r), "10.0.0.0/8 except 10.9.0.0/16");
+        assert_eq!(addr_set(&net("10.0.0.0/8")), "10.0.0.0/8");
+        let two = net("10.0.0.0/24").union(&net("10.0.2.0/24"));
+        assert_eq!(addr_set(&two), "10.0.0.0/24, 10.0.2.0/24");
+        let almost = space::family_range(false).difference(&net("10.0.0.0/8"));
+        assert_eq!(addr_set(&almost), "any except 10.0.0.0/8");
+        assert_eq!(addr_set(&Ranges::single(v4("192.0.2.7"))), "192.0.2.7");
+        assert_eq!(addr_set(&space::family_range(false)), "any IPv4");
+    }
+
+    #[test]
+    fn ports_in_fewest_words() {
+        assert_eq!(port_set(&Ranges::single(22), 65535), "22");
+        assert_eq!(port_set(&Ranges::range(0, 65535).difference(&Ranges::single(22)), 65535), "any except 22");
+        assert_eq!(port_set(&Ranges::from_ranges(vec![(80, 80), (443, 443)]), 65535), "80,443");
+        assert_eq!(port_set(&Ranges::range(1024, 65535), 65535), "1024-65535");
+    }
+
+    #[test]
+    fn one_rule_across_protocol_classes_reads_as_one() {
+        let u = super::super::effective::universe(crate::model::Family::V4, 3, false);
+        let s = u.restrict(Dim::Src, &net("192.0.2.0/24"));
+        let t = describe(&s, None);
+        assert!(t.starts_with("any protocol from 192.0.2.0/24"), "{t}");
+        let tcp22 = u.restrict(Dim::Proto, &Ranges::single(6)).restrict(Dim::Dport, &Ranges::single(22));
+        let tcp22 = tcp22.restrict(Dim::Src, &net("10.0.0.0/8").difference(&net("10.9.0.0/16")));
+        assert!(describe(&tcp22, None).starts_with("tcp/22 from 10.0.0.0/8 except 10.9.0.0/16"), "{}", describe(&tcp22, None));
+        let w = witness(&tcp22, None).unwrap();
+        assert_eq!((w.src.as_str(), w.proto.as_str(), w.port), ("10.0.0.1", "tcp", Some(22)));
+        assert_eq!(w.state.as_deref(), Some("new"));
+    }
+}
