@@ -260,14 +260,6 @@ impl<'t> Ctx<'t> {
             self.diag(codes::UNRECOGNIZED, Severity::Warning, l, format!("inside {} (line {head}), which is not recognised", n.name));
         }
     }
-
-    fn check_keys(&mut self, n: &Node, known: &[&str], ignored: &[&str], where_: &str) {
-        for c in &n.children {
-            if !known.contains(&c.name.as_str()) && !ignored.contains(&c.name.as_str()) {
-                self.unknown(c, where_);
-            }
-        }
-    }
 }
 
 /// What the tree lowers to.
@@ -1055,41 +1047,27 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
         }
     }
 
-    // Panorama device groups: their rulebases as rulesets (no interfaces: test them alone).
+    // Panorama: shared and device-group rulebases as rulesets (no interfaces: test them alone).
+    // Order: shared pre-rules, the device group's pre-rules, its post-rules, shared post-rules.
+    for c in &shared.children {
+        let k = c.name.as_str();
+        if !matches!(k, "pre-rulebase" | "post-rulebase" | "address" | "address-group" | "service" | "service-group" | "application" | "application-group")
+            && !IGNORED_VSYS.contains(&k)
+            && !IGNORED_DEVICE.contains(&k)
+        {
+            cx.unknown(c, "shared");
+        }
+    }
+    let shared_pre = panorama_rules(shared.child("pre-rulebase"), "pre-rulebase", cx, &[&shared_scope], &shared, &ifaces);
+    let shared_post = panorama_rules(shared.child("post-rulebase"), "post-rulebase", cx, &[&shared_scope], &shared, &ifaces);
+    let mut groups: Vec<(String, Vec<SecRule>)> = Vec::new();
     for dg in &device_groups {
         let mut scope = Scope::default();
         scope.add(dg);
         check_object_section(dg, cx, &format!("device-group {}", dg.name));
         let scopes: Vec<&Scope> = vec![&scope, &shared_scope];
-        let mut rules = Vec::new();
-        for what in ["pre-rulebase", "post-rulebase"] {
-            if let Some(rb) = dg.child(what) {
-                for c in &rb.children {
-                    match c.name.as_str() {
-                        "security" => {
-                            if let Some(rs) = c.child("rules") {
-                                for r in &rs.children {
-                                    if let Some(sr) = security_rule(r, cx, &scopes, dg) {
-                                        rules.push(sr);
-                                    }
-                                }
-                            }
-                        }
-                        "nat" => {
-                            let mut nats = Vec::new();
-                            if let Some(rs) = c.child("rules") {
-                                for r in &rs.children {
-                                    nat_rule(r, cx, &scopes, &ifaces, &mut nats);
-                                }
-                            }
-                        }
-                        "default-security-rules" => {}
-                        x if IGNORED_RULEBASE.contains(&x) || UNMODELLED_RULEBASE.contains(&x) => {}
-                        _ => cx.unknown(c, what),
-                    }
-                }
-            }
-        }
+        let pre = panorama_rules(dg.child("pre-rulebase"), "pre-rulebase", cx, &scopes, dg, &ifaces);
+        let post = panorama_rules(dg.child("post-rulebase"), "post-rulebase", cx, &scopes, dg, &ifaces);
         for c in &dg.children {
             let k = c.name.as_str();
             if !matches!(k, "pre-rulebase" | "post-rulebase" | "address" | "address-group" | "service" | "service-group" | "application" | "application-group")
@@ -1098,18 +1076,21 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                 cx.unknown(c, "device-group");
             }
         }
-        if rules.is_empty() {
+        let mut rules = Vec::new();
+        rules.extend(pre);
+        rules.extend(post);
+        groups.push((format!("device-group {} security", dg.name), rules));
+    }
+    if groups.is_empty() && (!shared_pre.is_empty() || !shared_post.is_empty()) {
+        groups.push(("shared security".to_string(), Vec::new()));
+    }
+    for (name, own) in groups {
+        let all: Vec<&SecRule> = shared_pre.iter().chain(own.iter()).chain(shared_post.iter()).collect();
+        if all.is_empty() {
             continue;
         }
-        let mut rs = Ruleset {
-            name: format!("device-group {} security", dg.name),
-            table: "security".into(),
-            family: Family::Any,
-            default: None,
-            default_prov: Provenance::builtin(""),
-            rules: vec![],
-        };
-        for r in &rules {
+        let mut rs = Ruleset { name, table: "security".into(), family: Family::Any, default: None, default_prov: Provenance::builtin(""), rules: vec![] };
+        for r in all {
             let mut extra = r.unknown.clone();
             if let ZoneSel::List(z) = &r.from {
                 extra.push(format!("from zone {}", z.join(" ")));
@@ -1179,6 +1160,37 @@ fn gather<'n>(n: &'n Node, g: &mut Gathered<'_, 'n>, cx: &mut Ctx, top: bool) {
     }
 }
 
+/// Security rules of a Panorama rulebase (NAT rules are read for their diagnostics).
+fn panorama_rules(rb: Option<&Node>, what: &str, cx: &mut Ctx, scopes: &[&Scope], owner: &Node, ifaces: &[Iface]) -> Vec<SecRule> {
+    let mut rules = Vec::new();
+    let Some(rb) = rb else { return rules };
+    for c in &rb.children {
+        match c.name.as_str() {
+            "security" => {
+                if let Some(rs) = c.child("rules") {
+                    for r in &rs.children {
+                        if let Some(sr) = security_rule(r, cx, scopes, owner) {
+                            rules.push(sr);
+                        }
+                    }
+                }
+            }
+            "nat" => {
+                let mut nats = Vec::new();
+                if let Some(rs) = c.child("rules") {
+                    for r in &rs.children {
+                        nat_rule(r, cx, scopes, ifaces, &mut nats);
+                    }
+                }
+            }
+            "default-security-rules" => {}
+            x if IGNORED_RULEBASE.contains(&x) || UNMODELLED_RULEBASE.contains(&x) => {}
+            _ => cx.unknown(c, what),
+        }
+    }
+    rules
+}
+
 /// Check the object definitions of a scope for values that do not parse.
 fn check_object_section(n: &Node, cx: &mut Ctx, where_: &str) {
     if let Some(a) = n.child("address") {
@@ -1245,7 +1257,12 @@ fn interfaces(n: &Node, cx: &mut Ctx, scopes: &[&Scope], out: &mut Vec<Iface>) {
                         }
                     }
                     if let Some(l3) = e.child("layer3") {
-                        l3_iface(&e.name, l3, !down, cx, scopes, out);
+                        let units = l3.child("units").is_some_and(|u| !u.children.is_empty());
+                        if !units || l3.child("ip").is_some() || l3.child("ipv6").is_some() {
+                            l3_iface(&e.name, l3, !down, cx, scopes, out);
+                        } else {
+                            check_iface_fields(&e.name, l3, cx);
+                        }
                         if let Some(u) = l3.child("units") {
                             for unit in &u.children {
                                 l3_iface(&unit.name, unit, !down, cx, scopes, out);
@@ -1255,7 +1272,11 @@ fn interfaces(n: &Node, cx: &mut Ctx, scopes: &[&Scope], out: &mut Vec<Iface>) {
                 }
             }
             "loopback" | "tunnel" | "vlan" => {
-                l3_iface(&kind.name, kind, true, cx, scopes, out);
+                if kind.child("ip").is_some() || kind.child("ipv6").is_some() {
+                    l3_iface(&kind.name, kind, true, cx, scopes, out);
+                } else {
+                    check_iface_fields(&kind.name, kind, cx);
+                }
                 if let Some(u) = kind.child("units") {
                     for unit in &u.children {
                         l3_iface(&unit.name, unit, true, cx, scopes, out);
@@ -1293,17 +1314,21 @@ fn l3_iface(name: &str, n: &Node, up: bool, cx: &mut Ctx, scopes: &[&Scope], out
             }
         }
     }
-    if n.child("dhcp-client").is_some() {
+    if n.has("dhcp-client") {
         cx.diag(codes::UNMODELLED_MATCH, Severity::Info, n.line, format!("interface {name} takes its address by DHCP: not known"));
     }
     let mgmt_profile = n.child("interface-management-profile").and_then(|p| p.value().map(|v| (v.to_string(), p.line)));
+    check_iface_fields(name, n, cx);
+    let line = if n.line > 0 { n.line } else { 0 };
+    out.push(Iface { name: name.to_string(), addrs, up, line, mgmt_profile });
+}
+
+fn check_iface_fields(name: &str, n: &Node, cx: &mut Ctx) {
     for c in &n.children {
         if !IGNORED_IFACE.contains(&c.name.as_str()) {
             cx.unknown(c, &format!("interface {name}"));
         }
     }
-    let line = if n.line > 0 { n.line } else { 0 };
-    out.push(Iface { name: name.to_string(), addrs, up, line, mgmt_profile });
 }
 
 fn virtual_router(vr: &Node, cx: &mut Ctx, routes: &mut Vec<Route>, other: &mut Vec<String>) {

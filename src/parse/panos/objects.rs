@@ -170,12 +170,8 @@ pub struct Svc {
 /// What a rule's service list stands for.
 #[derive(Clone, Debug, Default)]
 pub struct SvcSet {
-    /// True for `any`.
-    pub any: bool,
     /// Variants (they OR).
     pub svcs: Vec<Svc>,
-    /// What could not be modelled.
-    pub unknown: Vec<String>,
     /// Undefined names.
     pub undefined: Vec<String>,
     /// Bad values (with the object name).

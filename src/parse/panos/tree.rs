@@ -96,8 +96,6 @@ pub struct Tree {
     pub root: Node,
     /// Lines that are blank, comments or cosmetic.
     pub skipped: u32,
-    /// Every line holding at least one token that belongs to a statement.
-    pub stated: Vec<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,8 +177,7 @@ pub fn parse_xml(text: &str, d: &mut Diags) -> Option<Tree> {
             stack.push((c, p.clone()));
         }
     }
-    let lines = text.lines().count();
-    Some(Tree { root, skipped: 0, stated: vec![true; lines + 1] })
+    Some(Tree { root, skipped: 0 })
 }
 
 fn walk_mut<'a>(root: &'a mut Node, path: &[usize]) -> &'a mut Node {
@@ -291,7 +288,6 @@ enum Item {
 pub fn parse_text(text: &str, d: &mut Diags) -> Tree {
     let toks = tokenize(text);
     let nlines = text.lines().count();
-    let mut stated = vec![false; nlines + 2];
     let mut root = Node::new("", 0);
     // Path of names from the root to the current block (brace form).
     let mut path: Vec<String> = Vec::new();
@@ -302,11 +298,6 @@ pub fn parse_text(text: &str, d: &mut Diags) -> Tree {
     while i < toks.len() {
         let (t, line) = (&toks[i].0, toks[i].1);
         i += 1;
-        if let Some(s) = stated.get_mut(line as usize) {
-            if *t != Tok::Newline {
-                *s = true;
-            }
-        }
         if let Some((l, _)) = &mut list {
             match t {
                 Tok::Word(w) => l.push(w.clone()),
@@ -397,7 +388,7 @@ pub fn parse_text(text: &str, d: &mut Diags) -> Tree {
         d.push(codes::STRUCTURE, Severity::Warning, nlines as u32, "", "the file ends inside a block (a } is missing)");
     }
     let skipped = text.lines().filter(|l| is_cosmetic(l)).count() as u32;
-    Tree { root, skipped, stated }
+    Tree { root, skipped }
 }
 
 fn is_cosmetic(l: &str) -> bool {
