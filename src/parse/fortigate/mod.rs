@@ -1,0 +1,453 @@
+//! FortiGate configuration (`show full-configuration`, `show`, backup files): the FortiOS CLI
+//! text of `config … edit … set … next … end` blocks.
+//!
+//! The text is read into a tree ([`tree`]), the tables it defines are collected in file order
+//! (with the CLI's `append`/`unset`/`move`/`clone`/`rename`/`delete` applied), and the result is
+//! lowered into the model ([`lower`]). What each construct becomes, and the FortiOS behaviour it
+//! relies on, is in `docs/formats/fortigate.md`.
+
+mod lower;
+mod objects;
+mod spec;
+mod tree;
+
+use std::collections::HashMap;
+
+use super::{Format, ParsedFile};
+use crate::diag::{codes, Diags, Severity, SourceId};
+use tree::{Block, Item, Settings, Stmt};
+
+/// True if the text is this format: a FortiOS backup header (`#config-version=…`), or CLI
+/// text whose first statement is `config …` and that holds `edit`/`set` statements closed by
+/// `next`/`end` (OpenWrt's UCI files also start with `config`, but use `option`).
+pub fn looks_like(text: &str) -> bool {
+    let mut first = true;
+    let (mut saw_set, mut saw_end) = (false, false);
+    for raw in text.lines().take(400) {
+        let t = raw.trim().trim_start_matches('\u{feff}');
+        if t.starts_with("#config-version=") {
+            return true;
+        }
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if first {
+            let mut w = t.split_whitespace();
+            if w.next() != Some("config") || w.next().is_none() {
+                return false;
+            }
+            first = false;
+            continue;
+        }
+        let word = t.split_whitespace().next().unwrap_or("");
+        match word {
+            "set" | "edit" | "unset" | "append" => saw_set = true,
+            "end" | "next" => saw_end = true,
+            "option" | "list" => return false,
+            _ => {}
+        }
+        if saw_set && saw_end {
+            return true;
+        }
+    }
+    false
+}
+
+/// Parse one file.
+pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
+    let mut p = ParsedFile::new(Format::FortiGate, text);
+    let mut diags = Diags::default();
+    let mut skipped = 0;
+    let top = tree::read(text, &mut diags, &mut skipped);
+    let mut cx = Cx { source, file: file.to_string(), diags, ..Cx::default() };
+    cx.run(&top);
+    let out = lower::lower(&mut cx);
+    p.lines_skipped = skipped;
+    p.device_hint = out.device;
+    p.content.firewall = out.firewall;
+    p.content.interfaces = out.interfaces;
+    p.content.routes = out.routes;
+    cx.unread.sort_unstable();
+    cx.unread.dedup();
+    p.unread_lines = cx.unread;
+    cx.diags.list.sort_by_key(|d| d.line);
+    p.diags = cx.diags.list;
+    p
+}
+
+/// One `edit` entry of a table, with its settings folded and its nested blocks.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry<'a> {
+    pub name: String,
+    pub head: Stmt<'a>,
+    pub set: Settings<'a>,
+    pub children: Vec<Block<'a>>,
+}
+
+impl<'a> Entry<'a> {
+    /// The nested blocks with this path.
+    pub fn nested(&self, path: &str) -> impl Iterator<Item = &Block<'a>> {
+        let path = path.to_string();
+        self.children.iter().filter(move |b| b.path == path)
+    }
+}
+
+/// A table (`config firewall address`): entries in order, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Table<'a> {
+    pub list: Vec<Entry<'a>>,
+    index: HashMap<String, usize>,
+    /// `rename A to B`: references to A resolve to B.
+    pub renamed: HashMap<String, String>,
+}
+
+impl<'a> Table<'a> {
+    fn reindex(&mut self) {
+        self.index = self.list.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+    }
+
+    /// The entry with this name (following renames).
+    pub fn get(&self, name: &str) -> Option<&Entry<'a>> {
+        if let Some(&i) = self.index.get(name) {
+            return self.list.get(i);
+        }
+        let mut n = name;
+        for _ in 0..8 {
+            n = self.renamed.get(n)?;
+            if let Some(&i) = self.index.get(n) {
+                return self.list.get(i);
+            }
+        }
+        None
+    }
+
+    fn edit(&mut self, name: &str, head: &Stmt<'a>, items: &[Item<'a>]) {
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.list.push(Entry { name: name.to_string(), head: head.clone(), set: Settings::default(), children: Vec::new() });
+                self.index.insert(name.to_string(), self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        let Some(e) = self.list.get_mut(i) else { return };
+        for it in items {
+            match it {
+                Item::Setting(st) => e.set.apply(st),
+                Item::Config(b) => e.children.push(b.clone()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What the reading pass collects.
+#[derive(Default)]
+pub(crate) struct Cx<'a> {
+    pub source: SourceId,
+    pub file: String,
+    pub diags: Diags,
+    /// Lines of unknown blocks beyond their first line.
+    pub unread: Vec<u32>,
+    /// Tables by block path.
+    pub tables: HashMap<String, Table<'a>>,
+    /// Blocks without entries (`config system global`) by path.
+    pub singles: HashMap<String, Settings<'a>>,
+    /// `config` lines of blocks that make the device offer services of its own (VPN, routing
+    /// protocols, DHCP and DNS servers): traffic to the device is possibly accepted for them.
+    pub local_services: Vec<Stmt<'a>>,
+    /// The VDOM read, when the file holds VDOM sections.
+    pub vdom: Option<String>,
+    /// Number of VDOMs with configuration in the file.
+    pub vdoms_with_config: usize,
+    /// True if the file has a `config system interface` block for the VDOM read.
+    pub has_interfaces: bool,
+}
+
+impl<'a> Cx<'a> {
+    fn stmt_lines(b: &Block<'a>, out: &mut Vec<u32>) {
+        if let Some(h) = &b.head {
+            out.extend(h.line..=h.last);
+        }
+        for it in &b.items {
+            match it {
+                Item::Setting(s) | Item::Command(s) | Item::Other(s) => out.extend(s.line..=s.last),
+                Item::Config(c) => Self::stmt_lines(c, out),
+                Item::Edit(e) => {
+                    out.extend(e.head.line..=e.head.last);
+                    for it in &e.items {
+                        match it {
+                            Item::Setting(s) | Item::Command(s) | Item::Other(s) => out.extend(s.line..=s.last),
+                            Item::Config(c) => Self::stmt_lines(c, out),
+                            Item::Edit(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        if b.head.is_some() && b.last > 0 {
+            out.push(b.last);
+        }
+    }
+
+    /// Every statement line of a block except its first: they count as unrecognized.
+    fn unread_block(&mut self, b: &Block<'a>) {
+        let mut lines = Vec::new();
+        Self::stmt_lines(b, &mut lines);
+        let first = b.head.as_ref().map_or(0, |h| h.line);
+        self.unread.extend(lines.into_iter().filter(|&l| l != first));
+    }
+
+    fn unknown_block(&mut self, b: &Block<'a>, within: &str) {
+        let mut lines = Vec::new();
+        Self::stmt_lines(b, &mut lines);
+        lines.sort_unstable();
+        lines.dedup();
+        let Some(h) = &b.head else { return };
+        let what = if within.is_empty() { String::new() } else { format!(" inside {within}") };
+        self.diags.unrecognized(
+            h.line,
+            h.text,
+            format!(
+                "configuration block `config {}`{what} is not read ({} lines up to its `end`, counted as unrecognized)",
+                b.path,
+                lines.len()
+            ),
+        );
+        self.unread_block(b);
+        if spec::opens_local_services(&b.path) && within.is_empty() {
+            self.local_services.push(h.clone());
+        }
+    }
+
+    fn other(&mut self, st: &Stmt<'a>, ctx: &str) {
+        self.diags.unrecognized(st.line, st.text, format!("unrecognised statement in {ctx}"));
+        self.unread.extend(st.line + 1..=st.last);
+    }
+
+    /// Check the settings of a block or entry against the known keys of `path`.
+    fn check_settings(&mut self, path: &str, items: &[Item<'a>]) {
+        let sp = spec::of(path);
+        for it in items {
+            match it {
+                Item::Setting(st) => {
+                    let known = sp.is_some_and(|s| s.any_key || s.keys.contains(&st.key()))
+                        || (matches!(path, "firewall policy" | "firewall policy6") && spec::policy_key(st.key()));
+                    if !known {
+                        self.diags.unrecognized(
+                            st.line,
+                            st.text,
+                            format!("unrecognised setting `{}` in config {}", st.key(), path.replace('/', " > ")),
+                        );
+                        self.unread.extend(st.line + 1..=st.last);
+                    } else if st.key().is_empty() {
+                        self.diags.push(codes::STRUCTURE, Severity::Warning, st.line, st.text, "a setting without a name");
+                    }
+                }
+                Item::Config(c) => {
+                    let child = format!("{path}/{}", c.path);
+                    if spec::ignored_nested(&c.path) || spec::of(&child).is_some_and(|s| s.ignore_all) {
+                        continue;
+                    }
+                    match spec::of(&child) {
+                        Some(s) if s.table => {
+                            for it in &c.items {
+                                match it {
+                                    Item::Edit(e) => self.check_settings(&child, &e.items),
+                                    Item::Other(o) | Item::Command(o) | Item::Setting(o) => {
+                                        self.other(o, &format!("config {}", child.replace('/', " > ")))
+                                    }
+                                    Item::Config(cc) => self.unknown_block(cc, &child.replace('/', " > ")),
+                                }
+                            }
+                        }
+                        Some(_) => self.check_settings(&child, &c.items),
+                        None => self.unknown_block(c, &path.replace('/', " > ")),
+                    }
+                }
+                Item::Other(st) | Item::Command(st) => self.other(st, &format!("config {}", path.replace('/', " > "))),
+                Item::Edit(e) => self.other(&e.head, &format!("config {}", path.replace('/', " > "))),
+            }
+        }
+    }
+
+    fn run(&mut self, top: &Block<'a>) {
+        // VDOM sections: `config vdom` / `edit NAME` holding configuration blocks.
+        let mut sections: Vec<(String, &tree::Edit<'a>)> = Vec::new();
+        for it in &top.items {
+            if let Item::Config(b) = it {
+                if b.path == "vdom" {
+                    for it in &b.items {
+                        if let Item::Edit(e) = it {
+                            if e.items.iter().any(|i| matches!(i, Item::Config(_))) {
+                                sections.push((e.name.clone(), e));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
+        names.dedup();
+        let mut distinct: Vec<&str> = Vec::new();
+        for n in names {
+            if !distinct.contains(&n) {
+                distinct.push(n);
+            }
+        }
+        self.vdoms_with_config = distinct.len();
+        let chosen = if distinct.contains(&"root") { Some("root".to_string()) } else { distinct.first().map(|s| s.to_string()) };
+        self.vdom = chosen.clone();
+        for it in &top.items {
+            match it {
+                Item::Config(b) if b.path == "vdom" => {
+                    for it in &b.items {
+                        match it {
+                            Item::Edit(e) if e.items.iter().any(|i| matches!(i, Item::Config(_))) => {
+                                if Some(&e.name) == chosen.as_ref() {
+                                    self.vdom_items(&e.items);
+                                } else {
+                                    self.diags.push(
+                                        codes::STRUCTURE,
+                                        Severity::Warning,
+                                        e.head.line,
+                                        e.head.text,
+                                        format!(
+                                            "VDOM {} is not modelled: one file yields one device, and this one is VDOM {} (its lines up to `next` count as unrecognized)",
+                                            e.name,
+                                            chosen.as_deref().unwrap_or("root")
+                                        ),
+                                    );
+                                    let tmp = Block { head: None, path: String::new(), last: 0, items: e.items.clone() };
+                                    let mut lines = Vec::new();
+                                    Self::stmt_lines(&tmp, &mut lines);
+                                    lines.push(e.last);
+                                    self.unread.extend(lines.into_iter().filter(|&l| l != e.head.line));
+                                }
+                            }
+                            Item::Edit(_) => {}
+                            Item::Setting(s) | Item::Command(s) | Item::Other(s) => self.other(s, "config vdom"),
+                            Item::Config(c) => self.unknown_block(c, "config vdom"),
+                        }
+                    }
+                }
+                Item::Config(b) if b.path == "global" => {
+                    for it in &b.items {
+                        match it {
+                            Item::Config(c) => self.block(c),
+                            Item::Setting(s) | Item::Command(s) | Item::Other(s) => self.other(s, "config global"),
+                            Item::Edit(e) => self.other(&e.head, "config global"),
+                        }
+                    }
+                }
+                Item::Config(b) => self.block(b),
+                Item::Setting(s) | Item::Command(s) | Item::Other(s) => self.other(s, "the top level"),
+                Item::Edit(e) => self.other(&e.head, "the top level"),
+            }
+        }
+    }
+
+    fn vdom_items(&mut self, items: &[Item<'a>]) {
+        for it in items {
+            match it {
+                Item::Config(c) => self.block(c),
+                Item::Setting(s) | Item::Command(s) | Item::Other(s) => self.other(s, "a VDOM section"),
+                Item::Edit(e) => self.other(&e.head, "a VDOM section"),
+            }
+        }
+    }
+
+    /// One top-level block.
+    fn block(&mut self, b: &Block<'a>) {
+        let path = b.path.as_str();
+        let Some(sp) = spec::of(path) else {
+            if spec::ignored_block(path) {
+                return;
+            }
+            self.unknown_block(b, "");
+            return;
+        };
+        if sp.ignore_all {
+            return;
+        }
+        if path == "system interface" {
+            self.has_interfaces = true;
+        }
+        if !sp.table {
+            self.check_settings(path, &b.items);
+            let s = self.singles.entry(path.to_string()).or_default();
+            for it in &b.items {
+                if let Item::Setting(st) = it {
+                    s.apply(st);
+                }
+            }
+            return;
+        }
+        let mut table = self.tables.remove(path).unwrap_or_default();
+        for it in &b.items {
+            match it {
+                Item::Edit(e) => {
+                    self.check_settings(path, &e.items);
+                    table.edit(&e.name, &e.head, &e.items);
+                }
+                Item::Command(st) => self.command(&mut table, st, path),
+                Item::Setting(st) => self.other(st, &format!("config {path} (a setting outside any entry)")),
+                Item::Other(st) => self.other(st, &format!("config {path}")),
+                Item::Config(c) => self.unknown_block(c, &format!("config {path}")),
+            }
+        }
+        self.tables.insert(path.to_string(), table);
+    }
+
+    /// `move`, `clone`, `rename`, `delete`, `purge` on a table.
+    fn command(&mut self, t: &mut Table<'a>, st: &Stmt<'a>, path: &str) {
+        let w: Vec<&str> = st.words.iter().map(String::as_str).collect();
+        let bad = |cx: &mut Self, why: String| {
+            cx.diags.push(codes::UNDEFINED_REFERENCE, Severity::Warning, st.line, st.text, why);
+        };
+        match w.as_slice() {
+            ["move", a, how @ ("before" | "after"), b] => {
+                let (Some(&ia), Some(&_)) = (t.index.get(*a), t.index.get(*b)) else {
+                    return bad(self, format!("move in config {path}: no entry {a} or {b}"));
+                };
+                let e = t.list.remove(ia);
+                t.reindex();
+                let ib = t.index.get(*b).copied().unwrap_or(t.list.len());
+                let at = if *how == "before" { ib } else { ib + 1 };
+                t.list.insert(at.min(t.list.len()), e);
+                t.reindex();
+            }
+            ["clone", a, "to", b] => {
+                let Some(e) = t.get(a).cloned() else { return bad(self, format!("clone in config {path}: no entry {a}")) };
+                if t.index.contains_key(*b) {
+                    return bad(self, format!("clone in config {path}: entry {b} exists already"));
+                }
+                t.list.push(Entry { name: b.to_string(), head: st.clone(), ..e });
+                t.reindex();
+            }
+            ["rename", a, "to", b] => {
+                let Some(&i) = t.index.get(*a) else { return bad(self, format!("rename in config {path}: no entry {a}")) };
+                if t.index.contains_key(*b) {
+                    return bad(self, format!("rename in config {path}: entry {b} exists already"));
+                }
+                if let Some(e) = t.list.get_mut(i) {
+                    e.name = b.to_string();
+                }
+                t.renamed.insert(a.to_string(), b.to_string());
+                t.reindex();
+            }
+            ["delete", a] => {
+                let Some(&i) = t.index.get(*a) else { return bad(self, format!("delete in config {path}: no entry {a}")) };
+                t.list.remove(i);
+                t.reindex();
+            }
+            ["purge"] => {
+                t.list.clear();
+                t.reindex();
+            }
+            _ => {
+                self.diags.push(codes::BAD_VALUE, Severity::Warning, st.line, st.text, "malformed table command");
+            }
+        }
+    }
+}
