@@ -529,8 +529,9 @@ fn expand_groups(flat: &mut Flat) {
     let mut budget = GROUP_BUDGET;
     let mut queue: Vec<(Vec<String>, String, bool, u32)> =
         applies.iter().map(|(l, g, _, a)| (l.clone(), g.clone(), *a, 0)).collect();
-    let normal: Vec<usize> =
-        (0..flat.stmts.len()).filter(|&i| flat.stmts[i].words.first().map(String::as_str) != Some("groups")).collect();
+    let normal: Vec<usize> = (0..flat.stmts.len())
+        .filter(|&i| flat.stmts[i].active && flat.stmts[i].words.first().map(String::as_str) != Some("groups"))
+        .collect();
     while let Some((loc, g, active, depth)) = queue.pop() {
         let Some(members) = groups.get(&g) else { continue };
         for &mi in members {

@@ -1467,6 +1467,8 @@ impl Lower<'_, '_> {
         if let Err(e) = &r {
             if e.starts_with("undefined") {
                 self.diag(codes::UNDEFINED_REFERENCE, Severity::Warning, line, format!("address {name} is not defined in the address books"));
+            } else {
+                self.diag(codes::UNMODELLED_MATCH, Severity::Warning, line, format!("{e}: its addresses are unknown"));
             }
         }
         r
