@@ -592,7 +592,12 @@ fn stmt(v: &Value) -> Stmt {
             let ty = b.get("type").and_then(Value::as_str).unwrap_or("?");
             let name = b.get("name").and_then(Value::as_str).unwrap_or("?");
             let text = format!("xt {ty} {name}");
-            if ty == "target" {
+            if ty == "match" && name == "comment" {
+                Stmt::Effect(text)
+            } else if ty == "target" && name == "REJECT" {
+                // the reject type is not part of nft's JSON for compatibility targets
+                Stmt::Reject(Some("xt REJECT".into()))
+            } else if ty == "target" {
                 if super::XT_CONTINUE_TARGETS.contains(&name) {
                     Stmt::Effect(text)
                 } else {

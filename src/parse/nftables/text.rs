@@ -1297,7 +1297,9 @@ impl<'a> Reader<'a, '_> {
                 self.i += 2;
                 let text = self.text_from(start);
                 let name = self.toks.get(start + 2).map(|t| t.s).unwrap_or("");
-                if kind == "target" {
+                if kind == "match" && name == "comment" {
+                    one(Stmt::Effect(text))
+                } else if kind == "target" {
                     if super::XT_CONTINUE_TARGETS.contains(&name) {
                         one(Stmt::Effect(text))
                     } else {
