@@ -574,15 +574,15 @@ impl<'a> Parser<'a> {
                 Sec::Top
             }
             "ip" if w1 == "vrf" && !w2.is_empty() => {
-                self.vrfs.push((n, w2.to_string()));
+                self.vrfs.push((n, t.to_string()));
                 Sec::Ignored
             }
             "vrf" if w1 == "definition" || w1 == "instance" => {
-                self.vrfs.push((n, w2.to_string()));
+                self.vrfs.push((n, t.to_string()));
                 Sec::Ignored
             }
             "vrf" if w1 == "context" => {
-                self.vrfs.push((n, w2.to_string()));
+                self.vrfs.push((n, t.to_string()));
                 self.d.set_context(format!("vrf context {w2}"));
                 Sec::VrfContext(w2.to_string())
             }
