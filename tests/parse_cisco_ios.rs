@@ -519,3 +519,22 @@ fn batfish_example_interfaces_match_the_reference() {
     }
     assert!(addrs >= 30 && filters >= 2, "only {addrs} addresses and {filters} bindings compared");
 }
+
+/// Parsing speed on the largest IOS file of the corpus (15,000 access-list lines). Run in
+/// release mode: `cargo test --release --test parse_cisco_ios -- --ignored --nocapture`.
+#[test]
+#[ignore = "a timing, meaningful in release builds only"]
+fn throughput_on_a_large_access_list() {
+    let Some(c) = corpus() else { return };
+    let text = std::fs::read_to_string(c.join("perf/ciscoconfparse/sample_05.ios")).unwrap();
+    let rounds = 20;
+    let t0 = std::time::Instant::now();
+    let mut rules = 0;
+    for _ in 0..rounds {
+        let p = parse::parse(0, "sample_05.ios", &text);
+        rules += fw(&p).rulesets.iter().map(|r| r.rules.len()).sum::<usize>();
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    let mb = (text.len() * rounds) as f64 / 1e6;
+    eprintln!("sample_05.ios: {} bytes, {} rules, {:.1} MB/s", text.len(), rules / rounds, mb / dt);
+}

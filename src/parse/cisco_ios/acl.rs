@@ -750,7 +750,8 @@ mod test {
         // Odd addresses of a /24: one free bit above a fixed low bit, 128 ranges.
         let r = wildcard_ranges(v4("10.0.0.1"), v4("0.0.0.254")).unwrap();
         assert_eq!(r.len(), 128);
-        assert!(wildcard_ranges(v4("10.0.0.0"), v4("0.255.0.255")).is_none());
+        assert_eq!(wildcard_ranges(v4("10.0.0.0"), v4("0.255.0.255")).unwrap().len(), 256);
+        assert!(wildcard_ranges(v4("10.0.0.0"), v4("0.255.255.0")).is_none());
         assert_eq!(wildcard_ranges(0, u32::MAX).unwrap().len(), 1);
     }
 
