@@ -80,7 +80,7 @@ struct L<'c, 'a> {
     svc_memo: HashMap<String, SvcSet>,
     ifaces: Vec<Ifc>,
     zones: HashMap<String, Vec<String>>,
-    reported: Vec<(u32, String)>,
+    reported: std::collections::HashSet<(u32, String)>,
     has_vips: bool,
     /// Groups being expanded (cycle detection).
     visiting: Vec<String>,
@@ -114,7 +114,7 @@ pub(crate) fn lower(cx: &mut Cx<'_>) -> Out {
         svc_memo: HashMap::new(),
         ifaces: Vec::new(),
         zones: HashMap::new(),
-        reported: Vec::new(),
+        reported: std::collections::HashSet::new(),
         has_vips: false,
         visiting: Vec::new(),
     };
@@ -329,11 +329,9 @@ impl<'c, 'a> L<'c, 'a> {
     }
 
     fn undefined(&mut self, st: &Stmt<'_>, what: &str, name: &str) {
-        let key = (st.line, name.to_string());
-        if self.reported.contains(&key) {
+        if !self.reported.insert((st.line, name.to_string())) {
             return;
         }
-        self.reported.push(key);
         self.warn(codes::UNDEFINED_REFERENCE, st, format!("{what} {name} is not defined: the rule is not fully known"));
     }
 
