@@ -46,6 +46,26 @@ fn v6_all() -> Vec<AddrRange> {
     ]
 }
 
+/// Sort ranges and merge those that overlap or touch (within one family), so nested groups
+/// that repeat members cost nothing more downstream.
+fn merge_ranges(mut v: Vec<AddrRange>) -> Vec<AddrRange> {
+    let key = |a: IpAddr| crate::space::addr_to_u128(a);
+    v.sort_by_key(|r| (key(r.lo), key(r.hi)));
+    let mut out: Vec<AddrRange> = Vec::with_capacity(v.len());
+    for r in v {
+        if let Some(last) = out.last_mut() {
+            if last.hi.is_ipv4() == r.lo.is_ipv4() && key(r.lo) <= key(last.hi).saturating_add(1) {
+                if key(r.hi) > key(last.hi) {
+                    last.hi = r.hi;
+                }
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
 fn addr_count(r: &AddrRange) -> u128 {
     let v = |a: IpAddr| crate::space::addr_to_u128(a);
     v(r.hi).saturating_sub(v(r.lo)).saturating_add(1)
@@ -140,6 +160,8 @@ impl<'a> Res<'a> {
             }
         }
         stack.pop();
+        s.ranges = merge_ranges(std::mem::take(&mut s.ranges));
+        s.unknown.dedup();
         self.net_memo.insert(name.to_string(), s.clone());
         s
     }
@@ -1241,9 +1263,7 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
         let n = &all[k];
         let prov = cfg.prov(n.line, &n.text);
         let mut unknown = n.unknown.clone();
-        if !n.unknown.is_empty() {
-            res.warn(codes::UNMODELLED_MATCH, n.line, &n.text, format!("not modelled: {}; the translation possibly applies", n.unknown.join(", ")));
-        }
+        let (d0, s0) = (dnat.len(), snat.len());
         let mut iface_cond = |name: &Option<String>, inp: bool, unknown: &mut Vec<String>| -> Option<Cond> {
             let nm = name.as_ref()?;
             match cfg.iface_by_nameif(nm) {
@@ -1411,8 +1431,8 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
                     dnat.push(mk(c, &u, Action::Dnat(NatTarget { addr: Some(r), ports: ports_rev })));
                 }
             }
-            // The reverse of a destination translation: the real destination's replies... and
-            // connections it opens toward the real source appear from the mapped destination.
+            // The reverse of a destination translation: connections the real destination
+            // opens toward the real source appear to come from the mapped destination.
             if let (Some((md, _)), Some(rd)) = (&n.dst, &real_dst) {
                 let md_set = match md {
                     Mapped::Interface => AddrSet { ranges: iface_addrs(cfg, n.mapped_if.as_deref()), unknown: vec![] },
@@ -1440,6 +1460,17 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
                 }
             }
         }
+        let mut what: Vec<String> = Vec::new();
+        for r in dnat[d0..].iter().chain(snat[s0..].iter()) {
+            for u in &r.unknown {
+                if !what.contains(u) {
+                    what.push(u.clone());
+                }
+            }
+        }
+        if !what.is_empty() {
+            res.warn(codes::UNMODELLED_MATCH, n.line, &n.text, format!("not modelled: {}; the translation possibly applies", what.join(", ")));
+        }
     }
     if !dnat.is_empty() {
         let i = fw.rulesets.len();
@@ -1464,5 +1495,34 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
             rules: snat,
         });
         fw.hooks.push(HookBinding { hook: Hook::Postrouting, stage: Stage::SrcNat, priority: prio::NAT_SRC, ruleset: i, family: Family::Any });
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn r(a: &str, b: &str) -> AddrRange {
+        AddrRange { lo: a.parse().unwrap(), hi: b.parse().unwrap() }
+    }
+
+    #[test]
+    fn ranges_merge_within_a_family() {
+        let v = merge_ranges(vec![r("10.0.0.5", "10.0.0.9"), r("10.0.0.0", "10.0.0.4"), r("10.0.0.7", "10.0.0.20"), r("::", "::5"), r("10.0.1.0", "10.0.1.0")]);
+        assert_eq!(v, vec![r("::", "::5"), r("10.0.0.0", "10.0.0.20"), r("10.0.1.0", "10.0.1.0")]);
+        // The last IPv4 address and the next IPv6 value are not merged into one range.
+        let v = merge_ranges(vec![v4_all(), r("::1:0:0:0", "::1:0:0:5")]);
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn predefined_services() {
+        assert_eq!(predefined_service("tcp-www").and_then(|s| s.dport), Some(vec![(80, 80)]));
+        assert_eq!(predefined_service("tcp-udp-domain").and_then(|s| s.protos), Some(vec![6, 17]));
+        assert_eq!(predefined_service("icmp-echo").and_then(|s| s.icmp), Some((8, None)));
+        assert_eq!(predefined_service("icmp6-echo").and_then(|s| s.icmp), Some((128, None)));
+        assert_eq!(predefined_service("ospf").and_then(|s| s.protos), Some(vec![89]));
+        assert!(predefined_service("tcp-12").is_none());
+        assert!(predefined_service("web").is_none());
     }
 }
