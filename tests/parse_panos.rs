@@ -334,3 +334,28 @@ fn corpus_files_are_pan_os() {
         eprintln!("corpus not present: skipped");
     }
 }
+
+#[test]
+fn cli_tests_a_zone_pair_of_the_aerleon_rendering() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/aerleon-rendered/out/xv_paloalto.xml");
+    if !path.exists() {
+        eprintln!("corpus not present: skipped");
+        return;
+    }
+    let flows = golden_dir().join("aerleon-flows.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args(["test", "--filter", "from-zone untrust to-zone dmz", "--flows"])
+        .arg(&flows)
+        .arg(&path)
+        .output()
+        .expect("portolan runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(lines.len(), 8, "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    for l in &lines {
+        assert_eq!(l["verdict"], l["expect"], "{l}");
+    }
+    // The ICMP rule names a custom application: possibly, with the reason.
+    let icmp = lines.iter().find(|l| l["proto"] == "icmp").expect("icmp row");
+    assert!(icmp.to_string().contains("icmp-echo-request"), "{icmp}");
+}

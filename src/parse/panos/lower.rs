@@ -455,7 +455,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
             for c in &e.children {
                 match c.name.as_str() {
                     "config" => {
-                        let tl = lower(&Node { children: vec![c.clone()], ..Node::default() }, &mut scratch);
+                        let tl = lower(&Node::wrap(c.clone()), &mut scratch);
                         let _ = tl;
                     }
                     "settings" | "templates" | "description" | "variable" | "user-group-source" | "default-vsys" => {}
@@ -487,12 +487,12 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
     let mut other_services: Vec<String> = Vec::new();
     // vsys: explicit entries and the implicit vsys1 of single-vsys set/brace forms.
     let mut vsys_nodes: Vec<Node> = Vec::new();
-    let mut implicit = Node { name: "vsys1".into(), ..Node::default() };
+    let mut implicit = Node::named("vsys1");
     for c in &device.children {
         match c.name.as_str() {
             "vsys" => vsys_nodes.extend(c.children.iter().cloned()),
             "zone" | "rulebase" | "address" | "address-group" | "service" | "service-group" | "application" | "application-group" => {
-                merge_into(&mut implicit, Node { children: vec![c.clone()], ..Node::default() })
+                merge_into(&mut implicit, Node::wrap(c.clone()))
             }
             _ => {}
         }
@@ -716,7 +716,12 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                 }
             }
         }
-        // Zone-pair rulesets.
+        // Zone-pair rulesets: among zones with interfaces; in a policy-only file (no zone has
+        // an interface), among every zone named, so that each pair can be tested alone.
+        let with_ifaces: BTreeSet<String> = vs.zones.iter().filter(|(_, (m, _))| !m.is_empty()).map(|(z, _)| z.clone()).collect();
+        if !with_ifaces.is_empty() {
+            zone_names = with_ifaces;
+        }
         let mut pair_index: HashMap<(String, String), usize> = HashMap::new();
         for z in &zone_names {
             for y in &zone_names {
@@ -1135,7 +1140,7 @@ fn gather<'n>(n: &'n Node, g: &mut Gathered<'_, 'n>, cx: &mut Ctx, top: bool) {
     for c in &n.children {
         match c.name.as_str() {
             "deviceconfig" | "network" | "vsys" | "zone" | "rulebase" | "address" | "address-group" | "service" | "service-group"
-            | "application" | "application-group" => merge_into(g.device, Node { children: vec![c.clone()], ..Node::default() }),
+            | "application" | "application-group" => merge_into(g.device, Node::wrap(c.clone())),
             "shared" => merge_into(g.shared, c.clone()),
             "device-group" => g.device_groups.extend(c.children.iter().cloned()),
             "template" | "template-stack" => g.templates.push(c),

@@ -5,6 +5,8 @@
 //! named `X` and `<member>` lists become values, so `<to><member>dmz</member></to>`, `to dmz;`,
 //! `to [ dmz ];` and `set … to dmz` all give a node `to` with the value `dmz`.
 
+use std::collections::HashMap;
+
 use roxmltree::{Document, NodeType, ParsingOptions};
 
 use crate::diag::{codes, Diags, Severity};
@@ -23,11 +25,29 @@ pub struct Node {
     pub values: Vec<(String, u32)>,
     /// Child nodes in order.
     pub children: Vec<Node>,
+    /// Positions of children by name, kept while building nodes with many children (a rulebase
+    /// of thousands of rules written as `set` lines); dropped when children are reordered.
+    idx: Option<HashMap<String, usize>>,
 }
+
+/// Children count from which lookups while building go through an index.
+const INDEX_FROM: usize = 16;
 
 impl Node {
     fn new(name: &str, line: u32) -> Node {
-        Node { name: name.to_string(), line, values: Vec::new(), children: Vec::new() }
+        Node { name: name.to_string(), line, values: Vec::new(), children: Vec::new(), idx: None }
+    }
+
+    /// A nameless node holding one child.
+    pub fn wrap(child: Node) -> Node {
+        let mut n = Node::default();
+        n.children.push(child);
+        n
+    }
+
+    /// An empty node with a name.
+    pub fn named(name: &str) -> Node {
+        Node::new(name, 0)
     }
 
     /// The child with this name.
@@ -35,13 +55,33 @@ impl Node {
         self.children.iter().find(|c| c.name == name)
     }
 
-    fn child_mut_or_new(&mut self, name: &str, line: u32) -> &mut Node {
-        let i = match self.children.iter().position(|c| c.name == name) {
-            Some(i) => i,
-            None => {
-                self.children.push(Node::new(name, line));
-                self.children.len() - 1
+    fn position(&mut self, name: &str) -> Option<usize> {
+        if self.children.len() < INDEX_FROM {
+            return self.children.iter().position(|c| c.name == name);
+        }
+        if self.idx.is_none() {
+            let mut m = HashMap::with_capacity(self.children.len());
+            for (i, c) in self.children.iter().enumerate() {
+                m.entry(c.name.clone()).or_insert(i);
             }
+            self.idx = Some(m);
+        }
+        self.idx.as_ref().and_then(|m| m.get(name).copied())
+    }
+
+    fn push_child(&mut self, n: Node) -> usize {
+        let i = self.children.len();
+        if let Some(m) = &mut self.idx {
+            m.entry(n.name.clone()).or_insert(i);
+        }
+        self.children.push(n);
+        i
+    }
+
+    fn child_mut_or_new(&mut self, name: &str, line: u32) -> &mut Node {
+        let i = match self.position(name) {
+            Some(i) => i,
+            None => self.push_child(Node::new(name, line)),
         };
         &mut self.children[i]
     }
@@ -82,11 +122,18 @@ impl Node {
     fn merge(&mut self, other: Node) {
         self.values.extend(other.values);
         for c in other.children {
-            match self.children.iter_mut().find(|x| x.name == c.name) {
-                Some(x) => x.merge(c),
-                None => self.children.push(c),
+            match self.position(&c.name) {
+                Some(i) => self.children[i].merge(c),
+                None => {
+                    self.push_child(c);
+                }
             }
         }
+    }
+
+    /// Children were removed or reordered: positions must be recomputed.
+    fn reindex(&mut self) {
+        self.idx = None;
     }
 }
 
@@ -484,6 +531,7 @@ fn delete(root: &mut Node, items: &[(Item, u32)], line: u32, d: &mut Diags) {
         }
     }
     let before = node.children.len() + node.values.len();
+    node.reindex();
     node.children.retain(|c| &c.name != last);
     node.values.retain(|(v, _)| v != last);
     if node.children.len() + node.values.len() == before {
@@ -515,6 +563,7 @@ fn move_entry(root: &mut Node, items: &[(Item, u32)], line: u32, d: &mut Diags) 
         d.push(codes::UNDEFINED_REFERENCE, Severity::Warning, line, &text, "move of an entry that is not configured");
         return;
     };
+    node.reindex();
     let entry = node.children.remove(from);
     let target = match (how.first().map(|s| s.as_str()), how.get(1)) {
         (Some("top"), _) => Some(0),
