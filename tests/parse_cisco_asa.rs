@@ -217,7 +217,7 @@ golden!(acl_only, "acl-only.asa", |p| {
 // ---- Engine-level behaviour -------------------------------------------------------------
 
 fn ws(files: &[&str]) -> Workspace {
-    Workspace::load(files.iter().map(|f| InputFile::new(format!("{f}"), text(f))).collect())
+    Workspace::load(files.iter().map(|f| InputFile::new(f.to_string(), text(f))).collect())
 }
 
 fn flow(w: &Workspace, src: &str, dst: &str, proto: &str, port: &str) -> portolan::report::FlowResult {

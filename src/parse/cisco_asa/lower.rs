@@ -1206,9 +1206,12 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
     Some(nat)
 }
 
+/// Addresses to match and the one address to translate them to.
+type Pairs = Vec<(Vec<AddrRange>, AddrRange)>;
+
 /// Pairs (real addresses, one mapped address) and (mapped addresses, one real address) of a
 /// static translation; `approx` when the mapping is not expanded address by address.
-fn static_pairs(real: &AddrSet, mapped: &AddrSet) -> (Vec<(Vec<AddrRange>, AddrRange)>, Vec<(Vec<AddrRange>, AddrRange)>, bool) {
+fn static_pairs(real: &AddrSet, mapped: &AddrSet) -> (Pairs, Pairs, bool) {
     if let ([r], [m]) = (real.ranges.as_slice(), mapped.ranges.as_slice()) {
         let n = addr_count(r);
         if n == addr_count(m) && n <= MAX_STATIC_EXPANSION {
@@ -1412,9 +1415,8 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
             if mapped_set.ranges.is_empty() {
                 u.push("the mapped interface has no configured address".into());
                 rconds.push(Cond::is(Test::DstLocal));
-                match real.ranges.first() {
-                    Some(r) => dnat.push(mk(rconds.clone(), &u, Action::Dnat(NatTarget { addr: Some(AddrRange::single(r.lo)), ports: ports_rev }))),
-                    None => {}
+                if let Some(r) = real.ranges.first() {
+                    dnat.push(mk(rconds.clone(), &u, Action::Dnat(NatTarget { addr: Some(AddrRange::single(r.lo)), ports: ports_rev })));
                 }
             } else if identity {
                 let mut c = rconds.clone();

@@ -450,9 +450,12 @@ pub(crate) fn host(s: &str, names: &HashMap<String, IpAddr>) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok().or_else(|| names.get(s).copied())
 }
 
+/// Port ranges and the number of words they took.
+pub(crate) type PortOp = (Vec<(u16, u16)>, usize);
+
 /// A port operator at `toks[i..]`: `eq P`, `neq P`, `lt P`, `gt P`, `range A B`. Returns the
 /// ranges and the tokens used; `Err` names a bad value.
-pub(crate) fn port_op(toks: &[String], i: usize) -> Option<Result<(Vec<(u16, u16)>, usize), String>> {
+pub(crate) fn port_op(toks: &[String], i: usize) -> Option<Result<PortOp, String>> {
     let op = toks.get(i)?.as_str();
     let arg = |k: usize| -> Result<u16, String> {
         let t = toks.get(i + k).ok_or_else(|| format!("{op} needs a port"))?;
