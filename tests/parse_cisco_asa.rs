@@ -251,6 +251,19 @@ fn security_levels_without_acl() {
 }
 
 #[test]
+fn icmp_replies_return_only_with_inspect_icmp() {
+    let w = ws(&["security-levels.asa"]);
+    // The echo request leaves, but without ICMP inspection its reply is an outside-to-inside
+    // packet that the security levels deny.
+    let r = flow(&w, "10.0.1.5", "192.0.2.77", "icmp", "echo-request");
+    assert_eq!(r.verdict.as_str(), "denied", "{r:?}");
+    assert!(r.hops.iter().any(|h| h.direction == "reply" && h.outcome.contains("drop")), "{r:?}");
+    let t = text("security-levels.asa") + "policy-map global_policy\n class inspection_default\n  inspect icmp\n";
+    let w = Workspace::load(vec![InputFile::new("levels.asa", t)]);
+    assert_eq!(flow(&w, "10.0.1.5", "192.0.2.77", "icmp", "echo-request").verdict.as_str(), "allowed");
+}
+
+#[test]
 fn same_security_inter_interface_permits() {
     let t = text("security-levels.asa").replace("same-security-traffic permit intra-interface", "same-security-traffic permit inter-interface");
     let w = Workspace::load(vec![InputFile::new("levels.asa", t)]);

@@ -672,6 +672,20 @@ fn replies_rule() -> Rule {
     }
 }
 
+/// Replies through the device. ICMP is tracked only with `inspect icmp`: "the ASA out of the
+/// box does not inspect ICMP" (the default `global_policy` has no `inspect icmp`; ASA firewall
+/// configuration guide, "Inspection of Basic Internet Protocols", ICMP Inspection), so without
+/// it an echo reply is a packet like any other, which the access lists or security levels
+/// decide.
+fn forward_replies_rule(cfg: &Config) -> Rule {
+    let mut r = replies_rule();
+    if !cfg.inspect_icmp {
+        r.conds.push(Cond::not(Test::Proto(vec![proto::ICMP])));
+        r.prov = Provenance::builtin(format!("{REPLIES}; ICMP is not inspected (no inspect icmp)"));
+    }
+    r
+}
+
 /// The interface of a `nameif`, or a diagnostic.
 fn phys_of(res: &mut Res, nameif: &str, line: u32, text: &str) -> Option<String> {
     match res.cfg.iface_by_nameif(nameif) {
@@ -765,7 +779,7 @@ pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface
     }
 
     // The forwarding policy.
-    let mut rules = vec![replies_rule()];
+    let mut rules = vec![forward_replies_rule(cfg)];
     for f in &named {
         if let Some(l) = f.mgmt_only {
             let p = cfg.prov(l, "management-only");
@@ -832,7 +846,7 @@ pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface
     fw.hooks.push(HookBinding { hook: Hook::Forward, stage: Stage::Filter, priority: prio::POLICY, ruleset: pi, family: Family::Any });
 
     if !outbound.is_empty() {
-        let mut rules = vec![replies_rule()];
+        let mut rules = vec![forward_replies_rule(cfg)];
         for (n, k) in &outbound {
             let line = cfg.groups_bound.get(*k).map_or(0, |g| g.line);
             let text = cfg.groups_bound.get(*k).map(|g| g.text.clone()).unwrap_or_default();

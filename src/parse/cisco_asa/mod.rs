@@ -243,6 +243,8 @@ pub(crate) struct Config {
     pub same_intra: Option<(u32, String)>,
     pub http_server: Option<(u16, u32)>,
     pub webvpn: bool,
+    /// `inspect icmp` in a policy map: ICMP through the device is tracked like TCP and UDP.
+    pub inspect_icmp: bool,
     pub routes: Vec<Route>,
 }
 
@@ -570,7 +572,11 @@ impl Parser {
     fn child(&mut self, no: u32, text: &str, toks: &[String]) {
         match self.block.clone() {
             Block::None => self.unrecognized(no, text, "indented line outside any block"),
-            Block::Ignored => {}
+            Block::Ignored => {
+                if toks.len() == 2 && toks[0] == "inspect" && toks[1] == "icmp" {
+                    self.cfg.inspect_icmp = true;
+                }
+            }
             Block::Unmodelled => {}
             Block::Unknown => self.unrecognized(no, text, "inside a block that is not recognised"),
             Block::Interface(i) => self.iface_child(i, no, text, toks),
