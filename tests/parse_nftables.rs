@@ -297,3 +297,286 @@ fn nft_and_iptables_nft_save_readings_decide_the_same() {
     eprintln!("{compared} flows compared, {definite} with a definite verdict");
     assert!(compared > 5000 && definite * 2 > compared, "{compared} flows, {definite} definite");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Golden fixtures
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! golden {
+    ($test:ident, $file:literal, $format:expr, |$p:ident| $checks:block) => {
+        #[test]
+        fn $test() {
+            let $p = load($file);
+            assert_eq!($p.format, $format, "detected format of {}", $file);
+            assert_unknowns_are_reported(&$p);
+            insta::assert_json_snapshot!($file, snapshot(&$p));
+            $checks
+        }
+    };
+}
+
+fn single(a: &str) -> portolan::model::AddrRange {
+    portolan::model::AddrRange::single(a.parse().expect("address"))
+}
+
+fn net(a: &str) -> portolan::model::AddrRange {
+    portolan::model::AddrRange::from_net(a.parse().expect("prefix"))
+}
+
+/// The source-address condition nft adds in `inet` tables for IPv4-only expressions.
+fn is_v4() -> Cond {
+    Cond::is(Test::Src(vec![portolan::model::AddrRange { lo: "0.0.0.0".parse().unwrap(), hi: "255.255.255.255".parse().unwrap() }]))
+}
+
+/// Checks shared by the text and JSON forms of `filter`.
+fn check_filter(p: &ParsedFile) {
+    let f = fw(p);
+    assert!(f.stateful);
+    let t = "inet filter";
+    assert!(f.rulesets.iter().all(|r| r.family == Family::Any && r.table == t));
+    // base chains: input at filter (0), forward at filter + 10, output; regular chains unhooked
+    let hooks: Vec<(Hook, Stage, i32, &str)> =
+        f.hooks.iter().map(|h| (h.hook, h.stage, h.priority, f.rulesets[h.ruleset].name.as_str())).collect();
+    assert_eq!(
+        hooks,
+        vec![(Hook::Input, Stage::Filter, 0, "input"), (Hook::Forward, Stage::Filter, 10, "forward"), (Hook::Output, Stage::Filter, 0, "output")]
+    );
+    let input = chain(p, t, "input");
+    assert_eq!(input.default, Some(Action::Drop));
+    let r = &input.rules;
+    assert_eq!(r[0].conds, vec![Cond::is(Test::InIface("lo".into()))]);
+    assert_eq!(r[1].conds, vec![Cond::is(Test::CtState(vec![1, 2]))]);
+    // a dynamic set is not modelled: unknown
+    assert_eq!(r[3].unknown.len(), 1);
+    assert_eq!(r[3].action, Action::Drop);
+    // an anonymous set of ICMP types: one rule per type, same line
+    assert_eq!(r[4].conds, vec![Cond::is(Test::Proto(vec![1])), Cond::is(Test::Icmp { ty: Some(3), code: None })]);
+    assert_eq!(r[5].conds[1], Cond::is(Test::Icmp { ty: Some(8), code: None }));
+    assert_eq!(r[4].prov.line, r[5].prov.line);
+    // ip6 prefix, udp port
+    let v6 = r.iter().find(|x| x.prov.text.starts_with("ip6 saddr")).expect("ip6 rule");
+    assert!(v6.conds.contains(&Cond::is(Test::Src(vec![net("fe80::/10")]))));
+    // a named interval set: prefix, single address, range
+    let admins = r.iter().find(|x| x.prov.text.contains("@admins")).expect("admins rule");
+    assert!(admins.conds.contains(&Cond::is(Test::Src(vec![
+        net("192.0.2.0/28"),
+        single("198.51.100.7"),
+        portolan::model::AddrRange { lo: "203.0.113.10".parse().unwrap(), hi: "203.0.113.20".parse().unwrap() },
+    ]))));
+    // negation in inet: only IPv4 packets outside the prefix; reject with tcp reset
+    let neg = r.iter().find(|x| x.prov.text.contains("!= 192.0.2.0/24")).expect("negated rule");
+    assert!(neg.conds.contains(&is_v4()));
+    assert!(neg.conds.contains(&Cond::not(Test::Src(vec![net("192.0.2.0/24")]))));
+    assert_eq!(neg.action, Action::Reject("tcp reset".into()));
+    assert!(neg.unknown.is_empty(), "limit rate is assumed not exceeded");
+    // tcp flags syn / fin,syn,rst,ack and a named port set with a range
+    let syn = r.iter().find(|x| x.prov.text.contains("@web_ports")).expect("syn rule");
+    assert!(syn.conds.contains(&Cond::is(Test::TcpFlags { mask: 0x17, comp: 0x02 })));
+    assert!(syn.conds.contains(&Cond::is(Test::Dport(vec![(80, 80), (443, 443), (8080, 8089)]))));
+    // the named verdict map splits into one rule per verdict
+    let vm: Vec<&portolan::model::Rule> = r.iter().filter(|x| x.prov.text.contains("vmap @port_policy")).collect();
+    assert_eq!(vm.len(), 3);
+    assert_eq!(vm[0].action, Action::Drop);
+    assert_eq!(vm[1].action, Action::Accept);
+    assert_eq!(vm[2].action, Action::Jump(index_of(p, t, "web")));
+    assert!(vm[2].conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)]))));
+    // an interface wildcard
+    let wild = r.iter().find(|x| x.prov.text.contains("eth*")).expect("wildcard rule");
+    assert_eq!(wild.conds[0], Cond::is(Test::InIface("eth+".into())));
+    // fib daddr type local
+    let local = r.iter().find(|x| x.prov.text.starts_with("fib")).expect("fib rule");
+    assert_eq!(local.conds[0], Cond::is(Test::DstLocal));
+    // th dport after meta l4proto: no protocol added
+    let th = r.iter().find(|x| x.prov.text.contains("th dport")).expect("th rule");
+    assert_eq!(th.conds, vec![Cond::is(Test::Proto(vec![6, 17])), Cond::is(Test::Dport(vec![(53, 53)]))]);
+    assert_eq!(r.last().map(|x| x.action.clone()), Some(Action::Reject("icmpx admin-prohibited".into())));
+    let fwd = chain(p, t, "forward");
+    // ct state vmap
+    assert_eq!(fwd.rules[0].conds, vec![Cond::is(Test::CtState(vec![3]))]);
+    assert_eq!(fwd.rules[0].action, Action::Drop);
+    assert_eq!(fwd.rules[1].conds, vec![Cond::is(Test::CtState(vec![1, 2]))]);
+    assert_eq!(fwd.rules[2].conds, vec![Cond::is(Test::CtStatus(8))]);
+    // a concatenated set: one rule per element
+    let svc: Vec<&portolan::model::Rule> = fwd.rules.iter().filter(|x| x.prov.text.contains("@svc")).collect();
+    assert_eq!(svc.len(), 2);
+    assert!(svc[1].conds.contains(&Cond::is(Test::Dport(vec![(3306, 3306)]))));
+    assert_eq!(fwd.rules.last().map(|x| x.action.clone()), Some(Action::Goto(index_of(p, t, "dmz"))));
+    let web = chain(p, t, "web");
+    assert_eq!(web.default, None);
+    assert_eq!(web.rules[0].action, Action::Return);
+    assert!(web.rules[1].conds.contains(&Cond::is(Test::TcpFlags { mask: 0x12, comp: 0x02 })));
+    let dmz = chain(p, t, "dmz");
+    assert!(dmz.rules[0].conds.contains(&Cond::not(Test::Dport(vec![(22, 22), (23, 23)]))));
+    assert!(dmz.rules[1].conds.contains(&Cond::is(Test::Dport(vec![(0, 1023)]))));
+}
+
+golden!(filter_text, "filter.nft", Format::Nftables, |p| {
+    check_filter(&p);
+    assert_eq!(p.diags.iter().filter(|d| d.severity >= Severity::Warning).count(), 2, "{:?}", p.diags);
+    let r = &chain(&p, "inet filter", "input").rules;
+    assert_eq!(r[0].prov.line, 34);
+    assert_eq!(r[0].prov.text, "iifname \"lo\" accept");
+});
+
+golden!(filter_json, "filter.json", Format::NftablesJson, |p| {
+    check_filter(&p);
+    let r = &chain(&p, "inet filter", "input").rules;
+    // one line: the rule's text is written back in nft syntax
+    assert_eq!(r[0].prov.line, 1);
+    assert_eq!(r[0].prov.text, "iifname \"lo\" accept");
+});
+
+fn check_nat(p: &ParsedFile) {
+    use portolan::model::NatTarget;
+    let f = fw(p);
+    let hook_of = |t: &str, c: &str| {
+        let i = index_of(p, t, c);
+        f.hooks.iter().find(|h| h.ruleset == i).map(|h| (h.hook, h.stage, h.priority))
+    };
+    // NAT chains sit at the NAT hooks' priorities whatever their own
+    assert_eq!(hook_of("ip nat", "prerouting"), Some((Hook::Prerouting, Stage::DstNat, -100)));
+    assert_eq!(hook_of("inet nat6", "pre"), Some((Hook::Prerouting, Stage::DstNat, -100)));
+    assert_eq!(hook_of("ip nat", "postrouting"), Some((Hook::Postrouting, Stage::SrcNat, 100)));
+    assert_eq!(hook_of("ip nat", "portfw"), None);
+    assert_eq!(hook_of("ip raw", "prerouting"), Some((Hook::Prerouting, Stage::Raw, -300)));
+    assert_eq!(hook_of("ip mangle", "prerouting"), Some((Hook::Prerouting, Stage::Mangle, -150)));
+    assert_eq!(hook_of("ip mangle", "output"), Some((Hook::Output, Stage::Mangle, -150)));
+    // the lower chain priority (dstnat - 10) runs first among the NAT chains of the hook
+    let pre: Vec<usize> = f.hooks.iter().filter(|h| h.stage == Stage::DstNat && h.hook == Hook::Prerouting).map(|h| h.ruleset).collect();
+    assert_eq!(pre, vec![index_of(p, "inet nat6", "pre"), index_of(p, "ip nat", "prerouting")]);
+    let pr = &chain(p, "ip nat", "prerouting").rules;
+    assert_eq!(pr[0].action, Action::Dnat(NatTarget { addr: Some(single("192.168.1.10")), ports: Some((8443, 8443)) }));
+    assert_eq!(pr[1].action, Action::Dnat(NatTarget { addr: Some(single("192.168.1.25")), ports: None }));
+    // a NAT map: one rule per translation
+    assert_eq!(pr[2].action, Action::Dnat(NatTarget { addr: Some(single("192.168.1.22")), ports: None }));
+    assert!(pr[2].conds.contains(&Cond::is(Test::Dport(vec![(2222, 2222)]))));
+    assert_eq!(pr[3].action, Action::Dnat(NatTarget { addr: Some(single("192.168.1.80")), ports: None }));
+    assert_eq!(pr[4].action, Action::Redirect(Some((5353, 5353))));
+    assert_eq!(pr[5].action, Action::Jump(index_of(p, "ip nat", "portfw")));
+    let post = &chain(p, "ip nat", "postrouting").rules;
+    assert_eq!(post[0].action, Action::Masquerade(None));
+    assert_eq!(
+        post[1].action,
+        Action::Snat(NatTarget {
+            addr: Some(portolan::model::AddrRange { lo: "198.51.100.1".parse().unwrap(), hi: "198.51.100.4".parse().unwrap() }),
+            ports: None
+        })
+    );
+    assert_eq!(post[2].action, Action::Masquerade(Some((1024, 65535))));
+    // `dnat ip to` in an inet table applies to IPv4 packets only
+    let six = &chain(p, "inet nat6", "pre").rules;
+    assert!(six[0].conds.contains(&is_v4()));
+    assert!(six[1].conds.contains(&Cond::not(Test::Src(vec![portolan::model::AddrRange { lo: "0.0.0.0".parse().unwrap(), hi: "255.255.255.255".parse().unwrap() }]))));
+    assert_eq!(six[1].action, Action::Dnat(NatTarget { addr: Some(single("2001:db8:1::80")), ports: Some((8080, 8080)) }));
+    let raw = &chain(p, "ip raw", "prerouting").rules;
+    assert_eq!(raw[0].action, Action::Notrack);
+    let mangle = &chain(p, "ip mangle", "prerouting").rules;
+    assert!(matches!(mangle[1].action, Action::Continue(_)), "ct mark set: no effect on the path");
+    assert!(matches!(mangle[2].action, Action::Unknown(_)), "an address rewrite is not modelled");
+}
+
+golden!(nat_text, "nat.nft", Format::Nftables, |p| {
+    check_nat(&p);
+});
+
+golden!(nat_json, "nat.json", Format::NftablesJson, |p| {
+    check_nat(&p);
+});
+
+fn check_families(p: &ParsedFile) {
+    let f = fw(p);
+    // only the ip6 table and the dormant ip table are rulesets; bridge, arp and netdev are not
+    let names: Vec<String> = f.rulesets.iter().map(|r| format!("{}/{}", r.table, r.name)).collect();
+    assert_eq!(names, vec!["ip6 v6only/input", "ip standby/input"]);
+    assert_eq!(f.hooks.len(), 1, "a dormant table is not attached");
+    assert_eq!(f.rulesets[0].family, Family::V6);
+    let says = |what: &str| p.diags.iter().any(|d| d.reason.contains(what));
+    assert!(says("bridge br"));
+    assert!(says("arp a"));
+    assert!(says("netdev ingress"));
+    assert!(says("dormant"));
+    // the netdev chain drops packets: a warning on its rule
+    assert!(p.diags.iter().any(|d| d.severity == Severity::Warning && d.text.contains("192.0.2.0/24")));
+}
+
+golden!(families_text, "families.nft", Format::Nftables, |p| {
+    check_families(&p);
+});
+
+golden!(families_json, "families.json", Format::NftablesJson, |p| {
+    check_families(&p);
+});
+
+golden!(script, "script.nft", Format::Nftables, |p| {
+    let t = "inet fw";
+    let input = chain(&p, t, "input");
+    // variables substituted; the first, replaced table is gone
+    assert_eq!(fw(&p).rulesets.iter().filter(|r| r.name == "input").count(), 1);
+    assert!(input.rules[0].conds.contains(&Cond::is(Test::InIface("lan0".into()))));
+    assert!(input.rules[0].conds.contains(&Cond::is(Test::Src(vec![net("10.20.0.0/16")]))));
+    assert!(input.rules[1].conds.contains(&Cond::is(Test::Dport(vec![(80, 80), (443, 443)]))));
+    // rules added after the table
+    let fwd = chain(&p, t, "forward");
+    assert_eq!(fwd.rules[0].action, Action::Jump(index_of(&p, t, "lanout")));
+    assert_eq!(fwd.rules[0].prov.line, 26);
+    assert_eq!(chain(&p, t, "lanout").rules.len(), 2);
+    let codes: Vec<(u32, &str)> = p.diags.iter().map(|d| (d.line, d.code)).collect();
+    assert_eq!(codes, vec![(11, "P001"), (29, "P005")]);
+});
+
+golden!(errors, "errors.nft", Format::Nftables, |p| {
+    let fwd = chain(&p, "ip broken", "fwd");
+    assert!(matches!(fwd.default, Some(Action::Unknown(_))));
+    // a bad value never widens: the condition stays unknown
+    assert_eq!(fwd.rules[0].unknown, vec!["ip saddr 10.0.0.300".to_string()]);
+    assert!(fwd.rules.iter().any(|r| matches!(&r.action, Action::Unknown(t) if t == "jump nosuchchain")));
+    assert!(fwd.rules.iter().any(|r| matches!(&r.action, Action::Unknown(t) if t.starts_with("snat"))));
+    assert!(fwd.rules.iter().any(|r| matches!(&r.action, Action::Unknown(t) if t.starts_with("queue"))));
+    // the chain with a bad priority is not attached
+    let i = index_of(&p, "ip broken", "input");
+    assert!(!fw(&p).hooks.iter().any(|h| h.ruleset == i));
+    // unclosed blocks are reported, and the rules before the end are read
+    assert!(p.diags.iter().any(|d| d.reason.contains("chain's block is not closed")));
+    assert_eq!(chain(&p, "ip broken", "out").rules.len(), 1);
+    let codes: std::collections::BTreeSet<&str> = p.diags.iter().map(|d| d.code).collect();
+    for c in ["P001", "P002", "P003", "P004", "P005", "P006"] {
+        assert!(codes.contains(c), "no {c}: {:?}", p.diags);
+    }
+});
+
+/// Hostile input never panics, and time stays linear.
+#[test]
+fn hostile_inputs_do_not_panic() {
+    let cases = [
+        String::new(),
+        "table".into(),
+        "table ip".into(),
+        "table ip t {".into(),
+        "table ip t { chain c { tcp dport { 1, 2".into(),
+        "table ip t { chain c { type".into(),
+        "table ip t { chain c { ip saddr . . . accept } }".into(),
+        "table ip t { chain c { dnat to : } }".into(),
+        "table ip t { chain c { vmap { : } } }".into(),
+        "}}}}{{{{".into(),
+        "table ip t {\n".repeat(2000),
+        format!("table ip t {{ chain c {{ ip saddr {{ {} }} accept }} }}", "{ ".repeat(5000)),
+        "{\"nftables\": [{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": [{\"match\": {}}, 5, null]}}]}".into(),
+        "{\"nftables\": 5}".into(),
+        "{\"nftables\": [".into(),
+    ];
+    for c in &cases {
+        let _ = parse::parse(0, "x", c);
+        let _ = Workspace::load(vec![InputFile::new("x", c.clone())]);
+    }
+    // a large generated ruleset parses quickly
+    let mut big = String::from("table inet t {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n");
+    for i in 0..50_000u32 {
+        big.push_str(&format!("\t\tip saddr 10.{}.{}.0/24 tcp dport {{ 22, 80, 443 }} ct state new counter packets 0 bytes 0 accept\n", i / 256 % 256, i % 256));
+    }
+    big.push_str("\t}\n}\n");
+    let t0 = std::time::Instant::now();
+    let p = parse::parse(0, "big.nft", &big);
+    let dt = t0.elapsed();
+    assert_eq!(chain(&p, "inet t", "input").rules.len(), 50_000);
+    eprintln!("{} MB in {:?}", big.len() / 1_000_000, dt);
+}

@@ -268,12 +268,15 @@ impl fmt::Display for Stmt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stmt::Match { key, mask, op, right } => {
-                f.write_str(key)?;
+                f.write_str(&display_key(key))?;
                 if let Some(m) = mask {
                     write!(f, " & {m}")?;
                 }
+                // `==` is what nft means when it writes no operator, except for flags
+                let exact = key.ends_with("flags") && mask.is_none();
                 let o = match op {
                     Op::Implicit => "",
+                    Op::Eq if !exact => "",
                     Op::Eq => "== ",
                     Op::Ne => "!= ",
                     Op::Lt => "< ",
@@ -281,9 +284,13 @@ impl fmt::Display for Stmt {
                     Op::Le => "<= ",
                     Op::Ge => ">= ",
                 };
-                write!(f, " {o}{right}")
+                if matches!(key.as_str(), "iifname" | "oifname" | "iif" | "oif") {
+                    write!(f, " {o}{}", quoted(right))
+                } else {
+                    write!(f, " {o}{right}")
+                }
             }
-            Stmt::Vmap { key, map } => write!(f, "{key} vmap {map}"),
+            Stmt::Vmap { key, map } => write!(f, "{} vmap {map}", display_key(key)),
             Stmt::Verdict(v) => write!(f, "{v}"),
             Stmt::Reject(None) => f.write_str("reject"),
             Stmt::Reject(Some(w)) => write!(f, "reject with {w}"),
@@ -319,6 +326,27 @@ impl fmt::Display for Stmt {
             | Stmt::Unrecognized(t) => f.write_str(t),
             Stmt::Limit { text, .. } => f.write_str(text),
         }
+    }
+}
+
+/// A selector as nft writes it: meta keys other than the interface ones with `meta`.
+pub fn display_key(key: &str) -> String {
+    match key {
+        "mark" | "skuid" | "skgid" | "pkttype" | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid" | "iiftype"
+        | "oiftype" => format!("meta {key}"),
+        k => k.to_string(),
+    }
+}
+
+/// A value with its literals in quotes (interface names).
+fn quoted(v: &Val) -> String {
+    match v {
+        Val::Atom(a) => format!("\"{a}\""),
+        Val::Set(els) => {
+            let parts: Vec<String> = els.iter().map(|e| quoted(&e.key)).collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 

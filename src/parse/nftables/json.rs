@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::ir::*;
+use super::ir::display_key;
 use crate::diag::{codes, Diags, Severity};
 
 /// Start offsets of the elements of the top-level `"nftables"` array (a small scanner over the
@@ -119,8 +120,10 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                     continue;
                 };
                 let text = format!("table {} {name}", fam.name());
+                // nft 1.0.6 writes the table's name where its flags belong; `dormant` is then the
+                // flag meant (the other, `owner`, only exists while its process runs)
                 let dormant = b.get("flags").is_some_and(|f| match f {
-                    Value::String(x) => x == "dormant",
+                    Value::String(x) => x == "dormant" || x == name,
                     Value::Array(a) => a.iter().any(|x| x.as_str() == Some("dormant")),
                     _ => false,
                 });
@@ -570,7 +573,7 @@ fn stmt(v: &Value) -> Stmt {
         "mangle" => {
             let kk = b.get("key").and_then(key).unwrap_or_default();
             let value = b.get("value").map(val).map(|x| x.to_string()).unwrap_or_default();
-            let text = format!("{kk} set {value}");
+            let text = format!("{} set {value}", display_key(&kk));
             let rewrites = ["ip ", "ip6 ", "tcp ", "udp ", "th ", "sctp ", "ether ", "icmp"].iter().any(|p| kk.starts_with(p))
                 || kk == "ct zone";
             let harmless = matches!(kk.as_str(), "ip dscp" | "ip6 dscp" | "ip ttl" | "ip6 hoplimit" | "ip ecn" | "ip6 ecn" | "ip6 flowlabel")

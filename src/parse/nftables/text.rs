@@ -505,6 +505,8 @@ impl<'a> Reader<'a, '_> {
             self.skip_separators();
             let Some(t) = self.peek() else {
                 let (l, tx) = self.tables.get(k).map(|t| (t.pos.line, t.pos.text.clone())).unwrap_or_default();
+                let label = self.tables.get(k).map(|t| format!("{} {}", t.fam.name(), t.name)).unwrap_or_default();
+                self.diags.set_context(format!("nftables table {label}"));
                 self.diag(codes::STRUCTURE, Severity::Warning, l, &tx, "the table's block is not closed");
                 return;
             };
@@ -849,7 +851,8 @@ impl<'a> Reader<'a, '_> {
         };
         let exists = self.tables.iter().any(|t| t.fam == fam && t.name == tname && t.chains.iter().any(|c| c.name == cname));
         if !exists {
-            let (l, t) = self.skip_statement();
+            self.skip_statement();
+            let (l, t) = (kw.line, self.line_text(kw.line));
             self.diag(
                 codes::UNDEFINED_REFERENCE,
                 Severity::Error,
@@ -1272,6 +1275,16 @@ impl<'a> Reader<'a, '_> {
                 one(Stmt::Notrack)
             }
             "masquerade" | "redirect" | "snat" | "dnat" => self.nat(w),
+            "ct" if self.is_word(1, "count") => {
+                self.i += 2;
+                if self.is_word(0, "over") {
+                    self.i += 1;
+                }
+                if self.word_at(0).is_some_and(|x| x.starts_with(|c: char| c.is_ascii_digit())) {
+                    self.i += 1;
+                }
+                one(Stmt::UnmodelledMatch(self.text_from(start)))
+            }
             "quota" => {
                 self.i += 1;
                 while self.word_at(0).is_some_and(|x| !starts_statement(x) || x == "over") {
@@ -1394,7 +1407,9 @@ impl<'a> Reader<'a, '_> {
                 if op_of(x).is_some() || x == "set" || x == "vmap" {
                     break;
                 }
-                if parts.len() >= 3 {
+                // `socket transparent`, `rt mtu`, `ipsec in reqid`, `exthdr frag more-fragments`
+                let limit = if matches!(w, "ipsec" | "exthdr") { 3 } else { 2 };
+                if parts.len() >= limit || x.starts_with(|c: char| c.is_ascii_digit()) {
                     break;
                 }
                 parts.push(x);
