@@ -302,15 +302,6 @@ enum ZoneSel {
     List(Vec<String>),
 }
 
-impl ZoneSel {
-    fn has(&self, z: &str) -> bool {
-        match self {
-            ZoneSel::Any => true,
-            ZoneSel::List(v) => v.iter().any(|x| x == z),
-        }
-    }
-}
-
 /// A lowered security rule before placing it into zone pairs.
 struct SecRule {
     from: ZoneSel,
@@ -458,7 +449,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                         let tl = lower(&Node::wrap(c.clone()), &mut scratch);
                         let _ = tl;
                     }
-                    "settings" | "templates" | "description" | "variable" | "user-group-source" | "default-vsys" => {}
+                    "settings" | "templates" | "description" | "variable" | "user-group-source" | "default-vsys" | "devices" => {}
                     _ => scratch.unknown(c, "template"),
                 }
             }
@@ -723,8 +714,41 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
             zone_names = with_ifaces;
         }
         let mut pair_index: HashMap<(String, String), usize> = HashMap::new();
-        for z in &zone_names {
-            for y in &zone_names {
+        // The rules of every pair, in order: each rule is placed only into the pairs it names.
+        let zlist: Vec<&String> = zone_names.iter().collect();
+        let zpos: HashMap<&str, usize> = zlist.iter().enumerate().map(|(i, z)| (z.as_str(), i)).collect();
+        let nz = zlist.len();
+        let mut per_pair: Vec<Vec<usize>> = vec![Vec::new(); nz * nz];
+        for (ri, r) in rules.iter().enumerate() {
+            let side = |sel: &ZoneSel| -> Vec<usize> {
+                match sel {
+                    ZoneSel::Any => (0..nz).collect(),
+                    ZoneSel::List(v) => {
+                        let mut x: Vec<usize> = v.iter().filter_map(|z| zpos.get(z.as_str()).copied()).collect();
+                        x.sort_unstable();
+                        x.dedup();
+                        x
+                    }
+                }
+            };
+            let froms = side(&r.from);
+            let tos = if r.kind == RuleKind::Intrazone { froms.clone() } else { side(&r.to) };
+            for &zi in &froms {
+                for &yi in &tos {
+                    let ok = match r.kind {
+                        RuleKind::Intrazone => zi == yi,
+                        RuleKind::Interzone => zi != yi,
+                        RuleKind::Universal => true,
+                    };
+                    if ok {
+                        per_pair[zi * nz + yi].push(ri);
+                    }
+                }
+            }
+        }
+        let provs: Vec<Provenance> = rules.iter().map(|r| cx.prov(r.line)).collect();
+        for (zi, z) in zlist.iter().enumerate() {
+            for (yi, y) in zlist.iter().enumerate() {
                 let mut rs = Ruleset {
                     name: format!("{}from-zone {z} to-zone {y}", vs.label),
                     table: "security".into(),
@@ -733,18 +757,10 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                     default_prov: Provenance::builtin(""),
                     rules: vec![],
                 };
-                for r in &rules {
-                    let applies = r.from.has(z)
-                        && match r.kind {
-                            RuleKind::Intrazone => z == y,
-                            RuleKind::Interzone => z != y && r.to.has(y),
-                            RuleKind::Universal => r.to.has(y),
-                        };
-                    if !applies {
-                        continue;
-                    }
+                for &ri in &per_pair[zi * nz + yi] {
+                    let r = &rules[ri];
                     for v in &r.variants {
-                        rs.rules.push(Rule { conds: v.clone(), unknown: r.unknown.clone(), action: r.action.clone(), prov: cx.prov(r.line) });
+                        rs.rules.push(Rule { conds: v.clone(), unknown: r.unknown.clone(), action: r.action.clone(), prov: provs[ri].clone() });
                     }
                 }
                 let (name, builtin_allow) = if z == y { INTRAZONE_DEFAULT } else { INTERZONE_DEFAULT };
@@ -761,7 +777,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                     ),
                 };
                 rs.rules.push(Rule { conds: vec![], unknown: vec![], action: if allow { Action::Accept } else { Action::Drop }, prov });
-                pair_index.insert((z.clone(), y.clone()), fw.rulesets.len());
+                pair_index.insert(((*z).clone(), (*y).clone()), fw.rulesets.len());
                 fw.rulesets.push(rs);
             }
         }
