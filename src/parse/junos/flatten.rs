@@ -7,14 +7,18 @@
 //! statements; `groups` are kept apart and expanded where `apply-groups` names them.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::diag::{codes, Diags, Severity};
+
+/// One word of a statement, shared between the statements of a block.
+pub type Word = Rc<str>;
 
 /// One leaf statement: its full path of words.
 #[derive(Clone, Debug)]
 pub struct Stmt {
     /// The words of the path, unquoted (`interfaces ge-0/0/0 unit 0 family inet address ...`).
-    pub words: Vec<String>,
+    pub words: Vec<Word>,
     /// The line of each word (one-based). In the `set` form all are the same line.
     pub lines: Vec<u32>,
     /// False when the statement or one of its parents is deactivated.
@@ -36,7 +40,7 @@ impl Stmt {
 
     /// The words as string slices.
     pub fn ws(&self) -> Vec<&str> {
-        self.words.iter().map(String::as_str).collect()
+        self.words.iter().map(|w| &**w).collect()
     }
 }
 
@@ -45,15 +49,13 @@ impl Stmt {
 pub struct Flat {
     /// Statements of the configuration proper (groups expanded into it), in input order.
     pub stmts: Vec<Stmt>,
-    /// Lines that hold at least one statement (of any kind).
-    pub stmt_lines: HashSet<u32>,
-    /// Lines of group definitions that were never applied (they change nothing).
-    pub unused_group_lines: Vec<u32>,
+    /// Lines that hold at least one statement (of any kind), indexed by line number.
+    pub stmt_lines: Vec<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
-    Word(String),
+    Word(Word),
     LBrace,
     RBrace,
     Semi,
@@ -159,7 +161,7 @@ fn lex(text: &str, diags: &mut Diags) -> Vec<(Tok, u32)> {
                 if !closed {
                     diags.push(codes::STRUCTURE, Severity::Warning, start, "\"", "quoted string never closed");
                 }
-                out.push((Tok::Word(String::from_utf8_lossy(&s).into_owned()), start));
+                out.push((Tok::Word(Rc::from(String::from_utf8_lossy(&s).as_ref())), start));
             }
             _ => {
                 let start = i;
@@ -174,7 +176,7 @@ fn lex(text: &str, diags: &mut Diags) -> Vec<(Tok, u32)> {
                     i += 1;
                     continue;
                 }
-                let w = String::from_utf8_lossy(&b[start..i]).into_owned();
+                let w: Word = Rc::from(String::from_utf8_lossy(&b[start..i]).as_ref());
                 out.push((Tok::Word(w), line));
             }
         }
@@ -189,17 +191,17 @@ fn is_command(w: &str) -> bool {
 
 struct Builder<'d> {
     stmts: Vec<Stmt>,
-    deactivated: HashMap<Vec<String>, u32>,
-    activated: HashMap<Vec<String>, u32>,
-    deleted: HashMap<Vec<String>, u32>,
+    deactivated: HashMap<Vec<Word>, u32>,
+    activated: HashMap<Vec<Word>, u32>,
+    deleted: HashMap<Vec<Word>, u32>,
     ord: u32,
     diags: &'d mut Diags,
-    stmt_lines: HashSet<u32>,
+    stmt_lines: Vec<bool>,
 }
 
 impl Builder<'_> {
     /// Emit one statement, expanding a `[ ... ]` list into one statement per element.
-    fn emit(&mut self, words: Vec<(String, u32)>, list: Option<(usize, Vec<(String, u32)>)>, active: bool) {
+    fn emit(&mut self, words: Vec<(Word, u32)>, list: Option<(usize, Vec<(Word, u32)>)>, active: bool) {
         match list {
             Some((at, items)) if !items.is_empty() => {
                 for it in items {
@@ -213,15 +215,15 @@ impl Builder<'_> {
         }
     }
 
-    fn push(&mut self, words: Vec<(String, u32)>, active: bool) {
+    fn push(&mut self, words: Vec<(Word, u32)>, active: bool) {
         if words.is_empty() {
             return;
         }
         for (_, l) in &words {
-            self.stmt_lines.insert(*l);
+            mark(&mut self.stmt_lines, *l);
         }
         self.ord += 1;
-        let (w, l): (Vec<String>, Vec<u32>) = words.into_iter().unzip();
+        let (w, l): (Vec<Word>, Vec<u32>) = words.into_iter().unzip();
         self.stmts.push(Stmt { words: w, lines: l, active, ord: self.ord });
     }
 }
@@ -246,16 +248,16 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
         deleted: HashMap::new(),
         ord: 0,
         diags,
-        stmt_lines: HashSet::new(),
+        stmt_lines: Vec::new(),
     };
     // Brace state: the stack of open blocks (path words, inactive, had children).
-    let mut stack: Vec<(Vec<(String, u32)>, bool, bool)> = Vec::new();
-    let mut cur: Vec<(String, u32)> = Vec::new();
+    let mut stack: Vec<(Vec<(Word, u32)>, bool, bool)> = Vec::new();
+    let mut cur: Vec<(Word, u32)> = Vec::new();
     let mut cur_inactive = false;
-    let mut list: Option<(usize, Vec<(String, u32)>)> = None;
+    let mut list: Option<(usize, Vec<(Word, u32)>)> = None;
     let mut in_list = false;
     let mut i = 0usize;
-    let path_of = |stack: &Vec<(Vec<(String, u32)>, bool, bool)>| -> (Vec<(String, u32)>, bool) {
+    let path_of = |stack: &Vec<(Vec<(Word, u32)>, bool, bool)>| -> (Vec<(Word, u32)>, bool) {
         let mut p = Vec::new();
         let mut inactive = false;
         for (w, ina, _) in stack {
@@ -271,8 +273,8 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
             if let Tok::Word(w) = tok {
                 if is_command(w) {
                     let cmd = w.clone();
-                    let mut words: Vec<(String, u32)> = Vec::new();
-                    let mut items: Vec<(String, u32)> = Vec::new();
+                    let mut words: Vec<(Word, u32)> = Vec::new();
+                    let mut items: Vec<(Word, u32)> = Vec::new();
                     let mut list_at: Option<usize> = None;
                     let mut inl = false;
                     i += 1;
@@ -289,9 +291,9 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                         }
                         i += 1;
                     }
-                    let path: Vec<String> = words.iter().map(|(w, _)| w.clone()).collect();
-                    b.stmt_lines.insert(line);
-                    match cmd.as_str() {
+                    let path: Vec<Word> = words.iter().map(|(w, _)| w.clone()).collect();
+                    mark(&mut b.stmt_lines, line);
+                    match &*cmd {
                         "set" => {
                             let l = list_at.map(|a| (a, std::mem::take(&mut items)));
                             b.emit(words, l, true);
@@ -415,7 +417,7 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
     }
     if let Some((w, _, _)) = stack.first() {
         let line = w.first().map_or(0, |x| x.1);
-        let text = w.iter().map(|x| x.0.as_str()).collect::<Vec<_>>().join(" ");
+        let text = w.iter().map(|x| &*x.0).collect::<Vec<_>>().join(" ");
         b.diags.push(
             codes::STRUCTURE,
             Severity::Warning,
@@ -428,7 +430,7 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
     // deactivate / activate / delete of `set`-form lines.
     let Builder { mut stmts, deactivated, activated, deleted, stmt_lines, .. } = b;
     if !deactivated.is_empty() || !deleted.is_empty() {
-        let mut prefix: Vec<String> = Vec::new();
+        let mut prefix: Vec<Word> = Vec::new();
         stmts.retain_mut(|s| {
             prefix.clear();
             let mut keep = true;
@@ -449,7 +451,7 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
             keep
         });
     }
-    let mut flat = Flat { stmts, stmt_lines, unused_group_lines: Vec::new() };
+    let mut flat = Flat { stmts, stmt_lines };
     expand_groups(&mut flat);
     flat
 }
@@ -506,17 +508,17 @@ const GROUP_BUDGET: u64 = 20_000_000;
 /// wildcards (`<*>`) are added for every configured name they match. Group definitions are then
 /// removed from the statement list.
 fn expand_groups(flat: &mut Flat) {
-    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut applies: Vec<(Vec<String>, String, u32, bool)> = Vec::new();
+    let mut groups: HashMap<Word, Vec<usize>> = HashMap::new();
+    let mut applies: Vec<(Vec<Word>, Word, u32, bool)> = Vec::new();
     for (i, s) in flat.stmts.iter().enumerate() {
-        if s.words.first().map(String::as_str) == Some("groups") {
+        if s.words.first().map(|w| &**w) == Some("groups") {
             if let Some(g) = s.words.get(1) {
                 groups.entry(g.clone()).or_default().push(i);
             }
             continue;
         }
         let n = s.words.len();
-        if n >= 2 && s.words[n - 2] == "apply-groups" {
+        if n >= 2 && &*s.words[n - 2] == "apply-groups" {
             applies.push((s.words[..n - 2].to_vec(), s.words[n - 1].clone(), s.line(), s.active));
         }
     }
@@ -524,13 +526,12 @@ fn expand_groups(flat: &mut Flat) {
         return;
     }
     // Groups applying other groups (inside a group definition): followed to a depth of 4.
-    let mut used: HashSet<usize> = HashSet::new();
     let mut added: Vec<Stmt> = Vec::new();
     let mut budget = GROUP_BUDGET;
-    let mut queue: Vec<(Vec<String>, String, bool, u32)> =
+    let mut queue: Vec<(Vec<Word>, Word, bool, u32)> =
         applies.iter().map(|(l, g, _, a)| (l.clone(), g.clone(), *a, 0)).collect();
     let normal: Vec<usize> = (0..flat.stmts.len())
-        .filter(|&i| flat.stmts[i].active && flat.stmts[i].words.first().map(String::as_str) != Some("groups"))
+        .filter(|&i| flat.stmts[i].active && flat.stmts[i].words.first().map(|w| &**w) != Some("groups"))
         .collect();
     while let Some((loc, g, active, depth)) = queue.pop() {
         let Some(members) = groups.get(&g) else { continue };
@@ -541,9 +542,8 @@ fn expand_groups(flat: &mut Flat) {
             if rest.len() < loc.len() || !loc.iter().zip(rest.iter()).all(|(l, r)| elem_matches(r, l)) {
                 continue;
             }
-            used.insert(mi);
             let n = rest.len();
-            if n >= 2 && rest[n - 2] == "apply-groups" {
+            if n >= 2 && &*rest[n - 2] == "apply-groups" {
                 if depth < 4 {
                     let mut l2 = loc.clone();
                     l2.extend(rest[loc.len()..n - 2].iter().cloned());
@@ -551,7 +551,7 @@ fn expand_groups(flat: &mut Flat) {
                 }
                 continue;
             }
-            let mut words: Vec<String> = loc.clone();
+            let mut words: Vec<Word> = loc.clone();
             words.extend(rest[loc.len()..].iter().cloned());
             let lines: Vec<u32> = rest_lines.to_vec();
             let last_wild = words.iter().rposition(|w| wildcard(w).is_some());
@@ -560,7 +560,7 @@ fn expand_groups(flat: &mut Flat) {
                 Some(lw) => {
                     // Substitute every configured path matching the wildcard prefix.
                     let pat = &words[..=lw];
-                    let mut seen: HashSet<Vec<String>> = HashSet::new();
+                    let mut seen: HashSet<Vec<Word>> = HashSet::new();
                     for &ni in &normal {
                         budget = budget.saturating_sub(1);
                         if budget == 0 {
@@ -583,31 +583,24 @@ fn expand_groups(flat: &mut Flat) {
             break;
         }
     }
-    let mut unused = Vec::new();
-    for idxs in groups.values() {
-        for &i in idxs {
-            if !used.contains(&i) {
-                unused.extend(flat.stmts[i].lines.iter().copied());
-            }
-        }
-    }
-    unused.sort_unstable();
-    unused.dedup();
-    flat.unused_group_lines = unused;
-    flat.stmts.retain(|s| s.words.first().map(String::as_str) != Some("groups"));
+    flat.stmts.retain(|s| s.words.first().map(|w| &**w) != Some("groups"));
     flat.stmts.extend(added);
 }
 
-/// The lines that a statement list covers, for counting skipped lines.
-pub fn count_skipped(text: &str, stmt_lines: &HashSet<u32>) -> u32 {
-    let mut n = 0u32;
-    for (i, _) in text.lines().enumerate() {
-        let l = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if !stmt_lines.contains(&l) {
-            n += 1;
-        }
+/// Mark a line as holding a statement.
+fn mark(lines: &mut Vec<bool>, line: u32) {
+    let i = line as usize;
+    if i >= lines.len() {
+        lines.resize(i + 1, false);
     }
-    n
+    lines[i] = true;
+}
+
+/// Lines holding no statement (comments, blanks, braces), for counting skipped lines.
+pub fn count_skipped(text: &str, stmt_lines: &[bool]) -> u32 {
+    let total = text.lines().count();
+    let covered = stmt_lines.iter().skip(1).take(total).filter(|b| **b).count();
+    u32::try_from(total - covered.min(total)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

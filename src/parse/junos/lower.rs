@@ -1009,7 +1009,7 @@ impl Lower<'_, '_> {
             }
             let ok = p.iter().zip(s.words.iter()).all(|(pp, w)| match pp.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
                 Some(g) => g == "*" || g.trim_end_matches('*').is_empty() || w.starts_with(g.trim_end_matches('*')),
-                None => pp == w,
+                None => **pp == **w,
             });
             if ok {
                 if let Some(n) = s.words.get(p.len() - 1).and_then(|w| parse_net(w)) {
