@@ -444,3 +444,73 @@ fn srx_testbed_agrees_with_batfish_reference() {
     let t = a.test_filter("junos-srx-1:security/host-inbound-traffic", &TestRow { in_iface: Some("ge-0/0/0.0".into()), ..row("10.12.0.2", "10.12.0.1", "tcp", "23") }).expect("answer");
     assert_eq!(t.verdict, "denied");
 }
+
+// ---- Corpus: aerleon renderings and Batfish's unit configurations ---------------------------
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+
+/// The cross-vendor intent rendered by aerleon as a Junos filter (`edge-inbound`, twice) and as
+/// an SRX zone-pair policy (`from-zone untrust to-zone dmz`): every flow of the intent gets the
+/// decision the intent states (`aerleon-rendered/README.md`).
+#[test]
+fn aerleon_renderings_decide_as_the_intent() {
+    let out = Path::new(SHARED).join("aerleon-rendered/out");
+    if !out.is_dir() {
+        eprintln!("note: {} not found: aerleon comparison skipped", out.display());
+        return;
+    }
+    let intent: &[(&str, &str, &str, &str, &str)] = &[
+        ("192.0.2.5", "200.1.1.1", "tcp", "80", "denied"),
+        ("8.8.8.8", "200.1.1.1", "tcp", "80", "allowed"),
+        ("8.8.8.8", "200.1.1.2", "tcp", "443", "allowed"),
+        ("8.8.8.8", "200.1.1.3", "tcp", "443", "denied"),
+        ("8.8.8.8", "200.1.1.4", "tcp", "25", "allowed"),
+        ("8.8.8.8", "200.1.1.5", "tcp", "995", "allowed"),
+        ("8.8.8.8", "200.1.1.4", "tcp", "110", "denied"),
+        ("8.8.8.8", "200.1.1.4", "udp", "53", "allowed"),
+        ("8.8.8.8", "200.1.1.1", "udp", "53", "denied"),
+        ("10.1.1.1", "200.1.1.2", "tcp", "22", "allowed"),
+        ("172.20.0.1", "200.1.1.5", "tcp", "22", "allowed"),
+        ("8.8.8.8", "200.1.1.2", "tcp", "22", "denied"),
+        ("8.8.8.8", "200.1.1.1", "icmp", "echo-request", "allowed"),
+        ("8.8.8.8", "200.1.1.4", "icmp", "echo-request", "denied"),
+    ];
+    for (file, filter) in [
+        ("xv_juniper.jcl", "edge-inbound"),
+        ("xv_juniperevo.evojcl", "edge-inbound"),
+        ("xv_srx.srx", "from-zone untrust to-zone dmz"),
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).expect("rendering");
+        let p = parse::parse(0, file, &text);
+        assert_eq!(p.format, Format::Junos, "{file}");
+        assert_eq!(p.lines_unrecognized(), 0, "{file}: {:?}", p.diags);
+        let w = Workspace::load(vec![InputFile::new(file.to_string(), text)]);
+        let a = Analyzer::new(&w);
+        for (src, dst, proto, port, want) in intent {
+            let row = TestRow { src: (*src).into(), dst: (*dst).into(), proto: (*proto).into(), port: (*port).into(), ..Default::default() };
+            let t = a.test_filter(filter, &row).expect("answer");
+            assert_eq!(t.verdict, *want, "{file}: {src} → {dst} {proto}/{port}: {t:?}");
+        }
+    }
+}
+
+/// Every Batfish Junos unit configuration is read as Junos without panicking.
+#[test]
+fn batfish_unit_configurations_are_junos() {
+    let dir = Path::new(SHARED).join("juniper/batfish/testconfigs");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        eprintln!("note: {} not found: skipped", dir.display());
+        return;
+    };
+    let mut n = 0;
+    for e in rd {
+        let path = e.expect("entry").path();
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let name = path.file_name().map(|x| x.to_string_lossy().to_string()).unwrap_or_default();
+        assert_eq!(parse::detect(&text), Format::Junos, "{name}");
+        let p = std::panic::catch_unwind(|| parse::parse(0, &name, &text)).unwrap_or_else(|_| panic!("{name} panicked"));
+        assert!(p.lines_unrecognized() <= p.lines_total);
+        n += 1;
+    }
+    assert_eq!(n, 337);
+}
