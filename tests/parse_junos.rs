@@ -276,7 +276,8 @@ fn srx_zone_policies_nat_and_sessions() {
         let r = flow(&w, "10.1.0.5", "8.8.8.8", "tcp", "443");
         assert_eq!(r.verdict.as_str(), "allowed", "{file}: {r:?}");
         assert!(r.hops.iter().any(|h| h.nat.iter().any(|n| n.kind == "masquerade" && n.to.starts_with("203.0.113.1:"))), "{r:?}");
-        assert!(r.hops.iter().any(|h| h.direction == "reply"), "the reply is followed");
+        let reply = r.hops.iter().find(|h| h.direction == "reply").expect("the reply is followed");
+        assert!(reply.decisions.iter().any(|d| d.text == "replies of permitted sessions (stateful firewall)"), "{reply:?}");
         // Internet → 203.0.113.1:8080: destination NAT to the DMZ web server's port 80, and the
         // policy matches the translated destination (policy `web`).
         let r = flow(&w, "100.64.5.7", "203.0.113.1", "tcp", "8080");
@@ -513,4 +514,34 @@ fn batfish_unit_configurations_are_junos() {
         n += 1;
     }
     assert_eq!(n, 337);
+}
+
+/// Cut and mangled configurations never panic, and every line stays counted once.
+#[test]
+fn hostile_input_never_panics() {
+    let mut texts: Vec<String> = Vec::new();
+    for f in ["srx-edge.conf", "router-filters.conf", "srx-edge.set", "groups-inactive.conf"] {
+        let t = text(f);
+        let b = t.as_bytes();
+        for cut in (0..b.len()).step_by(97) {
+            texts.push(String::from_utf8_lossy(&b[..cut]).into_owned());
+        }
+        // Braces and quotes removed or doubled.
+        texts.push(t.replace('}', ""));
+        texts.push(t.replace('{', "{{"));
+        texts.push(t.replace('"', ""));
+        texts.push(t.replace(';', ""));
+    }
+    texts.push("set".into());
+    texts.push("set groups".into());
+    texts.push("set groups G\nset apply-groups G\nset apply-groups G\n".into());
+    texts.push("set groups G groups G apply-groups G\nset apply-groups G\n".into());
+    texts.push("}}}}\n{{{{\n[ [ ] ]\n/*".into());
+    texts.push("set security nat static rule-set r rule x match destination-address ::/0\nset security nat static rule-set r rule x then static-nat prefix ::/0\nset security zones security-zone z interfaces x\n".into());
+    texts.push("set firewall filter F term t from icmp-type 0-255\nset firewall filter F term t from port 0-65535\nset firewall filter F term t from address 0.0.0.0/0 except\n".into());
+    texts.push(format!("set security zones security-zone z interfaces x\nset security policies global policy p match application {}\n", "s".repeat(10_000)));
+    for t in &texts {
+        let p = parse::parse(0, "x", t);
+        assert!(p.lines_unrecognized() + p.lines_skipped <= p.lines_total + 1, "{t:?}");
+    }
 }
