@@ -114,6 +114,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         groups: Vec::new(),
         reported: std::collections::HashSet::new(),
         visiting: Vec::new(),
+        mvc_rules: None,
     };
     let out = cx.run(doc.root_element());
     p.device_hint = out.0;
@@ -194,6 +195,8 @@ struct Cx<'t> {
     groups: Vec<(String, Vec<String>, u32)>,
     reported: std::collections::HashSet<(u32, String)>,
     visiting: Vec<String>,
+    /// OPNsense automation (MVC) filter rules: line of their list and the interfaces named.
+    mvc_rules: Option<(u32, Vec<String>)>,
 }
 
 /// Top-level sections that do not decide which packets pass: services (DHCP, DNS resolver,
@@ -370,6 +373,14 @@ impl<'t> Cx<'t> {
                                 "Filter" => {
                                     for part in f.children().filter(|c| c.is_element()) {
                                         if part.children().any(|c| c.is_element()) {
+                                            if part.tag_name().name() == "rules" {
+                                                let ifs = part
+                                                    .children()
+                                                    .filter(|c| c.is_element())
+                                                    .flat_map(|r| txt(r, "interface").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>())
+                                                    .collect();
+                                                self.mvc_rules = Some((self.line(part), ifs));
+                                            }
                                             self.unknown(
                                                 part,
                                                 format!(
@@ -826,6 +837,16 @@ impl<'t> Cx<'t> {
                 prov: Provenance::builtin("IPv6 is not allowed (no <ipv6allow> in <system>)"),
             });
         }
+        // OPNsense automation rules come before the interface rules; they are not read, so
+        // traffic on the interfaces they name is possibly decided by them.
+        if let Some((line, ifs)) = self.mvc_rules.clone() {
+            let text = "OPNsense automation filter rules (not read)".to_string();
+            let conds: Vec<Option<Cond>> =
+                if ifs.is_empty() { vec![None] } else { ifs.iter().map(|i| Some(Cond::is(Test::InIface(i.clone())))).collect() };
+            for c in conds {
+                quick_in.push(Rule { conds: c.into_iter().collect(), unknown: vec![text.clone()], action: Action::Unknown(text.clone()), prov: self.prov(line, text.clone()) });
+            }
+        }
         quick_in.extend(rdr_pass);
         if let Some(rs0) = rulesets.get_mut(in_idx) {
             rs0.rules.extend(quick_in);
@@ -877,7 +898,7 @@ impl<'t> Cx<'t> {
         }
         for (key, label, is_group) in &order {
             let rules: Vec<Rule> =
-                rs.iter().filter(|r| !r.floating && r.dir_in && r.ifaces.iter().any(|i| i == key)).flat_map(|r| r.rules.clone()).collect();
+                rs.iter().filter(|r| !r.floating && r.quick && r.dir_in && r.ifaces.iter().any(|i| i == key)).flat_map(|r| r.rules.clone()).collect();
             if rules.is_empty() {
                 continue;
             }
@@ -907,8 +928,13 @@ impl<'t> Cx<'t> {
                 }
             }
         }
-        // Non-quick floating rules: pf's last match wins, so they are tried last first.
-        let nonquick: Vec<&R> = rs.iter().filter(|r| r.floating && !r.quick && r.dir_in).collect();
+        // Non-quick rules (floating ones, then OPNsense interface rules without quick, in the
+        // order pf sees them): pf's last match wins, so they are tried last first.
+        let nonquick: Vec<&R> = rs
+            .iter()
+            .filter(|r| r.floating && !r.quick && r.dir_in)
+            .chain(rs.iter().filter(|r| !r.floating && !r.quick && r.dir_in))
+            .collect();
         for r in nonquick.iter().rev() {
             for c in iface_cond(&r.ifaces, false) {
                 let add = with_iface(&r.rules, &c);
