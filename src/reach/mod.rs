@@ -778,7 +778,10 @@ impl<'a> Analyzer<'a> {
     }
 
     fn is_nat_table(&self, d: usize, loc: RuleLoc) -> bool {
-        self.net.devices[d].rulesets.get(loc.ruleset).is_some_and(|r| r.table == "nat")
+        let dev = &self.net.devices[d];
+        dev.rulesets.get(loc.ruleset).is_some_and(|r| r.table == "nat")
+            // nftables names its tables freely: a ruleset attached as NAT is one
+            || dev.hooks.iter().any(|(_, bs)| bs.iter().any(|b| b.ruleset == loc.ruleset && b.stage.new_only()))
     }
 
     /// Evaluate one packet against one ruleset alone (`portolan test`).
