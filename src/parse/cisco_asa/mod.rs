@@ -53,33 +53,49 @@ pub const DEFAULT_HTTP_SERVER_PORT: u16 = 443;
 const MAX_GROUP_DEPTH: usize = 16;
 
 /// True if the text is an ASA configuration, or ASA-style access lists alone.
+///
+/// An `ASA Version` (or PIX/FWSM) line decides. Without one, `access-list NAME extended ...`
+/// lines (IOS writes `ip access-list extended NAME`) or `nameif` / `same-security-traffic`
+/// lines say ASA, unless the file also has IOS-only statements (`ip access-list`, `ipv6
+/// access-list`) or its access lists use wildcard masks (`0.0.0.255`), which the ASA never
+/// writes: some IOS versions accept the ASA-like one-line form too.
 pub fn looks_like(text: &str) -> bool {
-    let mut acl = 0;
-    for line in text.lines().take(4000) {
+    let mut asa = false;
+    for line in text.lines().take(20_000) {
         let l = line.trim_start_matches('\u{feff}');
         if l.starts_with("ASA Version ") || l.starts_with("PIX Version ") || l.starts_with("FWSM Version ") {
             return true;
         }
-        if l.starts_with(": Saved") && acl == 0 {
-            acl += 1;
+        if l.starts_with("ip access-list ") || l.starts_with("ipv6 access-list ") {
+            return false;
         }
         if let Some(rest) = l.strip_prefix("access-list ") {
-            let mut t = rest.split_whitespace();
-            let _name = t.next();
-            let mut kw = t.next();
-            if kw == Some("line") {
-                t.next();
-                kw = t.next();
+            let toks: Vec<&str> = rest.split_whitespace().collect();
+            let mut k = 1;
+            if toks.get(k) == Some(&"line") {
+                k += 2;
             }
-            if matches!(kw, Some("extended") | Some("webtype") | Some("ethertype")) {
-                return true;
+            if matches!(toks.get(k), Some(&"extended") | Some(&"webtype") | Some(&"ethertype")) {
+                if has_wildcard_mask(&toks) {
+                    return false;
+                }
+                asa = true;
             }
         }
-        if l.starts_with(" nameif ") || l.starts_with("same-security-traffic ") || l.starts_with("object-group network ") && text.contains("\n security-level ") {
-            return true;
+        if l.starts_with(" nameif ") || l.starts_with("same-security-traffic ") {
+            asa = true;
         }
     }
-    false
+    asa
+}
+
+/// True if two consecutive words are an address and a wildcard mask (`10.0.0.0 0.0.255.255`):
+/// a mask that is not contiguous but whose inverse is.
+fn has_wildcard_mask(toks: &[&str]) -> bool {
+    toks.windows(2).any(|w| {
+        let (Ok(_), Ok(m)) = (w[0].parse::<Ipv4Addr>(), w[1].parse::<Ipv4Addr>()) else { return false };
+        mask_len(m).is_none() && mask_len(Ipv4Addr::from(!u32::from(m))).is_some()
+    })
 }
 
 /// An interface as configured.
@@ -1282,5 +1298,8 @@ mod test {
         assert!(looks_like("access-list a extended permit ip any any\n"));
         assert!(!looks_like("ip access-list extended a\n permit ip any any\n"));
         assert!(!looks_like("access-list 101 permit ip any any\n"));
+        assert!(!looks_like("hostname r\naccess-list a extended permit ip 1.2.3.4 0.0.0.255 any\n"));
+        assert!(!looks_like("access-list a extended permit ip any any\nipv6 access-list extended b\n"));
+        assert!(looks_like("access-list a extended permit ip 10.0.0.0 255.0.0.0 any\n"));
     }
 }
