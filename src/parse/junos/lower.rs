@@ -27,6 +27,9 @@ const STATIC_PREFERENCE: u32 = 5;
 /// Security Policies User Guide, "default-policy": "deny-all" is the default).
 const SRX_DEFAULT_POLICY_PERMIT: bool = false;
 
+/// Out-of-band management interfaces of SRX and Junos routing engines.
+const MGMT_IFACES: &[&str] = &["fxp0.", "em0.", "me0.", "vme."];
+
 /// Depth bound when expanding nested address sets, application sets and filters.
 const MAX_DEPTH: u32 = 8;
 
@@ -1855,6 +1858,19 @@ impl Lower<'_, '_> {
             action: Action::Accept,
             prov: Provenance::builtin("the device's own packets to itself"),
         });
+        // Out-of-band management interfaces are in no zone; their traffic to the device is not
+        // subject to host-inbound-traffic (Junos OS Security Zones User Guide, "fxp0 is not a
+        // member of any zone").
+        for (ifname, _) in cfg.ifaces.iter() {
+            if MGMT_IFACES.iter().any(|m| ifname.starts_with(m)) && !zoned.contains(ifname) {
+                hrules.push(Rule {
+                    conds: vec![Cond::is(Test::InIface(ifname.clone()))],
+                    unknown: vec![],
+                    action: Action::Accept,
+                    prov: Provenance::builtin(format!("{ifname} is an out-of-band management interface, outside the security zones")),
+                });
+            }
+        }
         for (_, zr) in cfg.zones.iter() {
             for (ifname, _) in &zr.ifaces {
                 let entries: Vec<HostEntry> = match zr.iface_host.get(ifname) {
