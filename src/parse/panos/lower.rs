@@ -1018,24 +1018,22 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                 Stage::Filter,
                 PRIO_SECURITY_PRE_DNAT,
             );
-            fwd_dispatch.insert(
-                1,
-                Rule {
-                    conds: vec![Cond::is(Test::CtStatus(Ct::DNAT))],
-                    unknown: vec![],
-                    action: Action::Accept,
-                    prov: Provenance::builtin("destination-translated session: the security policy was checked on the original packet, before translation"),
-                },
-            );
-            in_dispatch.insert(
-                1,
-                Rule {
-                    conds: vec![Cond::is(Test::CtStatus(Ct::DNAT))],
-                    unknown: vec![],
-                    action: Action::Accept,
-                    prov: Provenance::builtin("destination-translated session: the security policy was checked on the original packet, before translation"),
-                },
-            );
+            // Destination-translated sessions were checked before translation; they pass here
+            // through a ruleset of the `nat` group, so explanations name the security rule that
+            // decided before translation rather than this pass.
+            let why = "destination-translated session: the security policy was checked on the original packet, before translation";
+            fw.rulesets.push(Ruleset {
+                name: "translated sessions".into(),
+                table: "nat".into(),
+                family: Family::Any,
+                default: None,
+                default_prov: Provenance::builtin(why),
+                rules: vec![Rule { conds: vec![], unknown: vec![], action: Action::Accept, prov: Provenance::builtin(why) }],
+            });
+            let pass = fw.rulesets.len() - 1;
+            for d in [&mut fwd_dispatch, &mut in_dispatch] {
+                d.insert(1, Rule { conds: vec![Cond::is(Test::CtStatus(Ct::DNAT))], unknown: vec![], action: Action::Goto(pass), prov: Provenance::builtin(why) });
+            }
         }
         if !dnat_rules.is_empty() {
             bind(&mut fw, mk("nat destination", "nat", dnat_rules, Action::Accept, "no NAT rule matches: no translation"), Hook::Prerouting, Stage::DstNat, PRIO_DNAT);
