@@ -112,6 +112,10 @@ pub fn looks_like(text: &str) -> bool {
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
+        if ferm_like(l) {
+            // ferm (iptables front end) shares nft's braces but not its words
+            return false;
+        }
         let mut w = l.split_whitespace();
         let first = w.next().unwrap_or("");
         match first {
@@ -140,6 +144,25 @@ pub fn looks_like(text: &str) -> bool {
         }
     }
     signal && like >= other
+}
+
+/// A line of a ferm script: `@def`/`@include`, or an iptables target in capitals as a statement
+/// (`ACCEPT;`, `policy DROP;`), which nft writes in lower case.
+fn ferm_like(l: &str) -> bool {
+    if l.starts_with("@def") || l.starts_with("@include") || l.starts_with("@if") {
+        return true;
+    }
+    let mut prev = "";
+    for w in l.split_whitespace() {
+        let w2 = w.trim_end_matches(';');
+        if matches!(w2, "ACCEPT" | "DROP" | "REJECT" | "RETURN" | "MASQUERADE" | "SNAT" | "DNAT" | "NOTRACK")
+            && !matches!(prev, "jump" | "goto" | "chain")
+        {
+            return true;
+        }
+        prev = w;
+    }
+    false
 }
 
 /// True if the (trimmed) JSON text is `nft -j list ruleset` output: an object whose first key is
@@ -1496,6 +1519,8 @@ mod test {
         assert!(looks_like("#!/usr/sbin/nft -f\nflush ruleset\n"));
         assert!(!looks_like("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"));
         assert!(!looks_like("hostname r1\ninterface Gi0/0\n"));
+        assert!(!looks_like("@def $NET = 10.0.0.0/8;\ntable filter {\n    chain INPUT {\n        policy DROP;\n        proto tcp dport ssh ACCEPT;\n    }\n}\n"));
+        assert!(looks_like("table ip filter {\n\tchain INPUT {\n\t\tjump DROP_LOG\n\t}\n}\n"));
         assert!(looks_like_json("{\"nftables\": []}"));
         assert!(!looks_like_json("[{\"ifname\": \"lo\"}]"));
     }
