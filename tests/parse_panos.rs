@@ -292,6 +292,11 @@ fn hostile_and_broken_input_never_panics() {
     // Deep nesting, unbalanced braces and truncations of every fixture.
     let deep = format!("deviceconfig {}\n", "{ a ".repeat(100_000));
     let _ = portolan::parse::parse(0, "deep", &deep);
+    // Many statements deep down: linear time.
+    let t0 = std::time::Instant::now();
+    let deep = format!("deviceconfig {} {}\n", "a { ".repeat(20_000), "b c; ".repeat(100_000));
+    let _ = portolan::parse::parse(0, "deep", &deep);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{:?}", t0.elapsed());
     let deep_xml = format!("<config><devices>{}</devices></config>", "<x>".repeat(50_000));
     let _ = portolan::parse::parse(0, "deep.xml", &deep_xml);
     for name in ["edge.conf", "edge.xml", "edge.set", "errors.set", "vsys-panorama.set", "nat-forms.xml"] {

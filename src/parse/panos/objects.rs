@@ -12,10 +12,13 @@ use crate::space::proto;
 /// Deepest group nesting followed.
 pub const MAX_GROUP_DEPTH: usize = 16;
 
+/// A predefined service: name, protocol, destination port ranges.
+pub type Predefined = (&'static str, u8, &'static [(u16, u16)]);
+
 /// Predefined services (PAN-OS "Objects > Services": `service-http` is TCP 80 and 8080,
 /// `service-https` is TCP 443; they exist on every firewall and Panorama without being
 /// configured, and a configured object of the same name overrides them).
-pub const PREDEFINED_SERVICES: &[(&str, u8, &[(u16, u16)])] =
+pub const PREDEFINED_SERVICES: &[Predefined] =
     &[("service-http", proto::TCP, &[(80, 80), (8080, 8080)]), ("service-https", proto::TCP, &[(443, 443)])];
 
 /// Objects defined in one place (a vsys, `shared`, a device group, the Panorama-pushed policy).

@@ -446,6 +446,11 @@ fn is_cosmetic(l: &str) -> bool {
 /// Apply one statement at `path`.
 fn statement(root: &mut Node, path: &[String], items: Vec<(Item, u32)>, d: &mut Diags) {
     let line = items.first().map(|(_, l)| *l).unwrap_or(0);
+    // Each block pushes its names and one marker: deeper than this, the statement is below the
+    // depth that is read (and filtering a very long path for every statement would be slow).
+    if path.len() > 2 * MAX_DEPTH + 2 {
+        return;
+    }
     let inside = path.iter().any(|p| !p.starts_with('\u{0}'));
     let real_path: Vec<&str> = path.iter().filter(|p| !p.starts_with('\u{0}')).map(|s| s.as_str()).collect();
     if real_path.len() > MAX_DEPTH {
