@@ -534,6 +534,9 @@ fn expand_groups(flat: &mut Flat) {
         .filter(|&i| flat.stmts[i].active && flat.stmts[i].words.first().map(|w| &**w) != Some("groups"))
         .collect();
     while let Some((loc, g, active, depth)) = queue.pop() {
+        // Chassis clusters apply `${node}`: the group of the node the configuration runs on;
+        // the model takes node0, the primary.
+        let g: Word = if &*g == "${node}" { Rc::from("node0") } else { g };
         let Some(members) = groups.get(&g) else { continue };
         for &mi in members {
             let m = &flat.stmts[mi];

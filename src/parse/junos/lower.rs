@@ -243,6 +243,45 @@ const IRRELEVANT_TOP: &[&str] = &[
     "tenants-defaults",
 ];
 
+/// Physical interface settings that do not change addressing or filtering.
+const IRRELEVANT_PHYS: &[&str] = &[
+    "description", "mtu", "vlan-tagging", "flexible-vlan-tagging", "stacked-vlan-tagging", "encapsulation", "native-vlan-id",
+    "speed", "link-mode", "mac", "hold-time", "damping", "traceoptions", "per-unit-scheduler", "hierarchical-scheduler",
+    "shared-scheduler", "no-gratuitous-arp-request", "gratuitous-arp-reply", "no-gratuitous-arp-reply", "framing",
+    "auto-negotiation", "no-auto-negotiation", "enable", "vlan-vci-tagging", "esi", "passive-monitor-mode", "flow-control",
+    "no-flow-control", "loopback", "media-type", "clocking", "dce", "apply-groups", "apply-groups-except", "interface-set",
+    "mtu-discovery", "vlan-offload", "promiscuous-mode", "receive-bucket", "transmit-bucket", "disable-poe", "link-degrade-monitor",
+    "interface-transmit-statistics", "no-keepalives", "keepalives", "cable-modem", "logical-tunnel-options", "fastether-options",
+];
+
+/// Logical unit settings that do not change addressing or filtering.
+const IRRELEVANT_UNIT: &[&str] = &[
+    "description", "vlan-id", "vlan-id-list", "vlan-id-range", "vlan-tags", "encapsulation", "bandwidth", "tunnel", "input-vlan-map",
+    "output-vlan-map", "proxy-arp", "arp-resp", "mac", "point-to-point", "multipoint", "traps", "no-traps", "native-inner-vlan-id",
+    "peer-unit", "accounting-profile", "apply-groups", "enable", "interface-shared-with", "clear-dont-fragment-bit",
+    "copy-tos-to-outer-ip-header", "keepalives", "virtual-gateway-accept-data", "vlan-rewrite", "alias", "dialer-options",
+    "interface-mode", "demux-source", "demux-options", "mtu", "radio-router", "short-reach-mode", "vlan-name",
+];
+
+/// `family inet|inet6` settings that do not change addressing or filtering.
+const IRRELEVANT_FAMILY: &[&str] = &[
+    "mtu", "no-redirects", "primary", "sampling", "targeted-broadcast", "policer", "accounting", "unnumbered-address",
+    "destination-udp-port", "no-neighbor-learn", "dad-disable", "nd6-stale-time", "ipsec-sa", "demux-source", "apply-groups",
+    "receive-ttl-exceeded", "arp-max-cache", "ndp-max-cache", "preferred", "address-assignment", "negotiate-address",
+    "unnumbered-address", "simple-filter-input", "max-sessions", "filter-attach", "nd6-max-cache", "no-neighbor-learn",
+];
+
+/// `routing-options` settings other than static routes: routing-protocol and forwarding-table
+/// tuning that changes no static route.
+const IRRELEVANT_RO: &[&str] = &[
+    "router-id", "autonomous-system", "forwarding-table", "rib-groups", "interface-routes", "graceful-restart",
+    "nonstop-routing", "multipath", "resolution", "instance-import", "instance-export", "confederation", "martians",
+    "maximum-paths", "maximum-prefixes", "options", "source-routing", "srlg", "traceoptions", "auto-export",
+    "dynamic-tunnels", "flow", "ppm", "route-distinguisher-id", "validation", "bmp", "transport-class", "fate-sharing",
+    "label", "topologies", "protect", "programmable-rpd", "backup-selection", "ipv6-router-id", "apply-groups",
+    "multicast", "policy-statement", "med-igp-update-interval", "nexthop-learning", "no-multipath-resolve",
+];
+
 /// Dynamic routing protocols: routes they learn are not modelled.
 const DYNAMIC_PROTOCOLS: &[&str] =
     &["bgp", "ospf", "ospf3", "isis", "rip", "ripng", "evpn", "ldp", "mpls", "rsvp", "pim", "msdp", "l2vpn", "vpls", "l2circuit", "esis", "mvpn", "igmp", "mld"];
@@ -432,7 +471,8 @@ impl<'a> Collect<'a> {
                         self.cfg.phys_disabled.insert(ifname.to_string());
                     }
                     [] => {}
-                    _ => {}
+                    [k, ..] if IRRELEVANT_PHYS.contains(k) || k.ends_with("-members") || k.ends_with("-options") => {}
+                    _ => self.unknown(s, 2),
                 }
                 return;
             }
@@ -461,16 +501,22 @@ impl<'a> Collect<'a> {
                     ["service", ..] | ["simple-filter", ..] => {
                         self.warn(codes::UNMODELLED_MATCH, s.line(), "service sets and simple filters on interfaces are not modelled");
                     }
-                    ["rpf-check", ..] => {
-                        self.info(codes::UNMODELLED_MATCH, s.line(), "unicast reverse-path forwarding checks are not modelled (spoofed sources may be dropped)");
+                    ["rpf-check", ..] | ["mac-validate", ..] => {
+                        self.info(codes::UNMODELLED_MATCH, s.line(), "reverse-path and MAC validation checks are not modelled (spoofed sources may be dropped)");
                     }
-                    _ => {}
+                    [] => {}
+                    [k, ..] if IRRELEVANT_FAMILY.contains(k) => {}
+                    _ => self.unknown(s, at + 2),
                 }
             }
             ["family", fam, "filter", "input" | "output" | "input-list" | "output-list", ..] if !matches!(*fam, "mpls" | "iso") => {
                 self.warn(codes::UNMODELLED_MATCH, s.line(), format!("family {fam} filters (layer 2) are not modelled"));
             }
-            _ => {}
+            // Other families (MPLS, ISO, bridging, switching, circuit cross-connects) carry no
+            // IP filtering of their own.
+            ["family", ..] | [] => {}
+            [k, ..] if IRRELEVANT_UNIT.contains(k) => {}
+            _ => self.unknown(s, at),
         }
     }
 
@@ -538,11 +584,14 @@ impl<'a> Collect<'a> {
                 let tb = if matches!(tb, "inet" | "inet6") { table.to_string() } else { tb.to_string() };
                 (tb, t, at + 3)
             }
-            ["aggregate" | "generated", ..] | ["rib", _, "aggregate" | "generated", ..] => {
+            ["aggregate" | "generate", ..] | ["rib", _, "aggregate" | "generate", ..] => {
                 let key = format!("aggregate {table}");
                 return self.note_once(&key, s.line(), Severity::Info, codes::UNMODELLED_MATCH, "aggregate and generated routes depend on dynamic routes and are not modelled".into());
             }
-            _ => return,
+            [k, ..] if IRRELEVANT_RO.contains(k) => return,
+            ["rib", _, k, ..] if IRRELEVANT_RO.contains(k) => return,
+            [] | ["rib", ..] => return,
+            _ => return self.unknown(s, at),
         };
         match tail {
             ["route", p, more @ ..] => {
