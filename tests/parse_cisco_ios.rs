@@ -538,3 +538,52 @@ fn throughput_on_a_large_access_list() {
     let mb = (text.len() * rounds) as f64 / 1e6;
     eprintln!("sample_05.ios: {} bytes, {} rules, {:.1} MB/s", text.len(), rules / rounds, mb / dt);
 }
+
+const NATBOX: &str = "\
+hostname natbox
+interface GigabitEthernet0/0
+ ip address 198.51.100.2 255.255.255.0
+ ip nat outside
+interface GigabitEthernet0/1
+ ip address 10.0.0.1 255.255.255.0
+ ip nat inside
+ip nat pool PUBLIC 198.51.100.100 198.51.100.110 prefix-length 24
+ip nat inside source list LAN pool PUBLIC overload
+ip nat pool WEBFARM 10.0.0.80 10.0.0.80 netmask 255.255.255.0 type rotary
+ip nat inside destination list VIP pool WEBFARM
+ip access-list standard LAN
+ deny 10.0.0.66
+ permit 10.0.0.0 0.0.0.255
+ip access-list extended VIP
+ permit tcp any host 198.51.100.80 eq www
+ip route 0.0.0.0 0.0.0.0 198.51.100.1
+";
+
+#[test]
+fn nat_pools_follow_their_access_lists() {
+    let ws = Workspace::load(vec![InputFile::new("natbox.cfg", NATBOX)]);
+    let r = ask(&ws, "10.0.0.5", "203.0.113.9", "tcp", Some("443"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let h = &r.results[0].hops[0];
+    assert_eq!((h.nat[0].kind.as_str(), h.nat[0].to.split(':').next()), ("snat", Some("198.51.100.100")));
+    assert_eq!(h.nat[0].rule.as_ref().unwrap().line, 14, "the NAT list's permit decides");
+    // A host the list denies is not translated.
+    let r = ask(&ws, "10.0.0.66", "203.0.113.9", "tcp", Some("443"));
+    assert!(r.results[0].hops[0].nat.is_empty(), "{r:#?}");
+    // Destination translation to the pool, for what the list VIP permits.
+    let r = ask(&ws, "203.0.113.9", "198.51.100.80", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    assert_eq!(r.results[0].hops[0].nat[0].to, "10.0.0.80:80");
+}
+
+#[test]
+fn ipv6_traffic_filter() {
+    let text = read("edge-router.cfg");
+    let ws = edge(&text);
+    let r = ask(&ws, "2001:db8:ffff::1", "2001:db8:0:10::10", "tcp", Some("80"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let r = ask(&ws, "2001:db8:ffff::1", "2001:db8:0:10::10", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
+    let rule = r.results[0].hops[0].rule.as_ref().unwrap();
+    assert_eq!(rule.line, line_of(&text, "deny ipv6 any any log sequence 30"));
+}

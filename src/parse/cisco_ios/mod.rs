@@ -1740,7 +1740,8 @@ impl<'a> Parser<'a> {
                         None => Action::Unknown(t.to_string()),
                     };
                     if dst {
-                        for o in from_ifs {
+                        // `inside destination`: packets arriving from the outside.
+                        for o in to_ifs {
                             dnat_dyn.push(Rule { conds: vec![Cond::is(Test::InIface(o.clone()))], unknown: Vec::new(), action: action.clone(), prov: prov.clone() });
                         }
                     } else {
