@@ -216,6 +216,7 @@ struct Parser<'a> {
     skipped: u32,
     hostname: Option<String>,
     ifaces: Vec<Iface>,
+    iface_idx: HashMap<String, usize>,
     acls: Vec<Acl>,
     acl_idx: HashMap<(bool, String), usize>,
     net_groups: HashMap<String, RawGroup>,
@@ -367,6 +368,7 @@ impl<'a> Parser<'a> {
             skipped: 0,
             hostname: None,
             ifaces: Vec::new(),
+            iface_idx: HashMap::new(),
             acls: Vec::new(),
             acl_idx: HashMap::new(),
             net_groups: HashMap::new(),
@@ -488,9 +490,10 @@ impl<'a> Parser<'a> {
                     return Sec::Unknown(t.to_string());
                 }
                 let name = canon_iface(w1);
-                let idx = match self.ifaces.iter().position(|i| i.name == name) {
+                let idx = match self.iface_idx.get(&name).copied() {
                     Some(i) => i,
                     None => {
+                        self.iface_idx.insert(name.clone(), self.ifaces.len());
                         self.ifaces.push(Iface {
                             name: name.clone(),
                             addrs: Vec::new(),
@@ -667,7 +670,13 @@ impl<'a> Parser<'a> {
             return;
         }
         // The entry is the rest of the line after `access-list N`.
-        let rest = t.splitn(3, char::is_whitespace).nth(2).unwrap_or("").trim();
+        let rest = t
+            .trim_start()
+            .strip_prefix("access-list")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix(*name))
+            .unwrap_or("")
+            .trim();
         if let Some(a) = self.acls.get_mut(i) {
             a.entries.push((n, rest.to_string()));
         }
@@ -1143,10 +1152,7 @@ impl<'a> Parser<'a> {
     /// The declared interface a reference names (abbreviations and case allowed).
     fn resolve_iface(&self, name: &str) -> Option<usize> {
         let c = canon_iface(name);
-        self.ifaces
-            .iter()
-            .position(|i| i.name == c)
-            .or_else(|| self.ifaces.iter().position(|i| i.name.eq_ignore_ascii_case(&c)))
+        self.iface_idx.get(&c).copied().or_else(|| self.ifaces.iter().position(|i| i.name.eq_ignore_ascii_case(&c)))
     }
 
     // ---------------------------------------------------------------- lowering
