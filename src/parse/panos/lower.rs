@@ -508,7 +508,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
                 "interface" => interfaces(c, cx, &[&vsys1_scope, &shared_scope], &mut ifaces),
                 "virtual-router" => {
                     for vr in &c.children {
-                        virtual_router(vr, cx, &mut routes, &mut other_services);
+                        virtual_router(vr, cx, &[&vsys1_scope, &shared_scope], &mut routes, &mut other_services);
                     }
                 }
                 "logical-router" => {
@@ -1350,7 +1350,7 @@ fn check_iface_fields(name: &str, n: &Node, cx: &mut Ctx) {
     }
 }
 
-fn virtual_router(vr: &Node, cx: &mut Ctx, routes: &mut Vec<Route>, other: &mut Vec<String>) {
+fn virtual_router(vr: &Node, cx: &mut Ctx, scopes: &[&Scope], routes: &mut Vec<Route>, other: &mut Vec<String>) {
     for c in &vr.children {
         match c.name.as_str() {
             "routing-table" => {
@@ -1365,7 +1365,7 @@ fn virtual_router(vr: &Node, cx: &mut Ctx, routes: &mut Vec<Route>, other: &mut 
                     };
                     let Some(sr) = fam.child("static-route") else { continue };
                     for r in &sr.children {
-                        static_route(&vr.name, r, v6, cx, routes);
+                        static_route(&vr.name, r, v6, cx, scopes, routes);
                     }
                 }
             }
@@ -1384,7 +1384,7 @@ fn virtual_router(vr: &Node, cx: &mut Ctx, routes: &mut Vec<Route>, other: &mut 
     }
 }
 
-fn static_route(table: &str, r: &Node, v6: bool, cx: &mut Ctx, routes: &mut Vec<Route>) {
+fn static_route(table: &str, r: &Node, v6: bool, cx: &mut Ctx, scopes: &[&Scope], routes: &mut Vec<Route>) {
     let Some(dst_s) = r.get("destination") else {
         cx.diag(codes::STRUCTURE, Severity::Warning, r.line, format!("static route {} has no destination", r.name));
         return;
@@ -1420,10 +1420,13 @@ fn static_route(table: &str, r: &Node, v6: bool, cx: &mut Ctx, routes: &mut Vec<
     let mut kind = RouteKind::Unicast;
     if let Some(nh) = r.child("nexthop") {
         if let Some(a) = nh.get("ip-address").or_else(|| nh.get("ipv6-address")) {
-            match a.parse::<IpAddr>() {
-                Ok(x) => via = Some(x),
-                Err(_) => {
-                    cx.diag(codes::BAD_VALUE, Severity::Warning, nh.line, format!("next hop {a} is not an address (address objects are not resolved here)"));
+            // An address, or an address object holding one address (`ip-netmask` of a host).
+            let obj = scopes.iter().find_map(|sc| sc.addrs.get(a)).and_then(|o| o.get("ip-netmask")).and_then(objects::iface_net);
+            match (a.parse::<IpAddr>(), obj) {
+                (Ok(x), _) => via = Some(x),
+                (Err(_), Some(n)) if n.prefix_len() == n.max_prefix_len() => via = Some(n.addr()),
+                _ => {
+                    cx.diag(codes::BAD_VALUE, Severity::Warning, nh.line, format!("next hop {a} is neither an address nor an address object of one address"));
                     kind = RouteKind::Other;
                 }
             }
