@@ -314,6 +314,20 @@ struct SecRule {
     line: u32,
 }
 
+impl SecRule {
+    fn copy(&self) -> SecRule {
+        SecRule {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            kind: self.kind,
+            variants: self.variants.clone(),
+            unknown: self.unknown.clone(),
+            action: self.action.clone(),
+            line: self.line,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum RuleKind {
     Universal,
@@ -713,74 +727,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
         if !with_ifaces.is_empty() {
             zone_names = with_ifaces;
         }
-        let mut pair_index: HashMap<(String, String), usize> = HashMap::new();
-        // The rules of every pair, in order: each rule is placed only into the pairs it names.
-        let zlist: Vec<&String> = zone_names.iter().collect();
-        let zpos: HashMap<&str, usize> = zlist.iter().enumerate().map(|(i, z)| (z.as_str(), i)).collect();
-        let nz = zlist.len();
-        let mut per_pair: Vec<Vec<usize>> = vec![Vec::new(); nz * nz];
-        for (ri, r) in rules.iter().enumerate() {
-            let side = |sel: &ZoneSel| -> Vec<usize> {
-                match sel {
-                    ZoneSel::Any => (0..nz).collect(),
-                    ZoneSel::List(v) => {
-                        let mut x: Vec<usize> = v.iter().filter_map(|z| zpos.get(z.as_str()).copied()).collect();
-                        x.sort_unstable();
-                        x.dedup();
-                        x
-                    }
-                }
-            };
-            let froms = side(&r.from);
-            let tos = if r.kind == RuleKind::Intrazone { froms.clone() } else { side(&r.to) };
-            for &zi in &froms {
-                for &yi in &tos {
-                    let ok = match r.kind {
-                        RuleKind::Intrazone => zi == yi,
-                        RuleKind::Interzone => zi != yi,
-                        RuleKind::Universal => true,
-                    };
-                    if ok {
-                        per_pair[zi * nz + yi].push(ri);
-                    }
-                }
-            }
-        }
-        let provs: Vec<Provenance> = rules.iter().map(|r| cx.prov(r.line)).collect();
-        for (zi, z) in zlist.iter().enumerate() {
-            for (yi, y) in zlist.iter().enumerate() {
-                let mut rs = Ruleset {
-                    name: format!("{}from-zone {z} to-zone {y}", vs.label),
-                    table: "security".into(),
-                    family: Family::Any,
-                    default: None,
-                    default_prov: Provenance::builtin(""),
-                    rules: vec![],
-                };
-                for &ri in &per_pair[zi * nz + yi] {
-                    let r = &rules[ri];
-                    for v in &r.variants {
-                        rs.rules.push(Rule { conds: v.clone(), unknown: r.unknown.clone(), action: r.action.clone(), prov: provs[ri].clone() });
-                    }
-                }
-                let (name, builtin_allow) = if z == y { INTRAZONE_DEFAULT } else { INTERZONE_DEFAULT };
-                let (allow, prov) = match defaults.get(name) {
-                    Some((a, line)) => (*a, cx.prov(*line)),
-                    None => (
-                        builtin_allow,
-                        Provenance::builtin(format!(
-                            "{name}: {} (PAN-OS predefined rule: traffic {} is {})",
-                            if builtin_allow { "allow" } else { "deny" },
-                            if z == y { "within one zone" } else { "between zones" },
-                            if builtin_allow { "allowed" } else { "denied" }
-                        )),
-                    ),
-                };
-                rs.rules.push(Rule { conds: vec![], unknown: vec![], action: if allow { Action::Accept } else { Action::Drop }, prov });
-                pair_index.insert(((*z).clone(), (*y).clone()), fw.rulesets.len());
-                fw.rulesets.push(rs);
-            }
-        }
+        let pair_index = zone_pairs(&vs.label, &zone_names, &rules, &defaults, cx, &mut fw);
         // Interface → zone within this vsys.
         let mut zone_of: Vec<(String, String)> = Vec::new();
         for (z, (members, _)) in &vs.zones {
@@ -1079,7 +1026,9 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
     }
     let shared_pre = panorama_rules(shared.child("pre-rulebase"), "pre-rulebase", cx, &[&shared_scope], &shared, &ifaces);
     let shared_post = panorama_rules(shared.child("post-rulebase"), "post-rulebase", cx, &[&shared_scope], &shared, &ifaces);
-    let mut groups: Vec<(String, Vec<SecRule>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<SecRule>, HashMap<&'static str, (bool, u32)>)> = Vec::new();
+    let mut shared_defaults = HashMap::new();
+    read_defaults(shared.child("post-rulebase"), cx, &mut shared_defaults);
     for dg in &device_groups {
         let mut scope = Scope::default();
         scope.add(dg);
@@ -1098,30 +1047,32 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
         let mut rules = Vec::new();
         rules.extend(pre);
         rules.extend(post);
-        groups.push((format!("device-group {} security", dg.name), rules));
+        let mut defaults = shared_defaults.clone();
+        read_defaults(dg.child("post-rulebase"), cx, &mut defaults);
+        groups.push((format!("device-group {}", dg.name), rules, defaults));
     }
     if groups.is_empty() && (!shared_pre.is_empty() || !shared_post.is_empty()) {
-        groups.push(("shared security".to_string(), Vec::new()));
+        groups.push(("shared".to_string(), Vec::new(), shared_defaults.clone()));
     }
-    for (name, own) in groups {
-        let all: Vec<&SecRule> = shared_pre.iter().chain(own.iter()).chain(shared_post.iter()).collect();
+    for (name, own, defaults) in groups {
+        let all: Vec<SecRule> = shared_pre.iter().chain(own.iter()).chain(shared_post.iter()).map(SecRule::copy).collect();
         if all.is_empty() {
             continue;
         }
-        let mut rs = Ruleset { name, table: "security".into(), family: Family::Any, default: None, default_prov: Provenance::builtin(""), rules: vec![] };
-        for r in all {
-            let mut extra = r.unknown.clone();
-            if let ZoneSel::List(z) = &r.from {
-                extra.push(format!("from zone {}", z.join(" ")));
-            }
-            if let ZoneSel::List(z) = &r.to {
-                extra.push(format!("to zone {}", z.join(" ")));
-            }
-            for v in &r.variants {
-                rs.rules.push(Rule { conds: v.clone(), unknown: extra.clone(), action: r.action.clone(), prov: cx.prov(r.line) });
+        // Zones are defined in templates, not in device groups: the pairs are those the rules
+        // name.
+        let mut zones: BTreeSet<String> = BTreeSet::new();
+        for r in &all {
+            for sel in [&r.from, &r.to] {
+                if let ZoneSel::List(v) = sel {
+                    zones.extend(v.iter().cloned());
+                }
             }
         }
-        fw.rulesets.push(rs);
+        if zones.is_empty() {
+            zones.insert("any".to_string());
+        }
+        zone_pairs(&format!("{name} "), &zones, &all, &defaults, cx, &mut fw);
     }
 
     if !fw.rulesets.is_empty() {
@@ -1175,6 +1126,108 @@ fn gather<'n>(n: &'n Node, g: &mut Gathered<'_, 'n>, cx: &mut Ctx, top: bool) {
             "config" => gather(c, g, cx, false),
             x if IGNORED_DEVICE.contains(&x) || IGNORED_VSYS.contains(&x) => {}
             _ => cx.unknown(c, if top { "the top level" } else { "a device" }),
+        }
+    }
+}
+
+/// One ruleset per pair of zones, holding the rules that apply to it in order, then the default
+/// rule of the pair (intrazone or interzone). Returns each pair's ruleset index.
+fn zone_pairs(
+    label: &str,
+    zone_names: &BTreeSet<String>,
+    rules: &[SecRule],
+    defaults: &HashMap<&str, (bool, u32)>,
+    cx: &mut Ctx,
+    fw: &mut Firewall,
+) -> HashMap<(String, String), usize> {
+    let mut pair_index: HashMap<(String, String), usize> = HashMap::new();
+    // The rules of every pair, in order: each rule is placed only into the pairs it names.
+    let zlist: Vec<&String> = zone_names.iter().collect();
+    let zpos: HashMap<&str, usize> = zlist.iter().enumerate().map(|(i, z)| (z.as_str(), i)).collect();
+    let nz = zlist.len();
+    let mut per_pair: Vec<Vec<usize>> = vec![Vec::new(); nz * nz];
+    for (ri, r) in rules.iter().enumerate() {
+        let side = |sel: &ZoneSel| -> Vec<usize> {
+            match sel {
+                ZoneSel::Any => (0..nz).collect(),
+                ZoneSel::List(v) => {
+                    let mut x: Vec<usize> = v.iter().filter_map(|z| zpos.get(z.as_str()).copied()).collect();
+                    x.sort_unstable();
+                    x.dedup();
+                    x
+                }
+            }
+        };
+        let froms = side(&r.from);
+        let tos = if r.kind == RuleKind::Intrazone { froms.clone() } else { side(&r.to) };
+        for &zi in &froms {
+            for &yi in &tos {
+                let ok = match r.kind {
+                    RuleKind::Intrazone => zi == yi,
+                    RuleKind::Interzone => zi != yi,
+                    RuleKind::Universal => true,
+                };
+                if ok {
+                    per_pair[zi * nz + yi].push(ri);
+                }
+            }
+        }
+    }
+    let provs: Vec<Provenance> = rules.iter().map(|r| cx.prov(r.line)).collect();
+    for (zi, z) in zlist.iter().enumerate() {
+        for (yi, y) in zlist.iter().enumerate() {
+            let mut rs = Ruleset {
+                name: format!("{}from-zone {z} to-zone {y}", label),
+                table: "security".into(),
+                family: Family::Any,
+                default: None,
+                default_prov: Provenance::builtin(""),
+                rules: vec![],
+            };
+            for &ri in &per_pair[zi * nz + yi] {
+                let r = &rules[ri];
+                for v in &r.variants {
+                    rs.rules.push(Rule { conds: v.clone(), unknown: r.unknown.clone(), action: r.action.clone(), prov: provs[ri].clone() });
+                }
+            }
+            let (name, builtin_allow) = if z == y { INTRAZONE_DEFAULT } else { INTERZONE_DEFAULT };
+            let (allow, prov) = match defaults.get(name) {
+                Some((a, line)) => (*a, cx.prov(*line)),
+                None => (
+                    builtin_allow,
+                    Provenance::builtin(format!(
+                        "{name}: {} (PAN-OS predefined rule: traffic {} is {})",
+                        if builtin_allow { "allow" } else { "deny" },
+                        if z == y { "within one zone" } else { "between zones" },
+                        if builtin_allow { "allowed" } else { "denied" }
+                    )),
+                ),
+            };
+            rs.rules.push(Rule { conds: vec![], unknown: vec![], action: if allow { Action::Accept } else { Action::Drop }, prov });
+            pair_index.insert(((*z).clone(), (*y).clone()), fw.rulesets.len());
+            fw.rulesets.push(rs);
+        }
+    }
+    pair_index
+}
+
+/// Overridden predefined rules (`default-security-rules rules intrazone-default action …`).
+fn read_defaults(rb: Option<&Node>, cx: &mut Ctx, into: &mut HashMap<&'static str, (bool, u32)>) {
+    let Some(rs) = rb.and_then(|r| r.child("default-security-rules")).and_then(|d| d.child("rules")) else { return };
+    for r in &rs.children {
+        let key = match r.name.as_str() {
+            "intrazone-default" => INTRAZONE_DEFAULT.0,
+            "interzone-default" => INTERZONE_DEFAULT.0,
+            _ => {
+                cx.unknown(r, "default-security-rules");
+                continue;
+            }
+        };
+        if let Some(a) = r.get("action") {
+            if !matches!(a, "allow" | "deny" | "drop" | "reset-client" | "reset-server" | "reset-both") {
+                cx.diag(codes::BAD_VALUE, Severity::Warning, r.line, format!("action {a} is not a security rule action"));
+            }
+            into.insert(key, (a == "allow", r.child("action").map_or(r.line, |x| x.line)));
         }
     }
 }
