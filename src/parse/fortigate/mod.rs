@@ -227,12 +227,10 @@ impl<'a> Cx<'a> {
 
     /// Check the settings of a block or entry against the known keys of `path`.
     fn check_settings(&mut self, path: &str, items: &[Item<'a>]) {
-        let sp = spec::of(path);
         for it in items {
             match it {
                 Item::Setting(st) => {
-                    let known = sp.is_some_and(|s| s.any_key || s.keys.contains(&st.key()))
-                        || (matches!(path, "firewall policy" | "firewall policy6") && spec::policy_key(st.key()));
+                    let known = spec::known_key(path, st.key());
                     if !known {
                         self.diags.unrecognized(
                             st.line,

@@ -203,10 +203,25 @@ pub fn of(path: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.path == path)
 }
 
-/// Settings known for firewall policies (read or ignored).
-pub fn policy_key(key: &str) -> bool {
-    POLICY_READ.contains(&key) || POLICY_IGNORED.contains(&key)
+type KeySets = std::collections::HashMap<&'static str, std::collections::HashSet<&'static str>>;
+
+/// Known settings per block path, as sets (the lists are long and every setting is checked).
+fn key_sets() -> &'static KeySets {
+    static SETS: std::sync::OnceLock<KeySets> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        let mut m: KeySets = SPECS.iter().map(|s| (s.path, s.keys.iter().copied().collect())).collect();
+        let policy: std::collections::HashSet<&'static str> = POLICY_READ.iter().chain(POLICY_IGNORED).copied().collect();
+        m.insert("firewall policy", policy.clone());
+        m.insert("firewall policy6", policy);
+        m
+    })
 }
+
+/// True if `key` is a known setting of the block `path`.
+pub fn known_key(path: &str, key: &str) -> bool {
+    of(path).is_some_and(|s| s.any_key) || key_sets().get(path).is_some_and(|k| k.contains(key))
+}
+
 
 /// Top-level blocks that do not decide which packets the device forwards or accepts: device
 /// administration (accounts, profiles, GUI, storage), logging and reporting, monitoring (SNMP,

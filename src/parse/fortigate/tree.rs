@@ -16,8 +16,8 @@ pub struct Stmt<'a> {
     pub last: u32,
     /// The first line's text, trimmed.
     pub text: &'a str,
-    /// Words, quotes removed.
-    pub words: Vec<String>,
+    /// Words, quotes removed (shared: settings keep the statement that set them).
+    pub words: std::rc::Rc<[String]>,
 }
 
 impl Stmt<'_> {
@@ -148,7 +148,7 @@ impl<'a> Reader<'a> {
             if let Some(w) = cur.take() {
                 words.push(w);
             }
-            return Some(Stmt { line, last: self.pos as u32, text: t, words });
+            return Some(Stmt { line, last: self.pos as u32, text: t, words: words.into() });
         }
     }
 }
