@@ -278,27 +278,27 @@ impl<'a> Res<'a> {
 type Operand = Option<AddrSet>;
 
 /// Parse an address operand at `toks[*i..]`.
-fn operand(res: &mut Res, toks: &[String], i: &mut usize, a: &AceLine, unknown: &mut Vec<String>) -> Result<Operand, String> {
+fn operand(res: &mut Res, toks: &[&str], i: &mut usize, a: &AceLine, unknown: &mut Vec<String>) -> Result<Operand, String> {
     // Identity-firewall and TrustSec criteria before the address: not modelled.
     loop {
-        match toks.get(*i).map(String::as_str) {
+        match toks.get(*i).copied() {
             Some(k @ ("user" | "user-group" | "object-group-user")) => {
-                unknown.push(format!("{k} {}", toks.get(*i + 1).map(String::as_str).unwrap_or("")));
+                unknown.push(format!("{k} {}", toks.get(*i + 1).copied().unwrap_or("")));
                 *i += 2;
             }
             Some(k @ ("security-group" | "object-group-security")) => {
                 if k == "security-group" {
-                    unknown.push(format!("{k} {} {}", toks.get(*i + 1).map(String::as_str).unwrap_or(""), toks.get(*i + 2).map(String::as_str).unwrap_or("")));
+                    unknown.push(format!("{k} {} {}", toks.get(*i + 1).copied().unwrap_or(""), toks.get(*i + 2).copied().unwrap_or("")));
                     *i += 3;
                 } else {
-                    unknown.push(format!("{k} {}", toks.get(*i + 1).map(String::as_str).unwrap_or("")));
+                    unknown.push(format!("{k} {}", toks.get(*i + 1).copied().unwrap_or("")));
                     *i += 2;
                 }
             }
             _ => break,
         }
     }
-    let t = toks.get(*i).ok_or("an address is missing")?.as_str();
+    let t = *toks.get(*i).ok_or("an address is missing")?;
     let names = &res.cfg.names;
     let r = match t {
         "any" => {
@@ -352,13 +352,13 @@ fn operand(res: &mut Res, toks: &[String], i: &mut usize, a: &AceLine, unknown: 
 }
 
 /// Ports at `toks[*i..]` if present: an operator or a port group.
-fn ports(res: &mut Res, toks: &[String], i: &mut usize) -> Result<Option<Vec<(u16, u16)>>, String> {
+fn ports(res: &mut Res, toks: &[&str], i: &mut usize) -> Result<Option<Vec<(u16, u16)>>, String> {
     if let Some(r) = port_op(toks, *i) {
         let (v, used) = r?;
         *i += used;
         return Ok(Some(v));
     }
-    if toks.get(*i).map(String::as_str) == Some("object-group") {
+    if toks.get(*i).copied() == Some("object-group") {
         if let Some(name) = toks.get(*i + 1) {
             if let Some(v) = res.port_group(name, 0) {
                 *i += 2;
@@ -441,9 +441,10 @@ fn predefined_service(name: &str) -> Option<Svc> {
 
 /// Lower one ACL line to rules (several when its services or unknown members need it).
 fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
-    let toks = &a.toks;
+    let all: Vec<&str> = super::words(&a.text).collect();
+    let toks: &[&str] = all.get(a.skip..).unwrap_or(&[]);
     let prov = res.cfg.prov(a.line, &a.text);
-    let action = match toks.first().map(String::as_str) {
+    let action = match toks.first().copied() {
         Some("permit") => Action::Accept,
         Some("deny") => Action::Drop,
         _ => {
@@ -475,13 +476,13 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
             .collect();
     }
     // Protocol.
-    let Some(pt) = toks.get(i).cloned() else { return fail(res, "a protocol is missing".into()) };
+    let Some(pt) = toks.get(i).copied() else { return fail(res, "a protocol is missing".into()) };
     let mut svcs: Vec<Svc>;
     let mut port_capable = false;
     let mut icmp: Option<bool> = None;
-    match pt.as_str() {
+    match pt {
         "object-group" => {
-            let n = toks.get(i + 1).cloned().unwrap_or_default();
+            let n = toks.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
             i += 2;
             match res.cfg.groups.get(&n).map(|g| &g.0) {
                 Some(Group::Protocol(..)) => {
@@ -497,7 +498,7 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
             }
         }
         "object" => {
-            let n = toks.get(i + 1).cloned().unwrap_or_default();
+            let n = toks.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
             i += 2;
             svcs = match res.cfg.svc_objs.get(&n) {
                 Some((s, _)) => vec![s.clone()],
@@ -547,9 +548,9 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
             Err(e) => return fail(res, e),
         }
     } else if let Some(v6) = icmp {
-        match toks.get(i).map(String::as_str) {
+        match toks.get(i).copied() {
             Some("object-group") => {
-                let n = toks.get(i + 1).cloned().unwrap_or_default();
+                let n = toks.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
                 match res.icmp_group(&n, 0) {
                     Some(v) => {
                         icmp_types = Some(v.into_iter().map(|t| (t, None)).collect());
@@ -578,18 +579,18 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
     // Options.
     let mut inactive = false;
     while i < toks.len() {
-        match toks[i].as_str() {
+        match toks[i] {
             "log" => {
                 i += 1;
-                if toks.get(i).is_some_and(|t| LOG_LEVELS.contains(&t.as_str()) || t.parse::<u8>().is_ok_and(|n| n <= 7)) {
+                if toks.get(i).is_some_and(|t| LOG_LEVELS.contains(t) || t.parse::<u8>().is_ok_and(|n| n <= 7)) {
                     i += 1;
                 }
-                if toks.get(i).map(String::as_str) == Some("interval") {
+                if toks.get(i).copied() == Some("interval") {
                     i += 2;
                 }
             }
             "time-range" => {
-                let n = toks.get(i + 1).cloned().unwrap_or_default();
+                let n = toks.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
                 unknown.push(format!("time-range {n} (the rule applies only at some times)"));
                 i += 2;
             }
@@ -1066,7 +1067,8 @@ fn nat_addr(res: &mut Res, tok: &str, line: u32, text: &str) -> Mapped {
 }
 
 fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
-    let toks = &n.toks;
+    let all: Vec<&str> = super::words(&n.text).collect();
+    let toks: &[&str] = &all;
     let mut i = 1;
     let (mut real_if, mut mapped_if) = (None, None);
     if let Some(t) = toks.get(1).filter(|t| t.starts_with('(')) {
@@ -1100,15 +1102,15 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
         // Object NAT: nat [(real,mapped)] static|dynamic MAPPED [options].
         nat.section = 2;
         nat.real_src = Some(res.net_ref(obj, n.line, &n.text));
-        match toks.get(i).map(String::as_str) {
+        match toks.get(i).copied() {
             Some("static") => nat.is_static = true,
             Some("dynamic") => {}
             _ => return bad(res, "expected nat (REAL,MAPPED) static|dynamic ...".into()),
         }
         i += 1;
-        match toks.get(i).map(String::as_str) {
+        match toks.get(i).copied() {
             Some("pat-pool") => {
-                let p = toks.get(i + 1).cloned().unwrap_or_default();
+                let p = toks.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
                 nat.mapped_src = Some(nat_addr(res, &p, n.line, &n.text));
                 i += 2;
             }
@@ -1119,7 +1121,7 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
             _ => return bad(res, "the mapped address is missing".into()),
         }
         while let Some(t) = toks.get(i) {
-            match t.as_str() {
+            match *t {
                 "interface" => i += 1, // PAT fallback to the interface: the pool is used first.
                 "service" => {
                     let p = toks.get(i + 1).and_then(|p| names::protocol(p));
@@ -1149,7 +1151,7 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
     //   [destination static MAPPED_DST REAL_DST] [service REAL MAPPED] [options] [inactive]
     //   [description ...].
     while let Some(t) = toks.get(i) {
-        match t.as_str() {
+        match *t {
             "after-auto" => {
                 nat.section = 3;
                 i += 1;
@@ -1159,15 +1161,15 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
             _ => break,
         }
     }
-    if toks.get(i).map(String::as_str) != Some("source") {
+    if toks.get(i).copied() != Some("source") {
         return bad(res, "expected nat (REAL,MAPPED) source static|dynamic ...".into());
     }
-    match toks.get(i + 1).map(String::as_str) {
+    match toks.get(i + 1).copied() {
         Some("static") => nat.is_static = true,
         Some("dynamic") => {}
         _ => return bad(res, "expected source static|dynamic".into()),
     }
-    let (Some(real), Some(mapped)) = (toks.get(i + 2).cloned(), toks.get(i + 3).cloned()) else {
+    let (Some(real), Some(mapped)) = (toks.get(i + 2).map(|s| s.to_string()), toks.get(i + 3).map(|s| s.to_string())) else {
         return bad(res, "source needs a real and a mapped address".into());
     };
     nat.real_src = Some(match nat_addr(res, &real, n.line, &n.text) {
@@ -1176,20 +1178,20 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
     });
     i += 4;
     if mapped == "pat-pool" {
-        let p = toks.get(i).cloned().unwrap_or_default();
+        let p = toks.get(i).map(|s| s.to_string()).unwrap_or_default();
         nat.mapped_src = Some(nat_addr(res, &p, n.line, &n.text));
         i += 1;
     } else {
         nat.mapped_src = Some(nat_addr(res, &mapped, n.line, &n.text));
     }
     while let Some(t) = toks.get(i) {
-        match t.as_str() {
+        match *t {
             "interface" => i += 1,
             "destination" => {
-                if toks.get(i + 1).map(String::as_str) != Some("static") {
+                if toks.get(i + 1).copied() != Some("static") {
                     return bad(res, "expected destination static MAPPED REAL".into());
                 }
-                let (Some(md), Some(rd)) = (toks.get(i + 2).cloned(), toks.get(i + 3).cloned()) else {
+                let (Some(md), Some(rd)) = (toks.get(i + 2).map(|s| s.to_string()), toks.get(i + 3).map(|s| s.to_string())) else {
                     return bad(res, "destination needs a mapped and a real address".into());
                 };
                 let m = nat_addr(res, &md, n.line, &n.text);
@@ -1254,7 +1256,7 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
     let cfg = res.cfg;
     let mut all: Vec<Nat> = Vec::new();
     for n in &cfg.nats {
-        if n.toks.iter().any(|t| t == "inactive") {
+        if super::words(&n.text).any(|t| t == "inactive") {
             continue;
         }
         if let Some(x) = parse_nat(res, n) {

@@ -179,8 +179,8 @@ pub(crate) struct AceLine {
     pub line: u32,
     pub text: String,
     pub standard: bool,
-    /// Tokens after `extended` / `standard`.
-    pub toks: Vec<String>,
+    /// Number of words before the ones after `extended` / `standard`.
+    pub skip: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -214,7 +214,6 @@ pub(crate) struct NatLine {
     pub text: String,
     /// For object NAT: the object's name.
     pub object: Option<String>,
-    pub toks: Vec<String>,
 }
 
 /// `ssh`, `telnet`, `http` management lines.
@@ -430,6 +429,11 @@ struct Parser {
     block: Block,
 }
 
+/// The words of a line; a `!` word starts a trailing comment (as in hand-written configurations).
+pub(crate) fn words(line: &str) -> impl Iterator<Item = &str> {
+    line.split_whitespace().take_while(|t| *t != "!")
+}
+
 /// A dotted mask as a prefix length; `None` if the mask is not contiguous.
 pub(crate) fn mask_len(m: Ipv4Addr) -> Option<u8> {
     let v = u32::from(m);
@@ -473,8 +477,8 @@ pub(crate) type PortOp = (Vec<(u16, u16)>, usize);
 
 /// A port operator at `toks[i..]`: `eq P`, `neq P`, `lt P`, `gt P`, `range A B`. Returns the
 /// ranges and the tokens used; `Err` names a bad value.
-pub(crate) fn port_op(toks: &[String], i: usize) -> Option<Result<PortOp, String>> {
-    let op = toks.get(i)?.as_str();
+pub(crate) fn port_op(toks: &[&str], i: usize) -> Option<Result<PortOp, String>> {
+    let op = *toks.get(i)?;
     let arg = |k: usize| -> Result<u16, String> {
         let t = toks.get(i + k).ok_or_else(|| format!("{op} needs a port"))?;
         names::port(t).ok_or_else(|| format!("{t:?} is not a port number or ASA port name"))
@@ -509,7 +513,7 @@ pub(crate) fn proto_word(s: &str) -> Option<Option<Vec<u8>>> {
 
 /// `service-object` / `service` arguments: `PROTO [source OP] [destination OP]`, the older
 /// `PROTO OP` (destination), or `icmp TYPE [CODE]`.
-pub(crate) fn parse_service(toks: &[String]) -> Result<Svc, String> {
+pub(crate) fn parse_service(toks: &[&str]) -> Result<Svc, String> {
     let first = toks.first().ok_or("a protocol is missing")?;
     let protos = proto_word(first).ok_or_else(|| format!("{first:?} is not a protocol"))?;
     let mut svc = Svc { protos: protos.clone(), ..Default::default() };
@@ -528,7 +532,7 @@ pub(crate) fn parse_service(toks: &[String]) -> Result<Svc, String> {
         return Ok(svc);
     }
     while i < toks.len() {
-        let (dst, j) = match toks[i].as_str() {
+        let (dst, j) = match toks[i] {
             "source" => (false, i + 1),
             "destination" => (true, i + 1),
             _ => (true, i),
@@ -543,7 +547,7 @@ pub(crate) fn parse_service(toks: &[String]) -> Result<Svc, String> {
                 i = j + used;
             }
             Some(Err(e)) => return Err(e),
-            None => return Err(format!("unexpected {:?}", toks.get(j).map(String::as_str).unwrap_or(""))),
+            None => return Err(format!("unexpected {:?}", toks.get(j).copied().unwrap_or(""))),
         }
     }
     if (svc.sport.is_some() || svc.dport.is_some()) && !svc.protos.as_deref().is_some_and(|p| p.iter().all(|x| crate::space::proto::has_ports(*x))) {
@@ -576,7 +580,7 @@ impl Parser {
             return;
         }
         // A `!` word starts a trailing comment (as in hand-written configurations).
-        let toks: Vec<String> = trimmed.split_whitespace().take_while(|t| *t != "!").map(str::to_string).collect();
+        let toks: Vec<&str> = words(trimmed).collect();
         if raw.starts_with(' ') || raw.starts_with('\t') {
             self.child(no, trimmed, &toks);
         } else {
@@ -585,7 +589,7 @@ impl Parser {
         }
     }
 
-    fn child(&mut self, no: u32, text: &str, toks: &[String]) {
+    fn child(&mut self, no: u32, text: &str, toks: &[&str]) {
         match self.block.clone() {
             Block::None => self.unrecognized(no, text, "indented line outside any block"),
             Block::Ignored => {
@@ -602,13 +606,13 @@ impl Parser {
         }
     }
 
-    fn command(&mut self, no: u32, text: &str, toks: &[String]) {
-        let t0 = toks.first().map(String::as_str).unwrap_or("");
-        let t1 = toks.get(1).map(String::as_str).unwrap_or("");
+    fn command(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let t0 = toks.first().copied().unwrap_or("");
+        let t1 = toks.get(1).copied().unwrap_or("");
         match t0 {
             "ASA" | "PIX" | "FWSM" if t1 == "Version" => {}
             "hostname" => match toks.get(1) {
-                Some(h) => self.hostname = Some(h.clone()),
+                Some(h) => self.hostname = Some(h.to_string()),
                 None => self.warn(codes::BAD_VALUE, no, text, "hostname without a name"),
             },
             "name" => self.name_cmd(no, text, toks),
@@ -617,12 +621,12 @@ impl Parser {
             "object-group" => self.object_group(no, text, toks),
             "access-list" => self.access_list(no, text, toks),
             "access-group" => self.access_group(no, text, toks),
-            "nat" => self.cfg.nats.push(NatLine { line: no, text: text.to_string(), object: None, toks: toks.to_vec() }),
+            "nat" => self.cfg.nats.push(NatLine { line: no, text: text.to_string(), object: None }),
             "route" => self.route(no, text, &toks[1..], false),
             "ipv6" if t1 == "route" => self.route(no, text, &toks[2..], true),
             "ipv6" if t1 == "icmp" => self.icmp_cmd(no, text, &toks[2..], true),
             "icmp" if matches!(t1, "permit" | "deny") => self.icmp_cmd(no, text, &toks[1..], false),
-            "same-security-traffic" => match (t1, toks.get(2).map(String::as_str)) {
+            "same-security-traffic" => match (t1, toks.get(2).copied()) {
                 ("permit", Some("inter-interface")) => self.cfg.same_inter = Some((no, text.to_string())),
                 ("permit", Some("intra-interface")) => self.cfg.same_intra = Some((no, text.to_string())),
                 _ => self.unrecognized(no, text, "expected same-security-traffic permit inter-interface|intra-interface"),
@@ -631,13 +635,13 @@ impl Parser {
             "global" | "static" | "conduit" | "outbound" | "apply" => {
                 self.warn(codes::UNMODELLED_MATCH, no, text, "pre-8.3 NAT and conduit commands are not modelled: translations through them are unknown")
             }
-            "crypto" if t1 == "map" && toks.get(3).map(String::as_str) == Some("interface") => self.info(
+            "crypto" if t1 == "map" && toks.get(3).copied() == Some("interface") => self.info(
                 codes::UNMODELLED_MATCH,
                 no,
                 text,
                 "site-to-site VPN is not modelled: traffic through the tunnel (which bypasses interface ACLs with sysopt connection permit-vpn, the default) is not analysed",
             ),
-            "tunnel-group" if toks.get(2).map(String::as_str) == Some("type") => {
+            "tunnel-group" if toks.get(2).copied() == Some("type") => {
                 self.info(codes::UNMODELLED_MATCH, no, text, "VPN tunnel groups are not modelled: traffic of VPN peers and clients is not analysed");
                 self.block = Block::Unmodelled;
             }
@@ -652,7 +656,7 @@ impl Parser {
                 text,
                 "transparent (bridging) mode is not modelled: the device is analysed as a routed firewall",
             ),
-            "sysopt" if t1 == "connection" && toks.get(2).map(String::as_str) == Some("permit-vpn") => {}
+            "sysopt" if t1 == "connection" && toks.get(2).copied() == Some("permit-vpn") => {}
             "ip" if t1 == "verify" => self.info(
                 codes::UNMODELLED_MATCH,
                 no,
@@ -660,7 +664,7 @@ impl Parser {
                 "reverse-path verification (anti-spoofing) is not modelled: spoofed sources are not dropped in the analysis",
             ),
             "ip" if t1 == "audit" => self.warn(codes::UNMODELLED_TARGET, no, text, "IP audit (signature-based dropping) is not modelled"),
-            "threat-detection" if t1 == "scanning-threat" && toks.iter().any(|t| t == "shun") => {
+            "threat-detection" if t1 == "scanning-threat" && toks.iter().any(|t| *t == "shun") => {
                 self.info(codes::UNMODELLED_TARGET, no, text, "shunning of detected scanners is dynamic and not modelled")
             }
             "router" => {
@@ -681,16 +685,16 @@ impl Parser {
         }
     }
 
-    fn name_cmd(&mut self, no: u32, text: &str, toks: &[String]) {
+    fn name_cmd(&mut self, no: u32, text: &str, toks: &[&str]) {
         match (toks.get(1).and_then(|a| a.parse::<IpAddr>().ok()), toks.get(2)) {
             (Some(a), Some(n)) => {
-                self.cfg.names.insert(n.clone(), a);
+                self.cfg.names.insert(n.to_string(), a);
             }
             _ => self.warn(codes::BAD_VALUE, no, text, "expected name ADDRESS NAME"),
         }
     }
 
-    fn interface(&mut self, no: u32, text: &str, toks: &[String]) {
+    fn interface(&mut self, no: u32, text: &str, toks: &[&str]) {
         let Some(phys) = toks.get(1) else {
             self.warn(codes::BAD_VALUE, no, text, "interface without a name");
             self.block = Block::Unknown;
@@ -700,7 +704,7 @@ impl Parser {
             Some(i) => i,
             None => {
                 self.cfg.ifaces.push(Iface {
-                    phys: phys.clone(),
+                    phys: phys.to_string(),
                     line: no,
                     nameif: None,
                     nameif_line: 0,
@@ -716,13 +720,13 @@ impl Parser {
         self.block = Block::Interface(idx);
     }
 
-    fn iface_child(&mut self, i: usize, no: u32, text: &str, toks: &[String]) {
-        let t0 = toks.first().map(String::as_str).unwrap_or("");
-        let t1 = toks.get(1).map(String::as_str).unwrap_or("");
+    fn iface_child(&mut self, i: usize, no: u32, text: &str, toks: &[&str]) {
+        let t0 = toks.first().copied().unwrap_or("");
+        let t1 = toks.get(1).copied().unwrap_or("");
         match (t0, t1) {
             ("nameif", n) if !n.is_empty() => {
                 if let Some(other) = self.cfg.ifaces.iter().find(|x| x.nameif.as_deref() == Some(n)) {
-                    let o = other.phys.clone();
+                    let o = other.phys.to_string();
                     self.warn(codes::STRUCTURE, no, text, format!("nameif {n} is already given to {o}"));
                     return;
                 }
@@ -740,11 +744,11 @@ impl Parser {
                 _ => self.warn(codes::BAD_VALUE, no, text, "security level must be 0 to 100"),
             },
             ("ip", "address") => self.iface_ip(i, no, text, &toks[2..]),
-            ("ipv6", "address") => match toks.get(2).map(String::as_str) {
+            ("ipv6", "address") => match toks.get(2).copied() {
                 Some("autoconfig") | Some("dhcp") => self.info(codes::UNMODELLED_MATCH, no, text, "an address learned at run time is not known: give it in an interface dump or the manifest"),
                 Some(a) => match a.parse::<ipnet::Ipv6Net>() {
                     Ok(n) => {
-                        if toks.get(3).map(String::as_str) == Some("link-local") {
+                        if toks.get(3).copied() == Some("link-local") {
                             return;
                         }
                         if let Some(f) = self.cfg.ifaces.get_mut(i) {
@@ -790,8 +794,8 @@ impl Parser {
         }
     }
 
-    fn iface_ip(&mut self, i: usize, no: u32, text: &str, args: &[String]) {
-        match args.first().map(String::as_str) {
+    fn iface_ip(&mut self, i: usize, no: u32, text: &str, args: &[&str]) {
+        match args.first().copied() {
             Some("dhcp") | Some("pppoe") => {
                 if let Some(f) = self.cfg.ifaces.get_mut(i) {
                     f.dhcp = Some(no);
@@ -816,7 +820,7 @@ impl Parser {
                             f.addrs.push(IpNet::V4(n));
                         }
                         let rest = &args[2.min(args.len())..];
-                        match rest.first().map(String::as_str) {
+                        match rest.first().copied() {
                             None => {}
                             Some("standby") if rest.get(1).is_some_and(|s| s.parse::<Ipv4Addr>().is_ok()) && rest.len() == 2 => {}
                             Some(_) => self.warn(codes::BAD_VALUE, no, text, "expected ip address ADDRESS MASK [standby ADDRESS]"),
@@ -829,9 +833,9 @@ impl Parser {
         }
     }
 
-    fn object(&mut self, no: u32, text: &str, toks: &[String]) {
-        let kind = toks.get(1).map(String::as_str).unwrap_or("");
-        let Some(name) = toks.get(2).cloned() else {
+    fn object(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let kind = toks.get(1).copied().unwrap_or("");
+        let Some(name) = toks.get(2).map(|s| s.to_string()) else {
             self.warn(codes::BAD_VALUE, no, text, "object without a name");
             self.block = Block::Unknown;
             return;
@@ -852,8 +856,8 @@ impl Parser {
         }
     }
 
-    fn net_object_child(&mut self, name: &str, no: u32, text: &str, toks: &[String]) {
-        let t0 = toks.first().map(String::as_str).unwrap_or("");
+    fn net_object_child(&mut self, name: &str, no: u32, text: &str, toks: &[&str]) {
+        let t0 = toks.first().copied().unwrap_or("");
         let item = match t0 {
             "host" => toks.get(1).and_then(|h| h.parse::<IpAddr>().ok()).map(|a| NetItem::Range(AddrRange::single(a))),
             "subnet" => match (toks.get(1), toks.get(2)) {
@@ -867,13 +871,13 @@ impl Parser {
                 _ => None,
             },
             "fqdn" => {
-                let n = toks.iter().skip(1).find(|t| !matches!(t.as_str(), "v4" | "v6")).cloned().unwrap_or_default();
+                let n = toks.iter().skip(1).find(|t| !matches!(**t, "v4" | "v6")).map(|s| s.to_string()).unwrap_or_default();
                 self.info(codes::UNMODELLED_MATCH, no, text, "FQDN objects resolve at run time: rules using them are unknown");
                 Some(NetItem::Unknown(format!("fqdn {n} (object {name})")))
             }
             "description" => return,
             "nat" => {
-                self.cfg.nats.push(NatLine { line: no, text: text.to_string(), object: Some(name.to_string()), toks: toks.to_vec() });
+                self.cfg.nats.push(NatLine { line: no, text: text.to_string(), object: Some(name.to_string()) });
                 return;
             }
             _ => {
@@ -892,8 +896,8 @@ impl Parser {
         }
     }
 
-    fn svc_object_child(&mut self, name: &str, no: u32, text: &str, toks: &[String]) {
-        match toks.first().map(String::as_str) {
+    fn svc_object_child(&mut self, name: &str, no: u32, text: &str, toks: &[&str]) {
+        match toks.first().copied() {
             Some("service") => match parse_service(&toks[1..]) {
                 Ok(s) => {
                     if let Some(o) = self.cfg.svc_objs.get_mut(name) {
@@ -912,9 +916,9 @@ impl Parser {
         }
     }
 
-    fn object_group(&mut self, no: u32, text: &str, toks: &[String]) {
-        let kind = toks.get(1).map(String::as_str).unwrap_or("");
-        let Some(name) = toks.get(2).cloned() else {
+    fn object_group(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let kind = toks.get(1).copied().unwrap_or("");
+        let Some(name) = toks.get(2).map(|s| s.to_string()) else {
             self.warn(codes::BAD_VALUE, no, text, "object-group without a name");
             self.block = Block::Unknown;
             return;
@@ -922,7 +926,7 @@ impl Parser {
         let g = match kind {
             "network" => Group::Network(Vec::new()),
             "service" => {
-                let protos = match toks.get(3).map(String::as_str) {
+                let protos = match toks.get(3).copied() {
                     None => None,
                     Some(p) => match proto_word(p) {
                         Some(Some(v)) => Some(v),
@@ -954,8 +958,8 @@ impl Parser {
         self.block = Block::Group(name);
     }
 
-    fn group_child(&mut self, name: &str, no: u32, text: &str, toks: &[String]) {
-        let t0 = toks.first().map(String::as_str).unwrap_or("");
+    fn group_child(&mut self, name: &str, no: u32, text: &str, toks: &[&str]) {
+        let t0 = toks.first().copied().unwrap_or("");
         if t0 == "description" {
             return;
         }
@@ -965,10 +969,10 @@ impl Parser {
         match g {
             Group::Network(m) => match t0 {
                 "network-object" => {
-                    let t1 = toks.get(1).map(String::as_str).unwrap_or("");
+                    let t1 = toks.get(1).copied().unwrap_or("");
                     let item = match t1 {
                         "host" => toks.get(2).and_then(|h| host(h, &names)).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a)))),
-                        "object" => toks.get(2).map(|o| NetMember::Object(o.clone())),
+                        "object" => toks.get(2).map(|o| NetMember::Object(o.to_string())),
                         _ => match toks.get(2) {
                             Some(mk) => net_mask(t1, mk, &names).map(|r| NetMember::Item(NetItem::Range(r))),
                             None => v6_prefix(t1).map(|r| NetMember::Item(NetItem::Range(r))).or_else(|| host(t1, &names).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a))))),
@@ -980,15 +984,15 @@ impl Parser {
                     }
                 }
                 "group-object" => match toks.get(1) {
-                    Some(n) => m.push((NetMember::Group(n.clone()), no)),
+                    Some(n) => m.push((NetMember::Group(n.to_string()), no)),
                     None => err = Some((codes::BAD_VALUE, "group-object without a name".into())),
                 },
                 _ => err = Some((codes::UNRECOGNIZED, "unrecognized network object-group sub-command".into())),
             },
             Group::Service(protos, m) => match t0 {
-                "service-object" => match toks.get(1).map(String::as_str) {
+                "service-object" => match toks.get(1).copied() {
                     Some("object") => match toks.get(2) {
-                        Some(n) => m.push((SvcMember::Object(n.clone()), no)),
+                        Some(n) => m.push((SvcMember::Object(n.to_string()), no)),
                         None => err = Some((codes::BAD_VALUE, "service-object object without a name".into())),
                     },
                     _ => match parse_service(&toks[1..]) {
@@ -1006,13 +1010,13 @@ impl Parser {
                     None => err = Some((codes::BAD_VALUE, "expected port-object eq|range ...".into())),
                 },
                 "group-object" => match toks.get(1) {
-                    Some(n) => m.push((SvcMember::Group(n.clone()), no)),
+                    Some(n) => m.push((SvcMember::Group(n.to_string()), no)),
                     None => err = Some((codes::BAD_VALUE, "group-object without a name".into())),
                 },
                 _ => err = Some((codes::UNRECOGNIZED, "unrecognized service object-group sub-command".into())),
             },
             Group::Protocol(m, nested) => match t0 {
-                "protocol-object" => match toks.get(1).map(String::as_str) {
+                "protocol-object" => match toks.get(1).copied() {
                     Some("ip") => m.push((None, no)),
                     Some(p) => match names::protocol(p) {
                         Some(n) => m.push((Some(n), no)),
@@ -1021,7 +1025,7 @@ impl Parser {
                     None => err = Some((codes::BAD_VALUE, "protocol-object without a protocol".into())),
                 },
                 "group-object" => match toks.get(1) {
-                    Some(n) => nested.push((n.clone(), no)),
+                    Some(n) => nested.push((n.to_string(), no)),
                     None => err = Some((codes::BAD_VALUE, "group-object without a name".into())),
                 },
                 _ => err = Some((codes::UNRECOGNIZED, "unrecognized protocol object-group sub-command".into())),
@@ -1032,7 +1036,7 @@ impl Parser {
                     None => err = Some((codes::BAD_VALUE, "not an ICMP type".into())),
                 },
                 "group-object" => match toks.get(1) {
-                    Some(n) => nested.push((n.clone(), no)),
+                    Some(n) => nested.push((n.to_string(), no)),
                     None => err = Some((codes::BAD_VALUE, "group-object without a name".into())),
                 },
                 _ => err = Some((codes::UNRECOGNIZED, "unrecognized icmp-type object-group sub-command".into())),
@@ -1044,16 +1048,16 @@ impl Parser {
         }
     }
 
-    fn access_list(&mut self, no: u32, text: &str, toks: &[String]) {
-        let Some(name) = toks.get(1).cloned() else {
+    fn access_list(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let Some(name) = toks.get(1).map(|s| s.to_string()) else {
             self.warn(codes::BAD_VALUE, no, text, "access-list without a name");
             return;
         };
         let mut i = 2;
-        if toks.get(i).map(String::as_str) == Some("line") {
+        if toks.get(i).copied() == Some("line") {
             i += 2;
         }
-        let kind = toks.get(i).map(String::as_str).unwrap_or("");
+        let kind = toks.get(i).copied().unwrap_or("");
         let (standard, rest) = match kind {
             "remark" => {
                 self.skipped += 1;
@@ -1072,7 +1076,7 @@ impl Parser {
                 return;
             }
         };
-        let ace = AceLine { line: no, text: text.to_string(), standard, toks: toks.get(rest..).unwrap_or(&[]).to_vec() };
+        let ace = AceLine { line: no, text: text.to_string(), standard, skip: rest };
         self.acl_mut(&name, no, text).aces.push(ace);
     }
 
@@ -1088,25 +1092,25 @@ impl Parser {
         &mut self.cfg.acls[idx]
     }
 
-    fn access_group(&mut self, no: u32, text: &str, toks: &[String]) {
-        let Some(acl) = toks.get(1).cloned() else {
+    fn access_group(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let Some(acl) = toks.get(1).map(|s| s.to_string()) else {
             self.warn(codes::BAD_VALUE, no, text, "access-group without an ACL");
             return;
         };
-        let dir = toks.get(2).map(String::as_str);
-        let bind = match (dir, toks.get(3).map(String::as_str), toks.get(4)) {
+        let dir = toks.get(2).copied();
+        let bind = match (dir, toks.get(3).copied(), toks.get(4)) {
             (Some("global"), _, _) => Binding::Global,
             (Some("in"), Some("interface"), Some(ifn)) => {
-                if toks.get(5).map(String::as_str) == Some("control-plane") {
-                    Binding::ControlPlane(ifn.clone())
+                if toks.get(5).copied() == Some("control-plane") {
+                    Binding::ControlPlane(ifn.to_string())
                 } else {
-                    if toks.get(5).map(String::as_str) == Some("per-user-override") {
+                    if toks.get(5).copied() == Some("per-user-override") {
                         self.info(codes::UNMODELLED_MATCH, no, text, "per-user ACLs downloaded at authentication are not modelled");
                     }
-                    Binding::In(ifn.clone())
+                    Binding::In(ifn.to_string())
                 }
             }
-            (Some("out"), Some("interface"), Some(ifn)) => Binding::Out(ifn.clone()),
+            (Some("out"), Some("interface"), Some(ifn)) => Binding::Out(ifn.to_string()),
             _ => {
                 self.warn(codes::BAD_VALUE, no, text, "expected access-group ACL in|out interface NAME, or access-group ACL global");
                 return;
@@ -1115,7 +1119,7 @@ impl Parser {
         self.cfg.groups_bound.push(AccessGroup { acl, bind, line: no, text: text.to_string() });
     }
 
-    fn route(&mut self, no: u32, text: &str, args: &[String], v6: bool) {
+    fn route(&mut self, no: u32, text: &str, args: &[&str], v6: bool) {
         let (ifname, dst, rest) = if v6 {
             match (args.first(), args.get(1).and_then(|p| p.parse::<ipnet::Ipv6Net>().ok())) {
                 (Some(i), Some(n)) => (i, IpNet::V6(n.trunc()), args.get(2..).unwrap_or(&[])),
@@ -1152,7 +1156,7 @@ impl Parser {
         }
         let mut extra = Vec::new();
         while let Some(t) = rest.get(k) {
-            match t.as_str() {
+            match *t {
                 "track" => {
                     extra.push("track");
                     k += 2;
@@ -1178,7 +1182,7 @@ impl Parser {
             None
         } else {
             match self.cfg.iface_by_nameif(ifname) {
-                Some(f) => Some(f.phys.clone()),
+                Some(f) => Some(f.phys.to_string()),
                 None => {
                     self.warn(codes::UNDEFINED_REFERENCE, no, text, format!("no interface has nameif {ifname}"));
                     return;
@@ -1199,11 +1203,11 @@ impl Parser {
 
     /// `ssh|telnet|http NET MASK IFNAME`, `ssh|telnet|http PREFIX IFNAME` (IPv6), and the
     /// settings of those services (timeouts, versions) that do not decide who may connect.
-    fn mgmt_cmd(&mut self, no: u32, text: &str, toks: &[String]) {
-        let t0 = toks[0].as_str();
-        let t1 = toks.get(1).map(String::as_str).unwrap_or("");
+    fn mgmt_cmd(&mut self, no: u32, text: &str, toks: &[&str]) {
+        let t0 = toks[0];
+        let t1 = toks.get(1).copied().unwrap_or("");
         if t0 == "http" && t1 == "server" {
-            if toks.get(2).map(String::as_str) == Some("enable") {
+            if toks.get(2).copied() == Some("enable") {
                 let port = match toks.get(3) {
                     Some(p) => match p.parse::<u16>() {
                         Ok(p) => p,
@@ -1228,7 +1232,7 @@ impl Parser {
                     "telnet" => "telnet",
                     _ => "http",
                 };
-                self.cfg.mgmt.push(Mgmt { service, src: vec![src], iface, line: no, text: text.to_string() });
+                self.cfg.mgmt.push(Mgmt { service, src: vec![src], iface: iface.to_string(), line: no, text: text.to_string() });
             }
             // Settings: `ssh timeout 5`, `ssh version 2`, `ssh key-exchange ...`, `http redirect ...`.
             None if !t1.is_empty() && t1.parse::<IpAddr>().is_err() && !t1.contains(':') && names.get(t1).is_none() => {}
@@ -1238,14 +1242,14 @@ impl Parser {
 
     /// `icmp permit|deny {any|host A|A MASK} [TYPE] IFNAME`; `ipv6 icmp permit|deny
     /// {any|host A|PREFIX} [TYPE] IFNAME`.
-    fn icmp_cmd(&mut self, no: u32, text: &str, args: &[String], v6: bool) {
-        let permit = match args.first().map(String::as_str) {
+    fn icmp_cmd(&mut self, no: u32, text: &str, args: &[&str], v6: bool) {
+        let permit = match args.first().copied() {
             Some("permit") => true,
             Some("deny") => false,
             _ => return self.warn(codes::BAD_VALUE, no, text, "expected icmp permit|deny ..."),
         };
         let names = &self.cfg.names;
-        let (src, mut i) = match args.get(1).map(String::as_str) {
+        let (src, mut i) = match args.get(1).copied() {
             Some("any") | Some("any4") | Some("any6") => (None, 2),
             Some("host") => match args.get(2).and_then(|h| host(h, names)) {
                 Some(a) => (Some(vec![AddrRange::single(a)]), 3),
@@ -1269,7 +1273,7 @@ impl Parser {
             }
             i += 1;
         }
-        let Some(iface) = args.get(i).cloned() else {
+        let Some(iface) = args.get(i).map(|s| s.to_string()) else {
             return self.warn(codes::BAD_VALUE, no, text, "expected an interface name");
         };
         if args.len() > i + 1 {
