@@ -213,6 +213,10 @@ pub struct CDevice {
     pub subnets: Vec<(u128, u128, u8, u16)>,
     /// Own addresses in the address dimension, sorted.
     pub local: Vec<u128>,
+    /// Boundaries of the destination addresses this device's routing treats alike: between two
+    /// consecutive boundaries, the local-delivery, broadcast and route-lookup outcome is the
+    /// same for every address (see [`CDevice::route_cell`]).
+    pub route_cuts: Vec<u128>,
     /// Routes ordered for lookup: longest prefix first, then lowest metric.
     pub routes: Vec<CRoute>,
     /// Rulesets (empty without a firewall).
@@ -292,11 +296,54 @@ impl CDevice {
         self.addrs.iter().find(|(n, i)| *i == id && n.addr().is_ipv6() == v6).map(|(n, _)| n.addr())
     }
 
+    /// The destination addresses around `a` that this device's routing treats exactly like `a`
+    /// (local delivery, broadcast, the route chosen), as an inclusive range.
+    pub fn route_cell(&self, a: IpAddr) -> (u128, u128) {
+        cell_of(&self.route_cuts, space::addr_to_u128(a))
+    }
+
     /// The interface whose connected subnet holds `a`.
     pub fn connected_iface(&self, a: IpAddr) -> Option<u16> {
         let v = space::addr_to_u128(a);
         self.subnets.iter().find(|(lo, hi, _, _)| *lo <= v && v <= *hi).map(|s| s.3)
     }
+}
+
+/// Boundaries of a device's routing outcome over destination addresses: its routes' spans, its
+/// connected subnets, its own and loopback addresses, and its broadcast addresses.
+fn device_route_cuts(d: &CDevice) -> Vec<u128> {
+    let mut v = Vec::new();
+    let mut push = |lo: u128, hi: u128| {
+        v.push(lo);
+        if hi < u128::MAX {
+            v.push(hi + 1);
+        }
+    };
+    for r in &d.routes {
+        push(r.span.0, r.span.1);
+    }
+    for s in &d.subnets {
+        push(s.0, s.1);
+    }
+    for &(lo, hi) in d.local_ranges().as_slice() {
+        push(lo, hi);
+    }
+    for b in d.broadcasts() {
+        push(b, b);
+    }
+    let all_ones = space::addr_to_u128(IpAddr::V4(std::net::Ipv4Addr::BROADCAST));
+    push(all_ones, all_ones);
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The interval of `cuts` (sorted boundaries) holding `v`.
+pub fn cell_of(cuts: &[u128], v: u128) -> (u128, u128) {
+    let i = cuts.partition_point(|&c| c <= v);
+    let lo = if i == 0 { 0 } else { cuts[i - 1] };
+    let hi = cuts.get(i).map_or(u128::MAX, |&c| c - 1);
+    (lo, hi)
 }
 
 /// The whole network ready for evaluation.
@@ -320,6 +367,11 @@ pub struct CNetwork {
     pub owners: std::collections::HashMap<u128, (usize, u16)>,
     /// Links stated in the topology manifest: (device, interface) → the other end, both ways.
     pub links: std::collections::HashMap<(usize, u16), (usize, u16)>,
+    /// Boundaries around every owned interface address (each its own cell), sorted.
+    pub owner_cuts: Vec<u128>,
+    /// Boundaries of the destination cells a question needs even where the path records its
+    /// routing: address families and every scanned host (each host its own row).
+    pub dst_cuts: Vec<u128>,
 }
 
 impl CNetwork {
@@ -393,6 +445,24 @@ impl CNetwork {
                 }
             }
         }
+        let mut oc: Vec<u128> = Vec::with_capacity(c.owners.len() * 2);
+        for &x in c.owners.keys() {
+            oc.push(x);
+            oc.push(x.wrapping_add(1));
+        }
+        oc.sort_unstable();
+        oc.dedup();
+        c.owner_cuts = oc;
+        let mut dc = Vec::new();
+        for v6 in [false, true] {
+            for &(lo, hi) in family_range(v6).as_slice() {
+                dc.push(lo);
+                dc.push(hi.wrapping_add(1));
+            }
+        }
+        dc.sort_unstable();
+        dc.dedup();
+        c.dst_cuts = dc;
         c.addr_cuts = a;
         c.route_cuts = rc;
         c.port_cuts = p;
@@ -429,8 +499,10 @@ impl CNetwork {
             self.addr_cuts.push(a.wrapping_add(1));
             self.route_cuts.push(a);
             self.route_cuts.push(a.wrapping_add(1));
+            self.dst_cuts.push(a);
+            self.dst_cuts.push(a.wrapping_add(1));
         }
-        for v in [&mut self.addr_cuts, &mut self.route_cuts] {
+        for v in [&mut self.addr_cuts, &mut self.route_cuts, &mut self.dst_cuts] {
             v.sort_unstable();
             v.dedup();
         }
@@ -499,12 +571,14 @@ fn compile_device(dev: &Device) -> CDevice {
         addrs,
         subnets,
         local,
+        route_cuts: Vec::new(),
         routes,
         rulesets: Vec::new(),
         hooks: Vec::new(),
         has_firewall: dev.firewall.is_some(),
         stateful: dev.firewall.as_ref().is_some_and(|f| f.stateful),
     };
+    c.route_cuts = device_route_cuts(&c);
     if let Some(fw) = &dev.firewall {
         let local = c.local_ranges();
         let has_iface_data = c.has_iface_data;

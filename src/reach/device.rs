@@ -334,6 +334,16 @@ fn finish(dev_idx: usize, iif: Option<u16>, oif: Option<u16>, path: &'static str
     }
 }
 
+/// Record that the way on depends on where the destination falls in the device's routing: the
+/// path region keeps only destinations of the same routing cell (when the destination still
+/// comes from the question's packet; a translated one is the same for every packet).
+fn note_route_cell(dev: &CDevice, l: &mut Live) {
+    if matches!(l.track.map[Dim::Dst as usize], Source::Orig(_)) {
+        let (lo, hi) = dev.route_cell(l.pkt.addr(Dim::Dst));
+        l.track.conds.push(CondRec::Range { map: l.track.map, pkt: l.pkt, dim: Dim::Dst, lo, hi, inside: true });
+    }
+}
+
 /// Routing decision: `Ok(None)` = local delivery, `Ok(Some((oif, gw)))` = forward,
 /// `Err(route)` = no route / discarding route.
 fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Option<usize>> {
@@ -374,6 +384,7 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
         if out.len() > MAX_BRANCHES {
             return;
         }
+        note_route_cell(dev, &mut l);
         if dev.is_broadcast(l.pkt.addr(Dim::Dst)) && matches!(l.pkt.proto(), proto::TCP | proto::ICMP) {
             out.push(finish(dev_idx, Some(iif), None, "forward", arrived, l, Fate::Broadcast));
             continue;
@@ -439,8 +450,9 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
 
 fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Vec<DevPass>) {
     let dev = &net.devices[dev_idx];
-    let first = route(dev, l.pkt.addr(Dim::Dst));
     let mut l = l;
+    note_route_cell(dev, &mut l);
+    let first = route(dev, l.pkt.addr(Dim::Dst));
     let oif0 = match first {
         Ok(Some((o, _))) => o,
         Ok(None) => dev.ifaces.id("lo").unwrap_or(0),
@@ -462,6 +474,7 @@ fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Op
             rev_dst(&mut l, c);
         }
         // Destination NAT in OUTPUT re-routes the packet.
+        note_route_cell(dev, &mut l);
         match route(dev, l.pkt.addr(Dim::Dst)) {
             Ok(None) => {
                 // Sent to itself: loops back through lo into INPUT.
@@ -843,6 +856,13 @@ fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, map: Map
         match fate {
             Fate::Forwarded { oif, gw } => {
                 let dst = left.addr(Dim::Dst);
+                if gw.is_none() && matches!(left_map[Dim::Dst as usize], Source::Orig(_)) {
+                    // On the link, the destination itself says which device (if any) is next.
+                    let (lo, hi) = super::compile::cell_of(&net.owner_cuts, crate::space::addr_to_u128(dst));
+                    if let Some(last) = passes.last_mut() {
+                        last.track.conds.push(CondRec::Range { map: left_map, pkt: left, dim: Dim::Dst, lo, hi, inside: true });
+                    }
+                }
                 match next_device(net, dev, oif, gw, dst) {
                     Some((d2, i2)) if passes.iter().filter(|x| x.device == d2 && x.iif == Some(i2)).count() < 2 => {
                         walk_from(net, d2, Some(i2), left, left_map, passes, out)

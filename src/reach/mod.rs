@@ -371,7 +371,30 @@ impl<'a> Analyzer<'a> {
                 proto_cells.push((pa, Ranges::single(0), Ranges::single(0), Ranges::single(0)));
             }
         }
-        let cells = (src_cells.len() as u128).saturating_mul(dst_cells.len() as u128).saturating_mul(proto_cells.len() as u128);
+        // A packet from a source on no device's subnet enters where the network meets the
+        // outside, whatever its destination; every routing decision on its way is then recorded
+        // in its path region, so its destinations need no cells of their own beyond families
+        // and scanned hosts. A source on a subnet may reach its destination directly, which
+        // depends on the destination: there the routing cells stay.
+        let coarse_dst: Vec<(u128, u128)> = match to {
+            Endpoint::Addrs(r) => atoms(&self.net.dst_cuts, r),
+            Endpoint::Device(_) => dst_cells.clone(),
+        };
+        let off_link = |sa: (u128, u128)| {
+            matches!(from_ep, Endpoint::Addrs(_)) && {
+                let a = space::u128_to_addr(sa.0);
+                !self.net.devices.iter().any(|d| d.connected_iface(a).is_some() || d.is_local(a))
+            }
+        };
+        let plan: Vec<((u128, u128), &[(u128, u128)])> = src_cells
+            .iter()
+            .map(|&sa| (sa, if off_link(sa) { coarse_dst.as_slice() } else { dst_cells.as_slice() }))
+            .collect();
+        let cells = plan
+            .iter()
+            .map(|(_, d)| d.len() as u128)
+            .sum::<u128>()
+            .saturating_mul(proto_cells.len() as u128);
         if cells > budget {
             return Err(format!(
                 "the question splits into {cells} cells of packets (more than {budget}); narrow --from, --to, --proto or --port"
@@ -380,8 +403,8 @@ impl<'a> Analyzer<'a> {
         let mut walks: u128 = 0;
         let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
-        for &sa in &src_cells {
-            for &da in &dst_cells {
+        for &(sa, dsts) in &plan {
+            for &da in dsts {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
                 let sa = match from_ep {
                     Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst_rep) {

@@ -658,6 +658,18 @@ mod regions {
         check(&ws, "192.168.10.0/24", "10.0.0.0/8", "any", 200);
     }
 
+    /// A generated estate of routers in a tree with firewalls, DNAT and subnets: packets from
+    /// the Internet (whose destinations have no cells of their own: every routing decision is
+    /// in the region) and from inside get the answer of their class when walked alone.
+    #[test]
+    fn estate_regions_are_exact() {
+        let net = crate::synth::Network::generate(8, 160, 60, 3);
+        let ws = Workspace::load(net.input_files());
+        check(&ws, "internet", "0.0.0.0/0", "any", 400);
+        check(&ws, "internet", "10.0.0.0/8", "tcp", 300);
+        check(&ws, &net.employees, "10.0.0.0/8", "any", 200);
+    }
+
     #[test]
     fn unknown_constructs_and_goto_regions_are_exact() {
         let rules = EDGE.replace(

@@ -81,6 +81,7 @@ fn device(chains: Vec<(Option<Action>, Vec<CRule>)>) -> CDevice {
         addrs: vec![],
         subnets: vec![],
         local: vec![],
+        route_cuts: vec![],
         routes: vec![],
         rulesets,
         hooks: vec![],
