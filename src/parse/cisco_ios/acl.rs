@@ -111,17 +111,39 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// The words of a line (up to 24 without allocating).
 struct Toks<'a> {
-    v: Vec<&'a str>,
+    arr: [&'a str; 24],
+    len: usize,
+    more: Vec<&'a str>,
     i: usize,
 }
 
 impl<'a> Toks<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut t = Toks { arr: [""; 24], len: 0, more: Vec::new(), i: 0 };
+        for w in text.split_ascii_whitespace() {
+            if t.len < t.arr.len() {
+                t.arr[t.len] = w;
+                t.len += 1;
+            } else {
+                t.more.push(w);
+            }
+        }
+        t
+    }
+    fn get(&self, i: usize) -> Option<&'a str> {
+        if i < self.len {
+            self.arr.get(i).copied()
+        } else {
+            self.more.get(i - self.len).copied()
+        }
+    }
     fn peek(&self) -> Option<&'a str> {
-        self.v.get(self.i).copied()
+        self.get(self.i)
     }
     fn next(&mut self) -> Option<&'a str> {
-        let t = self.v.get(self.i).copied();
+        let t = self.get(self.i);
         if t.is_some() {
             self.i += 1;
         }
@@ -143,7 +165,7 @@ fn is_option(w: &str) -> bool {
 
 /// Parse one entry of an access list.
 pub fn parse(text: &str, dialect: Dialect, g: &Groups) -> Result<Entry, Failure> {
-    let mut t = Toks { v: text.split_whitespace().collect(), i: 0 };
+    let mut t = Toks::new(text);
     let mut seq = None;
     if t.peek() == Some("sequence") {
         t.next();
@@ -173,7 +195,7 @@ pub fn parse(text: &str, dialect: Dialect, g: &Groups) -> Result<Entry, Failure>
         Some(w) => return Err(fail(seq, None, codes::UNRECOGNIZED, &format!("{w:?} is not permit, deny or remark"))),
         None => return Err(fail(seq, None, codes::UNRECOGNIZED, "an entry without an action")),
     };
-    let mut b = Builder { conds: Vec::new(), unknown: Vec::new(), notes: Vec::new(), v6: dialect.v6, seq: None };
+    let mut b = Builder { conds: Vec::with_capacity(6), unknown: Vec::new(), notes: Vec::new(), v6: dialect.v6, seq: None };
     let r = if dialect.standard { b.standard(&mut t, g) } else { b.extended(&mut t, g) };
     match r {
         Ok(variants) => {
@@ -672,7 +694,7 @@ pub fn wildcard_ranges(addr: u32, wild: u32) -> Option<Vec<AddrRange>> {
 
 /// Read a service-group member or similar `proto [source OP] [OP]` / `icmp TYPE` line.
 pub fn service(text: &str, g: &Groups) -> Result<Svc, String> {
-    let mut t = Toks { v: text.split_whitespace().collect(), i: 0 };
+    let mut t = Toks::new(text);
     let w = t.next().ok_or("an empty service")?;
     let protos: Vec<u8> = match w {
         "tcp-udp" => vec![proto::TCP, proto::UDP],
@@ -716,7 +738,7 @@ pub fn service(text: &str, g: &Groups) -> Result<Svc, String> {
 
 /// Read `eq P` / `range A B` / ... alone (an NX-OS port group member).
 pub fn ports_only(text: &str) -> Result<Vec<(u16, u16)>, String> {
-    let mut t = Toks { v: text.split_whitespace().collect(), i: 0 };
+    let mut t = Toks::new(text);
     let g = Groups::default();
     let both = [proto::TCP, proto::UDP];
     let r = port_op(&mut t, &both, &g, &mut Vec::new(), &mut Vec::new()).map_err(|e| e.1)?;

@@ -63,7 +63,7 @@ pub fn looks_like(text: &str) -> bool {
     let mut in_acl = false;
     for line in text.lines().take(50_000) {
         let line = line.trim_start_matches('\u{feff}');
-        let t = line.trim();
+        let t = line.trim_ascii();
         if t.starts_with("!RANCID-CONTENT-TYPE: cisco") {
             strong = true;
             score += 3;
@@ -77,7 +77,7 @@ pub fn looks_like(text: &str) -> bool {
             return false;
         }
         let indented = line.starts_with(' ') || line.starts_with('\t');
-        let mut w = t.split_whitespace();
+        let mut w = t.split_ascii_whitespace();
         let first = w.next().unwrap_or("");
         let second = w.next().unwrap_or("");
         let third = w.next().unwrap_or("");
@@ -138,7 +138,9 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     out.content.firewall = Some(fw);
     out.content.interfaces = interfaces;
     out.content.routes = routes;
-    out.device_hint = p.hostname.clone();
+    // A configuration is one device's: without a `hostname` line, the file name names it
+    // (several such files in one folder stay several devices).
+    out.device_hint = p.hostname.clone().or_else(|| file_stem(file));
     out.lines_skipped = p.skipped;
     let mut diags = p.d.list;
     diags.sort_by_key(|d| d.line);
@@ -163,14 +165,14 @@ struct Iface {
 
 /// An access list and its entries (read once every object group is known).
 #[derive(Debug)]
-struct Acl {
+struct Acl<'a> {
     name: String,
     v6: bool,
     standard: bool,
     /// Not an IP access list (MAC, protocol-type numbered lists): not modelled.
     non_ip: bool,
     header: Provenance,
-    entries: Vec<(u32, String)>,
+    entries: Vec<(u32, &'a str)>,
 }
 
 /// An object group's member lines.
@@ -217,7 +219,7 @@ struct Parser<'a> {
     hostname: Option<String>,
     ifaces: Vec<Iface>,
     iface_idx: HashMap<String, usize>,
-    acls: Vec<Acl>,
+    acls: Vec<Acl<'a>>,
     acl_idx: HashMap<(bool, String), usize>,
     net_groups: HashMap<String, RawGroup>,
     net_group_v6: HashSet<String>,
@@ -255,6 +257,9 @@ const TOP_IRRELEVANT: &[&str] = &[
     "policy-list", "object", "username", "end!", "ethernet", "cable", "vpc", "nv", "evpn", "hsrp", "customer-id",
     "counters", "terminal", "storm-control", "qos", "queue-monitor", "daemon", "peer-filter", "router-id", "sflow",
     "ptp", "lacp", "errdisable", "load-balance", "dhcp", "dns", "ip6", "management-api", "aliases", "schedule",
+    "memory-size", "mgcp", "gatekeeper", "ccm-manager", "sccp", "stcapp", "telephony-service", "ephone", "ephone-dn",
+    "application", "gateway", "sip-ua", "warm-reboot", "rtr", "isdn", "appfw", "call-manager-fallback", "voice-port",
+    "dspfarm", "srst", "mta", "modemcap", "frame-relay", "x25", "ipv6-prefix", "cluster", "buffers", "downward-compatible-config",
 ];
 
 /// `ip ...` statements at the top level that do not decide which packets pass.
@@ -345,7 +350,7 @@ const IFACE_TYPES: &[&str] = &[
 fn canon_iface(name: &str) -> String {
     let split = name.find(|c: char| c.is_ascii_digit()).unwrap_or(name.len());
     let (kind, rest) = name.split_at(split);
-    let kind_t = kind.trim();
+    let kind_t = kind.trim_ascii();
     if kind_t.is_empty() {
         return name.to_string();
     }
@@ -388,7 +393,7 @@ impl<'a> Parser<'a> {
     }
 
     fn prov(&self, n: u32, t: &str) -> Provenance {
-        Provenance { source: self.source, file: self.file.to_string(), line: n, text: t.trim().to_string() }
+        Provenance { source: self.source, file: self.file.to_string(), line: n, text: t.trim_ascii().to_string() }
     }
 
     fn warn(&mut self, code: &'static str, n: u32, t: &str, reason: impl Into<String>) {
@@ -399,18 +404,18 @@ impl<'a> Parser<'a> {
         self.d.push(code, Severity::Info, n, t, reason);
     }
 
-    fn run(&mut self, text: &str) {
+    fn run(&mut self, text: &'a str) {
         let mut sec = Sec::Top;
         let mut lines = text.lines().enumerate();
         while let Some((i, raw0)) = lines.next() {
             let n = i as u32 + 1;
             let raw = if i == 0 { raw0.trim_start_matches('\u{feff}') } else { raw0 };
-            let t = raw.trim();
+            let t = raw.trim_ascii();
             if t.is_empty() || t.starts_with('!') || t.starts_with("Building configuration") || t.starts_with("Current configuration") {
                 self.skipped += 1;
                 continue;
             }
-            let indent = raw.len() - raw.trim_start().len();
+            let indent = raw.len() - raw.trim_ascii_start().len();
             if indent == 0 {
                 self.d.set_context("");
                 // A banner runs to its delimiter, on this line or a later one.
@@ -448,7 +453,7 @@ impl<'a> Parser<'a> {
         let mut w = t.splitn(3, ' ');
         w.next();
         w.next();
-        let rest = w.next().unwrap_or("").trim_start();
+        let rest = w.next().unwrap_or("").trim_ascii_start();
         let delim: String = if rest.starts_with("^C") {
             "^C".into()
         } else {
@@ -471,8 +476,8 @@ impl<'a> Parser<'a> {
         count
     }
 
-    fn top(&mut self, n: u32, t: &str) -> Sec {
-        let w: Vec<&str> = t.split_whitespace().collect();
+    fn top(&mut self, n: u32, t: &'a str) -> Sec {
+        let w: Vec<&str> = t.split_ascii_whitespace().collect();
         let w0 = w.first().copied().unwrap_or("");
         let w1 = w.get(1).copied().unwrap_or("");
         let w2 = w.get(2).copied().unwrap_or("");
@@ -641,7 +646,7 @@ impl<'a> Parser<'a> {
 
     /// `access-list N ...`: numbered lists (1-99, 1300-1999 standard; 100-199, 2000-2699
     /// extended; other numbers are not IP lists).
-    fn numbered_acl(&mut self, n: u32, t: &str, w: &[&str]) {
+    fn numbered_acl(&mut self, n: u32, t: &'a str, w: &[&'a str]) {
         let Some(name) = w.get(1) else {
             self.d.unrecognized(n, t, "access-list without a number");
             return;
@@ -671,14 +676,14 @@ impl<'a> Parser<'a> {
         }
         // The entry is the rest of the line after `access-list N`.
         let rest = t
-            .trim_start()
+            .trim_ascii_start()
             .strip_prefix("access-list")
             .map(str::trim_start)
             .and_then(|r| r.strip_prefix(*name))
             .unwrap_or("")
-            .trim();
+            .trim_ascii();
         if let Some(a) = self.acls.get_mut(i) {
-            a.entries.push((n, rest.to_string()));
+            a.entries.push((n, rest));
         }
     }
 
@@ -871,13 +876,13 @@ impl<'a> Parser<'a> {
         self.routes.push(Route { dst, via, dev, kind, metric, src: None, table, prov: self.prov(n, t) });
     }
 
-    fn child(&mut self, sec: &Sec, n: u32, t: &str, deeper: bool) {
+    fn child(&mut self, sec: &Sec, n: u32, t: &'a str, deeper: bool) {
         let sec = sec.clone();
         match sec {
             Sec::Top => {}
             Sec::Ignored | Sec::Routing => {}
             Sec::Line => {
-                let w0 = t.split_whitespace().next().unwrap_or("");
+                let w0 = t.split_ascii_whitespace().next().unwrap_or("");
                 if w0 == "access-class" || t.starts_with("ipv6 access-class") {
                     self.info(
                         codes::UNMODELLED_MATCH,
@@ -897,8 +902,8 @@ impl<'a> Parser<'a> {
                 self.iface_line(i, n, t);
             }
             Sec::Acl(i) => {
-                let w0 = t.split_whitespace().next().unwrap_or("");
-                let w1 = t.split_whitespace().nth(1).unwrap_or("");
+                let w0 = t.split_ascii_whitespace().next().unwrap_or("");
+                let w1 = t.split_ascii_whitespace().nth(1).unwrap_or("");
                 if matches!(w0, "statistics" | "counters" | "exit") || (w0 == "fragments" && !w1.is_empty()) {
                     return;
                 }
@@ -909,12 +914,12 @@ impl<'a> Parser<'a> {
                 if w0 == "no" {
                     // `no 10`: delete an entry by sequence number.
                     if let (Some(a), Ok(seq)) = (self.acls.get_mut(i), w1.parse::<u32>()) {
-                        a.entries.retain(|(_, e)| e.split_whitespace().next().and_then(|s| s.parse::<u32>().ok()) != Some(seq));
+                        a.entries.retain(|(_, e)| e.split_ascii_whitespace().next().and_then(|s| s.parse::<u32>().ok()) != Some(seq));
                         return;
                     }
                 }
                 if let Some(a) = self.acls.get_mut(i) {
-                    a.entries.push((n, t.to_string()));
+                    a.entries.push((n, t));
                 }
             }
             Sec::NetGroup(name) => {
@@ -941,14 +946,14 @@ impl<'a> Parser<'a> {
                 }
             }
             Sec::VrfContext(v) => {
-                let w: Vec<&str> = t.split_whitespace().collect();
+                let w: Vec<&str> = t.split_ascii_whitespace().collect();
                 if matches!(w.first(), Some(&("ip" | "ipv6"))) && w.get(1) == Some(&"route") {
                     let v6 = w[0] == "ipv6";
                     self.route(n, t, &w[2..], v6, Some(&v));
                 }
             }
             Sec::NatPool(name) => {
-                let w: Vec<&str> = t.split_whitespace().collect();
+                let w: Vec<&str> = t.split_ascii_whitespace().collect();
                 match (w.first(), w.get(1).and_then(|s| s.parse::<Ipv4Addr>().ok()), w.get(2).and_then(|s| s.parse::<Ipv4Addr>().ok())) {
                     (Some(&"address"), Some(a), Some(b)) if a <= b => {
                         // Several address lines: the analysis uses the first range.
@@ -963,7 +968,7 @@ impl<'a> Parser<'a> {
     }
 
     fn iface_line(&mut self, i: usize, n: u32, t: &str) {
-        let w: Vec<&str> = t.split_whitespace().collect();
+        let w: Vec<&str> = t.split_ascii_whitespace().collect();
         let w0 = w.first().copied().unwrap_or("");
         let w1 = w.get(1).copied().unwrap_or("");
         let w2 = w.get(2).copied().unwrap_or("");
@@ -1321,7 +1326,7 @@ impl<'a> Parser<'a> {
             let mut nested = Vec::new();
             let mut problems = Vec::new();
             for (n, t) in &svc[name].members {
-                let words: Vec<&str> = t.split_whitespace().collect();
+                let words: Vec<&str> = t.split_ascii_whitespace().collect();
                 if words.first() == Some(&"group-object") {
                     match words.get(1) {
                         Some(x) if svc.contains_key(*x) => nested.push((x.to_string(), *n, t.clone())),
@@ -1430,7 +1435,7 @@ impl<'a> Parser<'a> {
     fn net_member(&self, t: &str, v6: bool) -> Result<Member, String> {
         let t = strip_seq(t);
         let t = t.strip_prefix("network-object ").unwrap_or(t);
-        let w: Vec<&str> = t.split_whitespace().collect();
+        let w: Vec<&str> = t.split_ascii_whitespace().collect();
         let family = |a: IpAddr| -> Result<(), String> {
             if a.is_ipv6() != v6 && !(v6 && a.is_ipv4()) {
                 return Err(format!("{a} is not of the group's address family"));
@@ -1474,11 +1479,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn lower_acl(&mut self, a: &Acl, g: &Groups) -> Ruleset {
+    fn lower_acl(&mut self, a: &Acl<'a>, g: &Groups) -> Ruleset {
         let dialect = Dialect { standard: a.standard, v6: a.v6 };
         self.d.set_context(format!("access list {}", a.name));
         // (sort key, rules)
-        let mut entries: Vec<(u64, Vec<Rule>)> = Vec::new();
+        let mut entries: Vec<(u64, Rule)> = Vec::with_capacity(a.entries.len() + 1);
         let mut last_seq: u64 = 0;
         let mut pos: u64 = 0;
         for (n, text) in &a.entries {
@@ -1493,10 +1498,15 @@ impl<'a> Parser<'a> {
                     for note in notes {
                         self.d.push(note.code, note.severity, *n, text, note.reason);
                     }
-                    let rules = variants
-                        .into_iter()
-                        .map(|conds| Rule { conds, unknown: unknown.clone(), action: action.clone(), prov: prov.clone() })
-                        .collect();
+                    let mut rules: Vec<Rule> = Vec::with_capacity(variants.len());
+                    let last = variants.len().saturating_sub(1);
+                    let mut prov = Some(prov);
+                    for (k, conds) in variants.into_iter().enumerate() {
+                        let p = if k == last { prov.take() } else { prov.clone() };
+                        if let Some(p) = p {
+                            rules.push(Rule { conds, unknown: unknown.clone(), action: action.clone(), prov: p });
+                        }
+                    }
                     (seq, rules)
                 }
                 Err(f) => {
@@ -1504,13 +1514,13 @@ impl<'a> Parser<'a> {
                     match f.action {
                         Some(action) => {
                             self.d.push(f.code, sev, *n, text, format!("{}: the entry is kept and only possibly matches", f.reason));
-                            (f.seq, vec![Rule { conds: Vec::new(), unknown: vec![text.clone()], action, prov: prov.clone() }])
+                            (f.seq, vec![Rule { conds: Vec::new(), unknown: vec![text.to_string()], action, prov: prov.clone() }])
                         }
                         None => {
                             self.d.push(f.code, sev, *n, text, format!("{}: the entry's effect is unknown", f.reason));
                             (
                                 f.seq,
-                                vec![Rule { conds: Vec::new(), unknown: Vec::new(), action: Action::Unknown(text.clone()), prov: prov.clone() }],
+                                vec![Rule { conds: Vec::new(), unknown: Vec::new(), action: Action::Unknown(text.to_string()), prov: prov.clone() }],
                             )
                         }
                     }
@@ -1528,10 +1538,10 @@ impl<'a> Parser<'a> {
                     last_seq << 20 | (pos & 0xFFFFF)
                 }
             };
-            entries.push((key, rules));
+            entries.extend(rules.into_iter().map(|r| (key, r)));
         }
         entries.sort_by_key(|e| e.0);
-        let mut rules: Vec<Rule> = entries.into_iter().flat_map(|e| e.1).collect();
+        let mut rules: Vec<Rule> = entries.into_iter().map(|e| e.1).collect();
         rules.push(Rule {
             conds: Vec::new(),
             unknown: Vec::new(),
@@ -1618,7 +1628,7 @@ impl<'a> Parser<'a> {
         for nat in &nats {
             let (n, t) = (nat.n, nat.text.as_str());
             let prov = self.prov(n, t);
-            let w: Vec<&str> = t.split_whitespace().collect();
+            let w: Vec<&str> = t.split_ascii_whitespace().collect();
             // ip nat {inside|outside} {source|destination} ...
             let side = w.get(2).copied().unwrap_or("");
             let dir = w.get(3).copied().unwrap_or("");
@@ -1851,11 +1861,24 @@ impl<'a> Parser<'a> {
         let global: Ipv4Addr = if w.get(i) == Some(&"interface") {
             let ifn = w.get(i + 1).copied().unwrap_or("");
             i += 2;
-            let addr = self.resolve_iface(ifn).and_then(|x| self.ifaces[x].addrs.iter().find(|a| a.addr().is_ipv4()).map(|a| a.addr()));
+            let known = self.resolve_iface(ifn);
+            let addr = known.and_then(|x| self.ifaces[x].addrs.iter().find(|a| a.addr().is_ipv4()).map(|a| a.addr()));
             match addr {
                 Some(IpAddr::V4(a)) => a,
+                _ if known.is_some() => {
+                    // The interface's address is learned at run time: the translation applies to
+                    // an address the analysis does not know.
+                    self.warn(
+                        codes::UNMODELLED_MATCH,
+                        n,
+                        t,
+                        format!("interface {ifn} has no known IPv4 address: the translation only possibly applies"),
+                    );
+                    unknown.push(format!("the address of interface {ifn}"));
+                    Ipv4Addr::UNSPECIFIED
+                }
                 _ => {
-                    self.warn(codes::UNDEFINED_REFERENCE, n, t, format!("interface {ifn} has no known IPv4 address: the translation is left out"));
+                    self.warn(codes::UNDEFINED_REFERENCE, n, t, format!("interface {ifn} is not declared: the translation is left out"));
                     return None;
                 }
             }
@@ -1907,7 +1930,9 @@ impl<'a> Parser<'a> {
             match_global.push(Cond::is(Test::Proto(vec![p])));
         }
         match_local.push(Cond::is(Test::Src(vec![AddrRange::single(l)])));
-        match_global.push(Cond::is(Test::Dst(vec![AddrRange::single(g)])));
+        if !global.is_unspecified() {
+            match_global.push(Cond::is(Test::Dst(vec![AddrRange::single(g)])));
+        }
         if let (Some(lp), Some(gp)) = (lport, gport) {
             match_local.push(Cond::is(Test::Sport(vec![(lp, lp)])));
             match_global.push(Cond::is(Test::Dport(vec![(gp, gp)])));
@@ -1915,7 +1940,7 @@ impl<'a> Parser<'a> {
         Some(StaticNat {
             match_local,
             match_global,
-            to_global: NatTarget { addr: Some(AddrRange::single(g)), ports: gport.map(|p| (p, p)) },
+            to_global: NatTarget { addr: (!global.is_unspecified()).then(|| AddrRange::single(g)), ports: gport.map(|p| (p, p)) },
             to_local: NatTarget { addr: Some(AddrRange::single(l)), ports: lport.map(|p| (p, p)) },
             unknown,
             more: Vec::new(),
@@ -1982,11 +2007,22 @@ enum Member {
     Cosmetic,
 }
 
+/// The file name without its folder and from its first dot on (`r1.cfg` → `r1`).
+fn file_stem(path: &str) -> Option<String> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    if stem.is_empty() {
+        None
+    } else {
+        Some(stem.to_string())
+    }
+}
+
 /// A line without its leading sequence number (`10 host 1.1.1.1` → `host 1.1.1.1`).
 fn strip_seq(t: &str) -> &str {
-    let t = t.trim();
+    let t = t.trim_ascii();
     match t.split_once(char::is_whitespace) {
-        Some((a, rest)) if a.parse::<u32>().is_ok() => rest.trim_start(),
+        Some((a, rest)) if a.parse::<u32>().is_ok() => rest.trim_ascii_start(),
         _ => t,
     }
 }

@@ -9,7 +9,10 @@ pub fn protocol(word: &str, v6: bool) -> Option<u8> {
     if let Ok(n) = word.parse::<u8>() {
         return Some(n);
     }
-    Some(match word.to_ascii_lowercase().as_str() {
+    if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        return protocol(&word.to_ascii_lowercase(), v6);
+    }
+    Some(match word {
         "icmp" if v6 => proto::ICMPV6,
         "icmp" => proto::ICMP,
         "icmpv6" | "ipv6-icmp" => proto::ICMPV6,
@@ -140,7 +143,6 @@ pub fn port(word: &str, protos: &[u8]) -> Option<u16> {
     if word.is_empty() || word.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    let lower = word.to_ascii_lowercase();
     let mut found: Option<u16> = None;
     for &p in protos {
         let table = match p {
@@ -150,7 +152,7 @@ pub fn port(word: &str, protos: &[u8]) -> Option<u16> {
             proto::SCTP => TCP_PORTS,
             _ => return None,
         };
-        let n = table.iter().find(|(name, _)| *name == lower)?.1;
+        let n = table.iter().find(|(name, _)| name.eq_ignore_ascii_case(word))?.1;
         match found {
             Some(f) if f != n => return None,
             _ => found = Some(n),
@@ -243,9 +245,8 @@ const ICMP6: &[(&str, u8, Option<u8>)] = &[
 
 /// An ICMP message by name: (type, code).
 pub fn icmp(word: &str, v6: bool) -> Option<(u8, Option<u8>)> {
-    let lower = word.to_ascii_lowercase();
     let table = if v6 { ICMP6 } else { ICMP4 };
-    table.iter().find(|(n, _, _)| *n == lower).map(|&(_, t, c)| (t, c))
+    table.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(word)).map(|&(_, t, c)| (t, c))
 }
 
 #[cfg(test)]
