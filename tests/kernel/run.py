@@ -40,10 +40,13 @@ RULESETS = HERE / "rulesets"
 
 sys.path.insert(0, str(HERE))
 from scenarios import SCENARIOS  # noqa: E402
+from scenarios_nft import NFT_SCENARIOS, pseudo_rules  # noqa: E402
+
+RULESETS_NFT = HERE / "rulesets-nft"
 
 REQUIRED_TOOLS = ["ip", "iptables-legacy-restore", "iptables-legacy-save",
                   "iptables-nft-restore", "iptables-nft-save", "ip6tables-legacy-restore",
-                  "ip6tables-legacy-save", "ip6tables-nft-restore", "ip6tables-nft-save"]
+                  "ip6tables-legacy-save", "ip6tables-nft-restore", "ip6tables-nft-save", "nft"]
 
 # ---------------------------------------------------------------------------------------------
 # The lab. Every scenario runs on this topology; namespaces are created per run and deleted
@@ -692,7 +695,8 @@ def execute(run, flows, uses_sport, args, binary, workroot, counter):
     t0 = time.monotonic()
     lab = Lab("pk%dr%d-" % (os.getpid(), counter))
     try:
-        rules = parse_rules(run.rules_text)
+        native_nft = run.backend == "nftables"
+        rules = pseudo_rules(run.rules_text, Rule) if native_nft else parse_rules(run.rules_text)
         _, listen = rule_ports(rules)
         tcp = set(listen["tcp"]) | {f["port"] for f in flows if f["proto"] == "tcp"}
         udp = set(listen["udp"]) | {f["port"] for f in flows if f["proto"] == "udp"}
@@ -700,7 +704,10 @@ def execute(run, flows, uses_sport, args, binary, workroot, counter):
         lab.start_servers(tcp, udp)
         lab.wait_neighbours()
         fam = run.scenario.get("family", 4)
-        lab.load(fam, run.backend, run.rules_text)
+        if native_nft:
+            sh(["ip", "netns", "exec", lab.ns[FW], "nft", "-f", "-"], run.rules_text)
+        else:
+            lab.load(fam, run.backend, run.rules_text)
         workdir = workroot / run.label.replace(" ", "_").replace("/", "_")
         (workdir / "fw").mkdir(parents=True)
         addr, route, route6 = lab.dump_ip(run.ip_json)
@@ -709,8 +716,14 @@ def execute(run, flows, uses_sport, args, binary, workroot, counter):
         (workdir / "fw" / ("ip-route" + suffix)).write_text(route)
         if fam == 6:
             (workdir / "fw" / ("ip-6-route" + suffix)).write_text(route6)
-        rules_file = run.rules_text if not run.rules_from_save else lab.save(fam, run.backend)
-        (workdir / "fw" / ("rules.v%d" % fam)).write_text(rules_file)
+        if native_nft:
+            # the kernel's own dump, as text in one run and as JSON in the other
+            j = ["-j"] if run.ip_json else []
+            dump = sh(["ip", "netns", "exec", lab.ns[FW], "nft"] + j + ["list", "ruleset"])
+            (workdir / "fw" / ("ruleset.json" if j else "ruleset.nft")).write_text(dump)
+        else:
+            rules_file = run.rules_text if not run.rules_from_save else lab.save(fam, run.backend)
+            (workdir / "fw" / ("rules.v%d" % fam)).write_text(rules_file)
         if binary is not None:
             rc, rows, err = run_portolan(binary, workdir, flows, uses_sport)
             run.portolan = rows
@@ -834,6 +847,23 @@ def main():
             mtext = mutate(text, kind, rule)
             label = "%s %s mutation %d (%s)" % (sc["name"], backend, mi + 1, kind)
             plan.append((Run(sc, backend, mtext, label, (si + mi) % 2 == 0, backend == "nft",
+                             mutation=(kind, rule)), flows, uses_sport))
+
+    # Native nftables rulesets (scenarios_nft.py): loaded with nft -f, given to Portolan as the
+    # kernel's `nft list ruleset` (one run) and `nft -j list ruleset` (the other).
+    for sc in [] if args.ruleset or args.backend == "legacy" else NFT_SCENARIOS:
+        if args.only and args.only not in sc["name"]:
+            continue
+        text = (RULESETS_NFT / ("%s.nft" % sc["name"])).read_text()
+        flows, uses_sport = make_flows(sc, pseudo_rules(text, Rule), args.quick)
+        for as_json in (False, True):
+            label = "%s nft%s" % (sc["name"], " -j" if as_json else "")
+            plan.append((Run(sc, "nftables", text, label, as_json, True), flows, uses_sport))
+        if args.no_mutations:
+            continue
+        for mi, (kind, rule) in enumerate(sc.get("mutations", [])[:1 if args.quick else None]):
+            label = "%s nft mutation %d (%s)" % (sc["name"], mi + 1, kind)
+            plan.append((Run(sc, "nftables", mutate(text, kind, rule), label, mi % 2 == 1, True,
                              mutation=(kind, rule)), flows, uses_sport))
 
     # Whole networks (networks.py): every router of a scenario in its own namespace.
