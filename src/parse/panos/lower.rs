@@ -443,14 +443,14 @@ fn yes(n: &Node, key: &str) -> bool {
 }
 
 /// Lower a whole tree.
-pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
+pub fn lower(root: Node, cx: &mut Ctx) -> Lowered {
     let mut out = Lowered::default();
     // Gather the device view, shared objects, Panorama-pushed policy, device groups.
     let mut device = Node::default();
     let mut shared = Node::default();
     let mut pushed = Node::default();
     let mut device_groups: Vec<Node> = Vec::new();
-    let mut templates: Vec<&Node> = Vec::new();
+    let mut templates: Vec<Node> = Vec::new();
     let mut g = Gathered { device: &mut device, shared: &mut shared, pushed: &mut pushed, device_groups: &mut device_groups, templates: &mut templates };
     gather(root, &mut g, cx, true);
     // Templates describe managed firewalls: read for their diagnostics only.
@@ -460,7 +460,7 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
             for c in &e.children {
                 match c.name.as_str() {
                     "config" => {
-                        let tl = lower(&Node::wrap(c.clone()), &mut scratch);
+                        let tl = lower(Node::wrap(c.clone()), &mut scratch);
                         let _ = tl;
                     }
                     "settings" | "templates" | "description" | "variable" | "user-group-source" | "default-vsys" | "devices" => {}
@@ -493,14 +493,21 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
     // vsys: explicit entries and the implicit vsys1 of single-vsys set/brace forms.
     let mut vsys_nodes: Vec<Node> = Vec::new();
     let mut implicit = Node::named("vsys1");
-    for c in &device.children {
-        match c.name.as_str() {
-            "vsys" => vsys_nodes.extend(c.children.iter().cloned()),
-            "zone" | "rulebase" | "address" | "address-group" | "service" | "service-group" | "application" | "application-group" => {
-                merge_into(&mut implicit, Node::wrap(c.clone()))
-            }
-            _ => {}
+    let mut rest = Vec::new();
+    for c in std::mem::take(&mut device.children) {
+        if c.name == "vsys" {
+            vsys_nodes.extend(c.children);
+        } else if matches!(
+            c.name.as_str(),
+            "zone" | "rulebase" | "address" | "address-group" | "service" | "service-group" | "application" | "application-group"
+        ) {
+            merge_into(&mut implicit, Node::wrap(c));
+        } else {
+            rest.push(c);
         }
+    }
+    for c in rest {
+        merge_into(&mut device, Node::wrap(c));
     }
     if !implicit.children.is_empty() {
         match vsys_nodes.iter_mut().find(|v| v.name == "vsys1") {
@@ -1093,39 +1100,41 @@ pub fn lower(root: &Node, cx: &mut Ctx) -> Lowered {
     out
 }
 
-struct Gathered<'a, 'n> {
+struct Gathered<'a> {
     device: &'a mut Node,
     shared: &'a mut Node,
     pushed: &'a mut Node,
     device_groups: &'a mut Vec<Node>,
-    templates: &'a mut Vec<&'n Node>,
+    templates: &'a mut Vec<Node>,
 }
 
-fn gather<'n>(n: &'n Node, g: &mut Gathered<'_, 'n>, cx: &mut Ctx, top: bool) {
-    for c in &n.children {
-        match c.name.as_str() {
+/// Sort the top-level sections (moving them: large rulebases are not copied).
+fn gather(n: Node, g: &mut Gathered<'_>, cx: &mut Ctx, top: bool) {
+    for c in n.children {
+        let key = c.name.clone();
+        match key.as_str() {
             "deviceconfig" | "network" | "vsys" | "zone" | "rulebase" | "address" | "address-group" | "service" | "service-group"
-            | "application" | "application-group" => merge_into(g.device, Node::wrap(c.clone())),
-            "shared" => merge_into(g.shared, c.clone()),
-            "device-group" => g.device_groups.extend(c.children.iter().cloned()),
+            | "application" | "application-group" => merge_into(g.device, Node::wrap(c)),
+            "shared" => merge_into(g.shared, c),
+            "device-group" => g.device_groups.extend(c.children),
             "template" | "template-stack" => g.templates.push(c),
             "policy" if top => {
-                for p in &c.children {
+                for p in c.children {
                     if p.name == "panorama" {
-                        merge_into(g.pushed, p.clone());
+                        merge_into(g.pushed, p);
                     } else {
-                        cx.unknown(p, "policy");
+                        cx.unknown(&p, "policy");
                     }
                 }
             }
             "devices" => {
-                for dev in &c.children {
+                for dev in c.children {
                     gather(dev, g, cx, false);
                 }
             }
             "config" => gather(c, g, cx, false),
             x if IGNORED_DEVICE.contains(&x) || IGNORED_VSYS.contains(&x) => {}
-            _ => cx.unknown(c, if top { "the top level" } else { "a device" }),
+            _ => cx.unknown(&c, if top { "the top level" } else { "a device" }),
         }
     }
 }

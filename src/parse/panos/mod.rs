@@ -89,7 +89,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         Some(tree::parse_text(text, &mut cx.d))
     };
     if let Some(tree) = tree {
-        let low = lower::lower(&tree.root, &mut cx);
+        let low = lower::lower(tree.root, &mut cx);
         p.lines_skipped = tree.skipped;
         p.device_hint = low.hostname;
         p.content.firewall = low.firewall;
