@@ -1049,7 +1049,7 @@ impl Parser {
     }
 
     fn access_list(&mut self, no: u32, text: &str, toks: &[&str]) {
-        let Some(name) = toks.get(1).map(|s| s.to_string()) else {
+        let Some(&name) = toks.get(1) else {
             self.warn(codes::BAD_VALUE, no, text, "access-list without a name");
             return;
         };
@@ -1061,7 +1061,7 @@ impl Parser {
         let (standard, rest) = match kind {
             "remark" => {
                 self.skipped += 1;
-                self.acl_mut(&name, no, text);
+                self.acl_mut(name, no, text);
                 return;
             }
             "extended" => (false, i + 1),
@@ -1077,7 +1077,7 @@ impl Parser {
             }
         };
         let ace = AceLine { line: no, text: text.to_string(), standard, skip: rest };
-        self.acl_mut(&name, no, text).aces.push(ace);
+        self.acl_mut(name, no, text).aces.push(ace);
     }
 
     fn acl_mut(&mut self, name: &str, no: u32, text: &str) -> &mut Acl {

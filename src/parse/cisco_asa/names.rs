@@ -154,14 +154,30 @@ fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     table.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 }
 
+/// Lookup in a table sorted by name: exact (the configuration's own lowercase) by binary
+/// search, else ignoring case.
+fn lookup_sorted<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    match table.binary_search_by(|(n, _)| (*n).cmp(name)) {
+        Ok(i) => table.get(i).map(|(_, v)| *v),
+        Err(_) if name.bytes().any(|b| b.is_ascii_uppercase()) => lookup(table, name),
+        Err(_) => None,
+    }
+}
+
 /// A port: a number 0–65535 or an ASA port literal.
 pub fn port(s: &str) -> Option<u16> {
-    s.parse::<u16>().ok().or_else(|| lookup(PORTS, s))
+    if s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return s.parse::<u16>().ok();
+    }
+    lookup_sorted(PORTS, s)
 }
 
 /// A protocol: a number or an ASA protocol literal (not `ip`).
 pub fn protocol(s: &str) -> Option<u8> {
-    s.parse::<u8>().ok().or_else(|| lookup(PROTOCOLS, s))
+    if s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return s.parse::<u8>().ok();
+    }
+    lookup_sorted(PROTOCOLS, s)
 }
 
 /// An ICMP type for the protocol (1 ICMP, 58 ICMPv6): a number or a literal.
@@ -172,6 +188,12 @@ pub fn icmp_type(s: &str, v6: bool) -> Option<u8> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn name_tables_are_sorted_for_binary_search() {
+        assert!(PORTS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(PROTOCOLS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
 
     #[test]
     fn asa_literals_differ_from_ios_where_the_asa_says_so() {
