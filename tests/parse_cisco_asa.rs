@@ -496,3 +496,15 @@ fn aerleon_rendered_acl_decides_as_written() {
     check("192.0.2.7", "200.1.1.1", "tcp", "80", "denied", line_of("access-list asa_in extended deny ip 192.0.2.0 255.255.255.0 any"));
     check("8.8.8.8", "200.1.1.1", "tcp", "22", "denied", line_of("access-list asa_in extended deny ip any any"));
 }
+
+#[test]
+fn old_versions_are_flagged_and_names_work_in_routes() {
+    let p = parse::parse(0, "old.asa", "PIX Version 7.2(4)\nhostname old\n");
+    assert_eq!(codes_at(&p, 1), [codes::UNMODELLED_MATCH]);
+    let p = parse::parse(0, "old.asa", "ASA Version 8.2(5)\nhostname old\n");
+    assert_eq!(codes_at(&p, 1), [codes::UNMODELLED_MATCH]);
+    let t = "ASA Version 9.1(7)\nhostname new\nname 192.0.2.254 isp-gw\ninterface Gi0/0\n nameif outside\n ip address 192.0.2.1 255.255.255.0\nroute outside 0.0.0.0 0.0.0.0 isp-gw 1\n";
+    let p = parse::parse(0, "new.asa", t);
+    assert!(p.diags.is_empty(), "{:?}", p.diags);
+    assert_eq!(p.content.routes.first().and_then(|r| r.via), Some("192.0.2.254".parse().expect("address")));
+}

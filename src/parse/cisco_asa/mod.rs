@@ -610,7 +610,19 @@ impl Parser {
         let t0 = toks.first().copied().unwrap_or("");
         let t1 = toks.get(1).copied().unwrap_or("");
         match t0 {
-            "ASA" | "PIX" | "FWSM" if t1 == "Version" => {}
+            "ASA" | "PIX" | "FWSM" if t1 == "Version" => {
+                // Before 8.3, access lists matched the translated (mapped) addresses of static
+                // NAT; the model follows 8.3 and later (real addresses).
+                let v: Vec<u32> = toks.get(2).map(|v| v.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(2).collect()).unwrap_or_default();
+                if t0 != "ASA" || matches!(v.as_slice(), [maj, min] if (*maj, *min) < (8, 3)) || v.first().is_some_and(|m| *m < 8) {
+                    self.warn(
+                        codes::UNMODELLED_MATCH,
+                        no,
+                        text,
+                        "versions before ASA 8.3 match access lists on translated addresses and use other NAT commands; the file is read with 8.3 semantics",
+                    );
+                }
+            }
             "hostname" => match toks.get(1) {
                 Some(h) => self.hostname = Some(h.to_string()),
                 None => self.warn(codes::BAD_VALUE, no, text, "hostname without a name"),
@@ -1126,8 +1138,12 @@ impl Parser {
                 _ => return self.warn(codes::BAD_VALUE, no, text, "expected ipv6 route IFNAME PREFIX GATEWAY [DISTANCE]"),
             }
         } else {
+            let names = &self.cfg.names;
             let net = args.get(1).zip(args.get(2)).and_then(|(a, m)| {
-                let a: Ipv4Addr = a.parse().ok()?;
+                let a: Ipv4Addr = match host(a, names)? {
+                    IpAddr::V4(x) => x,
+                    IpAddr::V6(_) => return None,
+                };
                 let l = mask_len(m.parse().ok()?)?;
                 ipnet::Ipv4Net::new(a, l).ok()
             });
@@ -1142,7 +1158,7 @@ impl Parser {
             }
         };
         let blackhole = ifname.eq_ignore_ascii_case("null0");
-        let gw = match rest.first().and_then(|g| g.parse::<IpAddr>().ok()) {
+        let gw = match rest.first().and_then(|g| host(g, &self.cfg.names)) {
             Some(g) => Some(g),
             None if blackhole => None,
             None => return self.warn(codes::BAD_VALUE, no, text, "the gateway is not an address"),
