@@ -68,6 +68,8 @@ enum Tok {
 /// token) are dropped; quoted strings become one word.
 fn lex(text: &str, diags: &mut Diags) -> Vec<(Tok, u32)> {
     let mut out = Vec::new();
+    // Configurations repeat the same words on every line: each distinct word is allocated once.
+    let mut interned: HashMap<&[u8], Word> = HashMap::new();
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut line: u32 = 1;
@@ -176,7 +178,17 @@ fn lex(text: &str, diags: &mut Diags) -> Vec<(Tok, u32)> {
                     i += 1;
                     continue;
                 }
-                let w: Word = Rc::from(String::from_utf8_lossy(&b[start..i]).as_ref());
+                let bytes = &b[start..i];
+                let w = match interned.get(bytes) {
+                    Some(w) => w.clone(),
+                    None => {
+                        let w: Word = Rc::from(String::from_utf8_lossy(bytes).as_ref());
+                        if interned.len() < 1 << 20 {
+                            interned.insert(bytes, w.clone());
+                        }
+                        w
+                    }
+                };
                 out.push((Tok::Word(w), line));
             }
         }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::flatten::{Flat, Stmt};
+use super::flatten::{Flat, Stmt, Word};
 use super::names::{self, AppTerm};
 use crate::diag::{codes, Diags, Provenance, Severity, SourceId};
 use crate::model::{
@@ -84,7 +84,7 @@ impl<T> OMap<T> {
 }
 
 /// Statement tails (the words after an object's name) with their line.
-type Tails = Vec<(Vec<String>, u32)>;
+type Tails = Vec<(Vec<Word>, u32)>;
 
 #[derive(Default)]
 struct IfaceRaw {
@@ -541,7 +541,7 @@ impl<'a> Collect<'a> {
             ["term", t, tail @ ..] => {
                 let tline = s.line_at(at + 1);
                 let term = f.terms.entry(t, || TermRaw { line: tline, ..Default::default() });
-                let own = |k: usize| -> Vec<String> { tail[k..].iter().map(|x| x.to_string()).collect() };
+                let own = |k: usize| -> Vec<Word> { tail_of(s, &tail[k..]) };
                 match tail {
                     [] => {}
                     ["from", ..] => term.from.push((own(1), s.line())),
@@ -598,7 +598,7 @@ impl<'a> Collect<'a> {
                 let key = format!("{table}|{p}");
                 let line = s.line_at(off + 1);
                 let r = self.cfg.routes.entry(&key, || RouteRaw { line, tails: Vec::new() });
-                r.tails.push((more.iter().map(|x| x.to_string()).collect(), s.line()));
+                r.tails.push((tail_of(s, more), s.line()));
             }
             _ => {}
         }
@@ -643,9 +643,9 @@ impl<'a> Collect<'a> {
                 match rest {
                     [] => {}
                     ["term", t, tail @ ..] => {
-                        a.terms.entry(t, Vec::new).push((tail.iter().map(|x| x.to_string()).collect(), s.line()));
+                        a.terms.entry(t, Vec::new).push((tail_of(s, tail), s.line()));
                     }
-                    _ => a.top.push((rest.iter().map(|x| x.to_string()).collect(), s.line())),
+                    _ => a.top.push((tail_of(s, rest), s.line())),
                 }
             }
             ["applications", "application-set", name, rest @ ..] => {
@@ -771,10 +771,10 @@ impl<'a> Collect<'a> {
                     let pline = s.line_at(7);
                     let pol = pair.1.entry(p, || PolicyRaw { line: pline, ..Default::default() });
                     match tail {
-                        ["match", m @ ..] => pol.matches.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
-                        ["then", m @ ..] => pol.then.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
+                        ["match", m @ ..] => pol.matches.push((tail_of(s, m), s.line())),
+                        ["then", m @ ..] => pol.then.push((tail_of(s, m), s.line())),
                         [] | ["description", ..] => {}
-                        _ => pol.other.push((tail.iter().map(|x| x.to_string()).collect(), s.line())),
+                        _ => pol.other.push((tail_of(s, tail), s.line())),
                     }
                 } else if !rest.is_empty() {
                     self.unknown(s, 6);
@@ -785,10 +785,10 @@ impl<'a> Collect<'a> {
                 let pline = s.line_at(4);
                 let pol = self.cfg.global_policies.entry(p, || PolicyRaw { line: pline, ..Default::default() });
                 match tail {
-                    ["match", m @ ..] => pol.matches.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
-                    ["then", m @ ..] => pol.then.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
+                    ["match", m @ ..] => pol.matches.push((tail_of(s, m), s.line())),
+                    ["then", m @ ..] => pol.then.push((tail_of(s, m), s.line())),
                     [] | ["description", ..] => {}
-                    _ => pol.other.push((tail.iter().map(|x| x.to_string()).collect(), s.line())),
+                    _ => pol.other.push((tail_of(s, tail), s.line())),
                 }
             }
             ["security", "policies", "default-policy", d] => {
@@ -826,7 +826,7 @@ impl<'a> Collect<'a> {
             ["pool", p, tail @ ..] if kind != "static" => {
                 let line = s.line_at(at + 1);
                 let pools = if kind == "source" { &mut self.cfg.src_pools } else { &mut self.cfg.dst_pools };
-                pools.entry(p, || PoolRaw { line, tails: Vec::new() }).tails.push((tail.iter().map(|x| x.to_string()).collect(), s.line()));
+                pools.entry(p, || PoolRaw { line, tails: Vec::new() }).tails.push((tail_of(s, tail), s.line()));
             }
             ["rule-set", rs, tail @ ..] => {
                 let line = s.line_at(at + 1);
@@ -849,8 +849,8 @@ impl<'a> Collect<'a> {
                         let rline = s.line_at(at + 3);
                         let rule = set.rules.entry(r, || NatRuleRaw { line: rline, ..Default::default() });
                         match more {
-                            ["match", m @ ..] => rule.matches.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
-                            ["then", m @ ..] => rule.then.push((m.iter().map(|x| x.to_string()).collect(), s.line())),
+                            ["match", m @ ..] => rule.matches.push((tail_of(s, m), s.line())),
+                            ["then", m @ ..] => rule.then.push((tail_of(s, m), s.line())),
                             [] | ["description", ..] => {}
                             _ => self.unknown(s, at + 4),
                         }
@@ -984,7 +984,7 @@ impl Lower<'_, '_> {
             let mut pref = STATIC_PREFERENCE;
             let mut hops: Vec<(Option<IpAddr>, Option<String>, RouteKind, Option<u32>, u32)> = Vec::new();
             for (t, line) in &r.tails {
-                let t: Vec<&str> = t.iter().map(String::as_str).collect();
+                let t: Vec<&str> = t.iter().map(|x| &**x).collect();
                 match t.as_slice() {
                     ["next-hop", h] => match h.parse::<IpAddr>() {
                         Ok(a) => hops.push((Some(a), None, RouteKind::Unicast, None, *line)),
@@ -1131,7 +1131,7 @@ impl Lower<'_, '_> {
         let mut icmp_types_ex: Vec<u8> = Vec::new();
         let mut icmp_codes: Vec<(u8, u8)> = Vec::new();
         for (ws, line) in &t.from {
-            let w: Vec<&str> = ws.iter().map(String::as_str).collect();
+            let w: Vec<&str> = ws.iter().map(|x| &**x).collect();
             let line = *line;
             let except = w.last() == Some(&"except");
             match w.as_slice() {
@@ -1303,7 +1303,7 @@ impl Lower<'_, '_> {
         let mut action: Option<Action> = None;
         let mut next_term = false;
         for (ws, line) in &t.then {
-            let w: Vec<&str> = ws.iter().map(String::as_str).collect();
+            let w: Vec<&str> = ws.iter().map(|x| &**x).collect();
             let a = match w.as_slice() {
                 ["accept", ..] => Some(Action::Accept),
                 ["discard", ..] => Some(Action::Drop),
@@ -1570,7 +1570,7 @@ impl Lower<'_, '_> {
             let mut ws: Vec<(Vec<&str>, u32)> = Vec::new();
             for (w, l) in tails {
                 // Inline terms (`term t1 protocol tcp destination-port 22;`) hold several pairs.
-                let v: Vec<&str> = w.iter().map(String::as_str).collect();
+                let v: Vec<&str> = w.iter().map(|x| &**x).collect();
                 let mut i = 0;
                 while i < v.len() {
                     let take = match v[i] {
@@ -1661,7 +1661,7 @@ impl Lower<'_, '_> {
         let mut from_zones: Vec<(String, u32)> = Vec::new();
         let mut to_zones: Vec<(String, u32)> = Vec::new();
         for (ws, line) in &p.matches {
-            let w: Vec<&str> = ws.iter().map(String::as_str).collect();
+            let w: Vec<&str> = ws.iter().map(|x| &**x).collect();
             match w.as_slice() {
                 ["source-address", a] => srcs.push((a.to_string(), *line)),
                 ["destination-address", a] => dsts.push((a.to_string(), *line)),
@@ -1679,7 +1679,7 @@ impl Lower<'_, '_> {
         }
         for (ws, line) in &p.other {
             let w = ws.join(" ");
-            if ws.first().map(String::as_str) == Some("scheduler-name") {
+            if ws.first().map(|x| &**x) == Some("scheduler-name") {
                 self.diag(codes::UNMODELLED_MATCH, Severity::Warning, *line, "policy schedules are not modelled: the policy possibly applies");
                 unknown.push(w);
             } else {
@@ -1731,7 +1731,7 @@ impl Lower<'_, '_> {
         }
         let mut action: Option<Action> = None;
         for (ws, line) in &p.then {
-            let a = match ws.first().map(String::as_str) {
+            let a = match ws.first().map(|x| &**x) {
                 Some("permit") => Some(Action::Accept),
                 Some("deny") => Some(Action::Drop),
                 Some("reject") => Some(Action::Reject("reject".into())),
@@ -1938,7 +1938,6 @@ impl Lower<'_, '_> {
                         Some(s) => {
                             for t in &s.terms {
                                 let mut conds = vec![iface.clone()];
-                                conds.push(Cond::is(Test::DstLocal));
                                 conds.extend(app_conds(t));
                                 hrules.push(Rule { conds, unknown: vec![], action: action.clone(), prov: self.prov(e.line) });
                             }
@@ -2038,7 +2037,7 @@ impl Lower<'_, '_> {
         let mut addr: Option<AddrRange> = None;
         let mut ports: Option<(u16, u16)> = None;
         for (w, l) in &p.tails {
-            let w: Vec<&str> = w.iter().map(String::as_str).collect();
+            let w: Vec<&str> = w.iter().map(|x| &**x).collect();
             match w.as_slice() {
                 ["address", a, rest @ ..] => {
                     let lo = parse_net(a);
@@ -2095,7 +2094,7 @@ impl Lower<'_, '_> {
         let mut protos: Vec<u8> = Vec::new();
         let mut apps: Vec<(String, u32)> = Vec::new();
         for (w, l) in m {
-            let w: Vec<&str> = w.iter().map(String::as_str).collect();
+            let w: Vec<&str> = w.iter().map(|x| &**x).collect();
             match w.as_slice() {
                 [k @ ("source-address" | "destination-address"), a] => match parse_net(a) {
                     Some(n) => {
@@ -2197,7 +2196,7 @@ impl Lower<'_, '_> {
                 let mut target: Option<Ranges> = None;
                 let mut bad = None;
                 for (w, l) in &r.then {
-                    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                    let w: Vec<&str> = w.iter().map(|x| &**x).collect();
                     match w.as_slice() {
                         ["static-nat", "prefix-name", "routing-instance", ..] | ["static-nat", "prefix", "routing-instance", ..] => {
                             self.diag(codes::UNMODELLED_MATCH, Severity::Warning, *l, "static NAT into another routing instance is not modelled");
@@ -2275,7 +2274,7 @@ impl Lower<'_, '_> {
                 let conds = self.nat_match(zone.as_deref(), &r.matches, &mut unknown);
                 let mut action = None;
                 for (w, l) in &r.then {
-                    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                    let w: Vec<&str> = w.iter().map(|x| &**x).collect();
                     let a = match w.as_slice() {
                         ["destination-nat", "off"] => Action::Accept,
                         ["destination-nat", "pool", p, ..] => match self.pool(false, p, *l) {
@@ -2307,7 +2306,7 @@ impl Lower<'_, '_> {
                 let conds = self.nat_match(zone.as_deref(), &r.matches, &mut unknown);
                 let mut action = None;
                 for (w, l) in &r.then {
-                    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                    let w: Vec<&str> = w.iter().map(|x| &**x).collect();
                     let a = match w.as_slice() {
                         ["source-nat", "off"] => Action::Accept,
                         ["source-nat", "interface", ..] => Action::Masquerade(None),
@@ -2364,6 +2363,12 @@ fn order_by_specificity(sets: &OMap<NatSetRaw>) -> Vec<(&String, &NatSetRaw)> {
     let mut v: Vec<(&String, &NatSetRaw)> = sets.iter().collect();
     v.sort_by_key(|(_, s)| rank(s));
     v
+}
+
+/// The words of a statement from where a suffix of its words starts (shared, not copied).
+fn tail_of(s: &Stmt, suffix: &[&str]) -> Vec<Word> {
+    let n = s.words.len();
+    s.words.get(n.saturating_sub(suffix.len())..).map(<[Word]>::to_vec).unwrap_or_default()
 }
 
 /// Conditions of one application term.
