@@ -980,7 +980,10 @@ impl<'c, 't> RuleLower<'c, 't> {
                     return None;
                 }
                 if s.dynamic() {
-                    self.unmodelled(text.to_string(), &format!("set @{n} changes at run time (dynamic or timeout)"));
+                    self.unmodelled(
+                        text.to_string(),
+                        &format!("set @{n}, defined at line {}, changes at run time (dynamic or timeout)", s.pos.line),
+                    );
                     return None;
                 }
                 let els = s.elements.clone();

@@ -291,7 +291,8 @@ pub fn read(text: &str, diags: &mut Diags) -> Vec<Table> {
         diags.push(codes::BAD_VALUE, Severity::Warning, l, "", "a quoted string is not closed on its line");
     }
     let limit = text.len().saturating_mul(EXPANSION_FACTOR).max(EXPANSION_FLOOR);
-    let toks = expand(toks, limit, diags);
+    // without variables there is nothing to substitute
+    let toks = if text.contains('$') || text.contains("define") { expand(toks, limit, diags) } else { toks };
     let mut r = Reader { text, toks, i: 0, diags, tables: Vec::new() };
     r.top();
     r.tables
@@ -1462,10 +1463,13 @@ impl<'a> Reader<'a, '_> {
                     Tk::RBrace if depth > 0 => depth -= 1,
                     Tk::Nl | Tk::Semi | Tk::RBrace if depth == 0 => break,
                     Tk::Nl => {}
-                    Tk::Word if depth == 0 && self.i > start + 3 && starts_statement(t.s) && t.s != "map" => {
-                        if !matches!(t.s, "ct" | "meta" | "ip" | "ip6" | "tcp" | "udp" | "th") {
-                            break;
-                        }
+                    Tk::Word
+                        if depth == 0
+                            && self.i > start + 3
+                            && starts_statement(t.s)
+                            && !matches!(t.s, "map" | "ct" | "meta" | "ip" | "ip6" | "tcp" | "udp" | "th") =>
+                    {
+                        break
                     }
                     _ => {}
                 }
