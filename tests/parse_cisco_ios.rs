@@ -566,6 +566,7 @@ ip access-list standard LAN
 ip access-list extended VIP
  permit tcp any host 198.51.100.80 eq www
 ip route 0.0.0.0 0.0.0.0 198.51.100.1
+ip nat outside source static 203.0.113.50 192.168.99.50
 ";
 
 #[test]
@@ -583,6 +584,11 @@ fn nat_pools_follow_their_access_lists() {
     let r = ask(&ws, "203.0.113.9", "198.51.100.80", "tcp", Some("80"));
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
     assert_eq!(r.results[0].hops[0].nat[0].to, "10.0.0.80:80");
+    // An outside host appears on the inside under a local address.
+    let r = ask(&ws, "10.0.0.5", "192.168.99.50", "tcp", Some("22"));
+    assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
+    let nat = &r.results[0].hops[0].nat;
+    assert_eq!((nat[0].kind.as_str(), nat[0].to.as_str()), ("dnat", "203.0.113.50:22"), "{nat:?}");
 }
 
 #[test]
@@ -619,5 +625,42 @@ fn truncated_lines_never_panic() {
     for junk in ["access-list", "access-list 10", "ip route", "ip nat inside source static tcp", "banner motd ^C", "interface", "object-group network X\n group-object", "ip access-list extended A\n permit tcp any any eq", "\u{feff}hostname x\ninterface Gi0/0\n ip address 1.1.1.1 255.255.255.0\n ip access-group A in"] {
         let p = parse::parse(0, "junk", junk);
         assert_unknowns_are_reported(&p);
+    }
+}
+
+/// At least 98% of the lines of the real configurations are recognised (per folder: the
+/// Stanford backbone, Batfish's example networks, the ciscoconfparse samples).
+#[test]
+fn real_configurations_are_recognised() {
+    let Some(c) = corpus() else { return };
+    for dir in [
+        "cisco-ios/hassel-reproduction/stanford_backbone",
+        "cisco-ios/batfish/example-live/configs",
+        "cisco-ios/batfish/example-candidate/configs",
+        "cisco-ios/batfish/example2-2018/configs",
+        "cisco-ios/ciscoconfparse",
+    ] {
+        let (mut counted, mut unrec, mut files) = (0u64, 0u64, 0);
+        let mut names: Vec<PathBuf> = std::fs::read_dir(c.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        names.sort();
+        let mut devices = std::collections::BTreeSet::new();
+        for path in names {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if parse::detect(&text) != Format::CiscoIos {
+                continue;
+            }
+            let p = parse::parse(0, &path.to_string_lossy(), &text);
+            counted += u64::from(p.lines_total - p.lines_skipped);
+            unrec += u64::from(p.lines_unrecognized());
+            files += 1;
+            devices.insert(p.device_hint.clone().unwrap());
+        }
+        let pct = 100.0 * (counted - unrec) as f64 / counted as f64;
+        eprintln!("{dir}: {files} files, {counted} lines, {unrec} not recognised, {pct:.2}%");
+        assert!(files >= 3 && pct >= 98.0, "{dir}: {pct:.2}%");
+        if dir.contains("stanford") {
+            // No hostname lines: each file names its own device.
+            assert_eq!(devices.len(), files, "{dir}: every configuration is a device of its own");
+        }
     }
 }

@@ -429,8 +429,9 @@ impl<'a> Parser<'a> {
                 self.sub_ignored = false;
                 continue;
             }
-            if sec == Sec::Top {
-                // An indented statement outside any section: read it as a top-level one.
+            if sec == Sec::Top || (matches!(sec, Sec::Iface(_)) && t.starts_with("interface ")) {
+                // An indented statement outside any section, or an indented `interface` line
+                // after another interface: read it as a top-level one.
                 sec = self.top(n, t);
                 self.base_indent = 0;
                 self.sub_ignored = false;
