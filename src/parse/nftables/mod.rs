@@ -443,7 +443,7 @@ impl Lowerer<'_> {
                 }
             }
             match st {
-                Stmt::Match { key, mask, op, right } => lw.matches(key, mask.as_ref(), *op, right, &st.to_string()),
+                Stmt::Match { key, mask, op, right } => lw.matches(key, mask.as_ref(), *op, right, &Lazy::stmt(st)),
                 Stmt::Verdict(_) | Stmt::Reject(_) | Stmt::Nat { .. } | Stmt::UnmodelledAction(_) | Stmt::Vmap { .. } => {
                     terminal = Some(st)
                 }
@@ -590,7 +590,7 @@ impl Lowerer<'_> {
         for (v, keys) in groups {
             let set = Val::Set(keys.into_iter().map(|k| Elem { key: k, data: None }).collect());
             let mut sub = RuleLower::new(cx);
-            sub.matches(key, None, Op::Eq, &set, &format!("{key} vmap"));
+            sub.matches(key, None, Op::Eq, &set, &Lazy::text(format!("{key} vmap")));
             lw.notes.append(&mut sub.notes);
             lw.unknown.append(&mut sub.unknown);
             if sub.alts.iter().any(|a| a.len() > 1) {
@@ -654,7 +654,7 @@ impl Lowerer<'_> {
         for (data, keys) in groups {
             let set = Val::Set(keys.into_iter().map(|k| Elem { key: k, data: None }).collect());
             let mut sub = RuleLower::new(cx);
-            sub.matches(key, None, Op::Eq, &set, &format!("{key} map"));
+            sub.matches(key, None, Op::Eq, &set, &Lazy::text(format!("{key} map")));
             lw.notes.append(&mut sub.notes);
             lw.unknown.append(&mut sub.unknown);
             let (extra, action) = self.nat(cx, kind, family, Some(&data), port, nat_chain, lw, st);
@@ -881,6 +881,37 @@ fn tcp_flag(s: &str) -> Option<u8> {
     })
 }
 
+/// The text of a match for diagnostics, written only when a diagnostic needs it.
+struct Lazy<'a> {
+    st: Option<&'a Stmt>,
+    cell: std::cell::OnceCell<String>,
+}
+
+impl<'a> Lazy<'a> {
+    fn stmt(st: &'a Stmt) -> Self {
+        Lazy { st: Some(st), cell: std::cell::OnceCell::new() }
+    }
+
+    fn text(t: String) -> Self {
+        let cell = std::cell::OnceCell::new();
+        let _ = cell.set(t);
+        Lazy { st: None, cell }
+    }
+}
+
+impl std::ops::Deref for Lazy<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.cell.get_or_init(|| self.st.map(|s| s.to_string()).unwrap_or_default())
+    }
+}
+
+impl std::fmt::Display for Lazy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// Conditions of one rule as they are lowered.
 struct RuleLower<'c, 't> {
     cx: &'c Tctx<'t>,
@@ -947,26 +978,17 @@ impl<'c, 't> RuleLower<'c, 't> {
     }
 
     /// The literal values of a right-hand side: sets flattened, named sets looked up.
-    fn values(&mut self, v: &Val, text: &str, depth: usize) -> Option<Vec<Val>> {
+    fn values(&mut self, v: &Val, text: &Lazy<'_>, depth: usize) -> Option<Vec<Val>> {
         if depth > 16 {
             self.bad(text, "sets nested too deeply".into());
             return None;
         }
         match v {
             Val::Atom(_) | Val::Or(_) => Some(vec![v.clone()]),
-            Val::Set(els) => {
-                let mut out = Vec::new();
-                for e in els {
-                    if e.data.is_some() {
-                        self.bad(text, format!("map element \"{e}\" where a set is expected"));
-                        return None;
-                    }
-                    out.extend(self.values(&e.key, text, depth + 1)?);
-                }
-                Some(out)
-            }
+            Val::Set(els) => self.elems_values(els, text, depth),
             Val::SetRef(n) => {
-                let Some(s) = self.cx.sets.get(n.as_str()).copied() else {
+                let cx: &'c Tctx<'t> = self.cx;
+                let Some(s) = cx.sets.get(n.as_str()).copied() else {
                     self.notes.push((
                         codes::UNDEFINED_REFERENCE,
                         Severity::Warning,
@@ -986,8 +1008,7 @@ impl<'c, 't> RuleLower<'c, 't> {
                     );
                     return None;
                 }
-                let els = s.elements.clone();
-                self.values(&Val::Set(els), text, depth + 1)
+                self.elems_values(&s.elements, text, depth + 1)
             }
             Val::Concat(_) => Some(vec![v.clone()]),
             Val::Verdict(_) | Val::Other(_) | Val::Map { .. } => {
@@ -997,7 +1018,22 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn atoms(&mut self, v: &Val, text: &str) -> Option<Vec<String>> {
+    fn elems_values(&mut self, els: &[Elem], text: &Lazy<'_>, depth: usize) -> Option<Vec<Val>> {
+        let mut out = Vec::with_capacity(els.len());
+        for e in els {
+            if e.data.is_some() {
+                self.bad(text, format!("map element \"{e}\" where a set is expected"));
+                return None;
+            }
+            match &e.key {
+                Val::Atom(_) | Val::Or(_) | Val::Concat(_) => out.push(e.key.clone()),
+                k => out.extend(self.values(k, text, depth + 1)?),
+            }
+        }
+        Some(out)
+    }
+
+    fn atoms(&mut self, v: &Val, text: &Lazy<'_>) -> Option<Vec<String>> {
         let vals = self.values(v, text, 0)?;
         let mut out = Vec::with_capacity(vals.len());
         for x in vals {
@@ -1046,7 +1082,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn op_neg(&mut self, op: Op, text: &str) -> Option<bool> {
+    fn op_neg(&mut self, op: Op, text: &Lazy<'_>) -> Option<bool> {
         match op {
             Op::Implicit | Op::Eq => Some(false),
             Op::Ne => Some(true),
@@ -1057,7 +1093,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn matches(&mut self, key: &str, mask: Option<&Val>, op: Op, right: &Val, text: &str) {
+    fn matches(&mut self, key: &str, mask: Option<&Val>, op: Op, right: &Val, text: &Lazy<'_>) {
         if key.contains(" . ") {
             self.concat(key, op, right, text);
             return;
@@ -1092,7 +1128,7 @@ impl<'c, 't> RuleLower<'c, 't> {
     /// `A . B OP { a1 . b1, a2 . b2 }`: each element is a conjunction, the set their
     /// disjunction (alternatives; they may overlap, which changes nothing: a rule that matched
     /// and did not stop evaluation would do the same again).
-    fn concat(&mut self, key: &str, op: Op, right: &Val, text: &str) {
+    fn concat(&mut self, key: &str, op: Op, right: &Val, text: &Lazy<'_>) {
         if !matches!(op, Op::Implicit | Op::Eq) {
             self.unmodelled(text.to_string(), "negated or compared concatenations are not modelled");
             return;
@@ -1141,7 +1177,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn addresses(&mut self, v6: bool, src: bool, op: Op, right: &Val, text: &str) {
+    fn addresses(&mut self, v6: bool, src: bool, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let table_v6 = match self.cx.t.fam {
             Fam::Ip => Some(false),
@@ -1183,7 +1219,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn protocols(&mut self, op: Op, right: &Val, text: &str) {
+    fn protocols(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut ps = Vec::new();
@@ -1200,7 +1236,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn nfproto(&mut self, op: Op, right: &Val, text: &str) {
+    fn nfproto(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut v4 = false;
@@ -1239,7 +1275,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn ports(&mut self, p: &str, src: bool, op: Op, right: &Val, text: &str) {
+    fn ports(&mut self, p: &str, src: bool, op: Op, right: &Val, text: &Lazy<'_>) {
         let proto_num = match p {
             "tcp" => Some(proto::TCP),
             "udp" => Some(proto::UDP),
@@ -1291,7 +1327,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn icmp(&mut self, v6: bool, code: bool, op: Op, right: &Val, text: &str) {
+    fn icmp(&mut self, v6: bool, code: bool, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let table: &[(&str, u8)] = match (v6, code) {
@@ -1320,7 +1356,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.test_list(neg, tests, false);
     }
 
-    fn flag_bits(&mut self, v: &Val, text: &str) -> Option<u8> {
+    fn flag_bits(&mut self, v: &Val, text: &Lazy<'_>) -> Option<u8> {
         match v {
             Val::Atom(a) => match tcp_flag(a) {
                 Some(b) => Some(b),
@@ -1350,7 +1386,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn tcp_flags(&mut self, mask: Option<&Val>, op: Op, right: &Val, text: &str) {
+    fn tcp_flags(&mut self, mask: Option<&Val>, op: Op, right: &Val, text: &Lazy<'_>) {
         self.add(Cond::is(Test::Proto(vec![proto::TCP])));
         if let Some(m) = mask {
             // (flags & MASK) OP VALUE
@@ -1403,7 +1439,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn ct_state(&mut self, op: Op, right: &Val, text: &str) {
+    fn ct_state(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(vals) = self.values(right, text, 0) else { return };
         let mut states = Vec::new();
@@ -1437,7 +1473,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn ct_status(&mut self, op: Op, right: &Val, text: &str) {
+    fn ct_status(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(vals) = self.values(right, text, 0) else { return };
         let mut bits = 0u8;
@@ -1461,7 +1497,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn ifaces(&mut self, input: bool, op: Op, right: &Val, text: &str) {
+    fn ifaces(&mut self, input: bool, op: Op, right: &Val, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut tests = Vec::new();
@@ -1483,7 +1519,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.test_list(neg, tests, wild);
     }
 
-    fn fib(&mut self, rest: &str, op: Op, right: &Val, text: &str) {
+    fn fib(&mut self, rest: &str, op: Op, right: &Val, text: &Lazy<'_>) {
         let test = match rest {
             "daddr type" => Test::DstLocal,
             "saddr type" => Test::SrcLocal,
