@@ -171,7 +171,7 @@ golden!(nat_sections, "nat.asa", |p| {
     let f = fw(&p);
     let src = f.rulesets.iter().find(|r| r.name == "source-nat").expect("source NAT");
     let lines: Vec<u32> = src.rules.iter().map(|r| r.prov.line).collect();
-    // Section 1 twice NAT (lines 50, 51) first, then object NAT statics, all of one address,
+    // Section 1 twice NAT (lines 50, 51, 73) first, then object NAT statics, all of one address,
     // ordered by address (ssh-jump 65, unidirectional but still translating outbound; app 57;
     // mail 63; web-real 61), then dynamics (lan 55 before dmz-net 59: same size, lower
     // address), then section 3 (line 52).
@@ -181,7 +181,7 @@ golden!(nat_sections, "nat.asa", |p| {
             firsts.push(l);
         }
     }
-    assert_eq!(firsts, [50, 51, 65, 57, 63, 61, 55, 59, 52]);
+    assert_eq!(firsts, [50, 51, 73, 65, 57, 63, 61, 55, 59, 52]);
     // Identity NAT (NAT exemption) is an accept that stops the NAT lookup.
     assert_eq!(src.rules[0].action, Action::Accept);
     let dst = f.rulesets.iter().find(|r| r.name == "destination-nat").expect("destination NAT");
@@ -357,6 +357,17 @@ fn twice_nat_identity_and_destination_translation() {
     let r = flow(&w, "172.16.0.9", "10.99.0.3", "tcp", "443");
     assert!(r.hops.iter().flat_map(|h| h.nat.iter()).any(|n| n.kind == "dnat" && n.to.starts_with("192.0.2.3")), "{r:?}");
     assert_eq!(r.verdict.as_str(), "allowed");
+}
+
+#[test]
+fn twice_nat_destination_port_translation() {
+    let w = ws(&["nat.asa"]);
+    // Line 73: from outside, lab-public:80 is lab-web:8080 (service tcp-www web8080: the mapped
+    // destination port, then the real one); the ACL permits the real address and port.
+    let r = flow(&w, "198.51.100.200", "203.0.113.88", "tcp", "80");
+    assert_eq!(r.verdict.as_str(), "allowed", "{r:?}");
+    assert!(r.hops.iter().flat_map(|h| h.nat.iter()).any(|n| n.kind == "dnat" && n.to == "172.16.0.88:8080"), "{r:?}");
+    assert_ne!(flow(&w, "198.51.100.200", "203.0.113.88", "tcp", "8080").verdict.as_str(), "allowed");
 }
 
 #[test]

@@ -320,12 +320,12 @@ fn operand(res: &mut Res, toks: &[&str], i: &mut usize, a: &AceLine, unknown: &m
             Some(AddrSet { ranges: vec![AddrRange::single(a)], unknown: vec![] })
         }
         "object" | "object-group" => {
-            let n = toks.get(*i + 1).ok_or("object needs a name")?.clone();
+            let n = toks.get(*i + 1).ok_or("object needs a name")?.to_string();
             *i += 2;
             Some(res.net_ref(&n, a.line, &a.text))
         }
         "interface" => {
-            let n = toks.get(*i + 1).ok_or("interface needs a name")?.clone();
+            let n = toks.get(*i + 1).ok_or("interface needs a name")?.to_string();
             *i += 2;
             match res.cfg.iface_by_nameif(&n) {
                 Some(f) if !f.addrs.is_empty() => Some(AddrSet { ranges: f.addrs.iter().map(|n| AddrRange::single(n.addr())).collect(), unknown: vec![] }),
@@ -1044,6 +1044,8 @@ struct Nat {
     dst: Option<(Mapped, Option<AddrSet>)>,
     /// Object NAT port translation (protocol, real port, mapped port).
     service: Option<(u8, u16, u16)>,
+    /// Twice NAT destination port translation (protocol, mapped port, real port).
+    dst_service: Option<(u8, u16, u16)>,
     unidirectional: bool,
     unknown: Vec<String>,
     /// Object name (object NAT) for ordering.
@@ -1064,6 +1066,24 @@ fn nat_addr(res: &mut Res, tok: &str, line: u32, text: &str) -> Mapped {
         return Mapped::Addrs(AddrSet { ranges: vec![AddrRange::single(a)], unknown: vec![] });
     }
     Mapped::Addrs(res.net_ref(tok, line, text))
+}
+
+/// A service object naming one protocol and one source or destination port: (protocol,
+/// destination?, port).
+fn single_port(res: &Res, name: &str) -> Option<(u8, bool, u16)> {
+    let svc = match res.cfg.svc_objs.get(name) {
+        Some((s, _)) => s.clone(),
+        None => predefined_service(name)?,
+    };
+    let p = match svc.protos.as_deref() {
+        Some([p]) if matches!(*p, proto::TCP | proto::UDP) => *p,
+        _ => return None,
+    };
+    match (&svc.sport, &svc.dport) {
+        (Some(v), None) if v.len() == 1 && v[0].0 == v[0].1 => Some((p, false, v[0].0)),
+        (None, Some(v)) if v.len() == 1 && v[0].0 == v[0].1 => Some((p, true, v[0].0)),
+        _ => None,
+    }
 }
 
 fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
@@ -1090,6 +1110,7 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
         mapped_src: None,
         dst: None,
         service: None,
+        dst_service: None,
         unidirectional: false,
         unknown: vec![],
         object: n.object.clone().unwrap_or_default(),
@@ -1203,7 +1224,16 @@ fn parse_nat(res: &mut Res, n: &NatLine) -> Option<Nat> {
                 i += 4;
             }
             "service" => {
-                nat.unknown.push("service port translation of twice NAT".into());
+                // `service A B`: A is the real source port or the mapped destination port, B the
+                // mapped source port or the real destination port (ASA command reference, `nat`
+                // twice NAT: service real_src_mapped_dest_svc_obj mapped_src_real_dest_svc_obj).
+                let a = toks.get(i + 1).and_then(|t| single_port(res, t));
+                let b = toks.get(i + 2).and_then(|t| single_port(res, t));
+                match (a, b) {
+                    (Some((p, false, x)), Some((q, false, y))) if p == q => nat.service = Some((p, x, y)),
+                    (Some((p, true, x)), Some((q, true, y))) if p == q && nat.dst.is_some() => nat.dst_service = Some((p, x, y)),
+                    _ => nat.unknown.push("service port translation of twice NAT".into()),
+                }
                 i += 3;
             }
             "unidirectional" => {
@@ -1339,7 +1369,19 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
             if !real.ranges.is_empty() {
                 conds.push(Cond::is(Test::Src(real.ranges.clone())));
             }
-            if md_set.ranges == rd.ranges {
+            let mut dports = None;
+            if let Some((p, mp, rp)) = n.dst_service {
+                conds.push(Cond::is(Test::Proto(vec![p])));
+                conds.push(Cond::is(Test::Dport(vec![(mp, mp)])));
+                dports = Some((rp, rp));
+            }
+            if md_set.ranges == rd.ranges && n.dst_service.is_some_and(|(_, mp, rp)| mp != rp) {
+                let mut c = conds.clone();
+                if !md_set.ranges.is_empty() {
+                    c.push(Cond::is(Test::Dst(md_set.ranges.clone())));
+                }
+                dnat.push(mk(c, &unknown, Action::Dnat(NatTarget { addr: None, ports: dports })));
+            } else if md_set.ranges == rd.ranges {
                 let mut c = conds.clone();
                 if !md_set.ranges.is_empty() {
                     c.push(Cond::is(Test::Dst(md_set.ranges.clone())));
@@ -1356,12 +1398,16 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
                 for (m, r) in fwd {
                     let mut c = conds.clone();
                     c.push(Cond::is(Test::Dst(m)));
-                    dnat.push(mk(c, &u, Action::Dnat(NatTarget { addr: Some(r), ports: None })));
+                    dnat.push(mk(c, &u, Action::Dnat(NatTarget { addr: Some(r), ports: dports })));
                 }
             }
         }
         // Forward direction: source.
         let mut fconds = base_fwd.clone();
+        if let Some((p, _, rp)) = n.dst_service {
+            fconds.push(Cond::is(Test::Proto(vec![p])));
+            fconds.push(Cond::is(Test::Dport(vec![(rp, rp)])));
+        }
         if let Some(rd) = &real_dst {
             if !rd.ranges.is_empty() {
                 fconds.push(Cond::is(Test::Dst(rd.ranges.clone())));
@@ -1422,6 +1468,12 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
             };
             let mut rconds: Vec<Cond> = in_mapped.iter().cloned().collect();
             rconds.extend(svc_rev.clone());
+            // Connections the real destination opens keep its real port as their source port.
+            let rev_dst_svc: Vec<Cond> = match n.dst_service {
+                Some((p, _, rp)) => vec![Cond::is(Test::Proto(vec![p])), Cond::is(Test::Sport(vec![(rp, rp)]))],
+                None => vec![],
+            };
+            rconds.extend(rev_dst_svc.clone());
             if let Some(rd) = &real_dst {
                 if !rd.ranges.is_empty() {
                     rconds.push(Cond::is(Test::Src(rd.ranges.clone())));
@@ -1460,7 +1512,13 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
                 if !real.ranges.is_empty() {
                     c.push(Cond::is(Test::Dst(real.ranges.clone())));
                 }
-                if md_set.ranges == rd.ranges {
+                c.extend(rev_dst_svc.clone());
+                let sports = n.dst_service.map(|(_, mp, _)| (mp, mp));
+                if md_set.ranges == rd.ranges && n.dst_service.is_some_and(|(_, mp, rp)| mp != rp) {
+                    let mut c2 = c.clone();
+                    c2.push(Cond::is(Test::Src(rd.ranges.clone())));
+                    snat.push(mk(c2, &unknown, Action::Snat(NatTarget { addr: None, ports: sports })));
+                } else if md_set.ranges == rd.ranges {
                     let mut c2 = c.clone();
                     c2.push(Cond::is(Test::Src(rd.ranges.clone())));
                     snat.push(mk(c2, &unknown, Action::Accept));
@@ -1473,7 +1531,7 @@ fn nat(res: &mut Res, fw: &mut Firewall) {
                     for (r, m) in fwd {
                         let mut c2 = c.clone();
                         c2.push(Cond::is(Test::Src(r)));
-                        snat.push(mk(c2, &u, Action::Snat(NatTarget { addr: Some(m), ports: None })));
+                        snat.push(mk(c2, &u, Action::Snat(NatTarget { addr: Some(m), ports: sports })));
                     }
                 }
             }

@@ -1237,8 +1237,8 @@ impl Parser {
         }
         let names = &self.cfg.names;
         let parsed = match toks.len() {
-            4 => net_mask(t1, &toks[2], names).map(|r| (r, toks[3].clone())),
-            3 => v6_prefix(t1).filter(|_| t1.contains(':')).map(|r| (r, toks[2].clone())),
+            4 => net_mask(t1, &toks[2], names).map(|r| (r, toks[3])),
+            3 => v6_prefix(t1).filter(|_| t1.contains(':')).map(|r| (r, toks[2])),
             _ => None,
         };
         match parsed {
