@@ -140,6 +140,8 @@ fn every_rendering_allows_the_same_packets() {
     assert!(cells < 200_000, "{cells} cells");
 
     let an = Analyzer::new(&ws);
+    // The device each rendering became (its folder, or the name the file states).
+    let devices: Vec<String> = ws.files.iter().map(|f| f.device.clone().unwrap_or_else(|| panic!("{} has no device", f.path))).collect();
     // Per rendering, the allowed cells.
     let mut allowed: Vec<PacketSet> = vec![PacketSet::empty(); RENDERINGS.len()];
     let mut cubes: Vec<Vec<Cube>> = vec![Vec::new(); RENDERINGS.len()];
@@ -171,7 +173,7 @@ fn every_rendering_allows_the_same_packets() {
                 for (i, (file, filter)) in RENDERINGS.iter().enumerate() {
                     let (in_iface, out_iface) = interfaces(file);
                     let row = TestRow { in_iface, out_iface, ..row.clone() };
-                    let a = an.test_filter(&format!("{file}:{filter}"), &row).unwrap_or_else(|e| panic!("{file}: {e}"));
+                    let a = an.test_filter(&format!("{}:{filter}", devices[i]), &row).unwrap_or_else(|e| panic!("{file}: {e}"));
                     match a.verdict.as_str() {
                         "allowed" => cubes[i].push(cube.clone()),
                         "denied" => {}
