@@ -704,3 +704,16 @@ fn an_unmodelled_match_makes_the_answer_possibly_and_names_its_line() {
     assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
     assert!(r.results.iter().flat_map(|x| &x.uncertain).any(|u| u.contains(":22")), "{r:#?}");
 }
+
+/// The fixtures' text and JSON forms (nft's own dumps of one loaded ruleset) give one model.
+#[test]
+fn fixtures_text_and_json_give_the_same_model() {
+    for stem in ["filter", "nat", "families"] {
+        let a = load(&format!("{stem}.nft"));
+        let b = load(&format!("{stem}.json"));
+        assert_eq!(shape(fw(&a)), shape(fw(&b)), "{stem}");
+        // and the rule texts agree up to counters and nft's spelling of numbers
+        let texts = |p: &ParsedFile| -> Vec<u32> { fw(p).rulesets.iter().map(|r| r.rules.len() as u32).collect() };
+        assert_eq!(texts(&a), texts(&b), "{stem}");
+    }
+}
