@@ -192,6 +192,14 @@ impl<'c, 'a> L<'c, 'a> {
         let multi = self.cx.vdoms_with_config > 1;
         let chosen = self.cx.vdom.clone();
         let mut out = Vec::new();
+        let mut zone_of: HashMap<String, String> = HashMap::new();
+        if let Some(t) = self.table("system zone") {
+            for z in &t.list {
+                for m in z.set.get("interface").unwrap_or(&[]) {
+                    zone_of.entry(m.clone()).or_insert_with(|| z.name.clone());
+                }
+            }
+        }
         for e in self.entries("system interface") {
             if multi {
                 if let (Some(v), Some(c)) = (e.set.first("vdom"), &chosen) {
@@ -221,7 +229,7 @@ impl<'c, 'a> L<'c, 'a> {
                 }
             }
             if let Some(st) = e.set.stmt("allowaccess").cloned() {
-                allow.push((st.vals().to_vec(), self.prov(&st), false));
+                allow.push((st.vals_owned(), self.prov(&st), false));
             }
             if e.set.enabled("secondary-IP") {
                 for b in e.nested("secondaryip") {
@@ -236,7 +244,7 @@ impl<'c, 'a> L<'c, 'a> {
                                 }
                             }
                             if let Some(st) = s.stmt("allowaccess").cloned() {
-                                allow.push((st.vals().to_vec(), self.prov(&st), false));
+                                allow.push((st.vals_owned(), self.prov(&st), false));
                             }
                         }
                     }
@@ -252,7 +260,7 @@ impl<'c, 'a> L<'c, 'a> {
                     }
                 }
                 if let Some(st) = s.stmt("ip6-allowaccess").cloned() {
-                    allow.push((st.vals().to_vec(), self.prov(&st), true));
+                    allow.push((st.vals_owned(), self.prov(&st), true));
                 }
                 for it in &b.items {
                     if let super::Item::Config(x) = it {
@@ -270,11 +278,7 @@ impl<'c, 'a> L<'c, 'a> {
                 }
             }
             let up = e.set.first("status") != Some("down");
-            let zone = self
-                .entries("system zone")
-                .into_iter()
-                .find(|z| z.set.get("interface").is_some_and(|m| m.contains(&e.name)))
-                .map(|z| z.name);
+            let zone = zone_of.get(&e.name).cloned();
             let mut itf = Interface::new(e.name.clone(), self.prov(&e.head));
             itf.addresses = addrs.clone();
             itf.up = up;
@@ -775,7 +779,7 @@ impl<'c, 'a> L<'c, 'a> {
                 }
             }
         }
-        if let Some(st) = s.stmt("tos-mask").cloned().filter(|st| st.vals().first().is_some_and(|v| v != "0x00")) {
+        if let Some(st) = s.stmt("tos-mask").cloned().filter(|st| st.vals().first().is_some_and(|v| v.as_ref() != "0x00")) {
             self.warn(codes::UNMODELLED_MATCH, &st, format!("policy {}: type-of-service match is not modelled", e.name));
             unknown.push("tos".into());
         }
@@ -953,8 +957,11 @@ impl<'c, 'a> L<'c, 'a> {
 
     fn firewall(&mut self, global: &Settings<'a>) -> Option<Firewall> {
         self.has_vips = self.table("firewall vip").is_some_and(|t| !t.list.is_empty());
-        let v4_list = self.entries("firewall policy");
-        let v6_list = self.entries("firewall policy6");
+        // The policy tables are taken out while they are lowered (lowering reads the other
+        // tables), instead of copied.
+        let v4_table = self.t.remove("firewall policy").unwrap_or_default();
+        let v6_table = self.t.remove("firewall policy6").unwrap_or_default();
+        let (v4_list, v6_list) = (&v4_table.list, &v6_table.list);
         let has_policy = !v4_list.is_empty() || !v6_list.is_empty();
         if !has_policy && !self.cx.has_interfaces && !self.has_vips {
             return None;
@@ -970,7 +977,7 @@ impl<'c, 'a> L<'c, 'a> {
         // Lower every enabled policy, in file order (the order FortiOS evaluates; IDs are names).
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
-        for e in &v4_list {
+        for e in v4_list {
             if e.set.first("status") == Some("disable") {
                 continue;
             }
@@ -981,7 +988,7 @@ impl<'c, 'a> L<'c, 'a> {
                 v6.push(p);
             }
         }
-        for e in &v6_list {
+        for e in v6_list {
             if e.set.first("status") == Some("disable") {
                 continue;
             }

@@ -399,7 +399,7 @@ impl<'a> Cx<'a> {
 
     /// `move`, `clone`, `rename`, `delete`, `purge` on a table.
     fn command(&mut self, t: &mut Table<'a>, st: &Stmt<'a>, path: &str) {
-        let w: Vec<&str> = st.words.iter().map(String::as_str).collect();
+        let w: Vec<&str> = st.words.iter().map(|w| w.as_ref()).collect();
         let bad = |cx: &mut Self, why: String| {
             cx.diags.push(codes::UNDEFINED_REFERENCE, Severity::Warning, st.line, st.text, why);
         };

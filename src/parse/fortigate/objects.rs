@@ -167,9 +167,10 @@ pub fn mask_len(m: Ipv4Addr) -> Option<u8> {
 }
 
 /// `A M`, `A/len` or `A/M` as an IPv4 prefix with the host bits kept.
-pub fn v4_prefix(vals: &[String]) -> Option<IpNet> {
+pub fn v4_prefix<S: AsRef<str>>(vals: &[S]) -> Option<IpNet> {
     match vals {
         [one] => {
+            let one = one.as_ref();
             let (a, l) = one.split_once('/')?;
             let addr = v4(a)?;
             let len = match l.parse::<u8>() {
@@ -178,7 +179,7 @@ pub fn v4_prefix(vals: &[String]) -> Option<IpNet> {
             };
             IpNet::new(IpAddr::V4(addr), len).ok()
         }
-        [a, m, ..] => IpNet::new(IpAddr::V4(v4(a)?), mask_len(v4(m)?)?).ok(),
+        [a, m, ..] => IpNet::new(IpAddr::V4(v4(a.as_ref())?), mask_len(v4(m.as_ref())?)?).ok(),
         [] => None,
     }
 }
@@ -271,8 +272,8 @@ mod test {
         let w = wildcard(v4("10.0.0.0").unwrap(), v4("255.255.255.0").unwrap(), 16).unwrap();
         assert_eq!(w, vec![AddrRange::from_net("10.0.0.0/24".parse().unwrap())]);
         assert!(wildcard(v4("0.0.0.1").unwrap(), v4("0.0.0.255").unwrap(), 4096).is_none());
-        assert_eq!(v4_prefix(&["10.1.1.1/24".into()]), "10.1.1.1/24".parse().ok());
-        assert_eq!(v4_prefix(&["10.1.1.1".into(), "255.255.0.0".into()]), "10.1.1.1/16".parse().ok());
+        assert_eq!(v4_prefix(&["10.1.1.1/24"]), "10.1.1.1/24".parse().ok());
+        assert_eq!(v4_prefix(&["10.1.1.1", "255.255.0.0"]), "10.1.1.1/16".parse().ok());
     }
 
     #[test]

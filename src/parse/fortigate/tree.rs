@@ -5,6 +5,8 @@
 //! Quoted values may span lines (certificates, replacement messages): such a statement covers
 //! every line up to the closing quote. Nothing here knows what a block means; `mod.rs` does.
 
+use std::borrow::Cow;
+
 use crate::diag::{codes, Diags, Severity};
 
 /// One statement (possibly spanning several lines when a quoted value does).
@@ -16,24 +18,30 @@ pub struct Stmt<'a> {
     pub last: u32,
     /// The first line's text, trimmed.
     pub text: &'a str,
-    /// Words, quotes removed (shared: settings keep the statement that set them).
-    pub words: std::rc::Rc<[String]>,
+    /// Words, quotes removed (shared: settings keep the statement that set them; plain words
+    /// borrow from the text).
+    pub words: std::rc::Rc<[Cow<'a, str>]>,
 }
 
-impl Stmt<'_> {
+impl<'a> Stmt<'a> {
     /// The command word (`set`, `edit`, …).
     pub fn cmd(&self) -> &str {
-        self.words.first().map_or("", String::as_str)
+        self.words.first().map_or("", |w| w.as_ref())
     }
 
     /// The second word (the key of `set KEY …`).
     pub fn key(&self) -> &str {
-        self.words.get(1).map_or("", String::as_str)
+        self.words.get(1).map_or("", |w| w.as_ref())
     }
 
     /// The values after the key.
-    pub fn vals(&self) -> &[String] {
+    pub fn vals(&self) -> &[Cow<'a, str>] {
         self.words.get(2..).unwrap_or(&[])
+    }
+
+    /// The values after the key, owned.
+    pub fn vals_owned(&self) -> Vec<String> {
+        self.vals().iter().map(|v| v.to_string()).collect()
     }
 }
 
@@ -78,16 +86,20 @@ pub enum Item<'a> {
     Other(Stmt<'a>),
 }
 
-/// Split one statement into words: whitespace separates, `"…"` and `'…'` quote (with `\`
-/// escapes inside double quotes), adjacent quoted and unquoted parts join (`"new"_name` is
-/// `new_name`). Returns the words and whether a quote is still open at the end.
-fn split_words(s: &str, words: &mut Vec<String>, cur: &mut Option<String>, quote: &mut Option<char>) {
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
+/// Split one line of a statement into words: whitespace separates, `"…"` and `'…'` quote (with
+/// `\` escapes inside double quotes), adjacent quoted and unquoted parts join (`"new"_name` is
+/// `new_name`). Plain words borrow from the text. A quote still open at the end of the line
+/// leaves its word in `cur` and the quote character in `quote` (the value continues on the next
+/// line).
+fn split_words<'a>(s: &'a str, words: &mut Vec<Cow<'a, str>>, cur: &mut Option<String>, quote: &mut Option<char>) {
+    // Start of a plain word being read (borrowed) while `cur` is `None`.
+    let mut plain: Option<usize> = None;
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
         match *quote {
             Some(q) => {
                 if c == '\\' && q == '"' {
-                    if let Some(n) = chars.next() {
+                    if let Some((_, n)) = chars.next() {
                         cur.get_or_insert_with(String::new).push(n);
                     }
                 } else if c == q {
@@ -99,15 +111,29 @@ fn split_words(s: &str, words: &mut Vec<String>, cur: &mut Option<String>, quote
             None => {
                 if c == '"' || c == '\'' {
                     *quote = Some(c);
-                    cur.get_or_insert_with(String::new);
-                } else if c.is_whitespace() {
-                    if let Some(w) = cur.take() {
-                        words.push(w);
+                    let owned = cur.get_or_insert_with(String::new);
+                    if let Some(st) = plain.take() {
+                        owned.push_str(s.get(st..i).unwrap_or(""));
                     }
-                } else {
-                    cur.get_or_insert_with(String::new).push(c);
+                } else if c.is_whitespace() {
+                    if let Some(st) = plain.take() {
+                        words.push(Cow::Borrowed(s.get(st..i).unwrap_or("")));
+                    } else if let Some(w) = cur.take() {
+                        words.push(Cow::Owned(w));
+                    }
+                } else if let Some(w) = cur.as_mut() {
+                    w.push(c);
+                } else if plain.is_none() {
+                    plain = Some(i);
                 }
             }
+        }
+    }
+    if quote.is_none() {
+        if let Some(st) = plain.take() {
+            words.push(Cow::Borrowed(s.get(st..).unwrap_or("")));
+        } else if let Some(w) = cur.take() {
+            words.push(Cow::Owned(w));
         }
     }
 }
@@ -146,7 +172,7 @@ impl<'a> Reader<'a> {
                 split_words(more, &mut words, &mut cur, &mut quote);
             }
             if let Some(w) = cur.take() {
-                words.push(w);
+                words.push(Cow::Owned(w));
             }
             return Some(Stmt { line, last: self.pos as u32, text: t, words: words.into() });
         }
@@ -212,7 +238,7 @@ pub fn read<'a>(text: &'a str, diags: &mut Diags, skipped: &mut u32) -> Block<'a
                     push_item(&mut stack, Item::Other(st));
                     continue;
                 }
-                let name = st.words.get(1).cloned().unwrap_or_default();
+                let name = st.words.get(1).map(|w| w.to_string()).unwrap_or_default();
                 stack.push(Frame::Edit(Edit { head: st, name, last: 0, items: Vec::new() }));
             }
             "next" => match stack.last() {
@@ -285,7 +311,7 @@ impl<'a> Settings<'a> {
 
     pub fn apply(&mut self, st: &Stmt<'a>) {
         let key = st.key().to_string();
-        let vals = st.vals().to_vec();
+        let vals = st.vals_owned();
         let pos = self.list.iter().position(|(k, _, _)| *k == key);
         match st.cmd() {
             "set" | "select" => match pos {
@@ -348,11 +374,9 @@ mod test {
     fn words_and_quotes() {
         let mut w = Vec::new();
         let (mut cur, mut q) = (None, None);
-        split_words(r#"rename "old" to "new"_zone1 'a b' "x\"y" """#, &mut w, &mut cur, &mut q);
-        if let Some(c) = cur.take() {
-            w.push(c);
-        }
-        assert_eq!(w, vec!["rename", "old", "to", "new_zone1", "a b", "x\"y", ""]);
+        split_words(r#"rename "old" to "new"_zone1 'a b' "x\"y" "" a"b"c"#, &mut w, &mut cur, &mut q);
+        assert_eq!(w, vec!["rename", "old", "to", "new_zone1", "a b", "x\"y", "", "abc"]);
+        assert!(matches!(w[0], Cow::Borrowed(_)));
         assert!(q.is_none());
     }
 
