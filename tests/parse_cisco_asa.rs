@@ -293,6 +293,13 @@ fn interface_acl_permit_and_deny_with_file_and_line() {
     let r = flow(&w, "10.1.2.3", "192.168.10.30", "tcp", "23");
     assert_eq!(r.verdict.as_str(), "denied");
     assert_eq!(deciding(&r).map(|d| d.0), Some(98));
+    // Traffic entering and leaving the same interface is denied without same-security-traffic
+    // permit intra-interface, whether or not an ACL would permit it.
+    for (src, dst) in [("10.1.2.3", "10.2.0.5"), ("198.51.100.9", "192.0.2.200")] {
+        let r = flow(&w, src, dst, "tcp", "443");
+        assert_eq!(r.verdict.as_str(), "denied", "{r:?}");
+        assert!(r.hops.iter().any(|h| h.rule.as_ref().is_some_and(|x| x.text.contains("same interface"))), "{r:?}");
+    }
     // management-only interfaces pass no through traffic.
     assert_eq!(flow(&w, "172.16.0.9", "198.51.100.9", "tcp", "443").verdict.as_str(), "denied");
 }

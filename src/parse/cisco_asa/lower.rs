@@ -788,6 +788,20 @@ pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface
             rules.push(Rule { conds: vec![Cond::is(Test::OutIface(f.phys.clone()))], unknown: vec![], action: Action::Drop, prov: p });
         }
     }
+    // "By default, traffic cannot enter and exit the same interface": without `same-security-
+    // traffic permit intra-interface` such traffic is dropped whatever the access lists say
+    // (ASA configuration guide, "Interface Basics", Allow Same Security Level Communication).
+    if cfg.same_intra.is_none() {
+        for f in &named {
+            let n = f.nameif.as_deref().unwrap_or("");
+            rules.push(Rule {
+                conds: vec![Cond::is(Test::InIface(f.phys.clone())), Cond::is(Test::OutIface(f.phys.clone()))],
+                unknown: vec![],
+                action: Action::Drop,
+                prov: Provenance::builtin(format!("ASA default: traffic entering and leaving the same interface ({n}) is denied (no same-security-traffic permit intra-interface)")),
+            });
+        }
+    }
     let mut with_in: HashSet<String> = HashSet::new();
     for (n, k) in &inbound {
         let line = cfg.groups_bound.get(*k).map_or(0, |g| g.line);
@@ -818,7 +832,8 @@ pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface
                 let (action, prov) = if a.phys == b.phys {
                     match &cfg.same_intra {
                         Some((l, t)) => (Action::Accept, cfg.prov(*l, t)),
-                        None => (Action::Drop, Provenance::builtin(format!("ASA default: traffic entering and leaving {an} is denied (no same-security-traffic permit intra-interface)"))),
+                        // Dropped above.
+                        None => continue,
                     }
                 } else if la > lb {
                     (Action::Accept, Provenance { text: format!("security-level {la} ({an}) to {lb} ({bn}): higher to lower is permitted without an ACL"), ..cfg.prov(level_line(a), "") })
