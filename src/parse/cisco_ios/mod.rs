@@ -49,6 +49,10 @@ pub const ACL_OUT_PRIORITY: i32 = 200;
 pub const DNAT_PRIORITY: i32 = -100;
 /// Source NAT priority (netfilter srcnat).
 pub const SNAT_PRIORITY: i32 = 100;
+/// What every IPv6 access list permits before its implicit deny: neighbor discovery (Cisco IOS
+/// IPv6 configuration guide, "IPv6 ACL implicit rules": `permit icmp any any nd-na`, `permit
+/// icmp any any nd-ns`, `deny ipv6 any any`).
+pub const IPV6_IMPLICIT_ND: [(u8, &str); 2] = [(136, "nd-na"), (135, "nd-ns")];
 /// Depth bound for nested object groups.
 const MAX_GROUP_DEPTH: usize = 16;
 /// Static network NAT is lowered address by address up to this many addresses.
@@ -1484,13 +1488,14 @@ impl<'a> Parser<'a> {
         let dialect = Dialect { standard: a.standard, v6: a.v6 };
         self.d.set_context(format!("access list {}", a.name));
         // (sort key, rules)
-        let mut entries: Vec<(u64, Rule)> = Vec::with_capacity(a.entries.len() + 1);
+        let mut out: Vec<Rule> = Vec::with_capacity(a.entries.len() + 3);
+        let mut keys: Vec<u64> = Vec::with_capacity(a.entries.len());
         let mut last_seq: u64 = 0;
         let mut pos: u64 = 0;
         for (n, text) in &a.entries {
             pos += 1;
             let prov = self.prov(*n, text);
-            let (seq, rules) = match acl::parse(text, dialect, g) {
+            let seq = match acl::parse(text, dialect, g) {
                 Ok(Entry::Remark) => {
                     self.skipped += 1;
                     continue;
@@ -1499,30 +1504,28 @@ impl<'a> Parser<'a> {
                     for note in notes {
                         self.d.push(note.code, note.severity, *n, text, note.reason);
                     }
-                    let mut rules: Vec<Rule> = Vec::with_capacity(variants.len());
                     let last = variants.len().saturating_sub(1);
                     let mut prov = Some(prov);
                     for (k, conds) in variants.into_iter().enumerate() {
                         let p = if k == last { prov.take() } else { prov.clone() };
                         if let Some(p) = p {
-                            rules.push(Rule { conds, unknown: unknown.clone(), action: action.clone(), prov: p });
+                            out.push(Rule { conds, unknown: unknown.clone(), action: action.clone(), prov: p });
                         }
                     }
-                    (seq, rules)
+                    seq
                 }
                 Err(f) => {
                     let sev = if f.code == codes::UNRECOGNIZED { Severity::Error } else { Severity::Warning };
                     match f.action {
                         Some(action) => {
                             self.d.push(f.code, sev, *n, text, format!("{}: the entry is kept and only possibly matches", f.reason));
-                            (f.seq, vec![Rule { conds: Vec::new(), unknown: vec![text.to_string()], action, prov: prov.clone() }])
+                            out.push(Rule { conds: Vec::new(), unknown: vec![text.to_string()], action, prov });
+                            f.seq
                         }
                         None => {
                             self.d.push(f.code, sev, *n, text, format!("{}: the entry's effect is unknown", f.reason));
-                            (
-                                f.seq,
-                                vec![Rule { conds: Vec::new(), unknown: Vec::new(), action: Action::Unknown(text.to_string()), prov: prov.clone() }],
-                            )
+                            out.push(Rule { conds: Vec::new(), unknown: Vec::new(), action: Action::Unknown(text.to_string()), prov });
+                            f.seq
                         }
                     }
                 }
@@ -1539,10 +1542,27 @@ impl<'a> Parser<'a> {
                     last_seq << 20 | (pos & 0xFFFFF)
                 }
             };
-            entries.extend(rules.into_iter().map(|r| (key, r)));
+            keys.resize(out.len(), key);
         }
-        entries.sort_by_key(|e| e.0);
-        let mut rules: Vec<Rule> = entries.into_iter().map(|e| e.1).collect();
+        // Written in sequence order (the usual case): nothing to move.
+        let mut rules = if keys.windows(2).all(|w| w[0] <= w[1]) {
+            out
+        } else {
+            let mut idx: Vec<usize> = (0..out.len()).collect();
+            idx.sort_by_key(|&i| keys.get(i).copied().unwrap_or(u64::MAX));
+            let mut slots: Vec<Option<Rule>> = out.into_iter().map(Some).collect();
+            idx.iter().filter_map(|&i| slots.get_mut(i).and_then(Option::take)).collect()
+        };
+        if a.v6 {
+            for (ty, what) in IPV6_IMPLICIT_ND {
+                rules.push(Rule {
+                    conds: vec![Cond::is(Test::Proto(vec![proto::ICMPV6])), Cond::is(Test::Icmp { ty: Some(ty), code: None })],
+                    unknown: Vec::new(),
+                    action: Action::Accept,
+                    prov: Provenance { text: format!("implicit permit icmp any any {what} at the end of IPv6 ACL {}", a.name), ..a.header.clone() },
+                });
+            }
+        }
         rules.push(Rule {
             conds: Vec::new(),
             unknown: Vec::new(),
