@@ -28,7 +28,9 @@ pub fn looks_like(text: &str) -> bool {
     if t.starts_with('<') {
         let head: String = t.chars().take(4096).collect();
         let root_ok = xml_root(&head).is_some_and(|r| r == "config" || r == "response");
-        return root_ok && ["<devices", "<shared", "<mgt-config", "<config"].iter().any(|k| head.contains(k)) && head.contains("<config");
+        // A bare `<config/>` is no firewall's export: it must hold devices, shared objects or
+        // the management configuration.
+        return root_ok && ["<devices", "<shared", "<mgt-config"].iter().any(|k| head.contains(k)) && head.contains("<config");
     }
     for line in t.lines().take(DETECT_LINES) {
         let l = line.trim();
