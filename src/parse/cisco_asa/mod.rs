@@ -676,7 +676,7 @@ impl Parser {
                 "reverse-path verification (anti-spoofing) is not modelled: spoofed sources are not dropped in the analysis",
             ),
             "ip" if t1 == "audit" => self.warn(codes::UNMODELLED_TARGET, no, text, "IP audit (signature-based dropping) is not modelled"),
-            "threat-detection" if t1 == "scanning-threat" && toks.iter().any(|t| *t == "shun") => {
+            "threat-detection" if t1 == "scanning-threat" && toks.contains(&"shun") => {
                 self.info(codes::UNMODELLED_TARGET, no, text, "shunning of detected scanners is dynamic and not modelled")
             }
             "router" => {
@@ -1237,7 +1237,7 @@ impl Parser {
         }
         let names = &self.cfg.names;
         let parsed = match toks.len() {
-            4 => net_mask(t1, &toks[2], names).map(|r| (r, toks[3])),
+            4 => net_mask(t1, toks[2], names).map(|r| (r, toks[3])),
             3 => v6_prefix(t1).filter(|_| t1.contains(':')).map(|r| (r, toks[2])),
             _ => None,
         };
