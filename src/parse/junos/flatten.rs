@@ -64,136 +64,135 @@ enum Tok {
     Newline,
 }
 
-/// Split the text into tokens with their line numbers. Comments (`/* */`, `#` at the start of a
-/// token) are dropped; quoted strings become one word.
-fn lex(text: &str, diags: &mut Diags) -> Vec<(Tok, u32)> {
-    let mut out = Vec::new();
-    // Configurations repeat the same words on every line: each distinct word is allocated once.
-    let mut interned: HashMap<&[u8], Word> = HashMap::new();
-    let b = text.as_bytes();
-    let mut i = 0usize;
-    let mut line: u32 = 1;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\n' => {
-                out.push((Tok::Newline, line));
-                line = line.saturating_add(1);
-                i += 1;
-            }
-            b' ' | b'\t' | b'\r' => i += 1,
-            b'{' => {
-                out.push((Tok::LBrace, line));
-                i += 1;
-            }
-            b'}' => {
-                out.push((Tok::RBrace, line));
-                i += 1;
-            }
-            b';' => {
-                out.push((Tok::Semi, line));
-                i += 1;
-            }
-            b'[' => {
-                out.push((Tok::LBracket, line));
-                i += 1;
-            }
-            b']' => {
-                out.push((Tok::RBracket, line));
-                i += 1;
-            }
-            b'!' if out.last().is_none_or(|(t, _)| *t == Tok::Newline) => {
-                // A `!` comment line (RANCID exports).
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
+/// Splits the text into tokens with their line numbers, one at a time. Comments (`/* */`, `#`
+/// at the start of a token, `!` at the start of a line) are dropped; quoted strings become one
+/// word.
+struct Lexer<'t> {
+    b: &'t [u8],
+    i: usize,
+    line: u32,
+    line_start: bool,
+    /// Configurations repeat the same words on every line: each distinct word is allocated once.
+    interned: HashMap<&'t [u8], Word>,
+}
+
+impl<'t> Lexer<'t> {
+    fn new(text: &'t str) -> Self {
+        Lexer { b: text.as_bytes(), i: 0, line: 1, line_start: true, interned: HashMap::new() }
+    }
+
+    fn next(&mut self, diags: &mut Diags) -> Option<(Tok, u32)> {
+        let t = self.raw(diags);
+        self.line_start = matches!(t, Some((Tok::Newline, _)));
+        t
+    }
+
+    fn raw(&mut self, diags: &mut Diags) -> Option<(Tok, u32)> {
+        let b = self.b;
+        while self.i < b.len() {
+            let i = self.i;
+            let line = self.line;
+            let single = match b[i] {
+                b'\n' => Some(Tok::Newline),
+                b'{' => Some(Tok::LBrace),
+                b'}' => Some(Tok::RBrace),
+                b';' => Some(Tok::Semi),
+                b'[' => Some(Tok::LBracket),
+                b']' => Some(Tok::RBracket),
+                _ => None,
+            };
+            if let Some(t) = single {
+                self.i += 1;
+                if t == Tok::Newline {
+                    self.line = self.line.saturating_add(1);
                 }
+                return Some((t, line));
             }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let start = line;
-                i += 2;
-                let mut closed = false;
-                while i < b.len() {
-                    if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        i += 2;
-                        closed = true;
-                        break;
-                    }
-                    if b[i] == b'\n' {
-                        line = line.saturating_add(1);
-                    }
-                    i += 1;
-                }
-                if !closed {
-                    diags.push(codes::STRUCTURE, Severity::Warning, start, "/*", "comment never closed: the rest of the file is a comment");
-                }
-            }
-            b'"' => {
-                let start = line;
-                i += 1;
-                let mut s = Vec::new();
-                let mut closed = false;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' if i + 1 < b.len() => {
-                            s.push(b[i + 1]);
-                            if b[i + 1] == b'\n' {
-                                line = line.saturating_add(1);
-                            }
-                            i += 2;
-                        }
-                        b'"' => {
-                            i += 1;
+            match b[i] {
+                b' ' | b'\t' | b'\r' => self.i += 1,
+                b'!' if self.line_start => self.skip_line(),
+                b'#' => self.skip_line(),
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    self.i += 2;
+                    let mut closed = false;
+                    while self.i < b.len() {
+                        if b[self.i] == b'*' && b.get(self.i + 1) == Some(&b'/') {
+                            self.i += 2;
                             closed = true;
                             break;
                         }
-                        ch => {
-                            if ch == b'\n' {
-                                line = line.saturating_add(1);
+                        if b[self.i] == b'\n' {
+                            self.line = self.line.saturating_add(1);
+                        }
+                        self.i += 1;
+                    }
+                    if !closed {
+                        diags.push(codes::STRUCTURE, Severity::Warning, line, "/*", "comment never closed: the rest of the file is a comment");
+                    }
+                }
+                b'"' => {
+                    self.i += 1;
+                    let mut s = Vec::new();
+                    let mut closed = false;
+                    while self.i < b.len() {
+                        match b[self.i] {
+                            b'\\' if self.i + 1 < b.len() => {
+                                s.push(b[self.i + 1]);
+                                if b[self.i + 1] == b'\n' {
+                                    self.line = self.line.saturating_add(1);
+                                }
+                                self.i += 2;
                             }
-                            s.push(ch);
-                            i += 1;
+                            b'"' => {
+                                self.i += 1;
+                                closed = true;
+                                break;
+                            }
+                            ch => {
+                                if ch == b'\n' {
+                                    self.line = self.line.saturating_add(1);
+                                }
+                                s.push(ch);
+                                self.i += 1;
+                            }
                         }
                     }
-                }
-                if !closed {
-                    diags.push(codes::STRUCTURE, Severity::Warning, start, "\"", "quoted string never closed");
-                }
-                out.push((Tok::Word(Rc::from(String::from_utf8_lossy(&s).as_ref())), start));
-            }
-            _ => {
-                let start = i;
-                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'}' | b';' | b'"') {
-                    // `[` and `]` inside a word are part of it (`ge-0/0/[1-3]`), only alone they bracket a list.
-                    if matches!(b[i], b'[' | b']') && i == start {
-                        break;
+                    if !closed {
+                        diags.push(codes::STRUCTURE, Severity::Warning, line, "\"", "quoted string never closed");
                     }
-                    i += 1;
+                    return Some((Tok::Word(Rc::from(String::from_utf8_lossy(&s).as_ref())), line));
                 }
-                if i == start {
-                    i += 1;
-                    continue;
-                }
-                let bytes = &b[start..i];
-                let w = match interned.get(bytes) {
-                    Some(w) => w.clone(),
-                    None => {
-                        let w: Word = Rc::from(String::from_utf8_lossy(bytes).as_ref());
-                        if interned.len() < 1 << 20 {
-                            interned.insert(bytes, w.clone());
+                _ => {
+                    let start = i;
+                    let mut k = i;
+                    // `[` and `]` inside a word are part of it (`ge-0/0/[1-3]`); alone they bracket a list.
+                    while k < b.len() && !matches!(b[k], b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'}' | b';' | b'"') {
+                        k += 1;
+                    }
+                    self.i = k.max(start + 1);
+                    let bytes = &b[start..k];
+                    let w = match self.interned.get(bytes) {
+                        Some(w) => w.clone(),
+                        None => {
+                            let w: Word = Rc::from(String::from_utf8_lossy(bytes).as_ref());
+                            if self.interned.len() < 1 << 20 {
+                                self.interned.insert(bytes, w.clone());
+                            }
+                            w
                         }
-                        w
-                    }
-                };
-                out.push((Tok::Word(w), line));
+                    };
+                    return Some((Tok::Word(w), line));
+                }
             }
         }
+        None
     }
-    out
+
+    fn skip_line(&mut self) {
+        while self.i < self.b.len() && self.b[self.i] != b'\n' {
+            self.i += 1;
+        }
+    }
 }
 
 /// Words that start a `set`-form command.
@@ -252,7 +251,7 @@ fn modifier(w: &str) -> Option<bool> {
 
 /// Flatten a configuration in either form (or a mix) into statements.
 pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
-    let toks = lex(text, diags);
+    let mut lx = Lexer::new(text);
     let mut b = Builder {
         stmts: Vec::new(),
         deactivated: HashMap::new(),
@@ -268,7 +267,6 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
     let mut cur_inactive = false;
     let mut list: Option<(usize, Vec<(Word, u32)>)> = None;
     let mut in_list = false;
-    let mut i = 0usize;
     let path_of = |stack: &Vec<(Vec<(Word, u32)>, bool, bool)>| -> (Vec<(Word, u32)>, bool) {
         let mut p = Vec::new();
         let mut inactive = false;
@@ -278,8 +276,8 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
         }
         (p, inactive)
     };
-    while i < toks.len() {
-        let (tok, line) = (&toks[i].0, toks[i].1);
+    while let Some((tok, line)) = lx.next(&mut *b.diags) {
+        let tok = &tok;
         // A `set`-form command: only at the top level, at the start of a statement.
         if stack.is_empty() && cur.is_empty() && list.is_none() {
             if let Tok::Word(w) = tok {
@@ -289,11 +287,13 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                     let mut items: Vec<(Word, u32)> = Vec::new();
                     let mut list_at: Option<usize> = None;
                     let mut inl = false;
-                    i += 1;
-                    while i < toks.len() && toks[i].0 != Tok::Newline {
-                        match &toks[i].0 {
-                            Tok::Word(x) if inl => items.push((x.clone(), toks[i].1)),
-                            Tok::Word(x) => words.push((x.clone(), toks[i].1)),
+                    while let Some((t2, l2)) = lx.next(&mut *b.diags) {
+                        if t2 == Tok::Newline {
+                            break;
+                        }
+                        match &t2 {
+                            Tok::Word(x) if inl => items.push((x.clone(), l2)),
+                            Tok::Word(x) => words.push((x.clone(), l2)),
                             Tok::LBracket => {
                                 inl = true;
                                 list_at = Some(words.len());
@@ -301,7 +301,6 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                             Tok::RBracket => inl = false,
                             _ => {}
                         }
-                        i += 1;
                     }
                     let path: Vec<Word> = words.iter().map(|(w, _)| w.clone()).collect();
                     mark(&mut b.stmt_lines, line);
@@ -418,7 +417,6 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                 }
             }
         }
-        i += 1;
     }
     if !cur.is_empty() {
         let (mut p, inactive) = path_of(&stack);
