@@ -385,10 +385,7 @@ const IRRELEVANT: &[&str] = &[
     "fips",
     "coredump",
     "checkheaps",
-    "scansafe",
     "icmp",
-    "filter",
-    "wccp",
     "vpdn",
     "priority-queue",
     "spanning-tree",
@@ -685,6 +682,15 @@ impl Parser {
             }
             "context" => {
                 self.warn(codes::STRUCTURE, no, text, "multiple-context mode: each context's own configuration must be given as its own file");
+                self.block = Block::Ignored;
+            }
+            "filter" | "wccp" | "scansafe" => {
+                self.info(
+                    codes::UNMODELLED_TARGET,
+                    no,
+                    text,
+                    "content filtering and traffic redirection (URL/Java/ActiveX filtering, WCCP, cloud web security) are not modelled: connections are analysed as if they pass",
+                );
                 self.block = Block::Ignored;
             }
             "clear" if t1 == "configure" => {}
