@@ -244,6 +244,9 @@ pub(crate) struct Config {
     pub source: SourceId,
     pub file: String,
     pub ifaces: Vec<Iface>,
+    /// Index into `ifaces` by physical name and by nameif.
+    pub phys_idx: HashMap<String, usize>,
+    pub nameif_idx: HashMap<String, usize>,
     pub names: HashMap<String, IpAddr>,
     pub net_objs: HashMap<String, (Vec<NetItem>, u32)>,
     pub svc_objs: HashMap<String, (Svc, u32)>,
@@ -265,7 +268,7 @@ pub(crate) struct Config {
 
 impl Config {
     pub fn iface_by_nameif(&self, n: &str) -> Option<&Iface> {
-        self.ifaces.iter().find(|i| i.nameif.as_deref() == Some(n))
+        self.nameif_idx.get(n).and_then(|&i| self.ifaces.get(i))
     }
 
     pub fn prov(&self, line: u32, text: &str) -> crate::diag::Provenance {
@@ -718,8 +721,8 @@ impl Parser {
             self.block = Block::Unknown;
             return;
         };
-        let idx = match self.cfg.ifaces.iter().position(|i| &i.phys == phys) {
-            Some(i) => i,
+        let idx = match self.cfg.phys_idx.get(*phys) {
+            Some(&i) => i,
             None => {
                 self.cfg.ifaces.push(Iface {
                     phys: phys.to_string(),
@@ -732,6 +735,7 @@ impl Parser {
                     shutdown: false,
                     mgmt_only: None,
                 });
+                self.cfg.phys_idx.insert(phys.to_string(), self.cfg.ifaces.len() - 1);
                 self.cfg.ifaces.len() - 1
             }
         };
@@ -743,14 +747,17 @@ impl Parser {
         let t1 = toks.get(1).copied().unwrap_or("");
         match (t0, t1) {
             ("nameif", n) if !n.is_empty() => {
-                if let Some(other) = self.cfg.ifaces.iter().find(|x| x.nameif.as_deref() == Some(n)) {
-                    let o = other.phys.to_string();
+                if let Some(other) = self.cfg.nameif_idx.get(n).filter(|&&o| o != i).and_then(|&o| self.cfg.ifaces.get(o)) {
+                    let o = other.phys.clone();
                     self.warn(codes::STRUCTURE, no, text, format!("nameif {n} is already given to {o}"));
                     return;
                 }
                 if let Some(f) = self.cfg.ifaces.get_mut(i) {
-                    f.nameif = Some(n.to_string());
+                    if let Some(old) = f.nameif.replace(n.to_string()) {
+                        self.cfg.nameif_idx.remove(&old);
+                    }
                     f.nameif_line = no;
+                    self.cfg.nameif_idx.insert(n.to_string(), i);
                 }
             }
             ("security-level", n) => match n.parse::<u8>() {
@@ -792,7 +799,12 @@ impl Parser {
                     f.mgmt_only = Some(no);
                 }
             }
-            ("no", "nameif" | "security-level" | "ip" | "ipv6" | "management-only") => {}
+            ("no", "nameif") => {
+                if let Some(old) = self.cfg.ifaces.get_mut(i).and_then(|f| f.nameif.take()) {
+                    self.cfg.nameif_idx.remove(&old);
+                }
+            }
+            ("no", "security-level" | "ip" | "ipv6" | "management-only") => {}
             ("no", _) => {}
             ("vlan", _) | ("description", _) | ("speed", _) | ("duplex", _) | ("mtu", _) | ("mac-address", _)
             | ("channel-group", _) | ("member-interface", _) | ("switchport", _) | ("ospf", _) | ("delay", _)
