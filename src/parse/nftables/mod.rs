@@ -514,6 +514,14 @@ impl Lowerer<'_> {
             let a = outcomes.first().map(|o| o.1.clone()).unwrap_or(Action::Continue("no verdict".into()));
             return vec![Rule { conds: Vec::new(), unknown: vec![r.pos.text.clone()], action: a, prov }];
         };
+        // the common case: one rule, nothing to copy
+        if bases.len() == 1 && outcomes.len() == 1 && !notrack {
+            if let (Some(mut conds), Some((extra, action))) = (bases.into_iter().next(), outcomes.into_iter().next()) {
+                conds.extend(extra);
+                return vec![Rule { conds, unknown: lw.unknown, action, prov }];
+            }
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for base in &bases {
             if notrack {

@@ -364,6 +364,10 @@ impl<'a> Reader<'a, '_> {
     /// The source text between two offsets, blanks collapsed.
     fn slice(&self, start: usize, end: usize) -> String {
         let s = self.text.get(start..end).unwrap_or("");
+        // one line with single spaces: as it is
+        if !s.bytes().any(|c| matches!(c, b'\n' | b'\t' | b'\r' | b'\\')) && !s.contains("  ") {
+            return s.to_string();
+        }
         let mut out = String::with_capacity(s.len());
         for w in s.split_whitespace() {
             if w == "\\" {
