@@ -276,7 +276,7 @@ fn edge_without_bgp() -> Workspace {
 }
 
 fn stop(r: &FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().filter_map(|h| h.rule.as_ref()).last().map(|x| (x.line, x.text.clone()))
+    r.hops.iter().filter_map(|h| h.rule.as_ref()).next_back().map(|x| (x.line, x.text.clone()))
 }
 
 #[test]

@@ -1195,7 +1195,8 @@ impl<'c, 'a> L<'c, 'a> {
     fn local_in(&mut self, global: &Settings<'a>, v6: bool) -> Vec<Rule> {
         let port = |key: &str, dflt: u16| global.first(key).and_then(|v| v.parse::<u16>().ok()).unwrap_or(dflt);
         let mut rules = Vec::new();
-        let ifaces: Vec<(String, Vec<(Vec<String>, Provenance, bool)>)> =
+        type Allows = Vec<(Vec<String>, Provenance, bool)>;
+        let ifaces: Vec<(String, Allows)> =
             self.ifaces.iter().map(|i| (i.name.clone(), i.allow.clone())).collect();
         let fam_cond = Cond::is(Test::Dst(vec![v4_or_v6_all(v6)]));
         for (name, allows) in ifaces {
@@ -1236,7 +1237,7 @@ impl<'c, 'a> L<'c, 'a> {
                 let path = st.words.get(1..).unwrap_or(&[]).join(" ");
                 let restricts = path.starts_with("firewall local-in-policy");
                 rules.insert(
-                    0.min(rules.len()),
+                    0,
                     Rule {
                         conds: Vec::new(),
                         unknown: vec![format!("config {path} (not read)")],
@@ -1323,7 +1324,7 @@ fn range_to_net(r: &AddrRange) -> Option<IpNet> {
     let lo = crate::space::addr_to_u128(r.lo);
     let hi = crate::space::addr_to_u128(r.hi);
     let size = hi.checked_sub(lo)?.checked_add(1)?;
-    if !size.is_power_of_two() || lo % size != 0 {
+    if !size.is_power_of_two() || !lo.is_multiple_of(size) {
         return None;
     }
     let bits = if r.lo.is_ipv4() { 32 } else { 128 };

@@ -50,12 +50,15 @@ pub const ICMP: u8 = 1;
 /// ICMPv6.
 pub const ICMP6: u8 = 58;
 
+/// (protocol, first port, last port) of a predefined service entry.
+pub type PortRange = (u8, u16, u16);
+
 /// FortiOS predefined services, used when a policy names one that the file does not define.
 /// Full configurations (`show full-configuration`, backups) list them in `config firewall
 /// service custom`, and those definitions win. The values are those of the factory-default
 /// FortiOS 7.x configuration (FortiOS Administration Guide, "Predefined services"; the same
 /// entries appear in every FortiOS backup's `config firewall service custom`).
-pub const PREDEFINED_SERVICES: &[(&str, &[(u8, u16, u16)])] = &[
+pub const PREDEFINED_SERVICES: &[(&str, &[PortRange])] = &[
     // (name, [(protocol, first port, last port)]); protocol 0 = every protocol, ports 0-0 =
     // any port (or any ICMP type for ICMP).
     ("ALL", &[(0, 0, 0)]),
