@@ -129,12 +129,15 @@ impl Session {
         to_js(&self.report(origins))
     }
 
-    /// The analysis for `origins` as `markdown` or `csv` text, as the CLI writes it.
+    /// The analysis for `origins` as `markdown`, `csv`, `sarif` or `findings-csv` text, as the
+    /// CLI writes it.
     pub fn export(&self, format: String, origins: Vec<String>) -> Result<String, js_sys::Error> {
         match format.as_str() {
             "markdown" | "md" => Ok(render::markdown(&self.report(origins))),
             "csv" => Ok(render::csv(&self.report(origins))),
-            other => Err(into_error(format!("unknown export format {other:?}: markdown or csv"))),
+            "sarif" => Ok(render::sarif(&self.report(origins))),
+            "findings-csv" => Ok(render::findings_csv(&self.report(origins))),
+            other => Err(into_error(format!("unknown export format {other:?}: markdown, csv, sarif or findings-csv"))),
         }
     }
 

@@ -17,6 +17,7 @@ mod cli {
 
     use anyhow::{bail, Context, Result};
     use clap::{Parser, Subcommand};
+    use portolan::findings::Severity;
     use portolan::reach::{Analyzer, FailOn, Origin, QueryRequest, TestRow};
     use portolan::report::{render, AnalyzeReport, FlowResult, Hop, ParseReport, QueryReport};
     use portolan::{InputFile, Workspace};
@@ -52,7 +53,8 @@ mod cli {
             #[arg(long, value_enum, default_value = "text")]
             format: Format,
             /// Exit 1 when an exposure matches: ORIGIN or ORIGIN:SERVICES, e.g.
-            /// `internet:tcp/22,tcp/3389` (repeatable).
+            /// `internet:tcp/22,tcp/3389`; or when a finding of severity LEVEL or worse is present
+            /// (`low`, `medium`, `high`, `critical`). Repeatable.
             #[arg(long = "fail-on")]
             fail_on: Vec<String>,
             /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
@@ -118,6 +120,10 @@ mod cli {
         Json,
         Markdown,
         Csv,
+        /// SARIF 2.1.0 (findings, for code-scanning tools).
+        Sarif,
+        /// CSV, one finding per row.
+        FindingsCsv,
     }
 
     pub fn main() -> i32 {
@@ -157,8 +163,14 @@ mod cli {
                 }
             }
             Cmd::Analyze { from, format, fail_on, manifest, paths } => {
-                let gates: Vec<FailOn> =
-                    fail_on.iter().map(|f| FailOn::parse(f)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+                // A severity word gates on findings; anything else names an origin.
+                let level = fail_on.iter().filter_map(|f| Severity::parse(f)).min();
+                let gates: Vec<FailOn> = fail_on
+                    .iter()
+                    .filter(|f| Severity::parse(f).is_none())
+                    .map(|f| FailOn::parse(f))
+                    .collect::<Result<_, _>>()
+                    .map_err(anyhow::Error::msg)?;
                 let ws = load(&paths, manifest.as_deref())?;
                 let an = Analyzer::new(&ws);
                 let origins: Vec<Origin> = if from.is_empty() {
@@ -175,6 +187,8 @@ mod cli {
                     Format::Text => write!(out, "{}", render::text(&rep))?,
                     Format::Markdown => write!(out, "{}", render::markdown(&rep))?,
                     Format::Csv => write!(out, "{}", render::csv(&rep))?,
+                    Format::Sarif => write!(out, "{}", render::sarif(&rep))?,
+                    Format::FindingsCsv => write!(out, "{}", render::findings_csv(&rep))?,
                 }
                 out.flush()?;
                 if rep.exposure.origins.iter().any(|o| o.error.is_some()) {
@@ -191,6 +205,16 @@ mod cli {
                         eprintln!("  {} → {} {}/{} ({:?})", e.origin, e.ip, e.proto, e.ports, e.certainty);
                     }
                     return Ok(1);
+                }
+                if let Some(level) = level {
+                    let hit: Vec<&portolan::findings::Finding> = rep.findings.iter().filter(|f| f.severity >= level).collect();
+                    if !hit.is_empty() {
+                        eprintln!("portolan: {} findings of severity {} or worse", hit.len(), level.as_str());
+                        for f in hit.iter().take(20) {
+                            eprintln!("  {} {} {}:{} {}", f.code, f.severity.as_str(), f.file, f.line, f.message);
+                        }
+                        return Ok(1);
+                    }
                 }
                 return Ok(0);
             }

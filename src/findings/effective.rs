@@ -66,17 +66,13 @@ impl Flow {
         self.may.is_empty()
     }
 
-    fn intersect(&self, s: &PacketSet) -> Flow {
-        let may = self.may.intersect(s);
-        match &self.must {
-            None => Flow { may, must: None },
-            Some(m) => Flow { may, must: Some(m.intersect(s)) },
-        }
-    }
-
     /// `self − s` on both bounds.
-    fn minus(self, s: &PacketSet) -> Flow {
-        Flow { may: self.may.difference(s), must: self.must.map(|m| m.difference(s)) }
+    fn minus(mut self, s: &PacketSet) -> Flow {
+        self.may.subtract(s);
+        if let Some(m) = &mut self.must {
+            m.subtract(s);
+        }
+        self
     }
 
     /// `self − s` on the lower bound only (packets only possibly taken).
@@ -507,7 +503,7 @@ pub fn continue_from(
         if step == Step::Continue {
             continue;
         }
-        rem = rem.difference(&r.set);
+        rem.subtract(&r.set);
         let ok = if !r.unknown.is_empty() {
             // Possibly taken, possibly not: the outcome of these packets is in doubt.
             visit(&Outcome::Doubt, &m)

@@ -119,6 +119,31 @@ pub fn help_path(code: &str) -> String {
     format!("docs/findings/{code}.md")
 }
 
+/// The documentation page of a code, as Markdown.
+pub fn help_markdown(code: &str) -> &'static str {
+    match code {
+        "R101" => include_str!("../../docs/findings/R101.md"),
+        "R102" => include_str!("../../docs/findings/R102.md"),
+        "R103" => include_str!("../../docs/findings/R103.md"),
+        "R104" => include_str!("../../docs/findings/R104.md"),
+        "R105" => include_str!("../../docs/findings/R105.md"),
+        "R106" => include_str!("../../docs/findings/R106.md"),
+        "X201" => include_str!("../../docs/findings/X201.md"),
+        _ => "",
+    }
+}
+
+/// The absolute address of a code's page, when the package names its repository
+/// (`repository` in Cargo.toml); SARIF requires `helpUri` to be absolute.
+pub fn help_uri(code: &str) -> Option<String> {
+    let repo = option_env!("CARGO_PKG_REPOSITORY").unwrap_or("").trim_end_matches('/');
+    if repo.is_empty() {
+        None
+    } else {
+        Some(format!("{repo}/blob/main/{}", help_path(code)))
+    }
+}
+
 /// A packet set with what it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NamedSet {

@@ -158,7 +158,36 @@ pub fn check_exposure(rep: &ExposureReport) -> Vec<Finding> {
             help: help_path("X201"),
         });
     }
-    out
+    group(out)
+}
+
+/// One finding per origin, accepting rule and service: the destinations joined.
+fn group(v: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<(String, Finding, Vec<String>)> = Vec::new();
+    for f in v {
+        let service = f.message.split(" on ").next().unwrap_or("").to_string();
+        let origin = f.sets.first().map(|x| x.text.split(" from ").nth(1).unwrap_or("").split(" to ").next().unwrap_or("").to_string());
+        let key = format!("{}|{}|{}|{}|{:?}|{:?}", f.file, f.line, service, origin.unwrap_or_default(), f.certainty, f.severity);
+        let dst = f.message.split(" on ").nth(1).and_then(|x| x.split(" is ").next()).unwrap_or("").to_string();
+        match out.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, dsts)) => dsts.push(dst),
+            None => out.push((key, f, vec![dst])),
+        }
+    }
+    out.into_iter()
+        .map(|(_, mut f, dsts)| {
+            if dsts.len() > 1 {
+                let n = dsts.len();
+                let shown: Vec<&str> = dsts.iter().take(super::text::MAX_LISTED).map(String::as_str).collect();
+                let list = if n > shown.len() { format!("{} and {} more", shown.join(", "), n - shown.len()) } else { shown.join(", ") };
+                f.message = f.message.replacen(dsts[0].as_str(), &format!("{n} destinations ({list})"), 1);
+                if let Some(x) = f.sets.first_mut() {
+                    x.text = x.text.replacen(dsts[0].as_str(), &list, 1);
+                }
+            }
+            f
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ fn iface_text(dev: &CDevice, r: &Ranges) -> Option<String> {
     }
     let names: Vec<String> = ids.iter().map(|i| dev.ifaces.name(*i)).collect();
     let others: Vec<String> = all.iter().filter(|i| !ids.contains(i)).map(|i| dev.ifaces.name(*i)).collect();
-    if others.len() < names.len() && others.len() <= 3 {
+    if others.len() <= names.len() && others.len() <= 3 {
         return Some(format!("any except {}", others.join(",")));
     }
     Some(cap(names).replace(", ", ","))
@@ -282,7 +282,21 @@ pub fn describe(set: &PacketSet, dev: Option<&CDevice>) -> String {
     parts.join("; ")
 }
 
-fn pick_addr(r: &Ranges) -> u128 {
+/// Documentation addresses (RFC 5737, RFC 3849) a witness uses when the set holds them, so an
+/// "any" source or destination reads as an example rather than as `0.0.0.1`.
+const EXAMPLE_ADDRS: [&str; 3] = ["203.0.113.10", "198.51.100.10", "2001:db8::10"];
+
+fn pick_addr(r: &Ranges, first: usize) -> u128 {
+    if r.count() > 1 << 20 {
+        for a in EXAMPLE_ADDRS.iter().cycle().skip(first).take(EXAMPLE_ADDRS.len()) {
+            if let Ok(ip) = a.parse() {
+                let v = space::addr_to_u128(ip);
+                if r.contains(v) {
+                    return v;
+                }
+            }
+        }
+    }
     match r.as_slice().first() {
         Some(&(lo, hi)) if hi - lo >= 3 => lo + 1,
         Some(&(lo, _)) => lo,
@@ -300,7 +314,8 @@ pub fn witness_packet(set: &PacketSet) -> Option<Packet> {
     for d in Dim::ALL {
         let r = cube.get(d);
         let v = match d {
-            Dim::Src | Dim::Dst => pick_addr(r),
+            Dim::Src => pick_addr(r, 0),
+            Dim::Dst => pick_addr(r, 1),
             Dim::Sport => {
                 let eph = crate::reach::EPHEMERAL_PORTS.0 as u128;
                 if r.contains(eph) { eph } else { r.first()? }
@@ -383,6 +398,7 @@ mod test {
         assert!(describe(&tcp22, None).starts_with("tcp/22 from 10.0.0.0/8 except 10.9.0.0/16"), "{}", describe(&tcp22, None));
         let w = witness(&tcp22, None).unwrap();
         assert_eq!((w.src.as_str(), w.proto.as_str(), w.port), ("10.0.0.1", "tcp", Some(22)));
+        assert_eq!(w.dst, "198.51.100.10");
         assert_eq!(w.state.as_deref(), Some("new"));
     }
 }

@@ -1,9 +1,11 @@
 //! Renderers of the analysis report: plain text for terminals, Markdown for reviews and
-//! tickets, CSV for spreadsheets. JSON is the serde form of [`AnalyzeReport`].
+//! tickets, CSV for spreadsheets, SARIF for code-scanning tools. JSON is the serde form of
+//! [`AnalyzeReport`].
 
 use std::fmt::Write;
 
 use super::{AnalyzeReport, Certainty, Exposure, Hop};
+use crate::findings::{Finding, Severity};
 
 fn path_summary(hops: &[Hop]) -> String {
     let mut parts = Vec::new();
@@ -96,10 +98,65 @@ pub fn text(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "  {n}");
         }
     }
+    findings_text(&mut s, &r.findings);
     for a in &r.exposure.assumptions {
         let _ = writeln!(s, "assumption: {a}");
     }
     s
+}
+
+fn findings_text(s: &mut String, findings: &[Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\nfindings: {}", findings.len());
+    for f in findings {
+        let certain = if f.certainty == Certainty::Possible { " (possible)" } else { "" };
+        let _ = writeln!(
+            s,
+            "  {} {:<8} {}:{} [{}] {}{certain}  owner {}",
+            f.code,
+            f.severity.as_str(),
+            f.file,
+            f.line,
+            f.device,
+            f.message,
+            f.owner
+        );
+        if !f.text.is_empty() {
+            let _ = writeln!(s, "           rule: {}", f.text);
+        }
+        for x in &f.sets {
+            let _ = writeln!(s, "           {}: {}", x.label, x.text);
+        }
+        if let Some(w) = &f.witness {
+            let _ = writeln!(s, "           e.g. {}", witness_text(w));
+        }
+        for d in &f.depends_on {
+            let _ = writeln!(s, "           depends on: {d}");
+        }
+    }
+}
+
+fn witness_text(w: &crate::findings::Witness) -> String {
+    let mut t = format!(
+        "{} {}{} → {}{}",
+        w.proto,
+        w.src,
+        w.sport.map(|p| format!(":{p}")).unwrap_or_default(),
+        w.dst,
+        w.port.map(|p| format!(":{p}")).unwrap_or_default()
+    );
+    if let Some(i) = &w.in_iface {
+        t.push_str(&format!(" in {i}"));
+    }
+    if let Some(o) = &w.out_iface {
+        t.push_str(&format!(" out {o}"));
+    }
+    if let Some(st) = &w.state {
+        t.push_str(&format!(" ({st})"));
+    }
+    t
 }
 
 /// Escape text for a Markdown table cell.
@@ -148,6 +205,28 @@ pub fn markdown(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "- {}", md(n));
         }
     }
+    if !r.findings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Findings\n\n| Code | Severity | Certainty | Device | Location | Rule | Finding | Owner |\n|---|---|---|---|---|---|---|---|"
+        );
+        for f in &r.findings {
+            let _ = writeln!(
+                s,
+                "| [{}]({}) | {} | {} | {} | {}:{} | {} | {} | {} |",
+                f.code,
+                f.help,
+                f.severity.as_str(),
+                certainty(f.certainty),
+                md(&f.device),
+                md(&f.file),
+                f.line,
+                md(&f.text),
+                md(&f.message),
+                f.owner
+            );
+        }
+    }
     if !r.exposure.assumptions.is_empty() {
         let _ = writeln!(s, "\n## Assumptions\n");
         for a in &r.exposure.assumptions {
@@ -185,6 +264,127 @@ pub fn csv(r: &AnalyzeReport) -> String {
         let _ = writeln!(s, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
     }
     s
+}
+
+/// CSV, one finding per row (`portolan analyze --format findings-csv`).
+pub fn findings_csv(r: &AnalyzeReport) -> String {
+    let mut s = String::from("code,name,severity,certainty,device,ruleset,file,line,rule,message,sets,witness,owner\n");
+    for f in &r.findings {
+        let sets: Vec<String> = f.sets.iter().map(|x| format!("{}: {}", x.label, x.text)).collect();
+        let line = f.line.to_string();
+        let witness = f.witness.as_ref().map(witness_text).unwrap_or_default();
+        let row = [
+            f.code,
+            f.name,
+            f.severity.as_str(),
+            certainty(f.certainty),
+            f.device.as_str(),
+            f.ruleset.as_str(),
+            f.file.as_str(),
+            line.as_str(),
+            f.text.as_str(),
+            f.message.as_str(),
+            &sets.join(" | "),
+            &witness,
+            f.owner.as_str(),
+        ];
+        let _ = writeln!(s, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    }
+    s
+}
+
+fn sarif_level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// SARIF 2.1.0: one run; one rule per finding code (with its documentation page), one result
+/// per finding located at its file and line.
+pub fn sarif(r: &AnalyzeReport) -> String {
+    use serde_json::{json, Value};
+    let rules: Vec<Value> = crate::findings::CODES
+        .iter()
+        .map(|c| {
+            let mut rule = json!({
+                "id": c.code,
+                "name": c.name,
+                "shortDescription": { "text": c.summary },
+                "fullDescription": { "text": c.summary },
+                "help": {
+                    "text": format!("{} {}: {} See {}.", c.code, c.name, c.summary, crate::findings::help_path(c.code)),
+                    "markdown": crate::findings::help_markdown(c.code),
+                },
+                "properties": { "helpPath": crate::findings::help_path(c.code) },
+            });
+            if let Some(u) = crate::findings::help_uri(c.code) {
+                rule["helpUri"] = json!(u);
+            }
+            rule
+        })
+        .collect();
+    let results: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let index = crate::findings::CODES.iter().position(|c| c.code == f.code).unwrap_or(0);
+            let mut physical = json!({ "artifactLocation": { "uri": sarif_uri(&f.file) } });
+            if f.line > 0 {
+                physical["region"] = json!({ "startLine": f.line, "snippet": { "text": f.text } });
+            }
+            let mut text = f.message.clone();
+            for x in &f.sets {
+                text.push_str(&format!(" {}: {}.", x.label, x.text));
+            }
+            json!({
+                "ruleId": f.code,
+                "ruleIndex": index,
+                "level": sarif_level(f.severity),
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": physical,
+                    "logicalLocations": [{ "name": f.ruleset, "fullyQualifiedName": format!("{}:{}", f.device, f.ruleset), "kind": "module" }],
+                }],
+                "properties": {
+                    "severity": f.severity.as_str(),
+                    "certainty": certainty(f.certainty),
+                    "owner": f.owner,
+                    "device": f.device,
+                    "witness": f.witness,
+                    "dependsOn": f.depends_on,
+                },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "portolan",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
+}
+
+/// A file path as a relative URI reference: forward slashes, and percent-encoding for the
+/// characters a URI cannot hold.
+fn sarif_uri(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

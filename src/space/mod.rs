@@ -431,7 +431,7 @@ impl PacketSet {
 
     /// Intersection with one cube.
     pub fn intersect_cube(&self, c: &Cube) -> PacketSet {
-        let cubes = self.cubes.iter().map(|x| x.intersect(c)).filter(|x| !x.is_empty()).collect();
+        let cubes = self.cubes.iter().filter(|x| x.intersects(c)).map(|x| x.intersect(c)).filter(|x| !x.is_empty()).collect();
         PacketSet { cubes }
     }
 
@@ -460,15 +460,37 @@ impl PacketSet {
         PacketSet { cubes }
     }
 
+    /// `self −= c`, in place: cubes disjoint from `c` are moved, not copied (same cubes, in the
+    /// same order, as [`PacketSet::subtract_cube`]).
+    pub fn subtract_cube_in_place(&mut self, c: &Cube) {
+        if !self.cubes.iter().any(|a| a.intersects(c)) {
+            return;
+        }
+        let mut out = Vec::with_capacity(self.cubes.len() + 4);
+        for a in self.cubes.drain(..) {
+            if a.intersects(c) {
+                out.extend(a.difference(c));
+            } else {
+                out.push(a);
+            }
+        }
+        self.cubes = out;
+    }
+
+    /// `self −= o`, in place.
+    pub fn subtract(&mut self, o: &PacketSet) {
+        for c in &o.cubes {
+            if self.is_empty() {
+                break;
+            }
+            self.subtract_cube_in_place(c);
+        }
+    }
+
     /// `self − o`.
     pub fn difference(&self, o: &PacketSet) -> PacketSet {
         let mut cur = self.clone();
-        for c in &o.cubes {
-            if cur.is_empty() {
-                break;
-            }
-            cur = cur.subtract_cube(c);
-        }
+        cur.subtract(o);
         cur
     }
 

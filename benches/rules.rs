@@ -1,0 +1,83 @@
+//! Per-rule analysis on synthetic rulesets (`portolan::synth`) of 1,000, 10,000 and 100,000
+//! rules: every rule's effective set, and every rule-hygiene finding (which includes them).
+//!
+//! `PORTOLAN_RULES_ONCE=N` runs one size once (no criterion) and prints the time, the number of
+//! findings per code and the effective sets' size, for a peak-memory measurement with
+//! `/usr/bin/time`.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench {
+    use std::time::{Duration, Instant};
+
+    use criterion::{BenchmarkId, Criterion};
+    use portolan::findings::{check_rules, device_effects};
+    use portolan::reach::CNetwork;
+    use portolan::synth::Estate;
+    use portolan::Workspace;
+
+    const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+    const SEED: u64 = 1;
+
+    fn load(n: usize) -> (Workspace, CNetwork) {
+        let estate = Estate::generate(n, SEED);
+        let ws = Workspace::load(estate.input_files());
+        let net = CNetwork::build(&ws.network);
+        (ws, net)
+    }
+
+    /// One timed run of one size: time, findings per code, cubes held by the effective sets.
+    pub fn once(n: usize) {
+        let (ws, net) = load(n);
+        let t = Instant::now();
+        let eff = device_effects(&ws, &net);
+        let t_eff = t.elapsed();
+        let cubes: usize = eff
+            .iter()
+            .flat_map(|d| d.rulesets.iter())
+            .map(|rs| {
+                rs.rules.iter().flat_map(|r| r.ctxs.iter()).map(|c| c.matched.may.cubes().len()).sum::<usize>()
+                    + rs.ctxs.iter().map(|c| c.entry.may.cubes().len() + c.end.may.cubes().len()).sum::<usize>()
+            })
+            .sum();
+        let contexts: usize = eff.iter().map(|d| d.contexts.len()).sum();
+        drop(eff);
+        let t = Instant::now();
+        let f = check_rules(&ws, &net);
+        let t_all = t.elapsed();
+        let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+        for x in &f {
+            *per.entry(x.code).or_default() += 1;
+        }
+        println!(
+            "rules {n}: effective sets {:.1} ms ({contexts} contexts, {cubes} cubes); effective sets + findings {:.1} ms; findings {per:?}",
+            t_eff.as_secs_f64() * 1e3,
+            t_all.as_secs_f64() * 1e3
+        );
+    }
+
+    pub fn rules(c: &mut Criterion) {
+        let mut g = c.benchmark_group("rules");
+        g.sample_size(10);
+        g.measurement_time(Duration::from_secs(10));
+        for n in SIZES {
+            let (ws, net) = load(n);
+            g.bench_function(BenchmarkId::new("effective sets", n), |b| b.iter(|| device_effects(&ws, &net)));
+            g.bench_function(BenchmarkId::new("effective sets + findings", n), |b| b.iter(|| check_rules(&ws, &net)));
+        }
+        g.finish();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    if let Some(n) = std::env::var("PORTOLAN_RULES_ONCE").ok().and_then(|v| v.parse().ok()) {
+        bench::once(n);
+        return;
+    }
+    let mut c = criterion::Criterion::default().configure_from_args();
+    bench::rules(&mut c);
+    c.final_summary();
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
