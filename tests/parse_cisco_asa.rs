@@ -553,3 +553,21 @@ fn truncated_and_shuffled_lines_never_panic() {
         }
     }
 }
+
+/// Security levels over many interfaces stay linear: one ruleset per level in use.
+#[test]
+fn many_interfaces_keep_the_policy_linear() {
+    let mut t = String::from("ASA Version 9.12(1)\nhostname many\n");
+    for i in 0..1500u32 {
+        t.push_str(&format!("interface Port-channel1.{i}\n vlan {i}\n nameif v{i}\n security-level {}\n ip address 10.{}.{}.1 255.255.255.0\n", i % 3 * 50, i / 250, i % 250));
+    }
+    let p = parse::parse(0, "many.asa", &t);
+    assert!(p.diags.is_empty(), "{:?}", p.diags.first());
+    let rules: usize = fw(&p).rulesets.iter().map(|r| r.rules.len()).sum();
+    assert!(rules < 10 * 1500, "{rules} rules");
+    let w = Workspace::load(vec![InputFile::new("many.asa", t)]);
+    // v2 (level 100) to v1 (level 50): higher to lower; v1 to v2: lower to higher; v0 to v3: same level.
+    assert_eq!(flow(&w, "10.0.2.9", "10.0.1.9", "tcp", "80").verdict.as_str(), "allowed");
+    assert_eq!(flow(&w, "10.0.1.9", "10.0.2.9", "tcp", "80").verdict.as_str(), "denied");
+    assert_eq!(flow(&w, "10.0.0.9", "10.0.3.9", "tcp", "80").verdict.as_str(), "denied");
+}

@@ -823,30 +823,64 @@ pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface
         // security interface"; traffic from lower to higher, and between interfaces of the same
         // level, is denied unless `same-security-traffic permit inter-interface` (or
         // `intra-interface` for the same interface) is configured).
+        // One ruleset per security level in use ("security-level L": the output interfaces a
+        // packet from level L may not reach, then accept), entered from the input interface:
+        // linear in the number of interfaces, whatever their number.
+        let mut level_sets: HashMap<u8, usize> = HashMap::new();
         for a in named.iter().filter(|f| !with_in.contains(f.nameif.as_deref().unwrap_or(""))) {
             let an = a.nameif.as_deref().unwrap_or("");
-            for b in &named {
-                let bn = b.nameif.as_deref().unwrap_or("");
-                let (la, lb) = (a.level(), b.level());
-                let conds = vec![Cond::is(Test::InIface(a.phys.clone())), Cond::is(Test::OutIface(b.phys.clone()))];
-                let (action, prov) = if a.phys == b.phys {
-                    match &cfg.same_intra {
-                        Some((l, t)) => (Action::Accept, cfg.prov(*l, t)),
-                        // Dropped above.
-                        None => continue,
-                    }
-                } else if la > lb {
-                    (Action::Accept, Provenance { text: format!("security-level {la} ({an}) to {lb} ({bn}): higher to lower is permitted without an ACL"), ..cfg.prov(level_line(a), "") })
-                } else if la == lb {
-                    match &cfg.same_inter {
-                        Some((l, t)) => (Action::Accept, cfg.prov(*l, t)),
-                        None => (Action::Drop, Provenance::builtin(format!("ASA default: {an} and {bn} have the same security level {la} and same-security-traffic permit inter-interface is not set"))),
-                    }
-                } else {
-                    (Action::Drop, Provenance::builtin(format!("ASA default: {an} (security level {la}) to {bn} ({lb}) is lower to higher, denied without an ACL on {an}")))
-                };
-                rules.push(Rule { conds, unknown: vec![], action, prov });
+            let la = a.level();
+            if let Some((l, t)) = &cfg.same_intra {
+                rules.push(Rule {
+                    conds: vec![Cond::is(Test::InIface(a.phys.clone())), Cond::is(Test::OutIface(a.phys.clone()))],
+                    unknown: vec![],
+                    action: Action::Accept,
+                    prov: cfg.prov(*l, t),
+                });
             }
+            let ix = match level_sets.get(&la) {
+                Some(&ix) => ix,
+                None => {
+                    let mut lr = Vec::new();
+                    for b in &named {
+                        let (bn, lb) = (b.nameif.as_deref().unwrap_or(""), b.level());
+                        let out = vec![Cond::is(Test::OutIface(b.phys.clone()))];
+                        if lb > la {
+                            lr.push(Rule {
+                                conds: out,
+                                unknown: vec![],
+                                action: Action::Drop,
+                                prov: Provenance::builtin(format!("ASA default: security level {la} to {bn} ({lb}) is lower to higher, denied without an ACL on the input interface")),
+                            });
+                        } else if lb == la {
+                            let (action, prov) = match &cfg.same_inter {
+                                Some((l, t)) => (Action::Accept, cfg.prov(*l, t)),
+                                None => (Action::Drop, Provenance::builtin(format!("ASA default: {bn} has the same security level {la} and same-security-traffic permit inter-interface is not set"))),
+                            };
+                            lr.push(Rule { conds: out, unknown: vec![], action, prov });
+                        }
+                    }
+                    lr.push(Rule {
+                        conds: vec![],
+                        unknown: vec![],
+                        action: Action::Accept,
+                        prov: Provenance::builtin(format!("ASA default: security level {la} to a lower level is permitted without an ACL")),
+                    });
+                    let ix = fw.rulesets.len();
+                    fw.rulesets.push(Ruleset {
+                        name: format!("security-level {la}"),
+                        table: "policy".into(),
+                        family: Family::Any,
+                        default: None,
+                        default_prov: Provenance::builtin(format!("ASA security level {la}")),
+                        rules: lr,
+                    });
+                    level_sets.insert(la, ix);
+                    ix
+                }
+            };
+            let text = if a.level.is_some() { format!("security-level {la}") } else { format!("nameif {an}") };
+            rules.push(Rule { conds: vec![Cond::is(Test::InIface(a.phys.clone()))], unknown: vec![], action: Action::Goto(ix), prov: cfg.prov(level_line(a), &text) });
         }
     }
     let policy = Ruleset {
