@@ -70,6 +70,31 @@ NFT_SCENARIOS = [
     },
 ]
 
+NFT_SCENARIOS.append({
+    "name": "nft-03-inet-v6",
+    "family": 6,
+    "focus": [
+        ("2001:db8:5100::10", "2001:db8:10::10", "tcp", 443),  # ip6 daddr + port set
+        ("2001:db8:5100::10", "2001:db8:10::11", "tcp", 443),  # the IPv4 negation: no match
+        ("2001:db8:ffff::10", "2001:db8:10::20", "udp", 53),
+        ("2001:db8:5100::20", "2001:db8:ffff::2", "tcp", 8080),  # NAT66 port forward
+        ("2001:db8:100::10", "2001:db8:5100::10", "tcp", 80),
+        ("2001:db8:100::10", "2001:db8:5100::20", "tcp", 80),  # != address
+        ("2001:db8:101::10", "2001:db8:5100::10", "udp", 53),  # lan* wildcard
+        ("2001:db8:100::11", "2001:db8:10::20", "udp", 53),    # th dport
+        ("2001:db8:100::11", "2001:db8:10::20", "tcp", 53),
+        ("2001:db8:100::11", "2001:db8:10::20", "tcp", 80),
+        ("2001:db8:100::10", "2001:db8:100::1", "tcp", 22),
+        ("2001:db8:101::10", "2001:db8:101::1", "tcp", 22),    # nfproto ipv4 only
+        ("2001:db8:ffff::10", "2001:db8:ffff::1", "icmp", 0),
+        ("2001:db8:5100::10", "2001:db8:ffff::1", "icmp", 0),  # negated source
+    ],
+    "mutations": [
+        ("delete", "ip6 saddr 2001:db8:100::/64 tcp dport 22 accept"),
+        ("delete", "ct status dnat accept"),
+    ],
+})
+
 _CHAIN_NAMES = {"input": "INPUT", "forward": "FORWARD", "output": "OUTPUT",
                 "prerouting": "PREROUTING", "postrouting": "POSTROUTING"}
 
@@ -107,7 +132,7 @@ def pseudo_rules(text, rule_class):
                                                             "elements", "flags"))):
             continue
         opts = ["-A", chain]
-        for key, opt in (("ip saddr", "-s"), ("ip daddr", "-d")):
+        for key, opt in (("ip6? saddr", "-s"), ("ip6? daddr", "-d")):
             m = re.search(key + r" (!= )?" + _VALUE, s)
             if m and re.fullmatch(r"[\d./:, {}a-f]+", m.group(2)) and re.search(r"\d", m.group(2)):
                 opts += (["!"] if m.group(1) else []) + [opt, _values(m.group(2))]
