@@ -291,6 +291,11 @@ fn interface_rules_first_match_and_device_access() {
     // (self): DNS from the DMZ to the firewall; the anti-lockout from the LAN.
     assert_eq!(flow(&w, "10.0.50.10", "10.0.50.1", "udp", "53").verdict.as_str(), "allowed");
     assert_eq!(flow(&w, "192.168.1.20", "192.168.1.1", "tcp", "8443").verdict.as_str(), "allowed");
+    // The IPsec peer reaches IKE on the WAN address (auto-added VPN rule); others do not.
+    let r = flow(&w, "192.0.2.77", "203.0.113.2", "udp", "500");
+    assert_eq!(r.verdict.as_str(), "allowed", "{r:#?}");
+    assert!(decided(&r, 341), "{:?}", r.hops[0]);
+    assert_eq!(flow(&w, "192.0.2.78", "203.0.113.2", "udp", "500").verdict.as_str(), "denied");
     // Unknown URL-table alias: possibly.
     let r = flow(&w, "10.0.50.10", "8.8.8.8", "tcp", "80");
     assert_eq!(r.verdict.as_str(), "possibly", "{r:#?}");

@@ -848,6 +848,34 @@ impl<'t> Cx<'t> {
             }
         }
         quick_in.extend(rdr_pass);
+        // IPsec: pfSense passes IKE (UDP 500, 4500) and ESP from each phase 1 peer to the
+        // firewall unless System → Advanced → "Disable all auto-added VPN rules" (filter.inc,
+        // "VPN rules").
+        let vpn_rules_off = system.is_some_and(|s| flag(s, "disablevpnrules"));
+        if !vpn_rules_off {
+            for p1 in els(root, "ipsec").flat_map(|x| els(x, "phase1")) {
+                if flag(p1, "disabled") {
+                    continue;
+                }
+                let line = self.line(p1);
+                let ifk = txt(p1, "interface").filter(|i| !i.is_empty()).unwrap_or("wan").to_string();
+                let peer = txt(p1, "remote-gateway").unwrap_or("").to_string();
+                let mut base = vec![Cond::is(Test::InIface(ifk.clone())), Cond::is(Test::DstLocal)];
+                let mut unknown = Vec::new();
+                match peer.parse::<IpAddr>() {
+                    Ok(a) => base.push(Cond::is(Test::Src(vec![AddrRange::single(a)]))),
+                    Err(_) => unknown.push(format!("IPsec peer {peer} (a name, or any peer)")),
+                }
+                let prov = self.prov(line, format!("<phase1> IPsec peer {peer} on {ifk} (auto-added VPN rule)"));
+                let mut ike = base.clone();
+                ike.push(Cond::is(Test::Proto(vec![17])));
+                ike.push(Cond::is(Test::Dport(vec![(500, 500), (4500, 4500)])));
+                quick_in.push(Rule { conds: ike, unknown: unknown.clone(), action: Action::Accept, prov: prov.clone() });
+                let mut esp = base;
+                esp.push(Cond::is(Test::Proto(vec![50])));
+                quick_in.push(Rule { conds: esp, unknown, action: Action::Accept, prov });
+            }
+        }
         if let Some(rs0) = rulesets.get_mut(in_idx) {
             rs0.rules.extend(quick_in);
         }
