@@ -966,8 +966,8 @@ impl<'c, 't> RuleLower<'c, 't> {
     }
 
     /// Every combination of the alternatives, or `None` beyond [`MAX_EXPANSION`].
-    fn expand(&self) -> Option<Vec<Vec<Cond>>> {
-        let mut out: Vec<Vec<Cond>> = vec![self.conds.clone()];
+    fn expand(&mut self) -> Option<Vec<Vec<Cond>>> {
+        let mut out: Vec<Vec<Cond>> = vec![std::mem::take(&mut self.conds)];
         for group in &self.alts {
             if out.len().saturating_mul(group.len()) > MAX_EXPANSION {
                 return None;
