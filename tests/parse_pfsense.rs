@@ -291,6 +291,11 @@ fn interface_rules_first_match_and_device_access() {
     // (self): DNS from the DMZ to the firewall; the anti-lockout from the LAN.
     assert_eq!(flow(&w, "10.0.50.10", "10.0.50.1", "udp", "53").verdict.as_str(), "allowed");
     assert_eq!(flow(&w, "192.168.1.20", "192.168.1.1", "tcp", "8443").verdict.as_str(), "allowed");
+    // DHCP requests to the firewall on the LAN, whose DHCP server is enabled; not on the DMZ.
+    let t = Analyzer::new(&w).test_filter("in", &row("0.0.0.0", "255.255.255.255", "udp", "67", Some("lan"))).expect("answer");
+    assert_eq!(t.verdict, "allowed");
+    let t = Analyzer::new(&w).test_filter("in", &row("0.0.0.0", "255.255.255.255", "udp", "67", Some("opt1"))).expect("answer");
+    assert_eq!(t.verdict, "denied");
     // The IPsec peer reaches IKE on the WAN address (auto-added VPN rule); others do not.
     let r = flow(&w, "192.0.2.77", "203.0.113.2", "udp", "500");
     assert_eq!(r.verdict.as_str(), "allowed", "{r:#?}");

@@ -848,6 +848,21 @@ impl<'t> Cx<'t> {
             }
         }
         quick_in.extend(rdr_pass);
+        // DHCP server: pfSense passes DHCP requests to the firewall on each interface whose
+        // DHCP server is enabled (filter.inc, "allow access to DHCP server on <if>").
+        for d in els(root, "dhcpd").flat_map(|x| x.children().filter(|c| c.is_element()).collect::<Vec<_>>()) {
+            if !flag(d, "enable") {
+                continue;
+            }
+            let ifk = d.tag_name().name().to_string();
+            let line = self.line(d);
+            quick_in.push(Rule {
+                conds: vec![Cond::is(Test::InIface(ifk.clone())), Cond::is(Test::Proto(vec![17])), Cond::is(Test::Dport(vec![(67, 67)]))],
+                unknown: Vec::new(),
+                action: Action::Accept,
+                prov: self.prov(line, format!("<dhcpd><{ifk}> DHCP server (auto-added rule)")),
+            });
+        }
         // IPsec: pfSense passes IKE (UDP 500, 4500) and ESP from each phase 1 peer to the
         // firewall unless System → Advanced → "Disable all auto-added VPN rules" (filter.inc,
         // "VPN rules").
