@@ -618,7 +618,14 @@ impl<'a> Parser<'a> {
                 self.warn(codes::UNMODELLED_MATCH, n, t, "no ip routing: the device does not route IPv4; Portolan still routes through it");
                 Sec::Top
             }
-            "no" => Sec::Top,
+            // `no X` turns off a default: recognised when X is a statement recognised above.
+            "no" if TOP_IRRELEVANT.contains(&w1)
+                || (w1 == "ip" && (IP_IRRELEVANT.contains(&w2) || matches!(w2, "route" | "nat" | "vrf")))
+                || (w1 == "ipv6" && (IPV6_IRRELEVANT.contains(&w2) || matches!(w2, "route")))
+                || matches!(w1, "hostname" | "interface" | "router" | "object-group" | "zone" | "zone-pair") =>
+            {
+                Sec::Top
+            }
             "description" => {
                 self.skipped += 1;
                 Sec::Ignored
