@@ -918,6 +918,21 @@ pub fn walk_reply(net: &CNetwork, fwd: &Trace) -> Vec<Trace> {
     out
 }
 
+/// The decision [`walk_reply`] takes for a first packet that left the modelled network — where
+/// its reply may enter — depends on the reply's source (the first packet's destination then)
+/// through every device's addresses, subnets and routes: the region keeps only sources in the
+/// same cell of the network's routing boundaries.
+pub fn reply_entry_cond(net: &CNetwork, fwd: &Trace) -> Option<CondRec> {
+    let last = fwd.passes.last()?;
+    if !matches!(last.fate, Fate::Forwarded { .. }) {
+        return None;
+    }
+    let first_reply = reply_packet(&last.left)?;
+    let map = reply_map(&last.track.map);
+    let (lo, hi) = super::compile::cell_of(&net.route_cuts, first_reply.get(Dim::Src));
+    Some(CondRec::Range { map, pkt: first_reply, dim: Dim::Src, lo, hi, inside: true })
+}
+
 fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
     if k == 0 {
         out.push(Trace { passes: prefix, delivered: true, note: None });

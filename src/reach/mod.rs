@@ -666,6 +666,9 @@ impl<'a> Analyzer<'a> {
                 conds.extend(p.track.conds.iter().cloned());
             }
         }
+        for t in fwd.iter().filter(|t| t.delivered) {
+            conds.extend(device::reply_entry_cond(&self.net, t));
+        }
         (ClassOutcome { verdict, reason, hops, uncertain, key }, conds)
     }
 

@@ -668,6 +668,12 @@ mod regions {
         check(&ws, "internet", "0.0.0.0/0", "any", 400);
         check(&ws, "internet", "10.0.0.0/8", "tcp", 300);
         check(&ws, &net.employees, "10.0.0.0/8", "any", 200);
+        // The transit links between the routers of a deeper tree: whether a reply could come
+        // back through another router depends on each address there.
+        let net = crate::synth::Network::generate(30, 600, 120, 7);
+        let ws = Workspace::load(net.input_files());
+        check(&ws, &net.employees, "10.240.0.0/24", "udp", 300);
+        check(&ws, "internet", "10.240.0.0/24", "tcp", 100);
     }
 
     #[test]
