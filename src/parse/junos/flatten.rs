@@ -5,6 +5,7 @@
 //! line each word came from. `[ a b ]` lists become one statement per element. `inactive:`
 //! subtrees and `deactivate` lines mark statements inactive; `delete` lines remove earlier
 //! statements; `groups` are kept apart and expanded where `apply-groups` names them.
+#![allow(clippy::type_complexity)]
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;

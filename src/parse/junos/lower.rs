@@ -4,6 +4,7 @@
 //! and their terms, zones, policies, address books, applications, NAT rule-sets, routes) and
 //! reports statements it does not know. Pass two ([`Lower`]) resolves names and builds rulesets
 //! and hook bindings.
+#![allow(clippy::type_complexity)]
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -433,7 +434,7 @@ impl<'a> Collect<'a> {
             Some("security") => self.security(s, &w),
             Some("applications") => self.applications(s, &w),
             Some("forwarding-options") => {
-                if w.iter().any(|x| *x == "filter") && w.get(1) == Some(&"family") {
+                if w.contains(&"filter") && w.get(1) == Some(&"family") {
                     self.warn(codes::UNMODELLED_MATCH, s.line(), "forwarding-table filters are not modelled");
                 }
             }
@@ -593,14 +594,11 @@ impl<'a> Collect<'a> {
             [] | ["rib", ..] => return,
             _ => return self.unknown(s, at),
         };
-        match tail {
-            ["route", p, more @ ..] => {
-                let key = format!("{table}|{p}");
-                let line = s.line_at(off + 1);
-                let r = self.cfg.routes.entry(&key, || RouteRaw { line, tails: Vec::new() });
-                r.tails.push((tail_of(s, more), s.line()));
-            }
-            _ => {}
+        if let ["route", p, more @ ..] = tail {
+            let key = format!("{table}|{p}");
+            let line = s.line_at(off + 1);
+            let r = self.cfg.routes.entry(&key, || RouteRaw { line, tails: Vec::new() });
+            r.tails.push((tail_of(s, more), s.line()));
         }
     }
 
@@ -1103,7 +1101,7 @@ impl Lower<'_, '_> {
         let mut rules = Vec::new();
         for (tname, t) in f.terms.iter() {
             if let Some((nested, line)) = &t.nested {
-                if depth >= 1 || !self.cfg.filters.get(&format!("{} {nested}", if v6 { "inet6" } else { "inet" })).is_some() {
+                if depth >= 1 || self.cfg.filters.get(&format!("{} {nested}", if v6 { "inet6" } else { "inet" })).is_none() {
                     self.diag(codes::UNDEFINED_REFERENCE, Severity::Warning, *line, format!("filter {nested} is not defined (or nested too deep)"));
                     rules.push(Rule { conds: vec![], unknown: vec![format!("nested filter {nested}")], action: Action::Unknown(format!("filter {nested}")), prov: self.prov(t.line) });
                 } else {
