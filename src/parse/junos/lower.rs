@@ -604,6 +604,14 @@ impl<'a> Collect<'a> {
 
     fn routing_instance(&mut self, s: &Stmt, w: &[&str]) {
         let Some(name) = w.get(1) else { return self.unknown(s, 0) };
+        let key = format!("routing-instance {name}");
+        self.note_once(
+            &key,
+            s.line(),
+            Severity::Info,
+            codes::UNMODELLED_MATCH,
+            format!("routing instance {name}: its static routes keep the table name {name}, but route lookups do not yet separate the instances"),
+        );
         match w.get(2).copied() {
             Some("routing-options") => self.routing_options(s, w, 3, name),
             Some("protocols") => self.protocols(s, w, 3),
