@@ -40,6 +40,21 @@ mod bench {
             })
             .sum();
         let contexts: usize = eff.iter().map(|d| d.contexts.len()).sum();
+        if std::env::var_os("PORTOLAN_RULES_TOP").is_some() {
+            let mut top: Vec<(usize, usize, usize, usize)> = Vec::new();
+            for d in &eff {
+                for (i, rs) in d.rulesets.iter().enumerate() {
+                    let entry: usize = rs.ctxs.iter().map(|c| c.entry.may.cubes().len()).sum();
+                    let end: usize = rs.ctxs.iter().map(|c| c.end.may.cubes().len()).sum();
+                    let rules: usize = rs.rules.iter().flat_map(|r| r.ctxs.iter()).map(|c| c.matched.may.cubes().len()).sum();
+                    top.push((entry + end + rules, i, entry, end));
+                }
+            }
+            top.sort_unstable_by(|a, b| b.cmp(a));
+            for (t, i, e, x) in top.iter().take(8) {
+                println!("  ruleset {} {}: {t} cubes (entry {e}, end {x})", i, net.devices[0].rulesets[*i].name);
+            }
+        }
         drop(eff);
         let t = Instant::now();
         let f = check_rules(&ws, &net);

@@ -26,6 +26,10 @@ pub const MAX_JUMP_DEPTH: usize = 64;
 /// chain called from many chains that are themselves called from many places multiplies).
 pub const MAX_CONTEXTS: usize = 200_000;
 
+/// Most cube visits (remainder cubes examined, summed over every rule walked) per device before
+/// the walk stops: past it the device's effective sets are incomplete ([`DeviceEffect::truncated`]).
+pub const MAX_WORK: usize = 8_000_000;
+
 /// A set of packets with an upper and a lower bound.
 #[derive(Clone, Debug, Default)]
 pub struct Flow {
@@ -68,16 +72,17 @@ impl Flow {
 
     /// `self − s` on both bounds.
     fn minus(mut self, s: &PacketSet) -> Flow {
-        self.may.subtract(s);
+        subtract(&mut self.may, s);
         if let Some(m) = &mut self.must {
-            m.subtract(s);
+            subtract(m, s);
         }
         self
     }
 
     /// `self − s` on the lower bound only (packets only possibly taken).
     fn minus_must(self, s: &PacketSet) -> Flow {
-        let must = self.must().difference(s);
+        let mut must = self.must().clone();
+        subtract(&mut must, s);
         Flow { may: self.may, must: Some(must) }
     }
 
@@ -101,6 +106,111 @@ impl Flow {
             self.may = self.may.union(&o.may);
         }
         self.must = must;
+    }
+}
+
+/// `set −= o`, splitting each cube along the dimensions where `o` is narrowest first: the
+/// large remainder outside `o` stays one cube and the pieces near `o` stay small, so a ruleset's
+/// remainder grows by a few small cubes per rule instead of splitting again and again (the
+/// result is the same set as [`PacketSet::subtract`], cut differently).
+pub fn subtract(set: &mut PacketSet, o: &PacketSet) {
+    for c in o.cubes() {
+        if set.is_empty() {
+            return;
+        }
+        if !set.cubes().iter().any(|a| a.intersects(c)) {
+            continue;
+        }
+        let cubes = std::mem::take(set).into_cubes();
+        let mut out = Vec::with_capacity(cubes.len() + 4);
+        for a in cubes {
+            if a.intersects(c) {
+                narrow_first_difference(a, c, &mut out);
+            } else {
+                out.push(a);
+            }
+        }
+        *set = PacketSet::from_disjoint_cubes(out);
+    }
+}
+
+/// Merge cubes that differ in one dimension only (their sets in that dimension are disjoint,
+/// so the merged cube holds exactly the same packets). Packets coming back from a called
+/// ruleset meet their siblings that did not go there, and become one cube again.
+pub fn coalesce(set: &mut PacketSet) {
+    use std::hash::{Hash, Hasher};
+    if set.cubes().len() < 2 {
+        return;
+    }
+    for d in Dim::ALL {
+        let cubes = std::mem::take(set).into_cubes();
+        let key = |c: &Cube| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for e in Dim::ALL {
+                if e != d {
+                    c.get(e).hash(&mut h);
+                }
+            }
+            h.finish()
+        };
+        let mut order: Vec<(u64, usize)> = cubes.iter().enumerate().map(|(i, c)| (key(c), i)).collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<Cube>> = cubes.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(slots.len());
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i + 1;
+            while j < order.len() && order[j].0 == order[i].0 {
+                j += 1;
+            }
+            let Some(mut base) = slots[order[i].1].take() else { i = j; continue };
+            for k in (i + 1)..j {
+                let same = slots[order[k].1]
+                    .as_ref()
+                    .is_some_and(|c| Dim::ALL.iter().all(|&e| e == d || c.get(e) == base.get(e)));
+                if same {
+                    if let Some(c) = slots[order[k].1].take() {
+                        let u = base.get(d).union(c.get(d));
+                        base.set(d, u);
+                    }
+                }
+            }
+            out.push(base);
+            for k in (i + 1)..j {
+                if let Some(c) = slots[order[k].1].take() {
+                    out.push(c);
+                }
+            }
+            i = j;
+        }
+        *set = PacketSet::from_disjoint_cubes(out);
+    }
+}
+
+fn narrow_first_difference(a: Cube, c: &Cube, out: &mut Vec<Cube>) {
+    let mut dims: Vec<(f64, Dim)> = Dim::ALL
+        .iter()
+        .filter(|d| c.is_constrained(**d))
+        .map(|&d| {
+            let total = a.get(d).count().max(1) as f64;
+            let inside = a.get(d).intersect(c.get(d)).count() as f64;
+            (inside / total, d)
+        })
+        .collect();
+    dims.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal));
+    let mut rest = a;
+    for (_, d) in dims {
+        let outside = rest.get(d).difference(c.get(d));
+        if !outside.is_empty() {
+            let mut piece = rest.clone();
+            piece.set(d, outside);
+            out.push(piece);
+        }
+        let inside = rest.get(d).intersect(c.get(d));
+        if inside.is_empty() {
+            return;
+        }
+        rest.set(d, inside);
     }
 }
 
@@ -236,8 +346,10 @@ pub struct DeviceEffect {
     pub contexts: Vec<Context>,
     /// Per ruleset, in model order.
     pub rulesets: Vec<RulesetEffect>,
-    /// True if [`MAX_CONTEXTS`] was reached.
+    /// True if [`MAX_CONTEXTS`] was reached (some calls were taken as unknown actions).
     pub truncated: bool,
+    /// True if [`MAX_WORK`] was reached: the walk stopped and the sets are incomplete.
+    pub over_budget: bool,
 }
 
 fn union_all<'a>(sets: impl Iterator<Item = &'a PacketSet>) -> PacketSet {
@@ -317,6 +429,7 @@ struct Walker<'a> {
     out: DeviceEffect,
     stack: Vec<RuleLoc>,
     on_stack: Vec<bool>,
+    work: usize,
 }
 
 /// Compute the effective sets of every ruleset of a compiled device. `families` gives each
@@ -332,6 +445,7 @@ pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> D
             .map(|rs| RulesetEffect { rules: vec![RuleEffect::default(); rs.rules.len()], ..Default::default() })
             .collect(),
         truncated: false,
+        over_budget: false,
     };
     for (ri, rs) in dev.rulesets.iter().enumerate() {
         for (i, r) in rs.rules.iter().enumerate() {
@@ -348,7 +462,7 @@ pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> D
     let mut seen = vec![false; n];
     roots.retain(|&r| r < n && !std::mem::replace(&mut seen[r], true));
     let ifaces = dev.ifaces.all().len();
-    let mut w = Walker { dev, out, stack: Vec::new(), on_stack: vec![false; n] };
+    let mut w = Walker { dev, out, stack: Vec::new(), on_stack: vec![false; n], work: 0 };
     for &root in &roots {
         w.out.rulesets[root].attached = true;
         let fam = families.get(root).copied().unwrap_or(Family::Any);
@@ -372,6 +486,11 @@ impl Walker<'_> {
         let mut exact = true;
         for (i, r) in rs.rules.iter().enumerate() {
             if rem.is_empty() {
+                break;
+            }
+            self.work += rem.may.cubes().len();
+            if self.work > MAX_WORK {
+                self.out.over_budget = true;
                 break;
             }
             let m_may = rem.may.intersect(&r.set);
@@ -447,6 +566,10 @@ impl Walker<'_> {
                         if known {
                             rem = rem.minus(&r.set);
                             rem.add(back, true);
+                            coalesce(&mut rem.may);
+                            if let Some(m) = &mut rem.must {
+                                coalesce(m);
+                            }
                         } else {
                             // Packets possibly jumped: they possibly go on (the upper bound
                             // keeps them); those surely taken are no longer sure to go on.
@@ -503,7 +626,7 @@ pub fn continue_from(
         if step == Step::Continue {
             continue;
         }
-        rem.subtract(&r.set);
+        subtract(&mut rem, &r.set);
         let ok = if !r.unknown.is_empty() {
             // Possibly taken, possibly not: the outcome of these packets is in doubt.
             visit(&Outcome::Doubt, &m)

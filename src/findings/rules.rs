@@ -94,10 +94,47 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
                 matches!(stage.get(root).copied().flatten(), None | Some(Stage::Filter))
             });
         }
+        if eff.over_budget {
+            out.push(over_budget(c));
+            continue;
+        }
         let d = Dev { name: &c.name, c, eff, filtering };
         check_device(&d, &mut out);
     }
     out
+}
+
+/// The per-rule analysis of a device stopped at its work budget: no rule finding is reported
+/// for it rather than incomplete ones.
+fn over_budget(c: &CDevice) -> Finding {
+    let (file, line, text, ruleset) = c
+        .rulesets
+        .iter()
+        .find(|r| r.default_prov.line > 0)
+        .map(|r| (r.default_prov.file.clone(), r.default_prov.line, r.default_prov.text.clone(), format!("{}/{}", r.table, r.name)))
+        .unwrap_or_default();
+    Finding {
+        code: "R106",
+        name: code_info("R106").map_or("", |c| c.name),
+        severity: Severity::Info,
+        certainty: Certainty::Possible,
+        device: c.name.clone(),
+        ruleset,
+        file,
+        line,
+        text,
+        message: format!(
+            "the per-rule analysis of {} stopped at its work budget ({} set operations): shadowed, redundant, conflicting and permissive rules are not reported for this device",
+            c.name,
+            effective::MAX_WORK
+        ),
+        sets: Vec::new(),
+        related: Vec::new(),
+        witness: None,
+        depends_on: Vec::new(),
+        owner: "auditor".into(),
+        help: help_path("R106"),
+    }
 }
 
 fn rule_ref(c: &CDevice, loc: RuleLoc) -> RuleRef {

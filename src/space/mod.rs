@@ -477,6 +477,17 @@ impl PacketSet {
         self.cubes = out;
     }
 
+    /// The disjoint cubes, taken out of the set.
+    pub fn into_cubes(self) -> Vec<Cube> {
+        self.cubes
+    }
+
+    /// A set from cubes the caller knows to be pairwise disjoint (empty cubes are dropped).
+    pub fn from_disjoint_cubes(mut cubes: Vec<Cube>) -> PacketSet {
+        cubes.retain(|c| !c.is_empty());
+        PacketSet { cubes }
+    }
+
     /// `self −= o`, in place.
     pub fn subtract(&mut self, o: &PacketSet) {
         for c in &o.cubes {
