@@ -601,10 +601,13 @@ pub enum Outcome {
 
 /// Walk `set` from rule `from` of ruleset `rs` in the context `root`/`stack` (the attached
 /// ruleset and the jump/goto rules that led to `rs`) to its final outcomes, as the device would
-/// if the rules before `from` did not exist. `visit` gets each piece with its outcome and
-/// returns false to stop early; the function returns false if it was stopped.
+/// if the rules before `from` did not exist, and with the rule `skip` left out wherever it is
+/// met again (a ruleset called twice). `visit` gets each piece with its outcome and returns
+/// false to stop early; the function returns false if it was stopped.
+#[allow(clippy::too_many_arguments)]
 pub fn continue_from(
     dev: &CDevice,
+    skip: Option<RuleLoc>,
     root: usize,
     stack: &[RuleLoc],
     rs: usize,
@@ -617,6 +620,9 @@ pub fn continue_from(
     for (j, r) in rules.iter().enumerate().skip(from) {
         if rem.is_empty() {
             return true;
+        }
+        if skip == Some(RuleLoc { ruleset: rs, rule: j }) {
+            continue;
         }
         let m = rem.intersect(&r.set);
         if m.is_empty() {
@@ -635,7 +641,7 @@ pub fn continue_from(
                 Step::Continue => true,
                 Step::Decide => visit(&Outcome::Action(r.action.clone(), RuleLoc { ruleset: rs, rule: j }), &m),
                 Step::Unknown => visit(&Outcome::Doubt, &m),
-                Step::Return => return_to(dev, root, stack, m, visit),
+                Step::Return => return_to(dev, skip, root, stack, m, visit),
                 Step::Jump(t) | Step::Goto(t) => {
                     if stack.len() >= MAX_JUMP_DEPTH
                         || t >= dev.rulesets.len()
@@ -647,7 +653,7 @@ pub fn continue_from(
                     } else {
                         let mut inner: Vec<RuleLoc> = stack.to_vec();
                         inner.push(RuleLoc { ruleset: rs, rule: j });
-                        continue_from(dev, root, &inner, t, 0, m, visit)
+                        continue_from(dev, skip, root, &inner, t, 0, m, visit)
                     }
                 }
             }
@@ -659,13 +665,14 @@ pub fn continue_from(
     if rem.is_empty() {
         return true;
     }
-    return_to(dev, root, stack, rem, visit)
+    return_to(dev, skip, root, stack, rem, visit)
 }
 
 /// Packets leaving the innermost ruleset of `stack` (by its end or a return) continue after
 /// the calling rule; leaving the attached ruleset, they get its default.
 fn return_to(
     dev: &CDevice,
+    skip: Option<RuleLoc>,
     root: usize,
     stack: &[RuleLoc],
     set: PacketSet,
@@ -684,7 +691,7 @@ fn return_to(
         .is_some_and(|r| matches!(r.action, Action::Goto(_)));
     if via_goto {
         // Entered by a goto: leaving it leaves the goto's ruleset too.
-        return return_to(dev, root, outer, set, visit);
+        return return_to(dev, skip, root, outer, set, visit);
     }
-    continue_from(dev, root, outer, last.ruleset, last.rule + 1, set, visit)
+    continue_from(dev, skip, root, outer, last.ruleset, last.rule + 1, set, visit)
 }

@@ -471,7 +471,7 @@ fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
         // A cheap first test with one packet: most rules fail it.
         let Some(w) = super::text::witness_packet(&x.matched.may) else { continue };
         let mut ok = true;
-        continue_from(c, ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, PacketSet::point(&w), &mut |o, _| {
+        continue_from(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, PacketSet::point(&w), &mut |o, _| {
             ok = matches!(o, Outcome::Action(a, _) if same_decision(a, &r.action));
             ok
         });
@@ -479,7 +479,7 @@ fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
             return;
         }
         let mut locs = Vec::new();
-        continue_from(c, ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may.clone(), &mut |o, _| {
+        continue_from(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may.clone(), &mut |o, _| {
             match o {
                 Outcome::Action(a, at) if same_decision(a, &r.action) => {
                     if !locs.contains(at) {
