@@ -357,7 +357,7 @@ pub fn render(stmts: &[Stmt]) -> String {
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&st.to_string());
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{st}"));
     }
     s
 }

@@ -5,6 +5,8 @@
 //! the line where it starts in the file (one line for `nft -j`'s compact output); a rule's text
 //! is its statements written back in nft syntax.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::ir::*;
@@ -98,6 +100,8 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
     let aligned = lines.len() == items.len();
     let _ = line_of;
     let mut tables: Vec<Table> = Vec::new();
+    // per table (same index), chain name → index in its `chains`
+    let mut chain_ix: Vec<HashMap<String, usize>> = Vec::new();
     for (k, item) in items.iter().enumerate() {
         let line = if aligned { lines.get(k).copied().unwrap_or(1) } else { 1 };
         let Some(o) = item.as_object() else {
@@ -136,7 +140,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "chain without family, table or name");
                     continue;
                 };
-                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
+                let Some(ti) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
                 let base = match (s(b, "type"), s(b, "hook")) {
                     (Some(ty), Some(hook)) => {
                         let prio = match b.get("prio") {
@@ -162,14 +166,19 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                     (p.to_string(), Pos { line, text })
                 });
                 let text = format!("chain {} {} {name}", fam.name(), tname);
-                match t.chains.iter_mut().find(|c| c.name == name) {
+                chain_ix.resize_with(tables.len(), HashMap::new);
+                let (Some(t), Some(ix)) = (tables.get_mut(ti), chain_ix.get_mut(ti)) else { continue };
+                match ix.get(name).and_then(|&ci| t.chains.get_mut(ci)) {
                     Some(c) => {
                         if base.is_some() {
                             c.base = base;
                             c.policy = policy;
                         }
                     }
-                    None => t.chains.push(Chain { name: name.into(), pos: Pos { line, text }, base, policy, rules: Vec::new() }),
+                    None => {
+                        ix.insert(name.to_string(), t.chains.len());
+                        t.chains.push(Chain { name: name.into(), pos: Pos { line, text }, base, policy, rules: Vec::new() });
+                    }
                 }
             }
             "set" | "map" => {
@@ -177,7 +186,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "set without family, table or name");
                     continue;
                 };
-                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
+                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k).and_then(|ti| tables.get_mut(ti)) else { continue };
                 let key_type = type_text(b.get("type"));
                 let data_type = b.get("map").map(|m| type_text(Some(m)));
                 let flags = match b.get("flags") {
@@ -203,7 +212,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
             }
             "element" => {
                 let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), s(b, "name")) else { continue };
-                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
+                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k).and_then(|ti| tables.get_mut(ti)) else { continue };
                 let els: Vec<Elem> = match b.get("elem") {
                     Some(Value::Array(a)) => a.iter().map(elem).collect(),
                     _ => Vec::new(),
@@ -217,14 +226,16 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "rule without family, table or chain");
                     continue;
                 };
-                let Some(t) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
+                let Some(ti) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
+                chain_ix.resize_with(tables.len(), HashMap::new);
+                let (Some(t), Some(ix)) = (tables.get_mut(ti), chain_ix.get_mut(ti)) else { continue };
                 let stmts: Vec<Stmt> = match b.get("expr") {
                     Some(Value::Array(a)) => a.iter().map(stmt).collect(),
                     _ => Vec::new(),
                 };
                 let text = render(&stmts);
                 let rule = RuleIr { pos: Pos { line, text }, stmts };
-                match t.chains.iter_mut().find(|c| c.name == cname) {
+                match ix.get(cname).and_then(|&ci| t.chains.get_mut(ci)) {
                     Some(c) => c.rules.push(rule),
                     None => {
                         diags.push(
@@ -234,6 +245,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                             &rule.pos.text,
                             format!("rule of chain {cname}, which is not listed before it: read into a new regular chain"),
                         );
+                        ix.insert(cname.to_string(), t.chains.len());
                         t.chains.push(Chain { name: cname.into(), pos: rule.pos.clone(), base: None, policy: None, rules: vec![rule] });
                     }
                 }
@@ -255,17 +267,11 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
     Some(tables)
 }
 
-fn find_table<'t>(
-    tables: &'t mut Vec<Table>,
-    fam: Fam,
-    name: &str,
-    line: u32,
-    diags: &mut Diags,
-    k: usize,
-) -> Option<&'t mut Table> {
+/// Index of the table, created (with a diagnostic) when it was not listed before.
+fn find_table(tables: &mut Vec<Table>, fam: Fam, name: &str, line: u32, diags: &mut Diags, k: usize) -> Option<usize> {
     let pos = tables.iter().position(|t| t.fam == fam && t.name == name);
     match pos {
-        Some(p) => tables.get_mut(p),
+        Some(p) => Some(p),
         None => {
             diags.push(
                 codes::UNDEFINED_REFERENCE,
@@ -282,7 +288,7 @@ fn find_table<'t>(
                 sets: Vec::new(),
                 dormant: false,
             });
-            tables.last_mut()
+            tables.len().checked_sub(1)
         }
     }
 }

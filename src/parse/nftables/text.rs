@@ -281,6 +281,9 @@ struct Reader<'a, 'd> {
     i: usize,
     diags: &'d mut Diags,
     tables: Vec<Table>,
+    /// Byte offset where each line starts (line 1 first), built when a line's text is first
+    /// asked for.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 /// Read the text into tables. Diagnostics go to `diags`.
@@ -293,7 +296,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Vec<Table> {
     let limit = text.len().saturating_mul(EXPANSION_FACTOR).max(EXPANSION_FLOOR);
     // without variables there is nothing to substitute
     let toks = if text.contains('$') || text.contains("define") { expand(toks, limit, diags) } else { toks };
-    let mut r = Reader { text, toks, i: 0, diags, tables: Vec::new() };
+    let mut r = Reader { text, toks, i: 0, diags, tables: Vec::new(), line_starts: std::cell::OnceCell::new() };
     r.top();
     r.tables
 }
@@ -381,8 +384,18 @@ impl<'a> Reader<'a, '_> {
         out
     }
 
+    /// The text of a line, trimmed (empty past the last line).
     fn line_text(&self, line: u32) -> String {
-        self.text.lines().nth(line.saturating_sub(1) as usize).unwrap_or("").trim().to_string()
+        let starts = self.line_starts.get_or_init(|| {
+            let mut v = vec![0];
+            v.extend(self.text.bytes().enumerate().filter(|&(_, c)| c == b'\n').map(|(i, _)| i + 1));
+            v
+        });
+        let k = (line as usize).saturating_sub(1);
+        let Some(&start) = starts.get(k) else { return String::new() };
+        let end = starts.get(k + 1).map_or(self.text.len(), |&e| e - 1);
+        // `str::lines` also drops a final `\r`, which `trim` removes anyway
+        self.text.get(start..end).unwrap_or("").trim().to_string()
     }
 
     fn diag(&mut self, code: &'static str, sev: Severity, line: u32, text: &str, reason: impl Into<String>) {
