@@ -374,17 +374,17 @@ const LOG_LEVELS: &[&str] = &["emergencies", "alerts", "critical", "errors", "wa
 /// The variants of one operand: (condition, unknown texts). A set with both addresses and
 /// unknown members becomes two variants: the known addresses (definite) and anything
 /// (possibly), so the rule is exact where it can be and "possibly" elsewhere.
-fn addr_variants(op: &Operand, src: bool) -> Vec<(Option<Cond>, Vec<String>)> {
+fn addr_variants(op: Operand, src: bool) -> Vec<(Option<Cond>, Vec<String>)> {
     let mk = |r: Vec<AddrRange>| Cond::is(if src { Test::Src(r) } else { Test::Dst(r) });
     match op {
         None => vec![(None, vec![])],
         Some(s) => {
             let mut v = Vec::new();
             if !s.ranges.is_empty() {
-                v.push((Some(mk(s.ranges.clone())), vec![]));
+                v.push((Some(mk(s.ranges)), vec![]));
             }
             if !s.unknown.is_empty() {
-                v.push((None, s.unknown.clone()));
+                v.push((None, s.unknown));
             }
             v
         }
@@ -470,7 +470,7 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
         }
         // Standard ACLs match the destination address (ASA command reference, `access-list
         // standard`).
-        return addr_variants(&dst, false)
+        return addr_variants(dst, false)
             .into_iter()
             .map(|(c, u)| Rule { conds: c.into_iter().collect(), unknown: u, action: action.clone(), prov: prov.clone() })
             .collect();
@@ -619,10 +619,13 @@ fn lower_ace(res: &mut Res, a: &AceLine) -> Vec<Rule> {
         let base = svcs.first().cloned().unwrap_or_default();
         svcs = types.into_iter().map(|(t, c)| Svc { icmp: Some((t, c)), ..base.clone() }).collect();
     }
-    let mut rules = Vec::new();
+    // The address variants are built once per line, not once per service.
+    let src_vs = addr_variants(src, true);
+    let dst_vs = addr_variants(dst, false);
+    let mut rules = Vec::with_capacity(svcs.len() * src_vs.len() * dst_vs.len());
     for s in &svcs {
-        for (sc, su) in addr_variants(&src, true) {
-            for (dc, du) in addr_variants(&dst, false) {
+        for (sc, su) in &src_vs {
+            for (dc, du) in &dst_vs {
                 let mut conds = svc_conds(s);
                 conds.extend(sc.clone());
                 conds.extend(dc.clone());

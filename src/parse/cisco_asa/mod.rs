@@ -590,7 +590,15 @@ impl Parser {
     }
 
     fn child(&mut self, no: u32, text: &str, toks: &[&str]) {
-        match self.block.clone() {
+        // The block is taken for the line and put back: handlers of block contents never
+        // open another block, and no name is copied per line.
+        let block = std::mem::replace(&mut self.block, Block::None);
+        self.child_in(&block, no, text, toks);
+        self.block = block;
+    }
+
+    fn child_in(&mut self, block: &Block, no: u32, text: &str, toks: &[&str]) {
+        match block {
             Block::None => self.unrecognized(no, text, "indented line outside any block"),
             Block::Ignored => {
                 if toks.len() == 2 && toks[0] == "inspect" && toks[1] == "icmp" {
@@ -599,10 +607,10 @@ impl Parser {
             }
             Block::Unmodelled => {}
             Block::Unknown => self.unrecognized(no, text, "inside a block that is not recognised"),
-            Block::Interface(i) => self.iface_child(i, no, text, toks),
-            Block::NetObject(name) => self.net_object_child(&name, no, text, toks),
-            Block::SvcObject(name) => self.svc_object_child(&name, no, text, toks),
-            Block::Group(name) => self.group_child(&name, no, text, toks),
+            Block::Interface(i) => self.iface_child(*i, no, text, toks),
+            Block::NetObject(name) => self.net_object_child(name, no, text, toks),
+            Block::SvcObject(name) => self.svc_object_child(name, no, text, toks),
+            Block::Group(name) => self.group_child(name, no, text, toks),
         }
     }
 
@@ -993,19 +1001,21 @@ impl Parser {
         if t0 == "description" {
             return;
         }
-        let names = self.cfg.names.clone();
         let mut err: Option<(&'static str, String)> = None;
-        let Some((g, _)) = self.cfg.groups.get_mut(name) else { return };
+        // The `name` table is read while the group is written: borrowed apart, not copied.
+        let Config { names: name_tbl, groups, .. } = &mut self.cfg;
+        let name_tbl = &*name_tbl;
+        let Some((g, _)) = groups.get_mut(name) else { return };
         match g {
             Group::Network(m) => match t0 {
                 "network-object" => {
                     let t1 = toks.get(1).copied().unwrap_or("");
                     let item = match t1 {
-                        "host" => toks.get(2).and_then(|h| host(h, &names)).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a)))),
+                        "host" => toks.get(2).and_then(|h| host(h, name_tbl)).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a)))),
                         "object" => toks.get(2).map(|o| NetMember::Object(o.to_string())),
                         _ => match toks.get(2) {
-                            Some(mk) => net_mask(t1, mk, &names).map(|r| NetMember::Item(NetItem::Range(r))),
-                            None => v6_prefix(t1).map(|r| NetMember::Item(NetItem::Range(r))).or_else(|| host(t1, &names).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a))))),
+                            Some(mk) => net_mask(t1, mk, name_tbl).map(|r| NetMember::Item(NetItem::Range(r))),
+                            None => v6_prefix(t1).map(|r| NetMember::Item(NetItem::Range(r))).or_else(|| host(t1, name_tbl).map(|a| NetMember::Item(NetItem::Range(AddrRange::single(a))))),
                         },
                     };
                     match item {
