@@ -8,6 +8,7 @@
 #![allow(clippy::type_complexity)]
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use crate::diag::{codes, Diags, Severity};
@@ -74,12 +75,52 @@ struct Lexer<'t> {
     line: u32,
     line_start: bool,
     /// Configurations repeat the same words on every line: each distinct word is allocated once.
-    interned: HashMap<&'t [u8], Word>,
+    interned: HashMap<&'t [u8], Word, BuildHasherDefault<WordHasher>>,
+}
+
+/// A fast non-cryptographic hasher for interning words (the words are short; SipHash's
+/// collision resistance buys nothing here and costs a large share of lexing).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut a = [0u8; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(a));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'t> Lexer<'t> {
     fn new(text: &'t str) -> Self {
-        Lexer { b: text.as_bytes(), i: 0, line: 1, line_start: true, interned: HashMap::new() }
+        Lexer { b: text.as_bytes(), i: 0, line: 1, line_start: true, interned: HashMap::default() }
     }
 
     fn next(&mut self, diags: &mut Diags) -> Option<(Tok, u32)> {
@@ -235,7 +276,12 @@ impl Builder<'_> {
             mark(&mut self.stmt_lines, *l);
         }
         self.ord += 1;
-        let (w, l): (Vec<Word>, Vec<u32>) = words.into_iter().unzip();
+        let mut w: Vec<Word> = Vec::with_capacity(words.len());
+        let mut l: Vec<u32> = Vec::with_capacity(words.len());
+        for (x, y) in words {
+            w.push(x);
+            l.push(y);
+        }
         self.stmts.push(Stmt { words: w, lines: l, active, ord: self.ord });
     }
 }
@@ -268,14 +314,14 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
     let mut cur_inactive = false;
     let mut list: Option<(usize, Vec<(Word, u32)>)> = None;
     let mut in_list = false;
-    let path_of = |stack: &Vec<(Vec<(Word, u32)>, bool, bool)>| -> (Vec<(Word, u32)>, bool) {
-        let mut p = Vec::new();
-        let mut inactive = false;
-        for (w, ina, _) in stack {
-            p.extend(w.iter().cloned());
-            inactive |= *ina;
-        }
-        (p, inactive)
+    // The concatenated words of the open blocks and how many of them are inactive, kept in step
+    // with `stack` so that each statement copies its prefix once instead of rebuilding it.
+    let mut pre: Vec<(Word, u32)> = Vec::new();
+    let mut pre_inactive = 0usize;
+    let path_of = |pre: &Vec<(Word, u32)>, pre_inactive: usize, extra: usize| -> (Vec<(Word, u32)>, bool) {
+        let mut p = Vec::with_capacity(pre.len() + extra);
+        p.extend(pre.iter().cloned());
+        (p, pre_inactive > 0)
     };
     while let Some((tok, line)) = lx.next(&mut *b.diags) {
         let tok = &tok;
@@ -364,7 +410,7 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                 if in_list {
                     // A newline inside `[ ... ]` continues the list.
                 } else if !cur.is_empty() || list.is_some() {
-                    let (mut p, inactive) = path_of(&stack);
+                    let (mut p, inactive) = path_of(&pre, pre_inactive, cur.len());
                     if let Some(top) = stack.last_mut() {
                         top.2 = true;
                     }
@@ -390,13 +436,15 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                 if words.is_empty() {
                     b.diags.push(codes::STRUCTURE, Severity::Warning, line, "{", "a block without a name");
                 }
+                pre.extend(words.iter().cloned());
+                pre_inactive += usize::from(cur_inactive);
                 stack.push((words, cur_inactive, false));
                 cur_inactive = false;
             }
             Tok::RBrace => {
                 if !cur.is_empty() {
                     // A last statement without `;`.
-                    let (mut p, inactive) = path_of(&stack);
+                    let (mut p, inactive) = path_of(&pre, pre_inactive, cur.len());
                     let plen = p.len();
                     p.append(&mut cur);
                     let l = list.take().map(|(a, it)| (a + plen, it));
@@ -405,9 +453,11 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
                 }
                 match stack.pop() {
                     Some((words, inactive, had_children)) => {
+                        pre.truncate(pre.len().saturating_sub(words.len()));
+                        pre_inactive -= usize::from(inactive);
                         if !had_children && !words.is_empty() {
                             // An empty block `foo { }` still states `foo`.
-                            let (mut p, pin) = path_of(&stack);
+                            let (mut p, pin) = path_of(&pre, pre_inactive, words.len());
                             p.extend(words);
                             b.emit(p, None, !(inactive || pin));
                         }
@@ -420,7 +470,7 @@ pub fn flatten(text: &str, diags: &mut Diags) -> Flat {
         }
     }
     if !cur.is_empty() {
-        let (mut p, inactive) = path_of(&stack);
+        let (mut p, inactive) = path_of(&pre, pre_inactive, cur.len());
         let plen = p.len();
         p.append(&mut cur);
         let l = list.take().map(|(a, it)| (a + plen, it));
