@@ -84,6 +84,11 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
         if c.rulesets.is_empty() {
             continue;
         }
+        let rules: usize = c.rulesets.iter().map(|r| r.rules.len()).sum();
+        if rules > MAX_RULES_PER_DEVICE {
+            out.push(over_budget(c, format!("it has {rules} rules, more than the {MAX_RULES_PER_DEVICE} the per-rule analysis takes on")));
+            continue;
+        }
         let (eff, stage) = one_device(ws, i, c);
         // A ruleset filters when some context reaching it starts at a filtering stage (or at
         // an attached ruleset bound nowhere, whose stage is unknown).
@@ -95,7 +100,7 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
             });
         }
         if eff.over_budget {
-            out.push(over_budget(c));
+            out.push(over_budget(c, format!("it stopped at its work budget ({} set operations)", effective::MAX_WORK)));
             continue;
         }
         let d = Dev { name: &c.name, c, eff, filtering };
@@ -104,9 +109,14 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
     out
 }
 
-/// The per-rule analysis of a device stopped at its work budget: no rule finding is reported
-/// for it rather than incomplete ones.
-fn over_budget(c: &CDevice) -> Finding {
+/// Devices with more rules than this are not analysed rule by rule: the effective sets of
+/// rulesets this large take minutes today (BENCHMARKS.md, "Per-rule analysis"), which would hold
+/// up every `portolan analyze` and the page. Such a device gets one R106 note instead.
+pub const MAX_RULES_PER_DEVICE: usize = 2_000;
+
+/// The per-rule analysis of a device was not done or stopped (`why`): no rule finding is
+/// reported for it rather than incomplete ones.
+fn over_budget(c: &CDevice, why: String) -> Finding {
     let (file, line, text, ruleset) = c
         .rulesets
         .iter()
@@ -124,9 +134,8 @@ fn over_budget(c: &CDevice) -> Finding {
         line,
         text,
         message: format!(
-            "the per-rule analysis of {} stopped at its work budget ({} set operations): shadowed, redundant, conflicting and permissive rules are not reported for this device",
-            c.name,
-            effective::MAX_WORK
+            "the per-rule analysis of {} was not completed: {why}; shadowed, redundant, conflicting and permissive rules are not reported for this device",
+            c.name
         ),
         sets: Vec::new(),
         related: Vec::new(),
