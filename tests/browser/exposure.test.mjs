@@ -281,8 +281,10 @@ describe('exposure of the sample network', () => {
     const json = await download('#export-json');
     assert.equal(json.name, 'portolan-exposure.json');
     const report = JSON.parse(json.text);
-    assert.deepEqual(Object.keys(report), ['inputs', 'devices', 'hosts', 'origins', 'exposures', 'scan_notes', 'assumptions']);
+    assert.deepEqual(Object.keys(report), ['inputs', 'devices', 'hosts', 'topology', 'origins', 'exposures', 'scan_notes', 'assumptions', 'findings']);
     assert.equal(report.exposures.length, rows.length);
+    assert.ok(Array.isArray(report.topology.links), JSON.stringify(report.topology));
+    assert.ok(Array.isArray(report.findings), 'findings list');
     const e = report.exposures.find((x) => x.ip === '203.0.113.2' && x.proto === 'tcp' && x.ports === '443');
     assert.equal(e.certainty, 'definite');
     assert.equal(e.hops[0].nat[0].to, '192.168.10.20:443');
