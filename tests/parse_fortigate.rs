@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use portolan::diag::{codes, Diagnostic, FileStatus, Severity};
-use portolan::model::{Action, AddrRange, Cond, Family, Firewall, Hook, Interface, NatTarget, Route, RouteKind, Stage, Test};
+use portolan::diag::{codes, FileStatus, Severity};
+use portolan::model::{Action, AddrRange, Cond, Family, Firewall, Hook, NatTarget, RouteKind, Stage, Test};
 use portolan::parse::{self, Format, ParsedFile};
 use portolan::reach::{Analyzer, TestRow};
 use portolan::report::FlowResult;
 use portolan::{InputFile, Workspace};
-use serde::Serialize;
+
+mod support;
+use support::snapshot;
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/fortigate")
@@ -24,34 +26,7 @@ fn load(name: &str) -> ParsedFile {
     parse::parse(0, name, &text(name))
 }
 
-#[derive(Serialize)]
-struct Snapshot<'a> {
-    format: Format,
-    status: FileStatus,
-    device: Option<&'a str>,
-    lines_total: u32,
-    lines_skipped: u32,
-    lines_unrecognized: u32,
-    interfaces: &'a [Interface],
-    routes: &'a [Route],
-    firewall: Option<&'a Firewall>,
-    diagnostics: &'a [Diagnostic],
-}
 
-fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
-    Snapshot {
-        format: p.format,
-        status: p.status(),
-        device: p.device_hint.as_deref(),
-        lines_total: p.lines_total,
-        lines_skipped: p.lines_skipped,
-        lines_unrecognized: p.lines_unrecognized(),
-        interfaces: &p.content.interfaces,
-        routes: &p.content.routes,
-        firewall: p.content.firewall.as_ref(),
-        diagnostics: &p.diags,
-    }
-}
 
 fn fw(p: &ParsedFile) -> &Firewall {
     p.content.firewall.as_ref().expect("a firewall")
