@@ -54,14 +54,7 @@ fn assert_unknowns_are_reported(p: &ParsedFile) {
 
 #[test]
 fn every_fixture_is_tested() {
-    let src = include_str!("parse_fortigate.rs");
-    let mut missing = Vec::new();
-    for e in std::fs::read_dir(golden_dir()).expect("fixture folder") {
-        let name = e.expect("entry").file_name().to_string_lossy().to_string();
-        if !src.contains(&format!("\"{name}\"")) {
-            missing.push(name);
-        }
-    }
+    let missing = support::untested_fixtures(&golden_dir(), include_str!("parse_fortigate.rs"));
     assert!(missing.is_empty(), "fixtures without a test: {missing:?}");
 }
 

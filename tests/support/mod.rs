@@ -36,3 +36,16 @@ pub fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
         diagnostics: &p.diags,
     }
 }
+
+/// Fixture files in `dir` whose name (quoted) appears nowhere in `test_source`: fixtures no test
+/// reads.
+pub fn untested_fixtures(dir: &std::path::Path, test_source: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(dir).expect("fixture folder") {
+        let name = e.expect("entry").file_name().to_string_lossy().to_string();
+        if !test_source.contains(&format!("\"{name}\"")) {
+            missing.push(name);
+        }
+    }
+    missing
+}
