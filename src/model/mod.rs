@@ -420,7 +420,66 @@ pub struct Host {
     pub other_ports: Vec<(u8, PortState, u32)>,
     /// Operating system guess, if any.
     pub os: Option<String>,
+    /// Vulnerabilities a vulnerability scanner reported on this host (host-wide or per port).
+    pub vulns: Vec<Vulnerability>,
     /// Where the host entry came from.
+    pub prov: Provenance,
+}
+
+/// Severity as the scanner rates it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Informational: no weakness in itself (a detected service, a banner).
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+/// A CVSS score with the vector it was computed from, as the report states them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cvss {
+    /// Base score, 0.0–10.0.
+    pub score: f32,
+    /// Vector string (`AV:N/AC:L/Au:N/C:P/I:P/A:P`, `CVSS:3.1/AV:N/...`), when given.
+    pub vector: Option<String>,
+}
+
+/// One vulnerability a scanner reports on a host, or on one of its ports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Vulnerability {
+    /// The scanner's identifier (Nessus plugin id, OpenVAS/Greenbone NVT OID).
+    pub id: String,
+    /// Its title.
+    pub name: String,
+    /// Severity as the scanner rates it.
+    pub severity: Severity,
+    /// Protocol number of the port it was found on (6 TCP, 17 UDP); `None` for host-wide
+    /// findings (Nessus port 0, OpenVAS `general/...`).
+    pub proto: Option<u8>,
+    /// Port it was found on; `None` for host-wide findings.
+    pub port: Option<u16>,
+    /// Service name the scanner gives the port (`www`, `ssh`, `cifs`).
+    pub service: Option<String>,
+    /// CVE identifiers.
+    pub cves: Vec<String>,
+    /// CVSS v2 base score and vector.
+    pub cvss2: Option<Cvss>,
+    /// CVSS v3.x base score and vector.
+    pub cvss3: Option<Cvss>,
+    /// CVSS v4 base score and vector.
+    pub cvss4: Option<Cvss>,
+    /// The scanner says a public exploit exists (Nessus `exploit_available`, exploit frameworks).
+    pub exploit_available: bool,
+    /// Remedy the scanner proposes, shortened to its first paragraph.
+    pub solution: Option<String>,
+    /// Where the finding came from.
     pub prov: Provenance,
 }
 

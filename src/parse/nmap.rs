@@ -475,7 +475,7 @@ impl<'t> Lower<'t> {
                     text.push_str(&format!(" ({})", names.join(" ")));
                 }
                 text.push_str(if up { " up" } else { " down" });
-                Some(Host { addrs, names, up, services, other_ports, os, prov: self.prov(host, text) })
+                Some(Host { addrs, names, up, services, other_ports, os, vulns: Vec::new(), prov: self.prov(host, text) })
             }
         };
         self.d.set_context("");
