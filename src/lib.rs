@@ -28,6 +28,7 @@ assert_eq!(ws.network.devices.len(), 1);
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attack;
 pub mod diag;
 pub mod findings;
 pub mod manifest;
@@ -39,6 +40,7 @@ pub mod space;
 /// Deterministic synthetic estates and flows for benchmarks and scale tests.
 pub mod synth;
 pub mod topology;
+pub mod whatif;
 mod workspace;
 
 #[cfg(target_arch = "wasm32")]

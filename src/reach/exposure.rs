@@ -143,11 +143,9 @@ impl Analyzer<'_> {
                     // An origin of many addresses is a network of clients: the devices' own
                     // addresses and the subnets' broadcast addresses in it are not among them.
                     if r.count() > 1 {
-                        let local: Vec<(u128, u128)> =
-                            self.net.devices.iter().flat_map(|d| d.local.iter().map(|&x| (x, x))).collect();
                         let bcast: Vec<(u128, u128)> =
                             self.net.devices.iter().flat_map(|d| d.broadcasts()).map(|x| (x, x)).collect();
-                        let clients = r.difference(&Ranges::from_ranges(local)).difference(&Ranges::from_ranges(bcast.clone()));
+                        let clients = self.clients(r);
                         // The devices' own addresses stay destinations; the origin's subnets'
                         // broadcast addresses are neither sources nor destinations.
                         let not_dst = clients.union(&r.intersect(&Ranges::from_ranges(bcast)));

@@ -205,6 +205,14 @@ impl<'a> Analyzer<'a> {
         Err(format!("endpoint {s:?} is not an address, CIDR, range, `internet`, or a device name"))
     }
 
+    /// The addresses an endpoint names (a device's own addresses for a device).
+    pub fn endpoint_addrs(&self, s: &str) -> Result<Ranges, String> {
+        Ok(match self.endpoint(s)? {
+            Endpoint::Addrs(r) => r,
+            Endpoint::Device(d) => self.net.devices[d].local_ranges(),
+        })
+    }
+
     /// A name the topology manifest defines: `zone:NAME`, `host:NAME`, or a bare origin, host
     /// or zone name, as addresses.
     fn manifest_endpoint(&self, s: &str) -> Option<Ranges> {
@@ -238,7 +246,32 @@ impl<'a> Analyzer<'a> {
 
     /// Answer a reachability question.
     pub fn query(&self, req: &QueryRequest) -> Result<QueryReport, String> {
-        let from = self.endpoint(&req.from)?;
+        self.query_with(req, false)
+    }
+
+    /// Answer a reachability question asked for an origin's clients: when `from` names many
+    /// addresses, the devices' own addresses and the subnets' broadcast addresses among them
+    /// are not sources (see [`Analyzer::clients`]).
+    pub fn query_clients(&self, req: &QueryRequest) -> Result<QueryReport, String> {
+        self.query_with(req, true)
+    }
+
+    /// The clients of a network of many addresses: without the devices' own addresses and the
+    /// subnets' broadcast addresses. One address stays itself.
+    pub fn clients(&self, r: &Ranges) -> Ranges {
+        if r.count() <= 1 {
+            return r.clone();
+        }
+        let local: Vec<(u128, u128)> = self.net.devices.iter().flat_map(|d| d.local.iter().map(|&x| (x, x))).collect();
+        let bcast: Vec<(u128, u128)> = self.net.devices.iter().flat_map(|d| d.broadcasts()).map(|x| (x, x)).collect();
+        r.difference(&Ranges::from_ranges(local)).difference(&Ranges::from_ranges(bcast))
+    }
+
+    fn query_with(&self, req: &QueryRequest, clients: bool) -> Result<QueryReport, String> {
+        let from = match self.endpoint(&req.from)? {
+            Endpoint::Addrs(r) if clients => Endpoint::Addrs(self.clients(&r)),
+            other => other,
+        };
         let to = self.endpoint(&req.to)?;
         let protos = parse_proto(&req.proto)?;
         let port = match &req.port {

@@ -431,6 +431,9 @@ pub struct AnalyzeReport {
     pub exposure: ExposureReport,
     /// Rule-hygiene and risky-service findings, most severe first.
     pub findings: Vec<crate::findings::Finding>,
+    /// Crown jewels, attack paths to them and the changes that cut them.
+    #[serde(flatten)]
+    pub attack: crate::attack::AttackReport,
 }
 
 impl AnalyzeReport {
@@ -439,7 +442,8 @@ impl AnalyzeReport {
         let ws = an.workspace();
         let exposure = an.exposure(origins);
         let findings = crate::findings::check(ws, an.network(), &exposure);
-        AnalyzeReport { parse: ParseReport::build(ws), exposure, findings }
+        let attack = crate::attack::analyze(an, origins, &crate::attack::Options::default());
+        AnalyzeReport { parse: ParseReport::build(ws), exposure, findings, attack }
     }
 }
 

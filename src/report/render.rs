@@ -98,11 +98,93 @@ pub fn text(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "  {n}");
         }
     }
+    attack_text(&mut s, &r.attack);
     findings_text(&mut s, &r.findings);
     for a in &r.exposure.assumptions {
         let _ = writeln!(s, "assumption: {a}");
     }
     s
+}
+
+fn percent(p: f64) -> String {
+    let x = p * 100.0;
+    if x >= 10.0 {
+        format!("{x:.0}%")
+    } else if x >= 1.0 {
+        format!("{x:.1}%")
+    } else {
+        format!("{x:.2}%")
+    }
+}
+
+fn step_target(st: &crate::attack::AttackStep) -> String {
+    crate::attack::host_label(&st.to, st.to_name.as_deref())
+}
+
+fn attack_text(s: &mut String, a: &crate::attack::AttackReport) {
+    if a.crown_jewels.is_empty() && a.attack_notes.is_empty() {
+        return;
+    }
+    let jewels: Vec<String> = a.crown_jewels.iter().map(|(ip, n)| crate::attack::host_label(ip, n.as_deref())).collect();
+    let _ = writeln!(s, "\nattack paths to the crown jewels ({}): {}", jewels.join(", "), a.attack_paths.len());
+    for p in &a.attack_paths {
+        let _ = writeln!(
+            s,
+            "  {} → {}  #{}{} likelihood {} {}  owner {}",
+            p.origin,
+            crate::attack::host_label(&p.target, p.target_name.as_deref()),
+            p.rank,
+            if p.shortest { " (fewest steps)" } else { "" },
+            percent(p.likelihood),
+            certainty(p.certainty),
+            p.owner
+        );
+        for st in &p.steps {
+            let _ = writeln!(
+                s,
+                "     {} → {} {}/{} ({}): {}{}",
+                st.from,
+                step_target(st),
+                st.proto,
+                st.port,
+                percent(st.likelihood),
+                st.why,
+                if st.confirmed { "" } else { " [no scan saw it listening]" }
+            );
+            let via = path_summary(&st.hops);
+            let _ = writeln!(s, "        via {}", if via.is_empty() { "the shared subnet (no device in between)" } else { &via });
+        }
+    }
+    let c = &a.choke_points;
+    if !c.changes.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nchoke points: {} change(s) cut {} of {} origin → crown jewel connections ({})",
+            c.changes.len(),
+            c.pairs_before - c.pairs_after.min(c.pairs_before),
+            c.pairs_before,
+            if c.proven { "proven by recomputing" } else { "not all: see the note" }
+        );
+        for ch in &c.changes {
+            let _ = writeln!(s, "  {}  owner {}", ch.what, ch.owner);
+            if let Some(d) = &ch.detail {
+                let _ = writeln!(s, "     {d}");
+            }
+            if !ch.cuts.is_empty() {
+                let _ = writeln!(s, "     alone it cuts {}", ch.cuts.join("; "));
+            }
+            let _ = writeln!(s, "     breaks {} of the listed paths", ch.paths_cut);
+            if !ch.breaks.is_empty() {
+                let _ = writeln!(s, "     but also blocks what must_reach requires: {}", ch.breaks.join(", "));
+            }
+        }
+        if let Some(n) = &c.note {
+            let _ = writeln!(s, "  note: {n}");
+        }
+    }
+    for n in &a.attack_notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
 }
 
 fn findings_text(s: &mut String, findings: &[Finding]) {
@@ -205,6 +287,7 @@ pub fn markdown(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "- {}", md(n));
         }
     }
+    attack_markdown(&mut s, &r.attack);
     if !r.findings.is_empty() {
         let _ = writeln!(
             s,
@@ -234,6 +317,65 @@ pub fn markdown(r: &AnalyzeReport) -> String {
         }
     }
     s
+}
+
+fn attack_markdown(s: &mut String, a: &crate::attack::AttackReport) {
+    if a.crown_jewels.is_empty() {
+        return;
+    }
+    let jewels: Vec<String> = a.crown_jewels.iter().map(|(ip, n)| md(&crate::attack::host_label(ip, n.as_deref()))).collect();
+    let _ = writeln!(s, "\n## Attack paths to the crown jewels\n\nCrown jewels: {}.\n", jewels.join(", "));
+    if a.attack_paths.is_empty() {
+        let _ = writeln!(s, "No origin reaches a crown jewel.");
+    } else {
+        let _ = writeln!(s, "| Origin | Target | Rank | Likelihood | Certainty | Owner | Steps |\n|---|---|---|---|---|---|---|");
+        for p in &a.attack_paths {
+            let steps: Vec<String> = p
+                .steps
+                .iter()
+                .map(|st| format!("{} → {} {}/{} ({}, {})", st.from, step_target(st), st.proto, st.port, st.why, percent(st.likelihood)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}{} | {} | {} | {} | {} |",
+                md(&p.origin),
+                md(&crate::attack::host_label(&p.target, p.target_name.as_deref())),
+                p.rank,
+                if p.shortest { " (fewest steps)" } else { "" },
+                percent(p.likelihood),
+                certainty(p.certainty),
+                p.owner,
+                md(&steps.join("; "))
+            );
+        }
+    }
+    let c = &a.choke_points;
+    if !c.changes.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Choke points\n\n{} change(s); recomputed with all of them made, {} of {} origin → crown jewel connections remain{}.\n",
+            c.changes.len(),
+            c.pairs_after,
+            c.pairs_before,
+            c.note.as_deref().map(|n| format!(" ({})", md(n))).unwrap_or_default()
+        );
+        let _ = writeln!(s, "| Change | Rule | Owner | Alone it cuts | Paths broken | Blocks required |\n|---|---|---|---|---|---|");
+        for ch in &c.changes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                md(&ch.what),
+                md(ch.detail.as_deref().unwrap_or("")),
+                ch.owner,
+                md(&ch.cuts.join("; ")),
+                ch.paths_cut,
+                md(&ch.breaks.join(", "))
+            );
+        }
+    }
+    for n in &a.attack_notes {
+        let _ = writeln!(s, "\n- {}", md(n));
+    }
 }
 
 /// Quote a CSV field when needed (RFC 4180).

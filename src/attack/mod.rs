@@ -1,0 +1,624 @@
+//! Attack paths: how far an attacker gets from each threat origin, computed from the configs.
+//!
+//! In the tradition of MulVAL's logical attack graphs, but with the facts derived instead of
+//! written by hand. Nodes are the origins and the hosts the inputs know (scanned, declared in
+//! the manifest, or named as crown jewels); an edge from a foothold to a host says that the
+//! network lets the foothold open a connection to one of the host's services, and that the
+//! service offers a way in ([`pivot`]: a remotely exploitable vulnerability, or a
+//! credential-based service). Every edge keeps its evidence: the explained network path with
+//! the deciding rules, and the vulnerability ids.
+//!
+//! The graph is built outward from the origins (only hosts an attacker can reach become
+//! footholds), then searched per origin and crown jewel ([`paths`]): the most likely path
+//! (likelihoods multiply along a path; edge weight `−ln p`), the path with the fewest steps, and
+//! up to `k` alternatives by Yen's algorithm. Everything is polynomial: one reachability
+//! question per (foothold, service) pair, and `k` shortest-path searches per spur node.
+//! [`choke`] proposes the changes that cut every path, each proven by recomputing.
+
+pub mod choke;
+pub mod paths;
+pub mod pivot;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use serde::Serialize;
+
+use crate::model::{PortState, Vulnerability};
+use crate::reach::{Analyzer, Origin, QueryRequest};
+use crate::report::{Certainty, Hop, RuleRef, Verdict};
+use crate::space;
+
+/// Most reachability questions one graph may ask before it stops growing (the rest is
+/// reported as not analysed).
+pub const MAX_QUESTIONS: usize = 200_000;
+
+/// What to compute, and changes to assume.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Paths per origin and crown jewel (the most likely first), at least 1.
+    pub k: usize,
+    /// Services assumed closed: (host address, protocol, port).
+    pub closed: Vec<(IpAddr, u8, u16)>,
+    /// Vulnerabilities assumed patched: (host address, vulnerability id).
+    pub patched: Vec<(IpAddr, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { k: 5, closed: Vec::new(), patched: Vec::new() }
+    }
+}
+
+/// A host an attacker may hold.
+#[derive(Clone, Debug, Serialize)]
+pub struct Asset {
+    /// Its address.
+    pub addr: IpAddr,
+    /// Its name (manifest, then scan), if known.
+    pub name: Option<String>,
+    /// True if it is a crown jewel (the manifest names it, or gives it high or critical value).
+    pub jewel: bool,
+    /// True if a scan reported on it: then only the services the scan saw are considered.
+    pub scanned: bool,
+    /// Services that may let an attacker in.
+    pub services: Vec<Candidate>,
+}
+
+/// A service of a host that offers a way in.
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    /// Protocol number.
+    pub proto: u8,
+    /// Port.
+    pub port: u16,
+    /// Service name and product, as a scan saw it.
+    pub service: Option<String>,
+    /// True if a scan saw it listening; false when only assumed for an unscanned host.
+    pub confirmed: bool,
+    /// Ways in through it, best first.
+    pub ways: Vec<Way>,
+}
+
+/// One way in through a service.
+#[derive(Clone, Debug, Serialize)]
+pub struct Way {
+    /// What it is: a vulnerability or a credential-based service.
+    pub kind: WayKind,
+    /// Likelihood before the discounts for unconfirmed services and possible connections.
+    pub likelihood: f64,
+    /// Why it lets the attacker in, in words.
+    pub why: String,
+}
+
+/// The kind of a way in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum WayKind {
+    /// A remotely exploitable vulnerability.
+    Vulnerability {
+        /// Scanner id (Nessus plugin, OpenVAS NVT OID).
+        id: String,
+        /// CVE identifiers.
+        cves: Vec<String>,
+        /// Where the scanner reported it (`file:line`).
+        evidence: String,
+    },
+    /// A credential-based service (`ssh`, `rdp`, …).
+    Credential {
+        /// Kind label.
+        label: String,
+    },
+}
+
+/// A node of the attack graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A threat origin (index into [`Graph::origins`]).
+    Origin(usize),
+    /// A host (index into [`Graph::assets`]).
+    Host(usize),
+}
+
+/// An edge: a connection the foothold can open, through a way in.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// Protocol number.
+    pub proto: u8,
+    /// Destination port.
+    pub port: u16,
+    /// The way in used.
+    pub way: Way,
+    /// Likelihood of the step, all discounts applied.
+    pub likelihood: f64,
+    /// Definite when the network surely lets the connection through.
+    pub certainty: Certainty,
+    /// True if a scan saw the service listening.
+    pub confirmed: bool,
+    /// The connection's explained path (first packet, then reply).
+    pub hops: Vec<Hop>,
+    /// The rules that let the first packet through, in path order (candidates for tightening).
+    pub allowing: Vec<RuleRef>,
+    /// What a "possible" depends on.
+    pub uncertain: Vec<String>,
+}
+
+/// The attack graph of an estate.
+pub struct Graph {
+    /// Origins, as given.
+    pub origins: Vec<Origin>,
+    /// Hosts.
+    pub assets: Vec<Asset>,
+    /// The graph itself.
+    pub g: DiGraph<Node, Edge>,
+    /// Node of each origin.
+    pub origin_nodes: Vec<NodeIndex>,
+    /// Node of each asset.
+    pub asset_nodes: Vec<NodeIndex>,
+    /// Notes: crown jewels naming no known host, origins that could not be resolved, budget.
+    pub notes: Vec<String>,
+}
+
+impl Graph {
+    /// Build the attack graph from the origins outward.
+    pub fn build(an: &Analyzer, origins: &[Origin], opts: &Options) -> Graph {
+        let mut notes = Vec::new();
+        let assets = assets(an, opts, &mut notes);
+        let mut g: DiGraph<Node, Edge> = DiGraph::new();
+        let origin_nodes: Vec<NodeIndex> = (0..origins.len()).map(|i| g.add_node(Node::Origin(i))).collect();
+        let asset_nodes: Vec<NodeIndex> = (0..assets.len()).map(|i| g.add_node(Node::Host(i))).collect();
+        let mut graph = Graph { origins: origins.to_vec(), assets, g, origin_nodes, asset_nodes, notes };
+        let mut queue: VecDeque<NodeIndex> = graph.origin_nodes.iter().copied().collect();
+        let mut seen: Vec<bool> = vec![false; graph.g.node_count()];
+        for n in &queue {
+            seen[n.index()] = true;
+        }
+        let mut questions = 0usize;
+        while let Some(n) = queue.pop_front() {
+            let (from, own) = match graph.g[n] {
+                Node::Origin(i) => (graph.origins[i].endpoint.clone(), None),
+                Node::Host(i) => (graph.assets[i].addr.to_string(), Some(i)),
+            };
+            if let Node::Origin(i) = graph.g[n] {
+                if let Err(e) = an.endpoint_addrs(&from) {
+                    graph.notes.push(format!("origin {}: {e}", graph.origins[i].name));
+                    continue;
+                }
+            }
+            for t in 0..graph.assets.len() {
+                if Some(t) == own {
+                    continue;
+                }
+                for c in 0..graph.assets[t].services.len() {
+                    if questions >= MAX_QUESTIONS {
+                        graph.notes.push(format!(
+                            "the graph stopped growing after {MAX_QUESTIONS} reachability questions: paths through hosts not yet reached are missing"
+                        ));
+                        return graph;
+                    }
+                    questions += 1;
+                    let edges = connection(an, &from, &graph.assets[t], c);
+                    if edges.is_empty() {
+                        continue;
+                    }
+                    let to = graph.asset_nodes[t];
+                    for e in edges {
+                        graph.g.add_edge(n, to, e);
+                    }
+                    if !seen[to.index()] {
+                        seen[to.index()] = true;
+                        queue.push_back(to);
+                    }
+                }
+            }
+        }
+        graph
+    }
+
+    /// The crown jewels' nodes.
+    pub fn jewels(&self) -> Vec<NodeIndex> {
+        self.assets.iter().enumerate().filter(|(_, a)| a.jewel).map(|(i, _)| self.asset_nodes[i]).collect()
+    }
+
+    /// A node's label in paths: the origin's name or the host's address.
+    pub fn label(&self, n: NodeIndex) -> String {
+        match self.g[n] {
+            Node::Origin(i) => self.origins[i].name.clone(),
+            Node::Host(i) => self.assets[i].addr.to_string(),
+        }
+    }
+
+    /// A host node's name, if any.
+    pub fn name(&self, n: NodeIndex) -> Option<String> {
+        match self.g[n] {
+            Node::Origin(_) => None,
+            Node::Host(i) => self.assets[i].name.clone(),
+        }
+    }
+}
+
+/// The connection from `from` to one service of a host, as one edge per way in, if the
+/// network lets it through (definitely or possibly).
+fn connection(an: &Analyzer, from: &str, asset: &Asset, c: usize) -> Vec<Edge> {
+    let Some(cand) = asset.services.get(c) else { return Vec::new() };
+    let Ok(rep) = an.query_clients(&QueryRequest {
+        from: from.to_string(),
+        to: asset.addr.to_string(),
+        proto: cand.proto.to_string(),
+        port: Some(cand.port.to_string()),
+        sport: None,
+    }) else {
+        return Vec::new();
+    };
+    let Some(r) = rep.results.iter().find(|r| r.verdict == Verdict::Allowed).or_else(|| rep.results.iter().find(|r| r.verdict == Verdict::Possibly)) else {
+        return Vec::new();
+    };
+    let certainty = if r.verdict == Verdict::Allowed { Certainty::Definite } else { Certainty::Possible };
+    let allowing: Vec<RuleRef> = r
+        .hops
+        .iter()
+        .filter(|h| h.direction == "forward")
+        .flat_map(|h| h.decisions.iter())
+        .filter(|d| d.line > 0 && !d.file.is_empty() && is_allowing(&d.action))
+        .cloned()
+        .collect();
+    cand.ways
+        .iter()
+        .map(|way| {
+            let mut likelihood = way.likelihood;
+            if !cand.confirmed {
+                likelihood *= pivot::UNCONFIRMED;
+            }
+            if certainty == Certainty::Possible {
+                likelihood *= pivot::POSSIBLE;
+            }
+            Edge {
+                proto: cand.proto,
+                port: cand.port,
+                way: way.clone(),
+                likelihood,
+                certainty,
+                confirmed: cand.confirmed,
+                hops: r.hops.clone(),
+                allowing: allowing.clone(),
+                uncertain: r.uncertain.clone(),
+            }
+        })
+        .collect()
+}
+
+/// True for a decision that lets the packet on (an accept, or a translation that forwards it).
+fn is_allowing(action: &str) -> bool {
+    let a = action.to_ascii_lowercase();
+    a.starts_with("accept") || a.starts_with("permit") || a.starts_with("allow") || a == "dnat" || a.starts_with("dnat ")
+}
+
+/// Every host the inputs know, with the services that may let an attacker in.
+fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> {
+    let ws = an.workspace();
+    // Scan facts by address: (service key → (service text, confirmed)), vulnerabilities.
+    struct Facts {
+        name: Option<String>,
+        open: BTreeMap<(u8, u16), Option<String>>,
+        vulns: Vec<(String, Vulnerability)>,
+    }
+    let mut by_addr: BTreeMap<IpAddr, Facts> = BTreeMap::new();
+    for f in &ws.files {
+        for h in &f.parsed.content.hosts {
+            if !h.up && h.vulns.is_empty() {
+                continue;
+            }
+            for a in &h.addrs {
+                let e = by_addr.entry(*a).or_insert_with(|| Facts { name: None, open: BTreeMap::new(), vulns: Vec::new() });
+                if e.name.is_none() {
+                    e.name = h.names.first().cloned();
+                }
+                for s in h.services.iter().filter(|s| s.state == PortState::Open) {
+                    let text = [s.name.clone(), s.product.clone(), s.version.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    let slot = e.open.entry((s.proto, s.port)).or_insert(None);
+                    if slot.is_none() && !text.is_empty() {
+                        *slot = Some(text);
+                    }
+                }
+                for v in &h.vulns {
+                    e.vulns.push((f.path.clone(), v.clone()));
+                }
+            }
+        }
+    }
+    let manifest = ws.manifest.as_ref();
+    let mut declared: BTreeMap<IpAddr, (String, bool)> = BTreeMap::new();
+    if let Some(m) = manifest {
+        for h in &m.hosts {
+            let high = matches!(h.value, Some(crate::manifest::Value::High | crate::manifest::Value::Critical));
+            for a in &h.ips {
+                declared.insert(*a, (h.name.clone(), high));
+            }
+        }
+    }
+    let mut addrs: Vec<IpAddr> = by_addr.keys().chain(declared.keys()).copied().collect();
+    // Crown jewels named by address that no scan or host entry knows still become hosts.
+    let mut jewel_ranges = Vec::new();
+    if let Some(m) = manifest {
+        for j in &m.crown_jewels {
+            match an.endpoint_addrs(&j.text) {
+                Ok(r) => {
+                    if r.count() == 1 {
+                        if let Some(x) = r.first() {
+                            addrs.push(space::u128_to_addr(x));
+                        }
+                    }
+                    jewel_ranges.push((j, r));
+                }
+                Err(e) => notes.push(format!("{}:{}: crown jewel {:?}: {e}", m.file, j.line, j.text)),
+            }
+        }
+    }
+    addrs.sort();
+    addrs.dedup();
+    let mut out = Vec::new();
+    for a in addrs {
+        let x = space::addr_to_u128(a);
+        let facts = by_addr.get(&a);
+        let decl = declared.get(&a);
+        let jewel = decl.is_some_and(|d| d.1) || jewel_ranges.iter().any(|(_, r)| r.contains(x));
+        let name = decl.map(|d| d.0.clone()).or_else(|| facts.and_then(|f| f.name.clone()));
+        let scanned = facts.is_some_and(|f| !f.open.is_empty() || !f.vulns.is_empty());
+        let mut services: BTreeMap<(u8, u16), Candidate> = BTreeMap::new();
+        if let Some(f) = facts.filter(|_| scanned) {
+            for (&(p, port), text) in &f.open {
+                let name = text.as_deref().and_then(|t| t.split_whitespace().next());
+                let mut c = Candidate { proto: p, port, service: text.clone(), confirmed: true, ways: Vec::new() };
+                if let Some(k) = pivot::credential_kind(p, port, name) {
+                    c.ways.push(Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() });
+                }
+                services.insert((p, port), c);
+            }
+            for (file, v) in &f.vulns {
+                if !pivot::remote(v) || opts.patched.iter().any(|(pa, id)| *pa == a && *id == v.id) {
+                    continue;
+                }
+                let (Some(p), Some(port)) = (v.proto, v.port) else { continue };
+                let c = services.entry((p, port)).or_insert_with(|| Candidate {
+                    proto: p,
+                    port,
+                    service: v.service.clone(),
+                    confirmed: true,
+                    ways: Vec::new(),
+                });
+                let ids = if v.cves.is_empty() { v.id.clone() } else { v.cves.join(", ") };
+                c.ways.push(Way {
+                    kind: WayKind::Vulnerability { id: v.id.clone(), cves: v.cves.clone(), evidence: format!("{file}:{}", v.prov.line) },
+                    likelihood: pivot::vuln_likelihood(v),
+                    why: format!("{} ({ids}, CVSS {:.1}{})", v.name, pivot::score(v), if v.exploit_available { ", public exploit" } else { "" }),
+                });
+            }
+        } else {
+            // No scan: the usual credential-based ports are assumed, discounted.
+            for k in pivot::CREDENTIAL_SERVICES {
+                for &port in k.ports {
+                    services.insert(
+                        (k.proto, port),
+                        Candidate {
+                            proto: k.proto,
+                            port,
+                            service: None,
+                            confirmed: false,
+                            ways: vec![Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() }],
+                        },
+                    );
+                }
+            }
+        }
+        let mut services: Vec<Candidate> = services
+            .into_values()
+            .filter(|c| !c.ways.is_empty() && !opts.closed.contains(&(a, c.proto, c.port)))
+            .collect();
+        for c in &mut services {
+            c.ways.sort_by(|x, y| y.likelihood.total_cmp(&x.likelihood));
+        }
+        out.push(Asset { addr: a, name, jewel, scanned, services });
+    }
+    if let Some(m) = manifest {
+        for (j, r) in &jewel_ranges {
+            if !out.iter().any(|a| r.contains(space::addr_to_u128(a.addr))) {
+                notes.push(format!("{}:{}: crown jewel {:?} names no known host (declare it under hosts, or scan it)", m.file, j.line, j.text));
+            }
+        }
+    }
+    out
+}
+
+/// One step of an attack path.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackStep {
+    /// Where the attacker stands: the origin's name for the first step, else a host address.
+    pub from: String,
+    /// The host the step reaches.
+    pub to: String,
+    /// That host's name, if known.
+    pub to_name: Option<String>,
+    /// Protocol (`tcp`).
+    pub proto: String,
+    /// Destination port.
+    pub port: u16,
+    /// What listens there, per the scans.
+    pub service: Option<String>,
+    /// Why it lets the attacker pivot.
+    pub why: String,
+    /// The way in (vulnerability ids or the credential kind).
+    pub way: WayKind,
+    /// Likelihood of this step.
+    pub likelihood: f64,
+    /// Definite when the network surely lets the connection through.
+    pub certainty: Certainty,
+    /// True if a scan saw the service listening.
+    pub confirmed: bool,
+    /// The connection's explained path.
+    pub hops: Vec<Hop>,
+    /// What a "possible" step depends on.
+    pub uncertain: Vec<String>,
+}
+
+/// One path from an origin to a crown jewel.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackPath {
+    /// The origin.
+    pub origin: String,
+    /// The crown jewel's address.
+    pub target: String,
+    /// Its name, if known.
+    pub target_name: Option<String>,
+    /// 1 for the most likely path of this origin and target, then by falling likelihood.
+    pub rank: usize,
+    /// True if no path between them has fewer steps.
+    pub shortest: bool,
+    /// Product of the steps' likelihoods.
+    pub likelihood: f64,
+    /// Definite when every step is.
+    pub certainty: Certainty,
+    /// Who acts on it (see [`crate::reach::owner_of`]).
+    pub owner: String,
+    /// The steps, from the origin.
+    pub steps: Vec<AttackStep>,
+}
+
+/// A path as edges of the graph, with its likelihood.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgePath {
+    /// Edges in order.
+    pub edges: Vec<EdgeIndex>,
+    /// Product of the likelihoods.
+    pub likelihood: f64,
+}
+
+impl Graph {
+    /// The paths to every crown jewel from every origin: the `k` most likely, and the one with
+    /// the fewest steps (when it is not among them), ranked.
+    pub fn paths(&self, k: usize) -> Vec<(usize, NodeIndex, Vec<(EdgePath, bool)>)> {
+        let mut out = Vec::new();
+        let jewels = self.jewels();
+        for (oi, &o) in self.origin_nodes.iter().enumerate() {
+            for &j in &jewels {
+                let ranked = paths::k_most_likely(&self.g, o, j, k.max(1), &|_| true);
+                if ranked.is_empty() {
+                    continue;
+                }
+                let fewest = paths::fewest_steps(&self.g, o, j, &|_| true);
+                let min_len = fewest.as_ref().map_or(usize::MAX, |p| p.edges.len());
+                let mut list: Vec<(EdgePath, bool)> = ranked.into_iter().map(|p| {
+                    let s = p.edges.len() == min_len;
+                    (p, s)
+                }).collect();
+                if let Some(f) = fewest {
+                    if !list.iter().any(|(p, _)| p.edges.len() == min_len) {
+                        list.push((f, true));
+                    }
+                }
+                out.push((oi, j, list));
+            }
+        }
+        out
+    }
+
+    /// The report form of a path.
+    pub fn attack_path(&self, origin: usize, target: NodeIndex, rank: usize, shortest: bool, p: &EdgePath) -> AttackPath {
+        let o = &self.origins[origin];
+        let steps: Vec<AttackStep> = p
+            .edges
+            .iter()
+            .map(|&e| {
+                let (a, b) = self.g.edge_endpoints(e).unwrap_or((target, target));
+                let w = &self.g[e];
+                let service = match self.g[b] {
+                    Node::Host(i) => self.assets[i].services.iter().find(|c| c.proto == w.proto && c.port == w.port).and_then(|c| c.service.clone()),
+                    Node::Origin(_) => None,
+                };
+                AttackStep {
+                    from: self.label(a),
+                    to: self.label(b),
+                    to_name: self.name(b),
+                    proto: crate::reach::describe::proto_name(w.proto),
+                    port: w.port,
+                    service,
+                    why: w.way.why.clone(),
+                    way: w.way.kind.clone(),
+                    likelihood: w.likelihood,
+                    certainty: w.certainty,
+                    confirmed: w.confirmed,
+                    hops: w.hops.clone(),
+                    uncertain: w.uncertain.clone(),
+                }
+            })
+            .collect();
+        let certainty = if steps.iter().all(|s| s.certainty == Certainty::Definite) { Certainty::Definite } else { Certainty::Possible };
+        AttackPath {
+            origin: o.name.clone(),
+            target: self.label(target),
+            target_name: self.name(target),
+            rank,
+            shortest,
+            likelihood: p.likelihood,
+            certainty,
+            owner: crate::reach::owner_of(o.role.as_deref(), certainty).to_string(),
+            steps,
+        }
+    }
+}
+
+/// The attack analysis of an estate: paths and the changes that cut them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AttackReport {
+    /// Crown jewels considered (address and name).
+    pub crown_jewels: Vec<(String, Option<String>)>,
+    /// Paths from every origin to every crown jewel, by origin, target and rank.
+    pub attack_paths: Vec<AttackPath>,
+    /// The changes that cut them, each proven by recomputing.
+    pub choke_points: choke::ChokeReport,
+    /// What the analysis could not do, and why.
+    pub attack_notes: Vec<String>,
+}
+
+/// Attack paths and choke points for the given origins.
+pub fn analyze(an: &Analyzer, origins: &[Origin], opts: &Options) -> AttackReport {
+    let graph = Graph::build(an, origins, opts);
+    let mut rep = report_paths(&graph, opts.k);
+    if !rep.attack_paths.is_empty() {
+        rep.choke_points = choke::propose(an, origins, opts, &graph);
+    }
+    rep
+}
+
+/// The paths of a graph, as reported.
+pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
+    let mut rep = AttackReport { attack_notes: graph.notes.clone(), ..AttackReport::default() };
+    for j in graph.jewels() {
+        rep.crown_jewels.push((graph.label(j), graph.name(j)));
+    }
+    for (oi, target, list) in graph.paths(k) {
+        for (rank, (p, shortest)) in list.iter().enumerate() {
+            rep.attack_paths.push(graph.attack_path(oi, target, rank + 1, *shortest, p));
+        }
+    }
+    rep
+}
+
+/// Hosts that share a name with their address, for readable output (`db (10.20.0.5)`).
+pub fn host_label(addr: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) if n != addr => format!("{n} ({addr})"),
+        _ => addr.to_string(),
+    }
+}
+
+/// Edges of a graph indexed by the host and service they enter (for closing services).
+pub fn edges_by_service(g: &DiGraph<Node, Edge>) -> HashMap<(NodeIndex, u8, u16), Vec<EdgeIndex>> {
+    let mut m: HashMap<(NodeIndex, u8, u16), Vec<EdgeIndex>> = HashMap::new();
+    for e in g.edge_indices() {
+        if let (Some((_, b)), Some(w)) = (g.edge_endpoints(e), g.edge_weight(e)) {
+            m.entry((b, w.proto, w.port)).or_default().push(e);
+        }
+    }
+    m
+}
