@@ -29,30 +29,145 @@ fn scenario() -> Workspace {
     Workspace::load(v)
 }
 
-#[test]
-fn print() {
-    let ws = scenario();
-    for f in &ws.files {
-        eprintln!("{} {:?} {:?} hosts={} diags={}", f.path, f.parsed.format, f.device, f.parsed.content.hosts.len(), f.parsed.diags.len());
-    }
-    let an = Analyzer::new(&ws);
-    let rep = attack::analyze(&an, &an.default_origins(), &Options::default());
-    eprintln!("{}", serde_json::to_string_pretty(&rep.choke_points).unwrap());
-    for p in &rep.attack_paths {
-        eprintln!("{} -> {} rank {} shortest {} p={:.3} {:?} owner {}", p.origin, p.target, p.rank, p.shortest, p.likelihood, p.certainty, p.owner);
-        for s in &p.steps {
-            eprintln!("   {} -> {} {}/{} {} p={:.2}", s.from, s.to, s.proto, s.port, s.why, s.likelihood);
-        }
-    }
-    eprintln!("{:?}", rep.attack_notes);
+fn without(ws_files: &[&str]) -> Workspace {
+    let mut v = Vec::new();
+    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    v.retain(|f| !ws_files.contains(&f.path.as_str()));
+    Workspace::load(v)
+}
+
+fn report(ws: &Workspace) -> attack::AttackReport {
+    let an = Analyzer::new(ws);
+    attack::analyze(&an, &an.default_origins(), &Options::default())
+}
+
+fn steps(p: &attack::AttackPath) -> Vec<String> {
+    p.steps.iter().map(|s| format!("{}>{} {}/{}", s.from, s.to, s.proto, s.port)).collect()
+}
+
+fn best<'a>(r: &'a attack::AttackReport, origin: &str) -> &'a attack::AttackPath {
+    r.attack_paths.iter().find(|p| p.origin == origin && p.rank == 1).unwrap_or_else(|| panic!("no path from {origin}"))
 }
 
 #[test]
-fn dbg_whatif() {
+fn every_origin_reaches_the_database_along_its_most_likely_path() {
+    let r = report(&scenario());
+    assert_eq!(r.crown_jewels, vec![("10.20.2.5".to_string(), Some("db".to_string()))]);
+    // The Internet: the web shop's Apache path traversal, Tomcat's upload flaw on the
+    // application server, then a database login.
+    let p = best(&r, "internet");
+    assert_eq!(steps(p), ["internet>192.168.10.20 tcp/443", "192.168.10.20>10.20.1.10 tcp/8080", "10.20.1.10>10.20.2.5 tcp/5432"]);
+    let want = 0.95 * (0.1 + 0.8 * 0.81 + 0.1) * 0.3;
+    assert!((p.likelihood - want).abs() < 1e-6, "{} vs {want}", p.likelihood);
+    assert_eq!(p.owner, "it");
+    assert!(matches!(&p.steps[0].way, attack::WayKind::Vulnerability { cves, .. } if cves.contains(&"CVE-2021-41773".to_string())));
+    assert!(p.steps[0].why.contains("public exploit"), "{}", p.steps[0].why);
+    assert!(matches!(&p.steps[2].way, attack::WayKind::Credential { label } if label == "postgresql"));
+    // Every step names the rules that let its connection through, with file and line.
+    let rules: Vec<String> = p.steps.iter().flat_map(|s| s.hops.iter()).filter(|h| h.direction == "forward").filter_map(|h| h.rule.as_ref()).map(|r| format!("{}:{}", r.file, r.line)).collect();
+    assert_eq!(rules, ["edge/edge.iptables:9", "edge/edge.iptables:10", "core/core.iptables:9", "core/core.iptables:11"]);
+    // The vendor: SSH to the application server (the vendor's own scope), then the database.
+    let v = best(&r, "vendor");
+    assert_eq!(steps(v), ["vendor>10.20.1.10 tcp/22", "10.20.1.10>10.20.2.5 tcp/5432"]);
+    assert_eq!(v.owner, "vendor");
+    // A phished workstation: straight to the database through the reporting rule; the
+    // alternatives go through the application server or a neighbour's SMB.
+    let ph: Vec<&attack::AttackPath> = r.attack_paths.iter().filter(|p| p.origin == "phished").collect();
+    assert_eq!(steps(ph[0]), ["phished>10.20.2.5 tcp/5432"]);
+    assert!(ph[0].shortest && ph[0].owner == "employees");
+    assert!(ph.iter().any(|p| steps(p) == ["phished>10.20.1.10 tcp/22", "10.20.1.10>10.20.2.5 tcp/5432"]));
+    assert!(ph.windows(2).all(|w| w[0].likelihood >= w[1].likelihood && w[0].rank < w[1].rank));
+    assert!(r.attack_paths.iter().all(|p| p.certainty == portolan::report::Certainty::Definite));
+}
+
+#[test]
+fn local_and_host_wide_vulnerabilities_are_not_ways_in() {
     let ws = scenario();
-    let (w2, miss) = portolan::whatif::apply(&ws, &[portolan::whatif::Edit::DeleteRule { file: "edge/edge.iptables".into(), line: 11 }]);
-    eprintln!("miss {miss:?}");
-    let an = Analyzer::new(&w2);
-    let r = an.query(&portolan::reach::QueryRequest { from: "vendor".into(), to: "10.20.1.10".into(), proto: "6".into(), port: Some("22".into()), sport: None }).unwrap();
-    eprintln!("{:?} {}", r.verdict, serde_json::to_string(&r.results[0].hops).unwrap());
+    let an = Analyzer::new(&ws);
+    let g = attack::Graph::build(&an, &an.default_origins(), &Options::default());
+    let app = g.assets.iter().find(|a| a.addr.to_string() == "10.20.1.10").unwrap();
+    // The kernel flaw (AV:L, port 0) is reported on the host but offers no way in.
+    assert!(app.services.iter().all(|c| c.ways.iter().all(|w| !matches!(&w.kind, attack::WayKind::Vulnerability { id, .. } if id == "160478"))));
+    assert!(app.services.iter().any(|c| c.port == 8080 && c.ways.iter().any(|w| matches!(&w.kind, attack::WayKind::Vulnerability { id, .. } if id == "103697"))));
+    // The web shop's HTTPS has no credential login: without its vulnerability it is no way in.
+    let r = report(&without(&["vulns.nessus"]));
+    assert!(r.attack_paths.iter().all(|p| p.origin != "internet"), "{:?}", r.attack_paths.iter().map(steps).collect::<Vec<_>>());
+}
+
+#[test]
+fn hosts_without_a_scan_get_the_usual_logins_assumed_and_discounted() {
+    let r = report(&without(&["scan.xml", "vulns.nessus"]));
+    let v = best(&r, "vendor");
+    assert_eq!(steps(v), ["vendor>10.20.1.10 tcp/22", "10.20.1.10>10.20.2.5 tcp/5432"]);
+    assert!(v.steps.iter().all(|s| !s.confirmed));
+    assert!((v.likelihood - 0.15 * 0.15).abs() < 1e-9, "{}", v.likelihood);
+}
+
+#[test]
+fn choke_points_cut_every_path_spare_what_must_reach_and_are_proven() {
+    let ws = scenario();
+    let r = report(&ws);
+    let c = &r.choke_points;
+    assert_eq!(c.pairs_before, 3);
+    assert!(c.proven && c.pairs_after == 0, "{c:?}");
+    assert!(!c.changes.is_empty() && c.changes.len() <= 4, "{:?}", c.changes.iter().map(|x| &x.what).collect::<Vec<_>>());
+    // The application keeps its database.
+    assert!(c.changes.iter().all(|x| x.breaks.is_empty()), "{c:?}");
+    assert!(c.changes.iter().all(|x| !x.what.contains("10.20.2.5")), "{c:?}");
+    // Independent check: make every change and recompute from scratch.
+    let edits: Vec<portolan::whatif::Edit> = c.changes.iter().map(|x| x.edit.clone()).collect();
+    let (ws2, unmatched) = portolan::whatif::apply(&ws, &edits);
+    let mut opts = Options::default();
+    for e in &edits {
+        match e {
+            portolan::whatif::Edit::ClosePort { addr, proto, port } => opts.closed.push((*addr, *proto, *port)),
+            portolan::whatif::Edit::Patch { addr, id } => opts.patched.push((*addr, id.clone())),
+            _ => {}
+        }
+    }
+    assert!(unmatched.is_empty(), "{unmatched:?}");
+    let an2 = Analyzer::new(&ws2);
+    let after = attack::analyze(&an2, &an2.default_origins(), &opts);
+    assert!(after.attack_paths.is_empty(), "{:?}", after.attack_paths.iter().map(steps).collect::<Vec<_>>());
+    // Each change alone cuts what it claims: recomputed here with that change only.
+    for x in &c.changes {
+        let (w, _) = portolan::whatif::apply(&ws, std::slice::from_ref(&x.edit));
+        let mut o = Options::default();
+        if let portolan::whatif::Edit::Patch { addr, id } = &x.edit {
+            o.patched.push((*addr, id.clone()));
+        }
+        if let portolan::whatif::Edit::ClosePort { addr, proto, port } = &x.edit {
+            o.closed.push((*addr, *proto, *port));
+        }
+        let an = Analyzer::new(&w);
+        let left = attack::analyze(&an, &an.default_origins(), &o);
+        for cut in &x.cuts {
+            let origin = cut.split(" → ").next().unwrap();
+            assert!(left.attack_paths.iter().all(|p| p.origin != origin), "{} claims to cut {cut}", x.what);
+        }
+    }
+}
+
+#[test]
+fn what_if_a_rule_goes_and_diff_names_what_changed() {
+    use portolan::report::diff::DiffReport;
+    use portolan::report::AnalyzeReport;
+    let ws = scenario();
+    let an = Analyzer::new(&ws);
+    let origins = an.default_origins();
+    let before = AnalyzeReport::build(&an, &origins);
+    // Identical inputs: nothing changes.
+    let again = AnalyzeReport::build(&an, &origins);
+    assert!(DiffReport::build(&before, &again).is_empty());
+    // Deleting the reporting tool's rule (core line 13) removes the phished workstations' direct
+    // path to the database, and only paths through that rule.
+    let (ws2, _) = portolan::whatif::apply(&ws, &[portolan::whatif::Edit::DeleteRule { file: "core/core.iptables".into(), line: 13 }]);
+    let an2 = Analyzer::new(&ws2);
+    let after = AnalyzeReport::build(&an2, &origins);
+    let d = DiffReport::build(&before, &after);
+    assert!(d.paths_added.is_empty());
+    assert!(d.paths_removed.iter().any(|p| steps(p) == ["phished>10.20.2.5 tcp/5432"]));
+    assert!(d.paths_removed.iter().all(|p| p.origin == "phished" && p.steps.iter().any(|s| s.to == "10.20.2.5" && s.hops.iter().any(|h| h.rule.as_ref().is_some_and(|r| r.line == 13)))));
+    assert!(d.exposures_removed.iter().any(|c| c.exposure.origin == "phished" && c.exposure.ip == "10.20.2.5" && c.changed_ports == "5432"));
+    assert!(d.exposures_added.is_empty());
 }

@@ -19,6 +19,7 @@ mod cli {
     use clap::{Parser, Subcommand};
     use portolan::findings::Severity;
     use portolan::reach::{Analyzer, FailOn, Origin, QueryRequest, TestRow};
+    use portolan::report::diff::DiffReport;
     use portolan::report::{render, AnalyzeReport, FlowResult, Hop, ParseReport, QueryReport};
     use portolan::{InputFile, Workspace};
 
@@ -63,6 +64,27 @@ mod cli {
             /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
+        },
+        /// What a change adds and removes: exposures, attack paths and findings of OLD vs NEW.
+        Diff {
+            /// Origins to analyse, as for analyze (default: `internet` and the manifest's).
+            #[arg(long = "from")]
+            from: Vec<String>,
+            /// Output format (text, json or markdown).
+            #[arg(long, value_enum, default_value = "text")]
+            format: Format,
+            /// Exit 1 when the change adds: an exposure matching ORIGIN or ORIGIN:SERVICES
+            /// (`internet:tcp/22`), an attack path (`paths`), or a finding of severity LEVEL or
+            /// worse (`low`, `medium`, `high`, `critical`). Repeatable.
+            #[arg(long = "fail-on")]
+            fail_on: Vec<String>,
+            /// Topology manifest for both versions; otherwise each version's own is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
+            /// The inputs before the change (a file or folder).
+            old: PathBuf,
+            /// The inputs after the change.
+            new: PathBuf,
         },
         /// Is a flow allowed? Every hop explained with the deciding rule.
         Query {
@@ -215,6 +237,46 @@ mod cli {
                         }
                         return Ok(1);
                     }
+                }
+                return Ok(0);
+            }
+            Cmd::Diff { from, format, fail_on, manifest, old, new } => {
+                let level = fail_on.iter().filter_map(|f| Severity::parse(f)).min();
+                let on_paths = fail_on.iter().any(|f| f == "paths");
+                let gates: Vec<FailOn> = fail_on
+                    .iter()
+                    .filter(|f| Severity::parse(f).is_none() && f.as_str() != "paths")
+                    .map(|f| FailOn::parse(f))
+                    .collect::<Result<_, _>>()
+                    .map_err(anyhow::Error::msg)?;
+                let analyse = |p: &PathBuf| -> Result<AnalyzeReport> {
+                    let ws = load(std::slice::from_ref(p), manifest.as_deref())?;
+                    let an = Analyzer::new(&ws);
+                    let origins: Vec<Origin> = if from.is_empty() {
+                        an.default_origins()
+                    } else {
+                        from.iter().map(|f| an.origin_named(f)).collect()
+                    };
+                    Ok(AnalyzeReport::build(&an, &origins))
+                };
+                let (a, b) = (analyse(&old)?, analyse(&new)?);
+                let d = DiffReport::build(&a, &b);
+                match format {
+                    Format::Json => {
+                        serde_json::to_writer_pretty(&mut out, &d)?;
+                        writeln!(out)?;
+                    }
+                    Format::Markdown => write!(out, "{}", render::diff_markdown(&d))?,
+                    Format::Text => write!(out, "{}", render::diff_text(&d))?,
+                    _ => bail!("diff writes text, json or markdown"),
+                }
+                out.flush()?;
+                let exposures = d.exposures_added.iter().filter(|c| gates.iter().any(|g| g.matches(&c.exposure))).count();
+                let paths = if on_paths { d.paths_added.len() } else { 0 };
+                let findings = level.map_or(0, |l| d.findings_added.iter().filter(|f| f.severity >= l).count());
+                if exposures + paths + findings > 0 {
+                    eprintln!("portolan: the change adds {exposures} matching exposures, {paths} attack paths, {findings} findings at the --fail-on level");
+                    return Ok(1);
                 }
                 return Ok(0);
             }

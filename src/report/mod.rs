@@ -447,4 +447,5 @@ impl AnalyzeReport {
     }
 }
 
+pub mod diff;
 pub mod render;

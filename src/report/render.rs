@@ -540,3 +540,79 @@ mod test {
         assert_eq!(md("a|b<script>"), "a\\|b&lt;script&gt;");
     }
 }
+
+fn change_line(c: &super::diff::ExposureChange) -> String {
+    let e = &c.exposure;
+    let svc = if c.changed_ports.is_empty() { e.proto.clone() } else { format!("{}/{}", e.proto, c.changed_ports) };
+    format!("{} → {} {svc} ({}, owner {})", e.origin, target(e), certainty(e.certainty), e.owner)
+}
+
+fn path_line(p: &crate::attack::AttackPath) -> String {
+    let steps: Vec<String> = p.steps.iter().map(|st| format!("{}/{} {}", st.proto, st.port, step_target(st))).collect();
+    format!("{} → {}: {} (likelihood {}, owner {})", p.origin, crate::attack::host_label(&p.target, p.target_name.as_deref()), steps.join(" → "), percent(p.likelihood), p.owner)
+}
+
+fn finding_line(f: &Finding) -> String {
+    format!("{} {} [{}] {}:{} {}", f.code, f.severity.as_str(), f.device, f.file, f.line, f.message)
+}
+
+/// `portolan diff` as plain text.
+pub fn diff_text(d: &super::diff::DiffReport) -> String {
+    let mut s = String::new();
+    if d.is_empty() {
+        s.push_str("no change in exposures, attack paths or findings\n");
+        return s;
+    }
+    let sections: [(&str, Vec<String>); 6] = [
+        ("new exposures", d.exposures_added.iter().map(change_line).collect()),
+        ("exposures removed", d.exposures_removed.iter().map(change_line).collect()),
+        ("new attack paths", d.paths_added.iter().map(path_line).collect()),
+        ("attack paths removed", d.paths_removed.iter().map(path_line).collect()),
+        ("new findings", d.findings_added.iter().map(finding_line).collect()),
+        ("findings removed", d.findings_removed.iter().map(finding_line).collect()),
+    ];
+    for (title, lines) in sections {
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "{title}: {}", lines.len());
+        for l in lines {
+            let _ = writeln!(s, "  {l}");
+        }
+    }
+    for c in &d.exposures_added {
+        let via = path_summary(&c.exposure.hops);
+        if !via.is_empty() {
+            let _ = writeln!(s, "path of new exposure {} → {}: {via}", c.exposure.origin, target(&c.exposure));
+        }
+    }
+    s
+}
+
+/// `portolan diff` as Markdown.
+pub fn diff_markdown(d: &super::diff::DiffReport) -> String {
+    let mut s = String::from("# Portolan diff\n\n");
+    if d.is_empty() {
+        s.push_str("No change in exposures, attack paths or findings.\n");
+        return s;
+    }
+    let sections: [(&str, Vec<String>); 6] = [
+        ("New exposures", d.exposures_added.iter().map(|c| format!("{} — via {}", change_line(c), path_summary(&c.exposure.hops))).collect()),
+        ("Exposures removed", d.exposures_removed.iter().map(change_line).collect()),
+        ("New attack paths", d.paths_added.iter().map(path_line).collect()),
+        ("Attack paths removed", d.paths_removed.iter().map(path_line).collect()),
+        ("New findings", d.findings_added.iter().map(finding_line).collect()),
+        ("Findings removed", d.findings_removed.iter().map(finding_line).collect()),
+    ];
+    for (title, lines) in sections {
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "## {title} ({})\n", lines.len());
+        for l in lines {
+            let _ = writeln!(s, "- {}", md(&l));
+        }
+        s.push('\n');
+    }
+    s
+}
