@@ -252,3 +252,79 @@ fn exposure_rows_merge_alike_neighbours_and_skip_broadcasts() {
     // Broadcast addresses answer no TCP, on the client's own subnet or beyond a router.
     assert!(!ex.iter().any(|e| e["ip"].as_str().unwrap().ends_with(".255") && e["proto"] == "tcp"));
 }
+
+fn attack_scenario() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenarios/attack").to_string()
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn analyze_json_carries_attack_paths_and_choke_points() {
+    let o = run(&["analyze", "--format", "json", &attack_scenario()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let paths = v["attack_paths"].as_array().unwrap();
+    let vendor = paths.iter().find(|p| p["origin"] == "vendor" && p["rank"] == 1).expect("a vendor path");
+    assert_eq!(vendor["target"], "10.20.2.5");
+    assert_eq!(vendor["owner"], "vendor");
+    assert!(vendor["likelihood"].as_f64().unwrap() > 0.0);
+    let steps = vendor["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["from"], "vendor");
+    assert_eq!(steps[0]["to"], "10.20.1.10");
+    assert_eq!(steps[0]["proto"], "tcp");
+    assert_eq!(steps[0]["port"], 22);
+    assert!(steps[0]["service"].as_str().unwrap().contains("OpenSSH"));
+    assert!(steps[0]["why"].as_str().unwrap().contains("SSH"));
+    assert!(steps[0]["hops"].as_array().unwrap().iter().any(|h| h["rule"]["line"] == 11));
+    assert_eq!(steps[1]["from"], "10.20.1.10");
+    assert_eq!(v["choke_points"]["proven"], true);
+    assert_eq!(v["crown_jewels"][0][1], "db");
+    // Text and Markdown show them too.
+    let t = stdout(&run(&["analyze", &attack_scenario()]));
+    assert!(t.contains("attack paths to the crown jewels (db (10.20.2.5))"), "{t}");
+    assert!(t.contains("choke points:"), "{t}");
+    let m = stdout(&run(&["analyze", "--format", "markdown", &attack_scenario()]));
+    assert!(m.contains("## Attack paths to the crown jewels") && m.contains("### Choke points"), "{m}");
+}
+
+#[test]
+fn diff_names_what_a_change_adds_and_gates_ci() {
+    let d = tmpdir("diff");
+    let (old, new) = (d.join("old"), d.join("new"));
+    copy_dir(std::path::Path::new(&attack_scenario()), &old);
+    copy_dir(std::path::Path::new(&attack_scenario()), &new);
+    // Identical inputs: nothing to report, exit 0 even with every gate.
+    let o = run(&["diff", "--fail-on", "internet", "--fail-on", "paths", "--fail-on", "low", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("no change"), "{}", stdout(&o));
+    // Open SSH on the web shop to the Internet.
+    let fw = new.join("edge/edge.iptables");
+    let text = std::fs::read_to_string(&fw).unwrap().replace("--dport 443 -m conntrack", "-m multiport --dports 22,443 -m conntrack");
+    std::fs::write(&fw, text).unwrap();
+    let o = run(&["diff", "--format", "json", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let added = v["exposures_added"].as_array().unwrap();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0]["changed_ports"], "22");
+    assert_eq!(added[0]["exposure"]["origin"], "internet");
+    assert_eq!(added[0]["exposure"]["ip"], "192.168.10.20");
+    assert!(v["exposures_removed"].as_array().unwrap().is_empty());
+    assert_eq!(run(&["diff", "--fail-on", "internet:tcp/22", old.to_str().unwrap(), new.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(run(&["diff", "--fail-on", "internet:tcp/3389", old.to_str().unwrap(), new.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(&["diff", "--fail-on", "vendor", old.to_str().unwrap(), new.to_str().unwrap()]).status.code(), Some(0));
+    // Backwards, the same exposure is removed.
+    let v: serde_json::Value = serde_json::from_str(&stdout(&run(&["diff", "--format", "json", new.to_str().unwrap(), old.to_str().unwrap()]))).unwrap();
+    assert_eq!(v["exposures_removed"][0]["changed_ports"], "22");
+}
