@@ -11,10 +11,14 @@ pub mod fortigate;
 pub mod iptables;
 pub mod junos;
 pub mod linux_ip;
+pub mod nessus;
 pub mod nftables;
 pub mod nmap;
+pub mod openvas;
 pub mod panos;
 pub mod pfsense;
+mod vulnscan;
+mod xml;
 
 use serde::Serialize;
 
@@ -57,6 +61,10 @@ pub enum Format {
     PfSense,
     /// A Batfish snapshot's host file (`hosts/NAME.json`: interfaces, gateway, rules file).
     BatfishHost,
+    /// Nessus scan results (`.nessus`, format v2).
+    Nessus,
+    /// OpenVAS / Greenbone XML report.
+    OpenVas,
     /// Not a format Portolan reads.
     Unknown,
 }
@@ -81,6 +89,8 @@ impl Format {
             Format::FortiGate => "fortigate",
             Format::PfSense => "pfsense/opnsense",
             Format::BatfishHost => "batfish host",
+            Format::Nessus => "nessus",
+            Format::OpenVas => "openvas",
             Format::Unknown => "unknown",
         }
     }
@@ -190,6 +200,12 @@ pub fn detect(text: &str) -> Format {
         if nmap::looks_like(text) {
             return Format::NmapXml;
         }
+        if nessus::looks_like(text) {
+            return Format::Nessus;
+        }
+        if openvas::looks_like(text) {
+            return Format::OpenVas;
+        }
         if pfsense::looks_like(trimmed) {
             return Format::PfSense;
         }
@@ -247,6 +263,8 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         Format::FortiGate => fortigate::parse(source, file, text),
         Format::PfSense => pfsense::parse(source, file, text),
         Format::BatfishHost => batfish_host::parse(source, file, text),
+        Format::Nessus => nessus::parse(source, file, text),
+        Format::OpenVas => openvas::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
             let mut d = Diags::default();

@@ -51,8 +51,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::{Document, Node};
 
+use super::xml::{attr, count_skipped, elements, internal_subset_reason, options, prologue, tag_text, LineIndex};
 use super::{Format, ParsedFile};
 use crate::diag::{codes, Diags, Provenance, Severity, SourceId};
 use crate::model::{Host, PortState, ScanInfo, Service};
@@ -72,107 +73,12 @@ const SKIPPED_OS: &[&str] = &["portused", "osfingerprint"];
 /// Why a port state is a bad value (nmap's internal `unknown` state among them).
 const NOT_A_STATE: &str = "is none of open, closed, filtered, unfiltered, open|filtered, closed|filtered";
 
-/// Longest start-tag text kept in a diagnostic or provenance (script output can be megabytes).
-const MAX_TAG_TEXT: usize = 160;
-
 /// How many cut points before the break are tried when the XML is not well-formed.
 const MAX_CUT_ATTEMPTS: usize = 4;
-
-/// What the prologue of an XML file says: the root element's name and whether a DOCTYPE
-/// declares an internal subset (`<!DOCTYPE x [ … ]>`).
-#[derive(Debug, PartialEq, Eq)]
-struct Prologue<'a> {
-    root: &'a str,
-    internal_subset: Option<usize>,
-}
-
-/// Read the XML prologue (declaration, comments, processing instructions, DOCTYPE) and the
-/// root element's name. `None` when the text does not start like XML.
-fn prologue(text: &str) -> Option<Prologue<'_>> {
-    let start = text.len() - text.trim_start_matches('\u{feff}').len();
-    let mut pos = start;
-    let mut internal_subset = None;
-    loop {
-        let rest = text.get(pos..)?;
-        let trimmed = rest.trim_start();
-        pos += rest.len() - trimmed.len();
-        let rest = trimmed;
-        if rest.starts_with("<?") {
-            pos += rest.find("?>")? + 2;
-        } else if rest.starts_with("<!--") {
-            pos += 4 + rest.get(4..)?.find("-->")? + 3;
-        } else if rest.starts_with("<!DOCTYPE") {
-            let open = rest.find('[');
-            let close = rest.find('>')?;
-            match open {
-                Some(o) if o < close => {
-                    internal_subset = Some(pos);
-                    let end = rest.get(o..)?.find(']')? + o;
-                    let after = rest.get(end + 1..)?;
-                    let gt = after.find('>')?;
-                    if !after.get(..gt)?.trim().is_empty() {
-                        return None;
-                    }
-                    pos += end + 1 + gt + 1;
-                }
-                _ => pos += close + 1,
-            }
-        } else if let Some(tag) = rest.strip_prefix('<') {
-            let end = tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(tag.len());
-            let root = tag.get(..end)?;
-            if root.is_empty() {
-                return None;
-            }
-            return Some(Prologue { root, internal_subset });
-        } else {
-            return None;
-        }
-    }
-}
 
 /// True when the text is nmap XML output: its root element is `<nmaprun>`.
 pub fn looks_like(text: &str) -> bool {
     prologue(text).is_some_and(|p| p.root == "nmaprun")
-}
-
-/// One-based line numbers from byte offsets (roxmltree's own `text_pos_at` rescans the text
-/// from its start on every call).
-struct LineIndex {
-    /// Byte offset of every `\n`.
-    newlines: Vec<usize>,
-    len: usize,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        LineIndex { newlines: text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect(), len: text.len() }
-    }
-
-    /// The line holding byte `pos`.
-    fn line(&self, pos: usize) -> u32 {
-        (self.newlines.partition_point(|&nl| nl < pos) + 1) as u32
-    }
-
-    /// The byte offset where a one-based line starts.
-    fn start_of(&self, line: u32) -> usize {
-        match line {
-            0 | 1 => 0,
-            l => self.newlines.get(l as usize - 2).map_or(self.len, |&nl| nl + 1),
-        }
-    }
-
-    /// The byte offset of a roxmltree position (one-based row and column in characters).
-    fn offset_of(&self, text: &str, pos: roxmltree::TextPos) -> usize {
-        let start = self.start_of(pos.row);
-        let line = text.get(start..).unwrap_or("");
-        let col = pos.col.saturating_sub(1) as usize;
-        start + line.char_indices().nth(col).map_or(line.len(), |(i, _)| i)
-    }
-}
-
-fn options<'a>() -> ParsingOptions<'a> {
-    // nmap writes `<!DOCTYPE nmaprun>`; internal subsets are refused before parsing.
-    ParsingOptions { allow_dtd: true, ..ParsingOptions::default() }
 }
 
 /// The largest well-formed prefix of a broken nmap XML file, closed with `</nmaprun>`: the text
@@ -205,21 +111,6 @@ fn repair(text: &str, limit: usize) -> Option<(String, usize)> {
         }
     }
     None
-}
-
-/// The start tag of an element as written, shortened for diagnostics and provenance.
-fn tag_text(text: &str, node: Node) -> String {
-    let r = node.range();
-    let Some(s) = text.get(r.start..r.end) else { return format!("<{}>", node.tag_name().name()) };
-    let end = s.find('>').map_or(s.len(), |i| i + 1);
-    let tag = s.get(..end).unwrap_or(s);
-    let tag: String = tag.split_whitespace().collect::<Vec<_>>().join(" ");
-    if tag.chars().count() <= MAX_TAG_TEXT {
-        tag
-    } else {
-        let short: String = tag.chars().take(MAX_TAG_TEXT).collect();
-        format!("{short}…")
-    }
 }
 
 /// Protocol number of an nmap port protocol name.
@@ -260,15 +151,6 @@ fn state_word(s: PortState) -> &'static str {
         PortState::OpenFiltered => "open|filtered",
         PortState::ClosedFiltered => "closed|filtered",
     }
-}
-
-/// A non-empty attribute value.
-fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
-    node.attribute(name).map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn elements<'a, 'input>(node: Node<'a, 'input>) -> impl Iterator<Item = Node<'a, 'input>> {
-    node.children().filter(|c| c.is_element())
 }
 
 /// How a host's `<status>` reads.
@@ -727,40 +609,6 @@ fn dedup_words(parts: &[&str]) -> String {
     out.join(" ")
 }
 
-/// Lines whose content lies entirely inside skipped ranges, or that are blank.
-fn count_skipped(text: &str, mut ranges: Vec<Range<usize>>) -> u32 {
-    ranges.sort_by_key(|r| r.start);
-    // Merge overlaps so that a binary search finds the one range that may hold a line.
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    let mut skipped = 0;
-    let mut start = 0;
-    for line in text.split('\n') {
-        // `str::lines` (which counts the total) has no line after a final newline.
-        if line.is_empty() && start == text.len() {
-            break;
-        }
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            skipped += 1;
-        } else {
-            let a = start + (line.len() - line.trim_start().len());
-            let b = a + trimmed.len();
-            let i = merged.partition_point(|r| r.start <= a);
-            if i > 0 && merged.get(i - 1).is_some_and(|r| r.end >= b) {
-                skipped += 1;
-            }
-        }
-        start += line.len() + 1;
-    }
-    skipped
-}
-
 /// Parse nmap XML output.
 pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut p = ParsedFile::new(Format::NmapXml, text);
@@ -773,8 +621,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
             Severity::Error,
             line,
             "<!DOCTYPE … [",
-            "the file declares its own DTD entities, which nmap never writes: refused, as entity \
-             expansion can exhaust memory (the \"billion laughs\" attack)",
+            internal_subset_reason("nmap"),
         );
         p.diags = d.list;
         p.content.scan = Some(ScanInfo { scanner: "nmap".to_string(), ..ScanInfo::default() });
@@ -1260,12 +1107,5 @@ mod test {
         let f = p("<nmaprun/>");
         assert_eq!(f.status(), FileStatus::Ok);
         assert_eq!(f.content.scan.as_ref().map(|s| s.scanner.as_str()), Some("nmap"));
-    }
-
-    #[test]
-    fn line_index() {
-        let idx = LineIndex::new("ab\ncd\n\nef");
-        assert_eq!([idx.line(0), idx.line(2), idx.line(3), idx.line(6), idx.line(7)], [1, 1, 2, 3, 4]);
-        assert_eq!([idx.start_of(1), idx.start_of(2), idx.start_of(4), idx.start_of(9)], [0, 3, 7, 9]);
     }
 }
