@@ -220,13 +220,18 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             rep.note = Some(format!("{MAX_CHANGES} changes do not cut every path; the first of them cuts the most on its own"));
             break;
         }
-        // The most likely path of each pair still connected.
-        let current: Vec<Vec<EdgeIndex>> = now
-            .iter()
-            .flat_map(|&(oi, j)| paths::k_most_likely(&graph.g, graph.origin_nodes[oi], j, 1, &keep))
-            .map(|p| p.edges)
-            .collect();
-        let mut best: Option<(usize, (bool, usize, usize, u8))> = None;
+        // The most likely paths of each pair still connected; the first of each counts first.
+        let mut current: Vec<Vec<EdgeIndex>> = Vec::new();
+        let mut listed: Vec<Vec<EdgeIndex>> = Vec::new();
+        for &(oi, j) in &now {
+            for (i, p) in paths::k_most_likely(&graph.g, graph.origin_nodes[oi], j, opts.k.max(1), &keep).into_iter().enumerate() {
+                if i == 0 {
+                    current.push(p.edges.clone());
+                }
+                listed.push(p.edges);
+            }
+        }
+        let mut best: Option<(usize, (bool, usize, usize, usize, u8))> = None;
         for (ci, (edit, edges)) in cands.iter().enumerate() {
             if chosen.contains(&ci) {
                 continue;
@@ -235,6 +240,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             let keep2 = |e: EdgeIndex| !removed.contains(&e) && !set.contains(&e);
             let cut = now.len() - connected_pairs(graph, &keep2).len();
             let hit = current.iter().filter(|p| p.iter().any(|e| set.contains(e))).count();
+            let hit_listed = listed.iter().filter(|p| p.iter().any(|e| set.contains(e))).count();
             if cut == 0 && hit == 0 {
                 continue;
             }
@@ -243,7 +249,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
                 Edit::DeleteRule { .. } | Edit::SetAction { .. } => 1,
                 Edit::ClosePort { .. } => 0,
             };
-            let key = (breaks[ci].is_empty(), cut, hit, pref);
+            let key = (breaks[ci].is_empty(), cut, hit, hit_listed, pref);
             if best.as_ref().is_none_or(|(_, k)| key > *k) {
                 best = Some((ci, key));
             }
@@ -257,6 +263,18 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
     }
     if chosen.is_empty() {
         return rep;
+    }
+    // Greedy choices can become redundant once later ones are made: drop each change, latest
+    // first, whose removal leaves every pair the proposal cuts still cut.
+    if rep.note.is_none() {
+        let mut i = chosen.len();
+        while i > 0 {
+            i -= 1;
+            let others: HashSet<EdgeIndex> = chosen.iter().enumerate().filter(|&(k, _)| k != i).flat_map(|(_, &c)| cands[c].1.iter().copied()).collect();
+            if connected_pairs(graph, &|e| !others.contains(&e)).is_empty() {
+                chosen.remove(i);
+            }
+        }
     }
     // Proof: recompute from the edited inputs, each change alone and all together.
     let reported: Vec<Vec<EdgeIndex>> = graph.paths(opts.k).into_iter().flat_map(|(_, _, l)| l.into_iter().map(|(p, _)| p.edges)).collect();

@@ -578,6 +578,26 @@ pub struct AttackReport {
     pub choke_points: choke::ChokeReport,
     /// What the analysis could not do, and why.
     pub attack_notes: Vec<String>,
+    /// Every step an attacker can take (the attack graph's edges, the most likely way per
+    /// foothold, host and service), whether or not a listed path uses it.
+    pub attack_edges: Vec<EdgeSummary>,
+}
+
+/// One edge of the attack graph, in short.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EdgeSummary {
+    /// Foothold: an origin's name or a host address.
+    pub from: String,
+    /// Host reached.
+    pub to: String,
+    /// Protocol (`tcp`).
+    pub proto: String,
+    /// Port.
+    pub port: u16,
+    /// Likelihood of the step.
+    pub likelihood: f64,
+    /// Definite or possible.
+    pub certainty: Certainty,
 }
 
 /// Attack paths and choke points for the given origins.
@@ -596,6 +616,25 @@ pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
     for j in graph.jewels() {
         rep.crown_jewels.push((graph.label(j), graph.name(j)));
     }
+    let mut best: BTreeMap<(String, String, u8, u16), &Edge> = BTreeMap::new();
+    for e in graph.g.edge_indices() {
+        let (Some((a, b)), Some(w)) = (graph.g.edge_endpoints(e), graph.g.edge_weight(e)) else { continue };
+        let slot = best.entry((graph.label(a), graph.label(b), w.proto, w.port)).or_insert(w);
+        if w.likelihood > slot.likelihood {
+            *slot = w;
+        }
+    }
+    rep.attack_edges = best
+        .into_iter()
+        .map(|((from, to, proto, port), w)| EdgeSummary {
+            from,
+            to,
+            proto: crate::reach::describe::proto_name(proto),
+            port,
+            likelihood: w.likelihood,
+            certainty: w.certainty,
+        })
+        .collect();
     for (oi, target, list) in graph.paths(k) {
         for (rank, (p, shortest)) in list.iter().enumerate() {
             rep.attack_paths.push(graph.attack_path(oi, target, rank + 1, *shortest, p));

@@ -31,9 +31,10 @@ pub struct DiffReport {
     pub exposures_added: Vec<ExposureChange>,
     /// Exposures (or ports of them) only the old version has.
     pub exposures_removed: Vec<ExposureChange>,
-    /// Attack paths only the new version has.
+    /// Attack paths the new version lists that the old one could not take (a step was
+    /// impossible before).
     pub paths_added: Vec<AttackPath>,
-    /// Attack paths only the old version has.
+    /// Attack paths the old version lists that the new one cannot take any more.
     pub paths_removed: Vec<AttackPath>,
     /// Findings only the new version has.
     pub findings_added: Vec<Finding>,
@@ -55,7 +56,14 @@ impl DiffReport {
     /// Compare two analyses of the same estate.
     pub fn build(old: &AnalyzeReport, new: &AnalyzeReport) -> DiffReport {
         let (exposures_added, exposures_removed) = exposures(&old.exposure.exposures, &new.exposure.exposures);
+        // A listed path is new only when the old estate could not take one of its steps (a
+        // path that was merely ranked lower before is not new), and removed likewise.
+        let steps_of = |r: &AnalyzeReport| -> BTreeSet<String> { r.attack.attack_edges.iter().map(|e| format!("{}>{}:{}/{}", e.from, e.to, e.proto, e.port)).collect() };
+        let (old_steps, new_steps) = (steps_of(old), steps_of(new));
+        let impossible = |p: &AttackPath, steps: &BTreeSet<String>| p.steps.iter().any(|s| !steps.contains(&format!("{}>{}:{}/{}", s.from, s.to, s.proto, s.port)));
         let (paths_added, paths_removed) = by_key(&old.attack.attack_paths, &new.attack.attack_paths, path_key);
+        let paths_added = paths_added.into_iter().filter(|p| impossible(p, &old_steps)).collect();
+        let paths_removed = paths_removed.into_iter().filter(|p| impossible(p, &new_steps)).collect();
         let (findings_added, findings_removed) = by_key(&old.findings, &new.findings, finding_key);
         DiffReport { exposures_added, exposures_removed, paths_added, paths_removed, findings_added, findings_removed }
     }
