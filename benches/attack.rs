@@ -3,7 +3,7 @@
 //! re-analysis after one rule edit, on the attack scenario of the tests and on synthetic
 //! estates with a Nessus report of every host (`portolan::synth::Network::vuln_scan`).
 //!
-//! `PORTOLAN_ATTACK_ONCE=DEVICES,HOSTS,FINDINGS,JEWELS` instead runs that one estate once,
+//! `PORTOLAN_ATTACK_ONCE=DEVICES,HOSTS,FINDINGS,JEWELS[;...]` instead runs each estate once,
 //! timed with `Instant`, and prints where the time goes (for sizes too slow for criterion).
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -106,8 +106,10 @@ mod bench {
     }
 
     pub fn attack(c: &mut Criterion) {
-        if let Ok(spec) = std::env::var("PORTOLAN_ATTACK_ONCE") {
-            once(&spec);
+        if let Ok(specs) = std::env::var("PORTOLAN_ATTACK_ONCE") {
+            for spec in specs.split(';') {
+                once(spec);
+            }
             return;
         }
         let mut g = c.benchmark_group("attack");
