@@ -34,6 +34,7 @@ pub mod findings;
 pub mod manifest;
 pub mod model;
 pub mod parse;
+pub mod policy;
 pub mod reach;
 pub mod report;
 pub mod space;
