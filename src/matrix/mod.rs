@@ -511,16 +511,11 @@ fn family_matrix(
     // Spoofing protection, for these connections.
     let mut spoof = Vec::new();
     if matches!(asg.source, Source::Files(_) | Source::Manifest(_)) {
-        let mut by_id: HashMap<u16, Ranges> = HashMap::new();
         for e in &asg.entries {
+            // The rules see the interface as this id (shared with every name they do not tell
+            // apart from it); spoofed are the sources outside its own assignment.
             let id = dev.ifaces.resolve(&e.name);
-            let r = by_id.entry(id).or_default();
-            *r = r.union(&e.addrs.intersect(&fam));
-        }
-        for e in &asg.entries {
-            let id = dev.ifaces.resolve(&e.name);
-            let own = by_id.get(&id).cloned().unwrap_or_default();
-            let outside = fam.difference(&own);
+            let outside = fam.difference(&e.addrs);
             let find = |set: &PacketSet, proj: &mut Projector, definite: bool| -> Option<u128> {
                 set.cubes().iter().find_map(|c| {
                     if !c.get(Dim::Iif).contains(id as u128) {
