@@ -4,6 +4,8 @@
 // Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -15,6 +17,7 @@ import {
   networkIdle,
   openPage,
   requestsSince,
+  ROOT,
   shot,
   startServer,
   waitForAttack,
@@ -50,6 +53,18 @@ async function dmzSample(opts) {
   await waitForAttack(page);
   await waitForFindings(page);
   return { page, context, rec, startedAt };
+}
+
+/** Scroll so that the element's top is at the top of the window, for screenshots. */
+async function scrollToTop(page, selector, above = 0) {
+  await page.$eval(
+    selector,
+    (e, dy) => {
+      e.scrollIntoView({ block: 'start' });
+      window.scrollBy(0, -dy);
+    },
+    above,
+  );
 }
 
 const pct = (text) => (text === '<1%' ? 0.5 : Number(text.replace('%', '')));
@@ -139,7 +154,7 @@ describe('attack paths', () => {
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
-    await page.locator('#attack-card').scrollIntoViewIfNeeded();
+    await scrollToTop(page, '#attack-card');
     await shot(page, 'attack-paths');
     await context.close();
   });
@@ -199,8 +214,8 @@ describe('attack paths', () => {
     const nessus = await openSource(page, evidence);
     assert.match(nessus.current, /pluginID="153584"/);
     await page.keyboard.press('Escape');
-    await page.locator('#attack-card').scrollIntoViewIfNeeded();
-    await shot(page, 'attack-steps', { fullPage: true });
+    await scrollToTop(page, '#attack tr.path-detail', 120);
+    await shot(page, 'attack-steps');
 
     // The step's hops close again; the path closes from its toggle.
     await hopsButton.click();
@@ -240,7 +255,7 @@ describe('attack paths', () => {
     assert.equal(await choke.locator('.breaks-required').count(), 0);
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
-    await choke.scrollIntoViewIfNeeded();
+    await scrollToTop(page, '#attack .choke');
     await shot(page, 'choke-points');
     await context.close();
   });
@@ -329,7 +344,7 @@ describe('findings', () => {
     }
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
-    await page.locator('#findings-card').scrollIntoViewIfNeeded();
+    await scrollToTop(page, '#findings-card');
     await shot(page, 'findings');
     await context.close();
   });
@@ -381,6 +396,7 @@ describe('findings', () => {
     assert.ok((await detail.locator('.sets dt').count()) >= 1);
     assert.match(await detail.locator('.reason').textContent(), /^[A-Z]\d{3} [a-z-]+ — /);
     assert.match(await detail.textContent(), /docs\/findings\/[A-Z]\d{3}\.md/);
+    await scrollToTop(page, '#findings tr.finding-detail', 150);
     await shot(page, 'findings-detail');
     await row.locator('.row-toggle').focus();
     await page.keyboard.press('Space');
@@ -397,7 +413,6 @@ describe('findings', () => {
       const [d] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
       assert.equal(await d.failure(), null);
       assert.match(d.url(), /^blob:/);
-      const { readFileSync } = await import('node:fs');
       return { name: d.suggestedFilename(), text: readFileSync(await d.path(), 'utf8') };
     };
     const sarif = await download('#export-sarif');
@@ -410,6 +425,52 @@ describe('findings', () => {
     assert.equal(csv.text.trimEnd().split('\n').length, rows.length + 1);
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
+    await context.close();
+  });
+});
+
+describe('hostile inputs', () => {
+  test('markup in rule comments and scanner findings is shown as text in both views', T, async () => {
+    const dir = path.join(ROOT, 'www', 'samples', SAMPLE);
+    const read = (name) => readFileSync(path.join(dir, name), 'utf8');
+    const evilRule = '<b>public web shop</b><img src=x onerror=window.__pwned=1>';
+    const evilVuln = '<img src=x onerror=window.__pwned=2>Path Traversal';
+    const files = [
+      ['portolan.yaml', read('portolan.yaml')],
+      ['edge/edge.iptables', read('edge/edge.iptables').replaceAll('public web shop', evilRule)],
+      ['edge/edge.ip-addr', read('edge/edge.ip-addr')],
+      ['edge/edge.ip-route', read('edge/edge.ip-route')],
+      ['core/core.iptables', read('core/core.iptables')],
+      ['core/core.ip-addr', read('core/core.ip-addr')],
+      ['core/core.ip-route', read('core/core.ip-route')],
+      ['scan.xml', read('scan.xml')],
+      ['vulns.nessus', read('vulns.nessus').replace('Path Traversal Vulnerability', '&lt;img src=x onerror=window.__pwned=2&gt;Path Traversal')],
+    ];
+    const { page, context, rec } = await openPage(browser, server.origin);
+    await page.evaluate((list) => {
+      const dt = new DataTransfer();
+      for (const [name, text] of list) dt.items.add(new File([text], name, { type: 'text/plain' }));
+      document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }, files);
+    await waitForAttack(page);
+    await waitForFindings(page);
+    const group = page.locator('#attack .attack-group', { has: page.locator('h3', { hasText: INTERNET_TO_DB }) });
+    await group.locator('tr.path-row .row-toggle').first().click();
+    const first = group.locator('li.attack-step').first();
+    assert.ok((await first.locator('.step-why').textContent()).includes(evilVuln));
+    await first.locator('button.disclose').click();
+    const rules = await first.locator('.hop .rule-text').allTextContents();
+    assert.ok(rules.some((r) => r.includes(`--comment "${evilRule}"`)), rules.join(' | '));
+    // The source viewer shows the line as it is.
+    await first.locator('.hop .decision', { hasText: evilRule }).locator('.loc').click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    assert.ok((await page.textContent('#source-dialog .src-line.current')).includes(evilRule));
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.equal(await page.$$eval('img', (e) => e.length), 0);
+    assert.equal(await page.$$eval('b', (e) => e.length), 0);
+    assert.deepEqual(rec.errors, []);
     await context.close();
   });
 });
@@ -427,9 +488,9 @@ describe('attack paths and findings in dark mode', () => {
     assert.equal(card, 'rgb(26, 33, 41)');
     const pill = await page.$eval('#findings .sevpill', (e) => getComputedStyle(e).color);
     assert.notEqual(pill, 'rgb(138, 90, 0)', 'the medium pill uses the dark palette');
-    await page.locator('#attack-card').scrollIntoViewIfNeeded();
+    await scrollToTop(page, '#attack-card');
     await shot(page, 'attack-dark');
-    await page.locator('#findings-card').scrollIntoViewIfNeeded();
+    await scrollToTop(page, '#findings-card');
     await shot(page, 'findings-dark');
     assert.deepEqual(rec.errors, []);
     await context.close();
