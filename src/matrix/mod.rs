@@ -252,19 +252,19 @@ struct FamilyCtx {
 
 impl FamilyCtx {
     /// Destinations that may leave by one of `oifs` (upper bound), and those that certainly do
-    /// (cells with one possible interface, in `oifs`).
+    /// (every interface they may leave by is in `oifs`).
     fn dst_for(&self, oifs: &Ranges) -> (Ranges, Ranges) {
         let mut may = Vec::new();
-        let mut single = Vec::new();
+        let mut all = Vec::new();
         for (q, r) in &self.cells {
             if q.iter().any(|o| oifs.contains(*o as u128)) {
                 may.extend_from_slice(r.as_slice());
-                if q.len() == 1 {
-                    single.extend_from_slice(r.as_slice());
+                if q.iter().all(|o| oifs.contains(*o as u128)) {
+                    all.extend_from_slice(r.as_slice());
                 }
             }
         }
-        (Ranges::from_ranges(may), Ranges::from_ranges(single))
+        (Ranges::from_ranges(may), Ranges::from_ranges(all))
     }
 
     fn src_for(&self, iifs: &Ranges) -> Ranges {
