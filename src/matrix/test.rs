@@ -135,6 +135,32 @@ fn unknown_matches_give_two_bounds() {
 }
 
 #[test]
+fn manifest_zones_assign_interfaces() {
+    let manifest = "zones:\n  lan:\n    addresses: [10.0.0.0/8]\n    interfaces: [fw:lan]\n  outside:\n    addresses: [0.0.0.0/1, 128.0.0.0/1]\n    interfaces: [fw:wan]\n";
+    let w = ws(&[("fw/rules", SIMPLE), ("portolan.yaml", manifest)]);
+    let m = compute(&w, &req(22)).unwrap();
+    assert_eq!(m.interfaces.source, "manifest");
+    assert_eq!(m.interfaces.assignment.len(), 2);
+    // wan's zone holds every address, inside ones too: from 10/8 via wan, only 10.0.0.10 is
+    // excluded by `! -s 10.0.0.0/8`; via lan, 10/8 reaches everything.
+    assert!(allowed(&m, "10.1.1.1", "192.0.2.1", true));
+    assert!(allowed(&m, "192.0.2.1", "10.0.0.10", true));
+    assert!(!allowed(&m, "192.0.2.1", "10.0.0.11", false));
+    let wan = m.spoofing.iter().find(|s| s.interface == "wan").unwrap();
+    assert!(wan.enforced);
+}
+
+#[test]
+fn several_assignments_need_a_home() {
+    let w = ws(&[("a/rules", SIMPLE), ("x/ipassmt", ASSMT), ("y/ipassmt", ASSMT)]);
+    assert!(compute(&w, &req(22)).unwrap_err().contains("several interface assignments"));
+    // The device's own assignment wins over others.
+    let w = ws(&[("a/rules", SIMPLE), ("a/ipassmt", ASSMT), ("y/ipassmt", "lan = []\n")]);
+    let m = compute(&w, &req(22)).unwrap();
+    assert_eq!(m.interfaces.files, ["a/ipassmt"]);
+}
+
+#[test]
 fn routing_decides_the_output_interface() {
     let rules = "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -o dmz -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
     let addr = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n    inet 127.0.0.1/8 scope host lo\n\
