@@ -18,6 +18,7 @@ files ─► detect format ─► parse (vendor-specific, keeps lines) ─► lo
 - [`findings`] checks rule hygiene (shadowed, redundant, permissive rules) and risky exposure.
 - [`manifest`] reads the optional topology manifest (devices, zones, hosts, origins, policy).
 - [`topology`] lists which device interfaces are neighbours (shared subnets, manifest links).
+- [`matrix`] computes a firewall's service matrix (who may open connections to whom for one port).
 
 ```
 let files = vec![portolan::InputFile::new("fw1.rules", "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")];
@@ -32,6 +33,7 @@ pub mod attack;
 pub mod diag;
 pub mod findings;
 pub mod manifest;
+pub mod matrix;
 pub mod model;
 pub mod parse;
 pub mod policy;

@@ -1,7 +1,8 @@
 //! Corpus test: every third-party file in `../shared/corpus` that Portolan detects as one of the
 //! formats it reads (firewall and router configurations, `ip addr` / `ip route` dumps, scans) is
 //! parsed (it must not panic) and its parse coverage is compared with the committed table `tests/corpus_coverage.tsv`.
-//! Every `.xml` file under `nmap/` must be detected as nmap XML.
+//! Every `.xml` file under `nmap/` must be detected as nmap XML, every file under `nessus/` as a
+//! Nessus export and every file under `openvas/` as an OpenVAS report.
 //!
 //! A file whose coverage drops, or that disappears (no longer found, or no longer detected as one
 //! of these formats), fails the test. Files not yet in the table are listed. After an intended
@@ -46,6 +47,8 @@ fn covered(f: Format) -> bool {
             | Format::FortiGate
             | Format::PfSense
             | Format::BatfishHost
+            | Format::Nessus
+            | Format::OpenVas
     )
 }
 
@@ -127,6 +130,11 @@ fn corpus_coverage_does_not_regress() {
         if rel.starts_with("nmap/") && rel.ends_with(".xml") && format != Format::NmapXml {
             undetected_scans.push(format!("{rel}: detected as {}", format.label()));
         }
+        for (folder, want) in [("nessus/", Format::Nessus), ("openvas/", Format::OpenVas)] {
+            if rel.starts_with(folder) && format != want {
+                undetected_scans.push(format!("{rel}: detected as {}, not {}", format.label(), want.label()));
+            }
+        }
         if !covered(format) {
             continue;
         }
@@ -179,6 +187,8 @@ fn corpus_coverage_does_not_regress() {
         Format::FortiGate,
         Format::PfSense,
         Format::BatfishHost,
+        Format::Nessus,
+        Format::OpenVas,
     ] {
         let rows: Vec<&Row> = current.values().filter(|r| r.format == fmt.label()).collect();
         if !rows.is_empty() {
@@ -190,7 +200,7 @@ fn corpus_coverage_does_not_regress() {
         "corpus/iptables: {iptables_files} files parsed in {iptables_time:?}; slowest file {} in {:?}",
         slowest.1, slowest.0
     );
-    assert!(undetected_scans.is_empty(), "nmap XML files not detected as such:\n{}", undetected_scans.join("\n"));
+    assert!(undetected_scans.is_empty(), "scan files not detected as their format:\n{}", undetected_scans.join("\n"));
     // A generous bound that only catches pathological (quadratic) behaviour, even in debug builds.
     assert!(iptables_time < Duration::from_secs(60), "parsing corpus/iptables took {iptables_time:?}");
 

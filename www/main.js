@@ -57,7 +57,7 @@ function call(type, payload = {}, transfer = []) {
 
 worker.onmessage = (ev) => {
   const m = ev.data || {};
-  if (m.type === 'ready') return onReady(m.sample);
+  if (m.type === 'ready') return onReady(m.samples);
   if (m.type === 'fatal') return onFatal(m.error);
   const p = pending.get(m.id);
   if (!p) return;
@@ -74,11 +74,11 @@ worker.onerror = (ev) => {
 // ---------------------------------------------------------------------------------------------
 // State.
 
-let sampleInfo = null;
+let samples = []; // [{id, name, description, files, questions}] from samples/index.json
 let report = null; // the current ParseReport
 let pathIndex = new Map(); // input path → index, for the source viewer
 let pathsLongestFirst = []; // [path, index], to find "path:line:" at the start of a note
-let usingSample = false;
+let usingSample = null; // the sample loaded, or null for the user's own files
 let loadGen = 0; // bumped on every load: answers about earlier inputs are dropped
 
 function setStatus(text, kind = '') {
@@ -87,14 +87,18 @@ function setStatus(text, kind = '') {
   s.textContent = text;
 }
 
-function onReady(sample) {
-  sampleInfo = sample;
-  $('sample-button').disabled = false;
-  setStatus('Ready. Drop files, choose them, or load the sample network.');
+function onReady(list) {
+  samples = Array.isArray(list) ? list : [];
+  const select = clear($('sample-select'));
+  for (const s of samples) select.appendChild(h('option', { value: s.id, title: s.description }, s.name));
+  select.disabled = samples.length < 2;
+  $('sample-button').disabled = samples.length === 0;
+  setStatus(samples.length ? 'Ready. Drop files, choose them, or load a sample network.' : 'Ready. Drop files or choose them.');
 }
 
 function onFatal(error) {
   $('sample-button').disabled = true;
+  $('sample-select').disabled = true;
   $('file-input').disabled = true;
   const hint = location.protocol === 'file:' ? ' Serve this folder over HTTP (see the README).' : '';
   setStatus(`The analyzer could not start: ${error}.${hint}`, 'error');
@@ -153,7 +157,7 @@ async function loadFiles(filesPromise) {
   setStatus(`Parsing ${plural(files.length, 'file')} (${formatBytes(bytes)})…`, 'working');
   try {
     const { result, ms } = await call('load', { files }, files.map((f) => f.bytes));
-    usingSample = false;
+    usingSample = null;
     showReport(result, ms);
   } catch (e) {
     setStatus(`Could not load the files: ${e.message}`, 'error');
@@ -167,10 +171,12 @@ function formatBytes(n) {
 }
 
 async function loadSample() {
-  setStatus('Parsing the sample network…', 'working');
+  const sample = samples.find((s) => s.id === $('sample-select').value) ?? samples[0];
+  if (!sample) return;
+  setStatus(`Parsing the sample network ${sample.name}…`, 'working');
   try {
-    const { result, ms } = await call('loadSample');
-    usingSample = true;
+    const { result, ms } = await call('loadSample', { sample: sample.id });
+    usingSample = sample;
     showReport(result, ms);
   } catch (e) {
     setStatus(`Could not load the sample: ${e.message}`, 'error');
@@ -205,6 +211,7 @@ function showReport(r, ms) {
   $('result-card').hidden = true;
   clear($('result'));
   $('workspace').hidden = false;
+  $('views-nav').hidden = false;
   // What the Internet (and any origin a manifest declares) reaches is the first question for
   // any estate: answer it right away.
   $('origins').value = '';
@@ -213,6 +220,10 @@ function showReport(r, ms) {
   exposureView.filter = '';
   exposureView.certainty = '';
   exposureView.sort = null;
+  $('findings-filter').value = '';
+  findingsView.filter = '';
+  findingsView.severity = '';
+  findingsView.sort = null;
   runAnalysis();
 }
 
@@ -374,12 +385,12 @@ function renderEndpoints(devices) {
 function renderSampleInfo() {
   const box = clear($('sample-info'));
   const examples = clear($('examples-list'));
-  const show = usingSample && sampleInfo;
-  box.hidden = !show;
-  $('examples').hidden = !show || sampleInfo.questions.length === 0;
-  if (!show) return;
-  box.appendChild(h('p', null, h('strong', null, sampleInfo.name), ' — ', sampleInfo.description));
-  for (const q of sampleInfo.questions) {
+  const sample = usingSample;
+  box.hidden = !sample;
+  $('examples').hidden = !sample || sample.questions.length === 0;
+  if (!sample) return;
+  box.appendChild(h('p', null, h('strong', null, sample.name), ' — ', sample.description));
+  for (const q of sample.questions) {
     const spec = `${q.from} → ${q.to} ${q.proto}${q.port ? `/${q.port}` : ''}`;
     examples.appendChild(
       h(
@@ -500,9 +511,7 @@ function renderResult(res, i, count) {
   if (res.uncertain && res.uncertain.length) {
     el.appendChild(h('div', { class: 'uncertain' }, h('p', { class: 'label' }, 'Depends on'), h('ul', null, res.uncertain.map((u) => h('li', null, locatedText(u))))));
   }
-  if (res.hops && res.hops.length) {
-    el.appendChild(h('ol', { class: 'hops' }, res.hops.map((hop, n) => renderHop(hop, n))));
-  }
+  if (res.hops && res.hops.length) el.appendChild(hopList(res.hops));
   return el;
 }
 
@@ -591,6 +600,147 @@ function locatedText(note) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tables: sortable headers and rows that open a detail row under them, shared by the exposure,
+// attack path and findings tables.
+
+function compare(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The header row of a table. Columns with `sort` get a button that sorts by them (`first` is the
+ * direction of the first click: -1 for "most first"); `sort` is the view's {key, dir} or null.
+ * `toggleLabel` names the column of the rows' toggle buttons, if any.
+ */
+function sortableHead(columns, sort, onSort, toggleLabel) {
+  const cells = toggleLabel ? [h('th', { scope: 'col', class: 'col-toggle' }, h('span', { class: 'visually-hidden' }, toggleLabel))] : [];
+  for (const c of columns) {
+    if (!c.sort) {
+      cells.push(h('th', { scope: 'col', class: `col-${c.key}` }, c.label));
+      continue;
+    }
+    const active = sort && sort.key === c.key;
+    const dir = active ? sort.dir : 0;
+    const next = active ? -dir : (c.first ?? 1);
+    cells.push(
+      h(
+        'th',
+        { scope: 'col', class: `col-${c.key}`, 'aria-sort': active ? (dir > 0 ? 'ascending' : 'descending') : null },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `sort${active ? ' active' : ''}`,
+            'data-key': c.key,
+            title: `Sort by ${c.label.toLowerCase()}${next < 0 ? ', descending' : ''}`,
+            onclick: () => onSort(c.key),
+          },
+          c.label,
+          h('span', { class: `sort-icon${active ? (dir > 0 ? ' asc' : ' desc') : ''}`, 'aria-hidden': 'true' }),
+        ),
+      ),
+    );
+  }
+  return h('thead', null, h('tr', null, cells));
+}
+
+/** Sort a view by `key` (the same key again reverses it), render it, keep the focus on the header. */
+function sortView(view, columns, key, render, container) {
+  const s = view.sort;
+  const column = columns.find((c) => c.key === key);
+  view.sort = s && s.key === key ? { key, dir: -s.dir } : { key, dir: column?.first ?? 1 };
+  render();
+  const button = container.querySelector(`th button.sort[data-key="${key}"]`);
+  if (button) button.focus();
+}
+
+/** Items `{item, i}` in the order of `sort` (ties keep the report's order), or as they are. */
+function sortItems(items, sort, sorts) {
+  if (sort && sorts[sort.key]) items.sort((x, y) => sort.dir * sorts[sort.key](x.item, y.item) || x.i - y.i);
+  return items;
+}
+
+function toggleButton(open, controls, label, onToggle, className = 'toggle row-toggle') {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: className,
+      'aria-expanded': String(open),
+      'aria-controls': controls,
+      'aria-label': label,
+      onclick: (ev) => {
+        ev.stopPropagation();
+        onToggle();
+      },
+    },
+    h('span', { class: 'chev', 'aria-hidden': 'true' }),
+  );
+}
+
+/**
+ * A table row with a toggle button that opens a detail row under it; a click anywhere else on the
+ * row does the same. `expanded` (a Set of keys) keeps rows open across renders. Returns the row,
+ * and its detail row when it is open.
+ */
+function expandableRow({ key, expanded, rowClass, detailClass, detailId, label, attrs = {}, colspan, detail, cells }) {
+  const makeDetail = () => h('tr', { id: detailId, class: `xdetail ${detailClass}` }, h('td', { colspan: String(colspan) }, detail()));
+  let row = null;
+  let toggle = null;
+  const flip = () => {
+    if (expanded.has(key)) expanded.delete(key);
+    else expanded.add(key);
+    const open = expanded.has(key);
+    row.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+    const next = row.nextElementSibling;
+    if (next && next.id === detailId) next.remove();
+    if (open) row.after(makeDetail());
+  };
+  const open = expanded.has(key);
+  toggle = toggleButton(open, detailId, label, flip);
+  row = h('tr', { ...attrs, class: `xrow ${rowClass}${open ? ' open' : ''}` }, h('td', { class: 'col-toggle' }, toggle), cells);
+  row.addEventListener('click', (ev) => {
+    if (ev.target.closest('button, a, input, select')) return;
+    if (String(window.getSelection() || '') !== '') return; // selecting text, not opening
+    flip();
+  });
+  return open ? [row, makeDetail()] : [row];
+}
+
+/**
+ * A button that shows and hides the region it controls (built on first opening); `expanded`
+ * (a Set of keys) keeps it open across renders. Returns [button, region].
+ */
+function disclosure({ key, expanded, id, label, content, className = '' }) {
+  const region = h('div', { id, class: `disclosed ${className}`.trim(), hidden: !expanded.has(key) });
+  const fill = () => {
+    if (!region.firstChild) append(region, [content()]);
+  };
+  if (expanded.has(key)) fill();
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'toggle disclose',
+      'aria-expanded': String(expanded.has(key)),
+      'aria-controls': id,
+      onclick: () => {
+        if (expanded.has(key)) expanded.delete(key);
+        else expanded.add(key);
+        const open = expanded.has(key);
+        if (open) fill();
+        region.hidden = !open;
+        button.setAttribute('aria-expanded', String(open));
+      },
+    },
+    h('span', { class: 'chev', 'aria-hidden': 'true' }),
+    label,
+  );
+  return [button, region];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Exposure: what each origin reaches, as filterable, sortable tables whose rows open the path.
 
 const MAX_ROWS = 200; // rows per origin before "Show all"
@@ -613,7 +763,7 @@ function parseOrigins(text) {
 }
 
 function setExportsDisabled(disabled) {
-  for (const id of ['export-json', 'export-markdown', 'export-csv']) $(id).disabled = disabled;
+  for (const b of document.querySelectorAll('button[data-format]')) b.disabled = disabled;
 }
 
 async function runAnalysis() {
@@ -627,6 +777,14 @@ async function runAnalysis() {
   $('exposure-shown').textContent = '';
   $('analyze-button').disabled = true;
   setExportsDisabled(true);
+  // The attack paths and findings come from the same analysis.
+  $('attack-card').hidden = false;
+  $('findings-card').hidden = false;
+  clear($('attack')).appendChild(h('p', { class: 'working' }, `Looking for attack paths from ${names}…`));
+  clear($('findings')).appendChild(h('p', { class: 'working' }, 'Checking the rules…'));
+  for (const id of ['attack-count', 'findings-count', 'nav-exposure', 'nav-attack', 'nav-findings', 'findings-shown']) $(id).textContent = '';
+  clear($('findings-summary'));
+  $('findings-tools').hidden = true;
   try {
     const { result, ms } = await call('analyze', { origins });
     if (gen !== loadGen || seq !== analysisSeq) return;
@@ -635,7 +793,13 @@ async function runAnalysis() {
     if (origins.length === 0) $('origins').value = result.origins.map((o) => o.name).join(', ');
     exposureView.expanded.clear();
     exposureView.showAll.clear();
+    attackView.expanded.clear();
+    attackView.steps.clear();
+    findingsView.expanded.clear();
+    findingsView.showAll = false;
     renderExposure();
+    renderAttack();
+    renderFindings();
     setExportsDisabled(false);
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
@@ -643,6 +807,8 @@ async function runAnalysis() {
     $('exposure-tools').hidden = true;
     $('exposure-count').textContent = '';
     clear(out).appendChild(notice('error', `Portolan could not analyse what ${names} can reach`, e.message));
+    clear($('attack')).appendChild(notice('error', 'No attack paths', 'The analysis failed: see Exposure above.'));
+    clear($('findings')).appendChild(notice('error', 'No findings', 'The analysis failed: see Exposure above.'));
   } finally {
     if (seq === analysisSeq) $('analyze-button').disabled = false;
   }
@@ -675,16 +841,12 @@ const SORTS = {
   owner: (a, b) => compare(a.owner, b.owner),
 };
 
-function compare(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 const COLUMNS = [
-  { key: 'dst', label: 'Destination' },
-  { key: 'service', label: 'Service' },
-  { key: 'certainty', label: 'Certainty' },
-  { key: 'scans', label: 'Seen by scans' },
-  { key: 'owner', label: 'Owner' },
+  { key: 'dst', label: 'Destination', sort: true },
+  { key: 'service', label: 'Service', sort: true },
+  { key: 'certainty', label: 'Certainty', sort: true },
+  { key: 'scans', label: 'Seen by scans', sort: true },
+  { key: 'owner', label: 'Owner', sort: true },
 ];
 
 // Where a port forward sends the connection: the destination translations of the first packet.
@@ -716,19 +878,20 @@ function renderExposure() {
   const r = analysis.report;
   const out = clear($('exposure'));
   $('exposure-count').textContent = String(r.exposures.length);
+  $('nav-exposure').textContent = String(r.exposures.length);
   $('exposure-tools').hidden = r.exposures.length === 0;
   const filtering = exposureView.filter.trim() !== '' || exposureView.certainty !== '';
   let shown = 0;
   for (const o of r.origins) {
     const all = [];
     r.exposures.forEach((e, i) => {
-      if (e.origin === o.name) all.push({ e, i });
+      if (e.origin === o.name) all.push({ item: e, i });
     });
-    const rows = all.filter((x) => matches(x.e));
-    if (exposureView.sort) {
-      const { key, dir } = exposureView.sort;
-      rows.sort((x, y) => dir * SORTS[key](x.e, y.e) || x.i - y.i);
-    }
+    const rows = sortItems(
+      all.filter((x) => matches(x.item)),
+      exposureView.sort,
+      SORTS,
+    );
     shown += rows.length;
     out.appendChild(renderOrigin(o, all.length, rows, filtering));
   }
@@ -741,7 +904,7 @@ function renderExposure() {
 }
 
 function renderOrigin(o, total, rows, filtering) {
-  const id = `origin-${Array.from(o.name).map((c) => c.codePointAt(0).toString(16)).join('')}`;
+  const id = `origin-${idPart(o.name)}`;
   const section = h(
     'section',
     { class: 'origin', 'aria-labelledby': id },
@@ -767,16 +930,18 @@ function renderOrigin(o, total, rows, filtering) {
     return section;
   }
   const limit = exposureView.showAll.has(o.name) ? rows.length : MAX_ROWS;
-  const body = h('tbody');
-  for (const { e, i } of rows.slice(0, limit)) {
-    body.appendChild(exposureRow(e, i));
-    if (exposureView.expanded.has(i)) body.appendChild(exposureDetailRow(e, i));
-  }
+  const body = h('tbody', null, rows.slice(0, limit).map(({ item, i }) => exposureRow(item, i)));
   section.appendChild(
     h(
       'div',
       { class: 'table-wrap' },
-      h('table', { class: 'exposures' }, h('caption', { class: 'visually-hidden' }, `Exposures from ${o.name}`), exposureHead(), body),
+      h(
+        'table',
+        { class: 'exposures' },
+        h('caption', { class: 'visually-hidden' }, `Exposures from ${o.name}`),
+        sortableHead(COLUMNS, exposureView.sort, (key) => sortView(exposureView, COLUMNS, key, renderExposure, $('exposure')), 'Path'),
+        body,
+      ),
     ),
   );
   if (rows.length > limit) {
@@ -798,107 +963,57 @@ function renderOrigin(o, total, rows, filtering) {
   return section;
 }
 
-function exposureHead() {
-  const cells = [h('th', { scope: 'col', class: 'col-toggle' }, h('span', { class: 'visually-hidden' }, 'Path'))];
-  for (const c of COLUMNS) {
-    const active = exposureView.sort && exposureView.sort.key === c.key;
-    const dir = active ? exposureView.sort.dir : 0;
-    cells.push(
-      h(
-        'th',
-        { scope: 'col', class: `col-${c.key}`, 'aria-sort': active ? (dir > 0 ? 'ascending' : 'descending') : null },
-        h(
-          'button',
-          {
-            type: 'button',
-            class: `sort${active ? ' active' : ''}`,
-            'data-key': c.key,
-            title: `Sort by ${c.label.toLowerCase()}${active && dir > 0 ? ', descending' : ''}`,
-            onclick: () => sortBy(c.key),
-          },
-          c.label,
-          h('span', { class: `sort-icon${active ? (dir > 0 ? ' asc' : ' desc') : ''}`, 'aria-hidden': 'true' }),
-        ),
-      ),
-    );
-  }
-  return h('thead', null, h('tr', null, cells));
-}
-
-function sortBy(key) {
-  const s = exposureView.sort;
-  exposureView.sort = s && s.key === key ? { key, dir: -s.dir } : { key, dir: 1 };
-  renderExposure();
-  const button = document.querySelector(`#exposure th button.sort[data-key="${key}"]`);
-  if (button) button.focus();
-}
-
-function certaintyBadge(c) {
-  return h('span', { class: `cert cert-${c}`, title: c === 'possible' ? 'Depends on a construct Portolan does not model' : 'Reachable whatever the unmodelled constructs do' }, c);
+function certaintyBadge(c, definiteTitle = 'Reachable whatever the unmodelled constructs do') {
+  return h('span', { class: `cert cert-${c}`, title: c === 'possible' ? 'Depends on a construct Portolan does not model' : definiteTitle }, c);
 }
 
 function exposureRow(e, i) {
-  const open = exposureView.expanded.has(i);
-  const detailId = `exp-detail-${i}`;
-  const toggle = h(
-    'button',
-    {
-      type: 'button',
-      class: 'toggle row-toggle',
-      'aria-expanded': String(open),
-      'aria-controls': detailId,
-      'aria-label': `Path from ${e.origin} to ${e.ip} ${serviceText(e)}`,
-      onclick: (ev) => {
-        ev.stopPropagation();
-        toggleExposure(i);
-      },
-    },
-    h('span', { class: 'chev', 'aria-hidden': 'true' }),
-  );
-  const row = h(
-    'tr',
-    { class: `exp-row cert-row-${e.certainty}${open ? ' open' : ''}`, 'data-index': String(i) },
-    h('td', { class: 'col-toggle' }, toggle),
-    h(
-      'td',
-      { class: 'dst' },
-      h('span', { class: 'ip' }, e.ip),
-      e.host ? h('span', { class: 'host' }, e.host) : null,
-      forwardedTo(e).map((to) => h('span', { class: 'forwarded', title: 'The connection is translated to this address and port' }, `→ ${to}`)),
-      e.from !== e.origin ? h('span', { class: 'only-from' }, `only from ${e.from}`) : null,
-    ),
-    h('td', { class: 'svc' }, h('code', null, serviceText(e))),
-    h('td', null, certaintyBadge(e.certainty)),
-    h(
-      'td',
-      { class: 'scans' },
-      e.service ? h('span', { class: 'seen' }, e.service) : h('span', { class: 'muted' }, '—'),
-      e.scan && e.scan.length ? h('span', { class: 'scan-flag', title: e.scan.join('\n') }, plural(e.scan.length, 'scan fact'), ' against the configs') : null,
-    ),
-    h('td', null, h('span', { class: `owner owner-${e.owner}` }, e.owner)),
-  );
-  row.addEventListener('click', (ev) => {
-    if (ev.target.closest('button, a, input, select')) return;
-    if (String(window.getSelection() || '') !== '') return; // selecting text, not opening
-    toggleExposure(i);
+  return expandableRow({
+    key: i,
+    expanded: exposureView.expanded,
+    rowClass: `exp-row cert-row-${e.certainty}`,
+    detailClass: 'exp-detail',
+    detailId: `exp-detail-${i}`,
+    label: `Path from ${e.origin} to ${e.ip} ${serviceText(e)}`,
+    attrs: { 'data-index': String(i) },
+    colspan: COLUMNS.length + 1,
+    detail: () => exposureDetail(e),
+    cells: [
+      h(
+        'td',
+        { class: 'dst' },
+        h('span', { class: 'ip' }, e.ip),
+        e.host ? h('span', { class: 'host' }, e.host) : null,
+        forwardedTo(e).map((to) => h('span', { class: 'forwarded', title: 'The connection is translated to this address and port' }, `→ ${to}`)),
+        e.from !== e.origin ? h('span', { class: 'only-from' }, `only from ${e.from}`) : null,
+      ),
+      h('td', { class: 'svc' }, h('code', null, serviceText(e))),
+      h('td', null, certaintyBadge(e.certainty)),
+      h(
+        'td',
+        { class: 'scans' },
+        e.service ? h('span', { class: 'seen' }, e.service) : h('span', { class: 'muted' }, '—'),
+        e.scan && e.scan.length ? h('span', { class: 'scan-flag', title: e.scan.join('\n') }, plural(e.scan.length, 'scan fact'), ' against the configs') : null,
+      ),
+      h('td', null, ownerBadge(e.owner)),
+    ],
   });
-  return row;
 }
 
-function toggleExposure(i) {
-  if (exposureView.expanded.has(i)) exposureView.expanded.delete(i);
-  else exposureView.expanded.add(i);
-  const row = document.querySelector(`#exposure tr.exp-row[data-index="${i}"]`);
-  if (!row) return;
-  const open = exposureView.expanded.has(i);
-  row.classList.toggle('open', open);
-  row.querySelector('.row-toggle').setAttribute('aria-expanded', String(open));
-  const next = row.nextElementSibling;
-  if (next && next.classList.contains('exp-detail')) next.remove();
-  if (open) row.after(exposureDetailRow(analysis.report.exposures[i], i));
+function ownerBadge(owner) {
+  return h('span', { class: `owner owner-${owner}` }, owner);
 }
 
-function exposureDetailRow(e, i) {
+function uncertainBlock(uncertain, label) {
+  return h(
+    'div',
+    { class: 'uncertain depends' },
+    h('p', { class: 'label' }, label),
+    uncertain && uncertain.length ? h('ul', null, uncertain.map((u) => h('li', null, locatedText(u)))) : h('p', { class: 'small' }, 'No construct was named.'),
+  );
+}
+
+function exposureDetail(e) {
   const body = h(
     'div',
     { class: 'exp-detail-body' },
@@ -907,23 +1022,18 @@ function exposureDetailRow(e, i) {
   );
   if (e.from !== e.origin) body.appendChild(h('p', { class: 'small' }, `Only from ${e.from} within ${e.origin}.`));
   if (e.certainty === 'possible' || (e.uncertain && e.uncertain.length)) {
-    body.appendChild(
-      h(
-        'div',
-        { class: 'uncertain depends' },
-        h('p', { class: 'label' }, 'Possible: depends on what Portolan does not model'),
-        e.uncertain && e.uncertain.length
-          ? h('ul', null, e.uncertain.map((u) => h('li', null, locatedText(u))))
-          : h('p', { class: 'small' }, 'No construct was named.'),
-      ),
-    );
+    body.appendChild(uncertainBlock(e.uncertain, 'Possible: depends on what Portolan does not model'));
   }
   if (e.service) body.appendChild(h('p', { class: 'small seen-line' }, h('span', { class: 'label inline' }, 'Seen by scans'), ' ', e.service));
   if (e.scan && e.scan.length) {
     body.appendChild(h('div', { class: 'scan-facts' }, h('p', { class: 'label' }, 'Scans vs configs'), h('ul', null, e.scan.map((f) => h('li', null, locatedText(f))))));
   }
-  if (e.hops && e.hops.length) body.appendChild(h('ol', { class: 'hops' }, e.hops.map((hop, n) => renderHop(hop, n))));
-  return h('tr', { id: `exp-detail-${i}`, class: 'exp-detail' }, h('td', { colspan: String(COLUMNS.length + 1) }, body));
+  if (e.hops && e.hops.length) body.appendChild(hopList(e.hops));
+  return body;
+}
+
+function hopList(hops) {
+  return h('ol', { class: 'hops' }, hops.map((hop, n) => renderHop(hop, n)));
 }
 
 function renderExposureNotes(r) {
@@ -945,12 +1055,537 @@ function renderExposureNotes(r) {
   return parts.length ? h('div', { class: 'exposure-notes' }, parts) : null;
 }
 
-// Exports: JSON is the report itself; Markdown and CSV come from the core's renderers. The file
-// is made here and saved through a download link: nothing is sent anywhere.
+// ---------------------------------------------------------------------------------------------
+// Attack paths: per origin and crown jewel, the ranked paths. A path opens into its steps
+// (foothold → host, service, why it lets the attacker in) and a step into the network path of its
+// connection, hop by hop. Then the choke points: the changes that cut every path, as recomputed.
+
+const attackView = {
+  expanded: new Set(), // indexes into report.attack_paths
+  steps: new Set(), // "path:step" keys of the steps whose network path is shown
+};
+
+const ATTACK_COLUMNS = [
+  { key: 'rank', label: 'Rank' },
+  { key: 'steps', label: 'Steps' },
+  { key: 'likelihood', label: 'Likelihood' },
+  { key: 'certainty', label: 'Certainty' },
+  { key: 'owner', label: 'Owner' },
+];
+
+// A likelihood (0–1) as a percentage: whole numbers from 10%, one decimal below.
+function percent(p) {
+  const v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
+  if (v === 0) return '0%';
+  if (v < 1) return '<1%';
+  return v < 10 ? `${Number(v.toFixed(1))}%` : `${Math.round(v)}%`;
+}
+
+function likelihoodMeter(p) {
+  const fill = h('span', { class: 'fill' });
+  fill.style.width = `${Math.max(0, Math.min(1, Number(p) || 0)) * 100}%`;
+  return h('span', { class: 'cov likely-meter' }, h('span', { class: 'bar', 'aria-hidden': 'true' }, fill), h('span', { class: 'pct' }, percent(p)));
+}
+
+const hostText = (addr, name) => (name ? `${name} (${addr})` : addr);
+
+function hostNode(addr, name) {
+  return h('span', { class: 'host-node' }, name ? [h('span', { class: 'node-name' }, name), ' '] : null, h('span', { class: 'node-addr' }, addr));
+}
+
+// An element id from arbitrary text (origin names, addresses).
+const idPart = (text) => Array.from(String(text)).map((c) => c.codePointAt(0).toString(16)).join('');
+
+function renderAttack() {
+  if (!analysis) return;
+  const r = analysis.report;
+  const out = clear($('attack'));
+  const paths = r.attack_paths || [];
+  const jewels = r.crown_jewels || [];
+  $('attack-count').textContent = String(paths.length);
+  $('nav-attack').textContent = String(paths.length);
+  if (jewels.length === 0) {
+    out.appendChild(noCrownJewels());
+  } else {
+    out.appendChild(
+      h(
+        'div',
+        { class: 'jewels' },
+        h('span', { class: 'label inline', id: 'jewels-label' }, 'Crown jewels'),
+        h('ul', { class: 'jewel-list', 'aria-labelledby': 'jewels-label' }, jewels.map(([addr, name]) => h('li', { class: 'jewel' }, hostNode(addr, name)))),
+      ),
+    );
+    // One table per origin and crown jewel, in the report's order (most likely first within).
+    const groups = new Map();
+    paths.forEach((p, i) => {
+      const k = `${p.origin}\u0000${p.target}`;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push({ p, i });
+    });
+    for (const items of groups.values()) out.appendChild(attackGroup(items));
+    const none = [];
+    for (const o of r.origins) {
+      if (o.error) continue;
+      for (const [addr, name] of jewels) if (!groups.has(`${o.name}\u0000${addr}`)) none.push(`${o.name} → ${hostText(addr, name)}`);
+    }
+    if (none.length) {
+      out.appendChild(h('p', { class: groups.size ? 'no-path muted' : 'no-path empty-origin' }, 'No attack path found from ', none.join(', '), '.'));
+    }
+  }
+  if (r.attack_notes && r.attack_notes.length) {
+    out.appendChild(h('div', { class: 'assumptions attack-notes' }, h('p', { class: 'label' }, 'Notes'), h('ul', null, r.attack_notes.map((n) => h('li', null, locatedText(n))))));
+  }
+  if (jewels.length) out.appendChild(renderChokePoints(r.choke_points, paths.length));
+}
+
+function noCrownJewels() {
+  return h(
+    'div',
+    { class: 'notice info no-jewels' },
+    h('p', { class: 'notice-title' }, 'No crown jewels are declared: there is nothing to find attack paths to.'),
+    h(
+      'p',
+      null,
+      'Name what an attacker must not reach in a manifest (',
+      h('code', null, 'portolan.yaml'),
+      ', loaded with the other files): host names, addresses, CIDRs or zones under ',
+      h('code', null, 'crown_jewels'),
+      ', or a host with ',
+      h('code', null, 'value: high'),
+      ' (or ',
+      h('code', null, 'critical'),
+      ').',
+    ),
+    h('pre', { class: 'line-text' }, 'crown_jewels: [db, 10.20.2.0/24]\nhosts:\n  - {name: db, ip: 10.20.2.5, value: high}'),
+  );
+}
+
+function attackGroup(items) {
+  const first = items[0].p;
+  const target = hostText(first.target, first.target_name);
+  const id = `attack-${idPart(first.origin)}-${idPart(first.target)}`;
+  return h(
+    'section',
+    { class: 'origin attack-group', 'aria-labelledby': id },
+    h(
+      'div',
+      { class: 'origin-head' },
+      h('h3', { id }, 'From ', h('span', { class: 'origin-name' }, first.origin), ' to ', h('span', { class: 'target-name' }, target)),
+      h('span', { class: 'count' }, plural(items.length, 'path')),
+    ),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'paths' },
+        h('caption', { class: 'visually-hidden' }, `Attack paths from ${first.origin} to ${target}, most likely first`),
+        sortableHead(ATTACK_COLUMNS, null, null, 'Details'),
+        h('tbody', null, items.map(({ p, i }) => attackRow(p, i))),
+      ),
+    ),
+  );
+}
+
+function pathChain(p) {
+  return h(
+    'ol',
+    { class: 'chain' },
+    h('li', { class: 'chain-node chain-origin' }, h('span', { class: 'node-name' }, p.origin)),
+    p.steps.map((s) =>
+      h(
+        'li',
+        { class: 'chain-node' },
+        h('span', { class: 'chain-arrow', 'aria-hidden': 'true' }, '→'),
+        h('span', { class: 'visually-hidden' }, 'then '),
+        hostNode(s.to, s.to_name),
+        ' ',
+        h('code', { class: 'chain-svc' }, `${s.proto}/${s.port}`),
+      ),
+    ),
+  );
+}
+
+function attackRow(p, i) {
+  const target = hostText(p.target, p.target_name);
+  return expandableRow({
+    key: i,
+    expanded: attackView.expanded,
+    rowClass: `path-row cert-row-${p.certainty}`,
+    detailClass: 'path-detail',
+    detailId: `attack-detail-${i}`,
+    label: `Steps of path ${p.rank} from ${p.origin} to ${target}`,
+    attrs: { 'data-index': String(i) },
+    colspan: ATTACK_COLUMNS.length + 1,
+    detail: () => attackPathDetail(p, i),
+    cells: [
+      h('td', { class: 'rank' }, `#${p.rank}`),
+      h(
+        'td',
+        { class: 'chain-cell' },
+        pathChain(p),
+        h(
+          'span',
+          { class: 'path-facts' },
+          plural(p.steps.length, 'step'),
+          p.shortest ? h('span', { class: 'tag fewest', title: 'The path with the fewest steps' }, 'fewest steps') : null,
+        ),
+      ),
+      h('td', { class: 'likely' }, likelihoodMeter(p.likelihood)),
+      h('td', null, certaintyBadge(p.certainty, 'Every step is surely allowed')),
+      h('td', null, ownerBadge(p.owner)),
+    ],
+  });
+}
+
+function attackPathDetail(p, i) {
+  return h(
+    'div',
+    { class: 'path-body' },
+    h(
+      'p',
+      { class: 'small muted' },
+      `${plural(p.steps.length, 'step')}, each a connection the network lets through to a service that lets the attacker in; the path's likelihood, ${percent(p.likelihood)}, is the product of theirs.`,
+    ),
+    h('ol', { class: 'attack-steps' }, p.steps.map((s, j) => attackStep(s, i, j))),
+  );
+}
+
+function attackStep(s, i, j) {
+  const way = s.way || {};
+  const svc = `${s.proto}/${s.port}`;
+  const hops = s.hops || [];
+  const [button, region] = disclosure({
+    key: `${i}:${j}`,
+    expanded: attackView.steps,
+    id: `attack-hops-${i}-${j}`,
+    label: `Network path: ${plural(hops.length, 'hop')}`,
+    content: () => hopList(hops),
+    className: 'step-hops',
+  });
+  button.setAttribute('aria-label', `Network path of step ${j + 1}, ${s.from} to ${s.to} ${svc}: ${plural(hops.length, 'hop')}`);
+  const cves = way.cves || [];
+  return h(
+    'li',
+    { class: `attack-step cert-step-${s.certainty}` },
+    h(
+      'div',
+      { class: 'step-head' },
+      h('span', { class: 'step' }, String(j + 1)),
+      h(
+        'span',
+        { class: 'step-hosts' },
+        h('span', { class: 'step-from' }, s.from),
+        h('span', { class: 'chain-arrow', 'aria-hidden': 'true' }, '→'),
+        h('span', { class: 'visually-hidden' }, 'to '),
+        hostNode(s.to, s.to_name),
+      ),
+      h('code', { class: 'step-svc' }, svc),
+      s.service ? h('span', { class: 'step-seen' }, s.service) : null,
+      h('span', { class: 'step-likely', title: 'Likelihood of this step' }, percent(s.likelihood)),
+      certaintyBadge(s.certainty, 'The network surely lets this connection through'),
+    ),
+    h(
+      'p',
+      { class: 'step-why' },
+      h('span', { class: `tag way way-${way.type}` }, way.type === 'vulnerability' ? 'vulnerability' : way.type === 'credential' ? 'credentials' : String(way.type ?? 'way in')),
+      ' ',
+      s.why,
+    ),
+    way.type === 'vulnerability'
+      ? h(
+          'p',
+          { class: 'way-facts small' },
+          'Scanner id ',
+          h('code', null, way.id),
+          cves.length ? [' · ', cves.map((c, k) => [k ? ' ' : null, h('code', { class: 'cve' }, c)])] : null,
+          way.evidence ? [' · reported at ', locatedText(way.evidence)] : null,
+        )
+      : null,
+    way.type === 'credential' ? h('p', { class: 'way-facts small' }, 'Credentials for ', h('code', null, way.label)) : null,
+    s.confirmed ? null : h('p', { class: 'unconfirmed' }, 'No scan saw it listening: the service is assumed from its port.'),
+    s.certainty === 'possible' || (s.uncertain && s.uncertain.length) ? uncertainBlock(s.uncertain, 'Possible: depends on what Portolan does not model') : null,
+    hops.length ? h('div', { class: 'step-net' }, button, region) : null,
+  );
+}
+
+const EDIT_KIND = { patch: 'patch', 'delete-rule': 'delete rule', 'set-action': 'change rule', 'close-port': 'close service' };
+
+function renderChokePoints(c, pathCount) {
+  const section = h(
+    'section',
+    { class: 'choke', 'aria-labelledby': 'choke-title' },
+    h('h3', { id: 'choke-title' }, 'Choke points'),
+  );
+  if (!c || c.pairs_before === 0) {
+    section.appendChild(h('p', { class: 'empty-origin' }, 'No origin reaches a crown jewel: there is nothing to cut.'));
+    return section;
+  }
+  const changes = c.changes || [];
+  section.appendChild(
+    h(
+      'p',
+      { class: 'muted small choke-intro' },
+      'The fewest changes, chosen one at a time, that cut every path from an origin to a crown jewel; the first cuts the most on its own. Each was applied to a copy of the inputs and the analysis run again.',
+    ),
+  );
+  section.appendChild(
+    h(
+      'div',
+      { class: `proof ${c.proven ? 'proof-yes' : 'proof-no'}` },
+      h('span', { class: `verdict ${c.proven ? 'verdict-allowed' : 'verdict-possibly'}` }, c.proven ? 'proven' : 'not proven'),
+      h(
+        'p',
+        null,
+        c.proven
+          ? `With ${changes.length === 1 ? 'this change' : `all ${changes.length} changes`} made, the analysis run again finds no path left: ${c.pairs_before} → ${c.pairs_after} connected (origin, crown jewel) pairs.`
+          : `With ${changes.length === 1 ? 'this change' : `all ${changes.length} changes`} made, ${c.pairs_after} of ${c.pairs_before} (origin, crown jewel) pairs are still connected.`,
+        c.note ? h('span', { class: 'proof-note' }, ' ', c.note.charAt(0).toUpperCase() + c.note.slice(1), '.') : null,
+      ),
+    ),
+  );
+  if (changes.length) section.appendChild(h('ol', { class: 'changes' }, changes.map((ch, n) => changeItem(ch, n, pathCount))));
+  return section;
+}
+
+function changeItem(ch, n, pathCount) {
+  const e = ch.edit || {};
+  const onRule = (e.edit === 'delete-rule' || e.edit === 'set-action') && e.file;
+  const cuts = ch.cuts || [];
+  const breaks = ch.breaks || [];
+  return h(
+    'li',
+    { class: `change${breaks.length ? ' change-breaks' : ''}` },
+    h(
+      'div',
+      { class: 'change-head' },
+      h('span', { class: 'step' }, String(n + 1)),
+      h('span', { class: 'tag edit-kind' }, EDIT_KIND[e.edit] ?? String(e.edit ?? 'change')),
+      h('span', { class: 'change-what' }, ch.what.charAt(0).toUpperCase() + ch.what.slice(1)),
+      ownerBadge(ch.owner),
+    ),
+    ch.detail || onRule
+      ? h(
+          'div',
+          { class: 'change-rule' },
+          ch.detail ? h('code', { class: 'rule-text' }, unbrokenWords(ch.detail)) : null,
+          onRule ? sourceLink(e.file, e.line, `${e.file}:${e.line}`) : null,
+        )
+      : null,
+    h(
+      'p',
+      { class: 'cuts small' },
+      cuts.length ? ['On its own it disconnects ', h('span', { class: 'cut-pairs' }, cuts.join(', '))] : 'On its own it disconnects no (origin, crown jewel) pair',
+      ` and breaks ${ch.paths_cut} of the ${plural(pathCount, 'path')} shown${cuts.length ? '' : ': the other changes do the rest'}.`,
+    ),
+    breaks.length ? h('p', { class: 'breaks-required' }, h('strong', null, `Blocks required connection${breaks.length > 1 ? 's' : ''} `), breaks.join(', '), ': proposed only because nothing else cuts these paths.') : null,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings: one sortable, filterable table; a row opens the packets and rules it is about, its
+// location opens the rule's line.
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
+const severityLevel = (s) => {
+  const i = SEVERITIES.indexOf(s);
+  return i < 0 ? -1 : SEVERITIES.length - 1 - i; // info 0 … critical 4
+};
+
+const findingsView = {
+  filter: '',
+  severity: '',
+  sort: null, // null keeps the report's order: most severe first
+  expanded: new Set(), // indexes into report.findings
+  showAll: false,
+};
+
+const FINDING_COLUMNS = [
+  { key: 'severity', label: 'Severity', sort: true, first: -1 },
+  { key: 'code', label: 'Code', sort: true },
+  { key: 'certainty', label: 'Certainty', sort: true },
+  { key: 'device', label: 'Device', sort: true },
+  { key: 'location', label: 'Location', sort: true },
+  { key: 'rule', label: 'Rule', sort: true },
+  { key: 'message', label: 'Message', sort: true },
+  { key: 'owner', label: 'Owner', sort: true },
+];
+
+const FINDING_SORTS = {
+  severity: (a, b) => severityLevel(a.severity) - severityLevel(b.severity),
+  code: (a, b) => compare(a.code, b.code),
+  certainty: (a, b) => compare(a.certainty, b.certainty),
+  device: (a, b) => compare(a.device, b.device) || compare(a.ruleset, b.ruleset),
+  location: (a, b) => compare(a.file, b.file) || a.line - b.line,
+  rule: (a, b) => compare(a.text, b.text),
+  message: (a, b) => compare(a.message, b.message),
+  owner: (a, b) => compare(a.owner, b.owner),
+};
+
+function findingText(f) {
+  return [f.code, f.name, f.severity, f.certainty, f.device, f.ruleset, f.file && f.line ? `${f.file}:${f.line}` : f.file, f.text, f.message, f.owner]
+    .filter(Boolean)
+    .join(' ')
+    .toLowerCase();
+}
+
+function findingMatches(f) {
+  if (findingsView.severity && f.severity !== findingsView.severity) return false;
+  const words = findingsView.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const text = findingText(f);
+  return words.every((w) => text.includes(w));
+}
+
+function severityBadge(s) {
+  return h('span', { class: `sevpill sevpill-${s}` }, s);
+}
+
+function renderFindings() {
+  if (!analysis) return;
+  const all = analysis.report.findings || [];
+  const out = clear($('findings'));
+  $('findings-count').textContent = String(all.length);
+  $('nav-findings').textContent = String(all.length);
+  $('findings-tools').hidden = all.length === 0;
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+  for (const f of all) if (f.severity in counts) counts[f.severity]++;
+  renderSeverityOptions(counts, all.length);
+  const summary = clear($('findings-summary'));
+  if (all.length) {
+    summary.appendChild(h('span', { class: 'visually-hidden' }, 'By severity: '));
+    for (const s of SEVERITIES) if (counts[s]) summary.appendChild(h('span', { class: `sevpill sevpill-${s}` }, `${counts[s]} ${s}`));
+  }
+  if (all.length === 0) {
+    out.appendChild(h('p', { class: 'empty-origin' }, 'No findings: no rule or reachable service calls for attention.'));
+    $('findings-shown').textContent = '';
+    return;
+  }
+  const items = sortItems(
+    all.map((f, i) => ({ item: f, i })).filter((x) => findingMatches(x.item)),
+    findingsView.sort,
+    FINDING_SORTS,
+  );
+  const filtering = findingsView.filter.trim() !== '' || findingsView.severity !== '';
+  $('findings-shown').textContent = filtering ? `${items.length} of ${plural(all.length, 'finding')} shown` : plural(all.length, 'finding');
+  if (items.length === 0) {
+    out.appendChild(h('p', { class: 'muted no-match' }, 'No finding matches the search.'));
+    return;
+  }
+  const limit = findingsView.showAll ? items.length : MAX_ROWS;
+  out.appendChild(
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'findings-table' },
+        h('caption', { class: 'visually-hidden' }, 'Findings'),
+        sortableHead(FINDING_COLUMNS, findingsView.sort, (key) => sortView(findingsView, FINDING_COLUMNS, key, renderFindings, $('findings')), 'Details'),
+        h('tbody', null, items.slice(0, limit).map(({ item, i }) => findingRow(item, i))),
+      ),
+    ),
+  );
+  if (items.length > limit) {
+    out.appendChild(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'button show-all',
+          onclick: () => {
+            findingsView.showAll = true;
+            renderFindings();
+          },
+        },
+        `Show all ${items.length} (${items.length - limit} more)`,
+      ),
+    );
+  }
+}
+
+function renderSeverityOptions(counts, total) {
+  const select = clear($('severity-filter'));
+  select.appendChild(h('option', { value: '' }, `every severity (${total})`));
+  for (const s of SEVERITIES) select.appendChild(h('option', { value: s }, `${s} (${counts[s]})`));
+  select.value = findingsView.severity;
+}
+
+function findingRow(f, i) {
+  const where = f.file && f.line ? ` at ${f.file}:${f.line}` : '';
+  return expandableRow({
+    key: i,
+    expanded: findingsView.expanded,
+    rowClass: `finding-row sev-row-${f.severity}`,
+    detailClass: 'finding-detail',
+    detailId: `finding-detail-${i}`,
+    label: `Details of ${f.severity} ${f.code} ${f.name} on ${f.device}${where}`,
+    attrs: { 'data-index': String(i) },
+    colspan: FINDING_COLUMNS.length + 1,
+    detail: () => findingDetail(f),
+    cells: [
+      h('td', { class: 'fsev' }, severityBadge(f.severity)),
+      h('td', { class: 'fcode' }, h('code', { class: 'code', title: f.name }, f.code), h('span', { class: 'fname' }, f.name)),
+      h('td', null, certaintyBadge(f.certainty, 'Holds whatever the unmodelled constructs do')),
+      h('td', { class: 'fdevice' }, h('span', { class: 'fdev' }, f.device), f.ruleset ? h('span', { class: 'ruleset' }, f.ruleset) : null),
+      h('td', { class: 'floc' }, findingLocation(f, true)),
+      h('td', { class: 'frule' }, f.text ? h('code', { class: 'rule-text' }, unbrokenWords(f.text)) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'fmsg' }, f.message),
+      h('td', null, ownerBadge(f.owner)),
+    ],
+  });
+}
+
+function findingLocation(f, split = false) {
+  if (!f.file) return h('span', { class: 'muted' }, '—');
+  if (!f.line) return h('span', { class: 'loc muted' }, f.file);
+  const cut = f.file.lastIndexOf('/');
+  // In the table: the folder above the file name, so a long path breaks where it reads well.
+  const label = split && cut >= 0 ? [h('span', { class: 'loc-dir' }, f.file.slice(0, cut + 1)), h('span', { class: 'loc-file' }, `${f.file.slice(cut + 1)}:${f.line}`)] : `${f.file}:${f.line}`;
+  return sourceLink(f.file, f.line, label);
+}
+
+function findingDetail(f) {
+  const body = h(
+    'div',
+    { class: 'finding-body' },
+    h('p', { class: 'reason' }, h('strong', null, `${f.code} ${f.name}`), ' — ', f.message),
+  );
+  if (f.text) {
+    body.appendChild(
+      h(
+        'div',
+        { class: 'change-rule finding-rule' },
+        h('span', { class: 'ruleset' }, [f.device, f.ruleset].filter(Boolean).join(' ')),
+        h('code', { class: 'rule-text' }, unbrokenWords(f.text)),
+        findingLocation(f),
+      ),
+    );
+  }
+  if (f.sets && f.sets.length) {
+    body.appendChild(h('dl', { class: 'sets' }, f.sets.map((s) => [h('dt', null, s.label), h('dd', null, h('code', null, s.text))])));
+  }
+  // Other rules involved (the finding's own rule is shown above).
+  const related = (f.related || []).filter((r) => !(r.file === f.file && r.line === f.line && r.text === f.text));
+  if (related.length) {
+    body.appendChild(h('div', { class: 'related' }, h('p', { class: 'label' }, 'Other rules involved'), h('ul', { class: 'decisions' }, related.map((r) => ruleRow(r, false)))));
+  }
+  if (f.witness) body.appendChild(h('p', { class: 'witness muted small' }, 'For example ', h('code', null, witnessText(f.witness))));
+  if (f.certainty === 'possible' || (f.depends_on && f.depends_on.length)) {
+    body.appendChild(uncertainBlock(f.depends_on, 'Possible: depends on what Portolan does not model'));
+  }
+  if (f.help) body.appendChild(h('p', { class: 'muted small' }, 'Explained in ', h('code', null, f.help), ' of the Portolan documentation.'));
+  return body;
+}
+
+// Exports: JSON is the report itself; Markdown, CSV and SARIF come from the core's renderers. The
+// file is made here and saved through a download link: nothing is sent anywhere.
 const EXPORTS = {
-  json: { ext: 'json', type: 'application/json' },
-  markdown: { ext: 'md', type: 'text/markdown' },
-  csv: { ext: 'csv', type: 'text/csv' },
+  json: { file: 'portolan-exposure.json', type: 'application/json' },
+  markdown: { file: 'portolan-exposure.md', type: 'text/markdown' },
+  csv: { file: 'portolan-exposure.csv', type: 'text/csv' },
+  sarif: { file: 'portolan-findings.sarif', type: 'application/sarif+json' },
+  'findings-csv': { file: 'portolan-findings.csv', type: 'text/csv' },
 };
 
 async function exportAnalysis(format) {
@@ -966,7 +1601,7 @@ async function exportAnalysis(format) {
   }
   if (analysis === null || analysis.report !== r) return;
   const url = URL.createObjectURL(new Blob([text], { type: `${spec.type};charset=utf-8` }));
-  const a = h('a', { href: url, download: `portolan-exposure.${spec.ext}`, hidden: true });
+  const a = h('a', { href: url, download: spec.file, hidden: true });
   document.body.appendChild(a);
   a.click();
   a.remove();
@@ -1037,6 +1672,16 @@ $('exposure-filter').addEventListener('input', (ev) => {
 $('certainty-filter').addEventListener('change', (ev) => {
   exposureView.certainty = ev.currentTarget.value;
   renderExposure();
+});
+
+$('findings-filter').addEventListener('input', (ev) => {
+  findingsView.filter = ev.currentTarget.value;
+  renderFindings();
+});
+
+$('severity-filter').addEventListener('change', (ev) => {
+  findingsView.severity = ev.currentTarget.value;
+  renderFindings();
 });
 
 for (const format of Object.keys(EXPORTS)) {

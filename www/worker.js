@@ -1,19 +1,20 @@
-// The worker owns the WebAssembly module: it loads it once, keeps the sample network's files in
+// The worker owns the WebAssembly module: it loads it once, keeps the sample networks' files in
 // memory, and runs every parse and query so the page never blocks. Messages carry ids:
 //   page → worker  {id, type: 'load', files: [{name, bytes: ArrayBuffer}]}
-//                  {id, type: 'loadSample'}
+//                  {id, type: 'loadSample', sample: id}              (samples/index.json's ids)
 //                  {id, type: 'query', from, to, proto, port}
 //                  {id, type: 'analyze', origins: [string]}        ([] means internet)
-//                  {id, type: 'export', format: 'markdown'|'csv', origins: [string]}
+//                  {id, type: 'export', format: 'markdown'|'csv'|'sarif'|'findings-csv', origins: [string]}
 //                  {id, type: 'source', file, line, context}
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
-//                  {type: 'ready', sample} once, or {type: 'fatal', error}
+//                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
+//                  or {type: 'fatal', error}
 // Everything is fetched during start-up; nothing afterwards.
 
 import init, { Session } from './pkg/portolan.js';
 
 let session = null;
-let sample = null; // {info, files: [{name, bytes}]}
+let samples = []; // [{id, info, files: [{name, bytes}]}], in the order of samples/index.json
 let broken = null; // set when the module trapped: its memory can no longer be trusted
 
 async function fetchOk(url, as) {
@@ -22,30 +23,36 @@ async function fetchOk(url, as) {
   return as === 'json' ? resp.json() : resp.arrayBuffer();
 }
 
+// Every sample's files are fetched during start-up, so loading one later needs no request.
 async function loadSampleFiles() {
   const base = new URL('./samples/', import.meta.url);
-  const info = await fetchOk(new URL('index.json', base), 'json');
-  const names = Array.isArray(info.files) ? info.files.filter((n) => typeof n === 'string') : [];
-  const files = await Promise.all(
-    names.map(async (name) => ({ name, bytes: await fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)) })),
+  const index = await fetchOk(new URL('index.json', base), 'json');
+  const list = Array.isArray(index.samples) ? index.samples.filter((s) => s && typeof s === 'object') : [];
+  return Promise.all(
+    list.map(async (info, n) => {
+      const names = Array.isArray(info.files) ? info.files.filter((f) => typeof f === 'string') : [];
+      const files = await Promise.all(
+        names.map(async (name) => ({ name, bytes: await fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)) })),
+      );
+      return { id: String(info.id ?? `sample-${n + 1}`), info, files };
+    }),
   );
-  return { info, files };
 }
 
 const started = (async () => {
-  const [, s] = await Promise.all([init(), loadSampleFiles()]);
-  sample = s;
-  const info = sample.info;
-  return {
+  const [, list] = await Promise.all([init(), loadSampleFiles()]);
+  samples = list;
+  return samples.map(({ id, info, files }) => ({
+    id,
     name: String(info.name ?? 'Sample network'),
     description: String(info.description ?? ''),
-    files: sample.files.map((f) => f.name),
+    files: files.map((f) => f.name),
     questions: Array.isArray(info.questions) ? info.questions : [],
-  };
+  }));
 })();
 
 started.then(
-  (info) => postMessage({ type: 'ready', sample: info }),
+  (list) => postMessage({ type: 'ready', samples: list }),
   (e) => postMessage({ type: 'fatal', error: String(e && e.message ? e.message : e) }),
 );
 
@@ -76,7 +83,11 @@ const origins = (list) => (Array.isArray(list) ? list.map(String) : []);
 
 const handlers = {
   load: (m) => open(m.files || []),
-  loadSample: () => open(sample.files),
+  loadSample: (m) => {
+    const s = samples.find((x) => x.id === String(m.sample)) ?? (m.sample === undefined ? samples[0] : null);
+    if (!s) throw new Error(`there is no sample network ${String(m.sample)}`);
+    return open(s.files);
+  },
   query: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.query(String(m.from), String(m.to), String(m.proto), m.port ? String(m.port) : undefined);

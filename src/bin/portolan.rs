@@ -148,6 +148,37 @@ mod cli {
             #[arg(required = true)]
             paths: Vec<PathBuf>,
         },
+        /// The service matrix for one port: classes of addresses and who may connect to whom.
+        Matrix(MatrixArgs),
+    }
+
+    /// Arguments of `portolan matrix`.
+    #[derive(clap::Args)]
+    struct MatrixArgs {
+        /// Protocol: tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        proto: String,
+        /// Destination port of the service.
+        #[arg(long)]
+        dport: u16,
+        /// Source port (default: any; a pair is listed when some source port is allowed).
+        #[arg(long)]
+        sport: Option<u16>,
+        /// The firewall (default: the only device with packet filter rules).
+        #[arg(long)]
+        device: Option<String>,
+        /// Connections to the device itself (its INPUT rules) instead of through it (FORWARD).
+        #[arg(long)]
+        to_device: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Files or folders: rules, and interface assignments (`ipassmt`, `ip addr`, `ip route`).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     }
 
     #[derive(Clone, Copy, clap::ValueEnum)]
@@ -341,6 +372,17 @@ mod cli {
                     writeln!(out)?;
                 } else {
                     render_query(&mut out, &rep)?;
+                }
+            }
+            Cmd::Matrix(a) => {
+                let ws = load(&a.paths, a.manifest.as_deref())?;
+                let req = portolan::matrix::MatrixRequest { proto: a.proto, dport: a.dport, sport: a.sport, device: a.device, to_device: a.to_device };
+                let m = portolan::matrix::compute(&ws, &req).map_err(anyhow::Error::msg)?;
+                if a.json {
+                    serde_json::to_writer_pretty(&mut out, &m)?;
+                    writeln!(out)?;
+                } else {
+                    write!(out, "{}", portolan::matrix::render_text(&m))?;
                 }
             }
             Cmd::Test { flows, filter, json: _, manifest, paths } => {

@@ -317,6 +317,20 @@ pub enum Test {
     SrcLocal,
 }
 
+/// The addresses that packets arriving on one interface of a device may come from (an
+/// interface-to-address assignment, the `ipassmt` of the verified iptables analysis of Diekmann
+/// et al.). The service matrix uses it to resolve interface matches and to check spoofing
+/// protection.
+#[derive(Clone, Debug, Serialize)]
+pub struct IfaceAssignment {
+    /// Interface name as the device's rules name it (`eth1.96`).
+    pub iface: String,
+    /// Source addresses that may arrive on it (empty: none).
+    pub addresses: Vec<AddrRange>,
+    /// Where the assignment was stated.
+    pub prov: Provenance,
+}
+
 /// An inclusive address range and port range a NAT rule translates to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NatTarget {

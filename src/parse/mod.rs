@@ -8,6 +8,7 @@ pub mod batfish_host;
 pub mod cisco_asa;
 pub mod cisco_ios;
 pub mod fortigate;
+pub mod ipassmt;
 pub mod iptables;
 pub mod junos;
 pub mod linux_ip;
@@ -65,6 +66,9 @@ pub enum Format {
     Nessus,
     /// OpenVAS / Greenbone XML report.
     OpenVas,
+    /// Interface-to-address assignment (`ipassmt`) of the verified iptables analysis (fffuu).
+    #[serde(rename = "ipassmt")]
+    IpAssmt,
     /// Not a format Portolan reads.
     Unknown,
 }
@@ -91,6 +95,7 @@ impl Format {
             Format::BatfishHost => "batfish host",
             Format::Nessus => "nessus",
             Format::OpenVas => "openvas",
+            Format::IpAssmt => "ipassmt",
             Format::Unknown => "unknown",
         }
     }
@@ -114,6 +119,8 @@ pub struct Content {
     /// Paths of other inputs this file says belong to the same device (a Batfish host file's
     /// `iptablesFile`), relative to wherever the inputs were given from.
     pub references: Vec<String>,
+    /// Interface-to-address assignments (which source addresses may arrive on which interface).
+    pub assignments: Vec<crate::model::IfaceAssignment>,
 }
 
 /// The result of parsing one file.
@@ -216,6 +223,9 @@ pub fn detect(text: &str) -> Format {
     if nmap::looks_like(text) {
         return Format::NmapXml;
     }
+    if ipassmt::looks_like(text) {
+        return Format::IpAssmt;
+    }
     if iptables::looks_like(text) {
         return Format::IptablesSave;
     }
@@ -265,6 +275,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         Format::BatfishHost => batfish_host::parse(source, file, text),
         Format::Nessus => nessus::parse(source, file, text),
         Format::OpenVas => openvas::parse(source, file, text),
+        Format::IpAssmt => ipassmt::parse(source, file, text),
         Format::Unknown => {
             let mut p = ParsedFile::new(Format::Unknown, text);
             let mut d = Diags::default();

@@ -484,6 +484,8 @@ impl<'t> Lower<'t> {
                 (None, None)
             }
         };
+        // `general` names no service: the finding is about the host.
+        let service = service.filter(|_| port.is_some());
         let name = name.unwrap_or_default();
         let sev_word = vulnscan::severity_word(severity);
         let place = match (proto, port) {

@@ -242,6 +242,25 @@ struct Nvt<'a, 'i> {
     solution: Option<String>,
 }
 
+/// What a `<result>` holds, as read.
+#[derive(Clone, Copy)]
+struct ResultParts<'a, 'i> {
+    node: Node<'a, 'i>,
+    host: Option<(Option<&'a str>, Node<'a, 'i>)>,
+    hostname: Option<&'a str>,
+    port: Option<(&'a str, Node<'a, 'i>)>,
+    nvt: Option<Node<'a, 'i>>,
+    threat: Option<(&'a str, Node<'a, 'i>)>,
+    severity: Option<(&'a str, Node<'a, 'i>)>,
+    name: Option<&'a str>,
+}
+
+impl<'a, 'i> ResultParts<'a, 'i> {
+    fn default_for(node: Node<'a, 'i>) -> Self {
+        ResultParts { node, host: None, hostname: None, port: None, nvt: None, threat: None, severity: None, name: None }
+    }
+}
+
 struct Lower<'t> {
     w: Walker<'t>,
     hosts: Vec<HostAcc>,
@@ -483,8 +502,8 @@ impl<'t> Lower<'t> {
                     if let Some(n) = nvt {
                         reason.push_str(&format!(" in \"{n}\""));
                     }
-                    if let Some(d) = get("description") {
-                        reason.push_str(&format!(": {}", first_paragraph(d).unwrap_or_default()));
+                    if let Some(d) = get("description").and_then(first_paragraph) {
+                        reason.push_str(&format!(": {}", d.trim_end_matches('.')));
                     }
                     reason.push_str("; findings that test would have made may be missing");
                     self.w.diag(codes::STRUCTURE, DiagSeverity::Info, e, reason);
@@ -598,41 +617,42 @@ impl<'t> Lower<'t> {
     }
 
     fn result(&mut self, r: Node) {
-        let mut host = None;
-        let mut hostname = None;
-        let mut port = None;
-        let mut nvt = None;
-        let mut threat = None;
-        let mut severity = None;
-        let mut result_name = None;
+        let mut parts = ResultParts::default_for(r);
         for c in elements(r) {
             match c.tag_name().name() {
                 "host" => {
-                    host = Some((text_of(c), c));
+                    parts.host = Some((text_of(c), c));
                     for hc in elements(c) {
                         match hc.tag_name().name() {
-                            "hostname" => hostname = text_of(hc),
+                            "hostname" => parts.hostname = text_of(hc),
                             "asset" => {}
                             _ => self.w.unknown(hc, "host"),
                         }
                     }
                 }
-                "port" => port = Some((text_of(c).unwrap_or(""), c)),
-                "nvt" => nvt = Some(c),
-                "threat" => threat = Some((text_of(c).unwrap_or(""), c)),
-                "severity" => severity = Some((text_of(c).unwrap_or(""), c)),
-                "name" => {
-                    result_name = text_of(c);
-                }
+                "port" => parts.port = Some((text_of(c).unwrap_or(""), c)),
+                "nvt" => parts.nvt = Some(c),
+                "threat" => parts.threat = Some((text_of(c).unwrap_or(""), c)),
+                "severity" => parts.severity = Some((text_of(c).unwrap_or(""), c)),
+                "name" => parts.name = text_of(c),
                 name if RESULT_KNOWN.contains(&name) => {}
                 name if may_matter(name) => self.w.unknown(c, "result"),
                 _ => self.w.unknown_cosmetic(c, "result"),
             }
         }
-        let Some((Some(host_text), host_node)) = host else {
+        let Some((Some(host_text), _)) = parts.host else {
             self.w.diag(codes::STRUCTURE, DiagSeverity::Warning, r, "result without a host: not kept");
             return;
         };
+        self.w.d.set_context(format!("openvas host {host_text}"));
+        self.finding(&parts);
+        self.w.d.set_context("");
+    }
+
+    /// The finding of a result that names its host.
+    fn finding(&mut self, parts: &ResultParts) {
+        let ResultParts { node: r, host, hostname, port, nvt, threat, severity, name: result_name } = *parts;
+        let Some((Some(host_text), host_node)) = host else { return };
         let Some(nvt_node) = nvt else {
             self.w.diag(codes::STRUCTURE, DiagSeverity::Warning, r, "result without an <nvt>: not kept");
             return;

@@ -74,6 +74,26 @@ impl IfaceTable {
         }
     }
 
+    /// The id standing for "an interface not named anywhere" (it matches only `+`).
+    pub fn other(&self) -> u16 {
+        self.id(OTHER_IFACE).unwrap_or(0)
+    }
+
+    /// The id any interface name behaves as: its own id when the table has it, else the
+    /// representative of the longest `prefix+` pattern the rules use that it starts with, else
+    /// [`IfaceTable::other`]. Every rule matches the name exactly when it matches that id.
+    pub fn resolve(&self, name: &str) -> u16 {
+        if let Some(i) = self.id(name) {
+            return i;
+        }
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.strip_suffix(OTHER_IFACE).filter(|p| !p.is_empty() && name.starts_with(*p)).map(|p| (p.len(), i)))
+            .max()
+            .map_or_else(|| self.other(), |(_, i)| i as u16)
+    }
+
     /// Every id (for when the interface is unknown).
     pub fn all(&self) -> Vec<u16> {
         (0..self.names.len() as u16).collect()

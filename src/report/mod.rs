@@ -79,7 +79,8 @@ pub struct HostSummary {
     pub addresses: Vec<String>,
     /// False when the scan saw it down.
     pub up: bool,
-    /// Open ports and what listens there (`tcp/22 ssh OpenSSH 8.9p1`).
+    /// Open ports and what listens there (`tcp/22 ssh OpenSSH 8.9p1`), with the findings a
+    /// vulnerability scan reports on the port counted by severity (`tcp/443 www · 1 high, 2 info`).
     pub open: Vec<String>,
     /// The other ports, listed or summarised by the scan, counted by state and protocol
     /// (`997 closed tcp`).
@@ -90,6 +91,58 @@ pub struct HostSummary {
     pub file: String,
     /// Line of the host in it.
     pub line: u32,
+    /// The findings a vulnerability scan reports on the host, counted; absent for port scans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<VulnCounts>,
+}
+
+/// Findings of a vulnerability scan, counted by severity.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VulnCounts {
+    /// Rated critical.
+    pub critical: usize,
+    /// Rated high.
+    pub high: usize,
+    /// Rated medium.
+    pub medium: usize,
+    /// Rated low.
+    pub low: usize,
+    /// Informational.
+    pub info: usize,
+    /// Those the scanner says a public exploit exists for.
+    pub exploitable: usize,
+    /// Those about the host as a whole rather than one port.
+    pub host_wide: usize,
+}
+
+impl VulnCounts {
+    fn add(&mut self, v: &crate::model::Vulnerability) {
+        use crate::model::Severity as S;
+        *match v.severity {
+            S::Critical => &mut self.critical,
+            S::High => &mut self.high,
+            S::Medium => &mut self.medium,
+            S::Low => &mut self.low,
+            S::Info => &mut self.info,
+        } += 1;
+        self.exploitable += usize::from(v.exploit_available);
+        self.host_wide += usize::from(v.port.is_none());
+    }
+
+    /// `1 critical, 2 high, 3 info (1 with a public exploit)`.
+    pub fn text(&self) -> String {
+        let parts: Vec<String> =
+            [(self.critical, "critical"), (self.high, "high"), (self.medium, "medium"), (self.low, "low"), (self.info, "info")]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, w)| format!("{n} {w}"))
+                .collect();
+        let mut t = parts.join(", ");
+        if self.exploitable > 0 {
+            t.push_str(&format!(" ({} with a public exploit)", self.exploitable));
+        }
+        t
+    }
 }
 
 impl HostSummary {
@@ -114,6 +167,14 @@ impl HostSummary {
                 PortState::Closed => (5, "closed"),
             }
         }
+        let mut by_port: std::collections::HashMap<(u8, u16), VulnCounts> = std::collections::HashMap::new();
+        let mut all = VulnCounts::default();
+        for v in &h.vulns {
+            all.add(v);
+            if let (Some(p), Some(n)) = (v.proto, v.port) {
+                by_port.entry((p, n)).or_default().add(v);
+            }
+        }
         let mut open = Vec::new();
         let mut others: std::collections::BTreeMap<(u8, (u8, &str)), u64> = std::collections::BTreeMap::new();
         for s in &h.services {
@@ -127,6 +188,10 @@ impl HostSummary {
                 for part in [&s.name, &s.product, &s.version].into_iter().flatten() {
                     t.push(' ');
                     t.push_str(part);
+                }
+                if let Some(c) = by_port.get(&(s.proto, s.port)) {
+                    t.push_str(" · ");
+                    t.push_str(&c.text());
                 }
                 open.push(t);
             } else {
@@ -146,6 +211,7 @@ impl HostSummary {
             os: h.os.clone(),
             file: file.to_string(),
             line: h.prov.line,
+            vulnerabilities: (!h.vulns.is_empty()).then_some(all),
         }
     }
 }

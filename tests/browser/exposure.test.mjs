@@ -281,7 +281,22 @@ describe('exposure of the sample network', () => {
     const json = await download('#export-json');
     assert.equal(json.name, 'portolan-exposure.json');
     const report = JSON.parse(json.text);
-    assert.deepEqual(Object.keys(report), ['inputs', 'devices', 'hosts', 'topology', 'origins', 'exposures', 'scan_notes', 'assumptions', 'findings']);
+    assert.deepEqual(Object.keys(report), [
+      'inputs',
+      'devices',
+      'hosts',
+      'topology',
+      'origins',
+      'exposures',
+      'scan_notes',
+      'assumptions',
+      'findings',
+      'crown_jewels',
+      'attack_paths',
+      'choke_points',
+      'attack_notes',
+      'attack_edges',
+    ]);
     assert.equal(report.exposures.length, rows.length);
     assert.ok(Array.isArray(report.topology.links), JSON.stringify(report.topology));
     assert.ok(Array.isArray(report.findings), 'findings list');

@@ -96,9 +96,12 @@ export async function networkIdle(rec, ms = 1000) {
   }
 }
 
-export async function loadSample(page) {
+/** Load a bundled sample network: the first one (edge-fw), or the one with this id. */
+export async function loadSample(page, sample) {
+  if (sample) await page.selectOption('#sample-select', sample);
   await page.click('#sample-button');
   await page.waitForSelector('#workspace:not([hidden])');
+  await page.waitForFunction(() => /^Loaded/.test(document.querySelector('#status').textContent));
   await page.waitForFunction(() => document.querySelectorAll('#inputs-table tbody tr:not(.diag-row)').length > 0);
 }
 
@@ -163,4 +166,47 @@ export async function exposureRows(page) {
 /** Requests made since `from` (an index into rec.requests), leaving out blob: URLs (local). */
 export function requestsSince(rec, from) {
   return rec.requests.slice(from).map((r) => r.url).filter((u) => !u.startsWith('blob:'));
+}
+
+/** Wait for the attack paths view to be filled (paths, the crown-jewel hint, or an error). */
+export async function waitForAttack(page) {
+  await page.waitForSelector('#attack .attack-group, #attack .notice, #attack .no-path');
+}
+
+/** Wait for the findings view to be filled (a table, "no findings" or an error). */
+export async function waitForFindings(page) {
+  await page.waitForSelector('#findings table, #findings .empty-origin, #findings .notice');
+}
+
+/** Rows of the attack path tables, in the order shown, as plain objects. */
+export async function attackRows(page) {
+  return page.$$eval('#attack tr.path-row', (rows) =>
+    rows.map((r) => ({
+      group: r.closest('.attack-group').querySelector('h3').textContent,
+      rank: r.querySelector('.rank').textContent,
+      chain: [...r.querySelectorAll('.chain-node')].map((n) => n.textContent.replace(/\s+/g, ' ').trim()),
+      hosts: [...r.querySelectorAll('.chain-node .node-addr')].map((n) => n.textContent),
+      fewest: r.querySelector('.tag.fewest') !== null,
+      likelihood: r.querySelector('.likely .pct').textContent,
+      certainty: r.querySelector('.cert').textContent,
+      owner: r.querySelector('.owner').textContent,
+    })),
+  );
+}
+
+/** Rows of the findings table, in the order shown, as plain objects. */
+export async function findingRows(page) {
+  return page.$$eval('#findings tr.finding-row', (rows) =>
+    rows.map((r) => ({
+      severity: r.querySelector('.fsev').textContent,
+      code: r.querySelector('.fcode .code').textContent,
+      name: r.querySelector('.fcode .fname').textContent,
+      certainty: r.querySelector('.cert').textContent,
+      device: r.querySelector('.fdevice .fdev').textContent,
+      location: r.querySelector('.floc').textContent,
+      rule: r.querySelector('.frule').textContent,
+      message: r.querySelector('.fmsg').textContent,
+      owner: r.querySelector('.owner').textContent,
+    })),
+  );
 }

@@ -7,7 +7,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { answer, ask, inputRows, launchBrowser, loadSample, networkIdle, openPage, shot, startServer } from './harness.mjs';
+import {
+  answer,
+  ask,
+  inputRows,
+  launchBrowser,
+  loadSample,
+  networkIdle,
+  openPage,
+  shot,
+  startServer,
+  waitForAttack,
+  waitForFindings,
+} from './harness.mjs';
 
 const CSP =
   "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
@@ -64,7 +76,18 @@ describe('loading', () => {
     assert.equal(await page.title(), 'Portolan — network exposure analyzer');
     const urls = rec.requests.map((r) => r.url);
     for (const u of urls) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
-    for (const want of ['/', '/main.js', '/worker.js', '/pkg/portolan_bg.wasm', '/samples/index.json', '/samples/edge-fw/edge-fw.iptables']) {
+    // Both samples' files are fetched at start-up, so loading either later needs no request.
+    for (const want of [
+      '/',
+      '/main.js',
+      '/worker.js',
+      '/pkg/portolan_bg.wasm',
+      '/samples/index.json',
+      '/samples/edge-fw/edge-fw.iptables',
+      '/samples/dmz-db-vendor/portolan.yaml',
+      '/samples/dmz-db-vendor/core/core.iptables',
+      '/samples/dmz-db-vendor/vulns.nessus',
+    ]) {
       assert.ok(urls.some((u) => new URL(u).pathname === want), `${want} was not fetched during start-up: ${urls.join(' ')}`);
     }
     assert.match(await page.textContent('#status'), /^Ready/);
@@ -78,6 +101,14 @@ describe('loading', () => {
     assert.equal(csp, CSP);
     await loadSample(page);
     await ask(page, { from: '198.51.100.7', to: '203.0.113.2', proto: 'tcp', port: '443' });
+    // The attack paths and findings views of the second sample, opened.
+    await loadSample(page, 'dmz-db-vendor');
+    await waitForAttack(page);
+    await waitForFindings(page);
+    await page.locator('#attack tr.path-row .row-toggle').first().click();
+    await page.locator('#attack li.attack-step button.disclose').first().click();
+    await page.locator('#findings tr.finding-row .row-toggle').first().click();
+    await page.waitForSelector('#attack .hop');
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     assert.deepEqual(rec.errors, []);
     await context.close();
@@ -345,6 +376,27 @@ describe('privacy', () => {
     await page.click('#result .decision .loc');
     await page.waitForSelector('#source-dialog[open] .src-line.current');
     await page.keyboard.press('Escape');
+    // The second sample, its attack paths (a path, a step's hops, a rule's line, the choke
+    // points) and its findings (sorted, filtered, a rule's line).
+    await loadSample(page, 'dmz-db-vendor');
+    await waitForAttack(page);
+    await waitForFindings(page);
+    await page.locator('#attack tr.path-row .row-toggle').first().click();
+    await page.locator('#attack li.attack-step button.disclose').first().click();
+    await page.locator('#attack .hop .decision.deciding .loc').first().click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.locator('#attack .change-rule .loc').first().click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.click('#findings th button.sort[data-key="severity"]');
+    await page.selectOption('#severity-filter', 'low');
+    await page.fill('#findings-filter', 'X201');
+    await page.locator('#findings tr.finding-row .floc .loc').first().click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.locator('#findings tr.finding-row .row-toggle').first().click();
+    await page.waitForSelector('#findings tr.finding-detail');
     await page.setInputFiles('#file-input', [{ name: 'lab-fw.rules', mimeType: 'text/plain', buffer: Buffer.from(LAB_RULES) }]);
     await page.waitForFunction(() => /^Loaded 1 file/.test(document.querySelector('#status').textContent));
     await page.waitForTimeout(1000);

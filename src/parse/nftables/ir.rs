@@ -2,14 +2,21 @@
 //! statements. The text reader and the JSON reader both produce these types, so one lowering
 //! gives both forms the same model. Every item renders back to nft syntax (the JSON reader uses
 //! that rendering as the rule text of its provenance).
+//!
+//! Names, literals and texts borrow from the file where they can ([`Str`]): the readers only
+//! allocate for text they compose.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// Text borrowed from the file where possible.
+pub type Str<'a> = Cow<'a, str>;
 
 /// Where an item was read: one-based line and its text.
 #[derive(Clone, Debug, Default)]
-pub struct Pos {
+pub struct Pos<'a> {
     pub line: u32,
-    pub text: String,
+    pub text: Str<'a>,
 }
 
 /// A table family.
@@ -50,55 +57,55 @@ impl Fam {
 
 /// A table and what it holds.
 #[derive(Clone, Debug)]
-pub struct Table {
+pub struct Table<'a> {
     pub fam: Fam,
-    pub name: String,
-    pub pos: Pos,
-    pub chains: Vec<Chain>,
-    pub sets: Vec<SetDef>,
+    pub name: Str<'a>,
+    pub pos: Pos<'a>,
+    pub chains: Vec<Chain<'a>>,
+    pub sets: Vec<SetDef<'a>>,
     /// `flags dormant`: the table's base chains are not attached.
     pub dormant: bool,
 }
 
 /// The `type … hook … priority …; policy …;` line of a base chain.
 #[derive(Clone, Debug)]
-pub struct BaseSpec {
-    pub ty: String,
-    pub hook: String,
+pub struct BaseSpec<'a> {
+    pub ty: Str<'a>,
+    pub hook: Str<'a>,
     /// The priority as written (`filter`, `dstnat - 5`, `-300`).
-    pub prio: String,
-    pub device: Option<String>,
-    pub pos: Pos,
+    pub prio: Str<'a>,
+    pub device: Option<Str<'a>>,
+    pub pos: Pos<'a>,
 }
 
 /// A chain.
 #[derive(Clone, Debug)]
-pub struct Chain {
-    pub name: String,
-    pub pos: Pos,
-    pub base: Option<BaseSpec>,
+pub struct Chain<'a> {
+    pub name: Str<'a>,
+    pub pos: Pos<'a>,
+    pub base: Option<BaseSpec<'a>>,
     /// `policy accept|drop`, where it was written.
-    pub policy: Option<(String, Pos)>,
-    pub rules: Vec<RuleIr>,
+    pub policy: Option<(Str<'a>, Pos<'a>)>,
+    pub rules: Vec<RuleIr<'a>>,
 }
 
 /// A named set or map.
 #[derive(Clone, Debug, Default)]
-pub struct SetDef {
-    pub name: String,
-    pub pos: Pos,
+pub struct SetDef<'a> {
+    pub name: Str<'a>,
+    pub pos: Pos<'a>,
     pub is_map: bool,
     /// Key type (`ipv4_addr`, `inet_service`, `ipv4_addr . inet_service`, or `typeof …`).
-    pub key_type: String,
+    pub key_type: Str<'a>,
     /// Data type of a map (`verdict`, `ipv4_addr`).
-    pub data_type: Option<String>,
-    pub flags: Vec<String>,
+    pub data_type: Option<Str<'a>>,
+    pub flags: Vec<Str<'a>>,
     /// True when the set has a default timeout (its content changes on its own).
     pub timeout: bool,
-    pub elements: Vec<Elem>,
+    pub elements: Vec<Elem<'a>>,
 }
 
-impl SetDef {
+impl SetDef<'_> {
     /// True if the packet path may add or remove elements (`flags dynamic`, timeouts).
     pub fn dynamic(&self) -> bool {
         self.timeout || self.flags.iter().any(|f| f == "dynamic" || f == "timeout")
@@ -107,50 +114,50 @@ impl SetDef {
 
 /// One rule: its statements in order.
 #[derive(Clone, Debug)]
-pub struct RuleIr {
-    pub pos: Pos,
-    pub stmts: Vec<Stmt>,
+pub struct RuleIr<'a> {
+    pub pos: Pos<'a>,
+    pub stmts: Vec<Stmt<'a>>,
 }
 
 /// A value: a literal, a set, a reference to a named set, a concatenation.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Val {
+pub enum Val<'a> {
     /// A literal as written (`10.0.0.0/8`, `22-25`, `ssh`, `eth*`); interpreted by the key.
-    Atom(String),
+    Atom(Str<'a>),
     /// `{ a, b : verdict, … }`, or a comma list `new,established`.
-    Set(Vec<Elem>),
+    Set(Vec<Elem<'a>>),
     /// `@name`.
-    SetRef(String),
+    SetRef(Str<'a>),
     /// `a . b`.
-    Concat(Vec<Val>),
+    Concat(Vec<Val<'a>>),
     /// `syn | ack`: flags or'ed together.
-    Or(Vec<Val>),
+    Or(Vec<Val<'a>>),
     /// A verdict as the data of a verdict map.
-    Verdict(Verdict),
+    Verdict(Verdict<'a>),
     /// `KEY map MAP`: the value the map gives for the packet's key (`tcp dport map { … }`).
-    Map { key: String, map: Box<Val> },
+    Map { key: Str<'a>, map: Box<Val<'a>> },
     /// An expression the model does not follow (`numgen inc mod 2`), as text.
-    Other(String),
+    Other(Str<'a>),
 }
 
 /// An element of a set or map.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Elem {
-    pub key: Val,
-    pub data: Option<Val>,
+pub struct Elem<'a> {
+    pub key: Val<'a>,
+    pub data: Option<Val<'a>>,
 }
 
 /// A verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Verdict<'a> {
     Accept,
     Drop,
     Continue,
     Return,
-    Jump(String),
-    Goto(String),
+    Jump(Str<'a>),
+    Goto(Str<'a>),
     /// `queue …`: to user space.
-    Queue(String),
+    Queue(Str<'a>),
 }
 
 /// A comparison operator. `Implicit` is the operator nft chooses when none is written: equality,
@@ -177,30 +184,30 @@ pub enum NatKind {
 
 /// A statement of a rule.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Stmt {
+pub enum Stmt<'a> {
     /// `KEY [& MASK] [OP] VALUE`.
-    Match { key: String, mask: Option<Val>, op: Op, right: Val },
+    Match { key: Str<'a>, mask: Option<Val<'a>>, op: Op, right: Val<'a> },
     /// `KEY vmap VALUE`.
-    Vmap { key: String, map: Val },
-    Verdict(Verdict),
+    Vmap { key: Str<'a>, map: Val<'a> },
+    Verdict(Verdict<'a>),
     /// `reject [with …]`: the words after `with`.
-    Reject(Option<String>),
+    Reject(Option<Str<'a>>),
     /// `snat|dnat [ip|ip6] [to] ADDR[:PORT]`, `masquerade [to :PORT]`, `redirect [to :PORT]`.
-    Nat { kind: NatKind, family: Option<String>, addr: Option<Val>, port: Option<Val>, flags: Vec<String> },
+    Nat { kind: NatKind, family: Option<Str<'a>>, addr: Option<Val<'a>>, port: Option<Val<'a>>, flags: Vec<Str<'a>> },
     Notrack,
     /// Counters, logging, marks, comments: no effect on where the packet goes.
-    Effect(String),
+    Effect(Str<'a>),
     /// `limit rate [over] …`.
-    Limit { over: bool, text: String },
+    Limit { over: bool, text: Str<'a> },
     /// A statement that changes the packet or its fate in a way the model does not follow.
-    UnmodelledAction(String),
+    UnmodelledAction(Str<'a>),
     /// A match the model does not follow.
-    UnmodelledMatch(String),
+    UnmodelledMatch(Str<'a>),
     /// Words the reader does not know, kept as text.
-    Unrecognized(String),
+    Unrecognized(Str<'a>),
 }
 
-impl fmt::Display for Verdict {
+impl fmt::Display for Verdict<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Verdict::Accept => f.write_str("accept"),
@@ -215,7 +222,7 @@ impl fmt::Display for Verdict {
     }
 }
 
-impl fmt::Display for Val {
+impl fmt::Display for Val<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Val::Atom(a) => f.write_str(a),
@@ -255,7 +262,7 @@ impl fmt::Display for Val {
     }
 }
 
-impl fmt::Display for Elem {
+impl fmt::Display for Elem<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.data {
             Some(d) => write!(f, "{} : {d}", self.key),
@@ -264,11 +271,11 @@ impl fmt::Display for Elem {
     }
 }
 
-impl fmt::Display for Stmt {
+impl fmt::Display for Stmt<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stmt::Match { key, mask, op, right } => {
-                f.write_str(&display_key(key))?;
+                write!(f, "{}", KeyText(key))?;
                 if let Some(m) = mask {
                     write!(f, " & {m}")?;
                 }
@@ -284,13 +291,13 @@ impl fmt::Display for Stmt {
                     Op::Le => "<= ",
                     Op::Ge => ">= ",
                 };
-                if matches!(key.as_str(), "iifname" | "oifname" | "iif" | "oif") {
-                    write!(f, " {o}{}", quoted(right))
+                if matches!(key.as_ref(), "iifname" | "oifname" | "iif" | "oif") {
+                    write!(f, " {o}{}", Quoted(right))
                 } else {
                     write!(f, " {o}{right}")
                 }
             }
-            Stmt::Vmap { key, map } => write!(f, "{} vmap {map}", display_key(key)),
+            Stmt::Vmap { key, map } => write!(f, "{} vmap {map}", KeyText(key)),
             Stmt::Verdict(v) => write!(f, "{v}"),
             Stmt::Reject(None) => f.write_str("reject"),
             Stmt::Reject(Some(w)) => write!(f, "reject with {w}"),
@@ -330,28 +337,42 @@ impl fmt::Display for Stmt {
 }
 
 /// A selector as nft writes it: meta keys other than the interface ones with `meta`.
-pub fn display_key(key: &str) -> String {
-    match key {
-        "mark" | "skuid" | "skgid" | "pkttype" | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid" | "iiftype"
-        | "oiftype" => format!("meta {key}"),
-        k => k.to_string(),
+pub struct KeyText<'k>(pub &'k str);
+
+impl fmt::Display for KeyText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            "mark" | "skuid" | "skgid" | "pkttype" | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid"
+            | "iiftype" | "oiftype" => write!(f, "meta {}", self.0),
+            k => f.write_str(k),
+        }
     }
 }
 
 /// A value with its literals in quotes (interface names).
-fn quoted(v: &Val) -> String {
-    match v {
-        Val::Atom(a) => format!("\"{a}\""),
-        Val::Set(els) => {
-            let parts: Vec<String> = els.iter().map(|e| quoted(&e.key)).collect();
-            format!("{{ {} }}", parts.join(", "))
+struct Quoted<'v, 'a>(&'v Val<'a>);
+
+impl fmt::Display for Quoted<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Val::Atom(a) => write!(f, "\"{a}\""),
+            Val::Set(els) => {
+                f.write_str("{ ")?;
+                for (i, e) in els.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", Quoted(&e.key))?;
+                }
+                f.write_str(" }")
+            }
+            other => write!(f, "{other}"),
         }
-        other => other.to_string(),
     }
 }
 
 /// A rule's statements as nft writes them.
-pub fn render(stmts: &[Stmt]) -> String {
+pub fn render(stmts: &[Stmt<'_>]) -> String {
     let mut s = String::new();
     for st in stmts {
         if !s.is_empty() {

@@ -5,12 +5,12 @@
 //! the line where it starts in the file (one line for `nft -j`'s compact output); a rule's text
 //! is its statements written back in nft syntax.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-
 use super::ir::*;
-use super::ir::display_key;
+use super::ir::KeyText;
+use super::jtree::{self, null, Node, V};
 use crate::diag::{codes, Diags, Severity};
 
 /// Start offsets of the elements of the top-level `"nftables"` array (a small scanner over the
@@ -68,26 +68,33 @@ fn line_of(text: &str, offset: usize) -> u32 {
     u32::try_from(n + 1).unwrap_or(u32::MAX)
 }
 
-fn s<'v>(o: &'v Map<String, Value>, k: &str) -> Option<&'v str> {
-    o.get(k).and_then(Value::as_str)
+fn s<'d>(o: V<'d, '_>, k: &str) -> Option<&'d str> {
+    o.get(k).and_then(|v| v.as_str())
+}
+
+/// A string member, borrowed from the document where it can be.
+fn sc<'a>(o: V<'_, 'a>, k: &str) -> Option<Str<'a>> {
+    o.get(k).and_then(|v| v.as_cow())
 }
 
 /// Read the document. `None` (with a P008 diagnostic) if it is not a ruleset.
-pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
+pub fn read<'a>(text: &'a str, diags: &mut Diags) -> Option<Vec<Table<'a>>> {
     diags.set_context("nft -j");
-    let v: Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
-        Ok(v) => v,
+    let doc = match jtree::parse(text.trim_start_matches('\u{feff}')) {
+        Ok(d) => d,
         Err(e) => {
             let line = u32::try_from(e.line()).unwrap_or(0);
             diags.push(codes::UNREADABLE, Severity::Error, line, "", format!("invalid JSON: {e}"));
             return None;
         }
     };
-    let Some(items) = v.get("nftables").and_then(Value::as_array) else {
+    let Some(items) = jtree::root(&doc).get("nftables").filter(|v| v.is_array()) else {
         diags.push(codes::UNREADABLE, Severity::Error, 0, "", "JSON without an \"nftables\" array: not nft -j output");
         return None;
     };
-    let starts = element_starts(text);
+    // `nft -j` writes one line: every element is then on line 1, found without a scan
+    let one_line = !text.trim_end().contains('\n');
+    let starts = if one_line { Vec::new() } else { element_starts(text) };
     // line numbers by an incremental scan (linear in the text)
     let mut lines = Vec::with_capacity(starts.len());
     let (mut last_off, mut last_line) = (0usize, 1u32);
@@ -97,58 +104,57 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
         last_off = st;
         lines.push(last_line);
     }
-    let aligned = lines.len() == items.len();
+    let aligned = !one_line && lines.len() == items.len();
     let _ = line_of;
-    let mut tables: Vec<Table> = Vec::new();
+    let mut tables: Vec<Table<'a>> = Vec::new();
     // per table (same index), chain name → index in its `chains`
-    let mut chain_ix: Vec<HashMap<String, usize>> = Vec::new();
-    for (k, item) in items.iter().enumerate() {
+    let mut chain_ix: Vec<HashMap<Str<'a>, usize>> = Vec::new();
+    for (k, item) in items.elems().enumerate() {
         let line = if aligned { lines.get(k).copied().unwrap_or(1) } else { 1 };
-        let Some(o) = item.as_object() else {
+        if !item.is_object() {
             diags.push(codes::UNRECOGNIZED, Severity::Warning, line, &format!("/nftables/{k}"), "element is not an object");
             continue;
-        };
-        let Some((kind, body)) = o.iter().next() else { continue };
-        let Some(b) = body.as_object() else {
+        }
+        let Some((kind, b)) = item.first() else { continue };
+        if !b.is_object() {
             if kind != "metainfo" {
                 diags.push(codes::UNRECOGNIZED, Severity::Warning, line, &format!("/nftables/{k}"), format!("\"{kind}\" without an object"));
             }
             continue;
-        };
+        }
         let fam = s(b, "family").and_then(Fam::from_name);
-        match kind.as_str() {
+        match kind {
             "metainfo" => {}
             "table" => {
-                let (Some(fam), Some(name)) = (fam, s(b, "name")) else {
+                let (Some(fam), Some(name)) = (fam, sc(b, "name")) else {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "table without a family or name");
                     continue;
                 };
                 let text = format!("table {} {name}", fam.name());
                 // nft 1.0.6 writes the table's name where its flags belong; `dormant` is then the
                 // flag meant (the other, `owner`, only exists while its process runs)
-                let dormant = b.get("flags").is_some_and(|f| match f {
-                    Value::String(x) => x == "dormant" || x == name,
-                    Value::Array(a) => a.iter().any(|x| x.as_str() == Some("dormant")),
-                    _ => false,
+                let dormant = b.get("flags").is_some_and(|f| match f.as_str() {
+                    Some(x) => x == "dormant" || x == name,
+                    None => f.elems().any(|x| x.as_str() == Some("dormant")),
                 });
                 if !tables.iter().any(|t| t.fam == fam && t.name == name) {
-                    tables.push(Table { fam, name: name.into(), pos: Pos { line, text }, chains: Vec::new(), sets: Vec::new(), dormant });
+                    tables.push(Table { fam, name, pos: Pos { line, text: Cow::Owned(text) }, chains: Vec::new(), sets: Vec::new(), dormant });
                 }
             }
             "chain" => {
-                let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), s(b, "name")) else {
+                let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), sc(b, "name")) else {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "chain without family, table or name");
                     continue;
                 };
                 let Some(ti) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
-                let base = match (s(b, "type"), s(b, "hook")) {
+                let base = match (sc(b, "type"), sc(b, "hook")) {
                     (Some(ty), Some(hook)) => {
-                        let prio = match b.get("prio") {
-                            Some(Value::Number(n)) => n.to_string(),
-                            Some(Value::String(x)) => x.clone(),
-                            _ => String::new(),
+                        let prio: Str<'a> = match b.get("prio") {
+                            Some(x) if x.as_number().is_some() => Cow::Owned(x.to_string()),
+                            Some(x) if x.is_str() => x.as_cow().unwrap_or_default(),
+                            _ => Cow::Borrowed(""),
                         };
-                        let device = s(b, "dev").map(str::to_string).or_else(|| b.get("dev").map(|d| d.to_string()));
+                        let device = sc(b, "dev").or_else(|| b.get("dev").map(|d| Cow::Owned(d.to_string())));
                         let mut text = format!("type {ty} hook {hook}");
                         if let Some(d) = &device {
                             text.push_str(&format!(" device {d}"));
@@ -157,18 +163,18 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                         if let Some(p) = s(b, "policy") {
                             text.push_str(&format!(" policy {p};"));
                         }
-                        Some(BaseSpec { ty: ty.into(), hook: hook.into(), prio, device, pos: Pos { line, text } })
+                        Some(BaseSpec { ty, hook, prio, device, pos: Pos { line, text: Cow::Owned(text) } })
                     }
                     _ => None,
                 };
-                let policy = s(b, "policy").map(|p| {
-                    let text = base.as_ref().map(|b| b.pos.text.clone()).unwrap_or_else(|| format!("policy {p};"));
-                    (p.to_string(), Pos { line, text })
+                let policy = sc(b, "policy").map(|p| {
+                    let text = base.as_ref().map(|b| b.pos.text.clone()).unwrap_or_else(|| Cow::Owned(format!("policy {p};")));
+                    (p, Pos { line, text })
                 });
                 let text = format!("chain {} {} {name}", fam.name(), tname);
                 chain_ix.resize_with(tables.len(), HashMap::new);
                 let (Some(t), Some(ix)) = (tables.get_mut(ti), chain_ix.get_mut(ti)) else { continue };
-                match ix.get(name).and_then(|&ci| t.chains.get_mut(ci)) {
+                match ix.get(&name).and_then(|&ci| t.chains.get_mut(ci)) {
                     Some(c) => {
                         if base.is_some() {
                             c.base = base;
@@ -176,13 +182,13 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                         }
                     }
                     None => {
-                        ix.insert(name.to_string(), t.chains.len());
-                        t.chains.push(Chain { name: name.into(), pos: Pos { line, text }, base, policy, rules: Vec::new() });
+                        ix.insert(name.clone(), t.chains.len());
+                        t.chains.push(Chain { name, pos: Pos { line, text: Cow::Owned(text) }, base, policy, rules: Vec::new() });
                     }
                 }
             }
             "set" | "map" => {
-                let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), s(b, "name")) else {
+                let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), sc(b, "name")) else {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "set without family, table or name");
                     continue;
                 };
@@ -190,18 +196,15 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                 let key_type = type_text(b.get("type"));
                 let data_type = b.get("map").map(|m| type_text(Some(m)));
                 let flags = match b.get("flags") {
-                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                    Some(Value::String(x)) => vec![x.clone()],
-                    _ => Vec::new(),
+                    Some(x) if x.is_str() => x.as_cow().into_iter().collect(),
+                    Some(x) => x.elems().filter_map(|f| f.as_cow()).collect(),
+                    None => Vec::new(),
                 };
-                let elements = match b.get("elem") {
-                    Some(Value::Array(a)) => a.iter().map(elem).collect(),
-                    _ => Vec::new(),
-                };
+                let elements = b.get("elem").map(|a| a.elems().map(elem).collect()).unwrap_or_default();
                 let text = format!("{kind} {name} {{ type {key_type}{} }}", data_type.as_ref().map(|d| format!(" : {d}")).unwrap_or_default());
                 t.sets.push(SetDef {
-                    name: name.into(),
-                    pos: Pos { line, text },
+                    name,
+                    pos: Pos { line, text: Cow::Owned(text) },
                     is_map: kind == "map",
                     key_type,
                     data_type,
@@ -213,29 +216,23 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
             "element" => {
                 let (Some(fam), Some(tname), Some(name)) = (fam, s(b, "table"), s(b, "name")) else { continue };
                 let Some(t) = find_table(&mut tables, fam, tname, line, diags, k).and_then(|ti| tables.get_mut(ti)) else { continue };
-                let els: Vec<Elem> = match b.get("elem") {
-                    Some(Value::Array(a)) => a.iter().map(elem).collect(),
-                    _ => Vec::new(),
-                };
+                let els: Vec<Elem<'a>> = b.get("elem").map(|a| a.elems().map(elem).collect()).unwrap_or_default();
                 if let Some(st) = t.sets.iter_mut().find(|x| x.name == name) {
                     st.elements.extend(els);
                 }
             }
             "rule" => {
-                let (Some(fam), Some(tname), Some(cname)) = (fam, s(b, "table"), s(b, "chain")) else {
+                let (Some(fam), Some(tname), Some(cname)) = (fam, s(b, "table"), sc(b, "chain")) else {
                     diags.push(codes::BAD_VALUE, Severity::Warning, line, &format!("/nftables/{k}"), "rule without family, table or chain");
                     continue;
                 };
                 let Some(ti) = find_table(&mut tables, fam, tname, line, diags, k) else { continue };
                 chain_ix.resize_with(tables.len(), HashMap::new);
                 let (Some(t), Some(ix)) = (tables.get_mut(ti), chain_ix.get_mut(ti)) else { continue };
-                let stmts: Vec<Stmt> = match b.get("expr") {
-                    Some(Value::Array(a)) => a.iter().map(stmt).collect(),
-                    _ => Vec::new(),
-                };
+                let stmts: Vec<Stmt<'a>> = b.get("expr").map(|a| a.elems().map(stmt).collect()).unwrap_or_default();
                 let text = render(&stmts);
-                let rule = RuleIr { pos: Pos { line, text }, stmts };
-                match ix.get(cname).and_then(|&ci| t.chains.get_mut(ci)) {
+                let rule = RuleIr { pos: Pos { line, text: Cow::Owned(text) }, stmts };
+                match ix.get(&cname).and_then(|&ci| t.chains.get_mut(ci)) {
                     Some(c) => c.rules.push(rule),
                     None => {
                         diags.push(
@@ -245,8 +242,8 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
                             &rule.pos.text,
                             format!("rule of chain {cname}, which is not listed before it: read into a new regular chain"),
                         );
-                        ix.insert(cname.to_string(), t.chains.len());
-                        t.chains.push(Chain { name: cname.into(), pos: rule.pos.clone(), base: None, policy: None, rules: vec![rule] });
+                        ix.insert(cname.clone(), t.chains.len());
+                        t.chains.push(Chain { name: cname, pos: rule.pos.clone(), base: None, policy: None, rules: vec![rule] });
                     }
                 }
             }
@@ -268,7 +265,7 @@ pub fn read(text: &str, diags: &mut Diags) -> Option<Vec<Table>> {
 }
 
 /// Index of the table, created (with a diagnostic) when it was not listed before.
-fn find_table(tables: &mut Vec<Table>, fam: Fam, name: &str, line: u32, diags: &mut Diags, k: usize) -> Option<usize> {
+fn find_table(tables: &mut Vec<Table<'_>>, fam: Fam, name: &str, line: u32, diags: &mut Diags, k: usize) -> Option<usize> {
     let pos = tables.iter().position(|t| t.fam == fam && t.name == name);
     match pos {
         Some(p) => Some(p),
@@ -282,8 +279,8 @@ fn find_table(tables: &mut Vec<Table>, fam: Fam, name: &str, line: u32, diags: &
             );
             tables.push(Table {
                 fam,
-                name: name.into(),
-                pos: Pos { line, text: format!("table {} {name}", fam.name()) },
+                name: Cow::Owned(name.to_string()),
+                pos: Pos { line, text: Cow::Owned(format!("table {} {name}", fam.name())) },
                 chains: Vec::new(),
                 sets: Vec::new(),
                 dormant: false,
@@ -293,98 +290,100 @@ fn find_table(tables: &mut Vec<Table>, fam: Fam, name: &str, line: u32, diags: &
     }
 }
 
-fn type_text(v: Option<&Value>) -> String {
+fn type_text<'a>(v: Option<V<'_, 'a>>) -> Str<'a> {
     match v {
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" . "),
-        Some(other) => other.to_string(),
-        None => String::new(),
+        Some(x) if x.is_str() => x.as_cow().unwrap_or_default(),
+        Some(x) if x.is_array() => Cow::Owned(x.elems().filter_map(|e| e.as_str()).collect::<Vec<_>>().join(" . ")),
+        Some(other) => Cow::Owned(other.to_string()),
+        None => Cow::Borrowed(""),
     }
 }
 
-fn verdict_of(k: &str, b: &Value) -> Option<Verdict> {
+fn verdict_of<'a>(k: &str, b: V<'_, 'a>) -> Option<Verdict<'a>> {
     Some(match k {
         "accept" => Verdict::Accept,
         "drop" => Verdict::Drop,
         "continue" => Verdict::Continue,
         "return" => Verdict::Return,
-        "jump" => Verdict::Jump(b.get("target").and_then(Value::as_str).unwrap_or("").to_string()),
-        "goto" => Verdict::Goto(b.get("target").and_then(Value::as_str).unwrap_or("").to_string()),
+        "jump" => Verdict::Jump(sc(b, "target").unwrap_or_default()),
+        "goto" => Verdict::Goto(sc(b, "target").unwrap_or_default()),
         _ => return None,
     })
 }
 
 /// A set or map element.
-fn elem(v: &Value) -> Elem {
-    match v {
-        // map element: [key, data]
-        Value::Array(a) if a.len() == 2 => {
-            let key = val(a.first().unwrap_or(&Value::Null));
-            let data = a.get(1).map(|d| match d.as_object().and_then(|o| o.iter().next()) {
-                Some((k, b)) => match verdict_of(k, b) {
-                    Some(vd) => Val::Verdict(vd),
-                    None => val(d),
-                },
+fn elem<'a>(v: V<'_, 'a>) -> Elem<'a> {
+    // map element: [key, data]
+    if v.is_array() && v.len() == 2 {
+        let key = val(v.at(0).unwrap_or(null()));
+        let data = v.at(1).map(|d| match d.first() {
+            Some((k, b)) => match verdict_of(k, b) {
+                Some(vd) => Val::Verdict(vd),
                 None => val(d),
-            });
-            Elem { key, data }
-        }
-        Value::Object(o) if o.contains_key("elem") => {
-            let inner = o.get("elem").and_then(|e| e.get("val")).unwrap_or(&Value::Null);
-            elem(inner)
-        }
-        other => Elem { key: val(other), data: None },
+            },
+            None => val(d),
+        });
+        return Elem { key, data };
     }
+    if v.is_object() && v.contains_key("elem") {
+        let inner = v.get("elem").and_then(|e| e.get("val")).unwrap_or(null());
+        return elem(inner);
+    }
+    Elem { key: val(v), data: None }
 }
 
 /// A value (right-hand side, set element, NAT address).
-fn val(v: &Value) -> Val {
-    match v {
-        Value::String(x) => match x.strip_prefix('@') {
-            Some(n) => Val::SetRef(n.to_string()),
-            None => Val::Atom(x.clone()),
+fn val<'a>(v: V<'_, 'a>) -> Val<'a> {
+    match v.node() {
+        Node::Str(Cow::Borrowed(x)) => match x.strip_prefix('@') {
+            Some(n) => Val::SetRef(Cow::Borrowed(n)),
+            None => Val::Atom(Cow::Borrowed(x)),
         },
-        Value::Number(n) => Val::Atom(n.to_string()),
-        Value::Bool(b) => Val::Atom(b.to_string()),
-        Value::Array(a) => Val::Set(a.iter().map(|e| Elem { key: val(e), data: None }).collect()),
-        Value::Object(o) => {
-            let Some((k, b)) = o.iter().next() else { return Val::Other("{}".into()) };
-            match k.as_str() {
-                "set" => match b {
-                    Value::Array(a) => Val::Set(a.iter().map(elem).collect()),
-                    other => Val::Set(vec![Elem { key: val(other), data: None }]),
+        Node::Str(Cow::Owned(x)) => match x.strip_prefix('@') {
+            Some(n) => Val::SetRef(Cow::Owned(n.to_string())),
+            None => Val::Atom(Cow::Owned(x.clone())),
+        },
+        Node::Num(n) => Val::Atom(Cow::Owned(n.to_string())),
+        Node::Bool(b) => Val::Atom(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Node::Arr { .. } => Val::Set(v.elems().map(|e| Elem { key: val(e), data: None }).collect()),
+        Node::Obj { .. } => {
+            let Some((k, b)) = v.first() else { return Val::Other(Cow::Borrowed("{}")) };
+            match k {
+                "set" => match b.is_array() {
+                    true => Val::Set(b.elems().map(elem).collect()),
+                    false => Val::Set(vec![Elem { key: val(b), data: None }]),
                 },
                 "prefix" => {
                     let addr = b.get("addr").map(val).map(|v| v.to_string()).unwrap_or_default();
                     let len = b.get("len").map(|l| l.to_string()).unwrap_or_default();
-                    Val::Atom(format!("{addr}/{len}"))
+                    Val::Atom(Cow::Owned(format!("{addr}/{len}")))
                 }
                 "range" => {
-                    let a = b.get(0).map(val).map(|v| v.to_string()).unwrap_or_default();
-                    let c = b.get(1).map(val).map(|v| v.to_string()).unwrap_or_default();
-                    Val::Atom(format!("{a}-{c}"))
+                    let a = b.at(0).map(val).map(|v| v.to_string()).unwrap_or_default();
+                    let c = b.at(1).map(val).map(|v| v.to_string()).unwrap_or_default();
+                    Val::Atom(Cow::Owned(format!("{a}-{c}")))
                 }
-                "concat" => Val::Concat(b.as_array().map(|a| a.iter().map(val).collect()).unwrap_or_default()),
-                "|" => Val::Or(b.as_array().map(|a| a.iter().map(val).collect()).unwrap_or_default()),
+                "concat" => Val::Concat(b.elems().map(val).collect()),
+                "|" => Val::Or(b.elems().map(val).collect()),
                 "elem" => elem(v).key,
                 "map" => match b.get("key").and_then(key) {
-                    Some(k) => Val::Map { key: k, map: Box::new(val(b.get("data").unwrap_or(&Value::Null))) },
-                    None => Val::Other(compact(v)),
+                    Some(k) => Val::Map { key: k, map: Box::new(val(b.get("data").unwrap_or(null()))) },
+                    None => Val::Other(Cow::Owned(compact(v))),
                 },
                 _ => match verdict_of(k, b) {
                     Some(vd) => Val::Verdict(vd),
                     None => match key(v) {
                         Some(kt) => Val::Other(kt),
-                        None => Val::Other(compact(v)),
+                        None => Val::Other(Cow::Owned(compact(v))),
                     },
                 },
             }
         }
-        Value::Null => Val::Other("null".into()),
+        Node::Null => Val::Other(Cow::Borrowed("null")),
     }
 }
 
-fn compact(v: &Value) -> String {
+fn compact(v: V<'_, '_>) -> String {
     let t = v.to_string();
     if t.len() > 200 {
         let cut: String = t.chars().take(200).collect();
@@ -396,60 +395,64 @@ fn compact(v: &Value) -> String {
 
 /// A selector expression as nft writes it (`ip saddr`, `meta l4proto`, `ct state`, `fib daddr
 /// type`). `None` for expressions that are not selectors.
-fn key(v: &Value) -> Option<String> {
-    let o = v.as_object()?;
-    let (k, b) = o.iter().next()?;
-    Some(match k.as_str() {
+fn key<'a>(v: V<'_, 'a>) -> Option<Str<'a>> {
+    let (k, b) = v.first()?;
+    Some(Cow::Owned(match k {
         "payload" => {
-            if let (Some(p), Some(f)) = (b.get("protocol").and_then(Value::as_str), b.get("field").and_then(Value::as_str)) {
+            if let (Some(p), Some(f)) = (s(b, "protocol"), s(b, "field")) {
                 format!("{p} {f}")
             } else {
-                let base = b.get("base").and_then(Value::as_str).unwrap_or("?");
+                let base = s(b, "base").unwrap_or("?");
                 let off = b.get("offset").map(|x| x.to_string()).unwrap_or_default();
                 let len = b.get("len").map(|x| x.to_string()).unwrap_or_default();
                 format!("@{base},{off},{len}")
             }
         }
         "meta" => {
-            let m = b.get("key").and_then(Value::as_str).unwrap_or("?");
+            let m = s(b, "key").unwrap_or("?");
             match m {
                 "iif" | "oif" | "iifname" | "oifname" | "iiftype" | "oiftype" | "mark" | "skuid" | "skgid" | "pkttype"
-                | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid" => m.to_string(),
+                | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid" => {
+                    return Some(sc(b, "key").unwrap_or_default());
+                }
                 _ => format!("meta {m}"),
             }
         }
         "ct" => {
-            let mut parts = vec!["ct".to_string()];
-            if let Some(d) = b.get("dir").and_then(Value::as_str) {
-                parts.push(d.into());
+            let mut t = String::from("ct");
+            if let Some(d) = s(b, "dir") {
+                t.push(' ');
+                t.push_str(d);
             }
-            if let Some(f) = b.get("family").and_then(Value::as_str) {
-                parts.push(f.into());
+            if let Some(f) = s(b, "family") {
+                t.push(' ');
+                t.push_str(f);
             }
-            parts.push(b.get("key").and_then(Value::as_str).unwrap_or("?").into());
-            parts.join(" ")
+            t.push(' ');
+            t.push_str(s(b, "key").unwrap_or("?"));
+            t
         }
         "fib" => {
-            let flags: Vec<String> = match b.get("flags") {
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                Some(Value::String(x)) => vec![x.clone()],
-                _ => Vec::new(),
+            let flags: Vec<&str> = match b.get("flags") {
+                Some(x) if x.is_str() => x.as_str().into_iter().collect(),
+                Some(x) => x.elems().filter_map(|f| f.as_str()).collect(),
+                None => Vec::new(),
             };
-            let result = b.get("result").and_then(Value::as_str).unwrap_or("?");
+            let result = s(b, "result").unwrap_or("?");
             format!("fib {} {result}", flags.join(" . "))
         }
         "tcp option" | "ip option" | "exthdr" | "sctp chunk" | "rt" | "socket" | "osf" | "ipsec" | "numgen" | "jhash"
         | "symhash" | "dccp option" => {
-            let mut t = k.clone();
-            if let Some(n) = b.get("name").and_then(Value::as_str) {
+            let mut t = k.to_string();
+            if let Some(n) = s(b, "name") {
                 t.push(' ');
                 t.push_str(n);
             }
-            if let Some(n) = b.get("key").and_then(Value::as_str) {
+            if let Some(n) = s(b, "key") {
                 t.push(' ');
                 t.push_str(n);
             }
-            if let Some(n) = b.get("field").and_then(Value::as_str) {
+            if let Some(n) = s(b, "field") {
                 t.push(' ');
                 t.push_str(n);
             }
@@ -459,11 +462,14 @@ fn key(v: &Value) -> Option<String> {
             t
         }
         "concat" => {
-            let parts: Vec<String> = b.as_array()?.iter().map(|e| key(e).unwrap_or_else(|| compact(e))).collect();
+            if !b.is_array() {
+                return None;
+            }
+            let parts: Vec<String> = b.elems().map(|e| key(e).map_or_else(|| compact(e), Cow::into_owned)).collect();
             parts.join(" . ")
         }
         _ => return None,
-    })
+    }))
 }
 
 fn op_of(s: &str) -> Op {
@@ -479,86 +485,86 @@ fn op_of(s: &str) -> Op {
 }
 
 /// One statement of a rule's `expr`.
-fn stmt(v: &Value) -> Stmt {
-    let Some((k, b)) = v.as_object().and_then(|o| o.iter().next()) else {
-        return Stmt::Unrecognized(compact(v));
+fn stmt<'a>(v: V<'_, 'a>) -> Stmt<'a> {
+    let Some((k, b)) = v.first() else {
+        return Stmt::Unrecognized(Cow::Owned(compact(v)));
     };
     if let Some(vd) = verdict_of(k, b) {
         return Stmt::Verdict(vd);
     }
-    match k.as_str() {
+    match k {
         "match" => {
-            let left = b.get("left").unwrap_or(&Value::Null);
-            let right = val(b.get("right").unwrap_or(&Value::Null));
-            let op = op_of(b.get("op").and_then(Value::as_str).unwrap_or("=="));
+            let left = b.get("left").unwrap_or(null());
+            let right = val(b.get("right").unwrap_or(null()));
+            let op = op_of(s(b, "op").unwrap_or("=="));
             // `{"&": [selector, mask]}`
-            if let Some(and) = left.get("&").and_then(Value::as_array) {
-                let sel = and.first().and_then(key);
-                let mask = and.get(1).map(val);
+            if let Some(and) = left.get("&").filter(|a| a.is_array()) {
+                let sel = and.at(0).and_then(key);
+                let mask = and.at(1).map(val);
                 return match sel {
                     Some(key) => Stmt::Match { key, mask, op, right },
-                    None => Stmt::UnmodelledMatch(compact(v)),
+                    None => Stmt::UnmodelledMatch(Cow::Owned(compact(v))),
                 };
             }
             match key(left) {
                 Some(key) => Stmt::Match { key, mask: None, op, right },
-                None => Stmt::UnmodelledMatch(compact(v)),
+                None => Stmt::UnmodelledMatch(Cow::Owned(compact(v))),
             }
         }
         "vmap" => {
-            let kk = b.get("key").and_then(key).unwrap_or_else(|| compact(b.get("key").unwrap_or(&Value::Null)));
-            let map = val(b.get("data").unwrap_or(&Value::Null));
+            let kk = b.get("key").and_then(key).unwrap_or_else(|| Cow::Owned(compact(b.get("key").unwrap_or(null()))));
+            let map = val(b.get("data").unwrap_or(null()));
             Stmt::Vmap { key: kk, map }
         }
-        "counter" => Stmt::Effect("counter".into()),
+        "counter" => Stmt::Effect(Cow::Borrowed("counter")),
         "log" => {
             let mut t = "log".to_string();
-            if let Some(p) = b.get("prefix").and_then(Value::as_str) {
+            if let Some(p) = s(b, "prefix") {
                 t.push_str(&format!(" prefix \"{p}\""));
             }
-            Stmt::Effect(t)
+            Stmt::Effect(Cow::Owned(t))
         }
-        "comment" => Stmt::Effect(format!("comment {}", compact(b))),
+        "comment" => Stmt::Effect(Cow::Owned(format!("comment {}", compact(b)))),
         "limit" => {
             let rate = b.get("rate").map(|r| r.to_string()).unwrap_or_default();
-            let per = b.get("per").and_then(Value::as_str).unwrap_or("second");
-            let over = b.get("inv").and_then(Value::as_bool).unwrap_or(false);
-            let unit = b.get("rate_unit").and_then(Value::as_str).map(|u| format!(" {u}")).unwrap_or_default();
+            let per = s(b, "per").unwrap_or("second");
+            let over = b.get("inv").and_then(|x| x.as_bool()).unwrap_or(false);
+            let unit = s(b, "rate_unit").map(|u| format!(" {u}")).unwrap_or_default();
             let text = format!("limit rate {}{rate}{unit}/{per}", if over { "over " } else { "" });
-            Stmt::Limit { over, text }
+            Stmt::Limit { over, text: Cow::Owned(text) }
         }
         "notrack" => Stmt::Notrack,
         "reject" => {
-            let ty = b.get("type").and_then(Value::as_str);
+            let ty = s(b, "type");
             let ex = b.get("expr").map(|e| val(e).to_string());
-            match (ty, ex) {
-                (None, None) => Stmt::Reject(None),
-                (Some("tcp reset"), _) => Stmt::Reject(Some("tcp reset".into())),
-                (Some(t), Some(e)) => Stmt::Reject(Some(format!("{t} type {e}"))),
-                (Some(t), None) => Stmt::Reject(Some(format!("{t} type port-unreachable"))),
-                (None, Some(e)) => Stmt::Reject(Some(format!("icmpx type {e}"))),
-            }
+            Stmt::Reject(match (ty, ex) {
+                (None, None) => None,
+                (Some("tcp reset"), _) => Some(Cow::Borrowed("tcp reset")),
+                (Some(t), Some(e)) => Some(Cow::Owned(format!("{t} type {e}"))),
+                (Some(t), None) => Some(Cow::Owned(format!("{t} type port-unreachable"))),
+                (None, Some(e)) => Some(Cow::Owned(format!("icmpx type {e}"))),
+            })
         }
         "snat" | "dnat" | "masquerade" | "redirect" => {
-            let kind = match k.as_str() {
+            let kind = match k {
                 "snat" => NatKind::Snat,
                 "dnat" => NatKind::Dnat,
                 "masquerade" => NatKind::Masquerade,
                 _ => NatKind::Redirect,
             };
-            let Some(o) = b.as_object() else {
+            if !b.is_object() {
                 return Stmt::Nat { kind, family: None, addr: None, port: None, flags: Vec::new() };
+            }
+            let addr = b.get("addr").map(val);
+            let port = b.get("port").map(val);
+            let family = sc(b, "family");
+            let mut flags: Vec<Str<'a>> = match b.get("flags") {
+                Some(x) if x.is_str() => x.as_cow().into_iter().collect(),
+                Some(x) => x.elems().filter_map(|f| f.as_cow()).collect(),
+                None => Vec::new(),
             };
-            let addr = o.get("addr").map(val);
-            let port = o.get("port").map(val);
-            let family = s(o, "family").map(str::to_string);
-            let mut flags: Vec<String> = match o.get("flags") {
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                Some(Value::String(x)) => vec![x.clone()],
-                _ => Vec::new(),
-            };
-            if o.contains_key("type_flags") || o.contains_key("prefix") {
-                flags.push("netmap".into());
+            if b.contains_key("type_flags") || b.contains_key("prefix") {
+                flags.push(Cow::Borrowed("netmap"));
             }
             let st = Stmt::Nat { kind, family, addr, port, flags };
             let unmodelled = match &st {
@@ -571,7 +577,7 @@ fn stmt(v: &Value) -> Stmt {
                 _ => false,
             };
             if unmodelled {
-                Stmt::UnmodelledAction(st.to_string())
+                Stmt::UnmodelledAction(Cow::Owned(st.to_string()))
             } else {
                 st
             }
@@ -579,47 +585,47 @@ fn stmt(v: &Value) -> Stmt {
         "mangle" => {
             let kk = b.get("key").and_then(key).unwrap_or_default();
             let value = b.get("value").map(val).map(|x| x.to_string()).unwrap_or_default();
-            let text = format!("{} set {value}", display_key(&kk));
+            let text = format!("{} set {value}", KeyText(&kk));
             let rewrites = ["ip ", "ip6 ", "tcp ", "udp ", "th ", "sctp ", "ether ", "icmp"].iter().any(|p| kk.starts_with(p))
                 || kk == "ct zone";
-            let harmless = matches!(kk.as_str(), "ip dscp" | "ip6 dscp" | "ip ttl" | "ip6 hoplimit" | "ip ecn" | "ip6 ecn" | "ip6 flowlabel")
+            let harmless = matches!(kk.as_ref(), "ip dscp" | "ip6 dscp" | "ip ttl" | "ip6 hoplimit" | "ip ecn" | "ip6 ecn" | "ip6 flowlabel")
                 || kk.starts_with("tcp option");
             if rewrites && !harmless {
-                Stmt::UnmodelledAction(text)
+                Stmt::UnmodelledAction(Cow::Owned(text))
             } else {
-                Stmt::Effect(text)
+                Stmt::Effect(Cow::Owned(text))
             }
         }
         "set" | "map" => {
-            let op = b.get("op").and_then(Value::as_str).unwrap_or("add");
-            let set = b.get("set").and_then(Value::as_str).unwrap_or("");
-            Stmt::Effect(format!("{op} {set}"))
+            let op = s(b, "op").unwrap_or("add");
+            let set = s(b, "set").unwrap_or("");
+            Stmt::Effect(Cow::Owned(format!("{op} {set}")))
         }
-        "flow" => Stmt::Effect(format!("flow add {}", b.get("flowtable").and_then(Value::as_str).unwrap_or(""))),
-        "ct helper" | "ct timeout" | "ct expectation" | "meta" | "ct" => Stmt::Effect(format!("{k} set {}", compact(b))),
+        "flow" => Stmt::Effect(Cow::Owned(format!("flow add {}", s(b, "flowtable").unwrap_or("")))),
+        "ct helper" | "ct timeout" | "ct expectation" | "meta" | "ct" => Stmt::Effect(Cow::Owned(format!("{k} set {}", compact(b)))),
         "xt" => {
-            let ty = b.get("type").and_then(Value::as_str).unwrap_or("?");
-            let name = b.get("name").and_then(Value::as_str).unwrap_or("?");
+            let ty = s(b, "type").unwrap_or("?");
+            let name = s(b, "name").unwrap_or("?");
             let text = format!("xt {ty} {name}");
             if ty == "match" && name == "comment" {
-                Stmt::Effect(text)
+                Stmt::Effect(Cow::Owned(text))
             } else if ty == "target" && name == "REJECT" {
                 // the reject type is not part of nft's JSON for compatibility targets
-                Stmt::Reject(Some("xt REJECT".into()))
+                Stmt::Reject(Some(Cow::Borrowed("xt REJECT")))
             } else if ty == "target" {
                 if super::XT_CONTINUE_TARGETS.contains(&name) {
-                    Stmt::Effect(text)
+                    Stmt::Effect(Cow::Owned(text))
                 } else {
-                    Stmt::UnmodelledAction(text)
+                    Stmt::UnmodelledAction(Cow::Owned(text))
                 }
             } else {
-                Stmt::UnmodelledMatch(text)
+                Stmt::UnmodelledMatch(Cow::Owned(text))
             }
         }
-        "quota" | "ct count" | "synproxy" => Stmt::UnmodelledMatch(format!("{k} {}", compact(b))),
-        "queue" => Stmt::Verdict(Verdict::Queue(compact(b))),
-        "dup" | "fwd" | "tproxy" => Stmt::UnmodelledAction(format!("{k} {}", compact(b))),
-        _ => Stmt::Unrecognized(compact(v)),
+        "quota" | "ct count" | "synproxy" => Stmt::UnmodelledMatch(Cow::Owned(format!("{k} {}", compact(b)))),
+        "queue" => Stmt::Verdict(Verdict::Queue(Cow::Owned(compact(b)))),
+        "dup" | "fwd" | "tproxy" => Stmt::UnmodelledAction(Cow::Owned(format!("{k} {}", compact(b)))),
+        _ => Stmt::Unrecognized(Cow::Owned(compact(v))),
     }
 }
 

@@ -14,6 +14,7 @@
 //! `LIMIT_ALWAYS_MATCHES` for `limit rate`.
 
 mod ir;
+mod jtree;
 mod json;
 mod text;
 
@@ -215,12 +216,12 @@ pub fn parse(format: Format, source: SourceId, file: &str, text: &str) -> Parsed
 
 /// Table being lowered.
 struct Tctx<'t> {
-    t: &'t Table,
+    t: &'t Table<'t>,
     family: Family,
     /// Chain name → ruleset index.
     chains: HashMap<&'t str, usize>,
     /// Set name → definition.
-    sets: HashMap<&'t str, &'t SetDef>,
+    sets: HashMap<&'t str, &'t SetDef<'t>>,
     label: String,
 }
 
@@ -234,15 +235,15 @@ struct Lowerer<'a> {
 }
 
 impl Lowerer<'_> {
-    fn prov(&self, pos: &Pos) -> Provenance {
-        Provenance { source: self.source, file: self.file.to_string(), line: pos.line, text: pos.text.clone() }
+    fn prov(&self, pos: &Pos<'_>) -> Provenance {
+        Provenance { source: self.source, file: self.file.to_string(), line: pos.line, text: pos.text.to_string() }
     }
 
-    fn diag(&mut self, code: &'static str, sev: Severity, pos: &Pos, reason: impl Into<String>) {
+    fn diag(&mut self, code: &'static str, sev: Severity, pos: &Pos<'_>, reason: impl Into<String>) {
         self.diags.push(code, sev, pos.line, &pos.text, reason);
     }
 
-    fn table(&mut self, t: &Table) {
+    fn table<'t>(&mut self, t: &'t Table<'t>) {
         let label = format!("{} {}", t.fam.name(), t.name);
         self.diags.set_context(format!("nftables table {label}"));
         let family = match t.fam {
@@ -256,14 +257,14 @@ impl Lowerer<'_> {
         };
         let mut cx = Tctx { t, family, chains: HashMap::new(), sets: HashMap::new(), label: label.clone() };
         for s in &t.sets {
-            cx.sets.insert(s.name.as_str(), s);
+            cx.sets.insert(s.name.as_ref(), s);
         }
         // every chain gets its ruleset first, so jumps resolve in any order
         for c in &t.chains {
             let idx = self.fw.rulesets.len();
-            cx.chains.insert(c.name.as_str(), idx);
+            cx.chains.insert(c.name.as_ref(), idx);
             self.fw.rulesets.push(Ruleset {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 table: label.clone(),
                 family,
                 default: None,
@@ -280,7 +281,7 @@ impl Lowerer<'_> {
             );
         }
         for c in &t.chains {
-            let Some(&idx) = cx.chains.get(c.name.as_str()) else { continue };
+            let Some(&idx) = cx.chains.get(c.name.as_ref()) else { continue };
             self.diags.set_context(format!("nftables table {label} chain {}", c.name));
             self.base_chain(&cx, c, idx);
             let nat_chain = c.base.as_ref().map(|b| b.ty == "nat");
@@ -294,7 +295,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn other_family_table(&mut self, t: &Table) {
+    fn other_family_table(&mut self, t: &Table<'_>) {
         let active = t.chains.iter().any(|c| {
             !c.rules.is_empty() || c.policy.as_ref().is_some_and(|(p, _)| p != "accept")
         });
@@ -324,7 +325,7 @@ impl Lowerer<'_> {
     }
 
     /// Attach a base chain; returns true for a NAT chain.
-    fn base_chain(&mut self, cx: &Tctx<'_>, c: &Chain, idx: usize) -> bool {
+    fn base_chain(&mut self, cx: &Tctx<'_>, c: &Chain<'_>, idx: usize) -> bool {
         let Some(b) = &c.base else {
             if let Some((_, pos)) = &c.policy {
                 let pos = pos.clone();
@@ -336,7 +337,7 @@ impl Lowerer<'_> {
         let (default, dprov) = match &c.policy {
             None => (DEFAULT_POLICY, self.prov(&b.pos)),
             Some((p, pos)) => {
-                let a = match p.as_str() {
+                let a = match p.as_ref() {
                     "accept" => DEFAULT_POLICY,
                     "drop" => Action::Drop,
                     other => {
@@ -352,7 +353,7 @@ impl Lowerer<'_> {
             rs.default = Some(default);
             rs.default_prov = dprov;
         }
-        let hook = match b.hook.as_str() {
+        let hook = match b.hook.as_ref() {
             "prerouting" => Some(Hook::Prerouting),
             "input" => Some(Hook::Input),
             "forward" => Some(Hook::Forward),
@@ -384,7 +385,7 @@ impl Lowerer<'_> {
             );
             return false;
         };
-        let (stage, priority, nat) = match b.ty.as_str() {
+        let (stage, priority, nat) = match b.ty.as_ref() {
             "nat" => match hook {
                 // NAT chains run inside the NAT hooks at fixed priorities (nf_nat_register_fn in
                 // net/netfilter/nf_nat_core.c); their own priorities only order them.
@@ -427,11 +428,11 @@ impl Lowerer<'_> {
 
     /// Lower one rule into model rules (several when values combine as alternatives, or a
     /// verdict map is split by verdict).
-    fn rule(&mut self, cx: &Tctx<'_>, r: &RuleIr, nat_chain: Option<bool>) -> Vec<Rule> {
+    fn rule<'t>(&mut self, cx: &Tctx<'t>, r: &'t RuleIr<'t>, nat_chain: Option<bool>) -> Vec<Rule> {
         let mut lw = RuleLower::new(cx);
-        let mut terminal: Option<&Stmt> = None;
+        let mut terminal: Option<&Stmt<'t>> = None;
         let mut notrack = false;
-        let mut effects: Vec<String> = Vec::new();
+        let mut effects: Vec<&str> = Vec::new();
         for st in &r.stmts {
             if terminal.is_some() {
                 match st {
@@ -448,18 +449,18 @@ impl Lowerer<'_> {
                     terminal = Some(st)
                 }
                 Stmt::Notrack => notrack = true,
-                Stmt::Effect(t) => effects.push(t.clone()),
+                Stmt::Effect(t) => effects.push(t),
                 Stmt::Limit { over, text } => {
                     if *over {
-                        lw.unmodelled(text.clone(), "a rate limit that matches only once exceeded is not modelled");
+                        lw.unmodelled(text.to_string(), "a rate limit that matches only once exceeded is not modelled");
                     }
                     // LIMIT_ALWAYS_MATCHES: `limit rate N/unit` is treated like iptables' -m limit
                     let _ = iptables::LIMIT_ALWAYS_MATCHES;
                 }
-                Stmt::UnmodelledMatch(t) => lw.unmodelled(t.clone(), "the model does not follow it"),
+                Stmt::UnmodelledMatch(t) => lw.unmodelled(t.to_string(), "the model does not follow it"),
                 Stmt::Unrecognized(t) => {
                     lw.note(codes::UNRECOGNIZED, Severity::Warning, format!("unrecognized words \"{t}\": kept as an unknown condition"));
-                    lw.unknown.push(t.clone());
+                    lw.unknown.push(t.to_string());
                 }
             }
         }
@@ -489,7 +490,7 @@ impl Lowerer<'_> {
             }
             Some(Stmt::UnmodelledAction(t)) => {
                 lw.note(codes::UNMODELLED_TARGET, Severity::Warning, format!("statement \"{t}\" is not modelled: its effect on the packet is unknown"));
-                outcomes.push((Vec::new(), Action::Unknown(t.clone())));
+                outcomes.push((Vec::new(), Action::Unknown(t.to_string())));
             }
             Some(Stmt::Vmap { key, map }) => {
                 for (conds, v) in self.vmap(cx, key, map, &mut lw) {
@@ -512,7 +513,7 @@ impl Lowerer<'_> {
                 format!("the rule's sets combine into more than {MAX_EXPANSION} cases: its conditions are kept as unknown"),
             );
             let a = outcomes.first().map(|o| o.1.clone()).unwrap_or(Action::Continue("no verdict".into()));
-            return vec![Rule { conds: Vec::new(), unknown: vec![r.pos.text.clone()], action: a, prov }];
+            return vec![Rule { conds: Vec::new(), unknown: vec![r.pos.text.to_string()], action: a, prov }];
         };
         // the common case: one rule, nothing to copy
         if bases.len() == 1 && outcomes.len() == 1 && !notrack {
@@ -536,13 +537,13 @@ impl Lowerer<'_> {
         out
     }
 
-    fn verdict(&mut self, cx: &Tctx<'_>, v: &Verdict, lw: &mut RuleLower<'_, '_>) -> Action {
+    fn verdict(&mut self, cx: &Tctx<'_>, v: &Verdict<'_>, lw: &mut RuleLower<'_, '_>) -> Action {
         match v {
             Verdict::Accept => Action::Accept,
             Verdict::Drop => Action::Drop,
             Verdict::Return => Action::Return,
             Verdict::Continue => Action::Continue("continue".into()),
-            Verdict::Jump(c) | Verdict::Goto(c) => match cx.chains.get(c.as_str()) {
+            Verdict::Jump(c) | Verdict::Goto(c) => match cx.chains.get(c.as_ref()) {
                 Some(&i) if matches!(v, Verdict::Jump(_)) => Action::Jump(i),
                 Some(&i) => Action::Goto(i),
                 None => {
@@ -562,10 +563,10 @@ impl Lowerer<'_> {
     }
 
     /// Split a verdict map into (conditions, verdict) per verdict.
-    fn vmap(&mut self, cx: &Tctx<'_>, key: &str, map: &Val, lw: &mut RuleLower<'_, '_>) -> Vec<(Vec<Cond>, Verdict)> {
-        let elems: Vec<Elem> = match map {
+    fn vmap<'t>(&mut self, cx: &Tctx<'t>, key: &str, map: &Val<'t>, lw: &mut RuleLower<'_, 't>) -> Vec<(Vec<Cond>, Verdict<'t>)> {
+        let elems: Vec<Elem<'t>> = match map {
             Val::Set(e) => e.clone(),
-            Val::SetRef(n) => match cx.sets.get(n.as_str()) {
+            Val::SetRef(n) => match cx.sets.get(n.as_ref()) {
                 Some(s) if s.dynamic() => {
                     lw.unmodelled(format!("{key} vmap @{n}"), "the map changes at run time (dynamic or timeout)");
                     return Vec::new();
@@ -583,7 +584,7 @@ impl Lowerer<'_> {
             }
         };
         // group keys by verdict, in order of first appearance
-        let mut groups: Vec<(Verdict, Vec<Val>)> = Vec::new();
+        let mut groups: Vec<(Verdict<'t>, Vec<Val<'t>>)> = Vec::new();
         for e in elems {
             let Some(Val::Verdict(v)) = e.data else {
                 lw.note(codes::BAD_VALUE, Severity::Warning, format!("element \"{e}\" of a verdict map has no verdict: ignored"));
@@ -624,21 +625,21 @@ impl Lowerer<'_> {
 
     /// `dnat to KEY map { k1 : a1, … }`: one outcome per translation, with the keys that give it.
     #[allow(clippy::too_many_arguments)]
-    fn nat_map(
+    fn nat_map<'t>(
         &mut self,
-        cx: &Tctx<'_>,
+        cx: &Tctx<'t>,
         kind: NatKind,
         family: Option<&str>,
         key: &str,
-        map: &Val,
-        port: Option<&Val>,
+        map: &Val<'t>,
+        port: Option<&Val<'_>>,
         nat_chain: Option<bool>,
-        lw: &mut RuleLower<'_, '_>,
-        st: &Stmt,
+        lw: &mut RuleLower<'_, 't>,
+        st: &Stmt<'_>,
     ) -> Vec<(Vec<Cond>, Action)> {
-        let elems: Vec<Elem> = match map {
+        let elems: Vec<Elem<'t>> = match map {
             Val::Set(e) => e.clone(),
-            Val::SetRef(n) => match cx.sets.get(n.as_str()) {
+            Val::SetRef(n) => match cx.sets.get(n.as_ref()) {
                 Some(s) if !s.dynamic() => s.elements.clone(),
                 _ => {
                     lw.note(codes::UNMODELLED_TARGET, Severity::Warning, format!("map @{n} is not defined or changes at run time: the translation of \"{st}\" is unknown"));
@@ -650,7 +651,7 @@ impl Lowerer<'_> {
                 return vec![(Vec::new(), Action::Unknown(st.to_string()))];
             }
         };
-        let mut groups: Vec<(Val, Vec<Val>)> = Vec::new();
+        let mut groups: Vec<(Val<'t>, Vec<Val<'t>>)> = Vec::new();
         for e in elems {
             let Some(d) = e.data else { continue };
             match groups.iter_mut().find(|g| g.0 == d) {
@@ -681,11 +682,11 @@ impl Lowerer<'_> {
         cx: &Tctx<'_>,
         kind: NatKind,
         family: Option<&str>,
-        addr: Option<&Val>,
-        port: Option<&Val>,
+        addr: Option<&Val<'_>>,
+        port: Option<&Val<'_>>,
         nat_chain: Option<bool>,
         lw: &mut RuleLower<'_, '_>,
-        st: &Stmt,
+        st: &Stmt<'_>,
     ) -> (Vec<Cond>, Action) {
         let text = st.to_string();
         if nat_chain == Some(false) {
@@ -698,7 +699,7 @@ impl Lowerer<'_> {
         }
         let ports = match port {
             None => Ok(None),
-            Some(Val::Atom(p)) => parse_port_range_dash(p).map(Some).ok_or_else(|| p.clone()),
+            Some(Val::Atom(p)) => parse_port_range_dash(p).map(Some).ok_or_else(|| p.to_string()),
             Some(other) => Err(other.to_string()),
         };
         let ports = match ports {
@@ -891,12 +892,12 @@ fn tcp_flag(s: &str) -> Option<u8> {
 
 /// The text of a match for diagnostics, written only when a diagnostic needs it.
 struct Lazy<'a> {
-    st: Option<&'a Stmt>,
+    st: Option<&'a Stmt<'a>>,
     cell: std::cell::OnceCell<String>,
 }
 
 impl<'a> Lazy<'a> {
-    fn stmt(st: &'a Stmt) -> Self {
+    fn stmt(st: &'a Stmt<'a>) -> Self {
         Lazy { st: Some(st), cell: std::cell::OnceCell::new() }
     }
 
@@ -986,7 +987,7 @@ impl<'c, 't> RuleLower<'c, 't> {
     }
 
     /// The literal values of a right-hand side: sets flattened, named sets looked up.
-    fn values(&mut self, v: &Val, text: &Lazy<'_>, depth: usize) -> Option<Vec<Val>> {
+    fn values(&mut self, v: &Val<'t>, text: &Lazy<'_>, depth: usize) -> Option<Vec<Val<'t>>> {
         if depth > 16 {
             self.bad(text, "sets nested too deeply".into());
             return None;
@@ -996,7 +997,7 @@ impl<'c, 't> RuleLower<'c, 't> {
             Val::Set(els) => self.elems_values(els, text, depth),
             Val::SetRef(n) => {
                 let cx: &'c Tctx<'t> = self.cx;
-                let Some(s) = cx.sets.get(n.as_str()).copied() else {
+                let Some(s) = cx.sets.get(n.as_ref()).copied() else {
                     self.notes.push((
                         codes::UNDEFINED_REFERENCE,
                         Severity::Warning,
@@ -1026,7 +1027,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn elems_values(&mut self, els: &[Elem], text: &Lazy<'_>, depth: usize) -> Option<Vec<Val>> {
+    fn elems_values(&mut self, els: &[Elem<'t>], text: &Lazy<'_>, depth: usize) -> Option<Vec<Val<'t>>> {
         let mut out = Vec::with_capacity(els.len());
         for e in els {
             if e.data.is_some() {
@@ -1041,7 +1042,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         Some(out)
     }
 
-    fn atoms(&mut self, v: &Val, text: &Lazy<'_>) -> Option<Vec<String>> {
+    fn atoms(&mut self, v: &Val<'t>, text: &Lazy<'_>) -> Option<Vec<Str<'t>>> {
         let vals = self.values(v, text, 0)?;
         let mut out = Vec::with_capacity(vals.len());
         for x in vals {
@@ -1101,7 +1102,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn matches(&mut self, key: &str, mask: Option<&Val>, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn matches(&mut self, key: &str, mask: Option<&Val<'t>>, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         if key.contains(" . ") {
             self.concat(key, op, right, text);
             return;
@@ -1136,7 +1137,7 @@ impl<'c, 't> RuleLower<'c, 't> {
     /// `A . B OP { a1 . b1, a2 . b2 }`: each element is a conjunction, the set their
     /// disjunction (alternatives; they may overlap, which changes nothing: a rule that matched
     /// and did not stop evaluation would do the same again).
-    fn concat(&mut self, key: &str, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn concat(&mut self, key: &str, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         if !matches!(op, Op::Implicit | Op::Eq) {
             self.unmodelled(text.to_string(), "negated or compared concatenations are not modelled");
             return;
@@ -1185,7 +1186,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn addresses(&mut self, v6: bool, src: bool, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn addresses(&mut self, v6: bool, src: bool, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let table_v6 = match self.cx.t.fam {
             Fam::Ip => Some(false),
@@ -1227,7 +1228,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn protocols(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn protocols(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut ps = Vec::new();
@@ -1244,13 +1245,13 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn nfproto(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn nfproto(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut v4 = false;
         let mut v6 = false;
         for a in &atoms {
-            match a.as_str() {
+ match a.as_ref() {
                 "ipv4" | "ip" | "0x0800" => v4 = true,
                 "ipv6" | "ip6" | "0x86dd" => v6 = true,
                 _ => {
@@ -1283,7 +1284,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn ports(&mut self, p: &str, src: bool, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn ports(&mut self, p: &str, src: bool, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let proto_num = match p {
             "tcp" => Some(proto::TCP),
             "udp" => Some(proto::UDP),
@@ -1335,7 +1336,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn icmp(&mut self, v6: bool, code: bool, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn icmp(&mut self, v6: bool, code: bool, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let table: &[(&str, u8)] = match (v6, code) {
@@ -1364,7 +1365,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.test_list(neg, tests, false);
     }
 
-    fn flag_bits(&mut self, v: &Val, text: &Lazy<'_>) -> Option<u8> {
+    fn flag_bits(&mut self, v: &Val<'_>, text: &Lazy<'_>) -> Option<u8> {
         match v {
             Val::Atom(a) => match tcp_flag(a) {
                 Some(b) => Some(b),
@@ -1394,7 +1395,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn tcp_flags(&mut self, mask: Option<&Val>, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn tcp_flags(&mut self, mask: Option<&Val<'t>>, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         self.add(Cond::is(Test::Proto(vec![proto::TCP])));
         if let Some(m) = mask {
             // (flags & MASK) OP VALUE
@@ -1447,12 +1448,12 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
     }
 
-    fn ct_state(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn ct_state(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(vals) = self.values(right, text, 0) else { return };
         let mut states = Vec::new();
         for v in vals {
-            let parts: Vec<Val> = match v {
+            let parts: Vec<Val<'t>> = match v {
                 Val::Or(p) => p,
                 other => vec![other],
             };
@@ -1461,7 +1462,7 @@ impl<'c, 't> RuleLower<'c, 't> {
                     self.bad(text, format!("\"{p}\" is not a connection state"));
                     return;
                 };
-                let s = match a.as_str() {
+                let s = match a.as_ref() {
                     "new" => Ct::NEW,
                     "established" => Ct::ESTABLISHED,
                     "related" => Ct::RELATED,
@@ -1481,12 +1482,12 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn ct_status(&mut self, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn ct_status(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(vals) = self.values(right, text, 0) else { return };
         let mut bits = 0u8;
         for v in vals {
-            let parts: Vec<Val> = match v {
+            let parts: Vec<Val<'t>> = match v {
                 Val::Or(p) => p,
                 other => vec![other],
             };
@@ -1505,7 +1506,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.add(if neg { Cond::not(t) } else { Cond::is(t) });
     }
 
-    fn ifaces(&mut self, input: bool, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn ifaces(&mut self, input: bool, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut tests = Vec::new();
@@ -1527,7 +1528,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         self.test_list(neg, tests, wild);
     }
 
-    fn fib(&mut self, rest: &str, op: Op, right: &Val, text: &Lazy<'_>) {
+    fn fib(&mut self, rest: &str, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let test = match rest {
             "daddr type" => Test::DstLocal,
             "saddr type" => Test::SrcLocal,
@@ -1538,7 +1539,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         };
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
-        if atoms.len() != 1 || atoms.first().map(String::as_str) != Some("local") {
+        if atoms.len() != 1 || atoms.first().map(|a| a.as_ref()) != Some("local") {
             self.unmodelled(text.to_string(), "address types other than local are not modelled");
             return;
         }

@@ -5,6 +5,7 @@
 //! then walks tables, chains, sets and rules. A rule ends at a line end, `;` or the chain's
 //! closing brace, except inside the braces of a set, which may span lines.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::ir::*;
@@ -280,14 +281,14 @@ struct Reader<'a, 'd> {
     toks: Vec<Tok<'a>>,
     i: usize,
     diags: &'d mut Diags,
-    tables: Vec<Table>,
+    tables: Vec<Table<'a>>,
     /// Byte offset where each line starts (line 1 first), built when a line's text is first
     /// asked for.
     line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 /// Read the text into tables. Diagnostics go to `diags`.
-pub fn read(text: &str, diags: &mut Diags) -> Vec<Table> {
+pub fn read<'a>(text: &'a str, diags: &mut Diags) -> Vec<Table<'a>> {
     diags.set_context("nftables");
     let (toks, bad) = lex(text);
     for l in bad {
@@ -344,7 +345,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// Skip to the end of the statement, over balanced braces. Returns the text skipped.
-    fn skip_statement(&mut self) -> (u32, String) {
+    fn skip_statement(&mut self) -> (u32, Str<'a>) {
         let first = self.peek();
         let line = first.map_or(0, |t| t.line);
         let start = first.map_or(0, |t| t.start);
@@ -365,11 +366,17 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// The source text between two offsets, blanks collapsed.
-    fn slice(&self, start: usize, end: usize) -> String {
+    fn slice(&self, start: usize, end: usize) -> Str<'a> {
         let s = self.text.get(start..end).unwrap_or("");
         // one line with single spaces: as it is
-        if !s.bytes().any(|c| matches!(c, b'\n' | b'\t' | b'\r' | b'\\')) && !s.contains("  ") {
-            return s.to_string();
+        let mut prev_space = false;
+        let plain = s.bytes().all(|c| {
+            let ok = !matches!(c, b'\n' | b'\t' | b'\r' | b'\\') && !(prev_space && c == b' ');
+            prev_space = c == b' ';
+            ok
+        });
+        if plain {
+            return Cow::Borrowed(s);
         }
         let mut out = String::with_capacity(s.len());
         for w in s.split_whitespace() {
@@ -381,21 +388,64 @@ impl<'a> Reader<'a, '_> {
             }
             out.push_str(w);
         }
-        out
+        Cow::Owned(out)
     }
 
     /// The text of a line, trimmed (empty past the last line).
-    fn line_text(&self, line: u32) -> String {
+    fn line_text(&self, line: u32) -> Str<'a> {
         let starts = self.line_starts.get_or_init(|| {
             let mut v = vec![0];
             v.extend(self.text.bytes().enumerate().filter(|&(_, c)| c == b'\n').map(|(i, _)| i + 1));
             v
         });
         let k = (line as usize).saturating_sub(1);
-        let Some(&start) = starts.get(k) else { return String::new() };
+        let Some(&start) = starts.get(k) else { return Cow::Borrowed("") };
         let end = starts.get(k + 1).map_or(self.text.len(), |&e| e - 1);
         // `str::lines` also drops a final `\r`, which `trim` removes anyway
-        self.text.get(start..end).unwrap_or("").trim().to_string()
+        let text: &'a str = self.text;
+        Cow::Borrowed(text.get(start..end).unwrap_or("").trim())
+    }
+
+    /// Offset of a token's text in the file (`None` for text that is not a slice of it).
+    fn offset(&self, s: &str) -> Option<usize> {
+        let base = self.text.as_ptr() as usize;
+        let p = s.as_ptr() as usize;
+        (p >= base && p + s.len() <= base + self.text.len()).then(|| p - base)
+    }
+
+    /// Words joined by single spaces: the file's own text when they stand so in it.
+    fn join(&self, parts: &[&'a str]) -> Str<'a> {
+        if let [one] = parts {
+            return Cow::Borrowed(one);
+        }
+        if let (Some(first), Some(last)) = (parts.first(), parts.last()) {
+            let adjacent = parts.windows(2).all(|w| match (w, self.offset(w[0]), self.offset(w[1])) {
+                ([a, _], Some(x), Some(y)) => y == x + a.len() + 1 && self.text.as_bytes().get(x + a.len()) == Some(&b' '),
+                _ => false,
+            });
+            if let (true, Some(s), Some(e)) = (adjacent, self.offset(first), self.offset(last)) {
+                let text: &'a str = self.text;
+                if let Some(span) = text.get(s..e + last.len()) {
+                    return Cow::Borrowed(span);
+                }
+            }
+        }
+        Cow::Owned(parts.join(" "))
+    }
+
+    /// `A SEP B`: the file's own text when the two stand so in it.
+    fn glue(&self, a: Str<'a>, sep: &str, b: Str<'a>) -> Str<'a> {
+        if let (Cow::Borrowed(x), Cow::Borrowed(y)) = (&a, &b) {
+            if let (Some(i), Some(j)) = (self.offset(x), self.offset(y)) {
+                let text: &'a str = self.text;
+                if j == i + x.len() + sep.len() && text.get(i + x.len()..j) == Some(sep) {
+                    if let Some(span) = text.get(i..j + y.len()) {
+                        return Cow::Borrowed(span);
+                    }
+                }
+            }
+        }
+        Cow::Owned(format!("{a}{sep}{b}"))
     }
 
     fn diag(&mut self, code: &'static str, sev: Severity, line: u32, text: &str, reason: impl Into<String>) {
@@ -492,11 +542,11 @@ impl<'a> Reader<'a, '_> {
         Some((Fam::Ip, a))
     }
 
-    fn table_index(&mut self, fam: Fam, name: &str, pos: Pos) -> usize {
+    fn table_index(&mut self, fam: Fam, name: &'a str, pos: Pos<'a>) -> usize {
         if let Some(k) = self.tables.iter().position(|t| t.fam == fam && t.name == name) {
             return k;
         }
-        self.tables.push(Table { fam, name: name.to_string(), pos, chains: Vec::new(), sets: Vec::new(), dormant: false });
+        self.tables.push(Table { fam, name: Cow::Borrowed(name), pos, chains: Vec::new(), sets: Vec::new(), dormant: false });
         self.tables.len() - 1
     }
 
@@ -602,27 +652,27 @@ impl<'a> Reader<'a, '_> {
         false
     }
 
-    fn name_word(&mut self) -> Option<String> {
+    fn name_word(&mut self) -> Option<&'a str> {
         let t = self.peek()?;
         if matches!(t.kind, Tk::Word | Tk::Str) {
             self.i += 1;
-            Some(t.s.to_string())
+            Some(t.s)
         } else {
             None
         }
     }
 
-    fn chain_index(&mut self, k: usize, name: &str, line: u32) -> usize {
+    fn chain_index(&mut self, k: usize, name: &'a str, line: u32) -> usize {
         let text = self.line_text(line);
         let Some(tb) = self.tables.get_mut(k) else { return 0 };
         if let Some(c) = tb.chains.iter().position(|c| c.name == name) {
             return c;
         }
-        tb.chains.push(Chain { name: name.to_string(), pos: Pos { line, text }, base: None, policy: None, rules: Vec::new() });
+        tb.chains.push(Chain { name: Cow::Borrowed(name), pos: Pos { line, text }, base: None, policy: None, rules: Vec::new() });
         tb.chains.len() - 1
     }
 
-    fn put_set(&mut self, k: usize, s: SetDef) {
+    fn put_set(&mut self, k: usize, s: SetDef<'a>) {
         let Some(tb) = self.tables.get_mut(k) else { return };
         match tb.sets.iter_mut().find(|x| x.name == s.name) {
             Some(x) => x.elements.extend(s.elements),
@@ -659,7 +709,7 @@ impl<'a> Reader<'a, '_> {
                 }
                 (Tk::Word, "policy") => {
                     self.i += 1;
-                    let p = self.word_at(0).unwrap_or("").to_string();
+                    let p = Cow::Borrowed(self.word_at(0).unwrap_or(""));
                     if !p.is_empty() {
                         self.i += 1;
                     }
@@ -690,15 +740,14 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// `type T hook H [device D | devices = { … }] priority P`; the position is the line.
-    fn base_spec(&mut self) -> Option<BaseSpec> {
+    fn base_spec(&mut self) -> Option<BaseSpec<'a>> {
         let first = self.peek()?;
         let line = first.line;
-        let mut ty = String::new();
-        let mut hook = String::new();
-        let mut prio = String::new();
+        let mut hook: &'a str = "";
+        let mut prio = Cow::Borrowed("");
         let mut device = None;
         self.i += 1;
-        ty.push_str(self.word_at(0).unwrap_or(""));
+        let ty: &'a str = self.word_at(0).unwrap_or("");
         if !ty.is_empty() {
             self.i += 1;
         }
@@ -707,12 +756,12 @@ impl<'a> Reader<'a, '_> {
             match self.word_at(0) {
                 Some("hook") => {
                     self.i += 1;
-                    hook = self.word_at(0).unwrap_or("").to_string();
+                    hook = self.word_at(0).unwrap_or("");
                     self.i += 1;
                 }
                 Some("device") => {
                     self.i += 1;
-                    device = self.peek().map(|t| t.s.to_string());
+                    device = self.peek().map(|t| Cow::Borrowed(t.s));
                     self.i += 1;
                 }
                 Some("devices") => {
@@ -733,7 +782,7 @@ impl<'a> Reader<'a, '_> {
                         }
                         self.i += 1;
                     }
-                    device = Some("(several)".into());
+                    device = Some(Cow::Borrowed("(several)"));
                 }
                 Some("priority") => {
                     self.i += 1;
@@ -742,7 +791,7 @@ impl<'a> Reader<'a, '_> {
                         parts.push(w);
                         self.i += 1;
                     }
-                    prio = parts.join(" ");
+                    prio = self.join(&parts);
                 }
                 _ => {
                     ok = false;
@@ -760,15 +809,15 @@ impl<'a> Reader<'a, '_> {
                 "base chain declaration not understood (expected type T hook H priority P)",
             );
         }
-        Some(BaseSpec { ty, hook, prio, device, pos: Pos { line, text } })
+        Some(BaseSpec { ty: Cow::Borrowed(ty), hook: Cow::Borrowed(hook), prio, device, pos: Pos { line, text } })
     }
 
     // -----------------------------------------------------------------------------------------
     // Sets
     // -----------------------------------------------------------------------------------------
 
-    fn set_body(&mut self, name: String, pos: Pos, is_map: bool) -> SetDef {
-        let mut s = SetDef { name, pos, is_map, ..Default::default() };
+    fn set_body(&mut self, name: &'a str, pos: Pos<'a>, is_map: bool) -> SetDef<'a> {
+        let mut s = SetDef { name: Cow::Borrowed(name), pos, is_map, ..Default::default() };
         loop {
             self.skip_separators();
             let Some(t) = self.peek() else { return s };
@@ -787,20 +836,20 @@ impl<'a> Reader<'a, '_> {
                     let joined = parts.join(" ");
                     match joined.split_once(" : ") {
                         Some((a, b)) => {
-                            s.key_type = a.to_string();
-                            s.data_type = Some(b.to_string());
+                            s.key_type = Cow::Owned(a.to_string());
+                            s.data_type = Some(Cow::Owned(b.to_string()));
                         }
-                        None => s.key_type = joined,
+                        None => s.key_type = Cow::Owned(joined),
                     }
                     if t.s == "typeof" {
-                        s.key_type = format!("typeof {}", s.key_type);
+                        s.key_type = Cow::Owned(format!("typeof {}", s.key_type));
                     }
                 }
                 (Tk::Word, "flags") => {
                     self.i += 1;
                     while let Some(tk) = self.peek() {
                         match tk.kind {
-                            Tk::Word => s.flags.push(tk.s.to_string()),
+                            Tk::Word => s.flags.push(Cow::Borrowed(tk.s)),
                             Tk::Comma => {}
                             _ => break,
                         }
@@ -849,7 +898,7 @@ impl<'a> Reader<'a, '_> {
         };
         let pos = Pos { line: kw.line, text: self.line_text(kw.line) };
         let k = self.table_index(fam, tname, pos);
-        let ci = self.chain_index(k, &cname, kw.line);
+        let ci = self.chain_index(k, cname, kw.line);
         if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
             self.i += 1;
             self.chain_body(k, ci);
@@ -881,7 +930,7 @@ impl<'a> Reader<'a, '_> {
             return;
         }
         let k = self.tables.iter().position(|t| t.fam == fam && t.name == tname).unwrap_or(0);
-        let ci = self.chain_index(k, &cname, kw.line);
+        let ci = self.chain_index(k, cname, kw.line);
         if let Some(mut rule) = self.rule() {
             rule.pos.line = kw.line;
             if let Some(c) = self.tables.get_mut(k).and_then(|t| t.chains.get_mut(ci)) {
@@ -947,7 +996,7 @@ impl<'a> Reader<'a, '_> {
     // -----------------------------------------------------------------------------------------
 
     /// Elements up to the closing brace (already past the opening one).
-    fn set_elems(&mut self) -> Vec<Elem> {
+    fn set_elems(&mut self) -> Vec<Elem<'a>> {
         let mut out = Vec::new();
         loop {
             self.skip_newlines();
@@ -998,7 +1047,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// The data of a map element: a verdict or a value.
-    fn map_data(&mut self) -> Val {
+    fn map_data(&mut self) -> Val<'a> {
         match self.word_at(0) {
             Some("accept") => {
                 self.i += 1;
@@ -1018,15 +1067,15 @@ impl<'a> Reader<'a, '_> {
             }
             Some(w @ ("jump" | "goto")) => {
                 self.i += 1;
-                let target = self.name_word().unwrap_or_default();
+                let target = Cow::Borrowed(self.name_word().unwrap_or_default());
                 Val::Verdict(if w == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) })
             }
-            _ => self.value_concat(true).unwrap_or(Val::Other(String::new())),
+            _ => self.value_concat(true).unwrap_or(Val::Other(Cow::Borrowed(""))),
         }
     }
 
     /// One value: primary (`| primary`)* (`. primary`)*.
-    fn value_concat(&mut self, in_set: bool) -> Option<Val> {
+    fn value_concat(&mut self, in_set: bool) -> Option<Val<'a>> {
         let first = self.value_or(in_set)?;
         if !self.is_word(0, ".") {
             return Some(first);
@@ -1042,7 +1091,7 @@ impl<'a> Reader<'a, '_> {
         Some(Val::Concat(parts))
     }
 
-    fn value_or(&mut self, in_set: bool) -> Option<Val> {
+    fn value_or(&mut self, in_set: bool) -> Option<Val<'a>> {
         let first = self.primary(in_set)?;
         if !self.is_word(0, "|") {
             return Some(first);
@@ -1058,7 +1107,7 @@ impl<'a> Reader<'a, '_> {
         Some(Val::Or(parts))
     }
 
-    fn primary(&mut self, in_set: bool) -> Option<Val> {
+    fn primary(&mut self, in_set: bool) -> Option<Val<'a>> {
         let t = self.peek()?;
         match t.kind {
             Tk::LBrace => {
@@ -1075,7 +1124,7 @@ impl<'a> Reader<'a, '_> {
             }
             Tk::Str => {
                 self.i += 1;
-                Some(Val::Atom(t.s.to_string()))
+                Some(Val::Atom(Cow::Borrowed(t.s)))
             }
             Tk::Word => {
                 if !in_set && (op_of(t.s).is_some() || t.s == "vmap") {
@@ -1083,11 +1132,11 @@ impl<'a> Reader<'a, '_> {
                 }
                 self.i += 1;
                 if let Some(n) = t.s.strip_prefix('@') {
-                    return Some(Val::SetRef(n.to_string()));
+                    return Some(Val::SetRef(Cow::Borrowed(n)));
                 }
                 if t.s.contains('|') && !t.s.contains(':') {
                     let parts: Vec<Val> =
-                        t.s.split('|').filter(|p| !p.is_empty()).map(|p| Val::Atom(p.to_string())).collect();
+                        t.s.split('|').filter(|p| !p.is_empty()).map(|p| Val::Atom(Cow::Borrowed(p))).collect();
                     return Some(Val::Or(parts));
                 }
                 // `numgen inc mod 2`, `jhash ip saddr mod 2`, `symhash mod 2`: not followed
@@ -1113,14 +1162,14 @@ impl<'a> Reader<'a, '_> {
                     }
                     return Some(Val::Other(self.slice(start, end)));
                 }
-                Some(Val::Atom(t.s.to_string()))
+                Some(Val::Atom(Cow::Borrowed(t.s)))
             }
             _ => None,
         }
     }
 
     /// A match's right-hand side: a value, possibly a comma list (`new,established`).
-    fn rhs(&mut self) -> Option<Val> {
+    fn rhs(&mut self) -> Option<Val<'a>> {
         let first = self.value_concat(false)?;
         if !self.peek().is_some_and(|t| t.kind == Tk::Comma) {
             return Some(first);
@@ -1140,7 +1189,7 @@ impl<'a> Reader<'a, '_> {
     // Rules
     // -----------------------------------------------------------------------------------------
 
-    fn rule(&mut self) -> Option<RuleIr> {
+    fn rule(&mut self) -> Option<RuleIr<'a>> {
         let first = self.peek()?;
         let mut stmts = Vec::new();
         let mut end = first.start;
@@ -1155,7 +1204,7 @@ impl<'a> Reader<'a, '_> {
                 // a token no statement takes (a stray `,` or `)`): keep it as unrecognized text
                 if let Some(t) = self.bump() {
                     end = end.max(t.end);
-                    stmts.push(Stmt::Unrecognized(t.s.to_string()));
+                    stmts.push(Stmt::Unrecognized(Cow::Borrowed(t.s)));
                 }
             }
         }
@@ -1164,20 +1213,20 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// Text of the tokens from `start` (token index) to the current position.
-    fn text_from(&self, start: usize) -> String {
+    fn text_from(&self, start: usize) -> Str<'a> {
         let s = self.toks.get(start).map_or(0, |t| t.start);
         let e = self.i.checked_sub(1).and_then(|k| self.toks.get(k)).map_or(s, |t| t.end);
         self.slice(s, e.max(s))
     }
 
-    fn statement(&mut self) -> Vec<Stmt> {
+    fn statement(&mut self) -> Vec<Stmt<'a>> {
         let Some(t) = self.peek() else { return Vec::new() };
         let start = self.i;
         if t.kind != Tk::Word {
             return Vec::new();
         }
         let w = t.s;
-        let one = |s: Stmt| vec![s];
+        let one = |s: Stmt<'a>| vec![s];
         match w {
             "accept" | "drop" | "continue" | "return" => {
                 self.i += 1;
@@ -1190,7 +1239,7 @@ impl<'a> Reader<'a, '_> {
             }
             "jump" | "goto" => {
                 self.i += 1;
-                let target = self.name_word().unwrap_or_default();
+                let target = Cow::Borrowed(self.name_word().unwrap_or_default());
                 one(Stmt::Verdict(if w == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }))
             }
             "queue" => {
@@ -1199,7 +1248,11 @@ impl<'a> Reader<'a, '_> {
                     self.i += 1;
                 }
                 let text = self.text_from(start);
-                one(Stmt::Verdict(Verdict::Queue(text.trim_start_matches("queue").trim().to_string())))
+                let rest = match text {
+                    Cow::Borrowed(t) => Cow::Borrowed(t.trim_start_matches("queue").trim()),
+                    Cow::Owned(t) => Cow::Owned(t.trim_start_matches("queue").trim().to_string()),
+                };
+                one(Stmt::Verdict(Verdict::Queue(rest)))
             }
             "reject" => {
                 self.i += 1;
@@ -1216,7 +1269,7 @@ impl<'a> Reader<'a, '_> {
                             break;
                         }
                     }
-                    one(Stmt::Reject(Some(parts.join(" "))))
+                    one(Stmt::Reject(Some(self.join(&parts))))
                 } else {
                     one(Stmt::Reject(None))
                 }
@@ -1233,7 +1286,7 @@ impl<'a> Reader<'a, '_> {
                         _ => break,
                     }
                 }
-                one(Stmt::Effect("counter".into()))
+                one(Stmt::Effect(Cow::Borrowed("counter")))
             }
             "log" => {
                 self.i += 1;
@@ -1353,16 +1406,16 @@ impl<'a> Reader<'a, '_> {
 
     /// A selector: the words naming what is matched (`ip saddr`, `meta l4proto`, `iifname`,
     /// `ct original ip saddr`, `fib daddr . iif type`). `None` if the word starts none.
-    fn key(&mut self) -> Option<String> {
+    fn key(&mut self) -> Option<Str<'a>> {
         let w = self.word_at(0)?;
         if w == "meta" {
             let k = self.word_at(1)?;
             self.i += 2;
-            return Some(if BARE_META.contains(&k) { k.to_string() } else { format!("meta {k}") });
+            return Some(if BARE_META.contains(&k) { Cow::Borrowed(k) } else { self.join(&[w, k]) });
         }
         if BARE_META.contains(&w) {
             self.i += 1;
-            return Some(w.to_string());
+            return Some(Cow::Borrowed(w));
         }
         if w == "ct" {
             let mut parts = vec!["ct"];
@@ -1379,7 +1432,7 @@ impl<'a> Reader<'a, '_> {
                 parts.push(k);
                 self.i += 1;
             }
-            return Some(parts.join(" "));
+            return Some(self.join(&parts));
         }
         if w == "fib" {
             let mut parts = vec!["fib"];
@@ -1394,7 +1447,7 @@ impl<'a> Reader<'a, '_> {
                     break;
                 }
             }
-            return Some(parts.join(" "));
+            return Some(self.join(&parts));
         }
         if (w == "tcp" || w == "ip" || w == "ip6") && self.is_word(1, "option") {
             // tcp option NAME [FIELD]
@@ -1410,12 +1463,12 @@ impl<'a> Reader<'a, '_> {
                     self.i += 1;
                 }
             }
-            return Some(parts.join(" "));
+            return Some(self.join(&parts));
         }
         if PAYLOAD_PROTOS.contains(&w) {
             let f = self.word_at(1)?;
             self.i += 2;
-            return Some(format!("{w} {f}"));
+            return Some(self.join(&[w, f]));
         }
         if matches!(w, "rt" | "socket" | "ipsec" | "exthdr" | "numgen" | "jhash" | "symhash" | "hash" | "osf" | "tunnel")
         {
@@ -1433,12 +1486,12 @@ impl<'a> Reader<'a, '_> {
                 parts.push(x);
                 self.i += 1;
             }
-            return Some(parts.join(" "));
+            return Some(self.join(&parts));
         }
         None
     }
 
-    fn match_or_set(&mut self) -> Vec<Stmt> {
+    fn match_or_set(&mut self) -> Vec<Stmt<'a>> {
         let start = self.i;
         let Some(mut key) = self.key() else {
             // unknown words: keep them up to a verdict at the end
@@ -1463,7 +1516,7 @@ impl<'a> Reader<'a, '_> {
             let save = self.i;
             self.i += 1;
             match self.key() {
-                Some(k2) => key = format!("{key} . {k2}"),
+                Some(k2) => key = self.glue(key, " . ", k2),
                 None => {
                     self.i = save;
                     break;
@@ -1503,7 +1556,7 @@ impl<'a> Reader<'a, '_> {
                 || key.starts_with("icmp")
                 || key == "ct zone";
             let harmless_ip = matches!(
-                key.as_str(),
+                key.as_ref(),
                 "ip dscp" | "ip6 dscp" | "ip ttl" | "ip6 hoplimit" | "ip ecn" | "ip6 ecn" | "ip6 flowlabel"
             ) || key.starts_with("tcp option");
             return vec![if rewrites && !harmless_ip { Stmt::UnmodelledAction(text) } else { Stmt::Effect(text) }];
@@ -1511,7 +1564,7 @@ impl<'a> Reader<'a, '_> {
         if self.is_word(0, "vmap") {
             self.i += 1;
             self.skip_newlines();
-            let map = self.value_concat(false).unwrap_or(Val::Other(String::new()));
+            let map = self.value_concat(false).unwrap_or(Val::Other(Cow::Borrowed("")));
             return vec![Stmt::Vmap { key, map }];
         }
         let mut mask = None;
@@ -1555,7 +1608,7 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    fn nat(&mut self, w: &str) -> Vec<Stmt> {
+    fn nat(&mut self, w: &str) -> Vec<Stmt<'a>> {
         let start = self.i;
         self.i += 1;
         let kind = match w {
@@ -1567,7 +1620,7 @@ impl<'a> Reader<'a, '_> {
         let mut family = None;
         if let Some(f @ ("ip" | "ip6")) = self.word_at(0) {
             if self.is_word(1, "to") || self.is_word(1, "prefix") || self.is_word(1, "addr") {
-                family = Some(f.to_string());
+                family = Some(Cow::Borrowed(f));
                 self.i += 1;
             }
         }
@@ -1592,8 +1645,8 @@ impl<'a> Reader<'a, '_> {
             if looks_addr && !flag {
                 self.i += 1;
                 let (a, p) = split_nat_spec(s);
-                addr = a.map(Val::Atom);
-                port = p.map(Val::Atom);
+                addr = a.map(|a| Val::Atom(Cow::Owned(a)));
+                port = p.map(|p| Val::Atom(Cow::Owned(p)));
             } else if !flag && !matches!(s, "accept" | "drop" | "comment" | "counter" | "log") {
                 // `dnat to tcp dport map { … }`, `dnat to numgen inc mod 2 map { … }`
                 let e = self.nat_expr();
@@ -1615,7 +1668,7 @@ impl<'a> Reader<'a, '_> {
         let mut flags = Vec::new();
         while let Some(x) = self.word_at(0) {
             if matches!(x, "random" | "fully-random" | "persistent" | "netmap") {
-                flags.push(x.to_string());
+                flags.push(Cow::Borrowed(x));
                 self.i += 1;
                 if self.peek().is_some_and(|t| t.kind == Tk::Comma) {
                     self.i += 1;
@@ -1624,17 +1677,17 @@ impl<'a> Reader<'a, '_> {
                 break;
             }
         }
-        if unmodelled || flags.iter().any(|f| f == "netmap") {
+        if unmodelled || flags.iter().any(|f| *f == "netmap") {
             return vec![Stmt::UnmodelledAction(self.text_from(start))];
         }
         vec![Stmt::Nat { kind, family, addr, port, flags }]
     }
 }
 
-impl Reader<'_, '_> {
+impl<'a> Reader<'a, '_> {
     /// A NAT address or port expression: a value, a selector or a hash, optionally looked up in
     /// a map (`tcp dport map { 80 : 10.0.0.1 }`).
-    fn nat_expr(&mut self) -> Val {
+    fn nat_expr(&mut self) -> Val<'a> {
         let start = self.i;
         let is_key = self.word_at(0).is_some_and(|w| {
             w == "meta" || w == "ct" || BARE_META.contains(&w) || (PAYLOAD_PROTOS.contains(&w) && self.word_at(1).is_some())
@@ -1643,7 +1696,7 @@ impl Reader<'_, '_> {
             let k = self.key().unwrap_or_default();
             Val::Other(k)
         } else {
-            self.value_concat(false).unwrap_or(Val::Other(String::new()))
+            self.value_concat(false).unwrap_or(Val::Other(Cow::Borrowed("")))
         };
         if self.is_word(0, "map") {
             self.i += 1;
@@ -1715,8 +1768,8 @@ mod test {
         );
         assert_eq!(t.len(), 1);
         let c = &t[0].chains[0];
-        assert_eq!(c.base.as_ref().map(|b| b.hook.as_str()), Some("input"));
-        assert_eq!(c.policy.as_ref().map(|p| p.0.as_str()), Some("drop"));
+        assert_eq!(c.base.as_ref().map(|b| b.hook.as_ref()), Some("input"));
+        assert_eq!(c.policy.as_ref().map(|p| p.0.as_ref()), Some("drop"));
         assert_eq!(c.rules.len(), 2);
         assert_eq!(c.rules[1].pos.line, 5);
         assert_eq!(render(&c.rules[1].stmts), "tcp dport { 22, 80-81 } ct state new counter accept");
