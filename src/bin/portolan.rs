@@ -602,7 +602,7 @@ mod cli {
         }
         for h in rep.hosts.iter().filter(|h| h.up) {
             let addrs = h.addresses.join(" ");
-            let name = if addrs == h.name { addrs } else { format!("{} {addrs}", h.name) };
+            let name = if addrs == h.name || addrs.is_empty() { h.name.clone() } else { format!("{} {addrs}", h.name) };
             let n = h.open.len();
             writeln!(out, "host {name}: up, {n} open port{} ({}:{})", if n == 1 { "" } else { "s" }, h.file, h.line)?;
             for s in &h.open {
@@ -613,6 +613,9 @@ mod cli {
             }
             if let Some(os) = &h.os {
                 writeln!(out, "  os: {os}")?;
+            }
+            if let Some(v) = &h.vulnerabilities {
+                writeln!(out, "  vulnerabilities: {}", v.text())?;
             }
         }
         let down = rep.hosts.iter().filter(|h| !h.up).count();
