@@ -34,6 +34,14 @@ pub struct LoadedFile {
     pub device: Option<String>,
     /// The file's text (kept so explanations and the page can show source lines).
     pub text: String,
+    /// SHA-256 of the file's bytes as given, in lower-case hex.
+    pub sha256: String,
+}
+
+/// SHA-256 of some bytes, in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The assembled network.
@@ -97,6 +105,7 @@ impl Workspace {
 }
 
 fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
+    let sha256 = sha256_hex(&f.bytes);
     let (parsed, text) = match String::from_utf8(f.bytes) {
         Ok(text) if as_manifest => (manifest::parse_file(i, &f.path, &text), text),
         Ok(text) => (parse::parse(i, &f.path, &text), text),
@@ -114,7 +123,7 @@ fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
             (p, String::new())
         }
     };
-    LoadedFile { path: f.path, parsed, device: None, text }
+    LoadedFile { path: f.path, parsed, device: None, text, sha256 }
 }
 
 /// The manifest used: the explicit one, else the first manifest among the inputs. Every other

@@ -377,3 +377,25 @@ fn check_exits_1_on_violations_writes_sarif_and_needs_a_manifest() {
     assert!(v["violations_added"].as_array().unwrap().is_empty());
     assert_eq!(run(&["diff", "--fail-on", "violations", "--manifest", policy, new.to_str().unwrap(), &attack_scenario()]).status.code(), Some(1));
 }
+
+#[test]
+fn role_reports_summary_responsibilities_and_evidence() {
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/policy/policy.yaml");
+    let d = tmpdir("roles");
+    let prev = d.join("prev.json");
+    std::fs::write(&prev, stdout(&run(&["analyze", "--format", "json", &attack_scenario()]))).unwrap();
+    let o = run(&["analyze", "--format", "summary", "--previous", prev.to_str().unwrap(), "--manifest", policy, &attack_scenario()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = stdout(&o);
+    assert!(s.starts_with("# Network security summary") && s.contains("Policy violations: 6 (up from 0)"), "{s}");
+    let r = stdout(&run(&["analyze", "--format", "responsibilities", "--manifest", policy, &attack_scenario()]));
+    assert!(r.contains("## vendor") && r.contains("## management") && r.contains("## it"), "{r}");
+    let e = stdout(&run(&["analyze", "--format", "evidence", &attack_scenario()]));
+    assert!(e.contains("| File | SHA-256 |"), "{e}");
+    let j: serde_json::Value = serde_json::from_str(&stdout(&run(&["analyze", "--format", "evidence-json", &attack_scenario()]))).unwrap();
+    assert_eq!(j["inputs"].as_array().unwrap().len(), 9);
+    assert!(j["inputs"].as_array().unwrap().iter().all(|i| i["sha256"].as_str().unwrap().len() == 64));
+    // A previous report that is not one: usage error.
+    std::fs::write(&prev, "{\"not\": 1}").unwrap();
+    assert_eq!(run(&["analyze", "--format", "summary", "--previous", prev.to_str().unwrap(), &attack_scenario()]).status.code(), Some(2));
+}

@@ -20,6 +20,7 @@ mod cli {
     use portolan::findings::Severity;
     use portolan::reach::{Analyzer, FailOn, Origin, QueryRequest, TestRow};
     use portolan::report::diff::DiffReport;
+    use portolan::report::roles;
     use portolan::report::{render, AnalyzeReport, FlowResult, Hop, ParseReport, QueryReport};
     use portolan::{InputFile, Workspace};
 
@@ -61,6 +62,9 @@ mod cli {
             /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
             #[arg(long)]
             manifest: Option<PathBuf>,
+            /// An earlier `analyze --format json` output: the summary shows the trend since.
+            #[arg(long)]
+            previous: Option<PathBuf>,
             /// Files or folders.
             #[arg(required = true)]
             paths: Vec<PathBuf>,
@@ -193,6 +197,15 @@ mod cli {
         FindingsCsv,
         /// CSV, one attack-path step per row.
         PathsCsv,
+        /// The one-page management summary (Markdown; with --previous, the trend).
+        Summary,
+        /// The responsibility map: per owner, the actions by risk with their evidence (Markdown).
+        Responsibilities,
+        /// The auditor's evidence pack: inputs with SHA-256, coverage, assumptions, every
+        /// "possible" and why (Markdown).
+        Evidence,
+        /// The evidence pack as JSON.
+        EvidenceJson,
     }
 
     pub fn main() -> i32 {
@@ -231,7 +244,15 @@ mod cli {
                     render_parse(&mut out, &rep)?;
                 }
             }
-            Cmd::Analyze { from, format, fail_on, manifest, paths } => {
+            Cmd::Analyze { from, format, fail_on, manifest, previous, paths } => {
+                let previous = match &previous {
+                    Some(p) => {
+                        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?;
+                        Some(roles::Figures::of_json(&v).with_context(|| format!("{} is not an `analyze --format json` output", p.display()))?)
+                    }
+                    None => None,
+                };
                 // A severity word gates on findings; anything else names an origin.
                 let level = fail_on.iter().filter_map(|f| Severity::parse(f)).min();
                 let gates: Vec<FailOn> = fail_on
@@ -259,6 +280,13 @@ mod cli {
                     Format::Sarif => write!(out, "{}", render::sarif(&rep))?,
                     Format::FindingsCsv => write!(out, "{}", render::findings_csv(&rep))?,
                     Format::PathsCsv => write!(out, "{}", render::paths_csv(&rep))?,
+                    Format::Summary => write!(out, "{}", roles::summary_markdown(&rep, previous.as_ref()))?,
+                    Format::Responsibilities => write!(out, "{}", roles::responsibilities_markdown(&rep))?,
+                    Format::Evidence => write!(out, "{}", roles::evidence_markdown(&roles::evidence(&ws, &rep)))?,
+                    Format::EvidenceJson => {
+                        serde_json::to_writer_pretty(&mut out, &roles::evidence(&ws, &rep))?;
+                        writeln!(out)?;
+                    }
                 }
                 out.flush()?;
                 if rep.exposure.origins.iter().any(|o| o.error.is_some()) {

@@ -530,3 +530,4 @@ impl AnalyzeReport {
 
 pub mod diff;
 pub mod render;
+pub mod roles;

@@ -250,6 +250,11 @@ fn witness_text(w: &crate::findings::Witness) -> String {
     t
 }
 
+/// Escape text for a Markdown table cell (for the other report modules).
+pub fn md_cell(s: &str) -> String {
+    md(s)
+}
+
 /// Escape text for a Markdown table cell.
 fn md(s: &str) -> String {
     s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ").replace('<', "&lt;").replace('>', "&gt;")
