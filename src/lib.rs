@@ -36,6 +36,7 @@ pub mod manifest;
 pub mod matrix;
 pub mod model;
 pub mod parse;
+pub mod policy;
 pub mod reach;
 pub mod report;
 pub mod space;

@@ -790,6 +790,8 @@ pub struct Network {
     pub subnets: usize,
     /// The employees' subnet (CIDR), one of the first internal router's subnets.
     pub employees: String,
+    /// Every host's address, subnet by subnet.
+    pub host_addrs: Vec<Ipv4Addr>,
 }
 
 /// The three exports of one device of a [`Network`].
@@ -917,7 +919,7 @@ impl Network {
             });
         }
         let subnets = nodes.iter().map(|d| d.lans.len()).sum();
-        Network { devices: out, rules: total_rules, hosts: total_hosts, subnets, employees }
+        Network { devices: out, rules: total_rules, hosts: total_hosts, subnets, employees, host_addrs: all_hosts }
     }
 
     /// Every device's exports as `<device>/rules.v4`, `<device>/ip-addr`, `<device>/ip-route`.
@@ -929,6 +931,66 @@ impl Network {
             v.push(InputFile::new(format!("{}/ip-route", d.name), d.ip_route.clone()));
         }
         v
+    }
+
+    /// A Nessus v2 report of every host: one to three open TCP services each (from the
+    /// services the rules name) and `findings` vulnerabilities spread over them, a fifth of
+    /// them local (`AV:L`) or informational, a third with a public exploit.
+    pub fn vuln_scan(&self, findings: usize, seed: u64) -> InputFile {
+        let mut rng = Rng::new(seed ^ 0x6e65_7373_7573_0000);
+        let mut s = String::from("<?xml version=\"1.0\" ?>\n<NessusClientData_v2>\n<Report name=\"synthetic\">\n");
+        let n = self.host_addrs.len().max(1);
+        let mut per_host: Vec<Vec<u16>> = Vec::with_capacity(n);
+        for _ in 0..self.host_addrs.len() {
+            let k = 1 + rng.below(3) as usize;
+            let mut ports: Vec<u16> = (0..k).filter_map(|_| rng.pick(TCP_SERVICES).copied()).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            per_host.push(ports);
+        }
+        let mut vulns: Vec<Vec<(u16, u32, f32, bool, bool)>> = vec![Vec::new(); self.host_addrs.len()];
+        for i in 0..findings {
+            let h = rng.below(n as u64) as usize;
+            let Some(ports) = per_host.get(h) else { break };
+            let port = rng.pick(ports).copied().unwrap_or(443);
+            let score = 4.0 + rng.below(61) as f32 / 10.0;
+            let local = rng.percent(20);
+            let exploit = rng.percent(33);
+            if let Some(v) = vulns.get_mut(h) {
+                v.push((port, 100_000 + i as u32, score, local, exploit));
+            }
+        }
+        for (i, a) in self.host_addrs.iter().enumerate() {
+            let _ = writeln!(s, "<ReportHost name=\"{a}\"><HostProperties><tag name=\"host-ip\">{a}</tag></HostProperties>");
+            for &p in per_host.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                let _ = writeln!(s, "<ReportItem port=\"{p}\" svc_name=\"unknown\" protocol=\"tcp\" severity=\"0\" pluginID=\"11219\" pluginName=\"Nessus SYN scanner\" pluginFamily=\"Port scanners\"></ReportItem>");
+            }
+            for &(p, id, score, local, exploit) in vulns.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                let sev = if score >= 9.0 { 4 } else if score >= 7.0 { 3 } else { 2 };
+                let av = if local { "L" } else { "N" };
+                let _ = writeln!(
+                    s,
+                    "<ReportItem port=\"{p}\" svc_name=\"unknown\" protocol=\"tcp\" severity=\"{sev}\" pluginID=\"{id}\" pluginName=\"Synthetic flaw {id}\" pluginFamily=\"General\"><cve>CVE-2099-{id}</cve><cvss3_base_score>{score:.1}</cvss3_base_score><cvss3_vector>CVSS:3.1/AV:{av}/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H</cvss3_vector><exploit_available>{exploit}</exploit_available></ReportItem>"
+                );
+            }
+            s.push_str("</ReportHost>\n");
+        }
+        s.push_str("</Report>\n</NessusClientData_v2>\n");
+        InputFile::new("scans/synthetic.nessus", s)
+    }
+
+    /// A manifest naming `jewels` hosts (spread over the estate) as crown jewels, with the
+    /// vendor's and the employees' origins of [`Network::origins`].
+    pub fn attack_manifest(&self, jewels: usize) -> InputFile {
+        let n = self.host_addrs.len();
+        let step = (n / jewels.max(1)).max(1);
+        let list: Vec<String> = self.host_addrs.iter().step_by(step).take(jewels).map(|a| a.to_string()).collect();
+        let text = format!(
+            "crown_jewels: [{}]\norigins:\n  - {{name: vendor, addresses: [{VENDOR_NET}], role: vendor}}\n  - {{name: employees, addresses: [{}], role: employees}}\n",
+            list.join(", "),
+            self.employees
+        );
+        InputFile::new("portolan.yaml", text)
     }
 
     /// The origins of an exposure analysis: `internet`, the vendor's access network (role

@@ -41,6 +41,16 @@ pub enum Edit {
         /// Port.
         port: u16,
     },
+    /// Every vulnerability reported on one service of the host is fixed (its software
+    /// upgraded); the service keeps listening.
+    PatchService {
+        /// Host address.
+        addr: IpAddr,
+        /// Protocol number.
+        proto: u8,
+        /// Port.
+        port: u16,
+    },
     /// The vulnerability is fixed on the host.
     Patch {
         /// Host address.
@@ -58,6 +68,9 @@ impl Edit {
             Edit::SetAction { file, line, action } => format!("make the rule at {file}:{line} {action}"),
             Edit::ClosePort { addr, proto, port } => format!("close {}/{port} on {addr}", crate::reach::describe::proto_name(*proto)),
             Edit::Patch { addr, id } => format!("patch {id} on {addr}"),
+            Edit::PatchService { addr, proto, port } => {
+                format!("fix every vulnerability of {}/{port} on {addr} (upgrade its software)", crate::reach::describe::proto_name(*proto))
+            }
         }
     }
 }
@@ -90,6 +103,17 @@ pub fn apply(ws: &Workspace, edits: &[Edit]) -> (Workspace, Vec<String>) {
                             s.state = PortState::Closed;
                             n += 1;
                         }
+                        let before = h.vulns.len();
+                        h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
+                        n += before - h.vulns.len();
+                    }
+                }
+                n
+            }
+            Edit::PatchService { addr, proto, port } => {
+                let mut n = 0;
+                for f in &mut out.files {
+                    for h in f.parsed.content.hosts.iter_mut().filter(|h| h.addrs.contains(addr)) {
                         let before = h.vulns.len();
                         h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
                         n += before - h.vulns.len();

@@ -171,3 +171,14 @@ fn what_if_a_rule_goes_and_diff_names_what_changed() {
     assert!(d.exposures_removed.iter().any(|c| c.exposure.origin == "phished" && c.exposure.ip == "10.20.2.5" && c.changed_ports == "5432"));
     assert!(d.exposures_added.is_empty());
 }
+
+#[test]
+fn the_pages_sample_is_this_scenario() {
+    // www/samples/dmz-db-vendor is the page's copy of this scenario: they must not drift apart.
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/www/samples/dmz-db-vendor");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut a);
+    files(Path::new(sample), Path::new(sample), &mut b);
+    let key = |f: &InputFile| (f.path.clone(), f.bytes.clone());
+    assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>());
+}

@@ -296,6 +296,10 @@ fn analyze_json_carries_attack_paths_and_choke_points() {
     assert!(t.contains("choke points:"), "{t}");
     let m = stdout(&run(&["analyze", "--format", "markdown", &attack_scenario()]));
     assert!(m.contains("## Attack paths to the crown jewels") && m.contains("### Choke points"), "{m}");
+    let c = stdout(&run(&["analyze", "--format", "paths-csv", &attack_scenario()]));
+    let mut lines = c.lines();
+    assert!(lines.next().unwrap().starts_with("origin,target,target_name,rank,shortest,likelihood,certainty,owner,step,from,to"));
+    assert!(lines.any(|l| l.starts_with("vendor,10.20.2.5,db,1,true,") && l.contains(",1,vendor,10.20.1.10,app,tcp,22,")), "{c}");
 }
 
 #[test]
@@ -327,4 +331,49 @@ fn diff_names_what_a_change_adds_and_gates_ci() {
     // Backwards, the same exposure is removed.
     let v: serde_json::Value = serde_json::from_str(&stdout(&run(&["diff", "--format", "json", new.to_str().unwrap(), old.to_str().unwrap()]))).unwrap();
     assert_eq!(v["exposures_removed"][0]["changed_ports"], "22");
+}
+
+#[test]
+fn check_exits_1_on_violations_writes_sarif_and_needs_a_manifest() {
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/policy/policy.yaml");
+    let o = run(&["check", "--manifest", policy, &attack_scenario()]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = stdout(&o);
+    assert!(t.contains("NO-LAN-DB") && t.contains("violated") && t.contains("core/core.iptables:13"), "{t}");
+    let o = run(&["check", "--format", "json", "--manifest", policy, &attack_scenario()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let viol = v["violations"].as_array().unwrap();
+    let lan = viol.iter().find(|x| x["id"] == "NO-LAN-DB").unwrap();
+    for k in ["id", "kind", "certainty", "owner", "witness", "hops"] {
+        assert!(!lan[k].is_null(), "{k} missing");
+    }
+    assert_eq!(lan["witness"]["dst"], "10.20.2.5");
+    assert_eq!(lan["witness"]["port"], 5432);
+    let o = run(&["check", "--format", "sarif", "--manifest", policy, &attack_scenario()]);
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), viol.len());
+    let r = results.iter().find(|r| r["message"]["text"].as_str().unwrap().starts_with("NO-LAN-DB")).unwrap();
+    assert_eq!(r["ruleId"], "must-not-reach");
+    assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 26);
+    assert!(r["relatedLocations"].as_array().unwrap().iter().any(|l| l["physicalLocation"]["region"]["startLine"] == 13));
+    // The scenario's own manifest declares no policy: nothing is violated.
+    assert_eq!(run(&["check", &attack_scenario()]).status.code(), Some(0));
+    // Without a manifest there is nothing to check.
+    assert_eq!(run(&["check", &sample()]).status.code(), Some(2));
+    // analyze carries the same violations; diff names the ones a change resolves.
+    let a: serde_json::Value = serde_json::from_str(&stdout(&run(&["analyze", "--format", "json", "--manifest", policy, &attack_scenario()]))).unwrap();
+    assert_eq!(a["violations"].as_array().unwrap().len(), viol.len());
+    let d = tmpdir("check-diff");
+    let new = d.join("new");
+    copy_dir(std::path::Path::new(&attack_scenario()), &new);
+    let fw = new.join("core/core.iptables");
+    let text: String = std::fs::read_to_string(&fw).unwrap().lines().filter(|l| !l.contains("reporting tool")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&fw, text).unwrap();
+    let o = run(&["diff", "--format", "json", "--manifest", policy, &attack_scenario(), new.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let gone: Vec<&str> = v["violations_removed"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+    assert!(gone.contains(&"NO-LAN-DB") && gone.contains(&"matrix:zone:lan->zone:data"), "{gone:?}");
+    assert!(v["violations_added"].as_array().unwrap().is_empty());
+    assert_eq!(run(&["diff", "--fail-on", "violations", "--manifest", policy, new.to_str().unwrap(), &attack_scenario()]).status.code(), Some(1));
 }

@@ -124,7 +124,20 @@ fn candidates(graph: &Graph, relevant: &HashSet<EdgeIndex>) -> Vec<(Edit, Vec<Ed
         let addr = graph.assets[t].addr;
         let w = e.weight();
         if let WayKind::Vulnerability { id, .. } = &w.way.kind {
-            add(Edit::Patch { addr, id: id.clone() }, e.id(), &mut order);
+            // One flaw: patch it; several on the service: upgrade the software behind it.
+            let flaws = graph.assets[t]
+                .services
+                .iter()
+                .filter(|c| c.proto == w.proto && c.port == w.port)
+                .flat_map(|c| c.ways.iter())
+                .filter(|x| matches!(x.kind, WayKind::Vulnerability { .. }))
+                .count();
+            let edit = if flaws > 1 {
+                Edit::PatchService { addr, proto: w.proto, port: w.port }
+            } else {
+                Edit::Patch { addr, id: id.clone() }
+            };
+            add(edit, e.id(), &mut order);
         }
         add(Edit::ClosePort { addr, proto: w.proto, port: w.port }, e.id(), &mut order);
         for r in &w.allowing {
@@ -188,7 +201,9 @@ fn owner(an: &Analyzer, edit: &Edit) -> String {
 /// Choose the changes greedily and prove them by recomputing.
 pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph) -> ChokeReport {
     let relevant = relevant_edges(graph);
-    let cands = candidates(graph, &relevant);
+    let mut cands = candidates(graph, &relevant);
+    // Patches and closed services remove exactly their edges; rule deletions are checked.
+    let mut verified: Vec<bool> = cands.iter().map(|(e, _)| !matches!(e, Edit::DeleteRule { .. } | Edit::SetAction { .. })).collect();
     let req = required(an);
     let breaks: Vec<Vec<String>> = cands
         .iter()
@@ -245,7 +260,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
                 continue;
             }
             let pref = match edit {
-                Edit::Patch { .. } => 2,
+                Edit::Patch { .. } | Edit::PatchService { .. } => 2,
                 Edit::DeleteRule { .. } | Edit::SetAction { .. } => 1,
                 Edit::ClosePort { .. } => 0,
             };
@@ -258,8 +273,27 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             rep.note = Some("no single change cuts any remaining path".into());
             break;
         };
+        // A rule's effect is only estimated from the paths it decides: another rule may let the
+        // same connections through once it is gone. Recompute its edges before taking it, and
+        // choose again if it removes fewer than estimated (lazy greedy).
+        if !verified[ci] {
+            verified[ci] = true;
+            let still = surviving_edges(an, graph, &cands[ci].0, &cands[ci].1);
+            if !still.is_empty() {
+                cands[ci].1.retain(|e| !still.contains(e));
+                continue;
+            }
+        }
         chosen.push(ci);
         removed.extend(cands[ci].1.iter().copied());
+    }
+    // The exact answer for service-level changes: a minimum cut. Taken when it needs fewer
+    // changes than the greedy choice.
+    if let Some(cut) = min_service_cut(graph, &cands, &breaks) {
+        if !cut.is_empty() && (cut.len() < chosen.len() || rep.note.is_some()) {
+            chosen = cut;
+            rep.note = None;
+        }
     }
     if chosen.is_empty() {
         return rep;
@@ -312,6 +346,120 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
     rep
 }
 
+/// Capacity standing for "never cut here" in the flow network.
+const INF: u64 = 1 << 40;
+/// Capacity of a service whose removal breaks a `must_reach` entry: cut only when unavoidable.
+const PROTECTED: u64 = 1 << 20;
+
+/// The fewest services to take away (close, or upgrade when every way through it is a
+/// vulnerability) that separate every origin from every crown jewel: a minimum vertex cut over
+/// the services, by max-flow (Dinic's algorithm) on a network where each service is a node of
+/// capacity 1 (services a `must_reach` entry needs get a large capacity). Returns candidate
+/// indices, or `None` when every such cut takes a service a `must_reach` entry needs.
+fn min_service_cut(graph: &Graph, cands: &[(Edit, Vec<EdgeIndex>)], breaks: &[Vec<String>]) -> Option<Vec<usize>> {
+    use petgraph::graph::DiGraph;
+    let mut net: DiGraph<(), u64> = DiGraph::new();
+    let src = net.add_node(());
+    let dst = net.add_node(());
+    let nodes: Vec<NodeIndex> = graph.g.node_indices().map(|_| net.add_node(())).collect();
+    for &o in &graph.origin_nodes {
+        net.add_edge(src, nodes[o.index()], INF);
+    }
+    for j in graph.jewels() {
+        net.add_edge(nodes[j.index()], dst, INF);
+    }
+    // Service key → (in node, out node, the capacity edge).
+    let mut services: HashMap<(NodeIndex, u8, u16), (NodeIndex, NodeIndex, EdgeIndex)> = HashMap::new();
+    let close_index: HashMap<&Edit, usize> = cands.iter().enumerate().map(|(i, (e, _))| (e, i)).collect();
+    for e in graph.g.edge_references() {
+        let Node::Host(t) = graph.g[e.target()] else { continue };
+        let w = e.weight();
+        let key = (e.target(), w.proto, w.port);
+        let (si, so, _) = *services.entry(key).or_insert_with(|| {
+            let si = net.add_node(());
+            let so = net.add_node(());
+            let close = Edit::ClosePort { addr: graph.assets[t].addr, proto: w.proto, port: w.port };
+            let protected = close_index.get(&close).is_some_and(|&i| !breaks[i].is_empty());
+            let cap = net.add_edge(si, so, if protected { PROTECTED } else { 1 });
+            (si, so, cap)
+        });
+        net.add_edge(nodes[e.source().index()], si, INF);
+        if !net.contains_edge(so, nodes[e.target().index()]) {
+            net.add_edge(so, nodes[e.target().index()], INF);
+        }
+    }
+    let (flow, flows) = petgraph::algo::dinics(&net, src, dst);
+    if flow >= PROTECTED {
+        // Every service cut goes through a connection the business requires: only a rule
+        // change can help there, which the greedy choice considers.
+        return None;
+    }
+    // The source side of the minimum cut: what the residual network still reaches.
+    let mut reached = vec![false; net.node_count()];
+    reached[src.index()] = true;
+    let mut stack = vec![src];
+    while let Some(n) = stack.pop() {
+        for e in net.edges_directed(n, petgraph::Direction::Outgoing) {
+            if flows[e.id().index()] < *e.weight() && !reached[e.target().index()] {
+                reached[e.target().index()] = true;
+                stack.push(e.target());
+            }
+        }
+        for e in net.edges_directed(n, petgraph::Direction::Incoming) {
+            if flows[e.id().index()] > 0 && !reached[e.source().index()] {
+                reached[e.source().index()] = true;
+                stack.push(e.source());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (&(host, proto, port), &(si, so, _)) in &services {
+        if !(reached[si.index()] && !reached[so.index()]) {
+            continue;
+        }
+        let Node::Host(t) = graph.g[host] else { continue };
+        let addr = graph.assets[t].addr;
+        // Upgrade rather than close when every way in through the service is a flaw.
+        let into: Vec<&super::Edge> = graph.g.edges_directed(host, petgraph::Direction::Incoming).map(|e| e.weight()).filter(|w| w.proto == proto && w.port == port).collect();
+        let all_flaws = into.iter().all(|w| matches!(w.way.kind, WayKind::Vulnerability { .. }));
+        let patch = all_flaws
+            .then(|| {
+                cands.iter().position(|(e, _)| match e {
+                    Edit::PatchService { addr: a, proto: p, port: q } => *a == addr && *p == proto && *q == port,
+                    Edit::Patch { addr: a, id } => {
+                        *a == addr && into.iter().all(|w| matches!(&w.way.kind, WayKind::Vulnerability { id: i, .. } if i == id))
+                    }
+                    _ => false,
+                })
+            })
+            .flatten();
+        let close = close_index.get(&Edit::ClosePort { addr, proto, port }).copied();
+        out.extend(patch.or(close));
+    }
+    out.sort_unstable();
+    Some(out)
+}
+
+/// The edges (of `edges`) whose connection the network still lets through once `edit` is made.
+fn surviving_edges(an: &Analyzer, graph: &Graph, edit: &Edit, edges: &[EdgeIndex]) -> HashSet<EdgeIndex> {
+    let (ws, _) = whatif::apply(an.workspace(), std::slice::from_ref(edit));
+    let an2 = Analyzer::new(&ws);
+    let mut out = HashSet::new();
+    for &e in edges {
+        let (Some((a, b)), Some(w)) = (graph.g.edge_endpoints(e), graph.g.edge_weight(e)) else { continue };
+        let from = match graph.g[a] {
+            Node::Origin(i) => graph.origins[i].endpoint.clone(),
+            Node::Host(i) => graph.assets[i].addr.to_string(),
+        };
+        let to = graph.label(b);
+        let q = QueryRequest { from, to, proto: w.proto.to_string(), port: Some(w.port.to_string()), sport: None };
+        if an2.query_clients(&q).is_ok_and(|r| r.results.iter().any(|x| x.verdict != Verdict::Denied)) {
+            out.insert(e);
+        }
+    }
+    out
+}
+
 /// The (origin → crown jewel) pairs still connected once the edits are made, recomputed from
 /// the edited inputs.
 fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, edits: &[Edit]) -> Vec<String> {
@@ -327,4 +475,72 @@ fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, edits: &[Edit]) 
     }
     let g2 = Graph::build(&an2, origins, &o2);
     connected_pairs(&g2, &|_| true).into_iter().map(|p| pair_label(&g2, p)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::{Asset, Candidate, Edge, Way};
+    use crate::report::Certainty;
+    use petgraph::graph::DiGraph;
+    use proptest::prelude::*;
+
+    /// A graph of `n` hosts (host 0 the crown jewel) and one origin; `edges` are
+    /// (from: None = the origin, to host, port) with a credential way each.
+    fn graph(n: usize, edges: &[(Option<usize>, usize, u16)]) -> Graph {
+        let mut g: DiGraph<Node, Edge> = DiGraph::new();
+        let o = g.add_node(Node::Origin(0));
+        let hs: Vec<NodeIndex> = (0..n).map(|i| g.add_node(Node::Host(i))).collect();
+        let way = Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: 0.3, why: String::new() };
+        for &(a, b, port) in edges {
+            let from = a.map_or(o, |i| hs[i]);
+            g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, hops: vec![], allowing: vec![], uncertain: vec![] });
+        }
+        let assets = (0..n)
+            .map(|i| Asset {
+                addr: std::net::IpAddr::from([10, 0, 0, i as u8 + 1]),
+                name: None,
+                jewel: i == 0,
+                scanned: true,
+                services: vec![Candidate { proto: 6, port: 22, service: None, confirmed: true, ways: vec![] }],
+            })
+            .collect();
+        Graph { origins: vec![Origin::internet()], assets, g, origin_nodes: vec![o], asset_nodes: hs, notes: vec![] }
+    }
+
+    proptest! {
+        #[test]
+        fn the_minimum_service_cut_is_minimal_and_cuts(
+            n in 1usize..5,
+            raw in proptest::collection::vec((0usize..6, 0usize..5, 0u16..2), 1..10),
+        ) {
+            let edges: Vec<(Option<usize>, usize, u16)> = raw
+                .into_iter()
+                .map(|(a, b, p)| (if a >= n { None } else { Some(a) }, b % n, 22 + p))
+                .filter(|(a, b, _)| *a != Some(*b))
+                .collect();
+            let g = graph(n, &edges);
+            let relevant = relevant_edges(&g);
+            let cands: Vec<(Edit, Vec<EdgeIndex>)> = candidates(&g, &relevant)
+                .into_iter()
+                .filter(|(e, _)| matches!(e, Edit::ClosePort { .. }))
+                .collect();
+            let breaks = vec![Vec::new(); cands.len()];
+            let jewel = g.asset_nodes[0];
+            let reach = |removed: &HashSet<EdgeIndex>| paths::connected(&g.g, g.origin_nodes[0], jewel, &|e| !removed.contains(&e));
+            let cut = min_service_cut(&g, &cands, &breaks).expect("a cut");
+            let removed: HashSet<EdgeIndex> = cut.iter().flat_map(|&i| cands[i].1.iter().copied()).collect();
+            prop_assert!(!reach(&removed));
+            // Brute force: no smaller set of services disconnects.
+            let k = cands.len();
+            let mut best = usize::MAX;
+            for mask in 0u32..(1 << k) {
+                let set: HashSet<EdgeIndex> = (0..k).filter(|i| mask & (1 << i) != 0).flat_map(|i| cands[i].1.iter().copied()).collect();
+                if !reach(&set) {
+                    best = best.min(mask.count_ones() as usize);
+                }
+            }
+            prop_assert_eq!(cut.len(), if reach(&HashSet::new()) { best } else { 0 });
+        }
+    }
 }

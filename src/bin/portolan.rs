@@ -65,6 +65,19 @@ mod cli {
             #[arg(required = true)]
             paths: Vec<PathBuf>,
         },
+        /// Check the manifest's policy (zone matrix, must/must-not reach, vendor scopes) exactly;
+        /// exit 1 on a violation.
+        Check {
+            /// Output format (text, json, markdown or sarif).
+            #[arg(long, value_enum, default_value = "text")]
+            format: Format,
+            /// Topology manifest (YAML or JSON); otherwise one found among the inputs is used.
+            #[arg(long)]
+            manifest: Option<PathBuf>,
+            /// Files or folders.
+            #[arg(required = true)]
+            paths: Vec<PathBuf>,
+        },
         /// What a change adds and removes: exposures, attack paths and findings of OLD vs NEW.
         Diff {
             /// Origins to analyse, as for analyze (default: `internet` and the manifest's).
@@ -74,8 +87,9 @@ mod cli {
             #[arg(long, value_enum, default_value = "text")]
             format: Format,
             /// Exit 1 when the change adds: an exposure matching ORIGIN or ORIGIN:SERVICES
-            /// (`internet:tcp/22`), an attack path (`paths`), or a finding of severity LEVEL or
-            /// worse (`low`, `medium`, `high`, `critical`). Repeatable.
+            /// (`internet:tcp/22`), an attack path (`paths`), a policy violation (`violations`),
+            /// or a finding of severity LEVEL or worse (`low`, `medium`, `high`, `critical`).
+            /// Repeatable.
             #[arg(long = "fail-on")]
             fail_on: Vec<String>,
             /// Topology manifest for both versions; otherwise each version's own is used.
@@ -177,6 +191,8 @@ mod cli {
         Sarif,
         /// CSV, one finding per row.
         FindingsCsv,
+        /// CSV, one attack-path step per row.
+        PathsCsv,
     }
 
     pub fn main() -> i32 {
@@ -242,6 +258,7 @@ mod cli {
                     Format::Csv => write!(out, "{}", render::csv(&rep))?,
                     Format::Sarif => write!(out, "{}", render::sarif(&rep))?,
                     Format::FindingsCsv => write!(out, "{}", render::findings_csv(&rep))?,
+                    Format::PathsCsv => write!(out, "{}", render::paths_csv(&rep))?,
                 }
                 out.flush()?;
                 if rep.exposure.origins.iter().any(|o| o.error.is_some()) {
@@ -271,12 +288,38 @@ mod cli {
                 }
                 return Ok(0);
             }
+            Cmd::Check { format, manifest, paths } => {
+                let ws = load(&paths, manifest.as_deref())?;
+                let an = Analyzer::new(&ws);
+                let rep = portolan::policy::check(&an);
+                match format {
+                    Format::Json => {
+                        serde_json::to_writer_pretty(&mut out, &rep)?;
+                        writeln!(out)?;
+                    }
+                    Format::Markdown => write!(out, "{}", render::check_markdown(&rep))?,
+                    Format::Sarif => write!(out, "{}", render::check_sarif(&rep))?,
+                    Format::Text => write!(out, "{}", render::check_text(&rep))?,
+                    _ => bail!("check writes text, json, markdown or sarif"),
+                }
+                out.flush()?;
+                if rep.manifest.is_none() {
+                    eprintln!("portolan: no manifest among the inputs; give one with --manifest");
+                    return Ok(2);
+                }
+                if !rep.violations.is_empty() {
+                    eprintln!("portolan: {} policy violations", rep.violations.len());
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
             Cmd::Diff { from, format, fail_on, manifest, old, new } => {
                 let level = fail_on.iter().filter_map(|f| Severity::parse(f)).min();
                 let on_paths = fail_on.iter().any(|f| f == "paths");
+                let on_violations = fail_on.iter().any(|f| f == "violations");
                 let gates: Vec<FailOn> = fail_on
                     .iter()
-                    .filter(|f| Severity::parse(f).is_none() && f.as_str() != "paths")
+                    .filter(|f| Severity::parse(f).is_none() && f.as_str() != "paths" && f.as_str() != "violations")
                     .map(|f| FailOn::parse(f))
                     .collect::<Result<_, _>>()
                     .map_err(anyhow::Error::msg)?;
@@ -305,8 +348,9 @@ mod cli {
                 let exposures = d.exposures_added.iter().filter(|c| gates.iter().any(|g| g.matches(&c.exposure))).count();
                 let paths = if on_paths { d.paths_added.len() } else { 0 };
                 let findings = level.map_or(0, |l| d.findings_added.iter().filter(|f| f.severity >= l).count());
-                if exposures + paths + findings > 0 {
-                    eprintln!("portolan: the change adds {exposures} matching exposures, {paths} attack paths, {findings} findings at the --fail-on level");
+                let violations = if on_violations { d.violations_added.len() } else { 0 };
+                if exposures + paths + findings + violations > 0 {
+                    eprintln!("portolan: the change adds {exposures} matching exposures, {paths} attack paths, {violations} policy violations, {findings} findings at the --fail-on level");
                     return Ok(1);
                 }
                 return Ok(0);
@@ -558,7 +602,7 @@ mod cli {
         }
         for h in rep.hosts.iter().filter(|h| h.up) {
             let addrs = h.addresses.join(" ");
-            let name = if addrs == h.name { addrs } else { format!("{} {addrs}", h.name) };
+            let name = if addrs == h.name || addrs.is_empty() { h.name.clone() } else { format!("{} {addrs}", h.name) };
             let n = h.open.len();
             writeln!(out, "host {name}: up, {n} open port{} ({}:{})", if n == 1 { "" } else { "s" }, h.file, h.line)?;
             for s in &h.open {
@@ -569,6 +613,9 @@ mod cli {
             }
             if let Some(os) = &h.os {
                 writeln!(out, "  os: {os}")?;
+            }
+            if let Some(v) = &h.vulnerabilities {
+                writeln!(out, "  vulnerabilities: {}", v.text())?;
             }
         }
         let down = rep.hosts.iter().filter(|h| !h.up).count();

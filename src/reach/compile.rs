@@ -300,6 +300,18 @@ impl CDevice {
             .collect()
     }
 
+    /// The network addresses of the device's IPv4 subnets of /30 or shorter (no host holds
+    /// them).
+    pub fn network_addrs(&self) -> Vec<u128> {
+        self.addrs
+            .iter()
+            .filter_map(|(n, _)| match n {
+                IpNet::V4(n4) if n4.prefix_len() <= 30 => Some(space::addr_to_u128(IpAddr::V4(n4.network()))),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Longest-prefix-match route lookup.
     pub fn lookup(&self, dst: IpAddr) -> Option<&CRoute> {
         self.lookup_idx(dst).map(|i| &self.routes[i])

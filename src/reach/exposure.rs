@@ -300,6 +300,12 @@ impl Analyzer<'_> {
         ExposureReport { origins: origin_reports, exposures, scan_notes, assumptions }
     }
 
+    /// The estate's own address space (interface subnets, routed prefixes, scanned hosts):
+    /// the destinations an exposure analysis looks at.
+    pub fn estate_space(&self) -> Ranges {
+        self.internal_space_with(&scanned_hosts(self))
+    }
+
     /// The estate's own address space: interface subnets, routed prefixes (not default
     /// routes) and every scanned host.
     fn internal_space_with(&self, hosts: &[(String, Host)]) -> Ranges {
@@ -342,7 +348,7 @@ impl Analyzer<'_> {
 
 /// The destination a port forward sends the first packet to (the last destination NAT on the
 /// way), if any.
-fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)> {
+pub(crate) fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)> {
     let n = hops
         .iter()
         .filter(|h| h.direction == "forward")

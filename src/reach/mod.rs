@@ -29,6 +29,7 @@ use crate::Workspace;
 pub use chain::RuleLoc;
 pub use compile::{CDevice, CNetwork, CRule, CRuleset, IfaceTable};
 pub use exposure::{owner_of, FailOn, Origin};
+pub(crate) use exposure::forwarded_to;
 use device::{DevPass, Entry, Fate, Trace};
 
 /// Source ports a client picks from when none is given (Linux `ip_local_port_range` default).
@@ -257,13 +258,14 @@ impl<'a> Analyzer<'a> {
     }
 
     /// The clients of a network of many addresses: without the devices' own addresses and the
-    /// subnets' broadcast addresses. One address stays itself.
+    /// subnets' network and broadcast addresses (no host sends from them). One address stays
+    /// itself.
     pub fn clients(&self, r: &Ranges) -> Ranges {
         if r.count() <= 1 {
             return r.clone();
         }
         let local: Vec<(u128, u128)> = self.net.devices.iter().flat_map(|d| d.local.iter().map(|&x| (x, x))).collect();
-        let bcast: Vec<(u128, u128)> = self.net.devices.iter().flat_map(|d| d.broadcasts()).map(|x| (x, x)).collect();
+        let bcast: Vec<(u128, u128)> = self.net.devices.iter().flat_map(|d| d.broadcasts().into_iter().chain(d.network_addrs())).map(|x| (x, x)).collect();
         r.difference(&Ranges::from_ranges(local)).difference(&Ranges::from_ranges(bcast))
     }
 
@@ -278,6 +280,28 @@ impl<'a> Analyzer<'a> {
             Some(p) if !p.trim().is_empty() => Some(parse_port(p, &protos)?),
             _ => None,
         };
+        self.answer(from, to, protos, port, req)
+    }
+
+    /// Answer a question whose destination and services are sets: from an origin's clients
+    /// (as [`Analyzer::query_clients`]) to the addresses `to` (described as `to_label`), over
+    /// the protocols `protos` and, if given, the destination ports (or ICMP types) `ports`.
+    pub fn query_sets(&self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Result<QueryReport, String> {
+        let from_ep = match self.endpoint(from)? {
+            Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
+            other => other,
+        };
+        let req = QueryRequest {
+            from: from.to_string(),
+            to: to_label.to_string(),
+            proto: describe_protos(protos),
+            port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
+            sport: None,
+        };
+        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req)
+    }
+
+    fn answer(&self, from: Endpoint, to: Endpoint, protos: Ranges, port: Option<Ranges>, req: &QueryRequest) -> Result<QueryReport, String> {
         let mut assumptions = Vec::new();
         if self.net.devices.is_empty() {
             return Err("no device in the inputs: give a ruleset (iptables-save) and its interface dumps".into());
@@ -1179,6 +1203,14 @@ fn parse_proto(s: &str) -> Result<Ranges, String> {
         "ah" => single(51),
         n => n.parse::<u8>().map(|p| Ranges::single(p as u128)).map_err(|_| format!("protocol {s:?} is not tcp, udp, icmp, any or a number 0-255")),
     }
+}
+
+/// Protocol numbers as text: `any`, a name for one well-known protocol, else numbers and ranges.
+fn describe_protos(r: &Ranges) -> String {
+    if *r == Ranges::range(0, 255) {
+        return "any".into();
+    }
+    r.as_slice().iter().map(|&(a, b)| if a == b { describe::proto_name(a as u8) } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")
 }
 
 /// ICMP type names accepted as a "port" for ICMP.

@@ -1,5 +1,5 @@
 //! `portolan diff`: what a change to the inputs adds and removes — exposures (down to the
-//! ports), attack paths and findings.
+//! ports), attack paths, findings and policy violations.
 //!
 //! Two versions of the same estate usually live in different folders, so nothing is compared
 //! by file path or line number: exposures by origin, destination and protocol (their ports are
@@ -40,6 +40,10 @@ pub struct DiffReport {
     pub findings_added: Vec<Finding>,
     /// Findings only the old version has.
     pub findings_removed: Vec<Finding>,
+    /// Policy violations only the new version has.
+    pub violations_added: Vec<crate::policy::Violation>,
+    /// Policy violations only the old version has.
+    pub violations_removed: Vec<crate::policy::Violation>,
 }
 
 impl DiffReport {
@@ -51,6 +55,8 @@ impl DiffReport {
             && self.paths_removed.is_empty()
             && self.findings_added.is_empty()
             && self.findings_removed.is_empty()
+            && self.violations_added.is_empty()
+            && self.violations_removed.is_empty()
     }
 
     /// Compare two analyses of the same estate.
@@ -65,7 +71,8 @@ impl DiffReport {
         let paths_added = paths_added.into_iter().filter(|p| impossible(p, &old_steps)).collect();
         let paths_removed = paths_removed.into_iter().filter(|p| impossible(p, &new_steps)).collect();
         let (findings_added, findings_removed) = by_key(&old.findings, &new.findings, finding_key);
-        DiffReport { exposures_added, exposures_removed, paths_added, paths_removed, findings_added, findings_removed }
+        let (violations_added, violations_removed) = by_key(&old.violations, &new.violations, |v| format!("{}|{}|{:?}|{}", v.id, v.kind, v.certainty, v.set));
+        DiffReport { exposures_added, exposures_removed, paths_added, paths_removed, findings_added, findings_removed, violations_added, violations_removed }
     }
 }
 

@@ -500,6 +500,12 @@ pub struct AnalyzeReport {
     /// Crown jewels, attack paths to them and the changes that cut them.
     #[serde(flatten)]
     pub attack: crate::attack::AttackReport,
+    /// Policy violations (the manifest's `policy`, as `portolan check`).
+    pub violations: Vec<crate::policy::Violation>,
+    /// Each policy entry's outcome.
+    pub policy_entries: Vec<crate::policy::EntryStatus>,
+    /// Zone-matrix allowances nothing implements.
+    pub unused_policy: Vec<crate::policy::Unused>,
 }
 
 impl AnalyzeReport {
@@ -509,7 +515,16 @@ impl AnalyzeReport {
         let exposure = an.exposure(origins);
         let findings = crate::findings::check(ws, an.network(), &exposure);
         let attack = crate::attack::analyze(an, origins, &crate::attack::Options::default());
-        AnalyzeReport { parse: ParseReport::build(ws), exposure, findings, attack }
+        let policy = crate::policy::check(an);
+        AnalyzeReport {
+            parse: ParseReport::build(ws),
+            exposure,
+            findings,
+            attack,
+            violations: policy.violations,
+            policy_entries: policy.entries,
+            unused_policy: policy.unused,
+        }
     }
 }
 

@@ -98,6 +98,15 @@ pub fn text(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "  {n}");
         }
     }
+    if !r.policy_entries.is_empty() {
+        let _ = writeln!(s, "\npolicy: {} entries, {} violations", r.policy_entries.len(), r.violations.len());
+        for v in &r.violations {
+            violation_lines(&mut s, v, "  ");
+        }
+        for u in &r.unused_policy {
+            let _ = writeln!(s, "  unused: {} {} (owner {}): {}", u.id, u.service, u.owner, u.reason);
+        }
+    }
     attack_text(&mut s, &r.attack);
     findings_text(&mut s, &r.findings);
     for a in &r.exposure.assumptions {
@@ -287,6 +296,12 @@ pub fn markdown(r: &AnalyzeReport) -> String {
             let _ = writeln!(s, "- {}", md(n));
         }
     }
+    if !r.violations.is_empty() {
+        let _ = writeln!(s, "\n## Policy violations\n\n| Entry | Certainty | Owner | What | Path |\n|---|---|---|---|---|");
+        for v in &r.violations {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", md(&v.id), certainty(v.certainty), v.owner, md(&v.message), md(&path_summary(&v.hops)));
+        }
+    }
     attack_markdown(&mut s, &r.attack);
     if !r.findings.is_empty() {
         let _ = writeln!(
@@ -404,6 +419,38 @@ pub fn csv(r: &AnalyzeReport) -> String {
             &path_summary(&e.hops),
         ];
         let _ = writeln!(s, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    }
+    s
+}
+
+/// CSV, one attack-path step per row (`portolan analyze --format paths-csv`): the path's
+/// origin, target, rank, likelihood, certainty and owner repeated on each of its steps.
+pub fn paths_csv(r: &AnalyzeReport) -> String {
+    let mut s = String::from("origin,target,target_name,rank,shortest,likelihood,certainty,owner,step,from,to,to_name,proto,port,service,why,step_likelihood,path\n");
+    for p in &r.attack.attack_paths {
+        for (i, st) in p.steps.iter().enumerate() {
+            let row = [
+                p.origin.clone(),
+                p.target.clone(),
+                p.target_name.clone().unwrap_or_default(),
+                p.rank.to_string(),
+                p.shortest.to_string(),
+                format!("{:.4}", p.likelihood),
+                certainty(p.certainty).to_string(),
+                p.owner.clone(),
+                (i + 1).to_string(),
+                st.from.clone(),
+                st.to.clone(),
+                st.to_name.clone().unwrap_or_default(),
+                st.proto.clone(),
+                st.port.to_string(),
+                st.service.clone().unwrap_or_default(),
+                st.why.clone(),
+                format!("{:.4}", st.likelihood),
+                path_summary(&st.hops),
+            ];
+            let _ = writeln!(s, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        }
     }
     s
 }
@@ -560,10 +607,12 @@ fn finding_line(f: &Finding) -> String {
 pub fn diff_text(d: &super::diff::DiffReport) -> String {
     let mut s = String::new();
     if d.is_empty() {
-        s.push_str("no change in exposures, attack paths or findings\n");
+        s.push_str("no change in exposures, attack paths, findings or policy violations\n");
         return s;
     }
-    let sections: [(&str, Vec<String>); 6] = [
+    let sections: [(&str, Vec<String>); 8] = [
+        ("new policy violations", d.violations_added.iter().map(|v| format!("{} {}: {}", v.id, certainty(v.certainty), v.message)).collect()),
+        ("policy violations resolved", d.violations_removed.iter().map(|v| format!("{} {}: {}", v.id, certainty(v.certainty), v.message)).collect()),
         ("new exposures", d.exposures_added.iter().map(change_line).collect()),
         ("exposures removed", d.exposures_removed.iter().map(change_line).collect()),
         ("new attack paths", d.paths_added.iter().map(path_line).collect()),
@@ -593,10 +642,12 @@ pub fn diff_text(d: &super::diff::DiffReport) -> String {
 pub fn diff_markdown(d: &super::diff::DiffReport) -> String {
     let mut s = String::from("# Portolan diff\n\n");
     if d.is_empty() {
-        s.push_str("No change in exposures, attack paths or findings.\n");
+        s.push_str("No change in exposures, attack paths, findings or policy violations.\n");
         return s;
     }
-    let sections: [(&str, Vec<String>); 6] = [
+    let sections: [(&str, Vec<String>); 8] = [
+        ("New policy violations", d.violations_added.iter().map(|v| format!("{} {}: {}", v.id, certainty(v.certainty), v.message)).collect()),
+        ("Policy violations resolved", d.violations_removed.iter().map(|v| format!("{} {}: {}", v.id, certainty(v.certainty), v.message)).collect()),
         ("New exposures", d.exposures_added.iter().map(|c| format!("{} — via {}", change_line(c), path_summary(&c.exposure.hops))).collect()),
         ("Exposures removed", d.exposures_removed.iter().map(change_line).collect()),
         ("New attack paths", d.paths_added.iter().map(path_line).collect()),
@@ -615,4 +666,124 @@ pub fn diff_markdown(d: &super::diff::DiffReport) -> String {
         s.push('\n');
     }
     s
+}
+
+fn violation_lines(s: &mut String, v: &crate::policy::Violation, indent: &str) {
+    let _ = writeln!(s, "{indent}{} {}  owner {}: {}", v.id, certainty(v.certainty), v.owner, v.message);
+    if !v.set.is_empty() {
+        let _ = writeln!(s, "{indent}   all of: {}", v.set);
+    }
+    let via = path_summary(&v.hops);
+    if !via.is_empty() {
+        let _ = writeln!(s, "{indent}   via {via}");
+    }
+    for u in &v.uncertain {
+        let _ = writeln!(s, "{indent}   depends on: {u}");
+    }
+}
+
+/// `portolan check` as plain text.
+pub fn check_text(c: &crate::policy::CheckReport) -> String {
+    let mut s = String::new();
+    let Some(m) = &c.manifest else {
+        s.push_str("no manifest among the inputs: nothing to check (give one with --manifest, or a portolan.yaml among the inputs)\n");
+        return s;
+    };
+    let violated = c.entries.iter().filter(|e| e.status == "violated").count();
+    let possibly = c.entries.iter().filter(|e| e.status == "possibly violated").count();
+    let _ = writeln!(s, "policy of {m}: {} entries checked, {violated} violated, {possibly} possibly violated", c.entries.len());
+    for e in &c.entries {
+        let place = if e.line == 0 { "not in the matrix".to_string() } else { format!("line {}", e.line) };
+        let _ = writeln!(s, "  {:<28} {:<15} {:<18} {place}", e.id, e.kind, e.status);
+        if let Some(err) = &e.error {
+            let _ = writeln!(s, "     not checked: {err}");
+        }
+        for v in c.violations.iter().filter(|v| v.id == e.id) {
+            violation_lines(&mut s, v, "     ");
+        }
+        if e.violations > crate::policy::MAX_PER_ENTRY {
+            let _ = writeln!(s, "     … {} classes in all, the first {} shown", e.violations, crate::policy::MAX_PER_ENTRY);
+        }
+    }
+    if !c.unused.is_empty() {
+        let _ = writeln!(s, "\nunused policy (allowed, but the configs block it):");
+        for u in &c.unused {
+            let _ = writeln!(s, "  {} {} line {}  owner {}: {}", u.id, u.service, u.line, u.owner, u.reason);
+        }
+    }
+    s
+}
+
+/// `portolan check` as Markdown.
+pub fn check_markdown(c: &crate::policy::CheckReport) -> String {
+    let mut s = String::from("# Portolan policy check\n\n");
+    let Some(m) = &c.manifest else {
+        s.push_str("No manifest among the inputs: nothing to check.\n");
+        return s;
+    };
+    let _ = writeln!(s, "Manifest: `{}`\n\n| Entry | Kind | Status | Line |\n|---|---|---|---|", md(m));
+    for e in &c.entries {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", md(&e.id), e.kind, e.status, e.line);
+    }
+    if !c.violations.is_empty() {
+        let _ = writeln!(s, "\n## Violations\n\n| Entry | Certainty | Owner | What | Set | Path |\n|---|---|---|---|---|---|");
+        for v in &c.violations {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", md(&v.id), certainty(v.certainty), v.owner, md(&v.message), md(&v.set), md(&path_summary(&v.hops)));
+        }
+    }
+    if !c.unused.is_empty() {
+        let _ = writeln!(s, "\n## Unused policy\n\n| Entry | Service | Owner | Why nothing passes |\n|---|---|---|---|");
+        for u in &c.unused {
+            let _ = writeln!(s, "| {} | {} | {} | {} |", md(&u.id), md(&u.service), u.owner, md(&u.reason));
+        }
+    }
+    s
+}
+
+/// `portolan check` as SARIF 2.1.0: each violation at its manifest entry, with the rules of its
+/// witness's path as related locations.
+pub fn check_sarif(c: &crate::policy::CheckReport) -> String {
+    use serde_json::{json, Value};
+    const KINDS: [(&str, &str); 4] = [
+        ("must-not-reach", "A connection the policy forbids is possible"),
+        ("must-reach", "A connection the policy requires is blocked"),
+        ("vendor-scope", "A vendor reaches beyond its scope"),
+        ("matrix", "A connection between zones goes beyond the zone matrix"),
+    ];
+    let rules: Vec<Value> = KINDS.iter().map(|(id, text)| json!({ "id": id, "shortDescription": { "text": text } })).collect();
+    let results: Vec<Value> = c
+        .violations
+        .iter()
+        .map(|v| {
+            let related: Vec<Value> = v
+                .hops
+                .iter()
+                .filter_map(|h| h.rule.as_ref())
+                .filter(|r| r.line > 0)
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({
+                        "id": i,
+                        "physicalLocation": { "artifactLocation": { "uri": sarif_uri(&r.file) }, "region": { "startLine": r.line, "snippet": { "text": r.text } } },
+                        "message": { "text": format!("{} {}", r.action, r.ruleset) },
+                    })
+                })
+                .collect();
+            json!({
+                "ruleId": v.kind,
+                "ruleIndex": KINDS.iter().position(|(k, _)| *k == v.kind).unwrap_or(0),
+                "level": if v.certainty == Certainty::Definite { "error" } else { "warning" },
+                "message": { "text": format!("{}: {} ({})", v.id, v.message, v.description) },
+                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": sarif_uri(&v.file) }, "region": { "startLine": v.line.max(1) } } }],
+                "relatedLocations": related,
+                "properties": { "certainty": certainty(v.certainty), "owner": v.owner, "witness": v.witness, "set": v.set },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{ "tool": { "driver": { "name": "portolan", "version": env!("CARGO_PKG_VERSION"), "rules": rules } }, "results": results }],
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
 }
