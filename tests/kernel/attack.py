@@ -20,15 +20,17 @@ namespaces, and what Portolan says about attack paths is checked against real co
      way with `portolan query`'s hops.
   3. The attack graph (`attack_edges`): from every foothold (each origin, through its client
      addresses, and each host an edge reaches) to every service some edge enters (a known way
-     in), Portolan has an edge exactly where the kernel connects; the steps the scenario names
-     as impossible (internet to app tcp/22 and db tcp/5432, vendor to db tcp/5432) have no
-     edge, are denied by `portolan query` and refused by the kernel. A matrix of flows (a
-     client of each origin and every host, to every scanned port of every host and to the
-     port forward) is compared with `portolan query --flows` flow by flow.
+     in), Portolan has an edge exactly where the kernel connects, and the kernel's
+     connections join exactly the (origin, crown jewel) pairs Portolan has paths for; the
+     steps the scenario forbids (internet to app tcp/22 and db tcp/5432, vendor to db
+     tcp/5432) have no edge, are denied by `portolan query` and refused by the kernel. A
+     matrix of flows (a client of each origin and every host, to every scanned port of every
+     host and to the port forward) is compared with `portolan query --flows` flow by flow.
   4. Each choke point change is applied alone: a rule deletion to the kernel's ruleset (the rule
      at the dumped file's line), a patch or a closed port by stopping the listener. The steps the
      change claims to cut must fail (a host-side change: refused by the host itself, the network
-     unchanged); after a rule deletion Portolan is run again on the kernel's new dump, its pairs
+     unchanged), and the pairs the kernel's connections no longer join must be its `cuts`;
+     after a rule deletion Portolan is run again on the kernel's new dump, its pairs
      must be the old ones less the change's `cuts`, and its verdicts on every step flow must be
      the kernel's. The manifest's must_reach connections must still work. With all changes
      applied, no origin reaches a crown jewel over the connections the kernel still makes
@@ -535,6 +537,7 @@ class Scenario:
         self.folder = folder
         self.report = report
         self.fixture = fixture
+        self.baseline = {}  # flow -> (ok, why): the kernel before any change
         self.ids = Ids(folder)
         self.topo = lab.topo
         self.clients = {}  # origin name -> probe sources
@@ -717,6 +720,34 @@ def graph_pairs(sc):
     return edges, [(f, h, p) for f in footholds for h, p in services if h != f]
 
 
+def pivots(sc):
+    """(foothold, flow) for every (foothold, service) pair of the graph and every step: the
+    connections that let an attacker in wherever the kernel makes them."""
+    _, candidates = graph_pairs(sc)
+    out = {(f, (src, h, p)) for f, h, p in candidates for src in sc.sources({"from": f})}
+    out.update((s["from"], f) for f, steps in sc.step_flows().items() for s in steps)
+    return out
+
+
+def kernel_pairs(sc, kernel, piv):
+    """The (origin, crown jewel) pairs connected over the pivots the kernel makes."""
+    edges = {}
+    for foothold, flow in piv:
+        if kernel[flow][0]:
+            edges.setdefault(foothold, set()).add(flow[1])
+    jewels = {j[0] for j in sc.report.get("crown_jewels") or [] if j}
+    out = set()
+    for origin in sc.clients:
+        reached, todo = set(), [origin]
+        while todo:
+            for m in edges.get(todo.pop(), ()):
+                if m not in reached:
+                    reached.add(m)
+                    todo.append(m)
+        out.update((origin, j) for j in reached & jewels)
+    return out
+
+
 def check_reach(t, sc, label):
     """The attack graph, a flow matrix and the named impossible steps, probed at once."""
     edges, candidates = graph_pairs(sc)
@@ -727,12 +758,15 @@ def check_reach(t, sc, label):
         flows.update((src, host, port) for src in sc.sources({"from": foothold}))
     for origin, dst, port in NAMED_NEGATIVES:
         flows.update((src, dst, port) for src in sc.clients.get(origin, []))
+    piv = pivots(sc)
+    flows.update(f for _, f in piv)
     flows = sorted(flows)
     rows = query_flows(sc.binary, sc.folder, flows)
     expect = {f for f in flows if rows[f].get("verdict") == "allowed"}
     for foothold, host, port in edges:
         expect.update((src, host, port) for src in sc.sources({"from": foothold}))
     kernel = sc.lab.probe(flows, expect)
+    sc.baseline = kernel
 
     # 1. portolan query, flow by flow.
     agree = 0
@@ -772,6 +806,12 @@ def check_reach(t, sc, label):
     t.passed += right
     t.say("  %s: attack graph: %d edges; %d (foothold, service) pairs, %d as the kernel connects"
           % (label, len(edges), len(candidates), right))
+
+    # The pairs with attack paths are those the kernel's connections join.
+    got, want = kernel_pairs(sc, kernel, piv), pairs(sc.report)
+    t.check(got == want, "%s: the kernel's connections join exactly the (origin, crown jewel) "
+            "pairs Portolan has paths for (%d)" % (label, len(want)),
+            ["kernel: %s" % sorted(got), "Portolan: %s" % sorted(want)])
 
     # 3. The named impossible steps: no edge, portolan query denies, the kernel refuses.
     for origin, dst, port in NAMED_NEGATIVES:
@@ -850,15 +890,17 @@ def check_chokes(t, sc, label, workdir):
     flows = sc.step_flows()
     required = must_reach((FIXTURE / "portolan.yaml").read_text())
     before = pairs(sc.report)
+    piv = pivots(sc)
     t.check(bool(changes), "%s: Portolan proposes choke points (%d)" % (label, len(changes)))
     for ci, change in enumerate(changes):
-        what = "%s: change %d (%s)" % (label, ci + 1, change["what"].replace(str(sc.folder) + "/", ""))
+        what = "%s: change %d (%s)" % (label, ci + 1,
+                                       change["what"].replace(str(sc.folder) + "/", ""))
         claimed = change_steps(sc, change, flows)
         undo = apply_change(sc, change, flows)
         try:
             e = change["edit"]
             after_report = rows = None
-            check = list(flows) + required
+            check = list(flows) + required + [f for _, f in piv]
             if e["edit"] == "delete-rule":
                 # Portolan again, on the kernel's ruleset after the deletion.
                 folder = workdir / ("change-%d" % (ci + 1))
@@ -875,8 +917,25 @@ def check_chokes(t, sc, label, workdir):
                 rows = query_flows(sc.binary, folder, check)
                 expect = {f for f in check if rows[f].get("verdict") == "allowed"}
             else:
-                expect = set(check) - set(claimed)
+                stopped = {(sc.topo.addrs(r)[0], p) for r, p in host_side(sc, change, flows)}
+                expect = {f for f in check if sc.baseline.get(f, (False,))[0]
+                          and (f[1], f[2]) not in stopped}
             kernel = sc.lab.probe(check, expect)
+            # The pairs the change cuts are those the kernel's connections no longer join. A
+            # patch is modelled by stopping the service: only where the vulnerability is the
+            # service's only known way in.
+            other_ways = e["edit"] == "patch" and any(
+                s["to"] == e["addr"] and (s.get("way") or {}).get("id") != e.get("id")
+                and (s["to"], s["port"]) in {(f[1], f[2]) for f in claimed}
+                for steps in flows.values() for s in steps)
+            if not other_ways:
+                lost = {pair_label(sc.report, o, tg)
+                        for o, tg in before - kernel_pairs(sc, kernel, piv)}
+                want = set(change.get("cuts") or [])
+                t.check(lost == want, "%s: in the kernel the change cuts exactly %s"
+                        % (what, ", ".join(sorted(want)) or "no pair"),
+                        ["the kernel's connections no longer join: %s"
+                         % (", ".join(sorted(lost)) or "none")])
             t.check(bool(claimed), "%s: cuts %d step flow%s" % (
                 what, len(claimed), "" if len(claimed) == 1 else "s"))
             for f in claimed:
@@ -917,28 +976,13 @@ def check_chokes(t, sc, label, workdir):
         for change in changes:
             cut.update(change_steps(sc, change, flows))
             undos.append(apply_change(sc, change, flows))
-        _, candidates = graph_pairs(sc)
-        pivots = {(f, (src, h, p)) for f, h, p in candidates
-                  for src in sc.sources({"from": f})}
-        pivots.update((s["from"], f) for f, steps in flows.items() for s in steps)
-        check = sorted({f for _, f in pivots} | set(flows) | set(required))
+        check = sorted({f for _, f in piv} | set(flows) | set(required))
         kernel = sc.lab.probe(check, (set(flows) - cut) | set(required))
-        edges = {}
-        for foothold, (src, dst, port) in pivots:
-            if kernel[(src, dst, port)][0]:
-                edges.setdefault(foothold, set()).add(dst)
+        joined = kernel_pairs(sc, kernel, piv)
         for origin, target in sorted(before):
-            reached, todo = set(), [origin]
-            while todo:
-                n = todo.pop()
-                for m in edges.get(n, ()):
-                    if m not in reached:
-                        reached.add(m)
-                        todo.append(m)
-            t.check(target not in reached,
+            t.check((origin, target) not in joined,
                     "%s: all %d changes applied: %s is cut in the kernel"
-                    % (label, len(changes), pair_label(sc.report, origin, target)),
-                    ["reached %s" % ", ".join(sorted(reached))])
+                    % (label, len(changes), pair_label(sc.report, origin, target)))
         for p in sc.report.get("attack_paths") or []:
             broken = [s for s in p["steps"] if s["proto"] == "tcp" and not any(
                 kernel[(src, s["to"], s["port"])][0] for src in sc.sources(s))]
@@ -949,7 +993,7 @@ def check_chokes(t, sc, label, workdir):
             t.check(bool(kernel[f][0]), "%s: all changes applied: must_reach %s -> %s tcp/%d "
                     "still connects (%s)" % (label, sc.topo.name_of(f[0]),
                                               sc.topo.name_of(f[1]), f[2], kernel[f][1]))
-        still = sorted(f for _, f in pivots if kernel[f][0])
+        still = sorted({f for _, f in piv if kernel[f][0]})
         t.say("  %s: all changes applied, pivots the kernel still connects: %s"
               % (label, ", ".join("%s -> %s tcp/%d" % f for f in still) or "none"))
     finally:
@@ -985,7 +1029,8 @@ def run_backend(binary, fixture, backend, ip_json, workroot, n, verbose):
                 procs += [((role, g), lab.listen(role, g)) for g in groups]
         lab.wait_ready(procs)
         bad = [i for i in report.get("inputs") or [] if i.get("status") != "ok"]
-        t.check(not bad, "%s: every input read (%d files)" % (label, len(report.get("inputs") or [])),
+        t.check(not bad, "%s: every input read (%d files)"
+                % (label, len(report.get("inputs") or [])),
                 ["%s: %s %s" % (i.get("path"), i.get("status"), i.get("diagnostics"))
                  for i in bad])
         for name, c in sorted(sc.clients.items()):
