@@ -35,6 +35,7 @@ pub mod findings;
 pub mod manifest;
 pub mod matrix;
 pub mod model;
+pub mod owners;
 pub mod parse;
 pub mod policy;
 pub mod reach;

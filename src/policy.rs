@@ -105,34 +105,12 @@ pub struct CheckReport {
     pub unused: Vec<Unused>,
 }
 
-/// Who acts on a violation. The one place where violations get their owner:
-/// - the entry names one in the manifest (`owner:`): that role, always;
-/// - a possible violation depends on a construct nobody modelled: an auditor verifies it;
-/// - a vendor's access wider than its scope: the `vendor` (and whoever grants its access);
-/// - a device the manifest gives an owner (a vendor-managed firewall) decided the witness:
-///   that owner;
-/// - otherwise a device or rule to change: `it`.
-///
-/// Unused policy (an allowance nothing implements) goes to `management`: the policy or the
-/// implementation is wrong, and deciding which is management's call.
-pub fn owner(an: &Analyzer, entry_owner: Option<Role>, kind: &str, certainty: Certainty, hops: &[Hop]) -> String {
-    if let Some(r) = entry_owner {
-        return r.as_str().to_string();
-    }
-    if certainty == Certainty::Possible {
-        return "auditor".into();
-    }
-    if kind == "vendor-scope" {
-        return "vendor".into();
-    }
-    if let Some(m) = an.workspace().manifest.as_ref() {
-        for h in hops {
-            if let Some(o) = m.devices.get(&h.device).and_then(|d| d.owner) {
-                return o.as_str().to_string();
-            }
-        }
-    }
-    "it".into()
+/// Who acts on a violation (see [`crate::owners`]).
+pub fn owner(an: &Analyzer, entry_owner: Option<Role>, kind: &str, certainty: Certainty, hops: &[Hop], dst: Option<std::net::IpAddr>) -> String {
+    use crate::owners::{Facts, Kind};
+    let k = if kind == "vendor-scope" { Kind::VendorScope } else { Kind::Violation };
+    let facts = Facts { entry: entry_owner, devices: crate::owners::deciding_devices(hops), dst, ..Facts::new(k, certainty) };
+    crate::owners::assign(an.workspace().manifest.as_ref(), &facts)
 }
 
 /// The protocols and ports of a service as query sets.
@@ -227,7 +205,7 @@ impl Ctx<'_, '_> {
                 id: id.to_string(),
                 kind: kind.to_string(),
                 certainty,
-                owner: owner(self.an, entry_owner, kind, certainty, &r.hops),
+                owner: owner(self.an, entry_owner, kind, certainty, &r.hops, r.witness.dst.parse().ok()),
                 description: description.to_string(),
                 message: what(r),
                 witness: r.witness.clone(),
@@ -463,7 +441,10 @@ fn check_matrix(cx: &mut Ctx, m: &crate::manifest::Manifest) {
                                 reason: r.reason.clone(),
                                 witness: r.witness.clone(),
                                 hops: r.hops.clone(),
-                                owner: owner.map_or("management", |o| o.as_str()).to_string(),
+                                owner: crate::owners::assign(
+                                    m.into(),
+                                    &crate::owners::Facts { entry: owner, ..crate::owners::Facts::new(crate::owners::Kind::UnusedPolicy, Certainty::Definite) },
+                                ),
                                 line,
                             });
                         }

@@ -187,15 +187,24 @@ fn pair_label(graph: &Graph, (oi, j): (usize, NodeIndex)) -> String {
     format!("{} → {}", graph.origins[oi].name, super::host_label(&graph.label(j), graph.name(j).as_deref()))
 }
 
-/// Who makes a change: the owner the manifest gives the device holding the rule, else IT.
+/// Who makes a change (see [`crate::owners`]): the owner of the device holding the rule, or of
+/// the zone of the host whose service changes, else IT.
 fn owner(an: &Analyzer, edit: &Edit) -> String {
-    if let (Edit::DeleteRule { file, .. }, Some(m)) = (edit, an.workspace().manifest.as_ref()) {
-        let dev = an.workspace().files.iter().find(|f| &f.path == file).and_then(|f| f.device.clone());
-        if let Some(o) = dev.and_then(|d| m.devices.get(&d)).and_then(|d| d.owner) {
-            return o.as_str().to_string();
-        }
-    }
-    "it".into()
+    let ws = an.workspace();
+    let device = match edit {
+        Edit::DeleteRule { file, .. } | Edit::SetAction { file, .. } => ws.files.iter().find(|f| &f.path == file).and_then(|f| f.device.clone()),
+        _ => None,
+    };
+    let dst = match edit {
+        Edit::ClosePort { addr, .. } | Edit::Patch { addr, .. } | Edit::PatchService { addr, .. } => Some(*addr),
+        _ => None,
+    };
+    let facts = crate::owners::Facts {
+        devices: device.as_deref().into_iter().collect(),
+        dst,
+        ..crate::owners::Facts::new(crate::owners::Kind::Change, crate::report::Certainty::Definite)
+    };
+    crate::owners::assign(ws.manifest.as_ref(), &facts)
 }
 
 /// Choose the changes greedily and prove them by recomputing.
@@ -505,7 +514,7 @@ mod tests {
                 services: vec![Candidate { proto: 6, port: 22, service: None, confirmed: true, ways: vec![] }],
             })
             .collect();
-        Graph { origins: vec![Origin::internet()], assets, g, origin_nodes: vec![o], asset_nodes: hs, notes: vec![] }
+        Graph { origins: vec![Origin::internet()], assets, g, origin_nodes: vec![o], asset_nodes: hs, notes: vec![], manifest: None }
     }
 
     proptest! {

@@ -158,6 +158,8 @@ pub struct Graph {
     pub asset_nodes: Vec<NodeIndex>,
     /// Notes: crown jewels naming no known host, origins that could not be resolved, budget.
     pub notes: Vec<String>,
+    /// The manifest, for owners.
+    pub manifest: Option<crate::manifest::Manifest>,
 }
 
 impl Graph {
@@ -168,7 +170,7 @@ impl Graph {
         let mut g: DiGraph<Node, Edge> = DiGraph::new();
         let origin_nodes: Vec<NodeIndex> = (0..origins.len()).map(|i| g.add_node(Node::Origin(i))).collect();
         let asset_nodes: Vec<NodeIndex> = (0..assets.len()).map(|i| g.add_node(Node::Host(i))).collect();
-        let mut graph = Graph { origins: origins.to_vec(), assets, g, origin_nodes, asset_nodes, notes };
+        let mut graph = Graph { origins: origins.to_vec(), assets, g, origin_nodes, asset_nodes, notes, manifest: an.workspace().manifest.clone() };
         let mut queue: VecDeque<NodeIndex> = graph.origin_nodes.iter().copied().collect();
         let mut seen: Vec<bool> = vec![false; graph.g.node_count()];
         for n in &queue {
@@ -478,7 +480,7 @@ pub struct AttackPath {
     pub likelihood: f64,
     /// Definite when every step is.
     pub certainty: Certainty,
-    /// Who acts on it (see [`crate::reach::owner_of`]).
+    /// Who acts on it (see [`crate::owners`]).
     pub owner: String,
     /// The steps, from the origin.
     pub steps: Vec<AttackStep>,
@@ -561,7 +563,14 @@ impl Graph {
             shortest,
             likelihood: p.likelihood,
             certainty,
-            owner: crate::reach::owner_of(o.role.as_deref(), certainty).to_string(),
+            owner: crate::owners::assign(
+                self.manifest.as_ref(),
+                &crate::owners::Facts {
+                    origin_role: o.role.as_deref(),
+                    dst: self.label(target).parse().ok(),
+                    ..crate::owners::Facts::new(crate::owners::Kind::AttackPath, certainty)
+                },
+            ),
             steps,
         }
     }

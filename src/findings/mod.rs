@@ -218,6 +218,12 @@ pub struct Finding {
 /// first, then by device, file and line.
 pub fn check(ws: &Workspace, net: &crate::reach::CNetwork, exposure: &ExposureReport) -> Vec<Finding> {
     let mut out = check_rules(ws, net);
+    // Rule findings: the device's owner when the manifest names one (see crate::owners).
+    for f in &mut out {
+        let kind = if f.code == "R106" { crate::owners::Kind::Verification } else { crate::owners::Kind::Finding };
+        let facts = crate::owners::Facts { devices: vec![f.device.as_str()], ..crate::owners::Facts::new(kind, f.certainty) };
+        f.owner = crate::owners::assign(ws.manifest.as_ref(), &facts);
+    }
     out.extend(check_exposure(exposure));
     sort(&mut out);
     out

@@ -445,8 +445,9 @@ fn zones(lw: &mut Lower, n: &Node) -> BTreeMap<String, ZoneDecl> {
                 }
             }
         }
+        let owner = lw.role(&f, "owner", &p);
         let description = lw.opt_text(&f, "description", &p);
-        out.insert(name, ZoneDecl { addresses, interfaces, description, line });
+        out.insert(name, ZoneDecl { addresses, interfaces, owner, description, line });
     }
     out
 }

@@ -39,7 +39,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("", &["$schema", "crown_jewels", "origins", "hosts", "zones", "devices", "links", "policy", "assumptions"]),
     ("origins[]", &["name", "addresses", "role", "description"]),
     ("hosts[]", &["name", "ip", "role", "value", "description"]),
-    ("zones.*", &["addresses", "interfaces", "description"]),
+    ("zones.*", &["addresses", "interfaces", "owner", "description"]),
     ("devices.*", &["files", "owner", "description"]),
     ("policy", &["matrix", "must_not_reach", "must_reach", "vendor_scopes"]),
     ("policy.matrix[]", &["from", "to", "allow", "owner", "description"]),
@@ -116,6 +116,8 @@ pub struct ZoneDecl {
     pub addresses: Vec<AddrBlock>,
     /// Device interfaces that face the zone (`fw1:eth1`).
     pub interfaces: Vec<IfaceRef>,
+    /// The role responsible for what happens to the zone (results whose destination is in it).
+    pub owner: Option<Role>,
     /// What it is, in words.
     pub description: Option<String>,
     /// One-based line of the zone's name.

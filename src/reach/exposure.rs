@@ -40,21 +40,6 @@ impl Origin {
     }
 }
 
-/// Who acts on an exposure. The one place where exposures get their owner:
-/// - what only *possibly* happens depends on a construct nobody modelled: an auditor verifies it;
-/// - a third-party vendor's origin reaching something: the vendor's access, to scope (`vendor`);
-/// - a phished employee's workstation subnet: awareness and endpoint hardening (`employees`);
-/// - everything else is a device or rule to change: `it`.
-pub fn owner_of(role: Option<&str>, certainty: Certainty) -> &'static str {
-    if certainty == Certainty::Possible {
-        return "auditor";
-    }
-    match role {
-        Some("vendor") => "vendor",
-        Some("employees") => "employees",
-        _ => "it",
-    }
-}
 
 /// Every scanned host, merged by address.
 pub fn scanned_hosts(an: &Analyzer) -> Vec<(String, Host)> {
@@ -238,6 +223,15 @@ impl Analyzer<'_> {
                         _ => (service, scan),
                     };
                     atoms.push(dst_atom);
+                    let owner = crate::owners::assign(
+                        self.ws.manifest.as_ref(),
+                        &crate::owners::Facts {
+                            origin_role: o.role.as_deref(),
+                            devices: crate::owners::deciding_devices(&own.hops),
+                            dst: (dst_atom.0 == dst_atom.1).then(|| space::u128_to_addr(dst_atom.0)),
+                            ..crate::owners::Facts::new(crate::owners::Kind::Exposure, certainty)
+                        },
+                    );
                     exposures.push(Exposure {
                         origin: o.name.clone(),
                         from,
@@ -248,7 +242,7 @@ impl Analyzer<'_> {
                         certainty,
                         service,
                         scan,
-                        owner: owner_of(o.role.as_deref(), certainty).to_string(),
+                        owner,
                         reason: own.reason,
                         witness: describe::witness(&first),
                         hops: own.hops,

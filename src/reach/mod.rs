@@ -28,7 +28,7 @@ use crate::Workspace;
 
 pub use chain::RuleLoc;
 pub use compile::{CDevice, CNetwork, CRule, CRuleset, IfaceTable};
-pub use exposure::{owner_of, FailOn, Origin};
+pub use exposure::{FailOn, Origin};
 pub(crate) use exposure::forwarded_to;
 use device::{DevPass, Entry, Fate, Trace};
 
