@@ -242,7 +242,7 @@ fn hostile_prefixes_never_panic() {
 
 #[test]
 fn scans_attach_to_hosts_and_list_their_findings() {
-    let ws = Workspace::load(vec![InputFile::new("lab.nessus", &read("two-hosts.nessus"))]);
+    let ws = Workspace::load(vec![InputFile::new("lab.nessus", read("two-hosts.nessus"))]);
     assert!(ws.network.devices.is_empty(), "a scan is not a device");
     let rep = ParseReport::build(&ws);
     let h = rep.hosts.iter().find(|h| h.addresses == ["192.0.2.10"]).expect("host in the report");

@@ -248,7 +248,7 @@ fn hostile_prefixes_never_panic() {
 
 #[test]
 fn scans_attach_to_hosts_and_list_their_findings() {
-    let ws = Workspace::load(vec![InputFile::new("dmz.xml", &read("gmp22-report.xml"))]);
+    let ws = Workspace::load(vec![InputFile::new("dmz.xml", read("gmp22-report.xml"))]);
     assert!(ws.network.devices.is_empty(), "a scan is not a device");
     let rep = ParseReport::build(&ws);
     let h = rep.hosts.iter().find(|h| h.addresses == ["198.51.100.7"]).expect("host in the report");

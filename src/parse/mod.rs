@@ -185,7 +185,15 @@ impl ParsedFile {
 
 /// Number of lines in a text (a final line without newline counts).
 pub fn count_lines(text: &str) -> u32 {
-    text.lines().count() as u32
+    // what `str::lines().count()` gives, without finding each line: every newline ends a line,
+    // and so does the end of a text that does not end with one
+    // (counted in runs of at most 255 bytes in a byte-wide counter, which vectorizes)
+    let newlines: usize = text
+        .as_bytes()
+        .chunks(255)
+        .map(|run| usize::from(run.iter().fold(0u8, |n, &c| n + u8::from(c == b'\n'))))
+        .sum();
+    (newlines + usize::from(!text.is_empty() && !text.ends_with('\n'))) as u32
 }
 
 /// Guess the format of a file from its content.

@@ -687,7 +687,7 @@ impl<'t> Lower<'t> {
             }
             t => match (threat_word(t), score) {
                 (Some(s), _) => s,
-                (None, Some(v)) if v == -1.0 => {
+                (None, Some(v)) if (v + 1.0).abs() < 0.05 => {
                     self.w.diag(
                         codes::STRUCTURE,
                         DiagSeverity::Info,

@@ -354,22 +354,18 @@ impl Services {
 
 /// A CVSS score and vector read from separate elements: the score's text and node, the vector's
 /// text and node.
+#[derive(Default)]
 pub(crate) struct CvssParts<'a, 'i> {
     pub score: Option<(&'a str, Node<'a, 'i>)>,
     pub vector: Option<(&'a str, Node<'a, 'i>)>,
-}
-
-impl Default for CvssParts<'_, '_> {
-    fn default() -> Self {
-        CvssParts { score: None, vector: None }
-    }
 }
 
 impl<'a, 'i> CvssParts<'a, 'i> {
     /// The score and vector, or a diagnostic: a score that is not a number from 0 to 10 (P004),
     /// a vector without a score (P006, information: nothing to rate with).
     pub fn build(self, w: &mut Walker, version: &str, strip: &str) -> Option<Cvss> {
-        let vector = self.vector.map(|(v, _)| v.strip_prefix(strip).unwrap_or(v).trim().to_string());
+        let vector =
+            self.vector.map(|(v, _)| v.strip_prefix(strip).unwrap_or(v).trim().to_string()).filter(|v| !v.is_empty());
         match (self.score, self.vector) {
             (Some((s, node)), _) => match score(s) {
                 Some(v) => Some(Cvss { score: v, vector }),

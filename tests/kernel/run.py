@@ -936,6 +936,11 @@ def main():
                 failed += 1
                 print("FAIL %s not observable (%s): kernel changed %d flows, none on both sides"
                       % (run.label, what, len(changed_k)))
+        # Attack paths (attack.py): the kernel confirms each hop of the attack scenario's paths.
+        if binary is not None and not args.ruleset and (not args.only or args.only in "attack"):
+            p, f = run_attack(binary, args)
+            passed += p
+            failed += f
     except KeyboardInterrupt:
         print("interrupted; cleaning up", flush=True)
         STOP.set()
@@ -956,6 +961,32 @@ def main():
              elapsed))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def run_attack(binary, args):
+    """Run attack.py with the same binary and options, print its lines, return its tally."""
+    cmd = [sys.executable, str(HERE / "attack.py"), "--portolan", str(binary)]
+    cmd += (["--backend", args.backend] if args.backend else []) + \
+        (["--keep"] if args.keep else []) + (["-v"] if args.verbose else [])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tally = None
+    try:
+        for line in proc.stdout:
+            words = line.split()
+            if len(words) == 4 and words[1:] == ["passed,", words[2], "failed"] \
+                    and words[0].isdigit() and words[2].isdigit():
+                tally = (int(words[0]), int(words[2]))
+                continue
+            print(line, end="", flush=True)
+        proc.wait()
+    finally:
+        if proc.poll() is None:  # interrupted: attack.py cleans up its namespaces on SIGTERM
+            proc.terminate()
+            proc.wait(timeout=60)
+    if tally is None:
+        print("FAIL attack paths: attack.py exited %d without a tally" % proc.returncode)
+        return 0, 1
+    return tally[0], tally[1] + (1 if proc.returncode != 0 and tally[1] == 0 else 0)
 
 
 def _skipped(run):

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::flatten::{Flat, Stmt, Word};
+use super::flatten::{Flat, LineIndex, Stmt, Word};
 use super::names::{self, AppTerm};
 use crate::diag::{codes, Diags, Provenance, Severity, SourceId};
 use crate::model::{
@@ -85,7 +85,7 @@ impl<T> OMap<T> {
 }
 
 /// Statement tails (the words after an object's name) with their line.
-type Tails = Vec<(Vec<Word>, u32)>;
+type Tails<'a> = Vec<(Vec<Word<'a>>, u32)>;
 
 #[derive(Default)]
 struct IfaceRaw {
@@ -97,18 +97,18 @@ struct IfaceRaw {
 }
 
 #[derive(Default)]
-struct FilterRaw {
+struct FilterRaw<'a> {
     line: u32,
-    terms: OMap<TermRaw>,
+    terms: OMap<TermRaw<'a>>,
 }
 
 #[derive(Default)]
-struct TermRaw {
+struct TermRaw<'a> {
     line: u32,
-    from: Tails,
-    then: Tails,
+    from: Tails<'a>,
+    then: Tails<'a>,
     nested: Option<(String, u32)>,
-    other: Tails,
+    other: Tails<'a>,
 }
 
 #[derive(Clone)]
@@ -140,69 +140,69 @@ struct HostEntry {
 }
 
 #[derive(Default)]
-struct PolicyRaw {
+struct PolicyRaw<'a> {
     line: u32,
-    matches: Tails,
-    then: Tails,
-    other: Tails,
+    matches: Tails<'a>,
+    then: Tails<'a>,
+    other: Tails<'a>,
 }
 
 #[derive(Default)]
-struct AppRaw {
-    top: Tails,
-    terms: OMap<Tails>,
+struct AppRaw<'a> {
+    top: Tails<'a>,
+    terms: OMap<Tails<'a>>,
 }
 
 #[derive(Default)]
-struct NatSetRaw {
+struct NatSetRaw<'a> {
     line: u32,
     from: Vec<(String, String, u32)>,
     to: Vec<(String, String, u32)>,
-    rules: OMap<NatRuleRaw>,
+    rules: OMap<NatRuleRaw<'a>>,
 }
 
 #[derive(Default)]
-struct NatRuleRaw {
+struct NatRuleRaw<'a> {
     line: u32,
-    matches: Tails,
-    then: Tails,
+    matches: Tails<'a>,
+    then: Tails<'a>,
 }
 
 #[derive(Default)]
-struct PoolRaw {
+struct PoolRaw<'a> {
     line: u32,
-    tails: Tails,
+    tails: Tails<'a>,
 }
 
 #[derive(Default)]
-struct RouteRaw {
+struct RouteRaw<'a> {
     line: u32,
-    tails: Tails,
+    tails: Tails<'a>,
 }
 
 /// Everything read from the statements.
 #[derive(Default)]
-struct Config {
+struct Config<'a> {
     hostname: Option<String>,
     ifaces: OMap<IfaceRaw>,
     phys_disabled: HashSet<String>,
-    filters: OMap<FilterRaw>,
+    filters: OMap<FilterRaw<'a>>,
     prefix_lists: OMap<(u32, Vec<(IpNet, u32)>, Vec<(String, u32)>)>,
-    routes: OMap<RouteRaw>,
+    routes: OMap<RouteRaw<'a>>,
     has_security: bool,
     zones: OMap<ZoneRaw>,
     global_book: Book,
     named_books: OMap<(Book, Vec<String>)>,
-    policies: OMap<(u32, OMap<PolicyRaw>)>,
-    global_policies: OMap<PolicyRaw>,
+    policies: OMap<(u32, OMap<PolicyRaw<'a>>)>,
+    global_policies: OMap<PolicyRaw<'a>>,
     default_policy: Option<(bool, u32)>,
-    apps: OMap<AppRaw>,
+    apps: OMap<AppRaw<'a>>,
     app_sets: OMap<(u32, Vec<(String, u32)>)>,
-    nat_src: OMap<NatSetRaw>,
-    nat_dst: OMap<NatSetRaw>,
-    nat_static: OMap<NatSetRaw>,
-    src_pools: OMap<PoolRaw>,
-    dst_pools: OMap<PoolRaw>,
+    nat_src: OMap<NatSetRaw<'a>>,
+    nat_dst: OMap<NatSetRaw<'a>>,
+    nat_static: OMap<NatSetRaw<'a>>,
+    src_pools: OMap<PoolRaw<'a>>,
+    dst_pools: OMap<PoolRaw<'a>>,
     dynamic: Option<(u32, Vec<String>)>,
     noted: HashSet<String>,
 }
@@ -364,14 +364,14 @@ fn unit_name(w: &str) -> String {
 }
 
 struct Collect<'a> {
-    cfg: Config,
+    cfg: Config<'a>,
     diags: &'a mut Diags,
-    text: Vec<&'a str>,
+    text: LineIndex<'a>,
 }
 
 impl<'a> Collect<'a> {
     fn line_text(&self, line: u32) -> &'a str {
-        self.text.get((line as usize).wrapping_sub(1)).map_or("", |t| t.trim())
+        self.text.trimmed(line)
     }
 
     fn warn(&mut self, code: &'static str, line: u32, reason: impl Into<String>) {
@@ -384,7 +384,7 @@ impl<'a> Collect<'a> {
         self.diags.push(code, Severity::Info, line, t, reason);
     }
 
-    fn unknown(&mut self, s: &Stmt, at: usize) {
+    fn unknown(&mut self, s: &Stmt<'_, 'a>, at: usize) {
         let what = s.words.get(at..).map(|w| w.join(" ")).unwrap_or_default();
         let ctx = s.words.get(..at).map(|w| w.join(" ")).unwrap_or_default();
         let reason = if ctx.is_empty() {
@@ -404,7 +404,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    fn stmt(&mut self, s: &Stmt<'_, 'a>) {
         let w = s.ws();
         let n = w.len();
         if n >= 2 && w[n - 2] == "apply-groups-except" {
@@ -453,7 +453,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn interface(&mut self, s: &Stmt, w: &[&str]) {
+    fn interface(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         let Some(&ifname) = w.get(1) else { return self.unknown(s, 0) };
         if ifname == "interface-range" {
             let key = format!("interface-range {}", w.get(2).unwrap_or(&""));
@@ -521,7 +521,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn firewall(&mut self, s: &Stmt, w: &[&str]) {
+    fn firewall(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         let (fam, name, at) = match w {
             ["firewall", "family", fam, "filter", name, ..] => (*fam, *name, 5),
             ["firewall", "filter", name, ..] => ("inet", *name, 3),
@@ -556,7 +556,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn policy_options(&mut self, s: &Stmt, w: &[&str]) {
+    fn policy_options(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         match w {
             ["policy-options", "prefix-list", name, rest @ ..] => {
                 let line = s.line_at(2);
@@ -576,7 +576,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn routing_options(&mut self, s: &Stmt, w: &[&str], at: usize, table: &str) {
+    fn routing_options(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str], at: usize, table: &str) {
         let rest = w.get(at..).unwrap_or(&[]);
         let (table, tail, off) = match rest {
             ["static", t @ ..] => (table.to_string(), t, at + 1),
@@ -602,7 +602,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn routing_instance(&mut self, s: &Stmt, w: &[&str]) {
+    fn routing_instance(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         let Some(name) = w.get(1) else { return self.unknown(s, 0) };
         let key = format!("routing-instance {name}");
         self.note_once(
@@ -626,7 +626,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn protocols(&mut self, s: &Stmt, w: &[&str], at: usize) {
+    fn protocols(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str], at: usize) {
         let Some(&p) = w.get(at) else { return };
         if DYNAMIC_PROTOCOLS.contains(&p) {
             match &mut self.cfg.dynamic {
@@ -642,7 +642,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn applications(&mut self, s: &Stmt, w: &[&str]) {
+    fn applications(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         match w {
             ["applications", "application", name, rest @ ..] => {
                 let a = self.cfg.apps.entry(name, AppRaw::default);
@@ -667,7 +667,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn book_entry(&mut self, s: &Stmt, rest: &[&str], at: usize, which: BookRef) {
+    fn book_entry(&mut self, s: &Stmt<'_, 'a>, rest: &[&'a str], at: usize, which: BookRef) {
         let line = s.line();
         let def: Option<(String, Option<(AddrDef, u32)>, Option<(String, u32)>)> = match rest {
             ["address", name, "description", ..] | ["address-set", name, "description", ..] => {
@@ -737,7 +737,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn security(&mut self, s: &Stmt, w: &[&str]) {
+    fn security(&mut self, s: &Stmt<'_, 'a>, w: &[&'a str]) {
         match w {
             ["security", "zones", kind @ ("security-zone" | "functional-zone"), z, rest @ ..] => {
                 self.cfg.has_security = true;
@@ -825,7 +825,7 @@ impl<'a> Collect<'a> {
         }
     }
 
-    fn nat(&mut self, s: &Stmt, kind: &str, rest: &[&str]) {
+    fn nat(&mut self, s: &Stmt<'_, 'a>, kind: &str, rest: &[&'a str]) {
         self.cfg.has_security = true;
         let at = 3;
         match rest {
@@ -884,11 +884,11 @@ enum BookRef {
 }
 
 /// Read the statements, then build the model.
-pub fn lower(source: SourceId, file: &str, text: &str, flat: &Flat, diags: &mut Diags) -> Lowered {
-    let mut c = Collect { cfg: Config::default(), diags, text: text.lines().collect() };
-    for s in &flat.stmts {
+pub fn lower<'a>(source: SourceId, file: &str, text: &'a str, flat: &Flat<'a>, diags: &mut Diags) -> Lowered {
+    let mut c = Collect { cfg: Config::default(), diags, text: LineIndex::new(text) };
+    for s in flat.stmts() {
         if s.active {
-            c.stmt(s);
+            c.stmt(&s);
         }
     }
     if let Some((line, protos)) = c.cfg.dynamic.clone() {
@@ -920,19 +920,19 @@ pub fn lower(source: SourceId, file: &str, text: &str, flat: &Flat, diags: &mut 
 type AppTerms = Result<Vec<AppTerm>, String>;
 
 struct Lower<'a, 'd> {
-    cfg: &'a Config,
+    cfg: &'a Config<'a>,
     diags: &'d mut Diags,
-    text: Vec<&'a str>,
+    text: LineIndex<'a>,
     source: SourceId,
     file: &'a str,
     fw: Firewall,
-    flat: &'a Flat,
+    flat: &'a Flat<'a>,
     filter_idx: HashMap<String, usize>,
 }
 
-impl Lower<'_, '_> {
+impl<'a> Lower<'a, '_> {
     fn line_text(&self, line: u32) -> String {
-        self.text.get((line as usize).wrapping_sub(1)).map_or(String::new(), |t| t.trim().to_string())
+        self.text.trimmed(line).to_string()
     }
 
     fn prov(&self, line: u32) -> Provenance {
@@ -1061,7 +1061,7 @@ impl Lower<'_, '_> {
         if p.is_empty() {
             return out;
         }
-        for s in &self.flat.stmts {
+        for s in self.flat.stmts() {
             if !s.active || s.words.len() < p.len() {
                 continue;
             }
@@ -1122,7 +1122,7 @@ impl Lower<'_, '_> {
         rules
     }
 
-    fn term_rules(&mut self, v6: bool, tname: &str, t: &TermRaw) -> Vec<Rule> {
+    fn term_rules(&mut self, v6: bool, tname: &str, t: &TermRaw<'a>) -> Vec<Rule> {
         let prov = self.prov(t.line);
         let mut conds: Vec<Cond> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
@@ -1562,9 +1562,9 @@ impl Lower<'_, '_> {
         Err(format!("undefined application {name}"))
     }
 
-    fn app_terms(&mut self, name: &str, a: &AppRaw) -> AppTerms {
+    fn app_terms(&mut self, name: &str, a: &AppRaw<'a>) -> AppTerms {
         let mut out = Vec::new();
-        let mut blocks: Vec<&Tails> = Vec::new();
+        let mut blocks: Vec<&Tails<'a>> = Vec::new();
         if !a.top.is_empty() {
             blocks.push(&a.top);
         }
@@ -1657,7 +1657,7 @@ impl Lower<'_, '_> {
     }
 
     /// The rules of one policy, in a zone pair (`from`, `to`) or global.
-    fn policy_rules(&mut self, from: Option<&str>, to: Option<&str>, name: &str, p: &PolicyRaw, global: bool) -> Vec<Rule> {
+    fn policy_rules(&mut self, from: Option<&str>, to: Option<&str>, name: &str, p: &PolicyRaw<'a>, global: bool) -> Vec<Rule> {
         let prov = self.prov(p.line);
         let mut unknown: Vec<String> = Vec::new();
         let mut srcs: Vec<(String, u32)> = Vec::new();
@@ -2090,7 +2090,7 @@ impl Lower<'_, '_> {
         }
     }
 
-    fn nat_match(&mut self, zone: Option<&str>, m: &Tails, unknown: &mut Vec<String>) -> Vec<Cond> {
+    fn nat_match(&mut self, zone: Option<&str>, m: &Tails<'a>, unknown: &mut Vec<String>) -> Vec<Cond> {
         let mut conds = Vec::new();
         let mut src = Ranges::empty();
         let mut dst = Ranges::empty();
@@ -2358,21 +2358,21 @@ impl Lower<'_, '_> {
 
 /// NAT rule-sets in the order Junos prefers them: interface contexts, then zones, then
 /// routing instances (Junos OS NAT User Guide, "rule-set" precedence).
-fn order_by_specificity(sets: &OMap<NatSetRaw>) -> Vec<(&String, &NatSetRaw)> {
-    let rank = |s: &NatSetRaw| -> u8 {
+fn order_by_specificity<'s, 'a>(sets: &'s OMap<NatSetRaw<'a>>) -> Vec<(&'s String, &'s NatSetRaw<'a>)> {
+    let rank = |s: &NatSetRaw<'a>| -> u8 {
         match s.from.first().map(|x| x.0.as_str()) {
             Some("interface") => 0,
             Some("zone") => 1,
             _ => 2,
         }
     };
-    let mut v: Vec<(&String, &NatSetRaw)> = sets.iter().collect();
+    let mut v: Vec<(&String, &NatSetRaw<'a>)> = sets.iter().collect();
     v.sort_by_key(|(_, s)| rank(s));
     v
 }
 
 /// The words of a statement from where a suffix of its words starts (shared, not copied).
-fn tail_of(s: &Stmt, suffix: &[&str]) -> Vec<Word> {
+fn tail_of<'a>(s: &Stmt<'_, 'a>, suffix: &[&str]) -> Vec<Word<'a>> {
     let n = s.words.len();
     s.words.get(n.saturating_sub(suffix.len())..).map(<[Word]>::to_vec).unwrap_or_default()
 }

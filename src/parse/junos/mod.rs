@@ -94,7 +94,8 @@ pub fn looks_like(text: &str) -> bool {
 pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut out = ParsedFile::new(Format::Junos, text);
     let mut diags = Diags::default();
-    let flat = flatten::flatten(text, &mut diags);
+    let escaped = flatten::escaped_strings(text);
+    let flat = flatten::flatten(text, &escaped, &mut diags);
     out.lines_skipped = flatten::count_skipped(text, &flat.stmt_lines);
     let lowered = lower::lower(source, file, text, &flat, &mut diags);
     out.device_hint = lowered.hostname;

@@ -153,6 +153,10 @@ fn ferm_like(l: &str) -> bool {
     if l.starts_with("@def") || l.starts_with("@include") || l.starts_with("@if") {
         return true;
     }
+    // the targets are in capitals: a line without any cannot name one
+    if !l.bytes().any(|c| c.is_ascii_uppercase()) {
+        return false;
+    }
     let mut prev = "";
     for w in l.split_whitespace() {
         let w2 = w.trim_end_matches(';');
@@ -285,9 +289,9 @@ impl Lowerer<'_> {
             self.diags.set_context(format!("nftables table {label} chain {}", c.name));
             self.base_chain(&cx, c, idx);
             let nat_chain = c.base.as_ref().map(|b| b.ty == "nat");
-            let mut rules = Vec::new();
+            let mut rules = Vec::with_capacity(c.rules.len());
             for r in &c.rules {
-                rules.extend(self.rule(&cx, r, nat_chain));
+                self.rule(&cx, r, nat_chain, &mut rules);
             }
             if let Some(rs) = self.fw.rulesets.get_mut(idx) {
                 rs.rules = rules;
@@ -428,11 +432,10 @@ impl Lowerer<'_> {
 
     /// Lower one rule into model rules (several when values combine as alternatives, or a
     /// verdict map is split by verdict).
-    fn rule<'t>(&mut self, cx: &Tctx<'t>, r: &'t RuleIr<'t>, nat_chain: Option<bool>) -> Vec<Rule> {
+    fn rule<'t>(&mut self, cx: &Tctx<'t>, r: &'t RuleIr<'t>, nat_chain: Option<bool>, out: &mut Vec<Rule>) {
         let mut lw = RuleLower::new(cx);
         let mut terminal: Option<&Stmt<'t>> = None;
         let mut notrack = false;
-        let mut effects: Vec<&str> = Vec::new();
         for st in &r.stmts {
             if terminal.is_some() {
                 match st {
@@ -449,7 +452,8 @@ impl Lowerer<'_> {
                     terminal = Some(st)
                 }
                 Stmt::Notrack => notrack = true,
-                Stmt::Effect(t) => effects.push(t),
+                // their texts name a rule without a verdict (below)
+                Stmt::Effect(_) => {}
                 Stmt::Limit { over, text } => {
                     if *over {
                         lw.unmodelled(text.to_string(), "a rate limit that matches only once exceeded is not modelled");
@@ -468,6 +472,8 @@ impl Lowerer<'_> {
         let mut outcomes: Vec<(Vec<Cond>, Action)> = Vec::new();
         match terminal {
             None => {
+                let effects: Vec<&str> =
+                    r.stmts.iter().filter_map(|st| if let Stmt::Effect(t) = st { Some(t.as_ref()) } else { None }).collect();
                 let text = if effects.is_empty() { "no verdict".to_string() } else { effects.join(" ") };
                 if !notrack {
                     outcomes.push((Vec::new(), Action::Continue(text)));
@@ -504,6 +510,15 @@ impl Lowerer<'_> {
             self.diag(code, sev, &r.pos, reason);
         }
         let prov = self.prov(&r.pos);
+        // the common case: one rule, nothing to combine or copy
+        if lw.alts.is_empty() && outcomes.len() == 1 && !notrack {
+            if let Some((extra, action)) = outcomes.pop() {
+                let mut conds = std::mem::take(&mut lw.conds);
+                conds.extend(extra);
+                out.push(Rule { conds, unknown: lw.unknown, action, prov });
+            }
+            return;
+        }
         let bases = lw.expand();
         let Some(bases) = bases else {
             self.diag(
@@ -513,17 +528,16 @@ impl Lowerer<'_> {
                 format!("the rule's sets combine into more than {MAX_EXPANSION} cases: its conditions are kept as unknown"),
             );
             let a = outcomes.first().map(|o| o.1.clone()).unwrap_or(Action::Continue("no verdict".into()));
-            return vec![Rule { conds: Vec::new(), unknown: vec![r.pos.text.to_string()], action: a, prov }];
+            out.push(Rule { conds: Vec::new(), unknown: vec![r.pos.text.to_string()], action: a, prov });
+            return;
         };
-        // the common case: one rule, nothing to copy
         if bases.len() == 1 && outcomes.len() == 1 && !notrack {
             if let (Some(mut conds), Some((extra, action))) = (bases.into_iter().next(), outcomes.into_iter().next()) {
                 conds.extend(extra);
-                return vec![Rule { conds, unknown: lw.unknown, action, prov }];
+                out.push(Rule { conds, unknown: lw.unknown, action, prov });
             }
-            return Vec::new();
+            return;
         }
-        let mut out = Vec::new();
         for base in &bases {
             if notrack {
                 out.push(Rule { conds: base.clone(), unknown: lw.unknown.clone(), action: Action::Notrack, prov: prov.clone() });
@@ -534,7 +548,6 @@ impl Lowerer<'_> {
                 out.push(Rule { conds, unknown: lw.unknown.clone(), action: action.clone(), prov: prov.clone() });
             }
         }
-        out
     }
 
     fn verdict(&mut self, cx: &Tctx<'_>, v: &Verdict<'_>, lw: &mut RuleLower<'_, '_>) -> Action {
@@ -1043,6 +1056,9 @@ impl<'c, 't> RuleLower<'c, 't> {
     }
 
     fn atoms(&mut self, v: &Val<'t>, text: &Lazy<'_>) -> Option<Vec<Str<'t>>> {
+        if let Val::Atom(a) = v {
+            return Some(vec![a.clone()]);
+        }
         let vals = self.values(v, text, 0)?;
         let mut out = Vec::with_capacity(vals.len());
         for x in vals {
@@ -1210,6 +1226,9 @@ impl<'c, 't> RuleLower<'c, 't> {
                     }
                     Err(_) => None,
                 }
+            } else if !a.contains('-') {
+                // what parse_ip_range gives a single address, read once
+                a.parse::<IpAddr>().ok().map(AddrRange::single)
             } else {
                 iptables::parse_ip_range(a)
             };

@@ -38,6 +38,19 @@ struct Tok<'a> {
     end: usize,
 }
 
+/// Bytes that end a word: blanks, line ends, punctuation, quotes and comments (a table, so that
+/// the scan over a word's bytes does not branch on each of them).
+const ENDS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b" \t\r\n{};,()\"#";
+    let mut k = 0;
+    while k < ends.len() {
+        t[ends[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Split the text into tokens. Returns the tokens and the lines of unterminated strings.
 fn lex(text: &str) -> (Vec<Tok<'_>>, Vec<u32>) {
     let b = text.as_bytes();
@@ -103,9 +116,7 @@ fn lex(text: &str) -> (Vec<Tok<'_>>, Vec<u32>) {
             }
             _ => {
                 let start = i;
-                while b.get(i).is_some_and(|&c| {
-                    !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'}' | b';' | b',' | b'(' | b')' | b'"' | b'#')
-                }) {
+                while b.get(i).is_some_and(|&c| !ENDS_WORD[usize::from(c)]) {
                     i += 1;
                 }
                 if i == start {
@@ -251,17 +262,72 @@ fn starts_statement(w: &str) -> bool {
 }
 
 /// Header protocols whose fields are matched as `PROTO FIELD`.
-const PAYLOAD_PROTOS: &[&str] = &[
-    "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "th", "ether", "vlan", "arp", "ah",
-    "esp", "comp", "igmp", "gre", "geneve", "vxlan", "gretap", "dst", "hbh", "frag", "rt", "rt0", "rt2", "srh", "mh",
-    "ipcomp", "cfi", "8021ad", "8021q", "icmpx",
-];
+fn payload_proto(w: &str) -> bool {
+    matches!(
+        w,
+        "ip" | "ip6"
+            | "tcp"
+            | "udp"
+            | "udplite"
+            | "sctp"
+            | "dccp"
+            | "icmp"
+            | "icmpv6"
+            | "th"
+            | "ether"
+            | "vlan"
+            | "arp"
+            | "ah"
+            | "esp"
+            | "comp"
+            | "igmp"
+            | "gre"
+            | "geneve"
+            | "vxlan"
+            | "gretap"
+            | "dst"
+            | "hbh"
+            | "frag"
+            | "rt"
+            | "rt0"
+            | "rt2"
+            | "srh"
+            | "mh"
+            | "ipcomp"
+            | "cfi"
+            | "8021ad"
+            | "8021q"
+            | "icmpx"
+    )
+}
 
 /// Meta keys that may be written without `meta`.
-const BARE_META: &[&str] = &[
-    "iif", "oif", "iifname", "oifname", "iiftype", "oiftype", "iifgroup", "oifgroup", "mark", "skuid", "skgid",
-    "pkttype", "cpu", "cgroup", "rtclassid", "ibrname", "obrname", "ibriport", "obriport", "ibrvproto", "ibrpvid",
-];
+fn bare_meta(w: &str) -> bool {
+    matches!(
+        w,
+        "iif"
+            | "oif"
+            | "iifname"
+            | "oifname"
+            | "iiftype"
+            | "oiftype"
+            | "iifgroup"
+            | "oifgroup"
+            | "mark"
+            | "skuid"
+            | "skgid"
+            | "pkttype"
+            | "cpu"
+            | "cgroup"
+            | "rtclassid"
+            | "ibrname"
+            | "obrname"
+            | "ibriport"
+            | "obriport"
+            | "ibrvproto"
+            | "ibrpvid"
+    )
+}
 
 /// Comparison operators.
 fn op_of(w: &str) -> Option<Op> {
@@ -282,9 +348,6 @@ struct Reader<'a, 'd> {
     i: usize,
     diags: &'d mut Diags,
     tables: Vec<Table<'a>>,
-    /// Byte offset where each line starts (line 1 first), built when a line's text is first
-    /// asked for.
-    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 /// Read the text into tables. Diagnostics go to `diags`.
@@ -297,7 +360,7 @@ pub fn read<'a>(text: &'a str, diags: &mut Diags) -> Vec<Table<'a>> {
     let limit = text.len().saturating_mul(EXPANSION_FACTOR).max(EXPANSION_FLOOR);
     // without variables there is nothing to substitute
     let toks = if text.contains('$') || text.contains("define") { expand(toks, limit, diags) } else { toks };
-    let mut r = Reader { text, toks, i: 0, diags, tables: Vec::new(), line_starts: std::cell::OnceCell::new() };
+    let mut r = Reader { text, toks, i: 0, diags, tables: Vec::new() };
     r.top();
     r.tables
 }
@@ -369,13 +432,8 @@ impl<'a> Reader<'a, '_> {
     fn slice(&self, start: usize, end: usize) -> Str<'a> {
         let s = self.text.get(start..end).unwrap_or("");
         // one line with single spaces: as it is
-        let mut prev_space = false;
-        let plain = s.bytes().all(|c| {
-            let ok = !matches!(c, b'\n' | b'\t' | b'\r' | b'\\') && !(prev_space && c == b' ');
-            prev_space = c == b' ';
-            ok
-        });
-        if plain {
+        let special = s.bytes().fold(false, |acc, c| acc | matches!(c, b'\n' | b'\t' | b'\r' | b'\\'));
+        if !special && !s.contains("  ") {
             return Cow::Borrowed(s);
         }
         let mut out = String::with_capacity(s.len());
@@ -391,18 +449,12 @@ impl<'a> Reader<'a, '_> {
         Cow::Owned(out)
     }
 
-    /// The text of a line, trimmed (empty past the last line).
-    fn line_text(&self, line: u32) -> Str<'a> {
-        let starts = self.line_starts.get_or_init(|| {
-            let mut v = vec![0];
-            v.extend(self.text.bytes().enumerate().filter(|&(_, c)| c == b'\n').map(|(i, _)| i + 1));
-            v
-        });
-        let k = (line as usize).saturating_sub(1);
-        let Some(&start) = starts.get(k) else { return Cow::Borrowed("") };
-        let end = starts.get(k + 1).map_or(self.text.len(), |&e| e - 1);
-        // `str::lines` also drops a final `\r`, which `trim` removes anyway
+    /// The text of the line a token is on, trimmed.
+    fn line_text(&self, tok: Tok<'a>) -> Str<'a> {
         let text: &'a str = self.text;
+        let start = text.get(..tok.start).and_then(|p| p.rfind('\n')).map_or(0, |i| i + 1);
+        let end = text.get(tok.start..).and_then(|r| r.find('\n')).map_or(text.len(), |i| tok.start + i);
+        // `str::lines` also drops a final `\r`, which `trim` removes anyway
         Cow::Borrowed(text.get(start..end).unwrap_or("").trim())
     }
 
@@ -556,7 +608,7 @@ impl<'a> Reader<'a, '_> {
             self.diag(codes::STRUCTURE, Severity::Error, line.max(kw.line), &text, "table without a name");
             return;
         };
-        let pos = Pos { line: kw.line, text: self.line_text(kw.line) };
+        let pos = Pos { line: kw.line, text: self.line_text(kw) };
         let k = self.table_index(fam, name, pos);
         self.diags.set_context(format!("nftables table {} {name}", fam.name()));
         if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
@@ -590,7 +642,7 @@ impl<'a> Reader<'a, '_> {
                         self.diag(codes::STRUCTURE, Severity::Error, line, &text, "chain without a name");
                         continue;
                     };
-                    let ci = self.chain_index(k, &name, t.line);
+                    let ci = self.chain_index(k, name, t);
                     if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
                         self.i += 1;
                         self.chain_body(k, ci);
@@ -606,7 +658,7 @@ impl<'a> Reader<'a, '_> {
                     };
                     if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
                         self.i += 1;
-                        let pos = Pos { line: t.line, text: self.line_text(t.line) };
+                        let pos = Pos { line: t.line, text: self.line_text(t) };
                         let s = self.set_body(name, pos, is_map);
                         self.put_set(k, s);
                     }
@@ -662,8 +714,8 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    fn chain_index(&mut self, k: usize, name: &'a str, line: u32) -> usize {
-        let text = self.line_text(line);
+    fn chain_index(&mut self, k: usize, name: &'a str, tok: Tok<'a>) -> usize {
+        let (line, text) = (tok.line, self.line_text(tok));
         let Some(tb) = self.tables.get_mut(k) else { return 0 };
         if let Some(c) = tb.chains.iter().position(|c| c.name == name) {
             return c;
@@ -713,7 +765,7 @@ impl<'a> Reader<'a, '_> {
                     if !p.is_empty() {
                         self.i += 1;
                     }
-                    let pos = Pos { line: t.line, text: self.line_text(t.line) };
+                    let pos = Pos { line: t.line, text: self.line_text(t) };
                     if let Some(c) = self.tables.get_mut(k).and_then(|t| t.chains.get_mut(ci)) {
                         c.policy = Some((p, pos));
                     }
@@ -799,7 +851,7 @@ impl<'a> Reader<'a, '_> {
                 }
             }
         }
-        let text = self.line_text(line);
+        let text = self.line_text(first);
         if !ok || hook.is_empty() || ty.is_empty() {
             self.diag(
                 codes::UNRECOGNIZED,
@@ -896,9 +948,9 @@ impl<'a> Reader<'a, '_> {
             self.diag(codes::STRUCTURE, Severity::Error, l.max(kw.line), &t, "add chain without a name");
             return;
         };
-        let pos = Pos { line: kw.line, text: self.line_text(kw.line) };
+        let pos = Pos { line: kw.line, text: self.line_text(kw) };
         let k = self.table_index(fam, tname, pos);
-        let ci = self.chain_index(k, cname, kw.line);
+        let ci = self.chain_index(k, cname, kw);
         if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
             self.i += 1;
             self.chain_body(k, ci);
@@ -919,7 +971,7 @@ impl<'a> Reader<'a, '_> {
         let exists = self.tables.iter().any(|t| t.fam == fam && t.name == tname && t.chains.iter().any(|c| c.name == cname));
         if !exists {
             self.skip_statement();
-            let (l, t) = (kw.line, self.line_text(kw.line));
+            let (l, t) = (kw.line, self.line_text(kw));
             self.diag(
                 codes::UNDEFINED_REFERENCE,
                 Severity::Error,
@@ -930,7 +982,7 @@ impl<'a> Reader<'a, '_> {
             return;
         }
         let k = self.tables.iter().position(|t| t.fam == fam && t.name == tname).unwrap_or(0);
-        let ci = self.chain_index(k, cname, kw.line);
+        let ci = self.chain_index(k, cname, kw);
         if let Some(mut rule) = self.rule() {
             rule.pos.line = kw.line;
             if let Some(c) = self.tables.get_mut(k).and_then(|t| t.chains.get_mut(ci)) {
@@ -950,7 +1002,7 @@ impl<'a> Reader<'a, '_> {
             self.diag(codes::STRUCTURE, Severity::Error, l.max(kw.line), &t, "add set without a name");
             return;
         };
-        let pos = Pos { line: kw.line, text: self.line_text(kw.line) };
+        let pos = Pos { line: kw.line, text: self.line_text(kw) };
         let k = self.table_index(fam, tname, pos.clone());
         if self.peek().is_some_and(|t| t.kind == Tk::LBrace) {
             self.i += 1;
@@ -979,7 +1031,7 @@ impl<'a> Reader<'a, '_> {
         match k.and_then(|k| self.tables.get_mut(k)).and_then(|t| t.sets.iter_mut().find(|s| s.name == name)) {
             Some(s) => s.elements.extend(els),
             None => {
-                let text = self.line_text(kw.line);
+                let text = self.line_text(kw);
                 self.diag(
                     codes::UNDEFINED_REFERENCE,
                     Severity::Error,
@@ -1191,15 +1243,14 @@ impl<'a> Reader<'a, '_> {
 
     fn rule(&mut self) -> Option<RuleIr<'a>> {
         let first = self.peek()?;
-        let mut stmts = Vec::new();
+        let mut stmts = Vec::with_capacity(8);
         let mut end = first.start;
         while !self.at_end() {
             let before = self.i;
-            let st = self.statement();
+            self.statement(&mut stmts);
             if let Some(last) = self.i.checked_sub(1).and_then(|k| self.toks.get(k)) {
                 end = end.max(last.end);
             }
-            stmts.extend(st);
             if self.i == before {
                 // a token no statement takes (a stray `,` or `)`): keep it as unrecognized text
                 if let Some(t) = self.bump() {
@@ -1219,18 +1270,17 @@ impl<'a> Reader<'a, '_> {
         self.slice(s, e.max(s))
     }
 
-    fn statement(&mut self) -> Vec<Stmt<'a>> {
-        let Some(t) = self.peek() else { return Vec::new() };
+    fn statement(&mut self, out: &mut Vec<Stmt<'a>>) {
+        let Some(t) = self.peek() else { return };
         let start = self.i;
         if t.kind != Tk::Word {
-            return Vec::new();
+            return;
         }
         let w = t.s;
-        let one = |s: Stmt<'a>| vec![s];
         match w {
             "accept" | "drop" | "continue" | "return" => {
                 self.i += 1;
-                one(Stmt::Verdict(match w {
+                out.push(Stmt::Verdict(match w {
                     "accept" => Verdict::Accept,
                     "drop" => Verdict::Drop,
                     "continue" => Verdict::Continue,
@@ -1240,7 +1290,7 @@ impl<'a> Reader<'a, '_> {
             "jump" | "goto" => {
                 self.i += 1;
                 let target = Cow::Borrowed(self.name_word().unwrap_or_default());
-                one(Stmt::Verdict(if w == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }))
+                out.push(Stmt::Verdict(if w == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }))
             }
             "queue" => {
                 self.i += 1;
@@ -1252,7 +1302,7 @@ impl<'a> Reader<'a, '_> {
                     Cow::Borrowed(t) => Cow::Borrowed(t.trim_start_matches("queue").trim()),
                     Cow::Owned(t) => Cow::Owned(t.trim_start_matches("queue").trim().to_string()),
                 };
-                one(Stmt::Verdict(Verdict::Queue(rest)))
+                out.push(Stmt::Verdict(Verdict::Queue(rest)))
             }
             "reject" => {
                 self.i += 1;
@@ -1269,9 +1319,9 @@ impl<'a> Reader<'a, '_> {
                             break;
                         }
                     }
-                    one(Stmt::Reject(Some(self.join(&parts))))
+                    out.push(Stmt::Reject(Some(self.join(&parts))))
                 } else {
-                    one(Stmt::Reject(None))
+                    out.push(Stmt::Reject(None))
                 }
             }
             "counter" => {
@@ -1286,7 +1336,7 @@ impl<'a> Reader<'a, '_> {
                         _ => break,
                     }
                 }
-                one(Stmt::Effect(Cow::Borrowed("counter")))
+                out.push(Stmt::Effect(Cow::Borrowed("counter")))
             }
             "log" => {
                 self.i += 1;
@@ -1307,7 +1357,7 @@ impl<'a> Reader<'a, '_> {
                         _ => break,
                     }
                 }
-                one(Stmt::Effect(self.text_from(start)))
+                out.push(Stmt::Effect(self.text_from(start)))
             }
             "limit" => {
                 self.i += 1;
@@ -1334,18 +1384,18 @@ impl<'a> Reader<'a, '_> {
                     }
                     self.i += 1;
                 }
-                one(Stmt::Limit { over, text: self.text_from(start) })
+                out.push(Stmt::Limit { over, text: self.text_from(start) })
             }
             "comment" => {
                 self.i += 1;
                 self.bump();
-                one(Stmt::Effect(self.text_from(start)))
+                out.push(Stmt::Effect(self.text_from(start)))
             }
             "notrack" => {
                 self.i += 1;
-                one(Stmt::Notrack)
+                out.push(Stmt::Notrack)
             }
-            "masquerade" | "redirect" | "snat" | "dnat" => self.nat(w),
+            "masquerade" | "redirect" | "snat" | "dnat" => self.nat(w, out),
             "ct" if self.is_word(1, "count") => {
                 self.i += 2;
                 if self.is_word(0, "over") {
@@ -1354,14 +1404,14 @@ impl<'a> Reader<'a, '_> {
                 if self.word_at(0).is_some_and(|x| x.starts_with(|c: char| c.is_ascii_digit())) {
                     self.i += 1;
                 }
-                one(Stmt::UnmodelledMatch(self.text_from(start)))
+                out.push(Stmt::UnmodelledMatch(self.text_from(start)))
             }
             "quota" => {
                 self.i += 1;
                 while self.word_at(0).is_some_and(|x| !starts_statement(x) || x == "over") {
                     self.i += 1;
                 }
-                one(Stmt::UnmodelledMatch(self.text_from(start)))
+                out.push(Stmt::UnmodelledMatch(self.text_from(start)))
             }
             "add" | "update" | "delete" if self.word_at(1).is_some_and(|x| x.starts_with('@')) => {
                 self.i += 2;
@@ -1369,11 +1419,11 @@ impl<'a> Reader<'a, '_> {
                     self.i += 1;
                     self.set_elems();
                 }
-                one(Stmt::Effect(self.text_from(start)))
+                out.push(Stmt::Effect(self.text_from(start)))
             }
             "flow" if matches!(self.word_at(1), Some("add" | "offload")) => {
                 self.i += 3;
-                one(Stmt::Effect(self.text_from(start)))
+                out.push(Stmt::Effect(self.text_from(start)))
             }
             "xt" => {
                 self.i += 1;
@@ -1382,15 +1432,15 @@ impl<'a> Reader<'a, '_> {
                 let text = self.text_from(start);
                 let name = self.toks.get(start + 2).map(|t| t.s).unwrap_or("");
                 if kind == "match" && name == "comment" {
-                    one(Stmt::Effect(text))
+                    out.push(Stmt::Effect(text))
                 } else if kind == "target" {
                     if super::XT_CONTINUE_TARGETS.contains(&name) {
-                        one(Stmt::Effect(text))
+                        out.push(Stmt::Effect(text))
                     } else {
-                        one(Stmt::UnmodelledAction(text))
+                        out.push(Stmt::UnmodelledAction(text))
                     }
                 } else {
-                    one(Stmt::UnmodelledMatch(text))
+                    out.push(Stmt::UnmodelledMatch(text))
                 }
             }
             "dup" | "fwd" | "tproxy" | "synproxy" | "osf" if !self.is_word(1, "set") => {
@@ -1398,9 +1448,9 @@ impl<'a> Reader<'a, '_> {
                 while self.word_at(0).is_some_and(|x| !starts_statement(x)) || self.peek().is_some_and(|t| t.kind == Tk::Comma) {
                     self.i += 1;
                 }
-                one(Stmt::UnmodelledAction(self.text_from(start)))
+                out.push(Stmt::UnmodelledAction(self.text_from(start)))
             }
-            _ => self.match_or_set(),
+            _ => self.match_or_set(out),
         }
     }
 
@@ -1411,9 +1461,9 @@ impl<'a> Reader<'a, '_> {
         if w == "meta" {
             let k = self.word_at(1)?;
             self.i += 2;
-            return Some(if BARE_META.contains(&k) { Cow::Borrowed(k) } else { self.join(&[w, k]) });
+            return Some(if bare_meta(k) { Cow::Borrowed(k) } else { self.join(&[w, k]) });
         }
-        if BARE_META.contains(&w) {
+        if bare_meta(w) {
             self.i += 1;
             return Some(Cow::Borrowed(w));
         }
@@ -1465,7 +1515,7 @@ impl<'a> Reader<'a, '_> {
             }
             return Some(self.join(&parts));
         }
-        if PAYLOAD_PROTOS.contains(&w) {
+        if payload_proto(w) {
             let f = self.word_at(1)?;
             self.i += 2;
             return Some(self.join(&[w, f]));
@@ -1491,11 +1541,10 @@ impl<'a> Reader<'a, '_> {
         None
     }
 
-    fn match_or_set(&mut self) -> Vec<Stmt<'a>> {
+    fn match_or_set(&mut self, out: &mut Vec<Stmt<'a>>) {
         let start = self.i;
         let Some(mut key) = self.key() else {
             // unknown words: keep them up to a verdict at the end
-            let mut verdict = None;
             while !self.at_end() {
                 let w = self.word_at(0);
                 if matches!(w, Some("accept" | "drop" | "return" | "continue" | "jump" | "goto")) && self.tail_is_verdict() {
@@ -1504,12 +1553,11 @@ impl<'a> Reader<'a, '_> {
                 self.i += 1;
             }
             let text = self.text_from(start);
+            out.push(Stmt::Unrecognized(text));
             if !self.at_end() {
-                verdict = Some(self.statement());
+                self.statement(out);
             }
-            let mut v = vec![Stmt::Unrecognized(text)];
-            v.extend(verdict.into_iter().flatten());
-            return v;
+            return;
         };
         // concatenated selectors: `ip saddr . tcp dport`
         while self.is_word(0, ".") {
@@ -1559,13 +1607,15 @@ impl<'a> Reader<'a, '_> {
                 key.as_ref(),
                 "ip dscp" | "ip6 dscp" | "ip ttl" | "ip6 hoplimit" | "ip ecn" | "ip6 ecn" | "ip6 flowlabel"
             ) || key.starts_with("tcp option");
-            return vec![if rewrites && !harmless_ip { Stmt::UnmodelledAction(text) } else { Stmt::Effect(text) }];
+            out.push(if rewrites && !harmless_ip { Stmt::UnmodelledAction(text) } else { Stmt::Effect(text) });
+            return;
         }
         if self.is_word(0, "vmap") {
             self.i += 1;
             self.skip_newlines();
             let map = self.value_concat(false).unwrap_or(Val::Other(Cow::Borrowed("")));
-            return vec![Stmt::Vmap { key, map }];
+            out.push(Stmt::Vmap { key, map });
+            return;
         }
         let mut mask = None;
         if self.is_word(0, "&") {
@@ -1579,19 +1629,22 @@ impl<'a> Reader<'a, '_> {
         }
         if matches!(self.word_at(0), Some("exists" | "missing")) {
             self.i += 1;
-            return vec![Stmt::UnmodelledMatch(self.text_from(start))];
+            out.push(Stmt::UnmodelledMatch(self.text_from(start)));
+            return;
         }
         let Some(right) = self.rhs() else {
-            return vec![Stmt::Unrecognized(self.text_from(start))];
+            out.push(Stmt::Unrecognized(self.text_from(start)));
+            return;
         };
         // `tcp flags syn / fin,syn,rst,ack`
         if self.is_word(0, "/") {
             self.i += 1;
             let m = self.rhs();
             let op = if op == Op::Implicit { Op::Eq } else { op };
-            return vec![Stmt::Match { key, mask: m, op, right }];
+            out.push(Stmt::Match { key, mask: m, op, right });
+            return;
         }
-        vec![Stmt::Match { key, mask, op, right }]
+        out.push(Stmt::Match { key, mask, op, right });
     }
 
     /// True if the words from here to the end of the statement form one verdict.
@@ -1608,7 +1661,7 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    fn nat(&mut self, w: &str) -> Vec<Stmt<'a>> {
+    fn nat(&mut self, w: &str, out: &mut Vec<Stmt<'a>>) {
         let start = self.i;
         self.i += 1;
         let kind = match w {
@@ -1629,7 +1682,8 @@ impl<'a> Reader<'a, '_> {
             while !self.at_end() {
                 self.i += 1;
             }
-            return vec![Stmt::UnmodelledAction(self.text_from(start))];
+            out.push(Stmt::UnmodelledAction(self.text_from(start)));
+            return;
         }
         if self.is_word(0, "to") {
             self.i += 1;
@@ -1678,9 +1732,10 @@ impl<'a> Reader<'a, '_> {
             }
         }
         if unmodelled || flags.iter().any(|f| *f == "netmap") {
-            return vec![Stmt::UnmodelledAction(self.text_from(start))];
+            out.push(Stmt::UnmodelledAction(self.text_from(start)));
+            return;
         }
-        vec![Stmt::Nat { kind, family, addr, port, flags }]
+        out.push(Stmt::Nat { kind, family, addr, port, flags });
     }
 }
 
@@ -1690,7 +1745,7 @@ impl<'a> Reader<'a, '_> {
     fn nat_expr(&mut self) -> Val<'a> {
         let start = self.i;
         let is_key = self.word_at(0).is_some_and(|w| {
-            w == "meta" || w == "ct" || BARE_META.contains(&w) || (PAYLOAD_PROTOS.contains(&w) && self.word_at(1).is_some())
+            w == "meta" || w == "ct" || bare_meta(w) || (payload_proto(w) && self.word_at(1).is_some())
         });
         let v = if is_key {
             let k = self.key().unwrap_or_default();
