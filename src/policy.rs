@@ -84,6 +84,17 @@ pub struct EntryStatus {
     pub kind: String,
     /// `holds`, `violated`, `possibly violated` or `not checked`.
     pub status: String,
+    /// The entry in words (its `description`, else one made from its fields).
+    pub description: String,
+    /// Source: the entry's `from`, or the scoped origin (zone-matrix endpoints as `zone:NAME`).
+    pub from: String,
+    /// Destination: the entry's `to`; empty for a vendor scope.
+    pub to: String,
+    /// The services the entry names: allowed (zone matrix), forbidden (`must_not_reach`),
+    /// required (`must_reach`); for a vendor scope each allowance as `DEST: SERVICES`.
+    pub services: Vec<String>,
+    /// The manifest.
+    pub file: String,
     /// Number of violating classes found.
     pub violations: usize,
     /// Why it could not be checked, if so.
@@ -219,7 +230,7 @@ impl Ctx<'_, '_> {
         n
     }
 
-    fn status(&mut self, id: &str, kind: &str, line: u32, found: usize, error: Option<String>) {
+    fn status(&mut self, id: &str, kind: &str, (description, from, to, services): (&str, &str, &str, Vec<String>), line: u32, found: usize, error: Option<String>) {
         let possible_only = found > 0 && self.rep.violations.iter().filter(|v| v.id == id).all(|v| v.certainty == Certainty::Possible);
         let status = match (&error, found) {
             (Some(_), _) => "not checked",
@@ -227,7 +238,19 @@ impl Ctx<'_, '_> {
             _ if possible_only => "possibly violated",
             _ => "violated",
         };
-        self.rep.entries.push(EntryStatus { id: id.into(), kind: kind.into(), status: status.into(), violations: found, error, line });
+        self.rep.entries.push(EntryStatus {
+            id: id.into(),
+            kind: kind.into(),
+            status: status.into(),
+            description: description.into(),
+            from: from.into(),
+            to: to.into(),
+            services,
+            file: self.file.clone(),
+            violations: found,
+            error,
+            line,
+        });
     }
 }
 
@@ -279,7 +302,7 @@ pub fn check(an: &Analyzer) -> CheckReport {
                 }
             }
         }
-        cx.status(&e.id, "must-not-reach", e.line, found, error);
+        cx.status(&e.id, "must-not-reach", (&desc, &e.from.text, &e.to.text, e.services.iter().map(spec_text).collect()), e.line, found, error);
     }
     for e in &m.policy.must_reach {
         let desc = e.description.clone().unwrap_or_else(|| format!("{} reaches {} ({})", e.from.text, e.to.text, e.services.iter().map(spec_text).collect::<Vec<_>>().join(", ")));
@@ -302,7 +325,7 @@ pub fn check(an: &Analyzer) -> CheckReport {
                 Err(err) => error = Some(err),
             }
         }
-        cx.status(&e.id, "must-reach", e.line, found, error);
+        cx.status(&e.id, "must-reach", (&desc, &e.from.text, &e.to.text, e.services.iter().map(spec_text).collect()), e.line, found, error);
     }
     for v in &m.policy.vendor_scopes {
         let desc = v.description.clone().unwrap_or_else(|| {
@@ -358,7 +381,8 @@ pub fn check(an: &Analyzer) -> CheckReport {
                 }
             }
         }
-        cx.status(&v.id, "vendor-scope", v.line, found, error);
+        let scope = v.allow.iter().map(|a| format!("{}: {}", a.to.text, a.services.iter().map(spec_text).collect::<Vec<_>>().join(", "))).collect();
+        cx.status(&v.id, "vendor-scope", (&desc, &v.origin.text, "", scope), v.line, found, error);
     }
     check_matrix(&mut cx, m);
     cx.rep
@@ -412,7 +436,7 @@ fn check_matrix(cx: &mut Ctx, m: &crate::manifest::Manifest) {
             let to_addrs = match an.endpoint_addrs(to) {
                 Ok(r) => r,
                 Err(err) => {
-                    cx.status(&id, "matrix", line, 0, Some(err));
+                    cx.status(&id, "matrix", (&desc, from, to, specs.iter().map(spec_text).collect()), line, 0, Some(err));
                     continue;
                 }
             };
@@ -455,7 +479,7 @@ fn check_matrix(cx: &mut Ctx, m: &crate::manifest::Manifest) {
                 // Unlisted pairs that hold are not worth a line each.
                 continue;
             }
-            cx.status(&id, "matrix", line, found, error);
+            cx.status(&id, "matrix", (&desc, from, to, specs.iter().map(spec_text).collect()), line, found, error);
         }
     }
 }

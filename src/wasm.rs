@@ -3,10 +3,13 @@
 //!
 //! ```js
 //! const s = new Session([{ name: "fw1.iptables", bytes: new Uint8Array(buf) }]);
+//! // A file with `manifest: true` is the manifest, as `--manifest FILE`.
 //! s.parse_report();                                  // ParseReport as plain JSON values
 //! s.query("internet", "203.0.113.2", "tcp", "443");  // QueryReport, or throws Error(message)
 //! s.analyze(["internet", "10.0.0.0/24"]);            // AnalyzeReport ([]: internet + manifest's)
 //! s.export("csv", ["internet"]);                     // the same analysis as Markdown or CSV text
+//! s.export("summary", []);                           // management summary, evidence pack, …
+//! s.responsibilities([]);                            // per owner, the actions by risk
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
 //! ```
 
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::reach::{Analyzer, CNetwork, Origin, QueryRequest};
-use crate::report::{render, AnalyzeReport, ParseReport};
+use crate::report::{render, roles, AnalyzeReport, ParseReport};
 use crate::{InputFile, Workspace};
 
 #[wasm_bindgen(start)]
@@ -32,6 +35,10 @@ struct JsInput {
     text: Option<String>,
     #[serde(default)]
     bytes: Option<serde_bytes::ByteBuf>,
+    /// The manifest, as the CLI's `--manifest FILE`: read as one whatever it looks like, and
+    /// chosen over any other manifest among the files.
+    #[serde(default)]
+    manifest: bool,
 }
 
 fn into_error<E: std::fmt::Display>(e: E) -> js_sys::Error {
@@ -79,20 +86,29 @@ impl Session {
 
 #[wasm_bindgen]
 impl Session {
-    /// Parse a list of `{name, text}` or `{name, bytes}` objects, assemble the network and
-    /// compile it.
+    /// Parse a list of `{name, text}` or `{name, bytes}` objects (at most one with
+    /// `manifest: true`), assemble the network and compile it.
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue) -> Result<Session, js_sys::Error> {
         let inputs: Vec<JsInput> = serde_wasm_bindgen::from_value(files).map_err(into_error)?;
-        let files = inputs
-            .into_iter()
-            .map(|f| match (f.bytes, f.text) {
+        if inputs.iter().filter(|f| f.manifest).count() > 1 {
+            return Err(into_error("more than one file is marked as the manifest"));
+        }
+        let mut files = Vec::with_capacity(inputs.len());
+        let mut manifest = None;
+        for f in inputs {
+            let file = match (f.bytes, f.text) {
                 (Some(b), _) => InputFile { path: f.name, bytes: b.into_vec() },
                 (None, Some(t)) => InputFile::new(f.name, t),
                 (None, None) => InputFile { path: f.name, bytes: Vec::new() },
-            })
-            .collect();
-        let ws = Workspace::load(files);
+            };
+            if f.manifest {
+                manifest = Some(file);
+            } else {
+                files.push(file);
+            }
+        }
+        let ws = Workspace::load_with_manifest(files, manifest);
         let net = Analyzer::new(&ws).into_network();
         Ok(Session { ws, net, last: RefCell::new(None) })
     }
@@ -129,16 +145,31 @@ impl Session {
         to_js(&self.report(origins))
     }
 
-    /// The analysis for `origins` as `markdown`, `csv`, `sarif` or `findings-csv` text, as the
-    /// CLI writes it.
+    /// The analysis for `origins` as `markdown`, `csv`, `sarif`, `findings-csv`, `summary`
+    /// (the management summary), `responsibilities`, `evidence` (the auditor's evidence pack)
+    /// or `evidence-json` text, as the CLI writes it.
     pub fn export(&self, format: String, origins: Vec<String>) -> Result<String, js_sys::Error> {
         match format.as_str() {
             "markdown" | "md" => Ok(render::markdown(&self.report(origins))),
             "csv" => Ok(render::csv(&self.report(origins))),
             "sarif" => Ok(render::sarif(&self.report(origins))),
             "findings-csv" => Ok(render::findings_csv(&self.report(origins))),
-            other => Err(into_error(format!("unknown export format {other:?}: markdown, csv, sarif or findings-csv"))),
+            "summary" => Ok(roles::summary_markdown(&self.report(origins), None)),
+            "responsibilities" => Ok(roles::responsibilities_markdown(&self.report(origins))),
+            "evidence" => Ok(roles::evidence_markdown(&roles::evidence(&self.ws, &self.report(origins)))),
+            "evidence-json" => serde_json::to_string_pretty(&roles::evidence(&self.ws, &self.report(origins)))
+                .map(|s| s + "\n")
+                .map_err(into_error),
+            other => Err(into_error(format!(
+                "unknown export format {other:?}: markdown, csv, sarif, findings-csv, summary, responsibilities, evidence or evidence-json"
+            ))),
         }
+    }
+
+    /// The responsibility map of the analysis for `origins`: per owner, the actions ordered by
+    /// risk with their evidence (`portolan analyze --format responsibilities`, as JSON).
+    pub fn responsibilities(&self, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
+        to_js(&roles::responsibilities(&self.report(origins)))
     }
 
     /// The text of one-based `line` in input `file_index`, for the source viewer.

@@ -777,12 +777,20 @@ async function runAnalysis() {
   $('exposure-shown').textContent = '';
   $('analyze-button').disabled = true;
   setExportsDisabled(true);
-  // The attack paths and findings come from the same analysis.
+  // The attack paths, findings, policy and responsibilities come from the same analysis.
   $('attack-card').hidden = false;
   $('findings-card').hidden = false;
+  $('policy-card').hidden = false;
+  $('roles-card').hidden = false;
   clear($('attack')).appendChild(h('p', { class: 'working' }, `Looking for attack paths from ${names}…`));
   clear($('findings')).appendChild(h('p', { class: 'working' }, 'Checking the rules…'));
-  for (const id of ['attack-count', 'findings-count', 'nav-exposure', 'nav-attack', 'nav-findings', 'findings-shown']) $(id).textContent = '';
+  clear($('policy')).appendChild(h('p', { class: 'working' }, 'Checking the policy…'));
+  clear($('policy-summary'));
+  clear($('roles')).appendChild(h('p', { class: 'working' }, 'Sorting the actions by owner…'));
+  clear($('summary-doc'));
+  $('print-summary').disabled = true;
+  document.body.classList.remove('has-summary');
+  for (const id of ['attack-count', 'findings-count', 'policy-count', 'roles-count', 'nav-exposure', 'nav-attack', 'nav-findings', 'nav-policy', 'nav-roles', 'findings-shown']) $(id).textContent = '';
   clear($('findings-summary'));
   $('findings-tools').hidden = true;
   try {
@@ -797,10 +805,14 @@ async function runAnalysis() {
     attackView.steps.clear();
     findingsView.expanded.clear();
     findingsView.showAll = false;
+    policyView.cell = null;
+    policyView.expanded.clear();
     renderExposure();
     renderAttack();
     renderFindings();
+    renderPolicy();
     setExportsDisabled(false);
+    loadRoles(gen, seq);
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
     analysis = null;
@@ -809,6 +821,8 @@ async function runAnalysis() {
     clear(out).appendChild(notice('error', `Portolan could not analyse what ${names} can reach`, e.message));
     clear($('attack')).appendChild(notice('error', 'No attack paths', 'The analysis failed: see Exposure above.'));
     clear($('findings')).appendChild(notice('error', 'No findings', 'The analysis failed: see Exposure above.'));
+    clear($('policy')).appendChild(notice('error', 'The policy was not checked', 'The analysis failed: see Exposure above.'));
+    clear($('roles')).appendChild(notice('error', 'No responsibilities', 'The analysis failed: see Exposure above.'));
   } finally {
     if (seq === analysisSeq) $('analyze-button').disabled = false;
   }
@@ -1578,14 +1592,580 @@ function findingDetail(f) {
   return body;
 }
 
-// Exports: JSON is the report itself; Markdown, CSV and SARIF come from the core's renderers. The
-// file is made here and saved through a download link: nothing is sent anywhere.
+// ---------------------------------------------------------------------------------------------
+// Policy: the zone matrix as a grid (its cells from the report's matrix entries, violations and
+// unused allowances), then each assertion with its status. A cell and an assertion open their
+// violations: the witness connection, the whole violating class and the path, hop by hop.
+
+const policyView = {
+  cell: null, // id of the matrix entry whose cell is opened under the grid
+  expanded: new Set(), // ids of the assertions opened
+};
+
+const POLICY_KIND = { 'must-not-reach': 'must not reach', 'must-reach': 'must reach', 'vendor-scope': 'vendor scope', matrix: 'zone matrix' };
+const POLICY_STATUS = ['violated', 'possibly violated', 'not checked', 'holds'];
+const statusClass = (s) => `pstatus pstatus-${String(s).replace(/\s+/g, '-')}`;
+const endpointLabel = (e) => (e.startsWith('zone:') ? e.slice(5) : e);
+
+function statusBadge(status) {
+  return h('span', { class: statusClass(status) }, status);
+}
+
+function manifestLink(file, line) {
+  if (!file || !line) return h('span', { class: 'loc muted', title: 'No entry of the manifest names this pair' }, 'not in the matrix');
+  return sourceLink(file, line, `${file}:${line}`);
+}
+
+function renderPolicy() {
+  if (!analysis) return;
+  const r = analysis.report;
+  const entries = r.policy_entries || [];
+  const violations = r.violations || [];
+  const unused = r.unused_policy || [];
+  const out = clear($('policy'));
+  const summary = clear($('policy-summary'));
+  const broken = entries.filter((e) => e.status === 'violated' || e.status === 'possibly violated').length;
+  $('policy-count').textContent = entries.length ? String(broken) : '';
+  $('nav-policy').textContent = entries.length ? String(broken) : '';
+  $('policy-count').title = entries.length ? `${plural(broken, 'entry', 'entries')} of ${entries.length} violated` : '';
+  if (entries.length === 0) {
+    out.appendChild(noPolicy(r));
+    return;
+  }
+  summary.appendChild(h('span', { class: 'visually-hidden' }, 'Entries by status: '));
+  for (const s of POLICY_STATUS) {
+    const n = entries.filter((e) => e.status === s).length;
+    if (n) summary.appendChild(h('span', { class: statusClass(s) }, `${n} ${s}`));
+  }
+  if (unused.length) summary.appendChild(h('span', { class: 'pstatus pstatus-unused' }, `${unused.length} unused ${unused.length === 1 ? 'allowance' : 'allowances'}`));
+  const byId = (list) => {
+    const m = new Map();
+    for (const x of list) {
+      if (!m.has(x.id)) m.set(x.id, []);
+      m.get(x.id).push(x);
+    }
+    return m;
+  };
+  const violationsOf = byId(violations);
+  const unusedOf = byId(unused);
+  const matrix = entries.filter((e) => e.kind === 'matrix');
+  const assertions = entries.filter((e) => e.kind !== 'matrix');
+  out.appendChild(matrixSection(matrix, violationsOf, unusedOf));
+  out.appendChild(assertionsSection(assertions, violationsOf));
+}
+
+function noPolicy(r) {
+  const manifest = r.inputs.find((i) => i.format === 'portolan manifest');
+  return h(
+    'div',
+    { class: 'notice info no-policy' },
+    h('p', { class: 'notice-title' }, manifest ? `The manifest ${manifest.path} states no policy: there is nothing to check.` : 'No manifest states a policy: there is nothing to check.'),
+    h(
+      'p',
+      null,
+      'Write management\'s rules under ',
+      h('code', null, 'policy'),
+      ' in a manifest (',
+      h('code', null, 'portolan.yaml'),
+      ', loaded with the other files): a zone ',
+      h('code', null, 'matrix'),
+      ' (what may go from one zone to another; a pair not listed allows nothing), connections that ',
+      h('code', null, 'must_not_reach'),
+      ' or ',
+      h('code', null, 'must_reach'),
+      ', and ',
+      h('code', null, 'vendor_scopes'),
+      ' (all a vendor may reach). Each entry is checked over every packet.',
+    ),
+    h(
+      'pre',
+      { class: 'line-text' },
+      [
+        'origins:',
+        '  - {name: vendor, addresses: [172.16.30.0/24], role: vendor}',
+        'zones:',
+        '  dmz: {addresses: [192.168.10.0/24]}',
+        '  lan: {addresses: [10.0.0.0/24]}',
+        'policy:',
+        '  matrix:',
+        '    - {from: internet, to: dmz, allow: [tcp/443]}',
+        '    - {from: lan, to: dmz, allow: [tcp/22, tcp/443]}',
+        '  must_not_reach:',
+        '    - {id: NO-INET-LAN, from: internet, to: zone:lan, services: [any]}',
+        '  must_reach:',
+        '    - {id: LAN-WEB, from: lan, to: 192.168.10.20, services: [tcp/443]}',
+        '  vendor_scopes:',
+        '    - {id: V1, origin: vendor, allow: [{to: 192.168.10.20, services: [tcp/22]}]}',
+      ].join('\n'),
+    ),
+  );
+}
+
+/** The zone matrix: endpoints on both axes (Internet first), a cell per ordered pair. */
+function matrixSection(matrix, violationsOf, unusedOf) {
+  const section = h('section', { class: 'matrix-section', 'aria-labelledby': 'matrix-title' }, h('h3', { id: 'matrix-title' }, 'Zone matrix'));
+  if (matrix.length === 0) {
+    section.appendChild(h('p', { class: 'muted small' }, 'The policy has no zone matrix (', h('code', null, 'policy.matrix'), '): only the assertions below are checked.'));
+    return section;
+  }
+  const names = [...new Set(matrix.flatMap((e) => [e.from, e.to]))].sort((a, b) => {
+    if (a === b) return 0;
+    if (a === 'internet') return -1;
+    if (b === 'internet') return 1;
+    return compare(endpointLabel(a), endpointLabel(b));
+  });
+  const cells = new Map(matrix.map((e) => [`${e.from}\u0000${e.to}`, e]));
+  if (policyView.cell !== null && !matrix.some((e) => e.id === policyView.cell)) policyView.cell = null;
+  const detail = h('div', { id: 'matrix-cell-detail', class: 'cell-detail', 'aria-live': 'polite' });
+  const grid = h(
+    'table',
+    { class: 'matrix-grid' },
+    h('caption', { class: 'visually-hidden' }, 'Zone matrix: each row is where connections come from, each column where they go; a cell lists the services the policy allows and marks violations and unused allowances'),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col', class: 'corner' }, h('span', { class: 'corner-from' }, 'from'), h('span', { 'aria-hidden': 'true' }, ' \\ '), h('span', { class: 'corner-to' }, 'to')),
+        names.map((n) => h('th', { scope: 'col', class: 'to-name', title: n }, endpointLabel(n))),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      names.map((from) =>
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'row', class: 'from-name', title: from }, endpointLabel(from)),
+          names.map((to) => matrixCell(from, to, cells.get(`${from}\u0000${to}`), violationsOf, unusedOf, detail)),
+        ),
+      ),
+    ),
+  );
+  section.appendChild(h('div', { class: 'table-wrap' }, grid));
+  section.appendChild(
+    h(
+      'ul',
+      { class: 'matrix-legend small muted', 'aria-label': 'Legend' },
+      h('li', null, h('span', { class: 'svc-chip' }, 'tcp/443'), ' allowed by the policy'),
+      h('li', null, h('span', { class: 'svc-chip svc-unused' }, 'tcp/80'), ' allowed, but the configs block it (unused)'),
+      h('li', null, h('span', { class: 'cell-mark mark-holds' }, '✓'), ' holds'),
+      h('li', null, h('span', { class: 'cell-mark mark-violated' }, '✕ 1'), ' violations: connections possible beyond what is allowed'),
+      h('li', null, h('span', { class: 'cell-none' }, '·'), ' nothing allowed and nothing possible'),
+    ),
+  );
+  section.appendChild(detail);
+  if (policyView.cell !== null) fillCellDetail(detail, matrix.find((e) => e.id === policyView.cell), violationsOf, unusedOf);
+  return section;
+}
+
+function matrixCell(from, to, entry, violationsOf, unusedOf, detail) {
+  if (from === to) return h('td', { class: 'mcell self', 'aria-label': 'same zone' }, h('span', { 'aria-hidden': 'true' }, '—'));
+  if (!entry) {
+    // The core lists a pair the matrix does not name only when it is violated: the others hold.
+    return h('td', { class: 'mcell empty', title: `${endpointLabel(from)} → ${endpointLabel(to)}: nothing allowed, nothing possible` }, h('span', { class: 'cell-none', 'aria-hidden': 'true' }, '·'), h('span', { class: 'visually-hidden' }, 'nothing allowed, holds'));
+  }
+  const unusedHere = new Set((unusedOf.get(entry.id) || []).map((u) => u.service));
+  const services = entry.services.length
+    ? entry.services.map((s) => h('span', { class: unusedHere.has(s) ? 'svc-chip svc-unused' : 'svc-chip', title: unusedHere.has(s) ? 'Allowed by the policy, blocked by the configs: unused' : 'Allowed by the policy' }, s))
+    : [h('span', { class: 'svc-none' }, 'nothing allowed')];
+  const marks = [];
+  if (entry.status === 'violated' || entry.status === 'possibly violated') {
+    const cls = entry.status === 'violated' ? 'mark-violated' : 'mark-possibly';
+    marks.push(h('span', { class: `cell-mark ${cls}`, title: `${entry.status}: ${plural(entry.violations, 'violation')}` }, `${entry.status === 'violated' ? '✕' : '?'} ${entry.violations}`));
+  } else if (entry.status === 'not checked') {
+    marks.push(h('span', { class: 'cell-mark mark-unchecked', title: entry.error ?? 'not checked' }, 'not checked'));
+  } else {
+    marks.push(h('span', { class: 'cell-mark mark-holds', title: 'holds' }, '✓'));
+  }
+  const label = [
+    `${endpointLabel(from)} to ${endpointLabel(to)}:`,
+    entry.services.length ? `allows ${entry.services.join(', ')}` : 'nothing allowed',
+    unusedHere.size ? `; unused: ${[...unusedHere].join(', ')}` : '',
+    `; ${entry.status}`,
+    entry.violations ? `, ${plural(entry.violations, 'violation')}` : '',
+  ].join(' ').replace(/ ;/g, ';').replace(/ ,/g, ',');
+  const open = policyView.cell === entry.id;
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'cell-button',
+      'aria-expanded': String(open),
+      'aria-controls': 'matrix-cell-detail',
+      'aria-label': label,
+      'data-id': entry.id,
+      onclick: () => {
+        policyView.cell = policyView.cell === entry.id ? null : entry.id;
+        const grid = button.closest('table');
+        for (const b of grid.querySelectorAll('.cell-button')) b.setAttribute('aria-expanded', String(b.dataset.id === policyView.cell));
+        for (const td of grid.querySelectorAll('td.mcell')) td.classList.toggle('open', td.querySelector('.cell-button[aria-expanded="true"]') !== null);
+        fillCellDetail(detail, policyView.cell === null ? null : entry, violationsOf, unusedOf);
+      },
+    },
+    h('span', { class: 'cell-services' }, services),
+    h('span', { class: 'cell-marks' }, marks),
+  );
+  const cls = `mcell status-cell-${entry.status.replace(/\s+/g, '-')}${unusedHere.size ? ' has-unused' : ''}${open ? ' open' : ''}`;
+  return h('td', { class: cls }, button);
+}
+
+function fillCellDetail(box, entry, violationsOf, unusedOf) {
+  clear(box);
+  if (!entry) return;
+  const vs = violationsOf.get(entry.id) || [];
+  const us = unusedOf.get(entry.id) || [];
+  box.appendChild(
+    h(
+      'div',
+      { class: 'cell-detail-head' },
+      h('h4', null, 'From ', h('span', { class: 'origin-name' }, endpointLabel(entry.from)), ' to ', h('span', { class: 'origin-name' }, endpointLabel(entry.to))),
+      statusBadge(entry.status),
+      manifestLink(entry.file, entry.line),
+    ),
+  );
+  box.appendChild(h('p', { class: 'cell-desc' }, entry.description.charAt(0).toUpperCase() + entry.description.slice(1), '.'));
+  if (entry.error) box.appendChild(notice('error', 'Not checked', entry.error));
+  if (vs.length) box.appendChild(violationList(entry, vs));
+  if (us.length) {
+    box.appendChild(
+      h(
+        'div',
+        { class: 'unused-list' },
+        h('p', { class: 'label' }, 'Allowed but unused'),
+        us.map((u) => unusedBlock(u)),
+      ),
+    );
+  }
+}
+
+function violationList(entry, vs) {
+  const more = entry.violations - vs.length;
+  return h(
+    'div',
+    { class: 'violations' },
+    h('p', { class: 'label' }, plural(entry.violations, 'violation'), entry.violations > 1 ? ', each a class of connections' : ''),
+    h('ol', { class: 'violation-list' }, vs.map((v) => h('li', null, violationBlock(v)))),
+    more > 0 ? h('p', { class: 'muted small' }, `and ${plural(more, 'more class', 'more classes')}: at most ${vs.length} are listed per entry.`) : null,
+  );
+}
+
+function violationBlock(v) {
+  return h(
+    'article',
+    { class: `violation cert-step-${v.certainty}` },
+    h('div', { class: 'violation-head' }, certaintyBadge(v.certainty, 'Holds whatever the unmodelled constructs do'), ownerBadge(v.owner), h('span', { class: 'violation-msg' }, v.message)),
+    h(
+      'dl',
+      { class: 'sets' },
+      h('dt', null, v.kind === 'must-reach' ? 'Blocked connection' : 'Witness'),
+      h('dd', null, h('code', { class: 'witness-flow' }, witnessText(v.witness))),
+      h('dt', null, v.kind === 'must-reach' ? 'Every blocked connection of its class' : 'Every connection of its class'),
+      h('dd', null, h('code', { class: 'violating-set' }, v.set)),
+      h('dt', null, 'Certainty'),
+      h('dd', null, v.certainty === 'possible' ? 'possible: depends on what Portolan does not model' : 'definite'),
+      h('dt', null, 'Owner'),
+      h('dd', null, v.owner),
+    ),
+    v.certainty === 'possible' || (v.uncertain && v.uncertain.length) ? uncertainBlock(v.uncertain, 'Possible: depends on what Portolan does not model') : null,
+    v.hops && v.hops.length ? h('div', { class: 'violation-path' }, h('p', { class: 'label' }, 'Path'), hopList(v.hops)) : null,
+  );
+}
+
+function unusedBlock(u) {
+  return h(
+    'article',
+    { class: 'unused' },
+    h('div', { class: 'violation-head' }, h('span', { class: 'svc-chip svc-unused' }, u.service), ownerBadge(u.owner), h('span', { class: 'violation-msg' }, 'Allowed by the policy, but the configs block every such connection: a policy nobody needs, or a rule that is missing.')),
+    h('p', { class: 'reason small' }, u.reason),
+    h('p', { class: 'witness muted small' }, 'Blocked, for example ', h('code', { class: 'witness-flow' }, witnessText(u.witness))),
+    u.hops && u.hops.length ? hopList(u.hops) : null,
+  );
+}
+
+const ASSERTION_COLUMNS = [
+  { key: 'id', label: 'Entry' },
+  { key: 'kind', label: 'Kind' },
+  { key: 'rule', label: 'Rule' },
+  { key: 'status', label: 'Status' },
+  { key: 'line', label: 'Manifest' },
+];
+
+function assertionsSection(assertions, violationsOf) {
+  const section = h('section', { class: 'assertions-section', 'aria-labelledby': 'assertions-title' }, h('h3', { id: 'assertions-title' }, 'Assertions'));
+  if (assertions.length === 0) {
+    section.appendChild(h('p', { class: 'muted small' }, 'The policy has no ', h('code', null, 'must_not_reach'), ', ', h('code', null, 'must_reach'), ' or ', h('code', null, 'vendor_scopes'), ' entry.'));
+    return section;
+  }
+  section.appendChild(
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'assertions' },
+        h('caption', { class: 'visually-hidden' }, 'Policy assertions and their status'),
+        sortableHead(ASSERTION_COLUMNS, null, null, 'Violations'),
+        h('tbody', null, assertions.map((e) => assertionRow(e, violationsOf.get(e.id) || []))),
+      ),
+    ),
+  );
+  return section;
+}
+
+function assertionRule(e) {
+  const services = e.services.join(', ');
+  const what =
+    e.kind === 'vendor-scope'
+      ? [h('span', { class: 'origin-name' }, e.from), ' may reach only ', h('code', null, e.services.join('; ') || 'nothing')]
+      : [h('span', { class: 'origin-name' }, e.from), ' → ', h('span', { class: 'origin-name' }, e.to), ' ', h('code', null, services)];
+  return [h('span', { class: 'rule-what' }, what), h('span', { class: 'rule-desc' }, e.description)];
+}
+
+function assertionRow(e, vs) {
+  const cells = [
+    h('td', { class: 'aid' }, h('code', { class: 'code' }, e.id)),
+    h('td', { class: 'akind' }, POLICY_KIND[e.kind] ?? e.kind),
+    h('td', { class: 'arule' }, assertionRule(e)),
+    h('td', { class: 'astatus' }, statusBadge(e.status), e.violations ? h('span', { class: 'avcount' }, plural(e.violations, 'violation')) : null),
+    h('td', { class: 'aline' }, manifestLink(e.file, e.line)),
+  ];
+  const rowClass = `assertion-row ${statusClass(e.status).split(' ')[1]}-row`;
+  if (vs.length === 0 && !e.error) {
+    return h('tr', { class: rowClass, 'data-id': e.id }, h('td', { class: 'col-toggle' }), cells);
+  }
+  return expandableRow({
+    key: e.id,
+    expanded: policyView.expanded,
+    rowClass,
+    detailClass: 'assertion-detail',
+    detailId: `assertion-detail-${idPart(e.id)}`,
+    label: `Violations of ${e.id}, ${POLICY_KIND[e.kind] ?? e.kind}: ${e.status}`,
+    attrs: { 'data-id': e.id },
+    colspan: ASSERTION_COLUMNS.length + 1,
+    detail: () => h('div', { class: 'assertion-body' }, e.error ? notice('error', 'Not checked', e.error) : null, vs.length ? violationList(e, vs) : null),
+    cells,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responsibilities: per owner role, the actions ordered by risk with their evidence (the core's
+// responsibility map), and the management summary, rendered from the core's Markdown into
+// elements and text nodes.
+
+const ROLES = [
+  { key: 'it', name: 'IT', what: 'Changes devices and rules: IT implements the policy in the devices. The default owner.' },
+  { key: 'management', name: 'Management', what: 'Decides policy gaps, such as an allowance nothing implements, and accepted risks: only management can say whether the policy or its implementation is wrong.' },
+  { key: 'vendor', name: 'Vendor', what: "Holds a vendor's access and the devices it manages: access wider than its scope, and what its origin reaches, are the vendor's to close under its contract." },
+  { key: 'employees', name: 'Employees', what: "Stop the first step from a phished workstation: what the office subnet reaches calls for awareness training and endpoint hardening." },
+  { key: 'auditor', name: 'Auditor', what: 'Verifies what Portolan cannot decide: results that depend on constructs it does not model, and analyses not completed, need a person to look before anyone acts.' },
+];
+
+const ACTION_KIND = { change: 'change', violation: 'policy violation', 'attack-path': 'attack path', finding: 'finding', exposure: 'exposure', 'unused-policy': 'unused policy' };
+const MAX_ACTIONS = 50; // rows per role before "Show all"
+
+const rolesView = {
+  map: null, // the core's responsibility map: {owners: {role: [action]}}
+  summary: null, // the management summary, Markdown
+  open: new Set(), // roles shown
+  showAll: new Set(),
+};
+
+async function loadRoles(gen, seq) {
+  const { origins } = analysis;
+  clear($('roles')).appendChild(h('p', { class: 'working' }, 'Sorting the actions by owner…'));
+  clear($('summary-doc')).appendChild(h('p', { class: 'working' }, 'Writing the summary…'));
+  $('print-summary').disabled = true;
+  document.body.classList.remove('has-summary');
+  try {
+    const [map, summary] = await Promise.all([call('responsibilities', { origins }), call('export', { format: 'summary', origins })]);
+    if (gen !== loadGen || seq !== analysisSeq) return;
+    rolesView.map = map.result;
+    rolesView.summary = summary.result;
+    const owners = rolesView.map.owners || {};
+    rolesView.open = new Set(Object.keys(owners).filter((k) => owners[k].length));
+    rolesView.showAll.clear();
+    renderRoles();
+    renderSummary();
+  } catch (e) {
+    if (gen !== loadGen || seq !== analysisSeq) return;
+    clear($('roles')).appendChild(notice('error', 'The responsibilities could not be worked out', e.message));
+    clear($('summary-doc'));
+  }
+}
+
+function renderRoles() {
+  const owners = (rolesView.map && rolesView.map.owners) || {};
+  const out = clear($('roles'));
+  const total = Object.values(owners).reduce((n, list) => n + list.length, 0);
+  $('roles-count').textContent = String(total);
+  $('nav-roles').textContent = String(total);
+  const known = new Set(ROLES.map((r) => r.key));
+  const roles = [...ROLES, ...Object.keys(owners).filter((k) => !known.has(k)).map((k) => ({ key: k, name: k, what: '' }))];
+  for (const role of roles) out.appendChild(roleSection(role, owners[role.key] || []));
+}
+
+function roleSection(role, actions) {
+  const id = `role-${idPart(role.key)}`;
+  const [button, region] = disclosure({
+    key: role.key,
+    expanded: rolesView.open,
+    id: `${id}-actions`,
+    label: [h('span', { class: 'role-name' }, role.name), ' ', h('span', { class: 'count' }, plural(actions.length, 'action'))],
+    content: () => actionTable(role, actions),
+    className: 'role-actions',
+  });
+  button.setAttribute('aria-label', `${role.name}: ${plural(actions.length, 'action')}`);
+  return h(
+    'section',
+    { class: `role role-${role.key}`, 'aria-labelledby': `${id}-title`, 'data-role': role.key },
+    h('h3', { id: `${id}-title`, class: 'role-title' }, button, ownerBadge(role.key)),
+    role.what ? h('p', { class: 'role-what small muted' }, role.what) : null,
+    region,
+  );
+}
+
+function actionTable(role, actions) {
+  if (actions.length === 0) return h('p', { class: 'empty-origin small' }, 'Nothing to do.');
+  const limit = rolesView.showAll.has(role.key) ? actions.length : MAX_ACTIONS;
+  const wrap = h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'actions' },
+      h('caption', { class: 'visually-hidden' }, `Actions for ${role.name}, highest risk first`),
+      h('thead', null, h('tr', null, h('th', { scope: 'col', class: 'col-risk' }, 'Risk'), h('th', { scope: 'col', class: 'col-kind' }, 'Kind'), h('th', { scope: 'col', class: 'col-what' }, 'Action'), h('th', { scope: 'col', class: 'col-evidence' }, 'Evidence'))),
+      h(
+        'tbody',
+        null,
+        actions.slice(0, limit).map((a) =>
+          h(
+            'tr',
+            { class: `action-row kind-${a.kind}` },
+            h('td', { class: 'risk' }, h('span', { class: 'risk-score', title: 'Risk ranks actions; it is not a probability' }, String(a.risk))),
+            h('td', { class: 'kind' }, h('span', { class: 'tag' }, ACTION_KIND[a.kind] ?? a.kind)),
+            h('td', { class: 'what' }, linkedText(a.what)),
+            h('td', { class: 'evidence' }, a.evidence ? linkedText(a.evidence) : h('span', { class: 'muted' }, '—')),
+          ),
+        ),
+      ),
+    ),
+  );
+  if (actions.length <= limit) return wrap;
+  return h(
+    'div',
+    null,
+    wrap,
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'button show-all',
+        onclick: (ev) => {
+          rolesView.showAll.add(role.key);
+          ev.currentTarget.parentElement.replaceWith(actionTable(role, actions));
+        },
+      },
+      `Show all ${actions.length} (${actions.length - limit} more)`,
+    ),
+  );
+}
+
+// Text in which every "path:line" of a loaded file becomes a link to the source viewer.
+function linkedText(text) {
+  const out = [];
+  let rest = String(text);
+  for (;;) {
+    let best = null;
+    for (const [path, index] of pathsLongestFirst) {
+      let at = rest.indexOf(`${path}:`);
+      while (at >= 0) {
+        const m = /^:(\d+)/.exec(rest.slice(at + path.length));
+        if (m && (best === null || at < best.at)) {
+          best = { at, path, index, line: Number(m[1]), end: at + path.length + m[0].length };
+          break;
+        }
+        at = rest.indexOf(`${path}:`, at + 1);
+      }
+    }
+    if (!best) break;
+    if (best.at > 0) out.push(rest.slice(0, best.at));
+    out.push(sourceLink(best.path, best.line, `${best.path}:${best.line}`, best.index));
+    rest = rest.slice(best.end);
+  }
+  if (rest) out.push(rest);
+  return out;
+}
+
+// The summary's Markdown as elements: headings, paragraphs, lists, bold and code. Text only
+// ever becomes text nodes.
+function markdownInline(text) {
+  return text.split(/(\*\*[^*]+\*\*|`[^`]+`)/).map((part, i) => {
+    if (i % 2 === 0) return part;
+    return part.startsWith('**') ? h('strong', null, part.slice(2, -2)) : h('code', null, part.slice(1, -1));
+  });
+}
+
+function markdownDoc(md) {
+  const doc = h('div', { class: 'md' });
+  let list = null;
+  let para = null;
+  const end = () => {
+    list = null;
+    para = null;
+  };
+  for (const line of md.split('\n')) {
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
+    const numbered = /^\s*(\d+)\.\s+(.*)$/.exec(line);
+    if (heading) {
+      end();
+      doc.appendChild(h(`h${Math.min(6, heading[1].length + 3)}`, null, markdownInline(heading[2])));
+    } else if (bullet || numbered) {
+      para = null;
+      const tag = bullet ? 'ul' : 'ol';
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        list = h(tag, null);
+        doc.appendChild(list);
+      }
+      list.appendChild(h('li', numbered ? { value: numbered[1] } : null, markdownInline(bullet ? bullet[1] : numbered[2])));
+    } else if (line.trim() === '') {
+      end();
+    } else if (para) {
+      append(para, [' ', markdownInline(line.trim())]);
+    } else {
+      list = null;
+      para = h('p', null, markdownInline(line.trim()));
+      doc.appendChild(para);
+    }
+  }
+  return doc;
+}
+
+function renderSummary() {
+  const box = clear($('summary-doc'));
+  if (!rolesView.summary) return;
+  box.appendChild(markdownDoc(rolesView.summary));
+  $('print-summary').disabled = false;
+  document.body.classList.add('has-summary');
+}
+
+// Exports: JSON is the report itself; Markdown, CSV, SARIF, the summary and the evidence pack
+// come from the core's renderers. The file is made here and saved through a download link:
+// nothing is sent anywhere.
 const EXPORTS = {
   json: { file: 'portolan-exposure.json', type: 'application/json' },
   markdown: { file: 'portolan-exposure.md', type: 'text/markdown' },
   csv: { file: 'portolan-exposure.csv', type: 'text/csv' },
   sarif: { file: 'portolan-findings.sarif', type: 'application/sarif+json' },
   'findings-csv': { file: 'portolan-findings.csv', type: 'text/csv' },
+  summary: { file: 'portolan-summary.md', type: 'text/markdown' },
+  responsibilities: { file: 'portolan-responsibilities.md', type: 'text/markdown' },
+  evidence: { file: 'portolan-evidence.md', type: 'text/markdown' },
+  'evidence-json': { file: 'portolan-evidence.json', type: 'application/json' },
 };
 
 async function exportAnalysis(format) {
@@ -1687,6 +2267,9 @@ $('severity-filter').addEventListener('change', (ev) => {
 for (const format of Object.keys(EXPORTS)) {
   $(`export-${format}`).addEventListener('click', () => exportAnalysis(format));
 }
+
+// The print stylesheet prints the summary alone, on one page.
+$('print-summary').addEventListener('click', () => window.print());
 
 // The whole window accepts drops, so a file that misses the zone is loaded instead of opened.
 const zone = $('dropzone');

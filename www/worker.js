@@ -4,7 +4,9 @@
 //                  {id, type: 'loadSample', sample: id}              (samples/index.json's ids)
 //                  {id, type: 'query', from, to, proto, port}
 //                  {id, type: 'analyze', origins: [string]}        ([] means internet)
-//                  {id, type: 'export', format: 'markdown'|'csv'|'sarif'|'findings-csv', origins: [string]}
+//                  {id, type: 'export', format, origins: [string]}  (markdown, csv, sarif,
+//                     findings-csv, summary, responsibilities, evidence, evidence-json)
+//                  {id, type: 'responsibilities', origins: [string]}
 //                  {id, type: 'source', file, line, context}
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
 //                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
@@ -14,7 +16,7 @@
 import init, { Session } from './pkg/portolan.js';
 
 let session = null;
-let samples = []; // [{id, info, files: [{name, bytes}]}], in the order of samples/index.json
+let samples = []; // [{id, info, files: [{name, bytes, manifest}]}], in the order of samples/index.json
 let broken = null; // set when the module trapped: its memory can no longer be trusted
 
 async function fetchOk(url, as) {
@@ -23,16 +25,24 @@ async function fetchOk(url, as) {
   return as === 'json' ? resp.json() : resp.arrayBuffer();
 }
 
-// Every sample's files are fetched during start-up, so loading one later needs no request.
+// Every sample's files are fetched during start-up, so loading one later needs no request. A
+// sample's `manifest` (optional) is read as its manifest whatever other manifest it has, as the
+// CLI's --manifest. Samples that share files fetch them once.
 async function loadSampleFiles() {
   const base = new URL('./samples/', import.meta.url);
   const index = await fetchOk(new URL('index.json', base), 'json');
   const list = Array.isArray(index.samples) ? index.samples.filter((s) => s && typeof s === 'object') : [];
+  const fetched = new Map();
+  const bytesOf = (name) => {
+    if (!fetched.has(name)) fetched.set(name, fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)));
+    return fetched.get(name);
+  };
   return Promise.all(
     list.map(async (info, n) => {
       const names = Array.isArray(info.files) ? info.files.filter((f) => typeof f === 'string') : [];
+      const manifest = typeof info.manifest === 'string' ? info.manifest : null;
       const files = await Promise.all(
-        names.map(async (name) => ({ name, bytes: await fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)) })),
+        [...names, ...(manifest ? [manifest] : [])].map(async (name, i) => ({ name, bytes: await bytesOf(name), manifest: i === names.length })),
       );
       return { id: String(info.id ?? `sample-${n + 1}`), info, files };
     }),
@@ -57,7 +67,7 @@ started.then(
 );
 
 function open(files) {
-  const inputs = files.map((f) => ({ name: String(f.name), bytes: new Uint8Array(f.bytes) }));
+  const inputs = files.map((f) => ({ name: String(f.name), bytes: new Uint8Array(f.bytes), manifest: f.manifest === true }));
   const next = new Session(inputs);
   if (session) session.free();
   session = next;
@@ -99,6 +109,10 @@ const handlers = {
   export: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.export(String(m.format), origins(m.origins));
+  },
+  responsibilities: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.responsibilities(origins(m.origins));
   },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
 };
