@@ -37,12 +37,17 @@ namespaces, and what Portolan says about attack paths is checked against real co
      (from any foothold to any known way in), every reported path is broken, and must_reach
      still works.
 
+In the same lab, after 3 and before 4, policy.py checks `portolan check --manifest
+tests/golden/policy/policy.yaml` against the kernel: every violation's witness connection (or,
+for must_reach, its blockage) with the routers' counters, and a sample of every entry's flows.
+
 The backends (iptables-legacy and iptables-nft, `ip` dumps as text in one run and JSON in the
 other) run side by side, each in its own namespaces (`pk<pid>a<n>-<role>`), deleted afterwards,
 also on failure, Ctrl-C or SIGTERM. run.py runs this script after its own runs.
 
 Usage (as root; Python 3.11 standard library only):
-  python3 tests/kernel/attack.py [--portolan PATH] [--backend legacy|nft] [--keep] [-v]
+  python3 tests/kernel/attack.py [--portolan PATH] [--backend legacy|nft] [--policy-only] [--keep]
+                                 [-v]
 
 The last line printed is `N passed, N failed`; the exit status is non-zero on any failure.
 """
@@ -70,6 +75,7 @@ AGENT = HERE / "agent.py"
 
 sys.path.insert(0, str(HERE))
 import netlab  # noqa: E402
+import policy  # noqa: E402
 from netlab import NetLab, Topology, parse_addr_set, in_set, sh  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +325,10 @@ class AttackLab:
                                            l["stats64"]["tx"]["packets"]) for l in links})
         return snap
 
-    def connect(self, src, dst, port, timeout=TIMEOUT):
-        """One TCP connection from `src`'s namespace, closed gracefully (no RST that conntrack
-        could see after the state is gone); returns (ok, why). One connecting process per
-        namespace serves every call."""
+    def connect(self, src, dst, port, timeout=TIMEOUT, sport=0):
+        """One TCP connection from `src`'s namespace (from source port `sport` if given), closed
+        gracefully (no RST that conntrack could see after the state is gone); returns (ok, why).
+        One connecting process per namespace serves every call."""
         role = self.topo.owner[src]
         p = self.connectors.get(role)
         if p is None:
@@ -331,7 +337,7 @@ class AttackLab:
                                  stderr=subprocess.PIPE, text=True)
             self.lab._track(p)
             self.connectors[role] = p
-        p.stdin.write(json.dumps([src, dst, port, timeout]) + "\n")
+        p.stdin.write(json.dumps([src, dst, port, timeout, sport]) + "\n")
         p.stdin.flush()
         line = p.stdout.readline()
         try:
@@ -368,10 +374,12 @@ class AttackLab:
 
 CONNECT = r"""
 import json, socket, sys, time
-def connect(src, dst, port, timeout):
+def connect(src, dst, port, timeout, sport=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        s.bind((src, 0))
+        if sport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, sport))
         s.settimeout(timeout)
         try:
             s.connect((dst, port))
@@ -1001,8 +1009,11 @@ def check_chokes(t, sc, label, workdir):
             undo()
 
 
-def run_backend(binary, fixture, backend, ip_json, workroot, n, verbose):
-    """One run: the lab with this iptables backend, every check; returns its tally."""
+def run_backend(binary, fixture, backend, ip_json, workroot, n, verbose, policy_future=None,
+                parts=("attack", "policy")):
+    """One run: the lab with this iptables backend, every check; returns its tally.
+    `policy_future` gives `portolan check`'s report on the committed fixture and its process
+    (policy.py)."""
     t = Tally(verbose)
     label = "attack %s" % backend
     t0 = time.monotonic()
@@ -1036,14 +1047,22 @@ def run_backend(binary, fixture, backend, ip_json, workroot, n, verbose):
         for name, c in sorted(sc.clients.items()):
             t.check(bool(c), "%s: origin %s has probe sources in the lab (%s)"
                     % (label, name, ", ".join(c)))
-        check_against_fixture(t, sc, label)
-        t.say("  %s: %d attack paths, %d step flows" % (
-            label, len(report.get("attack_paths") or []), len(sc.step_flows())))
-        for p in report.get("attack_paths") or []:
-            t.say("    %s (%.3f, %s)" % (path_str(p), p.get("likelihood", 0), p.get("certainty")))
-        check_steps(t, sc, label)
-        check_reach(t, sc, label)
-        check_chokes(t, sc, label, workroot / backend)
+        if "attack" in parts:
+            check_against_fixture(t, sc, label)
+            t.say("  %s: %d attack paths, %d step flows" % (
+                label, len(report.get("attack_paths") or []), len(sc.step_flows())))
+            for p in report.get("attack_paths") or []:
+                t.say("    %s (%.3f, %s)" % (path_str(p), p.get("likelihood", 0),
+                                             p.get("certainty")))
+            check_steps(t, sc, label)
+            check_reach(t, sc, label)
+        policy_fixture = policy_future.result()[0] if policy_future is not None else None
+        if "policy" in parts and policy_fixture is not None:
+            # The manifest's policy (policy.py), on the same lab before any choke point change.
+            policy.check_policy(t, sc, label, policy_fixture, NETWORK, scan_ports(),
+                                (norm_hop, Ids, check_hops, FIXTURE))
+        if "attack" in parts:
+            check_chokes(t, sc, label, workroot / backend)
     except Exception as e:  # noqa: BLE001  the run fails, the tally says so
         t.check(False, "%s: %s: %s" % (label, type(e).__name__, e))
     finally:
@@ -1060,6 +1079,8 @@ def main():
     ap.add_argument("--portolan", metavar="PATH", help="portolan binary to use (no build)")
     ap.add_argument("--backend", choices=["legacy", "nft"], help="only this iptables backend")
     ap.add_argument("--keep", action="store_true", help="do not delete the namespaces")
+    ap.add_argument("--policy-only", action="store_true",
+                    help="only the policy checks (policy.py), not the attack paths")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every check")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -1084,6 +1105,10 @@ def main():
     t = Tally(args.verbose)
     workroot = Path(tempfile.mkdtemp(prefix="portolan-attack-"))
     pool = ThreadPoolExecutor(max_workers=len(backends))
+    parts = ("policy",) if args.policy_only else ("attack", "policy")
+    # The policy report on the fixture, computed while the labs are built.
+    side = ThreadPoolExecutor(max_workers=1)
+    policy_future = side.submit(policy.run_check, binary, FIXTURE)
     try:
         fixture, proc = analyze(binary, FIXTURE)
         if fixture is None:
@@ -1103,7 +1128,7 @@ def main():
             t.lines = []
             # The backends side by side, each in its own namespaces.
             futures = [pool.submit(run_backend, binary, fixture, backend, n % 2 == 1,
-                                   workroot, n, args.verbose)
+                                   workroot, n, args.verbose, policy_future, parts)
                        for n, backend in enumerate(backends)]
             for fut in futures:
                 r = fut.result()
@@ -1112,11 +1137,25 @@ def main():
                 sys.stdout.flush()
                 t.passed += r.passed
                 t.failed += r.failed
+        policy_fixture, pproc = policy_future.result()
+        t.check(policy_fixture is not None, "policy: portolan check --manifest %s on the fixture "
+                "(exit %d): %s" % (policy.MANIFEST.relative_to(ROOT), pproc.returncode,
+                                   "%d entries, %d violations, %d unused allowances" % (
+                                       len(policy_fixture.get("entries") or []),
+                                       len(policy_fixture.get("violations") or []),
+                                       len(policy_fixture.get("unused") or []))
+                                   if policy_fixture else "no report"),
+                [pproc.stderr[-2000:]])
+        for line in t.lines:
+            print(line)
+        t.lines = []
         pool.shutdown()
+        side.shutdown()
     except KeyboardInterrupt:
         print("interrupted; cleaning up", flush=True)
         netlab.STOP.set()
         pool.shutdown(wait=False, cancel_futures=True)
+        side.shutdown(wait=False, cancel_futures=True)
         netlab.cleanup_all()
         print("%d passed, %d failed (interrupted)" % (t.passed, t.failed + 1))
         sys.exit(130)

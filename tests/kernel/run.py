@@ -936,8 +936,10 @@ def main():
                 failed += 1
                 print("FAIL %s not observable (%s): kernel changed %d flows, none on both sides"
                       % (run.label, what, len(changed_k)))
-        # Attack paths (attack.py): the kernel confirms each hop of the attack scenario's paths.
-        if binary is not None and not args.ruleset and (not args.only or args.only in "attack"):
+        # Attack paths (attack.py): the kernel confirms each hop of the attack scenario's paths,
+        # and the policy report's witnesses (policy.py, in the same lab).
+        if binary is not None and not args.ruleset and \
+                (not args.only or args.only in "attack" or args.only in "policy"):
             p, f = run_attack(binary, args)
             passed += p
             failed += f
@@ -968,6 +970,8 @@ def run_attack(binary, args):
     cmd = [sys.executable, str(HERE / "attack.py"), "--portolan", str(binary)]
     cmd += (["--backend", args.backend] if args.backend else []) + \
         (["--keep"] if args.keep else []) + (["-v"] if args.verbose else [])
+    if args.only and args.only in "policy" and args.only not in "attack":
+        cmd.append("--policy-only")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tally = None
     try:
