@@ -404,9 +404,11 @@ const IRRELEVANT: &[&str] = &[
 pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut out = ParsedFile::new(Format::CiscoAsa, text);
     let mut p = Parser { cfg: Config { source, file: file.to_string(), ..Default::default() }, diags: Diags::default(), skipped: 0, hostname: None, block: Block::None };
+    // the words of the current line (one vector for all lines)
+    let mut toks: Vec<&str> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let no = (i + 1) as u32;
-        p.line(no, raw.trim_end_matches('\r').trim_start_matches('\u{feff}'));
+        p.line(no, raw.trim_end_matches('\r').trim_start_matches('\u{feff}'), &mut toks);
     }
     let Parser { cfg, mut diags, skipped, hostname, .. } = p;
     let (fw, interfaces) = lower::lower(&cfg, &mut diags);
@@ -430,8 +432,61 @@ struct Parser {
 }
 
 /// The words of a line; a `!` word starts a trailing comment (as in hand-written configurations).
-pub(crate) fn words(line: &str) -> impl Iterator<Item = &str> {
-    line.split_whitespace().take_while(|t| *t != "!")
+pub(crate) fn words(line: &str) -> Words<'_> {
+    if line.is_ascii() {
+        Words::Ascii(line.as_bytes(), line)
+    } else {
+        Words::Other(line.split_whitespace())
+    }
+}
+
+/// The words of a line split at whitespace as `str::split_whitespace` does, up to a `!` word.
+/// ASCII lines are split byte by byte through a table.
+pub(crate) enum Words<'a> {
+    /// The rest of an ASCII line, as bytes and as text.
+    Ascii(&'a [u8], &'a str),
+    Other(std::str::SplitWhitespace<'a>),
+    Done,
+}
+
+/// ASCII bytes that `char::is_whitespace` accepts: tab, line feed, vertical tab, form feed,
+/// carriage return and space.
+const ASCII_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[0x09] = true;
+    t[0x0a] = true;
+    t[0x0b] = true;
+    t[0x0c] = true;
+    t[0x0d] = true;
+    t[0x20] = true;
+    t
+};
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let w = match self {
+            Words::Ascii(b, s) => {
+                let start = b.iter().position(|&c| !ASCII_SPACE[usize::from(c)]).unwrap_or(b.len());
+                let len = b.get(start..).unwrap_or(&[]).iter().position(|&c| ASCII_SPACE[usize::from(c)]).unwrap_or(b.len() - start);
+                // ASCII text: every byte offset is a character boundary
+                let w = s.get(start..start + len).unwrap_or("");
+                *b = b.get(start + len..).unwrap_or(&[]);
+                *s = s.get(start + len..).unwrap_or("");
+                Some(w).filter(|w| !w.is_empty())
+            }
+            Words::Other(it) => it.next(),
+            Words::Done => None,
+        };
+        match w {
+            Some(w) if w != "!" => Some(w),
+            _ => {
+                *self = Words::Done;
+                None
+            }
+        }
+    }
 }
 
 /// A dotted mask as a prefix length; `None` if the mask is not contiguous.
@@ -569,7 +624,7 @@ impl Parser {
         self.diags.push(codes::UNRECOGNIZED, Severity::Warning, line, text, reason);
     }
 
-    fn line(&mut self, no: u32, raw: &str) {
+    fn line<'t>(&mut self, no: u32, raw: &'t str, toks: &mut Vec<&'t str>) {
         let trimmed = raw.trim();
         if trimmed.is_empty() || trimmed.starts_with('!') || trimmed.starts_with(':') || trimmed.starts_with('#') {
             self.skipped += 1;
@@ -580,12 +635,13 @@ impl Parser {
             return;
         }
         // A `!` word starts a trailing comment (as in hand-written configurations).
-        let toks: Vec<&str> = words(trimmed).collect();
+        toks.clear();
+        toks.extend(words(trimmed));
         if raw.starts_with(' ') || raw.starts_with('\t') {
-            self.child(no, trimmed, &toks);
+            self.child(no, trimmed, toks);
         } else {
             self.block = Block::None;
-            self.command(no, trimmed, &toks);
+            self.command(no, trimmed, toks);
         }
     }
 
@@ -706,7 +762,8 @@ impl Parser {
             }
             "clear" if t1 == "configure" => {}
             _ if t0.starts_with("Cryptochecksum:") => {}
-            _ if IRRELEVANT.contains(&t0.to_ascii_lowercase().as_str()) => self.block = Block::Ignored,
+            // (the names are in lower case: an ASCII case-insensitive comparison is the same)
+            _ if IRRELEVANT.iter().any(|x| x.eq_ignore_ascii_case(t0)) => self.block = Block::Ignored,
             _ => {
                 self.unrecognized(no, text, "unrecognized ASA command");
                 self.block = Block::Unknown;
@@ -1330,6 +1387,31 @@ impl Parser {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn words_split_like_split_whitespace() {
+        for line in [
+            "",
+            "   ",
+            "access-list A extended permit ip any any ! trailing",
+            "a\tb\x0bc\x0cd\re  f",
+            "name 10.0.0.1 caf\u{e9}\u{a0}x\u{2003}y \u{85}z",
+            "! all comment",
+            "x !y ! z",
+            "\u{3000}lead\u{3000}",
+        ] {
+            let want: Vec<&str> = line.split_whitespace().take_while(|t| *t != "!").collect();
+            assert_eq!(words(line).collect::<Vec<_>>(), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn irrelevant_commands_are_lower_case() {
+        // the lookup compares without regard to ASCII case, which needs lower-case names
+        for c in IRRELEVANT {
+            assert_eq!(*c, c.to_ascii_lowercase());
+        }
+    }
 
     #[test]
     fn masks() {
