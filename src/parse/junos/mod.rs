@@ -51,8 +51,10 @@ pub fn looks_like(text: &str) -> bool {
         if l.starts_with("#RANCID-CONTENT-TYPE") || l.starts_with("!RANCID-CONTENT-TYPE") {
             return l.to_ascii_lowercase().contains("juniper");
         }
-        if let Some((_, after)) = l.split_once("*/") {
-            l = after.trim();
+        if l.as_bytes().contains(&b'*') {
+            if let Some((_, after)) = l.split_once("*/") {
+                l = after.trim();
+            }
         }
         if l.is_empty() || l.starts_with('#') || l.starts_with("/*") || l.starts_with('*') || l.starts_with("**") {
             continue;
