@@ -373,7 +373,7 @@ impl fmt::Display for Quoted<'_, '_> {
 
 /// A rule's statements as nft writes them.
 pub fn render(stmts: &[Stmt<'_>]) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(16 * stmts.len());
     for st in stmts {
         if !s.is_empty() {
             s.push(' ');

@@ -400,6 +400,9 @@ fn key<'a>(v: V<'_, 'a>) -> Option<Str<'a>> {
     Some(Cow::Owned(match k {
         "payload" => {
             if let (Some(p), Some(f)) = (s(b, "protocol"), s(b, "field")) {
+                if let Some(k) = known_key(p, f) {
+                    return Some(Cow::Borrowed(k));
+                }
                 format!("{p} {f}")
             } else {
                 let base = s(b, "base").unwrap_or("?");
@@ -415,10 +418,16 @@ fn key<'a>(v: V<'_, 'a>) -> Option<Str<'a>> {
                 | "cpu" | "cgroup" | "iifgroup" | "oifgroup" | "rtclassid" => {
                     return Some(sc(b, "key").unwrap_or_default());
                 }
-                _ => format!("meta {m}"),
+                _ => match known_key("meta", m) {
+                    Some(k) => return Some(Cow::Borrowed(k)),
+                    None => format!("meta {m}"),
+                },
             }
         }
         "ct" => {
+            if let (None, None, Some(k)) = (b.get("dir"), b.get("family"), s(b, "key").and_then(|k| known_key("ct", k))) {
+                return Some(Cow::Borrowed(k));
+            }
             let mut t = String::from("ct");
             if let Some(d) = s(b, "dir") {
                 t.push(' ');
@@ -470,6 +479,39 @@ fn key<'a>(v: V<'_, 'a>) -> Option<Str<'a>> {
         }
         _ => return None,
     }))
+}
+
+/// `A B` for the selectors rules use most, without composing the text.
+fn known_key(a: &str, b: &str) -> Option<&'static str> {
+    Some(match (a, b) {
+        ("ip", "saddr") => "ip saddr",
+        ("ip", "daddr") => "ip daddr",
+        ("ip", "protocol") => "ip protocol",
+        ("ip6", "saddr") => "ip6 saddr",
+        ("ip6", "daddr") => "ip6 daddr",
+        ("ip6", "nexthdr") => "ip6 nexthdr",
+        ("tcp", "sport") => "tcp sport",
+        ("tcp", "dport") => "tcp dport",
+        ("tcp", "flags") => "tcp flags",
+        ("udp", "sport") => "udp sport",
+        ("udp", "dport") => "udp dport",
+        ("th", "sport") => "th sport",
+        ("th", "dport") => "th dport",
+        ("icmp", "type") => "icmp type",
+        ("icmp", "code") => "icmp code",
+        ("icmpv6", "type") => "icmpv6 type",
+        ("icmpv6", "code") => "icmpv6 code",
+        ("ether", "saddr") => "ether saddr",
+        ("ether", "daddr") => "ether daddr",
+        ("ether", "type") => "ether type",
+        ("meta", "l4proto") => "meta l4proto",
+        ("meta", "nfproto") => "meta nfproto",
+        ("meta", "protocol") => "meta protocol",
+        ("ct", "state") => "ct state",
+        ("ct", "status") => "ct status",
+        ("ct", "mark") => "ct mark",
+        _ => return None,
+    })
 }
 
 fn op_of(s: &str) -> Op {

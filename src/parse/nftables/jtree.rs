@@ -31,6 +31,19 @@ pub enum Node<'a> {
     Obj { end: usize },
 }
 
+/// Bytes that end the plain run of a string: the quote, the escape and control characters.
+const STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < 0x20 {
+        t[k] = true;
+        k += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// Nesting beyond which the scanner leaves the document to `serde_json` (whose own limit is 128).
 const MAX_DEPTH: usize = 100;
 
@@ -198,17 +211,17 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
-        loop {
-            match *self.b.get(self.i)? {
-                b'"' => {
-                    let s = self.t.get(start..self.i)?;
-                    self.i += 1;
-                    return Some(Cow::Borrowed(s));
-                }
-                b'\\' => break,
-                c if c < 0x20 => return None,
-                _ => self.i += 1,
+        // the plain run up to the closing quote, an escape or a control character
+        let run = self.b.get(start..)?.iter().position(|&c| STRING_STOP[usize::from(c)])?;
+        self.i = start + run;
+        match *self.b.get(self.i)? {
+            b'"' => {
+                let s = self.t.get(start..self.i)?;
+                self.i += 1;
+                return Some(Cow::Borrowed(s));
             }
+            b'\\' => {}
+            _ => return None,
         }
         let mut s = String::from(self.t.get(start..self.i)?);
         loop {

@@ -92,6 +92,9 @@ fn parse_priority(s: &str, fam: Fam) -> Option<i32> {
 // Detection
 // ---------------------------------------------------------------------------------------------
 
+/// Lines of a text that detection looks at.
+const LOOKS_LIKE_LINES: usize = 4000;
+
 /// True if the text is `nft list ruleset` output (or an `nft -f` script of tables).
 ///
 /// Signals: a `table [FAMILY] NAME {` line, the `#!/usr/sbin/nft -f` line, `flush ruleset`;
@@ -101,10 +104,20 @@ pub fn looks_like(text: &str) -> bool {
     if t.starts_with('{') || t.starts_with('[') || t.starts_with('<') {
         return false;
     }
+    // every signal line holds one of these words: lines without any of them give no signal
+    // (a short text is searched whole; a long one up to the last line looked at)
+    let head = if t.len() <= LOOKS_LIKE_LINES * 64 {
+        t
+    } else {
+        t.match_indices('\n').nth(LOOKS_LIKE_LINES - 1).and_then(|(i, _)| t.get(..i)).unwrap_or(t)
+    };
+    if !head.contains("table") && !head.contains("flush ruleset") && !head.contains("#!") {
+        return false;
+    }
     let mut signal = false;
     let mut other = 0usize;
     let mut like = 0usize;
-    for line in t.lines().take(4000) {
+    for line in t.lines().take(LOOKS_LIKE_LINES) {
         let l = line.trim();
         if l.starts_with("#!") && l.contains("nft") {
             signal = true;
