@@ -1780,13 +1780,10 @@ function matrixCell(from, to, entry, violationsOf, unusedOf, detail) {
   } else {
     marks.push(h('span', { class: 'cell-mark mark-holds', title: 'holds' }, '✓'));
   }
-  const label = [
-    `${endpointLabel(from)} to ${endpointLabel(to)}:`,
-    entry.services.length ? `allows ${entry.services.join(', ')}` : 'nothing allowed',
-    unusedHere.size ? `; unused: ${[...unusedHere].join(', ')}` : '',
-    `; ${entry.status}`,
-    entry.violations ? `, ${plural(entry.violations, 'violation')}` : '',
-  ].join(' ').replace(/ ;/g, ';').replace(/ ,/g, ',');
+  const parts = [entry.services.length ? `allows ${entry.services.join(', ')}` : 'nothing allowed'];
+  if (unusedHere.size) parts.push(`unused: ${[...unusedHere].join(', ')}`);
+  parts.push(entry.violations ? `${entry.status}, ${plural(entry.violations, 'violation')}` : entry.status);
+  const label = `${endpointLabel(from)} to ${endpointLabel(to)}: ${parts.join('; ')}`;
   const open = policyView.cell === entry.id;
   const button = h(
     'button',

@@ -296,6 +296,9 @@ describe('exposure of the sample network', () => {
       'choke_points',
       'attack_notes',
       'attack_edges',
+      'violations',
+      'policy_entries',
+      'unused_policy',
     ]);
     assert.equal(report.exposures.length, rows.length);
     assert.ok(Array.isArray(report.topology.links), JSON.stringify(report.topology));

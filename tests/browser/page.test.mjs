@@ -15,6 +15,7 @@ import {
   loadSample,
   networkIdle,
   openPage,
+  requestsSince,
   shot,
   startServer,
   waitForAttack,
@@ -87,6 +88,7 @@ describe('loading', () => {
       '/samples/dmz-db-vendor/portolan.yaml',
       '/samples/dmz-db-vendor/core/core.iptables',
       '/samples/dmz-db-vendor/vulns.nessus',
+      '/samples/dmz-db-vendor-policy/policy.yaml',
     ]) {
       assert.ok(urls.some((u) => new URL(u).pathname === want), `${want} was not fetched during start-up: ${urls.join(' ')}`);
     }
@@ -109,6 +111,16 @@ describe('loading', () => {
     await page.locator('#attack li.attack-step button.disclose').first().click();
     await page.locator('#findings tr.finding-row .row-toggle').first().click();
     await page.waitForSelector('#attack .hop');
+    // The policy and responsibilities views of the policy sample, opened.
+    await loadSample(page, 'dmz-db-vendor-policy');
+    await page.waitForSelector('#policy .matrix-grid');
+    await page.click('#policy .cell-button[data-id="matrix:zone:lan->zone:data"]');
+    await page.waitForSelector('#matrix-cell-detail .hop');
+    await page.click('#policy tr.assertion-row[data-id="NO-LAN-DB"] .row-toggle');
+    await page.waitForSelector('#policy tr.assertion-detail .hop');
+    await page.waitForSelector('#summary-doc .md');
+    await page.click('#roles .role-vendor .role-title button');
+    await page.click('#roles .role-vendor .role-title button');
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     assert.deepEqual(rec.errors, []);
     await context.close();
@@ -397,10 +409,38 @@ describe('privacy', () => {
     await page.keyboard.press('Escape');
     await page.locator('#findings tr.finding-row .row-toggle').first().click();
     await page.waitForSelector('#findings tr.finding-detail');
+    // The policy sample: a matrix cell, an assertion and its rule's line, a role's evidence, the
+    // summary printed and the evidence pack downloaded.
+    await loadSample(page, 'dmz-db-vendor-policy');
+    await page.waitForSelector('#policy .matrix-grid');
+    await page.click('#policy .cell-button[data-id="matrix:zone:lan->zone:dmz"]');
+    await page.click('#matrix-cell-detail .cell-detail-head .loc');
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.click('#policy tr.assertion-row[data-id="NO-LAN-DB"] .row-toggle');
+    await page.locator('#policy tr.assertion-detail .hop .loc').first().click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#summary-doc .md');
+    await page.locator('#roles .role-vendor tr.action-row .evidence .loc').first().click();
+    await page.waitForSelector('#source-dialog[open] .src-line.current');
+    await page.keyboard.press('Escape');
+    await page.evaluate(() => {
+      window.print = () => {};
+    });
+    await page.click('#print-summary');
+    await page.emulateMedia({ media: 'print' });
+    await page.emulateMedia({ media: 'screen' });
+    for (const id of ['#export-evidence', '#export-evidence-json', '#export-summary', '#export-responsibilities']) {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+      assert.equal(await d.failure(), null);
+    }
     await page.setInputFiles('#file-input', [{ name: 'lab-fw.rules', mimeType: 'text/plain', buffer: Buffer.from(LAB_RULES) }]);
     await page.waitForFunction(() => /^Loaded 1 file/.test(document.querySelector('#status').textContent));
     await page.waitForTimeout(1000);
-    assert.deepEqual(rec.requests.slice(startedAt).map((r) => r.url), []);
+    // Downloads are blob: URLs made in the page; nothing else is requested.
+    assert.deepEqual(requestsSince(rec, startedAt), []);
+    assert.ok(rec.requests.slice(startedAt).every((r) => r.url.startsWith('blob:')));
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
