@@ -78,8 +78,8 @@ fn nth_addr(r: &AddrRange, n: u128) -> IpAddr {
 struct Res<'a> {
     cfg: &'a Config,
     diags: &'a mut Diags,
-    net_memo: HashMap<String, AddrSet>,
-    svc_memo: HashMap<String, Vec<Svc>>,
+    net_memo: super::Map<String, AddrSet>,
+    svc_memo: super::Map<String, Vec<Svc>>,
     reported: HashSet<(u32, String)>,
 }
 
@@ -707,7 +707,7 @@ fn level_line(f: &Iface) -> u32 {
 
 /// Lower everything: the firewall and the interfaces.
 pub(super) fn lower(cfg: &Config, diags: &mut Diags) -> (Firewall, Vec<Interface>) {
-    let mut res = Res { cfg, diags, net_memo: HashMap::new(), svc_memo: HashMap::new(), reported: HashSet::new() };
+    let mut res = Res { cfg, diags, net_memo: super::Map::default(), svc_memo: super::Map::default(), reported: HashSet::new() };
     let mut fw = Firewall { stateful: true, ..Default::default() };
 
     // Access lists and where they are bound. A later access-group for the same interface and

@@ -23,6 +23,7 @@ mod lower;
 mod names;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
@@ -96,6 +97,32 @@ fn has_wildcard_mask(toks: &[&str]) -> bool {
         let (Ok(_), Ok(m)) = (w[0].parse::<Ipv4Addr>(), w[1].parse::<Ipv4Addr>()) else { return false };
         mask_len(m).is_none() && mask_len(Ipv4Addr::from(!u32::from(m))).is_some()
     })
+}
+
+/// A map keyed by configuration names. The names are short and come from the file itself:
+/// a simple multiply-rotate hash serves them, SipHash's protection buys nothing here.
+pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
+
+/// The hasher of [`Map`].
+#[derive(Default)]
+pub(crate) struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut a = [0u8; 8];
+            a.get_mut(..c.len()).unwrap_or(&mut []).copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// An interface as configured.
@@ -245,14 +272,14 @@ pub(crate) struct Config {
     pub file: String,
     pub ifaces: Vec<Iface>,
     /// Index into `ifaces` by physical name and by nameif.
-    pub phys_idx: HashMap<String, usize>,
-    pub nameif_idx: HashMap<String, usize>,
-    pub names: HashMap<String, IpAddr>,
-    pub net_objs: HashMap<String, (Vec<NetItem>, u32)>,
-    pub svc_objs: HashMap<String, (Svc, u32)>,
-    pub groups: HashMap<String, (Group, u32)>,
+    pub phys_idx: Map<String, usize>,
+    pub nameif_idx: Map<String, usize>,
+    pub names: Map<String, IpAddr>,
+    pub net_objs: Map<String, (Vec<NetItem>, u32)>,
+    pub svc_objs: Map<String, (Svc, u32)>,
+    pub groups: Map<String, (Group, u32)>,
     pub acls: Vec<Acl>,
-    pub acl_idx: HashMap<String, usize>,
+    pub acl_idx: Map<String, usize>,
     pub groups_bound: Vec<AccessGroup>,
     pub nats: Vec<NatLine>,
     pub mgmt: Vec<Mgmt>,
@@ -501,7 +528,7 @@ pub(crate) fn mask_len(m: Ipv4Addr) -> Option<u8> {
 }
 
 /// `A.B.C.D MASK` as an address range.
-pub(crate) fn net_mask(a: &str, m: &str, names: &HashMap<String, IpAddr>) -> Option<AddrRange> {
+pub(crate) fn net_mask(a: &str, m: &str, names: &Map<String, IpAddr>) -> Option<AddrRange> {
     let addr = match a.parse::<Ipv4Addr>() {
         Ok(x) => x,
         Err(_) => match names.get(a) {
@@ -523,7 +550,7 @@ pub(crate) fn v6_prefix(s: &str) -> Option<AddrRange> {
 }
 
 /// A host address, literal or a `name`.
-pub(crate) fn host(s: &str, names: &HashMap<String, IpAddr>) -> Option<IpAddr> {
+pub(crate) fn host(s: &str, names: &Map<String, IpAddr>) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok().or_else(|| names.get(s).copied())
 }
 
@@ -956,7 +983,7 @@ impl Parser {
         let item = match t0 {
             "host" => toks.get(1).and_then(|h| h.parse::<IpAddr>().ok()).map(|a| NetItem::Range(AddrRange::single(a))),
             "subnet" => match (toks.get(1), toks.get(2)) {
-                (Some(a), Some(m)) => net_mask(a, m, &HashMap::new()),
+                (Some(a), Some(m)) => net_mask(a, m, &Map::default()),
                 (Some(a), None) => v6_prefix(a).filter(|_| a.contains('/')),
                 _ => None,
             }

@@ -947,6 +947,22 @@ impl std::fmt::Display for Lazy<'_> {
     }
 }
 
+/// The literal values of a right-hand side: the one literal written, or those of a set.
+enum Atoms<'v, 't> {
+    One(&'v Str<'t>),
+    Many(Vec<Str<'t>>),
+}
+
+impl<'t> std::ops::Deref for Atoms<'_, 't> {
+    type Target = [Str<'t>];
+    fn deref(&self) -> &[Str<'t>] {
+        match self {
+            Atoms::One(a) => std::slice::from_ref(*a),
+            Atoms::Many(v) => v,
+        }
+    }
+}
+
 /// Conditions of one rule as they are lowered.
 struct RuleLower<'c, 't> {
     cx: &'c Tctx<'t>,
@@ -1068,9 +1084,9 @@ impl<'c, 't> RuleLower<'c, 't> {
         Some(out)
     }
 
-    fn atoms(&mut self, v: &Val<'t>, text: &Lazy<'_>) -> Option<Vec<Str<'t>>> {
+    fn atoms<'v>(&mut self, v: &'v Val<'t>, text: &Lazy<'_>) -> Option<Atoms<'v, 't>> {
         if let Val::Atom(a) = v {
-            return Some(vec![a.clone()]);
+            return Some(Atoms::One(a));
         }
         let vals = self.values(v, text, 0)?;
         let mut out = Vec::with_capacity(vals.len());
@@ -1083,11 +1099,8 @@ impl<'c, 't> RuleLower<'c, 't> {
                 }
             }
         }
-        if out.is_empty() {
-            // an empty set matches nothing
-            return Some(out);
-        }
-        Some(out)
+        // (an empty set matches nothing)
+        Some(Atoms::Many(out))
     }
 
     /// Add a test positively or negated; several values of a single-valued test become
@@ -1228,7 +1241,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         }
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut ranges = Vec::with_capacity(atoms.len());
-        for a in &atoms {
+        for a in atoms.iter() {
             let r = if a.contains('/') {
                 match iptables::parse_cidr(a) {
                     Ok((r, host_bits)) => {
@@ -1264,7 +1277,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut ps = Vec::new();
-        for a in &atoms {
+        for a in atoms.iter() {
             match iptables::parse_protocol(a) {
                 Some(p) => ps.push(p),
                 None => {
@@ -1282,7 +1295,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut v4 = false;
         let mut v6 = false;
-        for a in &atoms {
+        for a in atoms.iter() {
  match a.as_ref() {
                 "ipv4" | "ip" | "0x0800" => v4 = true,
                 "ipv6" | "ip6" | "0x86dd" => v6 = true,
@@ -1348,7 +1361,7 @@ impl<'c, 't> RuleLower<'c, 't> {
             _ => {
                 let Some(neg) = self.op_neg(op, text) else { return };
                 let Some(atoms) = self.atoms(right, text) else { return };
-                for a in &atoms {
+                for a in atoms.iter() {
                     match parse_port_range_dash(a) {
                         Some((lo, hi)) if lo <= hi => ranges.push((lo, hi)),
                         Some(_) => {}
@@ -1378,7 +1391,7 @@ impl<'c, 't> RuleLower<'c, 't> {
             (true, true) => ICMPV6_CODES,
         };
         let mut tests = Vec::new();
-        for a in &atoms {
+        for a in atoms.iter() {
             let vals: Vec<u8> = match lookup(table, a) {
                 Some(v) => vec![v],
                 None => match a.split_once('-').and_then(|(x, y)| Some((lookup(table, x)?, lookup(table, y)?))) {
@@ -1543,7 +1556,7 @@ impl<'c, 't> RuleLower<'c, 't> {
         let Some(atoms) = self.atoms(right, text) else { return };
         let mut tests = Vec::new();
         let mut wild = false;
-        for a in &atoms {
+        for a in atoms.iter() {
             let name = match a.strip_suffix('*') {
                 Some(p) if !p.ends_with('\\') => {
                     wild = true;
