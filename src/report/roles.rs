@@ -117,7 +117,12 @@ pub fn actions(r: &AnalyzeReport) -> Vec<Action> {
             risk: if f.certainty == Certainty::Possible { base.saturating_sub(10) } else { base },
             kind: "finding".into(),
             what: format!("{} {}: {}", f.code, f.name, f.message),
-            evidence: format!("{}:{}", f.file, f.line),
+            // Findings about what an origin reaches as a whole name no rule.
+            evidence: match (f.file.as_str(), f.line) {
+                ("", _) => String::new(),
+                (file, 0) => file.to_string(),
+                (file, line) => format!("{file}:{line}"),
+            },
         });
     }
     for e in &r.exposure.exposures {
