@@ -372,7 +372,9 @@ fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> 
         let decl = declared.get(&a);
         let jewel = decl.is_some_and(|d| d.1) || jewel_ranges.iter().any(|(_, r)| r.contains(x));
         let name = decl.map(|d| d.0.clone()).or_else(|| facts.and_then(|f| f.name.clone()));
-        let scanned = facts.is_some_and(|f| !f.open.is_empty() || !f.vulns.is_empty());
+        // A host a scan saw up is scanned even when nothing on it is open (any more): only what
+        // the scan saw is considered, nothing is assumed.
+        let scanned = facts.is_some();
         let mut services: BTreeMap<(u8, u16), Candidate> = BTreeMap::new();
         if let Some(f) = facts.filter(|_| scanned) {
             for (&(p, port), text) in &f.open {
