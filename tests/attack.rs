@@ -182,3 +182,16 @@ fn the_pages_sample_is_this_scenario() {
     let key = |f: &InputFile| (f.path.clone(), f.bytes.clone());
     assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_scanned_host_with_everything_closed_gets_no_assumed_logins() {
+    // Closing the database's only service must not turn it into an unscanned host with the
+    // usual logins assumed.
+    let ws = scenario();
+    let (ws2, _) = portolan::whatif::apply(&ws, &[portolan::whatif::Edit::ClosePort { addr: "10.20.2.5".parse().unwrap(), proto: 6, port: 5432 }]);
+    let an = Analyzer::new(&ws2);
+    let g = attack::Graph::build(&an, &an.default_origins(), &Options::default());
+    let db = g.assets.iter().find(|a| a.addr.to_string() == "10.20.2.5").unwrap();
+    assert!(db.scanned && db.services.is_empty(), "{db:?}");
+    assert!(attack::report_paths(&g, 5).attack_paths.is_empty());
+}

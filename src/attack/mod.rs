@@ -26,7 +26,7 @@ use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Analyzer, Origin, QueryRequest};
+use crate::reach::{Analyzer, Origin};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -188,30 +188,45 @@ impl Graph {
                     continue;
                 }
             }
-            for t in 0..graph.assets.len() {
+            // Every service of every other host, asked at once.
+            let mut keys: Vec<(usize, usize)> = Vec::new();
+            let mut targets: Vec<(IpAddr, u8, u16)> = Vec::new();
+            for (t, a) in graph.assets.iter().enumerate() {
                 if Some(t) == own {
                     continue;
                 }
-                for c in 0..graph.assets[t].services.len() {
-                    if questions >= MAX_QUESTIONS {
-                        graph.notes.push(format!(
-                            "the graph stopped growing after {MAX_QUESTIONS} reachability questions: paths through hosts not yet reached are missing"
-                        ));
-                        return graph;
-                    }
-                    questions += 1;
-                    let edges = connection(an, &from, &graph.assets[t], c);
-                    if edges.is_empty() {
-                        continue;
-                    }
-                    let to = graph.asset_nodes[t];
-                    for e in edges {
-                        graph.g.add_edge(n, to, e);
-                    }
-                    if !seen[to.index()] {
-                        seen[to.index()] = true;
-                        queue.push_back(to);
-                    }
+                for (c, cand) in a.services.iter().enumerate() {
+                    keys.push((t, c));
+                    targets.push((a.addr, cand.proto, cand.port));
+                }
+            }
+            if questions + targets.len() > MAX_QUESTIONS {
+                graph.notes.push(format!(
+                    "the graph stopped growing after {questions} reachability questions (at most {MAX_QUESTIONS}): paths through hosts not yet reached are missing"
+                ));
+                return graph;
+            }
+            questions += targets.len();
+            let answers = match an.reach_targets(&from, &targets) {
+                Ok(a) => a,
+                Err(e) => {
+                    graph.notes.push(format!("from {}: {e}", graph.label(n)));
+                    continue;
+                }
+            };
+            for ((t, c), answer) in keys.into_iter().zip(answers) {
+                let Some(r) = answer else { continue };
+                let edges = edges_of(&graph.assets[t].services[c], &r);
+                if edges.is_empty() {
+                    continue;
+                }
+                let to = graph.asset_nodes[t];
+                for e in edges {
+                    graph.g.add_edge(n, to, e);
+                }
+                if !seen[to.index()] {
+                    seen[to.index()] = true;
+                    queue.push_back(to);
                 }
             }
         }
@@ -240,23 +255,14 @@ impl Graph {
     }
 }
 
-/// The connection from `from` to one service of a host, as one edge per way in, if the
+/// The edges of one answered connection to a service: one per way in through it, if the
 /// network lets it through (definitely or possibly).
-fn connection(an: &Analyzer, from: &str, asset: &Asset, c: usize) -> Vec<Edge> {
-    let Some(cand) = asset.services.get(c) else { return Vec::new() };
-    let Ok(rep) = an.query_clients(&QueryRequest {
-        from: from.to_string(),
-        to: asset.addr.to_string(),
-        proto: cand.proto.to_string(),
-        port: Some(cand.port.to_string()),
-        sport: None,
-    }) else {
-        return Vec::new();
+fn edges_of(cand: &Candidate, r: &crate::report::FlowResult) -> Vec<Edge> {
+    let certainty = match r.verdict {
+        Verdict::Allowed => Certainty::Definite,
+        Verdict::Possibly => Certainty::Possible,
+        Verdict::Denied => return Vec::new(),
     };
-    let Some(r) = rep.results.iter().find(|r| r.verdict == Verdict::Allowed).or_else(|| rep.results.iter().find(|r| r.verdict == Verdict::Possibly)) else {
-        return Vec::new();
-    };
-    let certainty = if r.verdict == Verdict::Allowed { Certainty::Definite } else { Certainty::Possible };
     let allowing: Vec<RuleRef> = r
         .hops
         .iter()
@@ -366,7 +372,9 @@ fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> 
         let decl = declared.get(&a);
         let jewel = decl.is_some_and(|d| d.1) || jewel_ranges.iter().any(|(_, r)| r.contains(x));
         let name = decl.map(|d| d.0.clone()).or_else(|| facts.and_then(|f| f.name.clone()));
-        let scanned = facts.is_some_and(|f| !f.open.is_empty() || !f.vulns.is_empty());
+        // A host a scan saw up is scanned even when nothing on it is open (any more): only what
+        // the scan saw is considered, nothing is assumed.
+        let scanned = facts.is_some();
         let mut services: BTreeMap<(u8, u16), Candidate> = BTreeMap::new();
         if let Some(f) = facts.filter(|_| scanned) {
             for (&(p, port), text) in &f.open {

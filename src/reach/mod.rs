@@ -301,6 +301,70 @@ impl<'a> Analyzer<'a> {
         self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req)
     }
 
+    /// For each target service (address, protocol, port), whether the clients of `from` can
+    /// open a connection to it: the answer of the most permissive class of sources (allowed,
+    /// else possibly), with a witness and the explained path of that very connection; `None`
+    /// when every class is denied. One classification for all targets at once (many targets
+    /// cost little more than one), exact like [`Analyzer::query`].
+    pub fn reach_targets(&self, from: &str, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Option<FlowResult>>, String> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let from_ep = match self.endpoint(from)? {
+            Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
+            other => other,
+        };
+        let addr = |a: IpAddr| space::addr_to_u128(a);
+        let dst = Ranges::from_ranges(targets.iter().map(|t| (addr(t.0), addr(t.0))).collect());
+        let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
+        let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
+        let groups = self.classes(&from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
+        // Classes by verdict, most permissive first, indexed by destination address.
+        let mut by_dst: std::collections::HashMap<u128, Vec<(u8, describe::Class)>> = std::collections::HashMap::new();
+        for (o, classes) in &groups {
+            let rank = match o.verdict {
+                Verdict::Allowed => 0,
+                Verdict::Possibly => 1,
+                Verdict::Denied => continue,
+            };
+            for c in classes {
+                // Targets are single addresses, so every class's destination range holds only
+                // target addresses or none; index each target address it covers.
+                for t in targets.iter().map(|t| addr(t.0)).filter(|&a| c.dst.0 <= a && a <= c.dst.1) {
+                    by_dst.entry(t).or_default().push((rank, *c));
+                }
+            }
+        }
+        for v in by_dst.values_mut() {
+            v.sort_by_key(|(r, _)| *r);
+            v.dedup_by(|a, b| a.1 == b.1);
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for &(a, p, port) in targets {
+            let hit = by_dst.get(&addr(a)).and_then(|v| {
+                v.iter().find(|(_, c)| c.proto.0 <= p as u128 && p as u128 <= c.proto.1 && c.dport.0 <= port as u128 && port as u128 <= c.dport.1)
+            });
+            let Some((_, c)) = hit else {
+                out.push(None);
+                continue;
+            };
+            let mut c = *c;
+            c.dst = (addr(a), addr(a));
+            c.dport = (port as u128, port as u128);
+            c.proto = (p as u128, p as u128);
+            let o = self.evaluate(describe::class_packet(&c), &from_ep);
+            out.push(Some(FlowResult {
+                verdict: o.verdict,
+                reason: o.reason,
+                covers: describe::covers(&[c], None, None),
+                witness: describe::witness(&c),
+                hops: o.hops,
+                uncertain: o.uncertain,
+            }));
+        }
+        Ok(out)
+    }
+
     fn answer(&self, from: Endpoint, to: Endpoint, protos: Ranges, port: Option<Ranges>, req: &QueryRequest) -> Result<QueryReport, String> {
         let mut assumptions = Vec::new();
         if self.net.devices.is_empty() {
