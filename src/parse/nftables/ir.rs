@@ -182,18 +182,29 @@ pub enum NatKind {
     Redirect,
 }
 
+/// `snat|dnat [ip|ip6] [to] ADDR[:PORT]`, `masquerade [to :PORT]`, `redirect [to :PORT]` (boxed
+/// in [`Stmt`], which is otherwise much smaller).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nat<'a> {
+    pub kind: NatKind,
+    pub family: Option<Str<'a>>,
+    pub addr: Option<Val<'a>>,
+    pub port: Option<Val<'a>>,
+    pub flags: Vec<Str<'a>>,
+}
+
 /// A statement of a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt<'a> {
     /// `KEY [& MASK] [OP] VALUE`.
-    Match { key: Str<'a>, mask: Option<Val<'a>>, op: Op, right: Val<'a> },
+    Match { key: Str<'a>, mask: Option<Box<Val<'a>>>, op: Op, right: Val<'a> },
     /// `KEY vmap VALUE`.
     Vmap { key: Str<'a>, map: Val<'a> },
     Verdict(Verdict<'a>),
     /// `reject [with …]`: the words after `with`.
     Reject(Option<Str<'a>>),
     /// `snat|dnat [ip|ip6] [to] ADDR[:PORT]`, `masquerade [to :PORT]`, `redirect [to :PORT]`.
-    Nat { kind: NatKind, family: Option<Str<'a>>, addr: Option<Val<'a>>, port: Option<Val<'a>>, flags: Vec<Str<'a>> },
+    Nat(Box<Nat<'a>>),
     Notrack,
     /// Counters, logging, marks, comments: no effect on where the packet goes.
     Effect(Str<'a>),
@@ -301,7 +312,8 @@ impl fmt::Display for Stmt<'_> {
             Stmt::Verdict(v) => write!(f, "{v}"),
             Stmt::Reject(None) => f.write_str("reject"),
             Stmt::Reject(Some(w)) => write!(f, "reject with {w}"),
-            Stmt::Nat { kind, family, addr, port, flags } => {
+            Stmt::Nat(n) => {
+                let Nat { kind, family, addr, port, flags } = &**n;
                 let k = match kind {
                     NatKind::Snat => "snat",
                     NatKind::Dnat => "dnat",

@@ -542,7 +542,7 @@ fn stmt<'a>(v: V<'_, 'a>) -> Stmt<'a> {
             // `{"&": [selector, mask]}`
             if let Some(and) = left.get("&").filter(|a| a.is_array()) {
                 let sel = and.at(0).and_then(key);
-                let mask = and.at(1).map(val);
+                let mask = and.at(1).map(|m| Box::new(val(m)));
                 return match sel {
                     Some(key) => Stmt::Match { key, mask, op, right },
                     None => Stmt::UnmodelledMatch(Cow::Owned(compact(v))),
@@ -595,7 +595,7 @@ fn stmt<'a>(v: V<'_, 'a>) -> Stmt<'a> {
                 _ => NatKind::Redirect,
             };
             if !b.is_object() {
-                return Stmt::Nat { kind, family: None, addr: None, port: None, flags: Vec::new() };
+                return Stmt::Nat(Box::new(Nat { kind, family: None, addr: None, port: None, flags: Vec::new() }));
             }
             let addr = b.get("addr").map(val);
             let port = b.get("port").map(val);
@@ -608,16 +608,11 @@ fn stmt<'a>(v: V<'_, 'a>) -> Stmt<'a> {
             if b.contains_key("type_flags") || b.contains_key("prefix") {
                 flags.push(Cow::Borrowed("netmap"));
             }
-            let st = Stmt::Nat { kind, family, addr, port, flags };
-            let unmodelled = match &st {
-                Stmt::Nat { addr, port, flags, .. } => {
-                    matches!(addr, Some(Val::Other(_) | Val::Set(_) | Val::Concat(_)))
-                        || matches!((addr, port), (Some(Val::Map { .. }), Some(_)))
-                        || matches!(port, Some(Val::Other(_) | Val::Set(_)))
-                        || flags.iter().any(|f| f == "netmap")
-                }
-                _ => false,
-            };
+            let unmodelled = matches!(addr, Some(Val::Other(_) | Val::Set(_) | Val::Concat(_)))
+                || matches!((&addr, &port), (Some(Val::Map { .. }), Some(_)))
+                || matches!(port, Some(Val::Other(_) | Val::Set(_)))
+                || flags.iter().any(|f| f == "netmap");
+            let st = Stmt::Nat(Box::new(Nat { kind, family, addr, port, flags }));
             if unmodelled {
                 Stmt::UnmodelledAction(Cow::Owned(st.to_string()))
             } else {

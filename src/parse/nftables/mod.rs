@@ -166,8 +166,9 @@ fn ferm_like(l: &str) -> bool {
     if l.starts_with("@def") || l.starts_with("@include") || l.starts_with("@if") {
         return true;
     }
-    // the targets are in capitals: a line without any cannot name one
-    if !l.bytes().any(|c| c.is_ascii_uppercase()) {
+    // the targets are in capitals: a line without any cannot name one (the whole line is
+    // looked at, which vectorizes, rather than stopping at the first capital)
+    if !l.bytes().fold(false, |any, c| any | c.is_ascii_uppercase()) {
         return false;
     }
     let mut prev = "";
@@ -460,8 +461,8 @@ impl Lowerer<'_> {
                 }
             }
             match st {
-                Stmt::Match { key, mask, op, right } => lw.matches(key, mask.as_ref(), *op, right, &Lazy::stmt(st)),
-                Stmt::Verdict(_) | Stmt::Reject(_) | Stmt::Nat { .. } | Stmt::UnmodelledAction(_) | Stmt::Vmap { .. } => {
+                Stmt::Match { key, mask, op, right } => lw.matches(key, mask.as_deref(), *op, right, &Lazy::stmt(st)),
+                Stmt::Verdict(_) | Stmt::Reject(_) | Stmt::Nat(_) | Stmt::UnmodelledAction(_) | Stmt::Vmap { .. } => {
                     terminal = Some(st)
                 }
                 Stmt::Notrack => notrack = true,
@@ -481,7 +482,8 @@ impl Lowerer<'_> {
                 }
             }
         }
-        // (conditions added by the action, action) pairs
+        // (conditions added by the action, action) pairs: the one of most terminals, or several
+        let mut one: Option<(Vec<Cond>, Action)> = None;
         let mut outcomes: Vec<(Vec<Cond>, Action)> = Vec::new();
         match terminal {
             None => {
@@ -489,27 +491,29 @@ impl Lowerer<'_> {
                     r.stmts.iter().filter_map(|st| if let Stmt::Effect(t) = st { Some(t.as_ref()) } else { None }).collect();
                 let text = if effects.is_empty() { "no verdict".to_string() } else { effects.join(" ") };
                 if !notrack {
-                    outcomes.push((Vec::new(), Action::Continue(text)));
+                    one = Some((Vec::new(), Action::Continue(text)));
                 }
             }
             Some(Stmt::Verdict(v)) => {
                 let a = self.verdict(cx, v, &mut lw);
-                outcomes.push((Vec::new(), a));
+                one = Some((Vec::new(), a));
             }
             Some(Stmt::Reject(with)) => {
                 let (conds, a) = reject_action(cx.t.fam, with.as_deref(), &lw);
-                outcomes.push((conds, a));
+                one = Some((conds, a));
             }
-            Some(st @ Stmt::Nat { kind, family, addr: Some(Val::Map { key, map }), port, .. }) => {
-                outcomes.extend(self.nat_map(cx, *kind, family.as_deref(), key, map, port.as_ref(), nat_chain, &mut lw, st));
-            }
-            Some(st @ Stmt::Nat { kind, family, addr, port, .. }) => {
-                let res = self.nat(cx, *kind, family.as_deref(), addr.as_ref(), port.as_ref(), nat_chain, &mut lw, st);
-                outcomes.push(res);
-            }
+            Some(st @ Stmt::Nat(n)) => match &n.addr {
+                Some(Val::Map { key, map }) => {
+                    outcomes.extend(self.nat_map(cx, n.kind, n.family.as_deref(), key, map, n.port.as_ref(), nat_chain, &mut lw, st));
+                }
+                addr => {
+                    let res = self.nat(cx, n.kind, n.family.as_deref(), addr.as_ref(), n.port.as_ref(), nat_chain, &mut lw, st);
+                    one = Some(res);
+                }
+            },
             Some(Stmt::UnmodelledAction(t)) => {
                 lw.note(codes::UNMODELLED_TARGET, Severity::Warning, format!("statement \"{t}\" is not modelled: its effect on the packet is unknown"));
-                outcomes.push((Vec::new(), Action::Unknown(t.to_string())));
+                one = Some((Vec::new(), Action::Unknown(t.to_string())));
             }
             Some(Stmt::Vmap { key, map }) => {
                 for (conds, v) in self.vmap(cx, key, map, &mut lw) {
@@ -524,14 +528,13 @@ impl Lowerer<'_> {
         }
         let prov = self.prov(&r.pos);
         // the common case: one rule, nothing to combine or copy
-        if lw.alts.is_empty() && outcomes.len() == 1 && !notrack {
-            if let Some((extra, action)) = outcomes.pop() {
-                let mut conds = std::mem::take(&mut lw.conds);
-                conds.extend(extra);
-                out.push(Rule { conds, unknown: lw.unknown, action, prov });
-            }
+        if let Some((extra, action)) = one.take_if(|_| lw.alts.is_empty() && !notrack) {
+            let mut conds = std::mem::take(&mut lw.conds);
+            conds.extend(extra);
+            out.push(Rule { conds, unknown: lw.unknown, action, prov });
             return;
         }
+        outcomes.extend(one);
         let bases = lw.expand();
         let Some(bases) = bases else {
             self.diag(

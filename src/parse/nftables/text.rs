@@ -329,6 +329,35 @@ fn bare_meta(w: &str) -> bool {
     )
 }
 
+/// The words of a selector (at most ten), without a vector.
+struct Parts<'a> {
+    words: [&'a str; 10],
+    n: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn new(first: &'a str) -> Self {
+        let mut words = [""; 10];
+        words[0] = first;
+        Parts { words, n: 1 }
+    }
+
+    fn push(&mut self, w: &'a str) {
+        if let Some(slot) = self.words.get_mut(self.n) {
+            *slot = w;
+            self.n += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn as_slice(&self) -> &[&'a str] {
+        self.words.get(..self.n).unwrap_or(&[])
+    }
+}
+
 /// Comparison operators.
 fn op_of(w: &str) -> Option<Op> {
     Some(match w {
@@ -1468,7 +1497,7 @@ impl<'a> Reader<'a, '_> {
             return Some(Cow::Borrowed(w));
         }
         if w == "ct" {
-            let mut parts = vec!["ct"];
+            let mut parts = Parts::new(w);
             self.i += 1;
             if let Some(d @ ("original" | "reply")) = self.word_at(0) {
                 parts.push(d);
@@ -1482,10 +1511,10 @@ impl<'a> Reader<'a, '_> {
                 parts.push(k);
                 self.i += 1;
             }
-            return Some(self.join(&parts));
+            return Some(self.join(parts.as_slice()));
         }
         if w == "fib" {
-            let mut parts = vec!["fib"];
+            let mut parts = Parts::new(w);
             self.i += 1;
             while let Some(x) = self.word_at(0) {
                 parts.push(x);
@@ -1497,11 +1526,12 @@ impl<'a> Reader<'a, '_> {
                     break;
                 }
             }
-            return Some(self.join(&parts));
+            return Some(self.join(parts.as_slice()));
         }
         if (w == "tcp" || w == "ip" || w == "ip6") && self.is_word(1, "option") {
             // tcp option NAME [FIELD]
-            let mut parts = vec![w, "option"];
+            let mut parts = Parts::new(w);
+            parts.push(self.word_at(1).unwrap_or("option"));
             self.i += 2;
             if let Some(n) = self.word_at(0) {
                 parts.push(n);
@@ -1513,7 +1543,7 @@ impl<'a> Reader<'a, '_> {
                     self.i += 1;
                 }
             }
-            return Some(self.join(&parts));
+            return Some(self.join(parts.as_slice()));
         }
         if payload_proto(w) {
             let f = self.word_at(1)?;
@@ -1522,7 +1552,7 @@ impl<'a> Reader<'a, '_> {
         }
         if matches!(w, "rt" | "socket" | "ipsec" | "exthdr" | "numgen" | "jhash" | "symhash" | "hash" | "osf" | "tunnel")
         {
-            let mut parts = vec![w];
+            let mut parts = Parts::new(w);
             self.i += 1;
             while let Some(x) = self.word_at(0) {
                 if op_of(x).is_some() || x == "set" || x == "vmap" {
@@ -1536,7 +1566,7 @@ impl<'a> Reader<'a, '_> {
                 parts.push(x);
                 self.i += 1;
             }
-            return Some(self.join(&parts));
+            return Some(self.join(parts.as_slice()));
         }
         None
     }
@@ -1620,7 +1650,7 @@ impl<'a> Reader<'a, '_> {
         let mut mask = None;
         if self.is_word(0, "&") {
             self.i += 1;
-            mask = self.value_or(false);
+            mask = self.value_or(false).map(Box::new);
         }
         let mut op = Op::Implicit;
         if let Some(o) = self.word_at(0).and_then(op_of) {
@@ -1641,7 +1671,7 @@ impl<'a> Reader<'a, '_> {
             self.i += 1;
             let m = self.rhs();
             let op = if op == Op::Implicit { Op::Eq } else { op };
-            out.push(Stmt::Match { key, mask: m, op, right });
+            out.push(Stmt::Match { key, mask: m.map(Box::new), op, right });
             return;
         }
         out.push(Stmt::Match { key, mask, op, right });
@@ -1735,7 +1765,7 @@ impl<'a> Reader<'a, '_> {
             out.push(Stmt::UnmodelledAction(self.text_from(start)));
             return;
         }
-        out.push(Stmt::Nat { kind, family, addr, port, flags });
+        out.push(Stmt::Nat(Box::new(Nat { kind, family, addr, port, flags })));
     }
 }
 
