@@ -242,6 +242,10 @@ impl<'a> Lexer<'a> {
             match c {
                 b' ' | b'\t' | b'\r' => {
                     self.i += 1;
+                    // indentation: eight spaces at a time, then byte by byte
+                    while b.get(self.i..self.i + 8) == Some(b"        ".as_slice()) {
+                        self.i += 8;
+                    }
                     while matches!(b.get(self.i), Some(b' ' | b'\t' | b'\r')) {
                         self.i += 1;
                     }
@@ -261,6 +265,9 @@ impl<'a> Lexer<'a> {
                             self.line = self.line.saturating_add(1);
                         }
                         self.i += 1;
+                        // the comment's text up to the next star or line end
+                        let run = b.get(self.i..).unwrap_or(&[]).iter().position(|&c| c == b'*' || c == b'\n');
+                        self.i = run.map_or(b.len(), |r| self.i + r);
                     }
                     if !closed {
                         diags.push(codes::STRUCTURE, Severity::Warning, line, "/*", "comment never closed: the rest of the file is a comment");
