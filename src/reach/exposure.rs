@@ -126,14 +126,15 @@ impl Analyzer<'_> {
             let (src_ranges, dst) = match &ep {
                 Endpoint::Addrs(r) => {
                     // An origin of many addresses is a network of clients: the devices' own
-                    // addresses and the subnets' broadcast addresses in it are not among them.
+                    // addresses and the subnets' network and broadcast addresses in it are not
+                    // among them.
                     if r.count() > 1 {
-                        let bcast: Vec<(u128, u128)> =
-                            self.net.devices.iter().flat_map(|d| d.broadcasts()).map(|x| (x, x)).collect();
+                        let local: Vec<(u128, u128)> =
+                            self.net.devices.iter().flat_map(|d| d.local.iter().map(|&x| (x, x))).collect();
                         let clients = self.clients(r);
-                        // The devices' own addresses stay destinations; the origin's subnets'
-                        // broadcast addresses are neither sources nor destinations.
-                        let not_dst = clients.union(&r.intersect(&Ranges::from_ranges(bcast)));
+                        // The devices' own addresses stay destinations; the rest of the origin's
+                        // own range (its clients, network and broadcast addresses) does not.
+                        let not_dst = r.difference(&Ranges::from_ranges(local));
                         (clients, Endpoint::Addrs(internal.difference(&not_dst)))
                     } else {
                         (r.clone(), Endpoint::Addrs(internal.difference(r)))
