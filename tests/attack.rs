@@ -4,34 +4,22 @@
 
 use std::path::Path;
 
+#[path = "support/inputs.rs"]
+mod inputs;
+
 use portolan::attack::{self, Options};
 use portolan::reach::Analyzer;
 use portolan::{InputFile, Workspace};
 
 const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenarios/attack");
 
-fn files(dir: &Path, base: &Path, out: &mut Vec<InputFile>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, base, out);
-        } else {
-            let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-            out.push(InputFile::new(rel, std::fs::read_to_string(&p).unwrap()));
-        }
-    }
-}
 
 fn scenario() -> Workspace {
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
-    Workspace::load(v)
+    Workspace::load(inputs::dir_inputs(Path::new(SCENARIO), &[]))
 }
 
 fn without(ws_files: &[&str]) -> Workspace {
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    let mut v = inputs::dir_inputs(Path::new(SCENARIO), &[]);
     v.retain(|f| !ws_files.contains(&f.path.as_str()));
     Workspace::load(v)
 }
@@ -176,9 +164,8 @@ fn what_if_a_rule_goes_and_diff_names_what_changed() {
 fn the_pages_sample_is_this_scenario() {
     // www/samples/dmz-db-vendor is the page's copy of this scenario: they must not drift apart.
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/www/samples/dmz-db-vendor");
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut a);
-    files(Path::new(sample), Path::new(sample), &mut b);
+    let a = inputs::dir_inputs(Path::new(SCENARIO), &[]);
+    let b = inputs::dir_inputs(Path::new(sample), &[]);
     let key = |f: &InputFile| (f.path.clone(), f.bytes.clone());
     assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>());
 }

@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+#[path = "support/inputs.rs"]
+mod inputs;
+
 use portolan::policy::{self, CheckReport};
 use portolan::reach::Analyzer;
 use portolan::report::{Certainty, Verdict};
@@ -12,21 +15,9 @@ use portolan::{InputFile, Workspace};
 const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenarios/attack");
 const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/policy/policy.yaml");
 
-fn files(dir: &Path, base: &Path, out: &mut Vec<InputFile>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, base, out);
-        } else if p.file_name().is_some_and(|n| n != "portolan.yaml") {
-            out.push(InputFile::new(p.strip_prefix(base).unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()));
-        }
-    }
-}
 
 fn workspace(manifest: &str) -> Workspace {
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    let v = inputs::dir_inputs(Path::new(SCENARIO), &["portolan.yaml"]);
     Workspace::load_with_manifest(v, Some(InputFile::new("policy.yaml", manifest)))
 }
 
@@ -124,8 +115,7 @@ fn a_policy_that_holds_reports_no_violation_and_no_policy_checks_nothing() {
     let r = check(&workspace(m));
     assert!(r.violations.is_empty(), "{:?}", r.violations);
     assert_eq!(r.entries.iter().map(|e| (e.id.as_str(), e.status.as_str())).collect::<Vec<_>>(), [("NO-INET-DB", "holds"), ("APP-DB", "holds")]);
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    let v = inputs::dir_inputs(Path::new(SCENARIO), &["portolan.yaml"]);
     let r = check(&Workspace::load(v));
     assert!(r.manifest.is_none() && r.entries.is_empty());
 }

@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+#[path = "support/inputs.rs"]
+mod inputs;
+
 use portolan::reach::Analyzer;
 use portolan::report::roles::{self, Figures};
 use portolan::report::AnalyzeReport;
@@ -12,21 +15,9 @@ const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenar
 const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/policy/policy.yaml");
 const OWNERS: [&str; 5] = ["it", "management", "vendor", "employees", "auditor"];
 
-fn files(dir: &Path, base: &Path, out: &mut Vec<InputFile>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, base, out);
-        } else if p.file_name().is_some_and(|n| n != "portolan.yaml") {
-            out.push(InputFile::new(p.strip_prefix(base).unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()));
-        }
-    }
-}
 
 fn analyse(extra: Vec<InputFile>) -> (Workspace, AnalyzeReport) {
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    let mut v = inputs::dir_inputs(Path::new(SCENARIO), &["portolan.yaml"]);
     v.extend(extra);
     let ws = Workspace::load_with_manifest(v, Some(InputFile::new("policy.yaml", std::fs::read_to_string(POLICY).unwrap())));
     let r = {
@@ -93,8 +84,7 @@ fn the_evidence_pack_hashes_every_input_and_lists_every_possible_with_why() {
     assert!(p.inputs.iter().all(|i| i.sha256.len() == 64));
     let md = roles::evidence_markdown(&p);
     assert!(md.contains("| notes/abc.txt | `ba7816bf") && md.contains("## Results that are only possible"), "{md}");
-    let mut v = Vec::new();
-    files(Path::new(SCENARIO), Path::new(SCENARIO), &mut v);
+    let mut v = inputs::dir_inputs(Path::new(SCENARIO), &["portolan.yaml"]);
     for f in &mut v {
         if f.path == "core/core.iptables" {
             let t = String::from_utf8(f.bytes.clone()).unwrap().replace("-A FORWARD -s 10.20.3.0/24 -d 10.20.2.5/32", "-A FORWARD -s 10.20.3.0/24 -m recent --rcheck --name friends -d 10.20.2.5/32");
