@@ -7,8 +7,10 @@
 //! statements; `groups` are kept apart and expanded where `apply-groups` names them.
 //!
 //! Words are slices of the file (quoted strings with `\` escapes: of the unescaped texts
-//! [`escaped_strings`] returns), and the statements' words are stored back to back in one list,
-//! so a statement costs no allocation of its own.
+//! [`escaped_strings`] returns). The statements form a tree: each block (`interfaces {`,
+//! `ge-0/0/0 {`) is a node holding its own words under its parent, and a statement holds its
+//! block and the words after the block's path, so the words of enclosing blocks are stored once
+//! and not per statement. [`Flat::each`] gives each statement's whole path.
 #![allow(clippy::type_complexity)]
 
 use std::collections::{HashMap, HashSet};
@@ -46,9 +48,27 @@ impl<'f, 'a> Stmt<'f, 'a> {
     }
 }
 
-/// Where a statement's words are in [`Flat`]'s lists.
+/// No block (a statement or block at the top level).
+const NONE: usize = usize::MAX;
+
+/// A block: its own words (in [`Flat`]'s lists) under its parent block.
+#[derive(Clone, Copy, Debug)]
+struct Node<'a> {
+    parent: usize,
+    start: usize,
+    len: usize,
+    /// Number of words of the whole path down to and with this block.
+    depth: usize,
+    /// The first word of the path.
+    first: Option<Word<'a>>,
+    /// Whether the lines of the path's words are marked as holding a statement.
+    marked: bool,
+}
+
+/// A statement: its block and its own words after the block's path (in [`Flat`]'s lists).
 #[derive(Clone, Copy, Debug)]
 struct Rec {
+    node: usize,
     start: usize,
     len: usize,
     active: bool,
@@ -56,13 +76,81 @@ struct Rec {
     ord: u32,
 }
 
+/// The whole path of a statement, gathered into buffers that are reused: the path of the last
+/// statement's block is kept for the next statement of the same block.
+#[derive(Default)]
+struct Cursor<'a> {
+    w: Vec<Word<'a>>,
+    l: Vec<u32>,
+    chain: Vec<usize>,
+    /// The block whose path is at the start of `w` and `l`, and its length.
+    at: Option<(usize, usize)>,
+}
+
+impl<'a> Cursor<'a> {
+    fn fill(&mut self, flat: &Flat<'a>, r: &Rec) {
+        let plen = match self.at {
+            Some((n, plen)) if n == r.node => plen,
+            _ => {
+                self.w.clear();
+                self.l.clear();
+                self.chain.clear();
+                let mut k = r.node;
+                while let Some(node) = flat.nodes.get(k) {
+                    self.chain.push(k);
+                    k = node.parent;
+                }
+                for &k in self.chain.iter().rev() {
+                    if let Some(node) = flat.nodes.get(k) {
+                        let (ow, ol) = flat.own(node.start, node.len);
+                        self.w.extend_from_slice(ow);
+                        self.l.extend_from_slice(ol);
+                    }
+                }
+                self.at = Some((r.node, self.w.len()));
+                self.w.len()
+            }
+        };
+        self.w.truncate(plen);
+        self.l.truncate(plen);
+        let (ow, ol) = flat.own(r.start, r.len);
+        self.w.extend_from_slice(ow);
+        self.l.extend_from_slice(ol);
+    }
+}
+
+/// Hashing of block numbers (small integers, not chosen by anyone): one multiplication.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Blocks of a group mirrored under the place it is applied: original block → mirror.
+type Mirrors = HashMap<usize, usize, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// The result of flattening one file.
 #[derive(Debug, Default)]
 pub struct Flat<'a> {
-    /// The words of every statement, back to back.
+    /// The own words of every block and statement, back to back.
     words: Vec<Word<'a>>,
     /// The line of each word in `words`.
     lines: Vec<u32>,
+    /// The blocks.
+    nodes: Vec<Node<'a>>,
     /// Statements of the configuration proper (groups expanded into it), in input order.
     recs: Vec<Rec>,
     /// Lines that hold at least one statement (of any kind), indexed by line number.
@@ -70,22 +158,33 @@ pub struct Flat<'a> {
 }
 
 impl<'a> Flat<'a> {
-    fn stmt(&self, r: &Rec) -> Stmt<'_, 'a> {
-        let end = r.start.saturating_add(r.len);
-        Stmt {
-            words: self.words.get(r.start..end).unwrap_or(&[]),
-            lines: self.lines.get(r.start..end).unwrap_or(&[]),
-            active: r.active,
+    fn depth(&self, n: usize) -> usize {
+        self.nodes.get(n).map_or(0, |x| x.depth)
+    }
+
+    /// Own words and lines at `start..start + len`.
+    fn own(&self, start: usize, len: usize) -> (&[Word<'a>], &[u32]) {
+        let end = start.saturating_add(len);
+        (self.words.get(start..end).unwrap_or(&[]), self.lines.get(start..end).unwrap_or(&[]))
+    }
+
+    /// Call `f` with each statement (its index and whole path), in order. Consecutive
+    /// statements of one block share the block's path, which is gathered once.
+    pub fn each(&self, mut f: impl FnMut(usize, Stmt<'_, 'a>)) {
+        let mut c = Cursor::default();
+        for (i, r) in self.recs.iter().enumerate() {
+            c.fill(self, r);
+            f(i, Stmt { words: &c.w, lines: &c.l, active: r.active });
         }
     }
 
-    /// The statements, in order.
-    pub fn stmts(&self) -> impl Iterator<Item = Stmt<'_, 'a>> + '_ {
-        self.recs.iter().map(move |r| self.stmt(r))
+    /// The first word of a statement's path.
+    fn first_word(&self, r: &Rec) -> Option<Word<'a>> {
+        self.nodes.get(r.node).and_then(|n| n.first).or_else(|| self.own(r.start, r.len).0.first().copied())
     }
 
-    /// Append a statement (its lines are kept in step with its words).
-    fn push(&mut self, words: &[Word<'a>], lines: &[u32], active: bool, ord: u32) {
+    /// Append own words (their lines kept in step with them), returning where they start.
+    fn append(&mut self, words: &[Word<'a>], lines: &[u32]) -> usize {
         let start = self.words.len();
         self.words.extend_from_slice(words);
         if lines.len() == words.len() {
@@ -94,7 +193,79 @@ impl<'a> Flat<'a> {
             let last = lines.last().copied().unwrap_or(0);
             self.lines.extend(lines.iter().copied().chain(std::iter::repeat(last)).take(words.len()));
         }
-        self.recs.push(Rec { start, len: words.len(), active, ord });
+        start
+    }
+
+    /// A block of the given words under `parent`.
+    fn add_node(&mut self, parent: usize, words: &[Word<'a>], lines: &[u32], marked: bool) -> usize {
+        let (pdepth, pfirst) = self.nodes.get(parent).map_or((0, None), |p| (p.depth, p.first));
+        let start = self.append(words, lines);
+        let first = pfirst.or(words.first().copied());
+        self.nodes.push(Node { parent, start, len: words.len(), depth: pdepth + words.len(), first, marked });
+        self.nodes.len() - 1
+    }
+
+    /// A statement that applies a group member `r` at `loc`: its path is `loc` followed by the
+    /// path of `r` after its first `2 + loc.len()` words (`groups NAME` and the words `loc`
+    /// matched). The blocks below the cut are mirrored under `loc` once per application
+    /// (`mirrors`) and share their words with the originals. `lines`: those of `r`'s path.
+    fn shifted(&mut self, r: &Rec, loc: &[Word<'a>], lines: &[u32], mirrors: &mut Mirrors, active: bool) -> Rec {
+        let m = 2 + loc.len();
+        // lines of the statement's first `loc.len()` words: those of the words they replace
+        let loc_lines = lines.get(2..m).unwrap_or(&[]);
+        let ndepth = self.depth(r.node);
+        if ndepth < m {
+            // the cut falls in the statement's own words: a statement of its own at the top
+            let skip = (m - ndepth).min(r.len);
+            let start = self.words.len();
+            self.append(loc, loc_lines);
+            for k in r.start + skip..r.start + r.len {
+                let (w, l) = (self.words.get(k).copied().unwrap_or(""), self.lines.get(k).copied().unwrap_or(0));
+                self.words.push(w);
+                self.lines.push(l);
+            }
+            return Rec { node: NONE, start, len: loc.len() + r.len - skip, active, ord: r.ord };
+        }
+        if let Some(&node) = mirrors.get(&r.node) {
+            return Rec { node, start: r.start, len: r.len, active, ord: r.ord };
+        }
+        // the blocks below the cut that are not mirrored yet, innermost first
+        let mut todo = Vec::new();
+        let mut k = r.node;
+        while let Some(node) = self.nodes.get(k) {
+            if mirrors.contains_key(&k) {
+                break;
+            }
+            todo.push(k);
+            if node.depth - node.len < m {
+                // the cut falls in this block
+                break;
+            }
+            k = node.parent;
+        }
+        for &k in todo.iter().rev() {
+            let Some(node) = self.nodes.get(k).copied() else { continue };
+            let pdepth = node.depth - node.len;
+            let new = if pdepth >= m {
+                let parent = mirrors.get(&node.parent).copied().unwrap_or(NONE);
+                let (pd, pfirst) = self.nodes.get(parent).map_or((0, None), |p| (p.depth, p.first));
+                let first = pfirst.or(self.words.get(node.start).copied().filter(|_| node.len > 0));
+                self.nodes.push(Node { parent, start: node.start, len: node.len, depth: pd + node.len, first, marked: true });
+                self.nodes.len() - 1
+            } else {
+                // a new top block: `loc` and the rest of this block's words
+                let skip = (m - pdepth).min(node.len);
+                let mut w: Vec<Word<'a>> = loc.to_vec();
+                let mut l: Vec<u32> = loc_lines.to_vec();
+                let (ow, ol) = self.own(node.start + skip, node.len - skip);
+                w.extend_from_slice(ow);
+                l.extend_from_slice(ol);
+                self.add_node(NONE, &w, &l, true)
+            };
+            mirrors.insert(k, new);
+        }
+        let node = mirrors.get(&r.node).copied().unwrap_or(NONE);
+        Rec { node, start: r.start, len: r.len, active, ord: r.ord }
     }
 }
 
@@ -380,54 +551,69 @@ struct Builder<'a, 'd> {
     deleted: HashMap<Vec<Word<'a>>, u32>,
     ord: u32,
     diags: &'d mut Diags,
-    /// A path with a list element inserted.
+    /// A statement's words with a list element inserted.
     scratch: Vec<(Word<'a>, u32)>,
 }
 
 impl<'a> Builder<'a, '_> {
-    /// Emit the statement `head` + `tail`, expanding a `[ ... ]` list (at a position of the
-    /// whole path) into one statement per element. The lines of `head[..marked]` are already
-    /// marked as holding a statement.
-    fn emit(
-        &mut self,
-        head: &[(Word<'a>, u32)],
-        tail: &[(Word<'a>, u32)],
-        list: Option<(usize, &[(Word<'a>, u32)])>,
-        active: bool,
-        marked: usize,
-    ) {
+    /// Open a block of the given words under block `parent`.
+    fn open(&mut self, parent: usize, words: &[(Word<'a>, u32)]) -> usize {
+        let w: Vec<Word<'a>> = words.iter().map(|x| x.0).collect();
+        let l: Vec<u32> = words.iter().map(|x| x.1).collect();
+        self.flat.add_node(parent, &w, &l, false)
+    }
+
+    /// Emit the statement of block `node` with its own words `tail`, expanding a `[ ... ]`
+    /// list (at a position of `tail`) into one statement per element.
+    fn emit(&mut self, node: usize, tail: &[(Word<'a>, u32)], list: Option<(usize, &[(Word<'a>, u32)])>, active: bool) {
         match list {
             Some((at, items)) if !items.is_empty() => {
                 let mut w = std::mem::take(&mut self.scratch);
                 for it in items {
                     w.clear();
-                    w.extend_from_slice(head);
                     w.extend_from_slice(tail);
                     let at = at.min(w.len());
                     w.insert(at, *it);
-                    self.push(&w, &[], active, marked.min(at));
+                    self.push(node, &w, active);
                 }
                 self.scratch = w;
             }
-            _ => self.push(head, tail, active, marked),
+            _ => self.push(node, tail, active),
         }
     }
 
-    fn push(&mut self, head: &[(Word<'a>, u32)], tail: &[(Word<'a>, u32)], active: bool, marked: usize) {
-        if head.is_empty() && tail.is_empty() {
+    fn push(&mut self, node: usize, tail: &[(Word<'a>, u32)], active: bool) {
+        if self.flat.depth(node) == 0 && tail.is_empty() {
             return;
         }
-        for (_, l) in head.get(marked..).unwrap_or(&[]).iter().chain(tail) {
+        self.mark_path(node);
+        for (_, l) in tail {
             mark(&mut self.flat.stmt_lines, *l);
         }
         self.ord += 1;
         let f = &mut self.flat;
         let start = f.words.len();
-        f.words.extend(head.iter().map(|x| x.0));
         f.words.extend(tail.iter().map(|x| x.0));
-        f.lines.extend(head.iter().map(|x| x.1));
         f.lines.extend(tail.iter().map(|x| x.1));
-        f.recs.push(Rec { start, len: head.len() + tail.len(), active, ord: self.ord });
+        f.recs.push(Rec { node, start, len: tail.len(), active, ord: self.ord });
+    }
+
+    /// Mark the lines of a block's path as holding a statement (each block once).
+    fn mark_path(&mut self, mut n: usize) {
+        while let Some(node) = self.flat.nodes.get(n).copied() {
+            if node.marked {
+                break;
+            }
+            for k in node.start..node.start + node.len {
+                if let Some(&l) = self.flat.lines.get(k) {
+                    mark(&mut self.flat.stmt_lines, l);
+                }
+            }
+            if let Some(x) = self.flat.nodes.get_mut(n) {
+                x.marked = true;
+            }
+            n = node.parent;
+        }
     }
 }
 
@@ -454,21 +640,15 @@ pub fn flatten<'a>(text: &'a str, escaped: &'a [String], diags: &mut Diags) -> F
         diags,
         scratch: Vec::new(),
     };
-    // Brace state: the stack of open blocks (number of path words, inactive, had children);
-    // their words are the end of `pre`.
+    // Brace state: the stack of open blocks (node, inactive, had children).
     let mut stack: Vec<(usize, bool, bool)> = Vec::new();
     let mut cur: Vec<(Word<'a>, u32)> = Vec::new();
     let mut cur_inactive = false;
     let mut list: Option<(usize, Vec<(Word<'a>, u32)>)> = None;
     let mut in_list = false;
-    // The concatenated words of the open blocks and how many of them are inactive, kept in step
-    // with `stack`.
-    let mut pre: Vec<(Word<'a>, u32)> = Vec::new();
+    // How many of the open blocks are inactive.
     let mut pre_inactive = 0usize;
-    // How many words of `pre` have their lines marked as holding a statement already.
-    let mut pre_marked = 0usize;
-    b.flat.words.reserve(text.len() / 8);
-    b.flat.lines.reserve(text.len() / 8);
+    let top = |stack: &[(usize, bool, bool)]| stack.last().map_or(NONE, |t| t.0);
     while let Some((tok, line)) = lx.next(&mut *b.diags) {
         // A `set`-form command: only at the top level, at the start of a statement.
         if stack.is_empty() && cur.is_empty() && list.is_none() {
@@ -498,7 +678,7 @@ pub fn flatten<'a>(text: &'a str, escaped: &'a [String], diags: &mut Diags) -> F
                     mark(&mut b.flat.stmt_lines, line);
                     match cmd {
                         "set" => {
-                            b.emit(&words, &[], list_at.map(|a| (a, &items[..])), true, 0);
+                            b.emit(NONE, &words, list_at.map(|a| (a, &items[..])), true);
                         }
                         "deactivate" => {
                             let o = b.ord;
@@ -554,58 +734,51 @@ pub fn flatten<'a>(text: &'a str, escaped: &'a [String], diags: &mut Diags) -> F
                 if in_list {
                     // A newline inside `[ ... ]` continues the list.
                 } else if !cur.is_empty() || list.is_some() {
-                    if let Some(top) = stack.last_mut() {
-                        top.2 = true;
+                    if let Some(t) = stack.last_mut() {
+                        t.2 = true;
                     }
-                    let plen = pre.len();
                     let l = list.take();
-                    b.emit(&pre, &cur, l.as_ref().map(|(a, it)| (a + plen, &it[..])), !(pre_inactive > 0 || cur_inactive), pre_marked);
-                    pre_marked = pre.len();
+                    b.emit(top(&stack), &cur, l.as_ref().map(|(a, it)| (*a, &it[..])), !(pre_inactive > 0 || cur_inactive));
                     cur.clear();
                     cur_inactive = false;
                 }
             }
             Tok::LBrace => {
-                if let Some(top) = stack.last_mut() {
-                    top.2 = true;
+                if let Some(t) = stack.last_mut() {
+                    t.2 = true;
                 }
-                let n0 = pre.len();
-                pre.append(&mut cur);
                 if let Some((at, items)) = list.take() {
                     // `foo [ a b ] {` is not valid Junos; keep the words.
-                    let at = n0 + at.min(pre.len() - n0);
+                    let at = at.min(cur.len());
                     for (k, it) in items.into_iter().enumerate() {
-                        pre.insert(at + k, it);
+                        cur.insert(at + k, it);
                     }
                 }
-                let n = pre.len() - n0;
-                if n == 0 {
+                if cur.is_empty() {
                     b.diags.push(codes::STRUCTURE, Severity::Warning, line, "{", "a block without a name");
                 }
+                let node = b.open(top(&stack), &cur);
+                cur.clear();
                 pre_inactive += usize::from(cur_inactive);
-                stack.push((n, cur_inactive, false));
+                stack.push((node, cur_inactive, false));
                 cur_inactive = false;
             }
             Tok::RBrace => {
                 if !cur.is_empty() {
                     // A last statement without `;`.
-                    let plen = pre.len();
                     let l = list.take();
-                    b.emit(&pre, &cur, l.as_ref().map(|(a, it)| (a + plen, &it[..])), !(pre_inactive > 0 || cur_inactive), pre_marked);
-                    pre_marked = pre.len();
+                    b.emit(top(&stack), &cur, l.as_ref().map(|(a, it)| (*a, &it[..])), !(pre_inactive > 0 || cur_inactive));
                     cur.clear();
                     cur_inactive = false;
                 }
                 match stack.pop() {
-                    Some((n, inactive, had_children)) => {
+                    Some((node, inactive, had_children)) => {
                         pre_inactive -= usize::from(inactive);
-                        if !had_children && n > 0 {
+                        let named = b.flat.nodes.get(node).is_some_and(|n| n.len > 0);
+                        if !had_children && named {
                             // An empty block `foo { }` still states `foo`.
-                            b.emit(&pre, &[], None, !(inactive || pre_inactive > 0), pre_marked);
-                            pre_marked = pre.len();
+                            b.emit(node, &[], None, !(inactive || pre_inactive > 0));
                         }
-                        pre.truncate(pre.len().saturating_sub(n));
-                        pre_marked = pre_marked.min(pre.len());
                     }
                     None => {
                         b.diags.push(codes::STRUCTURE, Severity::Warning, line, "}", "closing brace without an opening one");
@@ -615,14 +788,13 @@ pub fn flatten<'a>(text: &'a str, escaped: &'a [String], diags: &mut Diags) -> F
         }
     }
     if !cur.is_empty() {
-        let plen = pre.len();
         let l = list.take();
-        b.emit(&pre, &cur, l.as_ref().map(|(a, it)| (a + plen, &it[..])), !(pre_inactive > 0 || cur_inactive), pre_marked);
+        b.emit(top(&stack), &cur, l.as_ref().map(|(a, it)| (*a, &it[..])), !(pre_inactive > 0 || cur_inactive));
     }
-    if let Some(&(n, _, _)) = stack.first() {
-        let w = pre.get(..n).unwrap_or(&[]);
-        let line = w.first().map_or(0, |x| x.1);
-        let text = w.iter().map(|x| x.0).collect::<Vec<_>>().join(" ");
+    if let Some(&(node, _, _)) = stack.first() {
+        let (w, l) = b.flat.nodes.get(node).map_or((&[][..], &[][..]), |n| b.flat.own(n.start, n.len));
+        let line = l.first().copied().unwrap_or(0);
+        let text = w.join(" ");
         b.diags.push(
             codes::STRUCTURE,
             Severity::Warning,
@@ -636,24 +808,33 @@ pub fn flatten<'a>(text: &'a str, escaped: &'a [String], diags: &mut Diags) -> F
     let Builder { mut flat, deactivated, activated, deleted, .. } = b;
     if !deactivated.is_empty() || !deleted.is_empty() {
         let mut prefix: Vec<Word<'a>> = Vec::new();
-        let words = &flat.words;
-        flat.recs.retain_mut(|r| {
+        // per statement: kept, and active
+        let mut fate: Vec<(bool, bool)> = Vec::with_capacity(flat.recs.len());
+        flat.each(|_, s| {
             prefix.clear();
             let mut keep = true;
-            for w in words.get(r.start..r.start.saturating_add(r.len)).unwrap_or(&[]) {
+            let mut active = s.active;
+            let ord = flat.recs.get(fate.len()).map_or(0, |r| r.ord);
+            for w in s.words {
                 prefix.push(*w);
                 if let Some(&o) = deleted.get(&prefix) {
-                    if o > r.ord {
+                    if o > ord {
                         keep = false;
                         break;
                     }
                 }
                 if let Some(&o) = deactivated.get(&prefix) {
                     if activated.get(&prefix).is_none_or(|&a| a < o) {
-                        r.active = false;
+                        active = false;
                     }
                 }
             }
+            fate.push((keep, active));
+        });
+        let mut it = fate.into_iter();
+        flat.recs.retain_mut(|r| {
+            let (keep, active) = it.next().unwrap_or((true, r.active));
+            r.active = active;
             keep
         });
     }
@@ -715,9 +896,10 @@ const GROUP_BUDGET: u64 = 20_000_000;
 fn expand_groups(flat: &mut Flat<'_>) {
     let mut groups: HashMap<Word<'_>, Vec<usize>> = HashMap::new();
     let mut applies: Vec<(Vec<Word<'_>>, Word<'_>, u32, bool)> = Vec::new();
+    let mut normal: Vec<usize> = Vec::new();
     // the statements of one group follow each other: the last group's list is at hand
     let mut last: Option<(Word<'_>, Vec<usize>)> = None;
-    for (i, s) in flat.stmts().enumerate() {
+    flat.each(|i, s| {
         if s.words.first().copied() == Some("groups") {
             if let Some(&g) = s.words.get(1) {
                 match &mut last {
@@ -730,7 +912,10 @@ fn expand_groups(flat: &mut Flat<'_>) {
                     }
                 }
             }
-            continue;
+            return;
+        }
+        if s.active {
+            normal.push(i);
         }
         let n = s.words.len();
         if n >= 2 && s.words.get(n - 2).copied() == Some("apply-groups") {
@@ -738,7 +923,7 @@ fn expand_groups(flat: &mut Flat<'_>) {
                 applies.push((s.words.get(..n - 2).unwrap_or(&[]).to_vec(), g, s.line(), s.active));
             }
         }
-    }
+    });
     if let Some((lg, v)) = last.take() {
         groups.entry(lg).or_default().extend(v);
     }
@@ -746,23 +931,26 @@ fn expand_groups(flat: &mut Flat<'_>) {
         return;
     }
     // Groups applying other groups (inside a group definition): followed to a depth of 4.
-    let mut added = Flat::default();
+    let mut added: Vec<Rec> = Vec::new();
     let mut budget = GROUP_BUDGET;
     let mut queue: Vec<(Vec<Word<'_>>, Word<'_>, bool, u32)> =
         applies.iter().map(|(l, g, _, a)| (l.clone(), *g, *a, 0)).collect();
-    let normal: Vec<usize> =
-        flat.stmts().enumerate().filter(|(_, s)| s.active && s.words.first().copied() != Some("groups")).map(|(i, _)| i).collect();
+    // the whole paths of the normal statements, gathered when a wildcard first needs them
+    let mut normal_paths: Option<(Vec<Word<'_>>, Vec<(usize, usize)>)> = None;
+    let mut cursor = Cursor::default();
     let mut words: Vec<Word<'_>> = Vec::new();
     while let Some((loc, g, active, depth)) = queue.pop() {
         // Chassis clusters apply `${node}`: the group of the node the configuration runs on;
         // the model takes node0, the primary.
         let g: Word<'_> = if g == "${node}" { "node0" } else { g };
         let Some(members) = groups.get(&g) else { continue };
+        // blocks of the group mirrored under `loc` for this application
+        let mut mirrors = Mirrors::default();
         for &mi in members {
-            let Some(r) = flat.recs.get(mi) else { continue };
-            let m = flat.stmt(r);
-            let rest = m.words.get(2..).unwrap_or(&[]);
-            let rest_lines = m.lines.get(2..).unwrap_or(&[]);
+            let Some(r) = flat.recs.get(mi).copied() else { continue };
+            cursor.fill(flat, &r);
+            let rest = cursor.w.get(2..).unwrap_or(&[]);
+            let rest_lines = cursor.l.get(2..).unwrap_or(&[]);
             if rest.len() < loc.len() || !loc.iter().zip(rest.iter()).all(|(l, r)| elem_matches(r, l)) {
                 continue;
             }
@@ -772,7 +960,7 @@ fn expand_groups(flat: &mut Flat<'_>) {
                     let mut l2 = loc.clone();
                     l2.extend(rest.get(loc.len()..n - 2).unwrap_or(&[]).iter().copied());
                     if let Some(&g2) = rest.get(n - 1) {
-                        queue.push((l2, g2, active && m.active, depth + 1));
+                        queue.push((l2, g2, active && r.active, depth + 1));
                     }
                 }
                 continue;
@@ -782,27 +970,47 @@ fn expand_groups(flat: &mut Flat<'_>) {
             words.extend_from_slice(rest.get(loc.len()..).unwrap_or(&[]));
             let last_wild = words.iter().rposition(|w| wildcard(w).is_some());
             match last_wild {
-                None => added.push(&words, rest_lines, active && m.active, r.ord),
+                None => {
+                    let rec = flat.shifted(&r, &loc, &cursor.l, &mut mirrors, active && r.active);
+                    added.push(rec);
+                }
                 Some(lw) => {
                     // Substitute every configured path matching the wildcard prefix.
+                    let (pw, spans) = normal_paths.get_or_insert_with(|| {
+                        let (mut pw, mut spans) = (Vec::new(), Vec::new());
+                        let mut c = Cursor::default();
+                        for &ni in &normal {
+                            if let Some(nr) = flat.recs.get(ni) {
+                                c.fill(flat, nr);
+                                spans.push((pw.len(), c.w.len()));
+                                pw.extend_from_slice(&c.w);
+                            }
+                        }
+                        (pw, spans)
+                    });
                     let pat = words.get(..=lw).unwrap_or(&[]);
                     let after = words.get(lw + 1..).unwrap_or(&[]);
                     let mut seen: HashSet<&[Word<'_>]> = HashSet::new();
-                    for &ni in &normal {
+                    let mut subs: Vec<Vec<Word<'_>>> = Vec::new();
+                    for &(start, len) in spans.iter() {
                         budget = budget.saturating_sub(1);
                         if budget == 0 {
                             break;
                         }
-                        let Some(nr) = flat.recs.get(ni) else { continue };
-                        let s = flat.stmt(nr);
-                        if s.words.len() > lw && pat.iter().zip(s.words.iter()).all(|(p, w)| elem_matches(p, w)) {
-                            let sub = s.words.get(..=lw).unwrap_or(&[]);
+                        let s = pw.get(start..start + len).unwrap_or(&[]);
+                        if s.len() > lw && pat.iter().zip(s.iter()).all(|(p, w)| elem_matches(p, w)) {
+                            let sub = s.get(..=lw).unwrap_or(&[]);
                             if seen.insert(sub) {
                                 let mut w2 = sub.to_vec();
                                 w2.extend_from_slice(after);
-                                added.push(&w2, rest_lines, active && m.active, r.ord);
+                                subs.push(w2);
                             }
                         }
+                    }
+                    let rest_lines = rest_lines.to_vec();
+                    for w2 in subs {
+                        let start = flat.append(&w2, &rest_lines);
+                        added.push(Rec { node: NONE, start, len: w2.len(), active: active && r.active, ord: r.ord });
                     }
                 }
             }
@@ -811,12 +1019,10 @@ fn expand_groups(flat: &mut Flat<'_>) {
             break;
         }
     }
-    let words = &flat.words;
-    flat.recs.retain(|r| r.len == 0 || words.get(r.start).copied() != Some("groups"));
-    let off = flat.words.len();
-    flat.words.extend_from_slice(&added.words);
-    flat.lines.extend_from_slice(&added.lines);
-    flat.recs.extend(added.recs.iter().map(|r| Rec { start: r.start + off, ..*r }));
+    let keep: Vec<bool> = flat.recs.iter().map(|r| flat.first_word(r) != Some("groups")).collect();
+    let mut it = keep.into_iter();
+    flat.recs.retain(|_| it.next().unwrap_or(true));
+    flat.recs.extend(added);
 }
 
 /// Mark a line as holding a statement.
@@ -843,7 +1049,9 @@ mod test {
     fn flat(t: &str) -> Vec<String> {
         let mut d = Diags::default();
         let esc = escaped_strings(t);
-        flatten(t, &esc, &mut d).stmts().map(|s| format!("{}{}", if s.active { "" } else { "!" }, s.words.join(" "))).collect()
+        let mut out = Vec::new();
+        flatten(t, &esc, &mut d).each(|_, s| out.push(format!("{}{}", if s.active { "" } else { "!" }, s.words.join(" "))));
+        out
     }
 
     #[test]
@@ -882,6 +1090,31 @@ mod test {
                 "interfaces ge-0/0/1 unit 0 family inet filter input F",
             ]
         );
+    }
+
+    #[test]
+    fn groups_applied_below_the_top_in_both_forms() {
+        // a group applied in a block: its statements under that block keep the group's lines
+        let brace = "groups {\n  G {\n    interfaces {\n      ge-0/0/0 {\n        unit 0 {\n          family inet {\n            filter { input F; }\n            mtu 1400;\n          }\n        }\n        description d;\n      }\n    }\n  }\n  H { system { host-name h; } }\n  I { apply-groups H; }\n}\ninterfaces {\n  ge-0/0/0 {\n    apply-groups G;\n    unit 0 { family inet { address 10.0.0.1/24; } }\n  }\n}\napply-groups I;\n";
+        let set = "set groups G interfaces ge-0/0/0 unit 0 family inet filter input F\nset groups G interfaces ge-0/0/0 unit 0 family inet mtu 1400\nset groups G interfaces ge-0/0/0 description d\nset groups H system host-name h\nset groups I apply-groups H\nset interfaces ge-0/0/0 apply-groups G\nset interfaces ge-0/0/0 unit 0 family inet address 10.0.0.1/24\nset apply-groups I\n";
+        let want = vec![
+            "interfaces ge-0/0/0 apply-groups G",
+            "interfaces ge-0/0/0 unit 0 family inet address 10.0.0.1/24",
+            "apply-groups I",
+            "system host-name h",
+            "interfaces ge-0/0/0 unit 0 family inet filter input F",
+            "interfaces ge-0/0/0 unit 0 family inet mtu 1400",
+            "interfaces ge-0/0/0 description d",
+        ];
+        assert_eq!(flat(brace), want);
+        assert_eq!(flat(set), want);
+        // the lines of the expanded statements are those of the group's words
+        let mut d = Diags::default();
+        let f = flatten(brace, &[], &mut d);
+        let mut lines = Vec::new();
+        f.each(|_, s| lines.push(s.lines.to_vec()));
+        assert_eq!(lines.get(4), Some(&vec![3, 4, 5, 5, 6, 6, 7, 7, 7]));
+        assert_eq!(lines.get(3), Some(&vec![15, 15, 15]));
     }
 
     #[test]

@@ -886,11 +886,11 @@ enum BookRef {
 /// Read the statements, then build the model.
 pub fn lower<'a>(source: SourceId, file: &str, text: &'a str, flat: &Flat<'a>, diags: &mut Diags) -> Lowered {
     let mut c = Collect { cfg: Config::default(), diags, text: LineIndex::new(text) };
-    for s in flat.stmts() {
+    flat.each(|_, s| {
         if s.active {
             c.stmt(&s);
         }
-    }
+    });
     if let Some((line, protos)) = c.cfg.dynamic.clone() {
         let t = c.line_text(line);
         c.diags.push(
@@ -1061,9 +1061,9 @@ impl<'a> Lower<'a, '_> {
         if p.is_empty() {
             return out;
         }
-        for s in self.flat.stmts() {
+        self.flat.each(|_, s| {
             if !s.active || s.words.len() < p.len() {
-                continue;
+                return;
             }
             let ok = p.iter().zip(s.words.iter()).all(|(pp, w)| match pp.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
                 Some(g) => g == "*" || g.trim_end_matches('*').is_empty() || w.starts_with(g.trim_end_matches('*')),
@@ -1076,7 +1076,7 @@ impl<'a> Lower<'a, '_> {
                     }
                 }
             }
-        }
+        });
         out
     }
 
