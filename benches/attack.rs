@@ -122,6 +122,8 @@ mod bench {
         let an = Analyzer::new(&ws);
         let origins = an.default_origins();
         let opts = Options::default();
+        let paths = attack::analyze(&an, &origins, &opts).attack_paths.len();
+        assert!(paths > 0, "the attack scenario is not in {} (no path found)", dir.display());
         g.bench_function("scenario: analyze (graph, k=5 paths, proven choke points)", |b| b.iter(|| attack::analyze(&an, &origins, &opts)));
         let edit = Edit::DeleteRule { file: "core/core.iptables".into(), line: 13 };
         g.bench_function("scenario: what-if one rule deleted (apply, compile, graph, paths)", |b| {
