@@ -425,14 +425,14 @@ impl<'a> Collect<'a> {
                     }
                 }
             }
-            Some("interfaces") => self.interface(s, &w),
-            Some("firewall") => self.firewall(s, &w),
-            Some("policy-options") => self.policy_options(s, &w),
-            Some("routing-options") => self.routing_options(s, &w, 1, "main"),
-            Some("routing-instances") => self.routing_instance(s, &w),
-            Some("protocols") => self.protocols(s, &w, 1),
-            Some("security") => self.security(s, &w),
-            Some("applications") => self.applications(s, &w),
+            Some("interfaces") => self.interface(s, w),
+            Some("firewall") => self.firewall(s, w),
+            Some("policy-options") => self.policy_options(s, w),
+            Some("routing-options") => self.routing_options(s, w, 1, "main"),
+            Some("routing-instances") => self.routing_instance(s, w),
+            Some("protocols") => self.protocols(s, w, 1),
+            Some("security") => self.security(s, w),
+            Some("applications") => self.applications(s, w),
             Some("forwarding-options") => {
                 if w.contains(&"filter") && w.get(1) == Some(&"family") {
                     self.warn(codes::UNMODELLED_MATCH, s.line(), "forwarding-table filters are not modelled");

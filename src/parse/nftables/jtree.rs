@@ -421,7 +421,7 @@ impl<'d, 'a> V<'d, 'a> {
     }
 
     /// The same value as a `serde_json::Value`.
-    pub fn to_value(&self) -> Value {
+    pub fn to_value(self) -> Value {
         match self.node() {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),

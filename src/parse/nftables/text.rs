@@ -1839,7 +1839,7 @@ pub fn cosmetic_lines(text: &str) -> u32 {
 mod test {
     use super::*;
 
-    fn read_ok(text: &str) -> Vec<Table> {
+    fn read_ok(text: &str) -> Vec<Table<'_>> {
         let mut d = Diags::default();
         let t = read(text, &mut d);
         assert!(d.list.is_empty(), "{:?}", d.list);
