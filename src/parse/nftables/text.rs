@@ -1215,7 +1215,7 @@ impl<'a> Reader<'a, '_> {
                 if let Some(n) = t.s.strip_prefix('@') {
                     return Some(Val::SetRef(Cow::Borrowed(n)));
                 }
-                if t.s.contains('|') && !t.s.contains(':') {
+                if super::has_byte(t.s, b'|') && !super::has_byte(t.s, b':') {
                     let parts: Vec<Val> =
                         t.s.split('|').filter(|p| !p.is_empty()).map(|p| Val::Atom(Cow::Borrowed(p))).collect();
                     return Some(Val::Or(parts));
