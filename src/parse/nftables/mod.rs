@@ -990,7 +990,8 @@ struct RuleLower<'c, 't> {
 
 impl<'c, 't> RuleLower<'c, 't> {
     fn new(cx: &'c Tctx<'t>) -> Self {
-        RuleLower { cx, conds: Vec::new(), alts: Vec::new(), unknown: Vec::new(), notes: Vec::new() }
+        // (most rules have a few conditions: room for them up front)
+        RuleLower { cx, conds: Vec::with_capacity(4), alts: Vec::new(), unknown: Vec::new(), notes: Vec::new() }
     }
 
     fn note(&mut self, code: &'static str, sev: Severity, reason: String) {
@@ -1291,7 +1292,7 @@ impl<'c, 't> RuleLower<'c, 't> {
     fn protocols(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(atoms) = self.atoms(right, text) else { return };
-        let mut ps = Vec::new();
+        let mut ps = Vec::with_capacity(atoms.len());
         for a in atoms.iter() {
             match iptables::parse_protocol(a) {
                 Some(p) => ps.push(p),
@@ -1511,7 +1512,7 @@ impl<'c, 't> RuleLower<'c, 't> {
     fn ct_state(&mut self, op: Op, right: &Val<'t>, text: &Lazy<'_>) {
         let Some(neg) = self.op_neg(op, text) else { return };
         let Some(vals) = self.values(right, text, 0) else { return };
-        let mut states = Vec::new();
+        let mut states = Vec::with_capacity(vals.len());
         for v in vals {
             let parts: Vec<Val<'t>> = match v {
                 Val::Or(p) => p,
