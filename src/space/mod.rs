@@ -10,6 +10,7 @@
 //! (union, intersection, difference, emptiness, membership, witness), so the representation can
 //! be replaced without touching the analysis.
 
+pub mod dd;
 mod ranges;
 
 pub use ranges::Ranges;

@@ -1,0 +1,436 @@
+//! Interval decision diagrams: a second exact representation of packet sets.
+//!
+//! A set is a reduced, ordered, hash-consed decision diagram in which every inner node tests one
+//! header dimension ([`Dim`]) and has one edge per interval of a partition of that dimension's
+//! values (like a BDD over the header bits, but branching on whole intervals, so an address
+//! prefix or a port range is one node instead of a chain of bit tests). Dimensions are tested in
+//! the fixed order [`ORDER`]. Two terminals stand for "no packet" and "every packet".
+//!
+//! Reduced means: adjacent intervals of a node lead to different children, and a node with one
+//! interval is replaced by its child. Hash-consed means: a [`Dd`] manager holds each node once.
+//! Together they make the representation canonical: two sets are equal exactly when their ids
+//! are, so equality and emptiness are O(1), and a ruleset's remainder ("the entry minus every
+//! rule so far") stays one shared diagram instead of fragmenting into ever more cubes.
+//!
+//! Ids are only meaningful in the manager that made them. A manager only grows (no garbage
+//! collection): make one per analysis and drop it afterwards. [`Dd::nodes`] tells its size so
+//! callers can stop at a budget.
+
+use std::collections::HashMap;
+
+use super::{Cube, Dim, Packet, PacketSet, Ranges, NDIMS};
+
+/// The order in which dimensions are tested, outermost first: interfaces and connection state
+/// (what dispatching rules look at), then protocol, addresses and ports.
+pub const ORDER: [Dim; NDIMS] = [
+    Dim::Iif,
+    Dim::Oif,
+    Dim::Ct,
+    Dim::Proto,
+    Dim::Dst,
+    Dim::Src,
+    Dim::Dport,
+    Dim::Sport,
+    Dim::IcmpType,
+    Dim::IcmpCode,
+    Dim::TcpFlags,
+];
+
+/// A packet set held by a [`Dd`] manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Set(u32);
+
+impl Set {
+    /// No packet.
+    pub const EMPTY: Set = Set(0);
+    /// Every packet.
+    pub const FULL: Set = Set(1);
+
+    /// True for the empty set (canonical, so this is exact).
+    pub fn is_empty(self) -> bool {
+        self == Set::EMPTY
+    }
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::EMPTY
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    And = 0,
+    Or = 1,
+    Diff = 2,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    /// Index into [`ORDER`]; `NDIMS` for the terminals.
+    level: u8,
+    /// First edge in the edge arena.
+    start: u32,
+    /// Number of edges.
+    len: u32,
+    /// Next node in the same unique-table bucket (0: none; node 0 is a terminal).
+    next: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct CacheEntry {
+    a: u32,
+    b: u32,
+    op: u32,
+    r: u32,
+}
+
+/// The manager: every node of every set it made, a unique table and an operation cache.
+pub struct Dd {
+    nodes: Vec<Node>,
+    /// Upper bound (inclusive) of each edge's interval; the intervals of a node are consecutive
+    /// from 0 and the last one ends at the dimension's maximum.
+    hi: Vec<u128>,
+    /// Child of each edge.
+    kid: Vec<u32>,
+    /// Hash of (level, edges) → first node of its bucket.
+    unique: HashMap<u64, u32>,
+    cache: Vec<CacheEntry>,
+    /// Scratch buffers reused by `mk`.
+    scratch: Vec<Vec<(u128, u32)>>,
+}
+
+impl Default for Dd {
+    fn default() -> Self {
+        Dd::new()
+    }
+}
+
+fn mix(mut h: u64, v: u64) -> u64 {
+    h ^= v;
+    h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+impl Dd {
+    /// An empty manager (only the two terminals).
+    pub fn new() -> Dd {
+        let t = Node { level: NDIMS as u8, start: 0, len: 0, next: 0 };
+        Dd {
+            nodes: vec![t, t],
+            hi: Vec::new(),
+            kid: Vec::new(),
+            unique: HashMap::new(),
+            cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 16],
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Number of nodes made so far (a measure of memory: each node and its edges take a few
+    /// dozen bytes).
+    pub fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn level(&self, s: u32) -> usize {
+        self.nodes[s as usize].level as usize
+    }
+
+    fn edges(&self, s: u32) -> (usize, usize) {
+        let n = self.nodes[s as usize];
+        (n.start as usize, n.len as usize)
+    }
+
+    /// The node for `level` with these edges (consecutive intervals covering the dimension),
+    /// reduced and shared.
+    fn mk(&mut self, level: usize, edges: &[(u128, u32)]) -> u32 {
+        debug_assert!(!edges.is_empty());
+        if edges.len() == 1 {
+            return edges[0].1;
+        }
+        let mut h = mix(0x51_7cc1_b727_220a, level as u64);
+        for &(hi, k) in edges {
+            h = mix(h, hi as u64);
+            h = mix(h, (hi >> 64) as u64);
+            h = mix(h, k as u64);
+        }
+        let mut cur = self.unique.get(&h).copied().unwrap_or(0);
+        while cur != 0 {
+            let n = self.nodes[cur as usize];
+            if n.level as usize == level && n.len as usize == edges.len() {
+                let s = n.start as usize;
+                let same = edges
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &(hi, k))| self.hi[s + i] == hi && self.kid[s + i] == k);
+                if same {
+                    return cur;
+                }
+            }
+            cur = n.next;
+        }
+        let id = self.nodes.len() as u32;
+        let head = self.unique.insert(h, id).unwrap_or(0);
+        let start = self.hi.len() as u32;
+        for &(hi, k) in edges {
+            self.hi.push(hi);
+            self.kid.push(k);
+        }
+        self.nodes.push(Node { level: level as u8, start, len: edges.len() as u32, next: head });
+        if self.nodes.len() > self.cache.len() * 2 && self.cache.len() < (1 << 22) {
+            let n = self.cache.len() * 4;
+            self.cache = vec![CacheEntry { op: u32::MAX, ..Default::default() }; n];
+        }
+        id
+    }
+
+    /// Intersection.
+    pub fn and(&mut self, a: Set, b: Set) -> Set {
+        Set(self.apply(Op::And, a.0, b.0))
+    }
+
+    /// Union.
+    pub fn or(&mut self, a: Set, b: Set) -> Set {
+        Set(self.apply(Op::Or, a.0, b.0))
+    }
+
+    /// `a − b`.
+    pub fn diff(&mut self, a: Set, b: Set) -> Set {
+        Set(self.apply(Op::Diff, a.0, b.0))
+    }
+
+    /// True if every packet of `a` is in `b`.
+    pub fn is_subset(&mut self, a: Set, b: Set) -> bool {
+        self.diff(a, b).is_empty()
+    }
+
+    fn apply(&mut self, op: Op, mut a: u32, mut b: u32) -> u32 {
+        match op {
+            Op::And => {
+                if a == 0 || b == 0 {
+                    return 0;
+                }
+                if a == 1 || a == b {
+                    return b;
+                }
+                if b == 1 {
+                    return a;
+                }
+                if a > b {
+                    std::mem::swap(&mut a, &mut b);
+                }
+            }
+            Op::Or => {
+                if a == 1 || b == 1 {
+                    return 1;
+                }
+                if a == 0 || a == b {
+                    return b;
+                }
+                if b == 0 {
+                    return a;
+                }
+                if a > b {
+                    std::mem::swap(&mut a, &mut b);
+                }
+            }
+            Op::Diff => {
+                if a == 0 || b == 1 || a == b {
+                    return 0;
+                }
+                if b == 0 {
+                    return a;
+                }
+            }
+        }
+        let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
+        let e = self.cache[slot];
+        if e.op == op as u32 && e.a == a && e.b == b {
+            return e.r;
+        }
+        let (la, lb) = (self.level(a), self.level(b));
+        let level = la.min(lb);
+        let max = ORDER[level].max();
+        // The edges of each operand at `level` (one edge over the whole range if it does not
+        // test this dimension), copied out because the recursion grows the arenas.
+        let mut ea = self.scratch.pop().unwrap_or_default();
+        let mut eb = self.scratch.pop().unwrap_or_default();
+        let mut out = self.scratch.pop().unwrap_or_default();
+        ea.clear();
+        eb.clear();
+        out.clear();
+        for (s, l, e) in [(a, la, &mut ea), (b, lb, &mut eb)] {
+            if l == level {
+                let (st, n) = self.edges(s);
+                e.extend((st..st + n).map(|i| (self.hi[i], self.kid[i])));
+            } else {
+                e.push((max, s));
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < ea.len() && j < eb.len() {
+            let (ha, ka) = ea[i];
+            let (hb, kb) = eb[j];
+            let hi = ha.min(hb);
+            let k = self.apply(op, ka, kb);
+            match out.last_mut() {
+                Some(last) if last.1 == k => last.0 = hi,
+                _ => out.push((hi, k)),
+            }
+            if ha == hi {
+                i += 1;
+            }
+            if hb == hi {
+                j += 1;
+            }
+        }
+        let r = self.mk(level, &out);
+        self.scratch.push(ea);
+        self.scratch.push(eb);
+        self.scratch.push(out);
+        let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
+        self.cache[slot] = CacheEntry { a, b, op: op as u32, r };
+        r
+    }
+
+    /// The set of one cube.
+    pub fn cube(&mut self, c: &Cube) -> Set {
+        let mut r = 1u32;
+        let mut edges: Vec<(u128, u32)> = Vec::new();
+        for level in (0..NDIMS).rev() {
+            let d = ORDER[level];
+            if !c.is_constrained(d) {
+                continue;
+            }
+            let rs = c.get(d);
+            if rs.is_empty() {
+                return Set::EMPTY;
+            }
+            edges.clear();
+            partition(rs, d.max(), r, &mut edges);
+            r = self.mk(level, &edges);
+        }
+        Set(r)
+    }
+
+    /// The set of a [`PacketSet`].
+    pub fn from_packet_set(&mut self, s: &PacketSet) -> Set {
+        // Balanced union: cubes of one set are disjoint, so pairing them keeps the
+        // intermediate diagrams small.
+        let mut layer: Vec<Set> = s.cubes().iter().map(|c| self.cube(c)).collect();
+        while layer.len() > 1 {
+            let mut next = Vec::with_capacity(layer.len().div_ceil(2));
+            for p in layer.chunks(2) {
+                next.push(if p.len() == 2 { self.or(p[0], p[1]) } else { p[0] });
+            }
+            layer = next;
+        }
+        layer.pop().unwrap_or(Set::EMPTY)
+    }
+
+    /// The set as pairwise disjoint cubes: one per path to the full terminal, with the
+    /// intervals of a node that lead to the same child merged into one dimension set.
+    pub fn to_packet_set(&self, s: Set) -> PacketSet {
+        let mut memo: HashMap<u32, Vec<Cube>> = HashMap::new();
+        PacketSet::from_disjoint_cubes(self.cubes_of(s.0, &mut memo))
+    }
+
+    fn cubes_of(&self, s: u32, memo: &mut HashMap<u32, Vec<Cube>>) -> Vec<Cube> {
+        match s {
+            0 => return Vec::new(),
+            1 => return vec![Cube::full()],
+            _ => {}
+        }
+        if let Some(v) = memo.get(&s) {
+            return v.clone();
+        }
+        let level = self.level(s);
+        let d = ORDER[level];
+        let (st, n) = self.edges(s);
+        // Group the intervals by child, in order of first appearance.
+        let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
+        let mut lo = 0u128;
+        for i in st..st + n {
+            let (hi, k) = (self.hi[i], self.kid[i]);
+            if k != 0 {
+                match groups.iter_mut().find(|g| g.0 == k) {
+                    Some(g) => g.1.push((lo, hi)),
+                    None => groups.push((k, vec![(lo, hi)])),
+                }
+            }
+            lo = hi.wrapping_add(1);
+        }
+        let mut out = Vec::new();
+        for (k, ivs) in groups {
+            let r = Ranges::from_ranges(ivs);
+            for mut c in self.cubes_of(k, memo) {
+                c.set(d, r.clone());
+                out.push(c);
+            }
+        }
+        memo.insert(s, out.clone());
+        out
+    }
+
+    /// True if `p` is in the set.
+    pub fn contains(&self, s: Set, p: &Packet) -> bool {
+        let mut cur = s.0;
+        while cur > 1 {
+            let level = self.level(cur);
+            let v = p.v[ORDER[level] as usize];
+            let (st, n) = self.edges(cur);
+            let i = self.hi[st..st + n].partition_point(|&hi| hi < v);
+            cur = self.kid[st + i.min(n - 1)];
+        }
+        cur == 1
+    }
+
+    /// One packet of the set: at every test the lowest value that keeps the set non-empty,
+    /// zero in dimensions not tested on the way.
+    pub fn witness(&self, s: Set) -> Option<Packet> {
+        let mut p = Packet::zero();
+        let mut cur = s.0;
+        if cur == 0 {
+            return None;
+        }
+        while cur > 1 {
+            let level = self.level(cur);
+            let (st, n) = self.edges(cur);
+            let mut lo = 0u128;
+            let mut next = 0;
+            for i in st..st + n {
+                if self.kid[i] != 0 {
+                    next = self.kid[i];
+                    break;
+                }
+                lo = self.hi[i].wrapping_add(1);
+            }
+            p.v[ORDER[level] as usize] = lo;
+            cur = next;
+        }
+        Some(p)
+    }
+}
+
+/// Edges over `0..=max` sending the values of `rs` to `inside` and the rest to the empty set.
+fn partition(rs: &Ranges, max: u128, inside: u32, out: &mut Vec<(u128, u32)>) {
+    let mut next = 0u128;
+    let push = |hi: u128, k: u32, out: &mut Vec<(u128, u32)>| match out.last_mut() {
+        Some(last) if last.1 == k => last.0 = hi,
+        _ => out.push((hi, k)),
+    };
+    for &(lo, hi) in rs.as_slice() {
+        if lo > next {
+            push(lo - 1, 0, out);
+        }
+        push(hi, inside, out);
+        next = hi.wrapping_add(1);
+        if hi == max {
+            return;
+        }
+    }
+    push(max, 0, out);
+}
+
+#[cfg(test)]
+mod test;

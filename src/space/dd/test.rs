@@ -1,0 +1,128 @@
+use super::*;
+use proptest::prelude::*;
+
+// Three dimensions at different depths of ORDER (Iif first, Dst in the middle, TcpFlags last),
+// each drawn from 0..4 or negated up to the dimension's maximum; membership is checked on the
+// points 0..4 and the maximum of each.
+const DIMS: [Dim; 3] = [Dim::Iif, Dim::Dst, Dim::TcpFlags];
+
+fn cube() -> impl Strategy<Value = Cube> {
+    proptest::collection::vec((0u128..4, 0u128..4, any::<bool>(), any::<bool>()), 3).prop_map(|v| {
+        let mut c = Cube::full();
+        for (d, (a, b, neg, skip)) in DIMS.iter().zip(v) {
+            if skip {
+                continue;
+            }
+            let r = Ranges::range(a.min(b), a.max(b));
+            let r = if neg { r.complement_within(0, Dim::max(*d)) } else { r };
+            c.restrict(*d, &r);
+        }
+        c
+    })
+}
+
+fn set() -> impl Strategy<Value = PacketSet> {
+    proptest::collection::vec(cube(), 0..5)
+        .prop_map(|cs| cs.into_iter().fold(PacketSet::empty(), |acc, c| acc.union(&PacketSet::from_cube(c))))
+}
+
+fn points() -> Vec<Packet> {
+    let vals = |d: Dim| [0, 1, 2, 3, 4, d.max()];
+    let mut out = Vec::new();
+    for a in vals(DIMS[0]) {
+        for b in vals(DIMS[1]) {
+            for c in vals(DIMS[2]) {
+                let mut p = Packet::zero();
+                p.set(DIMS[0], a);
+                p.set(DIMS[1], b);
+                p.set(DIMS[2], c);
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn same(dd: &Dd, s: Set, p: &PacketSet) -> bool {
+    points().iter().all(|x| dd.contains(s, x) == p.contains(x)) && dd.to_packet_set(s).same_as(p)
+}
+
+proptest! {
+    #[test]
+    fn round_trip(a in set()) {
+        let mut dd = Dd::new();
+        let s = dd.from_packet_set(&a);
+        prop_assert!(same(&dd, s, &a));
+        prop_assert_eq!(s.is_empty(), a.is_empty());
+    }
+
+    #[test]
+    fn operations_agree_with_cubes(a in set(), b in set()) {
+        let mut dd = Dd::new();
+        let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
+        let and = dd.and(x, y);
+        let or = dd.or(x, y);
+        let diff = dd.diff(x, y);
+        prop_assert!(same(&dd, and, &a.intersect(&b)));
+        prop_assert!(same(&dd, or, &a.union(&b)));
+        prop_assert!(same(&dd, diff, &a.difference(&b)));
+        prop_assert_eq!(dd.is_subset(x, y), a.is_subset(&b));
+    }
+
+    #[test]
+    fn canonical(a in set(), b in set()) {
+        let mut dd = Dd::new();
+        let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
+        // Equal sets built different ways are the same node.
+        let xy = dd.or(x, y);
+        let yx = dd.or(y, x);
+        prop_assert_eq!(xy, yx);
+        let inside = dd.and(x, y);
+        let outside = dd.diff(x, y);
+        let back = dd.or(outside, inside);
+        prop_assert_eq!(back, x);
+        // Built in another manager from the cubes of the result: same node count.
+        let mut other = Dd::new();
+        let z = other.from_packet_set(&dd.to_packet_set(xy));
+        prop_assert_eq!(dd.to_packet_set(xy).cubes().len(), other.to_packet_set(z).cubes().len());
+        prop_assert_eq!(a.same_as(&b), x == y);
+    }
+
+    #[test]
+    fn witness_is_a_member(a in set()) {
+        let mut dd = Dd::new();
+        let s = dd.from_packet_set(&a);
+        match dd.witness(s) {
+            Some(p) => prop_assert!(a.contains(&p)),
+            None => prop_assert!(a.is_empty()),
+        }
+    }
+}
+
+#[test]
+fn terminals_and_full_ranges() {
+    let mut dd = Dd::new();
+    assert_eq!(dd.cube(&Cube::full()), Set::FULL);
+    assert_eq!(dd.from_packet_set(&PacketSet::empty()), Set::EMPTY);
+    let mut c = Cube::full();
+    c.restrict(Dim::Src, &Ranges::range(0, u128::MAX));
+    assert_eq!(dd.cube(&c), Set::FULL);
+    c.restrict(Dim::Dport, &Ranges::range(22, 22));
+    let s = dd.cube(&c);
+    let not = dd.diff(Set::FULL, s);
+    assert_eq!(dd.or(s, not), Set::FULL);
+    assert_eq!(dd.and(s, not), Set::EMPTY);
+    let w = dd.witness(not).unwrap();
+    assert_eq!(w.get(Dim::Dport), 0);
+    assert!(dd.contains(s, &{
+        let mut p = Packet::zero();
+        p.set(Dim::Dport, 22);
+        p
+    }));
+    // A prefix is one node, whatever the address width.
+    let before = dd.nodes();
+    let mut p = Cube::full();
+    p.restrict(Dim::Dst, &crate::space::prefix_range(&"10.0.0.0/8".parse().unwrap()));
+    dd.cube(&p);
+    assert_eq!(dd.nodes(), before + 1);
+}
