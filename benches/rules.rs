@@ -10,7 +10,7 @@ mod bench {
     use std::time::{Duration, Instant};
 
     use criterion::{BenchmarkId, Criterion};
-    use portolan::findings::{check_rules, device_effects};
+    use portolan::findings::{check_rules, device_effects, device_effects_dd};
     use portolan::reach::CNetwork;
     use portolan::synth::Estate;
     use portolan::Workspace;
@@ -28,6 +28,21 @@ mod bench {
     /// One timed run of one size: time, findings per code, cubes held by the effective sets.
     pub fn once(n: usize) {
         let (ws, net) = load(n);
+        if std::env::var_os("PORTOLAN_RULES_DD").is_some() {
+            let t = Instant::now();
+            let eff = device_effects_dd(&ws, &net);
+            let t_eff = t.elapsed();
+            let nodes: usize = eff.iter().map(|(dd, _)| dd.nodes()).sum();
+            let over = eff.iter().any(|(_, e)| e.over_budget);
+            println!(
+                "rules {n}: effective sets on decision diagrams {:.1} ms ({nodes} nodes{})",
+                t_eff.as_secs_f64() * 1e3,
+                if over { ", stopped at the budget" } else { "" }
+            );
+            if std::env::var_os("PORTOLAN_RULES_DD_ONLY").is_some() {
+                return;
+            }
+        }
         let t = Instant::now();
         let eff = device_effects(&ws, &net);
         let t_eff = t.elapsed();
@@ -76,6 +91,13 @@ mod bench {
         g.measurement_time(Duration::from_secs(10));
         for n in SIZES {
             let (ws, net) = load(n);
+            g.bench_function(BenchmarkId::new("effective sets, decision diagrams", n), |b| {
+                b.iter(|| device_effects_dd(&ws, &net))
+            });
+            if n > 1_000 {
+                // The cube walk stops at its work budget past 1,000 rules (BENCHMARKS.md).
+                continue;
+            }
             g.bench_function(BenchmarkId::new("effective sets", n), |b| b.iter(|| device_effects(&ws, &net)));
             g.bench_function(BenchmarkId::new("effective sets + findings", n), |b| b.iter(|| check_rules(&ws, &net)));
         }

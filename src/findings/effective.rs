@@ -16,6 +16,7 @@
 
 use crate::model::{Action, Family};
 use crate::reach::{CDevice, RuleLoc};
+use crate::space::dd::{self, Dd};
 use crate::space::{self, proto, Cube, Dim, PacketSet, Ranges};
 
 /// Jumps nested deeper than this are treated as an unknown action (the kernel refuses loops;
@@ -30,65 +31,162 @@ pub const MAX_CONTEXTS: usize = 200_000;
 /// the walk stops: past it the device's effective sets are incomplete ([`DeviceEffect::truncated`]).
 pub const MAX_WORK: usize = 8_000_000;
 
-/// A set of packets with an upper and a lower bound.
-#[derive(Clone, Debug, Default)]
-pub struct Flow {
-    /// Packets that possibly belong (for some reading of unmodelled conditions).
-    pub may: PacketSet,
-    /// Packets that certainly belong; `None` when equal to `may` (no doubt on the way).
-    must: Option<PacketSet>,
+/// The set operations the walk needs, so that it runs on either exact representation: the
+/// cube sets of [`PacketSet`] ([`Cubes`]) or the decision diagrams of [`dd`] ([`Dd`]).
+pub trait Algebra {
+    /// A set of packets.
+    type Set: Clone + std::fmt::Debug + Default;
+    /// The set of a rule's conditions (or any cube set).
+    fn set(&mut self, s: &PacketSet) -> Self::Set;
+    /// True if the set holds no packet.
+    fn is_empty(&self, s: &Self::Set) -> bool;
+    /// True if both sets hold the same packets.
+    fn same(&mut self, a: &Self::Set, b: &Self::Set) -> bool;
+    /// `a ∩ b`.
+    fn and(&mut self, a: &Self::Set, b: &Self::Set) -> Self::Set;
+    /// `a − b`.
+    fn diff(&mut self, a: &Self::Set, b: &Self::Set) -> Self::Set;
+    /// `a −= b`.
+    fn minus(&mut self, a: &mut Self::Set, b: &Self::Set);
+    /// `a ∪= b`; `disjoint` says the caller knows they share no packet.
+    fn add(&mut self, a: &mut Self::Set, b: Self::Set, disjoint: bool);
+    /// Tidy a set that just received packets back from a called ruleset.
+    fn tidy(&mut self, _s: &mut Self::Set) {}
+    /// Work charged for carrying this set past one rule (counted against [`MAX_WORK`]).
+    fn work(&self, s: &Self::Set) -> usize;
 }
 
-impl Flow {
+/// The cube sets of [`PacketSet`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cubes;
+
+impl Algebra for Cubes {
+    type Set = PacketSet;
+    fn set(&mut self, s: &PacketSet) -> PacketSet {
+        s.clone()
+    }
+    fn is_empty(&self, s: &PacketSet) -> bool {
+        s.is_empty()
+    }
+    fn same(&mut self, a: &PacketSet, b: &PacketSet) -> bool {
+        a.same_as(b)
+    }
+    fn and(&mut self, a: &PacketSet, b: &PacketSet) -> PacketSet {
+        a.intersect(b)
+    }
+    fn diff(&mut self, a: &PacketSet, b: &PacketSet) -> PacketSet {
+        a.difference(b)
+    }
+    fn minus(&mut self, a: &mut PacketSet, b: &PacketSet) {
+        subtract(a, b)
+    }
+    fn add(&mut self, a: &mut PacketSet, b: PacketSet, disjoint: bool) {
+        if disjoint {
+            a.extend_disjoint(b)
+        } else {
+            *a = a.union(&b)
+        }
+    }
+    fn tidy(&mut self, s: &mut PacketSet) {
+        coalesce(s)
+    }
+    fn work(&self, s: &PacketSet) -> usize {
+        s.cubes().len()
+    }
+}
+
+impl Algebra for Dd {
+    type Set = dd::Set;
+    fn set(&mut self, s: &PacketSet) -> dd::Set {
+        self.from_packet_set(s)
+    }
+    fn is_empty(&self, s: &dd::Set) -> bool {
+        s.is_empty()
+    }
+    fn same(&mut self, a: &dd::Set, b: &dd::Set) -> bool {
+        a == b
+    }
+    fn and(&mut self, a: &dd::Set, b: &dd::Set) -> dd::Set {
+        Dd::and(self, *a, *b)
+    }
+    fn diff(&mut self, a: &dd::Set, b: &dd::Set) -> dd::Set {
+        Dd::diff(self, *a, *b)
+    }
+    fn minus(&mut self, a: &mut dd::Set, b: &dd::Set) {
+        *a = Dd::diff(self, *a, *b)
+    }
+    fn add(&mut self, a: &mut dd::Set, b: dd::Set, _disjoint: bool) {
+        *a = Dd::or(self, *a, b)
+    }
+    fn work(&self, _s: &dd::Set) -> usize {
+        // One unit per rule; the diagram's own growth is bounded by `MAX_DD_NODES`.
+        1
+    }
+}
+
+/// Most decision-diagram nodes one device's walk may make before it stops (about 40 bytes each
+/// with their edges).
+pub const MAX_DD_NODES: usize = 20_000_000;
+
+/// A set of packets with an upper and a lower bound.
+#[derive(Clone, Debug, Default)]
+pub struct Flow<S = PacketSet> {
+    /// Packets that possibly belong (for some reading of unmodelled conditions).
+    pub may: S,
+    /// Packets that certainly belong; `None` when equal to `may` (no doubt on the way).
+    must: Option<S>,
+}
+
+impl<S: Clone + Default> Flow<S> {
     /// No packet.
-    pub fn empty() -> Flow {
-        Flow { may: PacketSet::empty(), must: None }
+    pub fn empty() -> Flow<S> {
+        Flow { may: S::default(), must: None }
     }
 
     /// A set without doubt.
-    pub fn exact(s: PacketSet) -> Flow {
+    pub fn exact(s: S) -> Flow<S> {
         Flow { may: s, must: None }
     }
 
     /// Both bounds.
-    pub fn bounds(may: PacketSet, must: PacketSet) -> Flow {
+    pub fn bounds(may: S, must: S) -> Flow<S> {
         Flow { may, must: Some(must) }
     }
 
     /// The lower bound.
-    pub fn must(&self) -> &PacketSet {
+    pub fn must(&self) -> &S {
         self.must.as_ref().unwrap_or(&self.may)
     }
 
     /// True if the bounds differ (some unmodelled construct is involved).
-    pub fn doubtful(&self) -> bool {
-        self.must.as_ref().is_some_and(|m| !m.same_as(&self.may))
+    pub fn doubtful_in<A: Algebra<Set = S>>(&self, alg: &mut A) -> bool {
+        self.must.as_ref().is_some_and(|m| !alg.same(m, &self.may))
     }
 
     /// True if even the upper bound is empty.
-    pub fn is_empty(&self) -> bool {
-        self.may.is_empty()
+    pub fn is_empty_in<A: Algebra<Set = S>>(&self, alg: &A) -> bool {
+        alg.is_empty(&self.may)
     }
 
     /// `self − s` on both bounds.
-    fn minus(mut self, s: &PacketSet) -> Flow {
-        subtract(&mut self.may, s);
+    fn minus<A: Algebra<Set = S>>(mut self, alg: &mut A, s: &S) -> Flow<S> {
+        alg.minus(&mut self.may, s);
         if let Some(m) = &mut self.must {
-            subtract(m, s);
+            alg.minus(m, s);
         }
         self
     }
 
     /// `self − s` on the lower bound only (packets only possibly taken).
-    fn minus_must(self, s: &PacketSet) -> Flow {
+    fn minus_must<A: Algebra<Set = S>>(self, alg: &mut A, s: &S) -> Flow<S> {
         let mut must = self.must().clone();
-        subtract(&mut must, s);
+        alg.minus(&mut must, s);
         Flow { may: self.may, must: Some(must) }
     }
 
     /// Add `o`; `disjoint` says the caller knows both bounds are disjoint from ours.
-    fn add(&mut self, o: Flow, disjoint: bool) {
-        if o.may.is_empty() {
+    fn add<A: Algebra<Set = S>>(&mut self, alg: &mut A, o: Flow<S>, disjoint: bool) {
+        if alg.is_empty(&o.may) {
             return;
         }
         let must = match (self.must.take(), o.must) {
@@ -96,16 +194,24 @@ impl Flow {
             (a, b) => {
                 let mut a = a.unwrap_or_else(|| self.may.clone());
                 let b = b.unwrap_or_else(|| o.may.clone());
-                if disjoint { a.extend_disjoint(b) } else { a = a.union(&b) }
+                alg.add(&mut a, b, disjoint);
                 Some(a)
             }
         };
-        if disjoint {
-            self.may.extend_disjoint(o.may);
-        } else {
-            self.may = self.may.union(&o.may);
-        }
+        alg.add(&mut self.may, o.may, disjoint);
         self.must = must;
+    }
+}
+
+impl Flow<PacketSet> {
+    /// True if the bounds differ (some unmodelled construct is involved).
+    pub fn doubtful(&self) -> bool {
+        self.doubtful_in(&mut Cubes)
+    }
+
+    /// True if even the upper bound is empty.
+    pub fn is_empty(&self) -> bool {
+        self.may.is_empty()
     }
 }
 
@@ -262,22 +368,22 @@ pub struct Context {
 
 /// What one rule does in one context.
 #[derive(Clone, Debug)]
-pub struct RuleCtx {
+pub struct RuleCtx<S = PacketSet> {
     /// Index into [`DeviceEffect::contexts`].
     pub ctx: u32,
     /// Packets that reach the rule and satisfy its conditions.
-    pub matched: Flow,
+    pub matched: Flow<S>,
     /// Packets whose way through this ruleset the rule settles: the matched packets for
     /// deciding rules, returns, gotos and unknown actions; for a jump, those that do not come
     /// back; nothing for rules that let evaluation go on.
-    pub decided: Flow,
+    pub decided: Flow<S>,
 }
 
 /// The effective sets of one rule.
-#[derive(Clone, Debug, Default)]
-pub struct RuleEffect {
+#[derive(Clone, Debug)]
+pub struct RuleEffect<S = PacketSet> {
     /// Per context where the rule matches something (upper bound non-empty).
-    pub ctxs: Vec<RuleCtx>,
+    pub ctxs: Vec<RuleCtx<S>>,
     /// A jump was not followed (depth or loop guard); treated as an unknown action.
     pub not_followed: bool,
 }
@@ -304,32 +410,44 @@ impl RuleEffect {
     }
 }
 
+impl<S> Default for RuleEffect<S> {
+    fn default() -> Self {
+        RuleEffect { ctxs: Vec::new(), not_followed: false }
+    }
+}
+
 /// One context's entry to a ruleset and what falls through its end.
 #[derive(Clone, Debug)]
-pub struct RulesetCtx {
+pub struct RulesetCtx<S = PacketSet> {
     /// Index into [`DeviceEffect::contexts`].
     pub ctx: u32,
     /// Packets handed to the ruleset.
-    pub entry: Flow,
+    pub entry: Flow<S>,
     /// Packets no rule settles (they fall off the last rule).
-    pub end: Flow,
+    pub end: Flow<S>,
     /// Packets that leave the ruleset without a decision of its own: those of `end`, those of
     /// its returns, and those coming back from its gotos. For an attached ruleset these get
     /// its default; a called one hands them back to the caller.
-    pub returned: Flow,
+    pub returned: Flow<S>,
 }
 
 /// The effective sets of one ruleset.
-#[derive(Clone, Debug, Default)]
-pub struct RulesetEffect {
+#[derive(Clone, Debug)]
+pub struct RulesetEffect<S = PacketSet> {
     /// True if the ruleset is attached (walked with every packet of its family).
     pub attached: bool,
     /// Rules that jump or go to this ruleset.
     pub callers: Vec<RuleLoc>,
     /// Per context.
-    pub ctxs: Vec<RulesetCtx>,
+    pub ctxs: Vec<RulesetCtx<S>>,
     /// Per rule.
-    pub rules: Vec<RuleEffect>,
+    pub rules: Vec<RuleEffect<S>>,
+}
+
+impl<S> Default for RulesetEffect<S> {
+    fn default() -> Self {
+        RulesetEffect { attached: false, callers: Vec::new(), ctxs: Vec::new(), rules: Vec::new() }
+    }
 }
 
 impl RulesetEffect {
@@ -340,16 +458,22 @@ impl RulesetEffect {
 }
 
 /// The effective sets of every ruleset of one device.
-#[derive(Clone, Debug, Default)]
-pub struct DeviceEffect {
+#[derive(Clone, Debug)]
+pub struct DeviceEffect<S = PacketSet> {
     /// Call paths, referenced by index.
     pub contexts: Vec<Context>,
     /// Per ruleset, in model order.
-    pub rulesets: Vec<RulesetEffect>,
+    pub rulesets: Vec<RulesetEffect<S>>,
     /// True if [`MAX_CONTEXTS`] was reached (some calls were taken as unknown actions).
     pub truncated: bool,
     /// True if [`MAX_WORK`] was reached: the walk stopped and the sets are incomplete.
     pub over_budget: bool,
+}
+
+impl<S> Default for DeviceEffect<S> {
+    fn default() -> Self {
+        DeviceEffect { contexts: Vec::new(), rulesets: Vec::new(), truncated: false, over_budget: false }
+    }
 }
 
 fn union_all<'a>(sets: impl Iterator<Item = &'a PacketSet>) -> PacketSet {
@@ -424,25 +548,45 @@ pub fn universe(family: Family, ifaces: usize, new_only: bool) -> PacketSet {
     out
 }
 
-struct Walker<'a> {
+struct Walker<'a, A: Algebra> {
     dev: &'a CDevice,
-    out: DeviceEffect,
+    alg: &'a mut A,
+    /// Each rule's conditions in the algebra's representation.
+    conds: &'a [Vec<A::Set>],
+    out: DeviceEffect<A::Set>,
     stack: Vec<RuleLoc>,
     on_stack: Vec<bool>,
     work: usize,
+    /// Past this many decision-diagram nodes the walk stops (only [`Dd`] grows).
+    dd_nodes: Option<Box<dyn Fn(&A) -> usize + 'a>>,
 }
 
 /// Compute the effective sets of every ruleset of a compiled device. `families` gives each
 /// ruleset's address family (model order); `new_only` marks attached rulesets that see only
 /// the first packet of each connection.
 pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect {
+    effect_with(&mut Cubes, dev, families, new_only, None)
+}
+
+/// [`device_effect`] computed on decision diagrams: the same sets, held by `dd`.
+pub fn device_effect_dd(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
+    effect_with(dd, dev, families, new_only, Some(Box::new(|d: &Dd| d.nodes())))
+}
+
+fn effect_with<'a, A: Algebra>(
+    alg: &'a mut A,
+    dev: &'a CDevice,
+    families: &[Family],
+    new_only: &[bool],
+    dd_nodes: Option<Box<dyn Fn(&A) -> usize + 'a>>,
+) -> DeviceEffect<A::Set> {
     let n = dev.rulesets.len();
     let mut out = DeviceEffect {
         contexts: Vec::new(),
         rulesets: dev
             .rulesets
             .iter()
-            .map(|rs| RulesetEffect { rules: vec![RuleEffect::default(); rs.rules.len()], ..Default::default() })
+            .map(|rs| RulesetEffect { rules: (0..rs.rules.len()).map(|_| RuleEffect::default()).collect(), ..Default::default() })
             .collect(),
         truncated: false,
         over_budget: false,
@@ -462,11 +606,13 @@ pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> D
     let mut seen = vec![false; n];
     roots.retain(|&r| r < n && !std::mem::replace(&mut seen[r], true));
     let ifaces = dev.ifaces.all().len();
-    let mut w = Walker { dev, out, stack: Vec::new(), on_stack: vec![false; n], work: 0 };
+    let conds: Vec<Vec<A::Set>> = dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| alg.set(&r.set)).collect()).collect();
+    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0, dd_nodes };
     for &root in &roots {
         w.out.rulesets[root].attached = true;
         let fam = families.get(root).copied().unwrap_or(Family::Any);
         let entry = universe(fam, ifaces, new_only.get(root).copied().unwrap_or(false));
+        let entry = w.alg.set(&entry);
         let ctx = w.out.contexts.len() as u32;
         w.out.contexts.push(Context { root, stack: Vec::new() });
         w.walk(root, Flow::exact(entry), ctx);
@@ -474,9 +620,9 @@ pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> D
     w.out
 }
 
-impl Walker<'_> {
+impl<A: Algebra> Walker<'_, A> {
     /// Walk one ruleset with `entry`; returns the packets that come back to the caller.
-    fn walk(&mut self, rs_idx: usize, entry: Flow, ctx: u32) -> Flow {
+    fn walk(&mut self, rs_idx: usize, entry: Flow<A::Set>, ctx: u32) -> Flow<A::Set> {
         let dev = self.dev;
         let Some(rs) = dev.rulesets.get(rs_idx) else { return entry };
         self.on_stack[rs_idx] = true;
@@ -485,25 +631,28 @@ impl Walker<'_> {
         // `ret` stays disjoint from `rem` while no rule is in doubt.
         let mut exact = true;
         for (i, r) in rs.rules.iter().enumerate() {
-            if rem.is_empty() {
+            if self.alg.is_empty(&rem.may) {
                 break;
             }
-            self.work += rem.may.cubes().len();
-            if self.work > MAX_WORK {
+            self.work += self.alg.work(&rem.may);
+            let too_big = self.dd_nodes.as_ref().is_some_and(|f| f(self.alg) > MAX_DD_NODES);
+            if self.work > MAX_WORK || too_big {
                 self.out.over_budget = true;
                 break;
             }
-            let m_may = rem.may.intersect(&r.set);
-            if m_may.is_empty() {
+            let conds = self.conds;
+            let cond = &conds[rs_idx][i];
+            let m_may = self.alg.and(&rem.may, cond);
+            if self.alg.is_empty(&m_may) {
                 continue;
             }
             let known = r.unknown.is_empty();
             let m_must = if !known {
-                PacketSet::empty()
+                A::Set::default()
             } else if rem.must.is_none() {
                 m_may.clone()
             } else {
-                rem.must().intersect(&r.set)
+                self.alg.and(rem.must(), cond)
             };
             let matched = if rem.must.is_none() && known { Flow::exact(m_may) } else { Flow::bounds(m_may, m_must) };
             let here = RuleLoc { ruleset: rs_idx, rule: i };
@@ -527,13 +676,13 @@ impl Walker<'_> {
                 Step::Decide | Step::Unknown | Step::Return => {
                     decided = matched.clone();
                     if step == Step::Return {
-                        ret.add(matched.clone(), exact && known);
+                        ret.add(self.alg, matched.clone(), exact && known);
                     }
                     if known && step != Step::Unknown {
-                        rem = rem.minus(&r.set);
+                        rem = rem.minus(self.alg, cond);
                     } else {
                         exact = false;
-                        rem = rem.minus_must(&r.set);
+                        rem = rem.minus_must(self.alg, cond);
                     }
                 }
                 Step::Jump(t) | Step::Goto(t) => {
@@ -546,42 +695,42 @@ impl Walker<'_> {
                     self.stack.pop();
                     if step == Step::Goto(t) {
                         decided = matched.clone();
-                        ret.add(back, exact && known);
+                        ret.add(self.alg, back, exact && known);
                         if known {
-                            rem = rem.minus(&r.set);
+                            rem = rem.minus(self.alg, cond);
                         } else {
                             exact = false;
-                            rem = rem.minus_must(&r.set);
+                            rem = rem.minus_must(self.alg, cond);
                         }
                     } else {
                         // Possibly decided: matched minus what surely comes back; surely
                         // decided: surely matched minus what possibly comes back.
-                        let d_may = matched.may.difference(back.must());
-                        let d_must = matched.must().difference(&back.may);
+                        let d_may = self.alg.diff(&matched.may, back.must());
+                        let d_must = self.alg.diff(matched.must(), &back.may);
                         decided = if matched.must.is_none() && back.must.is_none() {
                             Flow::exact(d_may)
                         } else {
                             Flow::bounds(d_may, d_must)
                         };
                         if known {
-                            rem = rem.minus(&r.set);
-                            rem.add(back, true);
-                            coalesce(&mut rem.may);
+                            rem = rem.minus(self.alg, cond);
+                            rem.add(self.alg, back, true);
+                            self.alg.tidy(&mut rem.may);
                             if let Some(m) = &mut rem.must {
-                                coalesce(m);
+                                self.alg.tidy(m);
                             }
                         } else {
                             // Packets possibly jumped: they possibly go on (the upper bound
                             // keeps them); those surely taken are no longer sure to go on.
                             exact = false;
-                            rem = rem.minus_must(&r.set);
+                            rem = rem.minus_must(self.alg, cond);
                         }
                     }
                 }
             }
             self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided });
         }
-        ret.add(rem.clone(), exact);
+        ret.add(self.alg, rem.clone(), exact);
         self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry, end: rem, returned: ret.clone() });
         self.on_stack[rs_idx] = false;
         ret

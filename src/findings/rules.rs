@@ -4,6 +4,7 @@
 use crate::model::{Action, Family, Stage};
 use crate::reach::{action_word, CDevice, CNetwork, RuleLoc};
 use crate::report::{Certainty, RuleRef};
+use crate::space::dd::{self, Dd};
 use crate::space::{self, proto, Dim, PacketSet, Ranges};
 use crate::Workspace;
 
@@ -61,7 +62,23 @@ pub fn device_effects(ws: &Workspace, net: &CNetwork) -> Vec<DeviceEffect> {
     net.devices.iter().enumerate().map(|(i, c)| one_device(ws, i, c).0).collect()
 }
 
-fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (DeviceEffect, Vec<Option<Stage>>) {
+/// The effective sets of every device computed on decision diagrams, each device with the
+/// manager that holds its sets (model order).
+pub fn device_effects_dd(ws: &Workspace, net: &CNetwork) -> Vec<(Dd, DeviceEffect<dd::Set>)> {
+    net.devices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (families, new_only, _) = device_inputs(ws, i, c);
+            let mut dd = Dd::new();
+            let e = effective::device_effect_dd(&mut dd, c, &families, &new_only);
+            (dd, e)
+        })
+        .collect()
+}
+
+/// Each ruleset's address family, whether it sees only new connections, and its stage.
+fn device_inputs(ws: &Workspace, i: usize, c: &CDevice) -> (Vec<Family>, Vec<bool>, Vec<Option<Stage>>) {
     let model = ws.network.devices.get(i).and_then(|d| d.firewall.as_ref());
     let families: Vec<Family> =
         (0..c.rulesets.len()).map(|r| model.and_then(|f| f.rulesets.get(r)).map_or(Family::Any, |rs| rs.family)).collect();
@@ -74,6 +91,11 @@ fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (DeviceEffect, Vec<Optio
         }
     }
     let new_only: Vec<bool> = stage.iter().map(|s| s.is_some_and(|s| s.new_only())).collect();
+    (families, new_only, stage)
+}
+
+fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (DeviceEffect, Vec<Option<Stage>>) {
+    let (families, new_only, stage) = device_inputs(ws, i, c);
     (effective::device_effect(c, &families, &new_only), stage)
 }
 

@@ -424,3 +424,41 @@ fn chain_called_twice_gets_the_union() {
     let src = u.project(Dim::Src);
     assert_eq!(super::super::text::addr_set(&src), "10.0.0.0/8, 192.168.0.0/16");
 }
+
+fn same_flow(dd: &crate::space::dd::Dd, a: &Flow<crate::space::dd::Set>, b: &Flow) -> bool {
+    dd.to_packet_set(a.may).same_as(&b.may) && dd.to_packet_set(*a.must()).same_as(b.must())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The walk on decision diagrams gives exactly the sets of the walk on cubes: every
+    /// context, every rule's matched and decided bounds, every ruleset's entry, end and return.
+    #[test]
+    fn decision_diagrams_give_the_same_effective_sets(d in arb_device(true)) {
+        let e = effect(&d);
+        let mut dd = crate::space::dd::Dd::new();
+        let f = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
+        prop_assert_eq!(&e.contexts, &f.contexts);
+        prop_assert_eq!(e.over_budget, f.over_budget);
+        for (x, y) in e.rulesets.iter().zip(&f.rulesets) {
+            prop_assert_eq!(x.ctxs.len(), y.ctxs.len());
+            for (a, b) in x.ctxs.iter().zip(&y.ctxs) {
+                prop_assert_eq!(a.ctx, b.ctx);
+                prop_assert!(same_flow(&dd, &b.entry, &a.entry));
+                prop_assert!(same_flow(&dd, &b.end, &a.end));
+                prop_assert!(same_flow(&dd, &b.returned, &a.returned));
+            }
+            for (r, s) in x.rules.iter().zip(&y.rules) {
+                prop_assert_eq!(r.not_followed, s.not_followed);
+                // The cube walk skips contexts where nothing matches, and so does the diagram walk.
+                prop_assert_eq!(r.ctxs.len(), s.ctxs.len());
+                for (a, b) in r.ctxs.iter().zip(&s.ctxs) {
+                    prop_assert_eq!(a.ctx, b.ctx);
+                    prop_assert!(same_flow(&dd, &b.matched, &a.matched));
+                    prop_assert!(same_flow(&dd, &b.decided, &a.decided));
+                }
+            }
+        }
+    }
+}
