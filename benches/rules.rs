@@ -10,7 +10,8 @@ mod bench {
     use std::time::{Duration, Instant};
 
     use criterion::{BenchmarkId, Criterion};
-    use portolan::findings::{check_rules, device_effects, device_effects_dd};
+    use portolan::findings::{check_rules, device_effects, device_effects_dd, device_effects_dd_in};
+    use portolan::space::{dd, Dim};
     use portolan::reach::CNetwork;
     use portolan::synth::Estate;
     use portolan::Workspace;
@@ -29,8 +30,10 @@ mod bench {
     pub fn once(n: usize) {
         let (ws, net) = load(n);
         if std::env::var_os("PORTOLAN_RULES_DD").is_some() {
+            // PORTOLAN_DD_ORDER=dst,src,... tries another order of the dimensions.
+            let order = std::env::var("PORTOLAN_DD_ORDER").ok().map(|v| order_from(&v)).unwrap_or(dd::ORDER);
             let t = Instant::now();
-            let eff = device_effects_dd(&ws, &net);
+            let eff = device_effects_dd_in(&ws, &net, order);
             let t_eff = t.elapsed();
             let nodes: usize = eff.iter().map(|(dd, _)| dd.nodes()).sum();
             let over = eff.iter().any(|(_, e)| e.over_budget);
@@ -39,6 +42,11 @@ mod bench {
                 t_eff.as_secs_f64() * 1e3,
                 if over { ", stopped at the budget" } else { "" }
             );
+            if std::env::var_os("PORTOLAN_RULES_TOP").is_some() {
+                for (d, nodes, edges) in eff.iter().flat_map(|(dd, _)| dd.stats()) {
+                    println!("  {d:?}: {nodes} nodes, {edges} intervals");
+                }
+            }
             if std::env::var_os("PORTOLAN_RULES_DD_ONLY").is_some() {
                 return;
             }
@@ -83,6 +91,20 @@ mod bench {
             t_eff.as_secs_f64() * 1e3,
             t_all.as_secs_f64() * 1e3
         );
+    }
+
+    /// An order from dimension names; the dimensions left out follow in their default order.
+    fn order_from(v: &str) -> [Dim; portolan::space::NDIMS] {
+        let mut out: Vec<Dim> = v
+            .split(',')
+            .filter_map(|w| Dim::ALL.iter().copied().find(|d| format!("{d:?}").eq_ignore_ascii_case(w.trim())))
+            .collect();
+        for d in dd::ORDER {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        std::array::from_fn(|i| out[i])
     }
 
     pub fn rules(c: &mut Criterion) {

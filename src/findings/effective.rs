@@ -54,6 +54,11 @@ pub trait Algebra {
     fn tidy(&mut self, _s: &mut Self::Set) {}
     /// Work charged for carrying this set past one rule (counted against [`MAX_WORK`]).
     fn work(&self, s: &Self::Set) -> usize;
+    /// Bytes held outside the sets themselves (a decision-diagram manager's nodes), counted
+    /// against [`MAX_SHARED_BYTES`].
+    fn shared_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// The cube sets of [`PacketSet`].
@@ -119,14 +124,17 @@ impl Algebra for Dd {
         *a = Dd::or(self, *a, b)
     }
     fn work(&self, _s: &dd::Set) -> usize {
-        // One unit per rule; the diagram's own growth is bounded by `MAX_DD_NODES`.
+        // One unit per rule; the diagrams' growth is bounded by `MAX_SHARED_BYTES`.
         1
+    }
+    fn shared_bytes(&self) -> usize {
+        self.bytes()
     }
 }
 
-/// Most decision-diagram nodes one device's walk may make before it stops (about 40 bytes each
-/// with their edges).
-pub const MAX_DD_NODES: usize = 20_000_000;
+/// Most memory a device's decision diagrams may take before its walk stops (the page runs in
+/// a 32-bit WebAssembly memory).
+pub const MAX_SHARED_BYTES: usize = 768 << 20;
 
 /// A set of packets with an upper and a lower bound.
 #[derive(Clone, Debug, Default)]
@@ -548,6 +556,46 @@ pub fn universe(family: Family, ifaces: usize, new_only: bool) -> PacketSet {
     out
 }
 
+impl DeviceEffect<dd::Set> {
+    /// The same effective sets as cube sets (for the findings' texts and set arithmetic).
+    /// Without `rulesets`, the per-context sets of the rulesets themselves (entry, end, return:
+    /// the large ones) are left empty and only the rules' sets are converted.
+    pub fn to_cubes(&self, dd: &Dd, rulesets: bool) -> DeviceEffect {
+        let flow = |f: &Flow<dd::Set>| Flow { may: dd.to_packet_set(f.may), must: f.must.map(|m| dd.to_packet_set(m)) };
+        DeviceEffect {
+            contexts: self.contexts.clone(),
+            rulesets: self
+                .rulesets
+                .iter()
+                .map(|rs| RulesetEffect {
+                    attached: rs.attached,
+                    callers: rs.callers.clone(),
+                    ctxs: rs
+                        .ctxs
+                        .iter()
+                        .filter(|_| rulesets)
+                        .map(|c| RulesetCtx { ctx: c.ctx, entry: flow(&c.entry), end: flow(&c.end), returned: flow(&c.returned) })
+                        .collect(),
+                    rules: rs
+                        .rules
+                        .iter()
+                        .map(|r| RuleEffect {
+                            ctxs: r
+                                .ctxs
+                                .iter()
+                                .map(|c| RuleCtx { ctx: c.ctx, matched: flow(&c.matched), decided: flow(&c.decided) })
+                                .collect(),
+                            not_followed: r.not_followed,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            truncated: self.truncated,
+            over_budget: self.over_budget,
+        }
+    }
+}
+
 struct Walker<'a, A: Algebra> {
     dev: &'a CDevice,
     alg: &'a mut A,
@@ -557,20 +605,18 @@ struct Walker<'a, A: Algebra> {
     stack: Vec<RuleLoc>,
     on_stack: Vec<bool>,
     work: usize,
-    /// Past this many decision-diagram nodes the walk stops (only [`Dd`] grows).
-    dd_nodes: Option<Box<dyn Fn(&A) -> usize + 'a>>,
 }
 
 /// Compute the effective sets of every ruleset of a compiled device. `families` gives each
 /// ruleset's address family (model order); `new_only` marks attached rulesets that see only
 /// the first packet of each connection.
 pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect {
-    effect_with(&mut Cubes, dev, families, new_only, None)
+    effect_with(&mut Cubes, dev, families, new_only)
 }
 
 /// [`device_effect`] computed on decision diagrams: the same sets, held by `dd`.
 pub fn device_effect_dd(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
-    effect_with(dd, dev, families, new_only, Some(Box::new(|d: &Dd| d.nodes())))
+    effect_with(dd, dev, families, new_only)
 }
 
 fn effect_with<'a, A: Algebra>(
@@ -578,7 +624,6 @@ fn effect_with<'a, A: Algebra>(
     dev: &'a CDevice,
     families: &[Family],
     new_only: &[bool],
-    dd_nodes: Option<Box<dyn Fn(&A) -> usize + 'a>>,
 ) -> DeviceEffect<A::Set> {
     let n = dev.rulesets.len();
     let mut out = DeviceEffect {
@@ -607,7 +652,7 @@ fn effect_with<'a, A: Algebra>(
     roots.retain(|&r| r < n && !std::mem::replace(&mut seen[r], true));
     let ifaces = dev.ifaces.all().len();
     let conds: Vec<Vec<A::Set>> = dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| alg.set(&r.set)).collect()).collect();
-    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0, dd_nodes };
+    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0 };
     for &root in &roots {
         w.out.rulesets[root].attached = true;
         let fam = families.get(root).copied().unwrap_or(Family::Any);
@@ -635,8 +680,7 @@ impl<A: Algebra> Walker<'_, A> {
                 break;
             }
             self.work += self.alg.work(&rem.may);
-            let too_big = self.dd_nodes.as_ref().is_some_and(|f| f(self.alg) > MAX_DD_NODES);
-            if self.work > MAX_WORK || too_big {
+            if self.work > MAX_WORK || self.alg.shared_bytes() > MAX_SHARED_BYTES {
                 self.out.over_budget = true;
                 break;
             }

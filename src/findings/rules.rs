@@ -53,24 +53,58 @@ struct Dev<'a> {
     name: &'a str,
     c: &'a CDevice,
     eff: DeviceEffect,
+    /// Per ruleset: whether any context enters it.
+    entered: Vec<bool>,
+    /// Per rule that never possibly matches: the packets entering its ruleset that its
+    /// conditions select (what earlier rules take from it).
+    unmatched_entered: std::collections::HashMap<RuleLoc, PacketSet>,
     /// Per ruleset: reached from a filtering stage.
     filtering: Vec<bool>,
 }
 
-/// The effective sets of every device (model order).
-pub fn device_effects(ws: &Workspace, net: &CNetwork) -> Vec<DeviceEffect> {
-    net.devices.iter().enumerate().map(|(i, c)| one_device(ws, i, c).0).collect()
+impl<'a> Dev<'a> {
+    /// What the checks need of a device's effective sets: the rules' sets as cube sets, and
+    /// from the diagrams which rulesets are entered and what earlier rules take from rules that
+    /// never match.
+    fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &DeviceEffect<dd::Set>, filtering: Vec<bool>) -> Dev<'a> {
+        Dev {
+            name,
+            c,
+            eff: e.to_cubes(dd, false),
+            entered: e.rulesets.iter().map(|r| !r.ctxs.is_empty()).collect(),
+            unmatched_entered: unmatched_entered(dd, c, e),
+            filtering,
+        }
+    }
 }
 
-/// The effective sets of every device computed on decision diagrams, each device with the
-/// manager that holds its sets (model order).
-pub fn device_effects_dd(ws: &Workspace, net: &CNetwork) -> Vec<(Dd, DeviceEffect<dd::Set>)> {
+/// The effective sets of every device (model order), computed on cube sets: the reference the
+/// decision-diagram walk ([`device_effects_dd`], which the findings use) is compared with.
+pub fn device_effects(ws: &Workspace, net: &CNetwork) -> Vec<DeviceEffect> {
     net.devices
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let (families, new_only, _) = device_inputs(ws, i, c);
-            let mut dd = Dd::new();
+            effective::device_effect(c, &families, &new_only)
+        })
+        .collect()
+}
+
+/// The effective sets of every device computed on decision diagrams, each device with the
+/// manager that holds its sets (model order).
+pub fn device_effects_dd(ws: &Workspace, net: &CNetwork) -> Vec<(Dd, DeviceEffect<dd::Set>)> {
+    device_effects_dd_in(ws, net, dd::ORDER)
+}
+
+/// [`device_effects_dd`] with the diagrams testing dimensions in `order`.
+pub fn device_effects_dd_in(ws: &Workspace, net: &CNetwork, order: [Dim; space::NDIMS]) -> Vec<(Dd, DeviceEffect<dd::Set>)> {
+    net.devices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (families, new_only, _) = device_inputs(ws, i, c);
+            let mut dd = Dd::with_order(order);
             let e = effective::device_effect_dd(&mut dd, c, &families, &new_only);
             (dd, e)
         })
@@ -94,9 +128,34 @@ fn device_inputs(ws: &Workspace, i: usize, c: &CDevice) -> (Vec<Family>, Vec<boo
     (families, new_only, stage)
 }
 
-fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (DeviceEffect, Vec<Option<Stage>>) {
+/// The effective sets of one device, computed on decision diagrams (the faster exact
+/// representation, BENCHMARKS.md "Per-rule analysis").
+fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (Dd, DeviceEffect<dd::Set>, Vec<Option<Stage>>) {
     let (families, new_only, stage) = device_inputs(ws, i, c);
-    (effective::device_effect(c, &families, &new_only), stage)
+    let mut dd = Dd::new();
+    let e = effective::device_effect_dd(&mut dd, c, &families, &new_only);
+    (dd, e, stage)
+}
+
+/// For every rule that matches nothing in any context: the packets entering its ruleset (in
+/// any context) that its conditions select, as cube sets.
+fn unmatched_entered(dd: &mut Dd, c: &CDevice, e: &DeviceEffect<dd::Set>) -> std::collections::HashMap<RuleLoc, PacketSet> {
+    let mut out = std::collections::HashMap::new();
+    for (ri, rs) in e.rulesets.iter().enumerate() {
+        let Some(crs) = c.rulesets.get(ri) else { continue };
+        let mut entry: Option<dd::Set> = None;
+        for (i, r) in rs.rules.iter().enumerate() {
+            if r.ctxs.iter().any(|x| !x.matched.may.is_empty()) {
+                continue;
+            }
+            let Some(cr) = crs.rules.get(i) else { continue };
+            let all = *entry.get_or_insert_with(|| rs.ctxs.iter().fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x.entry.may)));
+            let cond = dd.from_packet_set(&cr.set);
+            let entered = dd.and(all, cond);
+            out.insert(RuleLoc { ruleset: ri, rule: i }, dd.to_packet_set(entered));
+        }
+    }
+    out
 }
 
 /// Rule-hygiene findings of every device.
@@ -111,29 +170,36 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
             out.push(over_budget(c, format!("it has {rules} rules, more than the {MAX_RULES_PER_DEVICE} the per-rule analysis takes on")));
             continue;
         }
-        let (eff, stage) = one_device(ws, i, c);
+        let (mut dd, eff_dd, stage) = one_device(ws, i, c);
+        if eff_dd.over_budget {
+            let why = format!(
+                "it stopped at its budget ({} set operations, {} MB of decision diagrams)",
+                effective::MAX_WORK,
+                effective::MAX_SHARED_BYTES >> 20
+            );
+            out.push(over_budget(c, why));
+            continue;
+        }
         // A ruleset filters when some context reaching it starts at a filtering stage (or at
         // an attached ruleset bound nowhere, whose stage is unknown).
         let mut filtering = vec![false; c.rulesets.len()];
-        for (ri, rse) in eff.rulesets.iter().enumerate() {
+        for (ri, rse) in eff_dd.rulesets.iter().enumerate() {
             filtering[ri] = rse.ctxs.iter().any(|x| {
-                let root = eff.contexts.get(x.ctx as usize).map_or(ri, |k| k.root);
+                let root = eff_dd.contexts.get(x.ctx as usize).map_or(ri, |k| k.root);
                 matches!(stage.get(root).copied().flatten(), None | Some(Stage::Filter))
             });
         }
-        if eff.over_budget {
-            out.push(over_budget(c, format!("it stopped at its work budget ({} set operations)", effective::MAX_WORK)));
-            continue;
-        }
-        let d = Dev { name: &c.name, c, eff, filtering };
+        let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering);
+        drop(dd);
         check_device(&d, &mut out);
     }
     out
 }
 
 /// Devices with more rules than this are not analysed rule by rule: the effective sets of
-/// rulesets this large take minutes today (BENCHMARKS.md, "Per-rule analysis"), which would hold
-/// up every `portolan analyze` and the page. Such a device gets one R106 note instead.
+/// 10,000 rules take about a second, but the checks that follow them (on cube sets) take
+/// minutes (BENCHMARKS.md, "Per-rule analysis"), which would hold up every `portolan analyze`
+/// and the page. Such a device gets one R106 note instead.
 pub const MAX_RULES_PER_DEVICE: usize = 2_000;
 
 /// The per-rule analysis of a device was not done or stopped (`why`): no rule finding is
@@ -269,7 +335,7 @@ fn check_device(d: &Dev, out: &mut Vec<Finding>) {
         d.eff.rulesets.iter().map(|rs| rs.rules.iter().map(|r| r.decided_may()).collect()).collect();
     for (ri, rs) in c.rulesets.iter().enumerate() {
         let Some(re) = d.eff.rulesets.get(ri) else { continue };
-        if re.ctxs.is_empty() {
+        if !d.entered.get(ri).copied().unwrap_or(false) {
             unused(d, ri, out);
             continue;
         }
@@ -386,14 +452,6 @@ fn covering(c: &CDevice, loc: RuleLoc, m: &PacketSet, decided: &[PacketSet]) -> 
     v
 }
 
-fn entry_may(d: &Dev, ri: usize) -> PacketSet {
-    let mut e = PacketSet::empty();
-    for x in &d.eff.rulesets[ri].ctxs {
-        e = if e.is_empty() { x.entry.may.clone() } else { e.union(&x.entry.may) };
-    }
-    e
-}
-
 fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
@@ -406,7 +464,7 @@ fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
         ));
         return;
     }
-    let entered = entry_may(b.d, b.loc.ruleset).intersect(&r.set);
+    let entered = b.d.unmatched_entered.get(&b.loc).cloned().unwrap_or_default();
     let rs = &c.rulesets[b.loc.ruleset];
     if entered.is_empty() {
         let callers: Vec<RuleRef> = b.d.eff.rulesets[b.loc.ruleset].callers.iter().map(|l| rule_ref(c, *l)).collect();

@@ -309,7 +309,15 @@ fn pick_addr(r: &Ranges, first: usize) -> u128 {
 /// ephemeral source port.
 pub fn witness_packet(set: &PacketSet) -> Option<Packet> {
     let new = space::Ct::with_base(space::Ct::NEW);
-    let cube = set.cubes().iter().find(|c| c.get(Dim::Ct).intersects(&new)).or_else(|| set.cubes().first())?;
+    // The same witness whatever the order of the cubes: prefer the first packet of a
+    // connection, then TCP, UDP, ICMP, then the lowest values.
+    let rank = |c: &space::Cube| {
+        let p = c.get(Dim::Proto);
+        let proto = [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6].iter().position(|&x| p.contains(x as u128)).unwrap_or(4);
+        let firsts: Vec<u128> = Dim::ALL.iter().map(|&d| c.get(d).first().unwrap_or(0)).collect();
+        (!c.get(Dim::Ct).intersects(&new), proto, firsts)
+    };
+    let cube = set.cubes().iter().min_by_key(|c| rank(c))?;
     let mut p = Packet::zero();
     for d in Dim::ALL {
         let r = cube.get(d);

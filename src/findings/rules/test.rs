@@ -274,8 +274,9 @@ proptest! {
     /// leaving it out changes no packet's final decision.
     #[test]
     fn verdicts_agree_with_brute_force(d in arb_device(false)) {
-        let eff = effect(&d);
-        let dev = Dev { name: "t", c: &d, eff, filtering: vec![true; 3] };
+        let mut dd = crate::space::dd::Dd::new();
+        let eff = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
+        let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3]);
         let mut out = Vec::new();
         check_device(&dev, &mut out);
         let at = |code: &str, loc: RuleLoc| {
@@ -283,7 +284,7 @@ proptest! {
             out.iter().any(|f| f.code == code && f.line == r.prov.line && f.ruleset == format!("filter/C{}", loc.ruleset))
         };
         let pts = domain();
-        let reached: Vec<usize> = dev.eff.rulesets.iter().enumerate().filter(|(_, r)| !r.ctxs.is_empty()).map(|(i, _)| i).collect();
+        let reached: Vec<usize> = dev.entered.iter().enumerate().filter(|(_, e)| **e).map(|(i, _)| i).collect();
         for &ri in &reached {
             for (i, r) in d.rulesets[ri].rules.iter().enumerate() {
                 let loc = RuleLoc { ruleset: ri, rule: i };
