@@ -134,7 +134,7 @@ impl Algebra for Dd {
 
 /// Most memory a device's decision diagrams may take before its walk stops (the page runs in
 /// a 32-bit WebAssembly memory).
-pub const MAX_SHARED_BYTES: usize = 768 << 20;
+pub const MAX_SHARED_BYTES: usize = 512 << 20;
 
 /// A set of packets with an upper and a lower bound.
 #[derive(Clone, Debug, Default)]
