@@ -408,6 +408,14 @@ fn a_large_estate_is_drawn_in_groups() {
     let net = portolan::synth::Network::generate(1_000, 4_000, 10_000, 7);
     let mut files = net.input_files();
     files.push(net.vuln_scan(2_000, 7));
+    // The same files for the page's frame-rate benchmark (benches/map-frames.mjs).
+    if let Some(dir) = std::env::var_os("PORTOLAN_MAP_ESTATE_DIR") {
+        for f in &files {
+            let p = Path::new(&dir).join(&f.path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, &f.bytes).unwrap();
+        }
+    }
     let ws = Workspace::load(files);
     assert_eq!(ws.network.devices.len(), 1_000);
     let m = MapModel::build(&ws, None);
