@@ -1437,18 +1437,24 @@ impl MapModel {
         }
     }
 
-    /// The groups open by default: breadth first, from the top, while the view stays under
-    /// [`VIEW_BUDGET`] nodes.
+    /// The groups open by default, while the view stays under [`VIEW_BUDGET`] nodes: first
+    /// zones and areas, breadth first from the top, so the estate's structure shows; then the
+    /// subnets drawn by then, those with the fewest hosts first.
     pub fn default_expanded(&self) -> Vec<String> {
         let kids = self.children();
         let mut visible = kids.get(&None).map_or(0, Vec::len);
         let mut queue: VecDeque<usize> = kids.get(&None).into_iter().flatten().copied().collect();
         let mut open = Vec::new();
+        let mut subnets = Vec::new();
         while let Some(i) = queue.pop_front() {
             let n = &self.nodes[i];
             let Some(ch) = kids.get(&Some(n.id.as_str())) else {
                 continue;
             };
+            if n.kind == NodeKind::Subnet {
+                subnets.push((ch.len(), i));
+                continue;
+            }
             // An open group is still drawn, as the box around its members.
             if visible + ch.len() > VIEW_BUDGET {
                 continue;
@@ -1456,6 +1462,14 @@ impl MapModel {
             visible += ch.len();
             open.push(n.id.clone());
             queue.extend(ch.iter().copied());
+        }
+        subnets.sort();
+        for (len, i) in subnets {
+            if visible + len > VIEW_BUDGET {
+                break;
+            }
+            visible += len;
+            open.push(self.nodes[i].id.clone());
         }
         open
     }
@@ -1599,7 +1613,7 @@ fn plural(n: usize, one: &str) -> String {
     let n_text = n.to_string();
     let mut digits = String::new();
     for (k, c) in n_text.chars().enumerate() {
-        if k > 0 && (n_text.len() - k) % 3 == 0 {
+        if k > 0 && (n_text.len() - k).is_multiple_of(3) {
             digits.push(',');
         }
         digits.push(c);

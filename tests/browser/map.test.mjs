@@ -228,17 +228,25 @@ describe('the map', () => {
 
     // Click the web shop on the canvas.
     await page.$eval('#map-card', (e) => e.scrollIntoView({ block: 'start' }));
-    const at = await page.evaluate(() => {
-      const c = document.getElementById('map-canvas');
-      const cy = c._cyreg.cy;
-      const n = cy.getElementById('host:192.168.10.20');
-      cy.center(n);
-      const p = n.renderedPosition();
-      const b = c.getBoundingClientRect();
-      return { x: b.left + p.x, y: b.top + p.y };
-    });
-    await page.mouse.click(at.x, at.y);
-    await page.waitForFunction(() => /192\.168\.10\.20/.test(document.querySelector('#map-detail h3')?.textContent || ''), null, { timeout: 10_000 });
+    // The page may still be moving under the pointer (views below filling in): aim again if a
+    // click lands before it settles.
+    const shown = () => page.waitForFunction(() => /192\.168\.10\.20/.test(document.querySelector('#map-detail h3')?.textContent || ''), null, { timeout: 3_000 });
+    let hit = false;
+    for (let attempt = 0; attempt < 3 && !hit; attempt++) {
+      const at = await page.evaluate(() => {
+        const c = document.getElementById('map-canvas');
+        const cy = c._cyreg.cy;
+        const n = cy.getElementById('host:192.168.10.20');
+        cy.zoom(2);
+        cy.center(n);
+        const p = n.renderedPosition();
+        const b = c.getBoundingClientRect();
+        return { x: b.left + p.x, y: b.top + p.y };
+      });
+      await page.mouse.click(at.x, at.y);
+      hit = await shown().then(() => true, () => false);
+    }
+    assert.ok(hit, 'a click on the host selects it');
     const title = await page.textContent('#map-detail h3');
     assert.match(title, /^Host/);
     assert.match(title, /192\.168\.10\.20/);
@@ -253,9 +261,9 @@ describe('the map', () => {
     assert.equal(await page.inputValue('#exposure-filter'), '192.168.10.20');
     await page.waitForFunction(() => /192\.168\.10\.20/.test(document.querySelector('#exposure-shown').textContent) || document.querySelectorAll('#exposure tr.exp-row').length > 0);
     // Rows to the address, and port forwards to it.
-    const shown = await page.$$eval('#exposure tr.exp-row', (els) => els.map((e) => ({ ip: e.querySelector('.ip').textContent, text: e.textContent })));
-    assert.ok(shown.every((x) => x.text.includes('192.168.10.20')));
-    assert.equal(shown.filter((x) => x.ip === '192.168.10.20').length, exposures.length);
+    const rowsShown = await page.$$eval('#exposure tr.exp-row', (els) => els.map((e) => ({ ip: e.querySelector('.ip').textContent, text: e.textContent })));
+    assert.ok(rowsShown.every((x) => x.text.includes('192.168.10.20')));
+    assert.equal(rowsShown.filter((x) => x.ip === '192.168.10.20').length, exposures.length);
     // A device: its files with their coverage.
     await page.click('#map-list tr[data-id="device:core"] td:first-child button');
     const dev = await page.textContent('#map-detail');
