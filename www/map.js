@@ -147,6 +147,7 @@ export function createMap({ card, call, links }) {
   let seq = 0; // answers to earlier requests are dropped
   let pathIndex = null; // the attack path highlighted (index into attack_paths)
   let selected = null; // the node id whose details are shown
+  let refocus = null; // the group whose open/close button had the focus before a redraw
 
   const count = h('span', { id: 'map-count', class: 'count' });
   const status = h('p', { id: 'map-status', class: 'shown muted small', 'aria-live': 'polite' });
@@ -374,6 +375,7 @@ export function createMap({ card, call, links }) {
   }
 
   function toggle(id) {
+    if (listBody.contains(document.activeElement)) refocus = id;
     const open = new Set(view.expanded);
     if (open.has(id)) open.delete(id);
     else open.add(id);
@@ -482,6 +484,13 @@ export function createMap({ card, call, links }) {
           h('td', null, n.children > 0 ? h('button', { class: 'button small-button', type: 'button', 'aria-label': `${n.collapsed ? 'Open' : 'Close'} ${n.label}`, onclick: () => toggle(n.id) }, n.collapsed ? 'Open' : 'Close') : ''),
         ),
       );
+    }
+    // Keep the keyboard where it was: on the button of the group just opened or closed.
+    if (refocus) {
+      const row = [...listBody.rows].find((r) => r.dataset.id === refocus);
+      const b = row && row.cells[4].querySelector('button');
+      if (b) b.focus();
+      refocus = null;
     }
   }
 

@@ -223,6 +223,8 @@ describe('the map', () => {
     await open.focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('#map-list tr[data-id="host:10.20.2.5"]');
+    // The focus stays on the group's button, now named for closing it.
+    assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Close 10\.20\.2\.0\/24/);
     d = await drawn(page);
     assert.equal(d.nodes.find((n) => n.id === 'host:10.20.2.5').parent, 'subnet:10.20.2.0/24');
 
