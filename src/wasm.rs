@@ -180,8 +180,16 @@ impl Session {
     /// The network map with the heat and attack paths of the analysis for `origins` (as
     /// `analyze`; `undefined`: the network alone, without analysing), drawn with the groups
     /// `expanded` open (`undefined`: the default view): a `MapView`.
-    pub fn map(&self, origins: Option<Vec<String>>, expanded: Option<Vec<String>>) -> Result<JsValue, js_sys::Error> {
-        let cached = self.map.borrow().as_ref().is_some_and(|(asked, _)| *asked == origins);
+    pub fn map(
+        &self,
+        origins: Option<Vec<String>>,
+        expanded: Option<Vec<String>>,
+    ) -> Result<JsValue, js_sys::Error> {
+        let cached = self
+            .map
+            .borrow()
+            .as_ref()
+            .is_some_and(|(asked, _)| *asked == origins);
         if !cached {
             let model = match &origins {
                 Some(o) => MapModel::build(&self.ws, Some(&self.report(o.clone()))),
