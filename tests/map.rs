@@ -357,28 +357,42 @@ fn closing_a_subnet_draws_it_as_one_node() {
     }
 }
 
+/// A sample network of the page, as the page loads it (samples/index.json: its files, and its
+/// manifest given apart as `--manifest`).
+fn sample(info: &serde_json::Value) -> Workspace {
+    let read = |name: &str| {
+        let bytes = std::fs::read(Path::new(SAMPLES).join(name)).unwrap();
+        portolan::InputFile {
+            path: name.to_string(),
+            bytes,
+        }
+    };
+    let files = info["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| read(f.as_str().unwrap()))
+        .collect();
+    let manifest = info["manifest"].as_str().map(read);
+    Workspace::load_with_manifest(files, manifest)
+}
+
 #[test]
 fn every_sample_network() {
-    let mut names: Vec<_> = std::fs::read_dir(SAMPLES)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.path())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 3);
-    for dir in names {
-        let ws = Workspace::load(inputs::dir_inputs(&dir, &[]));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(SAMPLES).join("index.json")).unwrap())
+            .unwrap();
+    let samples = index["samples"].as_array().unwrap();
+    assert!(samples.len() >= 3);
+    for info in samples {
+        let id = info["id"].as_str().unwrap();
+        let ws = sample(info);
+        assert!(!ws.network.devices.is_empty(), "{id}");
         let (rep, m) = analysed(&ws);
         check_well_formed(&m);
         check_heat(&rep, &m);
         check_view(&m.view(None));
-        assert_eq!(
-            m.counts.devices,
-            ws.network.devices.len(),
-            "{}",
-            dir.display()
-        );
+        assert_eq!(m.counts.devices, ws.network.devices.len(), "{id}");
         // Without an analysis: the same network, no heat.
         let bare = MapModel::build(&ws, None);
         check_well_formed(&bare);
@@ -397,10 +411,68 @@ fn every_sample_network() {
         assert_eq!(
             ids(&bare),
             ids(&m),
-            "{}: the network's nodes do not depend on the analysis",
-            dir.display()
+            "{id}: the network's nodes do not depend on the analysis"
         );
     }
+}
+
+#[test]
+fn the_manifests_zones_hold_their_subnets() {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(SAMPLES).join("index.json")).unwrap())
+            .unwrap();
+    let info = index["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "dmz-db-vendor-policy")
+        .unwrap();
+    let (_, m) = analysed(&sample(info));
+    check_well_formed(&m);
+    let parent = |id: &str| {
+        m.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .and_then(|n| n.parent.clone())
+    };
+    // policy.yaml: dmz 192.168.10.0/24, apps 10.20.1.0/24, data 10.20.2.0/24, lan 10.20.3.0/24.
+    for (subnet, zone) in [
+        ("subnet:192.168.10.0/24", "zone:dmz"),
+        ("subnet:10.20.1.0/24", "zone:apps"),
+        ("subnet:10.20.2.0/24", "zone:data"),
+        ("subnet:10.20.3.0/24", "zone:lan"),
+    ] {
+        assert_eq!(parent(subnet).as_deref(), Some(zone), "{subnet}");
+    }
+    assert_eq!(
+        parent("host:10.20.2.5").as_deref(),
+        Some("subnet:10.20.2.0/24")
+    );
+    assert_eq!(m.counts.zones, 4);
+    let data = m.nodes.iter().find(|n| n.id == "zone:data").unwrap();
+    assert_eq!((data.members.subnets, data.members.hosts), (1, 1));
+    assert!(data.heat.jewel, "the zone shows the crown jewel inside");
+    // Subnets no zone names stay at the top level.
+    assert_eq!(parent("subnet:203.0.113.0/24"), None);
+    // Closing a zone draws it as one node standing for its subnet and host.
+    let mut open = m.default_expanded();
+    open.retain(|g| g != "zone:data");
+    let v = m.view(Some(&open));
+    check_view(&v);
+    assert!(v
+        .nodes
+        .iter()
+        .any(|n| n.node.id == "zone:data" && n.collapsed));
+    assert!(!v
+        .nodes
+        .iter()
+        .any(|n| n.node.id == "host:10.20.2.5" || n.node.id == "subnet:10.20.2.0/24"));
+    assert!(
+        v.edges
+            .iter()
+            .any(|e| e.source == "device:core" && e.target == "zone:data"),
+        "the attachment ends at the zone"
+    );
 }
 
 #[test]
