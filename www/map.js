@@ -135,6 +135,119 @@ function cyStyle() {
   return s;
 }
 
+// Cytoscape's cose layout lets open groups drift away from the edges that reach them (it does
+// not pull on a group through the edges of its box). So each level is laid out on its own: the
+// members of every open group (and the top level) are arranged with cose in a headless
+// Cytoscape instance, as boxes the size of their own arrangement, joined by the edges between
+// what they contain; members without any edge among them go in a grid. Then boxes are placed
+// from the top down.
+const LEAF = { w: 70, h: 46 };
+const PAD = 28;
+
+function nestedLayout(cy, view) {
+  const ids = new Set(view.nodes.map((n) => n.id));
+  const parentOf = new Map();
+  const kids = new Map([[null, []]]);
+  for (const n of view.nodes) {
+    const p = n.parent && ids.has(n.parent) ? n.parent : null;
+    parentOf.set(n.id, p);
+    if (!kids.has(p)) kids.set(p, []);
+    kids.get(p).push(n.id);
+  }
+  const chain = (id) => {
+    const out = [id];
+    for (let p = parentOf.get(id); p; p = parentOf.get(p)) out.push(p);
+    return out.reverse(); // top-level ancestor first
+  };
+  // Edges per group, between its members that hold the two ends.
+  const links = new Map();
+  for (const e of view.edges) {
+    const a = chain(e.source);
+    const b = chain(e.target);
+    let k = 0;
+    while (k < a.length && k < b.length && a[k] === b[k]) k++;
+    if (k >= a.length || k >= b.length) continue; // one end holds the other
+    const group = k === 0 ? null : a[k - 1];
+    if (!links.has(group)) links.set(group, []);
+    links.get(group).push([a[k], b[k]]);
+  }
+  const size = new Map(); // id → {w, h}
+  const rel = new Map(); // id → {x, y} relative to its group's centre
+  const arrange = (group) => {
+    const members = kids.get(group) || [];
+    for (const m of members) {
+      if (kids.has(m)) arrange(m);
+      else size.set(m, LEAF);
+    }
+    const edges = links.get(group) || [];
+    let pos;
+    if (edges.length === 0 || members.length < 2) {
+      // A grid, in the model's order.
+      const cols = Math.max(1, Math.ceil(Math.sqrt(members.length)));
+      const colW = Math.max(...members.map((m) => size.get(m).w), 1);
+      const rowH = Math.max(...members.map((m) => size.get(m).h), 1);
+      pos = new Map(members.map((m, i) => [m, { x: (i % cols) * colW, y: Math.floor(i / cols) * rowH }]));
+    } else {
+      const sub = cytoscape({ headless: true, styleEnabled: true, style: [{ selector: 'node', style: { width: 'data(w)', height: 'data(h)' } }] });
+      sub.add(members.map((m) => ({ group: 'nodes', data: { id: m, w: size.get(m).w, h: size.get(m).h } })));
+      const seen = new Set();
+      edges.forEach(([x, y], i) => {
+        const key = x < y ? `${x}\u0000${y}` : `${y}\u0000${x}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        sub.add({ group: 'edges', data: { id: `l${i}`, source: x, target: y } });
+      });
+      sub
+        .layout({
+          name: 'cose',
+          animate: false,
+          randomize: true,
+          fit: false,
+          nodeOverlap: 20,
+          componentSpacing: 60,
+          idealEdgeLength: () => 60,
+          nodeRepulsion: () => 200000,
+          gravity: 0.6,
+          numIter: members.length > 60 ? 800 : 1500,
+        })
+        .run();
+      pos = new Map(sub.nodes().map((n) => [n.id(), { ...n.position() }]));
+      sub.destroy();
+    }
+    let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const m of members) {
+      const p = pos.get(m);
+      const z = size.get(m);
+      x1 = Math.min(x1, p.x - z.w / 2);
+      y1 = Math.min(y1, p.y - z.h / 2);
+      x2 = Math.max(x2, p.x + z.w / 2);
+      y2 = Math.max(y2, p.y + z.h / 2);
+    }
+    const cx = (x1 + x2) / 2;
+    const cyy = (y1 + y2) / 2;
+    for (const m of members) rel.set(m, { x: pos.get(m).x - cx, y: pos.get(m).y - cyy });
+    if (group !== null) size.set(group, { w: x2 - x1 + 2 * PAD, h: y2 - y1 + 2 * PAD });
+  };
+  arrange(null);
+  const abs = new Map();
+  const place = (group, at) => {
+    for (const m of kids.get(group) || []) {
+      const r = rel.get(m);
+      const p = { x: at.x + r.x, y: at.y + r.y };
+      abs.set(m, p);
+      if (kids.has(m)) place(m, p);
+    }
+  };
+  place(null, { x: 0, y: 0 });
+  cy.batch(() => {
+    cy.nodes().forEach((n) => {
+      if (!kids.has(n.id()) && abs.has(n.id())) n.position(abs.get(n.id()));
+    });
+  });
+  cy.nodes().updateCompoundBounds(true);
+  cy.fit(undefined, 20);
+}
+
 /**
  * The Map view inside `card` (an empty section of the page). `call(type, payload)` asks the
  * worker; `links` holds the ways to the page's other views: exposure(address),
@@ -282,24 +395,7 @@ export function createMap({ card, call, links }) {
       c.elements().remove();
       c.add(elements);
     });
-    // cose keeps compound groups apart only when it starts from scratch; kept positions let
-    // groups pile up, so every drawing is laid out anew.
-    const layout = c.layout({
-      name: 'cose',
-      animate: false,
-      randomize: true,
-      fit: true,
-      padding: 20,
-      nodeDimensionsIncludeLabels: true,
-      nodeOverlap: 40,
-      componentSpacing: 80,
-      nestingFactor: 0.1,
-      gravity: 0.25,
-      idealEdgeLength: () => 80,
-      nodeRepulsion: () => 400000,
-      numIter: view.nodes.length > 150 ? 1000 : 2500,
-    });
-    layout.run();
+    nestedLayout(c, view);
     const k = view.counts;
     const shown = view.nodes.length;
     count.textContent = String(k.devices + k.hosts);
