@@ -262,7 +262,7 @@ export function createMap({ card, call, links }) {
   let selected = null; // the node id whose details are shown
   let refocus = null; // the group whose open/close button had the focus before a redraw
 
-  const count = h('span', { id: 'map-count', class: 'count' });
+  const count = h('span', { id: 'map-count', class: 'count', title: 'Devices and hosts on the map' });
   const status = h('p', { id: 'map-status', class: 'shown muted small', 'aria-live': 'polite' });
   const pathSelect = h('select', { id: 'map-path' }, h('option', { value: '' }, 'none'));
   const canvas = h('div', {
@@ -455,7 +455,10 @@ export function createMap({ card, call, links }) {
       return;
     }
     const p = view && view.paths.find((x) => x.index === index);
-    if (!p) return;
+    if (!p) {
+      status.textContent = 'That attack path is drawn once the map shows the analysis it comes from.';
+      return;
+    }
     const open = new Set(view.expanded);
     const missing = p.groups.filter((g) => !open.has(g));
     if (missing.length) {
