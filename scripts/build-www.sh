@@ -32,6 +32,10 @@ rm -rf "$out"
 mkdir -p "$out"
 cp -R www/. "$out"/
 rm -rf "$out/pkg"
+# The map's graph drawing library, pinned in package.json, served from the page's own folder.
+mkdir -p "$out/vendor"
+cp node_modules/cytoscape/dist/cytoscape.esm.min.mjs "$out/vendor/"
+cp node_modules/cytoscape/LICENSE "$out/vendor/cytoscape.LICENSE"
 
 echo "build-www: generating JS bindings"
 wasm-bindgen --target "$bindgen_target" --no-typescript --out-dir "$out/pkg" \
@@ -49,4 +53,6 @@ after=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 
 echo "build-www: $wasm $after bytes ($((after / 1024)) KiB; $((gz / 1024)) KiB gzipped; $((before / 1024)) KiB before wasm-opt)"
+js_gz=$(cat "$out"/*.js "$out"/pkg/*.js "$out"/vendor/*.mjs | gzip -9 -c | wc -c)
+echo "build-www: wasm + JavaScript transferred: $(((gz + js_gz) / 1024)) KiB gzipped ($((js_gz / 1024)) KiB of it JavaScript, cytoscape included)"
 echo "build-www: the page is in $out/ — copy that folder to any static host"

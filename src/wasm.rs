@@ -11,6 +11,7 @@
 //! s.export("summary", []);                           // management summary, evidence pack, …
 //! s.responsibilities([]);                            // per owner, the actions by risk
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
+//! s.map([], ["subnet:10.20.2.0/24"]);                // MapView: the map with those groups open
 //! ```
 
 use std::cell::RefCell;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::reach::{Analyzer, CNetwork, Origin, QueryRequest};
+use crate::report::map::MapModel;
 use crate::report::{render, roles, AnalyzeReport, ParseReport};
 use crate::{InputFile, Workspace};
 
@@ -59,6 +61,9 @@ pub struct Session {
     /// The last analysis and the origins it was asked for: exporting what the page shows does
     /// not analyse again.
     last: RefCell<Option<(Vec<String>, AnalyzeReport)>>,
+    /// The last map and the origins of the analysis it shows (`None`: the network alone), so
+    /// opening and closing groups does not build it again.
+    map: RefCell<Option<(Option<Vec<String>>, MapModel)>>,
 }
 
 impl Session {
@@ -110,7 +115,7 @@ impl Session {
         }
         let ws = Workspace::load_with_manifest(files, manifest);
         let net = Analyzer::new(&ws).into_network();
-        Ok(Session { ws, net, last: RefCell::new(None) })
+        Ok(Session { ws, net, last: RefCell::new(None), map: RefCell::new(None) })
     }
 
     /// Number of input files.
@@ -170,6 +175,31 @@ impl Session {
     /// risk with their evidence (`portolan analyze --format responsibilities`, as JSON).
     pub fn responsibilities(&self, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
         to_js(&roles::responsibilities(&self.report(origins)))
+    }
+
+    /// The network map with the heat and attack paths of the analysis for `origins` (as
+    /// `analyze`; `undefined`: the network alone, without analysing), drawn with the groups
+    /// `expanded` open (`undefined`: the default view): a `MapView`.
+    pub fn map(
+        &self,
+        origins: Option<Vec<String>>,
+        expanded: Option<Vec<String>>,
+    ) -> Result<JsValue, js_sys::Error> {
+        let cached = self
+            .map
+            .borrow()
+            .as_ref()
+            .is_some_and(|(asked, _)| *asked == origins);
+        if !cached {
+            let model = match &origins {
+                Some(o) => MapModel::build(&self.ws, Some(&self.report(o.clone()))),
+                None => MapModel::build(&self.ws, None),
+            };
+            *self.map.borrow_mut() = Some((origins, model));
+        }
+        let map = self.map.borrow();
+        let (_, model) = map.as_ref().ok_or_else(|| into_error("no map"))?;
+        to_js(&model.view(expanded.as_deref()))
     }
 
     /// The text of one-based `line` in input `file_index`, for the source viewer.

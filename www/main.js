@@ -2,6 +2,8 @@
 // worker, which owns the WebAssembly module and does all parsing and analysis.
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
+import { createMap } from './map.js';
+
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +214,7 @@ function showReport(r, ms) {
   clear($('result'));
   $('workspace').hidden = false;
   $('views-nav').hidden = false;
+  networkMap.reset();
   // What the Internet (and any origin a manifest declares) reaches is the first question for
   // any estate: answer it right away.
   $('origins').value = '';
@@ -811,6 +814,7 @@ async function runAnalysis() {
     renderAttack();
     renderFindings();
     renderPolicy();
+    networkMap.update(origins);
     setExportsDisabled(false);
     loadRoles(gen, seq);
   } catch (e) {
@@ -1261,6 +1265,7 @@ function attackPathDetail(p, i) {
       { class: 'small muted' },
       `${plural(p.steps.length, 'step')}, each a connection the network lets through to a service that lets the attacker in; the path's likelihood, ${percent(p.likelihood)}, is the product of theirs.`,
     ),
+    h('button', { class: 'button small-button show-on-map', type: 'button', onclick: () => networkMap.showPath(i) }, 'Show on map'),
     h('ol', { class: 'attack-steps' }, p.steps.map((s, j) => attackStep(s, i, j))),
   );
 }
@@ -2290,4 +2295,25 @@ window.addEventListener('drop', (ev) => {
   dragDepth = 0;
   zone.classList.remove('dragging');
   if (ev.dataTransfer && ev.dataTransfer.files.length && !$('sample-button').disabled) loadFiles(filesFromDrop(ev.dataTransfer));
+});
+
+// The Map view (www/map.js) draws what the worker's map requests return; its links lead here.
+const networkMap = createMap({
+  card: $('map-card'),
+  call,
+  links: {
+    exposure(address) {
+      $('exposure-filter').value = address;
+      $('exposure-filter').dispatchEvent(new Event('input'));
+      $('exposure-card').scrollIntoView({ block: 'start' });
+    },
+    findings(device) {
+      $('findings-filter').value = device;
+      $('findings-filter').dispatchEvent(new Event('input'));
+      $('findings-card').scrollIntoView({ block: 'start' });
+    },
+    files() {
+      $('workspace').scrollIntoView({ block: 'start' });
+    },
+  },
 });

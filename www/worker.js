@@ -8,6 +8,8 @@
 //                     findings-csv, summary, responsibilities, evidence, evidence-json)
 //                  {id, type: 'responsibilities', origins: [string]}
 //                  {id, type: 'source', file, line, context}
+//                  {id, type: 'map', origins: [string] | null, expanded: [string] | null}
+//                     (origins null: the network alone; expanded null: the default view)
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
 //                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
 //                  or {type: 'fatal', error}
@@ -113,6 +115,10 @@ const handlers = {
   responsibilities: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.responsibilities(origins(m.origins));
+  },
+  map: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.map(Array.isArray(m.origins) ? origins(m.origins) : undefined, Array.isArray(m.expanded) ? m.expanded.map(String) : undefined);
   },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
 };

@@ -529,5 +529,6 @@ impl AnalyzeReport {
 }
 
 pub mod diff;
+pub mod map;
 pub mod render;
 pub mod roles;
