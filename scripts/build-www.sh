@@ -33,6 +33,15 @@ mkdir -p "$out"
 cp -R www/. "$out"/
 rm -rf "$out/pkg"
 
+# Libraries from npm (package.json pins them), copied beside the page: never loaded from a CDN.
+# fflate (MIT) decompresses the zip archives given to the page (www/zip.js).
+mkdir -p "$out/vendor"
+{
+  echo "// fflate $(node -p 'require("./node_modules/fflate/package.json").version') — MIT License, Copyright (c) 2023 Arjun Barrett; https://github.com/101arrowz/fflate"
+  cat node_modules/fflate/esm/browser.js
+} > "$out/vendor/fflate.js"
+cp node_modules/fflate/LICENSE "$out/vendor/fflate.LICENSE"
+
 echo "build-www: generating JS bindings"
 wasm-bindgen --target "$bindgen_target" --no-typescript --out-dir "$out/pkg" \
   "$target_dir/wasm32-unknown-unknown/release/portolan.wasm"

@@ -2,6 +2,8 @@
 // worker, which owns the WebAssembly module and does all parsing and analysis.
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
+import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
+
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ async function loadFiles(filesPromise) {
   const bytes = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   setStatus(`Parsing ${plural(files.length, 'file')} (${formatBytes(bytes)})…`, 'working');
   try {
-    const { result, ms } = await call('load', { files }, files.map((f) => f.bytes));
+    const { result, ms } = await loadGiven(files); // zip archives opened; the files kept for remove, replace and sessions
     usingSample = null;
     showReport(result, ms);
   } catch (e) {
@@ -176,6 +178,7 @@ async function loadSample() {
   setStatus(`Parsing the sample network ${sample.name}…`, 'working');
   try {
     const { result, ms } = await call('loadSample', { sample: sample.id });
+    await adoptSample(sample.id);
     usingSample = sample;
     showReport(result, ms);
   } catch (e) {
@@ -272,10 +275,11 @@ function renderInputs(inputs) {
     );
     if (n > 0) {
       body.appendChild(
-        h('tr', { id: diagId, class: 'diag-row', hidden: true }, h('td', { colspan: '6' }, renderDiagnostics(inp, i))),
+        h('tr', { id: diagId, class: 'diag-row', hidden: true }, h('td', { colspan: '7' }, renderDiagnostics(inp, i))),
       );
     }
   });
+  decorateInputs(body);
 }
 
 function pathCell(path) {
@@ -2221,6 +2225,8 @@ $('source-dialog').addEventListener('click', (ev) => {
 
 // ---------------------------------------------------------------------------------------------
 // Wiring.
+
+installFiles({ call, h, setStatus, shown: (result, ms) => showReport(result, ms) });
 
 $('sample-button').addEventListener('click', loadSample);
 

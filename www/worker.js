@@ -8,12 +8,15 @@
 //                     findings-csv, summary, responsibilities, evidence, evidence-json)
 //                  {id, type: 'responsibilities', origins: [string]}
 //                  {id, type: 'source', file, line, context}
+//                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
+//                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
 //                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
 //                  or {type: 'fatal', error}
 // Everything is fetched during start-up; nothing afterwards.
 
 import init, { Session } from './pkg/portolan.js';
+import { readZip } from './zip.js';
 
 let session = null;
 let samples = []; // [{id, info, files: [{name, bytes, manifest}]}], in the order of samples/index.json
@@ -115,6 +118,12 @@ const handlers = {
     return session.responsibilities(origins(m.origins));
   },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
+  unzip: (m) => readZip(new Uint8Array(m.bytes), String(m.name)),
+  sampleFiles: (m) => {
+    const s = samples.find((x) => x.id === String(m.sample));
+    if (!s) throw new Error(`there is no sample network ${String(m.sample)}`);
+    return s.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes), manifest: f.manifest }));
+  },
 };
 
 self.onmessage = async (ev) => {
