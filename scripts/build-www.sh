@@ -59,3 +59,6 @@ gz=$(gzip -9 -c "$wasm" | wc -c)
 
 echo "build-www: $wasm $after bytes ($((after / 1024)) KiB; $((gz / 1024)) KiB gzipped; $((before / 1024)) KiB before wasm-opt)"
 echo "build-www: the page is in $out/ — copy that folder to any static host"
+
+# The same page as one self-contained HTML file for file:// (scripts/build-single.sh).
+bash scripts/build-single.sh --no-build

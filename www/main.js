@@ -3,6 +3,8 @@
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
 import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
+import { installSession, openIfSession, openSession, saveSession } from './session.js';
+import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,7 +41,11 @@ const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// The single-file build (scripts/build-single.sh) carries the worker's code in the page itself.
+const embeddedWorker = document.getElementById('portolan-worker');
+const worker = embeddedWorker
+  ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })))
+  : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
 let busy = 0;
@@ -155,6 +161,7 @@ async function loadFiles(filesPromise) {
     setStatus('No files were given.', 'error');
     return;
   }
+  if (await openIfSession(files)) return;
   const bytes = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   setStatus(`Parsing ${plural(files.length, 'file')} (${formatBytes(bytes)})…`, 'working');
   try {
@@ -191,7 +198,7 @@ async function loadSample() {
 
 const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupported: 'unsupported' };
 
-function showReport(r, ms) {
+function showReport(r, ms, origins = '') {
   report = r;
   loadGen++;
   pathIndex = new Map();
@@ -217,7 +224,9 @@ function showReport(r, ms) {
   $('views-nav').hidden = false;
   // What the Internet (and any origin a manifest declares) reaches is the first question for
   // any estate: answer it right away.
-  $('origins').value = '';
+  $('origins').value = origins;
+  $('session-save').disabled = false;
+  whatifReset();
   $('exposure-filter').value = '';
   $('certainty-filter').value = '';
   exposureView.filter = '';
@@ -576,6 +585,7 @@ function ruleRow(rule, deciding) {
     h('span', { class: 'ruleset' }, rule.ruleset),
     h('code', { class: 'rule-text' }, unbrokenWords(rule.text)),
     ruleLocation(rule),
+    ruleActions(rule),
   );
 }
 
@@ -816,6 +826,7 @@ async function runAnalysis() {
     renderFindings();
     renderPolicy();
     setExportsDisabled(false);
+    whatifRefresh();
     loadRoles(gen, seq);
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
@@ -1047,6 +1058,7 @@ function exposureDetail(e) {
     body.appendChild(h('div', { class: 'scan-facts' }, h('p', { class: 'label' }, 'Scans vs configs'), h('ul', null, e.scan.map((f) => h('li', null, locatedText(f))))));
   }
   if (e.hops && e.hops.length) body.appendChild(hopList(e.hops));
+  append(body, [serviceAction(e.ip, e.proto, e.ports)]);
   return body;
 }
 
@@ -1324,6 +1336,7 @@ function attackStep(s, i, j) {
     s.confirmed ? null : h('p', { class: 'unconfirmed' }, 'No scan saw it listening: the service is assumed from its port.'),
     s.certainty === 'possible' || (s.uncertain && s.uncertain.length) ? uncertainBlock(s.uncertain, 'Possible: depends on what Portolan does not model') : null,
     hops.length ? h('div', { class: 'step-net' }, button, region) : null,
+    serviceAction(s.to, s.proto, s.port),
   );
 }
 
@@ -1577,6 +1590,7 @@ function findingDetail(f) {
         h('span', { class: 'ruleset' }, [f.device, f.ruleset].filter(Boolean).join(' ')),
         h('code', { class: 'rule-text' }, unbrokenWords(f.text)),
         findingLocation(f),
+        ruleActions({ file: f.file, line: f.line, action: '' }),
       ),
     );
   }
@@ -2227,6 +2241,24 @@ $('source-dialog').addEventListener('click', (ev) => {
 // Wiring.
 
 installFiles({ call, h, setStatus, shown: (result, ms) => showReport(result, ms) });
+installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
+installSession({
+  call,
+  h,
+  setStatus,
+  current: () => ({ sample: usingSample ? usingSample.id : null, origins: analysis ? analysis.origins : parseOrigins($('origins').value) }),
+  restored: (result, ms, sampleId, origins) => {
+    usingSample = samples.find((s) => s.id === sampleId) ?? null;
+    showReport(result, ms, origins);
+  },
+});
+$('session-save').addEventListener('click', saveSession);
+$('session-input').addEventListener('change', async (ev) => {
+  const input = ev.currentTarget;
+  const file = input.files[0];
+  input.value = '';
+  if (file) await openSession(file.name, new Uint8Array(await file.arrayBuffer()));
+});
 
 $('sample-button').addEventListener('click', loadSample);
 
