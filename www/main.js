@@ -5,6 +5,7 @@
 import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
 import { installSession, openIfSession, openSession, saveSession } from './session.js';
 import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
+import { installWorkshop, renderWorkshop } from './workshop.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -399,6 +400,7 @@ function renderSampleInfo() {
   const box = clear($('sample-info'));
   const examples = clear($('examples-list'));
   const sample = usingSample;
+  renderWorkshop(sample);
   box.hidden = !sample;
   $('examples').hidden = !sample || sample.questions.length === 0;
   if (!sample) return;
@@ -2241,6 +2243,7 @@ $('source-dialog').addEventListener('click', (ev) => {
 // Wiring.
 
 installFiles({ call, h, setStatus, shown: (result, ms) => showReport(result, ms) });
+installWorkshop({ h, clear });
 installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
 installSession({
   call,

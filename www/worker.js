@@ -12,7 +12,7 @@
 //                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
 //                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
-//                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
+//                  {type: 'ready', samples: [{id, name, description, files, questions, workshop}]} once,
 //                  or {type: 'fatal', error}
 // Everything is fetched during start-up; nothing afterwards.
 
@@ -60,7 +60,9 @@ async function loadSampleFiles() {
       const files = await Promise.all(
         [...names, ...(manifest ? [manifest] : [])].map(async (name, i) => ({ name, bytes: await bytesOf(name), manifest: i === names.length })),
       );
-      return { id: String(info.id ?? `sample-${n + 1}`), info, files };
+      // Guided questions (samples/<name>/questions.json), shown by workshop.js.
+      const workshop = typeof info.workshop === 'string' ? await fetchOk(new URL(info.workshop.split('/').map(encodeURIComponent).join('/'), base), 'json') : null;
+      return { id: String(info.id ?? `sample-${n + 1}`), info, files, workshop };
     }),
   );
 }
@@ -68,12 +70,13 @@ async function loadSampleFiles() {
 const started = (async () => {
   const [, list] = await Promise.all([init(EMBED ? { module_or_path: fromBase64(EMBED.wasm) } : undefined), loadSampleFiles()]);
   samples = list;
-  return samples.map(({ id, info, files }) => ({
+  return samples.map(({ id, info, files, workshop }) => ({
     id,
     name: String(info.name ?? 'Sample network'),
     description: String(info.description ?? ''),
     files: files.map((f) => f.name),
     questions: Array.isArray(info.questions) ? info.questions : [],
+    workshop,
   }));
 })();
 
