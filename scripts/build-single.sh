@@ -30,8 +30,8 @@ trap 'rm -rf "$tmp"' EXIT
 esbuild=node_modules/.bin/esbuild
 # import.meta only names the hosted files, which the embedded page never uses: its warning is
 # expected, every other warning is shown.
-"$esbuild" "$out/main.js" --bundle --format=iife --target=es2022 --minify --log-override:empty-import-meta=silent --outfile="$tmp/main.js"
-"$esbuild" "$out/worker.js" --bundle --format=iife --target=es2022 --minify --log-override:empty-import-meta=silent --outfile="$tmp/worker.js"
+"$esbuild" "$out/main.js" --bundle --format=iife --target=es2022 --minify --log-level=warning --log-override:empty-import-meta=silent --outfile="$tmp/main.js"
+"$esbuild" "$out/worker.js" --bundle --format=iife --target=es2022 --minify --log-level=warning --log-override:empty-import-meta=silent --outfile="$tmp/worker.js"
 
 python3 - "$out" "$tmp" <<'EOF'
 import base64, hashlib, json, pathlib, re, sys

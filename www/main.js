@@ -840,6 +840,7 @@ async function runAnalysis() {
     clear($('findings')).appendChild(notice('error', 'No findings', 'The analysis failed: see Exposure above.'));
     clear($('policy')).appendChild(notice('error', 'The policy was not checked', 'The analysis failed: see Exposure above.'));
     clear($('roles')).appendChild(notice('error', 'No responsibilities', 'The analysis failed: see Exposure above.'));
+    whatifRefresh();
   } finally {
     if (seq === analysisSeq) $('analyze-button').disabled = false;
   }
@@ -2242,7 +2243,16 @@ $('source-dialog').addEventListener('click', (ev) => {
 // ---------------------------------------------------------------------------------------------
 // Wiring.
 
-installFiles({ call, h, setStatus, shown: (result, ms) => showReport(result, ms) });
+// A file removed or replaced: the set is the user's own now, no longer the sample as bundled.
+installFiles({
+  call,
+  h,
+  setStatus,
+  shown: (result, ms) => {
+    usingSample = null;
+    showReport(result, ms);
+  },
+});
 installWorkshop({ h, clear });
 installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
 installSession({

@@ -57,6 +57,14 @@ describe('workshops', () => {
     await q.locator('.ws-show-hint').click();
     await q.locator('.ws-show-answer').click();
     await page.locator('#workshop-card').screenshot({ path: path.join(RESULTS, 'workshop-multi-site.png') });
+    // A file of the sample removed: the set is no longer the sample, and its workshop goes.
+    const scan = page.locator('#inputs-table tbody tr', { has: page.locator('td.path[title="multi-site/scan.xml"]') });
+    await scan.locator('button.file-remove').click();
+    await page.waitForFunction(() => /^Removed multi-site\/scan\.xml\. Loaded 7 files/.test(document.querySelector('#status').textContent));
+    await page.waitForSelector('#workshop-card[hidden]', { state: 'attached' });
+    assert.ok(await page.locator('#sample-info').isHidden());
+    await loadSample(page, 'multi-site');
+    await page.waitForSelector('#workshop-card:not([hidden])');
     // Leaving for one's own files hides the workshop.
     await page.setInputFiles('#file-input', { name: 'fw.iptables', mimeType: 'text/plain', buffer: Buffer.from('*filter\n:INPUT DROP [0:0]\nCOMMIT\n') });
     await page.waitForSelector('#workshop-card[hidden]', { state: 'attached' });
