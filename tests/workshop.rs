@@ -1,5 +1,5 @@
 //! The workshop questions bundled with the page's sample networks
-//! (`www/samples/<name>/questions.json`, named by `samples/index.json`'s `workshop`): every
+//! (`www/samples/workshops/<id>.json`, named by `samples/index.json`'s `workshop`): every
 //! answer is checked against what the core computes from the sample's files — an exposure, an
 //! attack path, a policy violation, a finding or a query's verdict — so an answer cannot drift
 //! from the analysis the page shows.
@@ -85,7 +85,7 @@ fn holds(an: &Analyzer, rep: &AnalyzeReport, check: &Value) -> Result<(), String
     }
 }
 
-/// A value's JSON text without quotes (how a certainty reads in questions.json).
+/// A value's JSON text without quotes (how a certainty reads in a workshop file).
 mod erased {
     pub trait Ser {
         fn json(&self) -> String;

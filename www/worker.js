@@ -60,7 +60,7 @@ async function loadSampleFiles() {
       const files = await Promise.all(
         [...names, ...(manifest ? [manifest] : [])].map(async (name, i) => ({ name, bytes: await bytesOf(name), manifest: i === names.length })),
       );
-      // Guided questions (samples/<name>/questions.json), shown by workshop.js.
+      // Guided questions (samples/workshops/<id>.json), shown by workshop.js.
       const workshop = typeof info.workshop === 'string' ? await fetchOk(new URL(info.workshop.split('/').map(encodeURIComponent).join('/'), base), 'json') : null;
       return { id: String(info.id ?? `sample-${n + 1}`), info, files, workshop };
     }),

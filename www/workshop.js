@@ -1,4 +1,4 @@
-// Workshops: a sample network may come with guided questions (samples/<name>/questions.json,
+// Workshops: a sample network may come with guided questions (samples/workshops/<id>.json,
 // named by samples/index.json's `workshop`). Each question has a hint and an answer shown on
 // request; every answer can be checked in the page's views, and tests/workshop.rs checks each one
 // against what the core computes, so answers cannot drift from the analysis.
