@@ -1061,7 +1061,9 @@ function exposureDetail(e) {
     body.appendChild(h('div', { class: 'scan-facts' }, h('p', { class: 'label' }, 'Scans vs configs'), h('ul', null, e.scan.map((f) => h('li', null, locatedText(f))))));
   }
   if (e.hops && e.hops.length) body.appendChild(hopList(e.hops));
-  append(body, [serviceAction(e.ip, e.proto, e.ports)]);
+  // A port forward's service listens where the forward sends it.
+  const fwd = /^\[?([^\]]+?)\]?:(\d+)$/.exec(forwardedTo(e)[0] ?? '');
+  append(body, [fwd ? serviceAction(fwd[1], e.proto, fwd[2]) : serviceAction(e.ip, e.proto, e.ports)]);
   return body;
 }
 

@@ -121,8 +121,10 @@ export function ruleActions(rule) {
 export function serviceAction(addr, proto, port) {
   const { h } = api;
   const p = String(port ?? '');
-  if (!(proto in PROTO) || !/^\d{1,5}$/.test(p) || Number(p) > 65535 || !addr) return null;
-  const edit = { edit: 'close-port', addr: String(addr), proto: PROTO[proto], port: Number(p) };
+  const ip = String(addr ?? '');
+  const single = /^(\d{1,3}\.){3}\d{1,3}$/.test(ip) || (ip.includes(':') && /^[0-9a-f:.]+$/i.test(ip));
+  if (!(proto in PROTO) || !/^\d{1,5}$/.test(p) || Number(p) > 65535 || !single) return null;
+  const edit = { edit: 'close-port', addr: ip, proto: PROTO[proto], port: Number(p) };
   return h(
     'button',
     { type: 'button', class: 'button small-button wi-close', title: `What if ${proto}/${p} no longer listened on ${addr}? See what it changes`, onclick: () => add(edit) },

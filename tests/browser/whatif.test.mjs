@@ -41,6 +41,8 @@ describe('what-if', () => {
     assert.ok(await page.locator('#whatif-card').isHidden());
     const row = page.locator('#exposure tr.exp-row', { has: page.locator('.svc', { hasText: /^tcp\/2222$/ }) }).first();
     await row.locator('.svc').click();
+    // The forward's service is closed where it listens, on the build host.
+    assert.equal(await page.locator('#exposure tr.exp-detail button.wi-close').first().textContent(), 'What if tcp/22 on 10.0.0.50 closed');
     const decision = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('.loc', { hasText: 'edge-fw/edge-fw.iptables:20' }) }).first();
     await decision.locator('button.wi-open').click();
     // The rule accepts: "make it accept" is not offered.
