@@ -10,6 +10,7 @@
 //! s.export("csv", ["internet"]);                     // the same analysis as Markdown or CSV text
 //! s.export("summary", []);                           // management summary, evidence pack, …
 //! s.responsibilities([]);                            // per owner, the actions by risk
+//! s.whatif([{ edit: "delete-rule", file: "fw1.iptables", line: 7 }], []); // what the edit changes
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
 //! s.map([], ["subnet:10.20.2.0/24"]);                // MapView: the map with those groups open
 //! ```
@@ -22,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use crate::reach::{Analyzer, CNetwork, Origin, QueryRequest};
 use crate::report::map::MapModel;
 use crate::report::{render, roles, AnalyzeReport, ParseReport};
-use crate::{InputFile, Workspace};
+use crate::{whatif, InputFile, Workspace};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -81,11 +82,19 @@ impl Session {
             }
         }
         let an = self.analyzer();
-        let list: Vec<Origin> =
-            if origins.is_empty() { an.default_origins() } else { origins.iter().map(|o| an.origin_named(o)).collect() };
+        let list = origin_list(&an, &origins);
         let rep = AnalyzeReport::build(&an, &list);
         *self.last.borrow_mut() = Some((origins, rep.clone()));
         rep
+    }
+}
+
+/// The origins asked for (none means `internet` and the manifest's origins).
+fn origin_list(an: &Analyzer<'_>, origins: &[String]) -> Vec<Origin> {
+    if origins.is_empty() {
+        an.default_origins()
+    } else {
+        origins.iter().map(|o| an.origin_named(o)).collect()
     }
 }
 
@@ -200,6 +209,17 @@ impl Session {
         let map = self.map.borrow();
         let (_, model) = map.as_ref().ok_or_else(|| into_error("no map"))?;
         to_js(&model.view(expanded.as_deref()))
+    }
+
+    /// What-if: the analysis for `origins` with `edits` made to the inputs (a list of
+    /// `{edit: "delete-rule", file, line}`, `{edit: "set-action", file, line, action}`,
+    /// `{edit: "close-port", addr, proto, port}`, …), compared with the analysis as the inputs
+    /// are: `{edits, unmatched, diff, after}`. The inputs themselves are not changed.
+    pub fn whatif(&self, edits: JsValue, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
+        let edits: Vec<whatif::Edit> = serde_wasm_bindgen::from_value(edits).map_err(into_error)?;
+        let before = self.report(origins.clone());
+        let an = self.analyzer();
+        to_js(&whatif::compare(&an, &origin_list(&an, &origins), &before, &edits))
     }
 
     /// The text of one-based `line` in input `file_index`, for the source viewer.

@@ -7,13 +7,15 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Action, PortState};
 use crate::workspace::Workspace;
 
-/// One change to the inputs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+/// One change to the inputs. As JSON (the page's what-if list): `{"edit": "delete-rule", "file",
+/// "line"}`, `{"edit": "set-action", "file", "line", "action"}`, `{"edit": "close-port", "addr",
+/// "proto", "port"}`, `{"edit": "patch-service", …}`, `{"edit": "patch", "addr", "id"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "edit", rename_all = "kebab-case")]
 pub enum Edit {
     /// Delete the rules written at `file:line`.
@@ -138,6 +140,78 @@ pub fn apply(ws: &Workspace, edits: &[Edit]) -> (Workspace, Vec<String>) {
         }
     }
     (out, unmatched)
+}
+
+/// An edit and how it reads.
+#[derive(Clone, Debug, Serialize)]
+pub struct DescribedEdit {
+    /// The edit.
+    #[serde(flatten)]
+    pub edit: Edit,
+    /// It in words.
+    pub description: String,
+}
+
+/// What a list of edits changes: the analysis of the edited inputs compared with the analysis
+/// of the inputs as they are.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// The edits, in the order made.
+    pub edits: Vec<DescribedEdit>,
+    /// Edits that matched nothing in the inputs, with why.
+    pub unmatched: Vec<String>,
+    /// Exposures, attack paths, findings and violations added and removed by the edits.
+    pub diff: crate::report::diff::DiffReport,
+    /// Counts after the edits: exposures, attack paths, findings, violations.
+    pub after: Counts,
+}
+
+/// Sizes of an analysis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Exposures.
+    pub exposures: usize,
+    /// Attack paths listed.
+    pub attack_paths: usize,
+    /// Findings.
+    pub findings: usize,
+    /// Policy violations.
+    pub violations: usize,
+}
+
+impl Counts {
+    /// The sizes of `r`.
+    pub fn of(r: &crate::report::AnalyzeReport) -> Counts {
+        Counts {
+            exposures: r.exposure.exposures.len(),
+            attack_paths: r.attack.attack_paths.len(),
+            findings: r.findings.len(),
+            violations: r.violations.len(),
+        }
+    }
+}
+
+/// The analysis from `origins` with `edits` made, compared with `before` (the same analysis of
+/// the inputs as they are). Closed services and patches also reach the attack graph, so a
+/// service assumed from its port alone is closed too.
+pub fn compare(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin], before: &crate::report::AnalyzeReport, edits: &[Edit]) -> Comparison {
+    let (ws, unmatched) = apply(an.workspace(), edits);
+    let an2 = crate::reach::Analyzer::new(&ws);
+    let mut opts = crate::attack::Options::default();
+    for e in edits {
+        match e {
+            Edit::ClosePort { addr, proto, port } => opts.closed.push((*addr, *proto, *port)),
+            Edit::Patch { addr, id } => opts.patched.push((*addr, id.clone())),
+            _ => {}
+        }
+    }
+    let after = crate::report::AnalyzeReport::build_with(&an2, origins, &opts);
+    Comparison {
+        edits: edits.iter().map(|e| DescribedEdit { edit: e.clone(), description: e.describe() }).collect(),
+        unmatched,
+        diff: crate::report::diff::DiffReport::build(before, &after),
+        after: Counts::of(&after),
+    }
 }
 
 fn parse_action(s: &str) -> Option<Action> {

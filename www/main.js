@@ -3,6 +3,10 @@
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
 import { createMap } from './map.js';
+import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
+import { installSession, openIfSession, openSession, saveSession } from './session.js';
+import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
+import { installWorkshop, renderWorkshop } from './workshop.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,7 +43,11 @@ const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// The single-file build (scripts/build-single.sh) carries the worker's code in the page itself.
+const embeddedWorker = document.getElementById('portolan-worker');
+const worker = embeddedWorker
+  ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })))
+  : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
 let busy = 0;
@@ -155,10 +163,11 @@ async function loadFiles(filesPromise) {
     setStatus('No files were given.', 'error');
     return;
   }
+  if (await openIfSession(files)) return;
   const bytes = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   setStatus(`Parsing ${plural(files.length, 'file')} (${formatBytes(bytes)})…`, 'working');
   try {
-    const { result, ms } = await call('load', { files }, files.map((f) => f.bytes));
+    const { result, ms } = await loadGiven(files); // zip archives opened; the files kept for remove, replace and sessions
     usingSample = null;
     showReport(result, ms);
   } catch (e) {
@@ -178,6 +187,7 @@ async function loadSample() {
   setStatus(`Parsing the sample network ${sample.name}…`, 'working');
   try {
     const { result, ms } = await call('loadSample', { sample: sample.id });
+    await adoptSample(sample.id);
     usingSample = sample;
     showReport(result, ms);
   } catch (e) {
@@ -190,7 +200,7 @@ async function loadSample() {
 
 const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupported: 'unsupported' };
 
-function showReport(r, ms) {
+function showReport(r, ms, origins = '') {
   report = r;
   loadGen++;
   pathIndex = new Map();
@@ -217,7 +227,9 @@ function showReport(r, ms) {
   networkMap.reset();
   // What the Internet (and any origin a manifest declares) reaches is the first question for
   // any estate: answer it right away.
-  $('origins').value = '';
+  $('origins').value = origins;
+  $('session-save').disabled = false;
+  whatifReset();
   $('exposure-filter').value = '';
   $('certainty-filter').value = '';
   exposureView.filter = '';
@@ -275,10 +287,11 @@ function renderInputs(inputs) {
     );
     if (n > 0) {
       body.appendChild(
-        h('tr', { id: diagId, class: 'diag-row', hidden: true }, h('td', { colspan: '6' }, renderDiagnostics(inp, i))),
+        h('tr', { id: diagId, class: 'diag-row', hidden: true }, h('td', { colspan: '7' }, renderDiagnostics(inp, i))),
       );
     }
   });
+  decorateInputs(body);
 }
 
 function pathCell(path) {
@@ -389,6 +402,7 @@ function renderSampleInfo() {
   const box = clear($('sample-info'));
   const examples = clear($('examples-list'));
   const sample = usingSample;
+  renderWorkshop(sample);
   box.hidden = !sample;
   $('examples').hidden = !sample || sample.questions.length === 0;
   if (!sample) return;
@@ -575,6 +589,7 @@ function ruleRow(rule, deciding) {
     h('span', { class: 'ruleset' }, rule.ruleset),
     h('code', { class: 'rule-text' }, unbrokenWords(rule.text)),
     ruleLocation(rule),
+    ruleActions(rule),
   );
 }
 
@@ -816,6 +831,7 @@ async function runAnalysis() {
     renderPolicy();
     networkMap.update(origins);
     setExportsDisabled(false);
+    whatifRefresh();
     loadRoles(gen, seq);
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
@@ -827,6 +843,7 @@ async function runAnalysis() {
     clear($('findings')).appendChild(notice('error', 'No findings', 'The analysis failed: see Exposure above.'));
     clear($('policy')).appendChild(notice('error', 'The policy was not checked', 'The analysis failed: see Exposure above.'));
     clear($('roles')).appendChild(notice('error', 'No responsibilities', 'The analysis failed: see Exposure above.'));
+    whatifRefresh();
   } finally {
     if (seq === analysisSeq) $('analyze-button').disabled = false;
   }
@@ -1047,6 +1064,9 @@ function exposureDetail(e) {
     body.appendChild(h('div', { class: 'scan-facts' }, h('p', { class: 'label' }, 'Scans vs configs'), h('ul', null, e.scan.map((f) => h('li', null, locatedText(f))))));
   }
   if (e.hops && e.hops.length) body.appendChild(hopList(e.hops));
+  // A port forward's service listens where the forward sends it.
+  const fwd = /^\[?([^\]]+?)\]?:(\d+)$/.exec(forwardedTo(e)[0] ?? '');
+  append(body, [fwd ? serviceAction(fwd[1], e.proto, fwd[2]) : serviceAction(e.ip, e.proto, e.ports)]);
   return body;
 }
 
@@ -1325,6 +1345,7 @@ function attackStep(s, i, j) {
     s.confirmed ? null : h('p', { class: 'unconfirmed' }, 'No scan saw it listening: the service is assumed from its port.'),
     s.certainty === 'possible' || (s.uncertain && s.uncertain.length) ? uncertainBlock(s.uncertain, 'Possible: depends on what Portolan does not model') : null,
     hops.length ? h('div', { class: 'step-net' }, button, region) : null,
+    serviceAction(s.to, s.proto, s.port),
   );
 }
 
@@ -1578,6 +1599,7 @@ function findingDetail(f) {
         h('span', { class: 'ruleset' }, [f.device, f.ruleset].filter(Boolean).join(' ')),
         h('code', { class: 'rule-text' }, unbrokenWords(f.text)),
         findingLocation(f),
+        ruleActions({ file: f.file, line: f.line, action: '' }),
       ),
     );
   }
@@ -2226,6 +2248,36 @@ $('source-dialog').addEventListener('click', (ev) => {
 
 // ---------------------------------------------------------------------------------------------
 // Wiring.
+
+// A file removed or replaced: the set is the user's own now, no longer the sample as bundled.
+installFiles({
+  call,
+  h,
+  setStatus,
+  shown: (result, ms) => {
+    usingSample = null;
+    showReport(result, ms);
+  },
+});
+installWorkshop({ h, clear });
+installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
+installSession({
+  call,
+  h,
+  setStatus,
+  current: () => ({ sample: usingSample ? usingSample.id : null, origins: analysis ? analysis.origins : parseOrigins($('origins').value) }),
+  restored: (result, ms, sampleId, origins) => {
+    usingSample = samples.find((s) => s.id === sampleId) ?? null;
+    showReport(result, ms, origins);
+  },
+});
+$('session-save').addEventListener('click', saveSession);
+$('session-input').addEventListener('change', async (ev) => {
+  const input = ev.currentTarget;
+  const file = input.files[0];
+  input.value = '';
+  if (file) await openSession(file.name, new Uint8Array(await file.arrayBuffer()));
+});
 
 $('sample-button').addEventListener('click', loadSample);
 

@@ -10,18 +10,34 @@
 //                  {id, type: 'source', file, line, context}
 //                  {id, type: 'map', origins: [string] | null, expanded: [string] | null}
 //                     (origins null: the network alone; expanded null: the default view)
+//                  {id, type: 'whatif', edits: [edit], origins: [string]} → {edits, unmatched, diff, after}
+//                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
+//                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
-//                  {type: 'ready', samples: [{id, name, description, files, questions}]} once,
+//                  {type: 'ready', samples: [{id, name, description, files, questions, workshop}]} once,
 //                  or {type: 'fatal', error}
 // Everything is fetched during start-up; nothing afterwards.
 
 import init, { Session } from './pkg/portolan.js';
+import { readZip } from './zip.js';
+
+// The single-file build (scripts/build-single.sh) runs this worker from a Blob, with the module and
+// the samples' files embedded: self.PORTOLAN_EMBED = {wasm: base64, files: {'samples/…': base64}}.
+const EMBED = self.PORTOLAN_EMBED ?? null;
+const HERE = EMBED ? 'file:///portolan/' : import.meta.url;
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 let session = null;
 let samples = []; // [{id, info, files: [{name, bytes, manifest}]}], in the order of samples/index.json
 let broken = null; // set when the module trapped: its memory can no longer be trusted
 
 async function fetchOk(url, as) {
+  if (EMBED) {
+    const key = decodeURIComponent(new URL(url).pathname.replace(/^\/portolan\//, ''));
+    if (!Object.hasOwn(EMBED.files, key)) throw new Error(`${key} is not in this page`);
+    const bytes = fromBase64(EMBED.files[key]);
+    return as === 'json' ? JSON.parse(new TextDecoder().decode(bytes)) : bytes.buffer;
+  }
   const resp = await fetch(url, { credentials: 'same-origin' });
   if (!resp.ok) throw new Error(`${url}: ${resp.status} ${resp.statusText}`);
   return as === 'json' ? resp.json() : resp.arrayBuffer();
@@ -31,7 +47,7 @@ async function fetchOk(url, as) {
 // sample's `manifest` (optional) is read as its manifest whatever other manifest it has, as the
 // CLI's --manifest. Samples that share files fetch them once.
 async function loadSampleFiles() {
-  const base = new URL('./samples/', import.meta.url);
+  const base = new URL('./samples/', HERE);
   const index = await fetchOk(new URL('index.json', base), 'json');
   const list = Array.isArray(index.samples) ? index.samples.filter((s) => s && typeof s === 'object') : [];
   const fetched = new Map();
@@ -46,20 +62,23 @@ async function loadSampleFiles() {
       const files = await Promise.all(
         [...names, ...(manifest ? [manifest] : [])].map(async (name, i) => ({ name, bytes: await bytesOf(name), manifest: i === names.length })),
       );
-      return { id: String(info.id ?? `sample-${n + 1}`), info, files };
+      // Guided questions (samples/workshops/<id>.json), shown by workshop.js.
+      const workshop = typeof info.workshop === 'string' ? await fetchOk(new URL(info.workshop.split('/').map(encodeURIComponent).join('/'), base), 'json') : null;
+      return { id: String(info.id ?? `sample-${n + 1}`), info, files, workshop };
     }),
   );
 }
 
 const started = (async () => {
-  const [, list] = await Promise.all([init(), loadSampleFiles()]);
+  const [, list] = await Promise.all([init(EMBED ? { module_or_path: fromBase64(EMBED.wasm) } : undefined), loadSampleFiles()]);
   samples = list;
-  return samples.map(({ id, info, files }) => ({
+  return samples.map(({ id, info, files, workshop }) => ({
     id,
     name: String(info.name ?? 'Sample network'),
     description: String(info.description ?? ''),
     files: files.map((f) => f.name),
     questions: Array.isArray(info.questions) ? info.questions : [],
+    workshop,
   }));
 })();
 
@@ -121,6 +140,16 @@ const handlers = {
     return session.map(Array.isArray(m.origins) ? origins(m.origins) : undefined, Array.isArray(m.expanded) ? m.expanded.map(String) : undefined);
   },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
+  whatif: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.whatif(Array.isArray(m.edits) ? m.edits : [], origins(m.origins));
+  },
+  unzip: (m) => readZip(new Uint8Array(m.bytes), String(m.name)),
+  sampleFiles: (m) => {
+    const s = samples.find((x) => x.id === String(m.sample));
+    if (!s) throw new Error(`there is no sample network ${String(m.sample)}`);
+    return s.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes), manifest: f.manifest }));
+  },
 };
 
 self.onmessage = async (ev) => {

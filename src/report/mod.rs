@@ -511,10 +511,16 @@ pub struct AnalyzeReport {
 impl AnalyzeReport {
     /// Analyse a workspace: inputs, exposure from `origins`, and every finding.
     pub fn build(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin]) -> AnalyzeReport {
+        AnalyzeReport::build_with(an, origins, &crate::attack::Options::default())
+    }
+
+    /// As [`AnalyzeReport::build`], with the attack graph's options (services assumed closed and
+    /// vulnerabilities assumed patched, as a what-if makes them).
+    pub fn build_with(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin], opts: &crate::attack::Options) -> AnalyzeReport {
         let ws = an.workspace();
         let exposure = an.exposure(origins);
         let findings = crate::findings::check(ws, an.network(), &exposure);
-        let attack = crate::attack::analyze(an, origins, &crate::attack::Options::default());
+        let attack = crate::attack::analyze(an, origins, opts);
         let policy = crate::policy::check(an);
         AnalyzeReport {
             parse: ParseReport::build(ws),

@@ -84,7 +84,7 @@ describe('the second sample network', () => {
     const options = await page.$$eval('#sample-select option', (els) => els.map((e) => [e.value, e.textContent]));
     assert.deepEqual(
       options.map((o) => o[0]),
-      ['edge-fw', SAMPLE, 'dmz-db-vendor-policy'],
+      ['edge-fw', SAMPLE, 'dmz-db-vendor-policy', 'multi-site', 'small-office'],
     );
     assert.equal(await page.inputValue('#sample-select'), 'edge-fw', 'edge-fw stays the default');
     assert.equal(await page.getAttribute('#sample-select', 'aria-label'), 'Sample network');
