@@ -159,7 +159,7 @@ impl Session {
         to_js(&self.report(origins))
     }
 
-    /// The analysis for `origins` as `markdown`, `csv`, `sarif`, `findings-csv`, `summary`
+    /// The analysis for `origins` as `markdown`, `csv`, `sarif`, `html`, `findings-csv`, `summary`
     /// (the management summary), `responsibilities`, `evidence` (the auditor's evidence pack)
     /// or `evidence-json` text, as the CLI writes it.
     pub fn export(&self, format: String, origins: Vec<String>) -> Result<String, js_sys::Error> {
@@ -167,6 +167,7 @@ impl Session {
             "markdown" | "md" => Ok(render::markdown(&self.report(origins))),
             "csv" => Ok(render::csv(&self.report(origins))),
             "sarif" => Ok(render::sarif(&self.report(origins))),
+            "html" => Ok(crate::report::html::html(&self.report(origins))),
             "findings-csv" => Ok(render::findings_csv(&self.report(origins))),
             "summary" => Ok(roles::summary_markdown(&self.report(origins), None)),
             "responsibilities" => Ok(roles::responsibilities_markdown(&self.report(origins))),
@@ -175,7 +176,7 @@ impl Session {
                 .map(|s| s + "\n")
                 .map_err(into_error),
             other => Err(into_error(format!(
-                "unknown export format {other:?}: markdown, csv, sarif, findings-csv, summary, responsibilities, evidence or evidence-json"
+                "unknown export format {other:?}: markdown, csv, sarif, html, findings-csv, summary, responsibilities, evidence or evidence-json"
             ))),
         }
     }

@@ -191,6 +191,44 @@ fn analyze_csv_and_markdown() {
 }
 
 #[test]
+fn analyze_html_is_one_inert_page_with_every_exposure() {
+    let json = run(&["analyze", "--format", "json", &attack_scenario()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let o = run(&["analyze", "--format", "html", &attack_scenario()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.starts_with("<!doctype html>"), "{}", &out[..200.min(out.len())]);
+    assert!(!out.to_ascii_lowercase().contains("<script"), "no script");
+    // Nothing outside the file: no URL to load, and a policy that would refuse one.
+    assert!(!out.contains("src=") && !out.contains("href="), "no reference out");
+    assert!(out.contains("default-src 'none'"));
+    // The style's hash in the policy is the hash of the style it carries.
+    let style = out.split("<style>").nth(1).and_then(|x| x.split("</style>").next()).unwrap();
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(style.as_bytes());
+    let b64 = {
+        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for c in digest.chunks(3) {
+            let n = c.iter().enumerate().fold(0u32, |a, (i, &x)| a | (x as u32) << (16 - 8 * i));
+            for i in 0..4 {
+                s.push(if i <= c.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            }
+        }
+        s
+    };
+    assert!(out.contains(&format!("style-src 'sha256-{b64}'")), "the policy allows exactly the style it carries");
+    for e in v["exposures"].as_array().unwrap() {
+        let ip = e["ip"].as_str().unwrap();
+        assert!(out.contains(ip), "exposure of {ip} missing");
+    }
+    for p in v["attack_paths"].as_array().unwrap() {
+        assert!(out.contains(p["target"].as_str().unwrap()));
+    }
+    assert!(out.contains("<h2>Attack paths to the crown jewels</h2>"));
+}
+
+#[test]
 fn analyze_uses_manifest_origins_roles_and_host_names() {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portolan.yaml");
     let o = run(&["analyze", "--format", "json", "--manifest", manifest, &sample()]);

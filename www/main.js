@@ -2184,6 +2184,7 @@ const EXPORTS = {
   json: { file: 'portolan-exposure.json', type: 'application/json' },
   markdown: { file: 'portolan-exposure.md', type: 'text/markdown' },
   csv: { file: 'portolan-exposure.csv', type: 'text/csv' },
+  html: { file: 'portolan-report.html', type: 'text/html' },
   sarif: { file: 'portolan-findings.sarif', type: 'application/sarif+json' },
   'findings-csv': { file: 'portolan-findings.csv', type: 'text/csv' },
   summary: { file: 'portolan-summary.md', type: 'text/markdown' },

@@ -204,6 +204,8 @@ mod cli {
         /// The auditor's evidence pack: inputs with SHA-256, coverage, assumptions, every
         /// "possible" and why (Markdown).
         Evidence,
+        /// One self-contained HTML page (no script, its style inside) to archive or print.
+        Html,
         /// The evidence pack as JSON.
         EvidenceJson,
     }
@@ -283,6 +285,7 @@ mod cli {
                     Format::Summary => write!(out, "{}", roles::summary_markdown(&rep, previous.as_ref()))?,
                     Format::Responsibilities => write!(out, "{}", roles::responsibilities_markdown(&rep))?,
                     Format::Evidence => write!(out, "{}", roles::evidence_markdown(&roles::evidence(&ws, &rep)))?,
+                    Format::Html => write!(out, "{}", portolan::report::html::html(&rep))?,
                     Format::EvidenceJson => {
                         serde_json::to_writer_pretty(&mut out, &roles::evidence(&ws, &rep))?;
                         writeln!(out)?;

@@ -535,6 +535,7 @@ impl AnalyzeReport {
 }
 
 pub mod diff;
+pub mod html;
 pub mod map;
 pub mod render;
 pub mod roles;

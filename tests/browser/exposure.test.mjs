@@ -2,7 +2,8 @@
 // path of a row, exports, and no request after load. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -316,6 +317,40 @@ describe('exposure of the sample network', () => {
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
+    await context.close();
+  });
+
+  test('the HTML report is one inert file: its style by hash, no script, hostile text escaped', T, async () => {
+    const { page, context, rec, startedAt } = await sampleWithExposure();
+    const evil = '<img/src=x/onerror=window.__pwned=1>';
+    await page.fill('#origins', `internet, 10.0.0.0/24 ${evil}`);
+    await page.press('#origins', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('#exposure .origin').length === 3);
+    const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export-html')]);
+    assert.equal(d.suggestedFilename(), 'portolan-report.html');
+    const html = readFileSync(await d.path(), 'utf8');
+    assert.ok(!/<script/i.test(html), 'no script in the report');
+    assert.ok(html.includes('203.0.113.2 (edge-fw)'), html.slice(0, 400));
+    assert.ok(html.includes('&lt;img/src=x/onerror=window.__pwned=1&gt;'), 'the hostile origin is escaped');
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(requestsSince(rec, startedAt), []);
+    // Opened as a file, it draws with its own style (the CSP hash matches) and loads nothing.
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'portolan-report-')), 'report.html');
+    writeFileSync(file, html);
+    const viewer = await context.newPage();
+    const problems = [];
+    const requests = [];
+    viewer.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    viewer.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+    await viewer.goto(`file://${file}`);
+    assert.equal(await viewer.evaluate(() => getComputedStyle(document.body).maxWidth), '1152px');
+    assert.equal(await viewer.evaluate(() => document.querySelectorAll('img, script').length), 0);
+    assert.equal(await viewer.evaluate(() => window.__pwned), undefined);
+    const heads = await viewer.$$eval('h2', (els) => els.map((e) => e.textContent.trim()));
+    assert.ok(heads.some((h) => h.startsWith(`Reachable from ${evil}`)), heads.join(' | '));
+    await shot(viewer, 'html-report');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests, []);
     await context.close();
   });
 
