@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -28,15 +29,19 @@ after(async () => {
   await server?.stop();
 });
 
+/** `portolan matrix --json ARGS` run in `cwd`. */
+function cli(cwd, args) {
+  const bin = process.env.PORTOLAN_BIN || path.join(ROOT, 'target', 'debug', 'portolan');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cargo build)`);
+  return JSON.parse(execFileSync(bin, ['matrix', '--json', ...args], { cwd, encoding: 'utf8', maxBuffer: 256 << 20 }));
+}
+
 /** `portolan matrix --json ARGS` on the files of sample `id`, run where the page's paths are the same. */
 function cliMatrix(id, args) {
   const info = INDEX.samples.find((s) => s.id === id);
   assert.ok(info, `no sample ${id}`);
-  const bin = process.env.PORTOLAN_BIN || path.join(ROOT, 'target', 'debug', 'portolan');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cargo build)`);
   const manifest = info.manifest ? ['--manifest', info.manifest] : [];
-  const out = execFileSync(bin, ['matrix', '--json', ...args, ...manifest, ...info.files], { cwd: SAMPLES, encoding: 'utf8', maxBuffer: 256 << 20 });
-  return JSON.parse(out);
+  return cli(SAMPLES, [...args, ...manifest, ...info.files]);
 }
 
 /** Open the page, load sample `id` and wait for the matrix card. */
@@ -181,6 +186,41 @@ describe('service matrix view', () => {
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);
     await context.close();
+  });
+
+  test('a rule with unmodelled parts: its pairs are "possibly allowed", the others "allowed", as the CLI bounds them', T, async () => {
+    const rules = [
+      '*filter',
+      ':INPUT DROP [0:0]',
+      ':FORWARD DROP [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      '-A FORWARD -s 10.1.0.0/16 -d 10.2.0.0/16 -p tcp --dport 22 -j ACCEPT',
+      '-A FORWARD -s 10.3.0.0/16 -p tcp --dport 22 -m string --algo bm --string "ssh" -j ACCEPT',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const dir = mkdtempSync(path.join(tmpdir(), 'portolan-matrix-'));
+    try {
+      writeFileSync(path.join(dir, 'fw.iptables'), rules);
+      const m = cli(dir, ['--dport', '22', 'fw.iptables']);
+      assert.ok(m.allowed_definite && m.allowed_definite.length < m.allowed.length, 'the CLI has two bounds');
+      const { page, context, rec } = await openPage(browser, server.origin);
+      await page.setInputFiles('#file-input', { name: 'fw.iptables', mimeType: 'text/plain', buffer: Buffer.from(rules) });
+      await page.waitForSelector('#matrix-card:not([hidden]) #mx-form');
+      await compute(page, { port: 22 });
+      const view = await shown(page);
+      sameAsCli(view, m);
+      assert.ok(view.cells.some((c) => c.state === 'possible'));
+      assert.ok(view.cells.some((c) => c.state === 'allowed'));
+      assert.match(await page.textContent('.mx-summary'), /some pairs depend on unmodelled rule parts/);
+      assert.deepEqual(await page.$$eval('.mx-notes', (ns) => ns.map((n) => n.querySelector('h3').textContent)), ['Rules with unmodelled parts', 'Notes']);
+      assert.ok((await page.textContent('.mx-notes')).includes('fw.iptables:6:'));
+      assert.deepEqual(JSON.parse((await download(page, '#mx-export')).text), m);
+      assert.deepEqual(rec.errors, []);
+      await context.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('keyboard only: the form is submitted with Enter, the grid can be focused, bad ports are refused', T, async () => {
