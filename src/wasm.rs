@@ -13,6 +13,7 @@
 //! s.whatif([{ edit: "delete-rule", file: "fw1.iptables", line: 7 }], []); // what the edit changes
 //! s.source_line(0, 12);                              // line 12 of the first file, or undefined
 //! s.map([], ["subnet:10.20.2.0/24"]);                // MapView: the map with those groups open
+//! s.matrix("tcp", 22, undefined, undefined, false);  // ServiceMatrix, as `portolan matrix --json`
 //! ```
 
 use std::cell::RefCell;
@@ -20,6 +21,7 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::matrix::{self, MatrixRequest};
 use crate::reach::{Analyzer, CNetwork, Origin, QueryRequest};
 use crate::report::map::MapModel;
 use crate::report::{render, roles, AnalyzeReport, ParseReport};
@@ -221,6 +223,23 @@ impl Session {
         let before = self.report(origins.clone());
         let an = self.analyzer();
         to_js(&whatif::compare(&an, &origin_list(&an, &origins), &before, &edits))
+    }
+
+    /// The service matrix of one firewall for `proto`/`dport` (from `sport`; `undefined`: any
+    /// source port) of connections through `device` (`undefined`: the only device with packet
+    /// filter rules), or to the device itself when `to_device`: the `ServiceMatrix` of
+    /// `portolan matrix --json`, or throws Error(message).
+    pub fn matrix(
+        &self,
+        proto: String,
+        dport: u16,
+        sport: Option<u16>,
+        device: Option<String>,
+        to_device: bool,
+    ) -> Result<JsValue, js_sys::Error> {
+        let device = device.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+        let req = MatrixRequest { proto, dport, sport, device, to_device };
+        to_js(&matrix::compute(&self.ws, &req).map_err(into_error)?)
     }
 
     /// The text of one-based `line` in input `file_index`, for the source viewer.

@@ -269,3 +269,25 @@ fn a_manifest_among_the_inputs_adds_its_origins_with_their_roles() {
     // Hosts the manifest names label the destinations.
     assert_eq!(text(&exposures_to(&report, "internet", "10.0.0.50", "tcp", 22)[0], "host"), "admin");
 }
+
+#[wasm_bindgen_test]
+fn matrix_is_the_core_service_matrix_as_plain_json() {
+    let s = sample();
+    let ws = portolan::Workspace::load(SAMPLE.iter().map(|(name, text)| portolan::InputFile::new(*name, *text)).collect());
+    for (sport, to_device) in [(None, false), (Some(1024), true)] {
+        let got = s.matrix("tcp".into(), 22, sport, None, to_device).unwrap();
+        let req = portolan::matrix::MatrixRequest { proto: "tcp".into(), dport: 22, sport, device: None, to_device };
+        let want = serde_json::to_value(portolan::matrix::compute(&ws, &req).unwrap()).unwrap();
+        let got: serde_json::Value = serde_json::from_str(&String::from(js_sys::JSON::stringify(&got).unwrap())).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(got["direction"], if to_device { "input" } else { "forward" });
+        assert!(got["classes"].as_array().is_some_and(|c| c.len() >= 2), "{got}");
+    }
+    // A blank device name is no device: the only firewall; an unknown one is an error naming those there are.
+    assert!(s.matrix("tcp".into(), 22, None, Some(" ".into()), false).is_ok());
+    let err = s.matrix("tcp".into(), 22, None, Some("nope".into()), false).unwrap_err();
+    let msg = String::from(err.message());
+    assert!(msg.contains("nope") && msg.contains("edge-fw"), "{msg}");
+    let err = s.matrix("icmp".into(), 22, None, None, false).unwrap_err();
+    assert!(String::from(err.message()).contains("tcp or udp"));
+}

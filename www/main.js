@@ -3,6 +3,7 @@
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
 import { createMap } from './map.js';
+import { createMatrix } from './matrix.js';
 import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
 import { installSession, openIfSession, openSession, saveSession } from './session.js';
 import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
@@ -225,6 +226,7 @@ function showReport(r, ms, origins = '') {
   $('workspace').hidden = false;
   $('views-nav').hidden = false;
   networkMap.reset();
+  serviceMatrix.reset(r);
   // What the Internet (and any origin a manifest declares) reaches is the first question for
   // any estate: answer it right away.
   $('origins').value = origins;
@@ -2370,3 +2372,6 @@ const networkMap = createMap({
     },
   },
 });
+
+// The Service matrix view (www/matrix.js): asked on demand, for one device and port.
+const serviceMatrix = createMatrix({ card: $('matrix-card'), call });

@@ -10,6 +10,8 @@
 //                  {id, type: 'source', file, line, context}
 //                  {id, type: 'map', origins: [string] | null, expanded: [string] | null}
 //                     (origins null: the network alone; expanded null: the default view)
+//                  {id, type: 'matrix', proto, port, sport: number | null, device: string | null,
+//                     toDevice: bool}   → the ServiceMatrix of `portolan matrix --json`
 //                  {id, type: 'whatif', edits: [edit], origins: [string]} → {edits, unmatched, diff, after}
 //                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
 //                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
@@ -110,6 +112,13 @@ function sourceLines(file, line, context) {
   return lines;
 }
 
+/** A port number from a message: an integer 0–65535, or an error naming `what`. */
+function portNumber(v, what) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`the ${what} must be a number between 0 and 65535`);
+  return n;
+}
+
 const origins = (list) => (Array.isArray(list) ? list.map(String) : []);
 
 const handlers = {
@@ -143,6 +152,12 @@ const handlers = {
   whatif: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.whatif(Array.isArray(m.edits) ? m.edits : [], origins(m.origins));
+  },
+  matrix: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    const sport = m.sport === null || m.sport === undefined ? undefined : portNumber(m.sport, 'source port');
+    const device = typeof m.device === 'string' && m.device !== '' ? m.device : undefined;
+    return session.matrix(String(m.proto), portNumber(m.port, 'port'), sport, device, m.toDevice === true);
   },
   unzip: (m) => readZip(new Uint8Array(m.bytes), String(m.name)),
   sampleFiles: (m) => {

@@ -154,6 +154,7 @@ describe('the policy sample', () => {
       '#findings-card',
       '#policy-card',
       '#roles-card',
+      '#matrix-card',
       '#workspace',
       '#query-title',
     ]);
