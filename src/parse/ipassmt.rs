@@ -212,7 +212,14 @@ fn entry(c: &mut Cursor) -> Result<Entry, ShapeError> {
     // `[a, b,]` leaves an empty last item; `[]` none.
     items.retain(|(t, _)| !t.is_empty());
     let raw = c.slice(start);
-    let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    // the entry's words joined by single spaces, written straight into one string
+    let mut text = String::with_capacity(raw.len());
+    for w in raw.split_whitespace() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(w);
+    }
     Ok(Entry { name, negated, items, line, text, closed })
 }
 

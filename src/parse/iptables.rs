@@ -173,6 +173,12 @@ fn line_shape(l: &str) -> LineShape {
     if l == "COMMIT" {
         return LineShape::Related;
     }
+    // every other shape starts with `-` (an option), `[` (counters), `create` or `add`: other
+    // lines are told apart without splitting them into words (`l` is trimmed, so its first
+    // byte is the first byte of its first word)
+    if !matches!(l.as_bytes().first(), Some(b'-' | b'[' | b'c' | b'a')) {
+        return LineShape::Other;
+    }
     let mut it = l.split_whitespace();
     let mut first = it.next().unwrap_or("");
     if is_counters(first) {

@@ -715,7 +715,9 @@ fn parse_route_attrs<'a>(toks: &[&'a str], r: &mut RouteLine<'a>) {
 
 /// `[TYPE] DST attributes…`. Errors when the line has no destination.
 fn parse_route_line(t: &str) -> Result<RouteLine<'_>, String> {
-    let toks: Vec<&str> = t.split_whitespace().collect();
+    // (sized for the longest lines `ip route` prints, so the vector does not grow word by word)
+    let mut toks: Vec<&str> = Vec::with_capacity(24);
+    toks.extend(t.split_whitespace());
     let mut r = RouteLine::default();
     let mut i = 0;
     if let Some(w) = toks.first().filter(|w| ROUTE_TYPES.contains(w)) {
@@ -921,7 +923,8 @@ impl TextParser<'_> {
     }
 
     fn indented(&mut self, n: u32, t: &str) -> Outcome {
-        let toks: Vec<&str> = t.split_whitespace().collect();
+        let mut toks: Vec<&str> = Vec::with_capacity(24);
+        toks.extend(t.split_whitespace());
         let first = toks.first().copied().unwrap_or("");
         if first == "nexthop" {
             return self.nexthop(n, t, &toks);

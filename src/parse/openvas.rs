@@ -658,12 +658,14 @@ impl<'t> Lower<'t> {
             return;
         };
         let hi = self.host_index(host_text, host_node);
-        let first_prov = self.w.prov(r, String::new());
         if let Some(h) = self.hosts.get_mut(hi) {
             if let Some(n) = hostname {
                 h.name(n);
             }
-            h.prov.get_or_insert(first_prov);
+            // (the host's first result: later ones need no provenance of their own here)
+            if h.prov.is_none() {
+                h.prov = Some(self.w.prov(r, String::new()));
+            }
         }
         // Severity: the threat word, else the score.
         let score = severity.and_then(|(s, _)| s.trim().parse::<f32>().ok()).filter(|s| s.is_finite());

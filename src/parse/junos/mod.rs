@@ -60,6 +60,15 @@ pub fn looks_like(text: &str) -> bool {
             continue;
         }
         seen += 1;
+        // Only lines whose first word starts with one of these bytes (`set`, `deactivate`,
+        // `delete`, the modifiers, `version`, the PAN-OS words) or that open a block can vote
+        // or decide; the others are counted and passed over without splitting them into words.
+        if !l.ends_with('{') && !matches!(l.as_bytes().first(), Some(b's' | b'd' | b'r' | b'i' | b'p' | b'v' | b'm')) {
+            if seen > 200 {
+                break;
+            }
+            continue;
+        }
         let mut w = l.split_whitespace();
         let first = w.next().unwrap_or("");
         let first = if matches!(first, "replace:" | "inactive:" | "protect:") { w.next().unwrap_or("") } else { first };

@@ -32,16 +32,21 @@ pub fn looks_like(text: &str) -> bool {
         // the management configuration.
         return root_ok && ["<devices", "<shared", "<mgt-config"].iter().any(|k| head.contains(k)) && head.contains("<config");
     }
+    // Every test below answers yes for the whole text, so their order does not matter: the
+    // RANCID header is searched once in all the lines looked at (`end`: where they end).
+    let mut end = 0;
     for line in t.lines().take(DETECT_LINES) {
+        end = line.as_ptr() as usize - t.as_ptr() as usize + line.len();
         let l = line.trim();
-        if l.contains("RANCID-CONTENT-TYPE: paloalto") {
-            return true;
-        }
         if l.starts_with('#') || l.starts_with('!') || l.is_empty() {
             continue;
         }
         let l = l.strip_prefix("set ").unwrap_or(l);
         let l = l.strip_prefix("config devices localhost.localdomain ").unwrap_or(l);
+        // the keywords, `network` and `config` start with one of these bytes
+        if !matches!(l.as_bytes().first(), Some(b'd' | b'm' | b'r' | b'v' | b't' | b'n' | b'c')) {
+            continue;
+        }
         let first = l.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
         if KEYWORDS.contains(&first) {
             return true;
@@ -53,7 +58,7 @@ pub fn looks_like(text: &str) -> bool {
             return true;
         }
     }
-    false
+    t.get(..end).is_some_and(|head| head.contains("RANCID-CONTENT-TYPE: paloalto"))
 }
 
 /// The name of the root element after the XML prologue.
