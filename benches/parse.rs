@@ -132,6 +132,36 @@ mod bench {
         v
     }
 
+    /// The configurations of the Batfish fat-tree snapshots (zip archives in the corpus), each
+    /// snapshot as one input: (name, [(file, text)]).
+    fn snapshots() -> Vec<(String, Vec<(String, String)>)> {
+        let dir = Path::new(CORPUS).join("perf/batfish/fattree");
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(&dir) else { return out };
+        let mut zips: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "zip")).collect();
+        zips.sort();
+        for z in zips {
+            let Ok(f) = std::fs::File::open(&z) else { continue };
+            let Ok(mut a) = zip::ZipArchive::new(f) else { continue };
+            let mut files = Vec::new();
+            for i in 0..a.len() {
+                let Ok(mut e) = a.by_index(i) else { continue };
+                let Ok(name) = e.name().map(|n| n.to_string()) else { continue };
+                if !name.contains("/configs/") || e.is_dir() {
+                    continue;
+                }
+                let mut text = String::new();
+                if std::io::Read::read_to_string(&mut e, &mut text).is_ok() {
+                    files.push((name, text));
+                }
+            }
+            let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+            let stem = z.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            out.push((format!("batfish {stem} ({} configs, {} KB)", files.len(), bytes / 1024), files));
+        }
+        out
+    }
+
     pub fn parse_formats(c: &mut Criterion) {
         let mut g = c.benchmark_group("parse");
         g.sample_size(10);
@@ -139,6 +169,13 @@ mod bench {
         for (name, file, text) in inputs() {
             g.throughput(Throughput::Bytes(text.len() as u64));
             g.bench_function(name, |b| b.iter(|| parse::parse(0, &file, &text)));
+        }
+        // A whole snapshot: every configuration parsed, each as its own file.
+        for (name, files) in snapshots() {
+            g.throughput(Throughput::Bytes(files.iter().map(|(_, t)| t.len() as u64).sum()));
+            g.bench_function(name, |b| {
+                b.iter(|| files.iter().map(|(f, t)| std::hint::black_box(parse::parse(0, f, t))).count())
+            });
         }
         g.finish();
     }
