@@ -189,6 +189,13 @@ impl Session {
         to_js(&roles::responsibilities(&self.report(origins)))
     }
 
+    /// The figures the management summary gives for the analysis for `origins` (as `analyze`):
+    /// services reachable from the Internet and how many are logins and databases, attack paths
+    /// and connected (origin, crown jewel) pairs, policy violations, high and critical findings.
+    pub fn figures(&self, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
+        to_js(&roles::Figures::of(&self.report(origins)))
+    }
+
     /// The network map with the heat and attack paths of the analysis for `origins` (as
     /// `analyze`; `undefined`: the network alone, without analysing), drawn with the groups
     /// `expanded` open (`undefined`: the default view): a `MapView`.

@@ -4,7 +4,7 @@
 
 import { createMap } from './map.js';
 import { createMatrix } from './matrix.js';
-import { adoptSample, decorateInputs, installFiles, loadGiven } from './files.js';
+import { adoptSample, decorateInputs, heldInputs, installFiles, loadGiven } from './files.js';
 import { installSession, openIfSession, openSession, saveSession } from './session.js';
 import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
 import { installWorkshop, renderWorkshop } from './workshop.js';
@@ -45,42 +45,131 @@ const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.
 // The worker and its request/response protocol.
 
 // The single-file build (scripts/build-single.sh) carries the worker's code in the page itself.
+// Cancel (the progress bar) ends the worker and starts another one, so the worker is replaced.
 const embeddedWorker = document.getElementById('portolan-worker');
-const worker = embeddedWorker
-  ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })))
-  : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const pending = new Map();
+const pending = new Map(); // id → {resolve, reject, type, t0}
 let nextId = 1;
-let busy = 0;
+let worker = null;
+let workerReady = null; // resolves when the current worker has said it is ready
+
+function startWorker(first) {
+  const w = embeddedWorker
+    ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })))
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  let ready;
+  workerReady = new Promise((resolve) => (ready = resolve));
+  w.onmessage = (ev) => {
+    const m = ev.data || {};
+    if (m.type === 'ready') {
+      ready();
+      if (first) onReady(m.samples);
+      return;
+    }
+    if (m.type === 'fatal') return onFatal(m.error);
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    showProgress();
+    if (m.ok) p.resolve({ result: m.result, ms: m.ms });
+    else p.reject(new Error(m.error));
+  };
+  w.onerror = (ev) => {
+    ev.preventDefault();
+    onFatal(ev.message || 'the analyzer could not be loaded');
+  };
+  worker = w;
+}
+startWorker(true);
+
+/** The error of every request the Cancel button stopped: shown once, by the button itself. */
+class Cancelled extends Error {
+  constructor() {
+    super('Cancelled: the analyzer was stopped before it answered.');
+    this.name = 'Cancelled';
+  }
+}
+const isCancelled = (e) => e instanceof Cancelled;
 
 function call(type, payload = {}, transfer = []) {
   const id = nextId++;
-  busy++;
-  document.body.classList.add('busy');
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+    pending.set(id, { resolve, reject, type, t0: performance.now() });
+    showProgress();
     worker.postMessage({ id, type, ...payload }, transfer);
-  }).finally(() => {
-    busy--;
-    if (busy === 0) document.body.classList.remove('busy');
   });
 }
 
-worker.onmessage = (ev) => {
-  const m = ev.data || {};
-  if (m.type === 'ready') return onReady(m.samples);
-  if (m.type === 'fatal') return onFatal(m.error);
-  const p = pending.get(m.id);
-  if (!p) return;
-  pending.delete(m.id);
-  if (m.ok) p.resolve({ result: m.result, ms: m.ms });
-  else p.reject(new Error(m.error));
+// What the worker is doing, for the progress bar: the oldest request not answered yet.
+const DOING = {
+  load: 'Loading the files',
+  loadSample: 'Loading the sample network',
+  unzip: 'Opening the archive',
+  sampleFiles: 'Loading the sample network',
+  analyze: 'Analysing',
+  export: 'Writing the report',
+  responsibilities: 'Sorting the actions by owner',
+  figures: 'Counting the figures',
+  whatif: 'Trying the what-if changes',
+  map: 'Drawing the map',
+  matrix: 'Working out the service matrix',
+  query: 'Checking the connection',
+  source: 'Reading the source',
 };
+const PROGRESS_AFTER_MS = 300; // quicker answers show no bar
+let progressTimer = null;
 
-worker.onerror = (ev) => {
-  ev.preventDefault();
-  onFatal(ev.message || 'the analyzer could not be loaded');
-};
+function showProgress() {
+  const busy = pending.size > 0;
+  document.body.classList.toggle('busy', busy);
+  if (!busy) {
+    clearInterval(progressTimer);
+    progressTimer = null;
+    $('progress').hidden = true;
+    return;
+  }
+  if (!progressTimer) progressTimer = setInterval(tickProgress, 100);
+  tickProgress();
+}
+
+function tickProgress() {
+  const oldest = [...pending.values()].reduce((a, b) => (b.t0 < a.t0 ? b : a), { t0: Infinity });
+  if (!Number.isFinite(oldest.t0)) return;
+  const elapsed = performance.now() - oldest.t0;
+  const bar = $('progress');
+  if (elapsed < PROGRESS_AFTER_MS) return;
+  $('progress-what').textContent = `${DOING[oldest.type] ?? 'Working'}…`;
+  $('progress-time').textContent = `${(elapsed / 1000).toFixed(1)} s`;
+  bar.hidden = false;
+}
+
+// Cancel: the worker is ended (whatever it computes is lost), every request waiting for it fails
+// with Cancelled, and a new worker gets the inputs the page shows, so the page stays usable with
+// the results it has (marked as not updated where they were being redone).
+let restarting = null;
+
+async function cancelWork() {
+  if (pending.size === 0 || restarting) return;
+  const what = [...pending.values()].reduce((a, b) => (b.t0 < a.t0 ? b : a)).type;
+  worker.terminate();
+  const waiting = [...pending.values()];
+  pending.clear();
+  startWorker(false);
+  showProgress();
+  for (const p of waiting) p.reject(new Cancelled());
+  setStatus(`${DOING[what] ?? 'The work'} was cancelled. The results shown are the earlier ones.`, 'cancelled');
+  // Posted at once: the new worker answers in order, so a request made meanwhile comes after it.
+  restarting = (async () => {
+    if (!shownInputs) return;
+    const copies = shownInputs.map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer, manifest: f.manifest }));
+    try {
+      await call('load', { files: copies }, copies.map((c) => c.bytes));
+    } catch (e) {
+      if (!isCancelled(e)) setStatus(`The files could not be loaded again after cancelling: ${e.message}`, 'error');
+    }
+  })();
+  await restarting;
+  restarting = null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // State.
@@ -91,6 +180,7 @@ let pathIndex = new Map(); // input path → index, for the source viewer
 let pathsLongestFirst = []; // [path, index], to find "path:line:" at the start of a note
 let usingSample = null; // the sample loaded, or null for the user's own files
 let loadGen = 0; // bumped on every load: answers about earlier inputs are dropped
+let shownInputs = null; // the files of the report shown ([{name, bytes, manifest}]), given again to a new worker
 
 function setStatus(text, kind = '') {
   const s = $('status');
@@ -172,7 +262,7 @@ async function loadFiles(filesPromise) {
     usingSample = null;
     showReport(result, ms);
   } catch (e) {
-    setStatus(`Could not load the files: ${e.message}`, 'error');
+    if (!isCancelled(e)) setStatus(`Could not load the files: ${e.message}`, 'error');
   }
 }
 
@@ -192,7 +282,7 @@ async function loadSample() {
     usingSample = sample;
     showReport(result, ms);
   } catch (e) {
-    setStatus(`Could not load the sample: ${e.message}`, 'error');
+    if (!isCancelled(e)) setStatus(`Could not load the sample: ${e.message}`, 'error');
   }
 }
 
@@ -203,6 +293,8 @@ const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupport
 
 function showReport(r, ms, origins = '') {
   report = r;
+  shownInputs = heldInputs().files;
+  document.body.classList.remove('stale');
   loadGen++;
   pathIndex = new Map();
   r.inputs.forEach((inp, i) => {
@@ -464,6 +556,11 @@ async function runQuery() {
     const { result, ms } = await call('query', q);
     clear(out).appendChild(renderQuery(result, ms));
   } catch (e) {
+    if (isCancelled(e)) {
+      clear(out);
+      $('result-card').hidden = true;
+      return;
+    }
     clear(out).appendChild(notice('error', `Portolan could not answer ${question}`, e.message));
   } finally {
     $('query-button').disabled = false;
@@ -802,6 +899,10 @@ async function runAnalysis() {
   $('findings-card').hidden = false;
   $('policy-card').hidden = false;
   $('roles-card').hidden = false;
+  $('overview-card').hidden = false;
+  $('overview-stale').hidden = true;
+  clear($('overview-figures')).appendChild(h('p', { class: 'working' }, `Analysing what ${names} can reach…`));
+  clear($('overview-summary'));
   clear($('attack')).appendChild(h('p', { class: 'working' }, `Looking for attack paths from ${names}…`));
   clear($('findings')).appendChild(h('p', { class: 'working' }, 'Checking the rules…'));
   clear($('policy')).appendChild(h('p', { class: 'working' }, 'Checking the policy…'));
@@ -816,7 +917,8 @@ async function runAnalysis() {
   try {
     const { result, ms } = await call('analyze', { origins });
     if (gen !== loadGen || seq !== analysisSeq) return;
-    analysis = { report: result, origins, ms };
+    analysis = { report: result, origins, ms, gen };
+    document.body.classList.remove('stale');
     // No origin given: show the ones analysed (internet and the manifest's).
     if (origins.length === 0) $('origins').value = result.origins.map((o) => o.name).join(', ');
     exposureView.expanded.clear();
@@ -831,16 +933,22 @@ async function runAnalysis() {
     renderAttack();
     renderFindings();
     renderPolicy();
+    renderOverview();
     networkMap.update(origins);
     setExportsDisabled(false);
     whatifRefresh();
     loadRoles(gen, seq);
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
+    if (isCancelled(e)) {
+      keepEarlierAnalysis(names);
+      return;
+    }
     analysis = null;
     $('exposure-tools').hidden = true;
     $('exposure-count').textContent = '';
     clear(out).appendChild(notice('error', `Portolan could not analyse what ${names} can reach`, e.message));
+    clear($('overview-figures')).appendChild(notice('error', 'No overview', 'The analysis failed: see Exposure below.'));
     clear($('attack')).appendChild(notice('error', 'No attack paths', 'The analysis failed: see Exposure above.'));
     clear($('findings')).appendChild(notice('error', 'No findings', 'The analysis failed: see Exposure above.'));
     clear($('policy')).appendChild(notice('error', 'The policy was not checked', 'The analysis failed: see Exposure above.'));
@@ -849,6 +957,154 @@ async function runAnalysis() {
   } finally {
     if (seq === analysisSeq) $('analyze-button').disabled = false;
   }
+}
+
+// The earlier results stay when a new analysis was cancelled, marked as not updated.
+function keepEarlierAnalysis(names) {
+  document.body.classList.add('stale');
+  const earlier = analysis && analysis.gen === loadGen;
+  const note = $('overview-stale');
+  note.hidden = false;
+  note.textContent = earlier
+    ? `Not updated: the analysis of ${names} was cancelled. The results below are the earlier ones, for ${analysis.origins.length ? analysis.origins.join(', ') : 'each origin'}.`
+    : `Not analysed: the analysis of ${names} was cancelled. Press Analyse to try again.`;
+  if (!earlier) {
+    for (const id of ['exposure', 'attack', 'findings', 'policy', 'roles']) clear($(id)).appendChild(h('p', { class: 'muted not-updated' }, 'Not analysed: cancelled.'));
+    clear($('overview-figures')).appendChild(h('p', { class: 'muted not-updated' }, 'Not analysed: cancelled.'));
+    return;
+  }
+  renderExposure();
+  renderAttack();
+  renderFindings();
+  renderPolicy();
+  setExportsDisabled(false);
+  if (rolesView.map && rolesView.gen === loadGen) {
+    renderRoles();
+    renderSummary();
+    renderOverview();
+  } else {
+    clear($('roles')).appendChild(h('p', { class: 'muted not-updated' }, 'Not worked out: cancelled.'));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview: the answers first, every figure from the core's report and summary figures, each
+// one a link to the view that explains it; beside them the management summary.
+
+function overviewLink(target, label, onClick) {
+  return h(
+    'a',
+    {
+      href: `#${target}`,
+      class: 'ov-link',
+      onclick: (ev) => {
+        if (onClick) onClick();
+        ev.preventDefault();
+        $(target).scrollIntoView({ block: 'start' });
+      },
+    },
+    label,
+  );
+}
+
+function overviewFigure(key, title, value, detail) {
+  return h('div', { class: `ov-figure ov-${key}`, 'data-figure': key }, h('h3', { class: 'ov-title' }, title), h('p', { class: 'ov-value' }, value), detail ? h('div', { class: 'ov-detail small' }, detail) : null);
+}
+
+function renderOverview() {
+  const out = clear($('overview-figures'));
+  if (!analysis || !report) return;
+  const r = analysis.report;
+  const f = rolesView.figures && rolesView.gen === analysis.gen ? rolesView.figures : null;
+  const internet = r.origins.some((o) => o.name === 'internet' && !o.error);
+  const inet = r.exposures.filter((e) => e.origin === 'internet');
+  const definite = inet.filter((e) => e.certainty === 'definite').length;
+  const showExposure = (certainty) => () => {
+    $('exposure-filter').value = '';
+    exposureView.filter = '';
+    $('certainty-filter').value = certainty;
+    exposureView.certainty = certainty;
+    renderExposure();
+  };
+  out.appendChild(
+    overviewFigure(
+      'internet',
+      'Exposed to the Internet',
+      internet ? overviewLink('exposure-card', plural(inet.length, 'service'), showExposure('')) : 'not analysed',
+      internet
+        ? [
+            h('span', { class: 'ov-part' }, overviewLink('exposure-card', `${definite} definite`, showExposure('definite'))),
+            ' · ',
+            h('span', { class: 'ov-part' }, overviewLink('exposure-card', `${inet.length - definite} possible`, showExposure('possible'))),
+            f ? [' · ', h('span', { class: 'ov-part ov-logins' }, `${plural(f.internet_logins, 'login or database', 'logins and databases')}`)] : null,
+          ]
+        : h('span', { class: 'muted' }, 'Add internet to the origins to see it.'),
+    ),
+  );
+
+  const paths = r.attack_paths;
+  const best = paths.reduce((a, p) => (a === null || p.likelihood > a.likelihood ? p : a), null);
+  out.appendChild(
+    overviewFigure(
+      'attack',
+      'Attack paths to crown jewels',
+      r.crown_jewels.length ? overviewLink('attack-card', plural(paths.length, 'path')) : 'no crown jewels named',
+      best
+        ? h(
+            'p',
+            { class: 'ov-path' },
+            'Most likely: ',
+            [best.origin, ...best.steps.map((st) => hostText(st.to, st.to_name))].join(' → '),
+            ` (${percent(best.likelihood)}, ${best.certainty})`,
+          )
+        : r.crown_jewels.length
+          ? h('p', { class: 'muted' }, 'No origin reaches a crown jewel.')
+          : h('p', { class: 'muted' }, 'Name them in the manifest (crown_jewels) to see the paths to them.'),
+    ),
+  );
+
+  const top = r.findings.slice(0, 3); // the core lists the most severe first
+  out.appendChild(
+    overviewFigure(
+      'findings',
+      'Top findings',
+      overviewLink('findings-card', plural(r.findings.length, 'finding')),
+      top.length
+        ? h(
+            'ol',
+            { class: 'ov-findings' },
+            top.map((x) =>
+              h(
+                'li',
+                null,
+                severityBadge(x.severity),
+                ' ',
+                overviewLink('findings-card', x.code, () => {
+                  $('findings-filter').value = x.code;
+                  $('findings-filter').dispatchEvent(new Event('input'));
+                }),
+                ' ',
+                h('span', { class: 'ov-loc' }, x.file ? `${x.file}${x.line ? `:${x.line}` : ''}` : x.device),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'Nothing to report.'),
+    ),
+  );
+
+  const counted = report.inputs.reduce((n, i) => n + Math.max(0, i.lines.total - i.lines.skipped), 0);
+  const understood = report.inputs.reduce((n, i) => n + Math.max(0, i.lines.total - i.lines.skipped - i.lines.unrecognized), 0);
+  const pct = counted ? Math.floor((understood / counted) * 1000) / 10 : 100;
+  out.appendChild(
+    overviewFigure(
+      'coverage',
+      'Parse coverage',
+      overviewLink('workspace', `${pct}% of lines recognised`),
+      h('p', null, `${plural(report.inputs.length, 'file')} · ${plural(report.devices.length, 'device')} · ${understood} of ${counted} lines`),
+    ),
+  );
+  if (f && f.violations) out.appendChild(overviewFigure('policy', 'Policy', overviewLink('policy-card', plural(f.violations, 'violation')), null));
+  $('overview-card').hidden = false;
 }
 
 const serviceText = (e) => (e.ports ? `${e.proto}/${e.ports}` : e.proto);
@@ -1995,6 +2251,8 @@ const MAX_ACTIONS = 50; // rows per role before "Show all"
 const rolesView = {
   map: null, // the core's responsibility map: {owners: {role: [action]}}
   summary: null, // the management summary, Markdown
+  figures: null, // the summary's figures (roles::Figures) of the same analysis
+  gen: 0, // the load they belong to
   open: new Set(), // roles shown
   showAll: new Set(),
 };
@@ -2006,10 +2264,17 @@ async function loadRoles(gen, seq) {
   $('print-summary').disabled = true;
   document.body.classList.remove('has-summary');
   try {
-    const [map, summary] = await Promise.all([call('responsibilities', { origins }), call('export', { format: 'summary', origins })]);
+    const [map, summary, figures] = await Promise.all([
+      call('responsibilities', { origins }),
+      call('export', { format: 'summary', origins }),
+      call('figures', { origins }),
+    ]);
     if (gen !== loadGen || seq !== analysisSeq) return;
     rolesView.map = map.result;
     rolesView.summary = summary.result;
+    rolesView.figures = figures.result;
+    rolesView.gen = gen;
+    renderOverview();
     const owners = rolesView.map.owners || {};
     rolesView.open = new Set(Object.keys(owners).filter((k) => owners[k].length));
     rolesView.showAll.clear();
@@ -2017,6 +2282,10 @@ async function loadRoles(gen, seq) {
     renderSummary();
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
+    if (isCancelled(e)) {
+      keepEarlierAnalysis(analysis.origins.join(', '));
+      return;
+    }
     clear($('roles')).appendChild(notice('error', 'The responsibilities could not be worked out', e.message));
     clear($('summary-doc'));
   }
@@ -2173,8 +2442,10 @@ function markdownDoc(md) {
 
 function renderSummary() {
   const box = clear($('summary-doc'));
+  const overview = clear($('overview-summary'));
   if (!rolesView.summary) return;
   box.appendChild(markdownDoc(rolesView.summary));
+  overview.appendChild(markdownDoc(rolesView.summary));
   $('print-summary').disabled = false;
   document.body.classList.add('has-summary');
 }
@@ -2283,6 +2554,7 @@ $('session-input').addEventListener('change', async (ev) => {
 });
 
 $('sample-button').addEventListener('click', loadSample);
+$('progress-cancel').addEventListener('click', cancelWork);
 
 $('file-input').addEventListener('change', (ev) => {
   const input = ev.currentTarget;

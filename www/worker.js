@@ -7,6 +7,7 @@
 //                  {id, type: 'export', format, origins: [string]}  (markdown, csv, sarif,
 //                     findings-csv, summary, responsibilities, evidence, evidence-json)
 //                  {id, type: 'responsibilities', origins: [string]}
+//                  {id, type: 'figures', origins: [string]}  → the management summary's figures
 //                  {id, type: 'source', file, line, context}
 //                  {id, type: 'map', origins: [string] | null, expanded: [string] | null}
 //                     (origins null: the network alone; expanded null: the default view)
@@ -139,6 +140,10 @@ const handlers = {
   export: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.export(String(m.format), origins(m.origins));
+  },
+  figures: (m) => {
+    if (!session) throw new Error('Load some files first.');
+    return session.figures(origins(m.origins));
   },
   responsibilities: (m) => {
     if (!session) throw new Error('Load some files first.');

@@ -148,6 +148,7 @@ describe('the policy sample', () => {
     assert.ok(await page.locator('#roles-card').isVisible());
     // The section links lead to both views.
     assert.deepEqual(await page.$$eval('#views-nav a', (as) => as.map((a) => a.getAttribute('href'))), [
+      '#overview-card',
       '#map-card',
       '#exposure-card',
       '#attack-card',
