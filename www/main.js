@@ -50,19 +50,37 @@ const embeddedWorker = document.getElementById('portolan-worker');
 const pending = new Map(); // id → {resolve, reject, type, t0}
 let nextId = 1;
 let worker = null;
-let workerReady = null; // resolves when the current worker has said it is ready
+// A standby worker is started with the first one, while the page loads, and waits; Cancel hands
+// it the first worker's compiled module and samples (the kit), so taking over needs no request.
+let standby = null;
+let kit = null; // {module, samples} from the first worker
+
+function newWorker(name) {
+  return embeddedWorker
+    ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })), { name })
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
+}
 
 function startWorker(first) {
-  const w = embeddedWorker
-    ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })))
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  let ready;
-  workerReady = new Promise((resolve) => (ready = resolve));
+  let w;
+  if (first || !kit) {
+    w = newWorker('analyzer');
+  } else {
+    w = standby ?? newWorker('standby');
+    standby = null;
+    w.postMessage({ type: 'kit', module: kit.module, samples: kit.samples });
+  }
+  if (first) standby = newWorker('standby');
   w.onmessage = (ev) => {
     const m = ev.data || {};
     if (m.type === 'ready') {
-      ready();
-      if (first) onReady(m.samples);
+      if (first) {
+        onReady(m.samples);
+        call('kit').then(
+          ({ result }) => (kit = result),
+          () => {},
+        );
+      }
       return;
     }
     if (m.type === 'fatal') return onFatal(m.error);

@@ -16,6 +16,8 @@
 //                  {id, type: 'whatif', edits: [edit], origins: [string]} → {edits, unmatched, diff, after}
 //                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
 //                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
+//                  {id, type: 'kit'} → {module: WebAssembly.Module, samples}, for a standby worker
+//                  {type: 'kit', module, samples}  (to a standby worker, once: see STANDBY)
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
 //                  {type: 'ready', samples: [{id, name, description, files, questions, workshop}]} once,
 //                  or {type: 'fatal', error}
@@ -72,8 +74,29 @@ async function loadSampleFiles() {
   );
 }
 
+// A standby worker (self.name 'standby', started by the page while it loads) fetches nothing: it
+// waits for the compiled module and the samples' files of the first worker, {type: 'kit', module,
+// samples}, and takes over when Cancel ends the busy one, so that the page makes no request.
+const STANDBY = self.name === 'standby';
+let kitGiven = null;
+const kit = STANDBY ? new Promise((resolve) => (kitGiven = resolve)) : null;
+let wasmModule = null;
+
+async function compileModule() {
+  const bytes = EMBED ? fromBase64(EMBED.wasm) : await fetchOk(new URL('./pkg/portolan_bg.wasm', HERE));
+  return WebAssembly.compile(bytes);
+}
+
 const started = (async () => {
-  const [, list] = await Promise.all([init(EMBED ? { module_or_path: fromBase64(EMBED.wasm) } : undefined), loadSampleFiles()]);
+  let list;
+  if (STANDBY) {
+    const k = await kit;
+    wasmModule = k.module;
+    list = Array.isArray(k.samples) ? k.samples : [];
+  } else {
+    [wasmModule, list] = await Promise.all([compileModule(), loadSampleFiles()]);
+  }
+  await init({ module_or_path: wasmModule });
   samples = list;
   return samples.map(({ id, info, files, workshop }) => ({
     id,
@@ -164,6 +187,7 @@ const handlers = {
     const device = typeof m.device === 'string' && m.device !== '' ? m.device : undefined;
     return session.matrix(String(m.proto), portNumber(m.port, 'port'), sport, device, m.toDevice === true);
   },
+  kit: () => ({ module: wasmModule, samples }),
   unzip: (m) => readZip(new Uint8Array(m.bytes), String(m.name)),
   sampleFiles: (m) => {
     const s = samples.find((x) => x.id === String(m.sample));
@@ -174,6 +198,11 @@ const handlers = {
 
 self.onmessage = async (ev) => {
   const m = ev.data || {};
+  if (m.type === 'kit' && kitGiven && m.id === undefined) {
+    kitGiven(m);
+    kitGiven = null;
+    return;
+  }
   const handler = Object.hasOwn(handlers, m.type) ? handlers[m.type] : null;
   if (!handler) {
     postMessage({ id: m.id, ok: false, error: `unknown request ${String(m.type)}` });
