@@ -959,7 +959,7 @@ async function runAnalysis() {
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
     if (isCancelled(e)) {
-      keepEarlierAnalysis(names);
+      keepEarlierAnalysis(origins);
       return;
     }
     analysis = null;
@@ -978,14 +978,16 @@ async function runAnalysis() {
 }
 
 // The earlier results stay when a new analysis was cancelled, marked as not updated.
-function keepEarlierAnalysis(names) {
+const originsText = (list) => (list.length === 0 ? 'each origin' : list.length > 4 ? `${list.length} origins` : list.join(', '));
+
+function keepEarlierAnalysis(origins) {
   document.body.classList.add('stale');
   const earlier = analysis && analysis.gen === loadGen;
   const note = $('overview-stale');
   note.hidden = false;
   note.textContent = earlier
-    ? `Not updated: the analysis of ${names} was cancelled. The results below are the earlier ones, for ${analysis.origins.length ? analysis.origins.join(', ') : 'each origin'}.`
-    : `Not analysed: the analysis of ${names} was cancelled. Press Analyse to try again.`;
+    ? `Not updated: the analysis of ${originsText(origins)} was cancelled. The results below are the earlier ones, for ${originsText(analysis.report.origins.map((o) => o.name))}.`
+    : `Not analysed: the analysis of ${originsText(origins)} was cancelled. Press Analyse to try again.`;
   if (!earlier) {
     for (const id of ['exposure', 'attack', 'findings', 'policy', 'roles']) clear($(id)).appendChild(h('p', { class: 'muted not-updated' }, 'Not analysed: cancelled.'));
     clear($('overview-figures')).appendChild(h('p', { class: 'muted not-updated' }, 'Not analysed: cancelled.'));
@@ -2301,7 +2303,7 @@ async function loadRoles(gen, seq) {
   } catch (e) {
     if (gen !== loadGen || seq !== analysisSeq) return;
     if (isCancelled(e)) {
-      keepEarlierAnalysis(analysis.origins.join(', '));
+      keepEarlierAnalysis(analysis.origins);
       return;
     }
     clear($('roles')).appendChild(notice('error', 'The responsibilities could not be worked out', e.message));

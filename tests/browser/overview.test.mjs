@@ -124,6 +124,51 @@ describe('overview', () => {
     await context.close();
   });
 
+  test('Cancel stops a slow analysis and keeps the earlier results, marked as not updated', T, async () => {
+    const { page, context, rec } = await openPage(browser, server.origin);
+    await networkIdle(rec);
+    const startedAt = rec.requests.length;
+    await loadSample(page, SAMPLE);
+    await waitForExposure(page);
+    await page.waitForSelector('#overview-figures .ov-logins');
+    const before = await overview(page);
+    const rowsBefore = await page.$$eval('#exposure tr.exp-row', (rows) => rows.length);
+    assert.ok(rowsBefore > 0);
+
+    // Hundreds of origins keep the analyzer busy for seconds.
+    const many = [];
+    for (let i = 0; i < 600; i++) many.push(`10.${30 + (i % 200)}.${Math.floor(i / 200)}.0/24`);
+    await page.fill('#origins', many.join(', '));
+    await page.click('#analyze-button');
+    await page.waitForSelector('#progress:not([hidden])');
+    assert.equal(await page.textContent('#progress-what'), 'Analysing…');
+    await page.click('#progress-cancel');
+    await page.waitForSelector('#progress', { state: 'hidden' });
+    assert.equal(await page.textContent('#status'), 'Analysing was cancelled. The results shown are the earlier ones.');
+    // The earlier results are back, marked as not updated; no error anywhere.
+    assert.ok(await page.locator('#overview-stale').isVisible());
+    assert.match(await page.textContent('#overview-stale'), /^Not updated: the analysis of 600 origins was cancelled\. The results below are the earlier ones, for internet, vendor, phished\.$/);
+    assert.ok(await page.evaluate(() => document.body.classList.contains('stale')));
+    assert.equal(await page.$$eval('#exposure tr.exp-row', (rows) => rows.length), rowsBefore);
+    const kept = await overview(page);
+    assert.deepEqual(kept, before);
+    assert.equal(await page.locator('.notice').count(), 0);
+
+    // The new worker has the files: it answers a question, and an analysis clears the mark.
+    const res = await ask(page, { from: 'internet', to: '192.168.10.20', proto: 'tcp', port: '443' });
+    assert.equal(res.error, null, res.text);
+    assert.ok(res.verdict, res.text);
+    await page.fill('#origins', '');
+    await page.click('#analyze-button');
+    await waitForExposure(page);
+    await page.waitForSelector('#overview-figures .ov-logins');
+    assert.equal(await page.locator('#overview-stale').isVisible(), false);
+    assert.deepEqual((await overview(page)).internet, before.internet);
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(requestsSince(rec, startedAt), []);
+    await context.close();
+  });
+
   test('Cancel stops a slow load, keeps the results and the page answers afterwards', T, async () => {
     const { page, context, rec } = await openPage(browser, server.origin);
     await networkIdle(rec);
