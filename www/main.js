@@ -1092,7 +1092,7 @@ function renderOverview() {
       top.length
         ? h(
             'ol',
-            { class: 'ov-findings' },
+            { class: 'ov-top' },
             top.map((x) =>
               h(
                 'li',

@@ -49,7 +49,7 @@ function overview(page) {
       attack: text(fig('attack')?.querySelector('.ov-value')),
       attackPath: text(fig('attack')?.querySelector('.ov-path')),
       findings: text(fig('findings')?.querySelector('.ov-value')),
-      top: [...(fig('findings')?.querySelectorAll('.ov-findings li') ?? [])].map(text),
+      top: [...(fig('findings')?.querySelectorAll('.ov-top li') ?? [])].map(text),
       coverage: text(fig('coverage')?.querySelector('.ov-value')),
       coverageDetail: text(fig('coverage')?.querySelector('.ov-detail')),
       summary: text(document.querySelector('#overview-summary')),
@@ -110,7 +110,7 @@ describe('overview', () => {
 
     // A figure leads to its view: the top finding's code filters the findings.
     const code = ref.findings[0].code;
-    await page.click(`#overview-figures [data-figure="findings"] .ov-findings li:first-child a`);
+    await page.click(`#overview-figures [data-figure="findings"] .ov-top li:first-child a`);
     assert.equal(await page.inputValue('#findings-filter'), code);
     const findingCodes = await page.$$eval('#findings tr.finding-row .fcode .code', (els) => els.map((e) => e.textContent));
     assert.ok(findingCodes.length > 0 && findingCodes.every((c) => c === code), findingCodes.join(' '));
