@@ -4,7 +4,7 @@
 
 import { createMap } from './map.js';
 import { createMatrix } from './matrix.js';
-import { adoptSample, decorateInputs, heldInputs, installFiles, loadGiven } from './files.js';
+import { adoptSample, decorateInputs, heldInputs, installFiles, loadGiven, loadHeld } from './files.js';
 import { installSession, openIfSession, openSession, saveSession } from './session.js';
 import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset } from './whatif.js';
 import { installWorkshop, renderWorkshop } from './workshop.js';
@@ -178,9 +178,9 @@ async function cancelWork() {
   // Posted at once: the new worker answers in order, so a request made meanwhile comes after it.
   restarting = (async () => {
     if (!shownInputs) return;
-    const copies = shownInputs.map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer, manifest: f.manifest }));
     try {
-      await call('load', { files: copies }, copies.map((c) => c.bytes));
+      // The files held go back to those shown, too (a cancelled load had replaced them).
+      await loadHeld(shownInputs.files, shownInputs.problems);
     } catch (e) {
       if (!isCancelled(e)) setStatus(`The files could not be loaded again after cancelling: ${e.message}`, 'error');
     }
@@ -198,7 +198,7 @@ let pathIndex = new Map(); // input path → index, for the source viewer
 let pathsLongestFirst = []; // [path, index], to find "path:line:" at the start of a note
 let usingSample = null; // the sample loaded, or null for the user's own files
 let loadGen = 0; // bumped on every load: answers about earlier inputs are dropped
-let shownInputs = null; // the files of the report shown ([{name, bytes, manifest}]), given again to a new worker
+let shownInputs = null; // the inputs of the report shown ({files, problems}, as files.js holds them), given again to a new worker
 
 function setStatus(text, kind = '') {
   const s = $('status');
@@ -311,7 +311,7 @@ const STATUS_LABEL = { ok: 'ok', partial: 'partial', failed: 'failed', unsupport
 
 function showReport(r, ms, origins = '') {
   report = r;
-  shownInputs = heldInputs().files;
+  shownInputs = heldInputs();
   document.body.classList.remove('stale');
   loadGen++;
   pathIndex = new Map();
