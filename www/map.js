@@ -374,6 +374,11 @@ export function createMap({ card, call, links }) {
       draw();
     } catch (e) {
       if (mine !== seq) return;
+      // Cancelled: the page says so once (the status line).
+      if (e?.name === 'Cancelled') {
+        status.textContent = 'Not drawn: cancelled.';
+        return;
+      }
       status.textContent = `The map could not be drawn: ${e.message}`;
     }
   }

@@ -170,7 +170,9 @@ export function createMatrix({ card, call }) {
       exportButton.disabled = true;
       count.textContent = '';
       clear(result);
-      setStatus(`Could not compute the matrix: ${e.message}`, 'error');
+      // Cancelled: the page says so once (the status line).
+      if (e?.name === 'Cancelled') setStatus('Not computed: cancelled.', 'done');
+      else setStatus(`Could not compute the matrix: ${e.message}`, 'error');
     } finally {
       if (mine === seq) submit.disabled = false;
     }

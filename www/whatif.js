@@ -80,6 +80,8 @@ async function compute() {
     last = { ...result, ms };
   } catch (e) {
     if (mine !== seq) return;
+    // Cancelled: the page says so once (the status line); keep what was shown.
+    if (e?.name === 'Cancelled') return;
     last = { error: e.message };
   }
   render();
