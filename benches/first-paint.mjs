@@ -6,7 +6,8 @@
 //   bash scripts/build-www.sh
 //   node benches/first-paint.mjs
 //
-// Prints JSON.
+// Also the cumulative layout shift (CLS) while the page loads and after a sample is loaded, at
+// the 1280×720 of a projector. Prints JSON.
 
 import { cpus, loadavg } from 'node:os';
 
@@ -35,7 +36,25 @@ for (let i = 0; i < RUNS; i++) {
     const n = performance.getEntriesByType('navigation')[0];
     return { dom_content_loaded: Math.round(n.domContentLoadedEventEnd), load: Math.round(n.loadEventEnd) };
   });
-  runs.push({ ...paint, ...nav, core_ready_ms: ready, bytes });
+  // Layout shifts (cumulative layout shift, the browser's own measure of jank) while the page
+  // loads, and again while a sample loads and every view fills in.
+  const cls = () =>
+    page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          let sum = 0;
+          new PerformanceObserver((l) => {
+            for (const e of l.getEntries()) if (!e.hadRecentInput) sum += e.value;
+          }).observe({ type: 'layout-shift', buffered: true });
+          setTimeout(() => resolve(Math.round(sum * 1000) / 1000), 200);
+        }),
+    );
+  const clsLoad = await cls();
+  await page.click('#sample-button');
+  await page.waitForSelector('#exposure-card:not([hidden])', { timeout: 60_000 });
+  await page.waitForTimeout(500);
+  const clsSample = await cls();
+  runs.push({ ...paint, ...nav, core_ready_ms: ready, bytes, cls_load: clsLoad, cls_after_sample: clsSample });
   await context.close();
 }
 await browser.close();
@@ -52,6 +71,8 @@ console.log(
         first_paint_ms: med('first-paint'),
         first_contentful_paint_ms: med('first-contentful-paint'),
         core_ready_ms: med('core_ready_ms'),
+        cls_load: med('cls_load'),
+        cls_after_sample: med('cls_after_sample'),
       },
       cpus: cpus().length,
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
