@@ -2,6 +2,7 @@
 // worker, which owns the WebAssembly module and does all parsing and analysis.
 // Every piece of text that comes from an input goes into the page as a text node, never as HTML.
 
+import { append, clear, formatMs, h, plural } from './dom.js';
 import { createMap } from './map.js';
 import { createMatrix } from './matrix.js';
 import { adoptSample, decorateInputs, heldInputs, installFiles, loadGiven, loadHeld } from './files.js';
@@ -10,36 +11,6 @@ import { installWhatif, ruleActions, serviceAction, whatifRefresh, whatifReset }
 import { installWorkshop, renderWorkshop } from './workshop.js';
 
 const $ = (id) => document.getElementById(id);
-
-// ---------------------------------------------------------------------------------------------
-// DOM helpers: elements are built with createElement and text with createTextNode only.
-
-function append(el, children) {
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  return append(el, children);
-}
-
-function clear(el) {
-  while (el.firstChild) el.removeChild(el.firstChild);
-  return el;
-}
-
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const formatMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.

@@ -6,28 +6,7 @@
 // select a node and to open or close a group, for the keyboard and for screen readers.
 
 import cytoscape from './vendor/cytoscape.esm.min.mjs';
-
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function clear(el) {
-  while (el.firstChild) el.removeChild(el.firstChild);
-  return el;
-}
-
-const plural = (n, one, many = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+import { clear, h, plural } from './dom.js';
 
 const KIND_LABEL = { zone: 'Zone', area: 'Area', subnet: 'Subnet', device: 'Device', host: 'Host', origin: 'Origin' };
 const HEAT_LABEL = ['nothing exposed', 'exposed', 'exposed, low or medium weakness or open to the Internet', 'exposed, high weakness', 'exposed, critical weakness'];
