@@ -457,6 +457,7 @@ struct SubnetB {
     hosts: Vec<usize>,
 }
 
+#[derive(Default)]
 struct HostB {
     addrs: Vec<IpAddr>,
     names: Vec<String>,
@@ -466,6 +467,27 @@ struct HostB {
     value: Option<String>,
     description: Option<String>,
     os: Option<String>,
+}
+
+/// The host record that holds any of `addrs` (a new one if none does), with all of `addrs`
+/// added to it and indexed.
+fn host_slot(hosts: &mut Vec<HostB>, host_at: &mut HashMap<IpAddr, usize>, addrs: &[IpAddr]) -> usize {
+    let hi = match addrs.iter().find_map(|a| host_at.get(a).copied()) {
+        Some(i) => i,
+        None => {
+            hosts.push(HostB::default());
+            hosts.len() - 1
+        }
+    };
+    for a in addrs {
+        if let Some(hb) = hosts.get_mut(hi) {
+            if !hb.addrs.contains(a) {
+                hb.addrs.push(*a);
+            }
+        }
+        host_at.entry(*a).or_insert(hi);
+    }
+    hi
 }
 
 struct Builder {
@@ -608,29 +630,8 @@ impl MapModel {
                 if device_addr.contains_key(&first) {
                     continue;
                 }
-                let hi = match h.addrs.iter().find_map(|a| host_at.get(a).copied()) {
-                    Some(i) => i,
-                    None => {
-                        hosts.push(HostB {
-                            addrs: Vec::new(),
-                            names: Vec::new(),
-                            summary: None,
-                            vulns: Vec::new(),
-                            role: None,
-                            value: None,
-                            description: None,
-                            os: None,
-                        });
-                        hosts.len() - 1
-                    }
-                };
+                let hi = host_slot(&mut hosts, &mut host_at, &h.addrs);
                 let hb = &mut hosts[hi];
-                for a in &h.addrs {
-                    if !hb.addrs.contains(a) {
-                        hb.addrs.push(*a);
-                    }
-                    host_at.entry(*a).or_insert(hi);
-                }
                 for n in &h.names {
                     if !hb.names.contains(n) {
                         hb.names.push(n.clone());
@@ -678,29 +679,8 @@ impl MapModel {
                 if device_addr.contains_key(&first) {
                     continue;
                 }
-                let hi = match decl.ips.iter().find_map(|a| host_at.get(a).copied()) {
-                    Some(i) => i,
-                    None => {
-                        hosts.push(HostB {
-                            addrs: Vec::new(),
-                            names: Vec::new(),
-                            summary: None,
-                            vulns: Vec::new(),
-                            role: None,
-                            value: None,
-                            description: None,
-                            os: None,
-                        });
-                        hosts.len() - 1
-                    }
-                };
+                let hi = host_slot(&mut hosts, &mut host_at, &decl.ips);
                 let hb = &mut hosts[hi];
-                for a in &decl.ips {
-                    if !hb.addrs.contains(a) {
-                        hb.addrs.push(*a);
-                    }
-                    host_at.entry(*a).or_insert(hi);
-                }
                 if !hb.names.contains(&decl.name) {
                     hb.names.insert(0, decl.name.clone());
                 }
