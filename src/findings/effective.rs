@@ -792,99 +792,224 @@ pub enum Outcome {
     Doubt,
 }
 
-/// Walk `set` from rule `from` of ruleset `rs` in the context `root`/`stack` (the attached
-/// ruleset and the jump/goto rules that led to `rs`) to its final outcomes, as the device would
-/// if the rules before `from` did not exist, and with the rule `skip` left out wherever it is
-/// met again (a ruleset called twice). `visit` gets each piece with its outcome and returns
-/// false to stop early; the function returns false if it was stopped.
-#[allow(clippy::too_many_arguments)]
-pub fn continue_from(
-    dev: &CDevice,
-    skip: Option<RuleLoc>,
-    root: usize,
-    stack: &[RuleLoc],
-    rs: usize,
-    from: usize,
-    set: PacketSet,
-    visit: &mut dyn FnMut(&Outcome, &PacketSet) -> bool,
-) -> bool {
-    let mut rem = set;
-    let Some(rules) = dev.rulesets.get(rs).map(|r| &r.rules) else { return visit(&Outcome::Doubt, &rem) };
-    for (j, r) in rules.iter().enumerate().skip(from) {
-        if rem.is_empty() {
+/// The smallest box around a set: per dimension, its lowest and highest value. Two sets whose
+/// boxes do not meet share no packet, which is cheaper to see than an intersection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds([(u128, u128); space::NDIMS]);
+
+impl Bounds {
+    /// The box of every packet.
+    pub fn full() -> Bounds {
+        Bounds(std::array::from_fn(|i| (0, Dim::ALL[i].max())))
+    }
+
+    /// The box around a cube set (`None` when it is empty).
+    pub fn of(s: &PacketSet) -> Option<Bounds> {
+        let mut b = Bounds([(u128::MAX, 0); space::NDIMS]);
+        let mut any = false;
+        for c in s.cubes() {
+            if c.is_empty() {
+                continue;
+            }
+            any = true;
+            for d in Dim::ALL {
+                let r = c.get(d).as_slice();
+                if let (Some(first), Some(last)) = (r.first(), r.last()) {
+                    let x = &mut b.0[d as usize];
+                    x.0 = x.0.min(first.0);
+                    x.1 = x.1.max(last.1);
+                }
+            }
+        }
+        any.then_some(b)
+    }
+
+    /// True if the boxes share a point.
+    #[inline]
+    pub fn meets(&self, o: &Bounds) -> bool {
+        self.0.iter().zip(o.0.iter()).all(|(a, b)| a.0 <= b.1 && b.0 <= a.1)
+    }
+}
+
+/// Each rule's conditions of a device in an algebra's representation, with the box around them.
+pub struct Conds<S> {
+    sets: Vec<Vec<S>>,
+    boxes: Vec<Vec<Option<Bounds>>>,
+}
+
+impl<S: Clone> Conds<S> {
+    /// The conditions of every rule of `dev`.
+    pub fn new<A: Algebra<Set = S>>(alg: &mut A, dev: &CDevice) -> Conds<S> {
+        Conds {
+            sets: dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| alg.set(&r.set)).collect()).collect(),
+            boxes: dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| Bounds::of(&r.set)).collect()).collect(),
+        }
+    }
+
+    /// The conditions of one rule.
+    pub fn set(&self, l: RuleLoc) -> Option<&S> {
+        self.sets.get(l.ruleset)?.get(l.rule)
+    }
+
+    /// The box around one rule's conditions (`None` if they never hold).
+    pub fn bounds(&self, l: RuleLoc) -> Option<&Bounds> {
+        self.boxes.get(l.ruleset)?.get(l.rule)?.as_ref()
+    }
+}
+
+/// Walking the rest of a device's rules from some rule on (what a rule's packets would meet
+/// without it), in an algebra's representation: [`Continuation::from`].
+pub struct Continuation<'a, A: Algebra> {
+    /// The set algebra.
+    pub alg: &'a mut A,
+    /// The device.
+    pub dev: &'a CDevice,
+    /// Its rules' conditions in `alg`.
+    pub conds: &'a Conds<A::Set>,
+    /// A rule left out wherever it is met again (a ruleset called twice).
+    pub skip: Option<RuleLoc>,
+    /// The attached ruleset of the context.
+    pub root: usize,
+    /// A box around every set walked: rules whose box misses it are passed over unseen.
+    pub within: Bounds,
+}
+
+impl<A: Algebra> Continuation<'_, A> {
+    /// Walk `set` from rule `from` of ruleset `rs` in the context `root`/`stack` (the attached
+    /// ruleset and the jump/goto rules that led to `rs`) to its final outcomes, as the device
+    /// would if the rules before `from` did not exist. `visit` gets each piece with its outcome
+    /// and returns false to stop early; the function returns false if it was stopped.
+    pub fn from(
+        &mut self,
+        stack: &[RuleLoc],
+        rs: usize,
+        from: usize,
+        set: A::Set,
+        visit: &mut dyn FnMut(&Outcome, &A::Set) -> bool,
+    ) -> bool {
+        let mut rem = set;
+        let dev = self.dev;
+        let Some(rules) = dev.rulesets.get(rs).map(|r| &r.rules) else { return visit(&Outcome::Doubt, &rem) };
+        for (j, r) in rules.iter().enumerate().skip(from) {
+            if self.alg.is_empty(&rem) {
+                return true;
+            }
+            let here = RuleLoc { ruleset: rs, rule: j };
+            if self.skip == Some(here) || !self.conds.bounds(here).is_some_and(|b| b.meets(&self.within)) {
+                continue;
+            }
+            let Some(cond) = self.conds.set(here) else { continue };
+            let m = self.alg.and(&rem, cond);
+            if self.alg.is_empty(&m) {
+                continue;
+            }
+            let step = Step::of(&r.action);
+            if step == Step::Continue {
+                continue;
+            }
+            self.alg.minus(&mut rem, cond);
+            let ok = if !r.unknown.is_empty() {
+                // Possibly taken, possibly not: the outcome of these packets is in doubt.
+                visit(&Outcome::Doubt, &m)
+            } else {
+                match step {
+                    Step::Continue => true,
+                    Step::Decide => visit(&Outcome::Action(r.action.clone(), here), &m),
+                    Step::Unknown => visit(&Outcome::Doubt, &m),
+                    Step::Return => self.return_to(stack, m, visit),
+                    Step::Jump(t) | Step::Goto(t) => {
+                        if unfollowed(dev, self.root, stack, rs, t) {
+                            visit(&Outcome::Doubt, &m)
+                        } else {
+                            let mut inner: Vec<RuleLoc> = stack.to_vec();
+                            inner.push(here);
+                            self.from(&inner, t, 0, m, visit)
+                        }
+                    }
+                }
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if self.alg.is_empty(&rem) {
             return true;
         }
-        if skip == Some(RuleLoc { ruleset: rs, rule: j }) {
-            continue;
+        self.return_to(stack, rem, visit)
+    }
+
+    /// Packets leaving the innermost ruleset of `stack` (by its end or a return) continue after
+    /// the calling rule; leaving the attached ruleset, they get its default.
+    fn return_to(&mut self, stack: &[RuleLoc], set: A::Set, visit: &mut dyn FnMut(&Outcome, &A::Set) -> bool) -> bool {
+        let dev = self.dev;
+        let Some((last, outer)) = stack.split_last() else {
+            return match dev.rulesets.get(self.root).and_then(|r| r.default.clone()) {
+                Some(a) => visit(&Outcome::Action(a, RuleLoc { ruleset: self.root, rule: RuleLoc::DEFAULT }), &set),
+                None => visit(&Outcome::Returned, &set),
+            };
+        };
+        if via_goto(dev, last) {
+            // Entered by a goto: leaving it leaves the goto's ruleset too.
+            return self.return_to(outer, set, visit);
         }
-        let m = rem.intersect(&r.set);
-        if m.is_empty() {
+        self.from(outer, last.ruleset, last.rule + 1, set, visit)
+    }
+}
+
+/// A jump or goto from `rs` to `t` that a continuation does not follow (too deep, out of range,
+/// or back into a ruleset on the way): its packets' outcome is in doubt.
+fn unfollowed(dev: &CDevice, root: usize, stack: &[RuleLoc], rs: usize, t: usize) -> bool {
+    stack.len() >= MAX_JUMP_DEPTH || t >= dev.rulesets.len() || t == rs || t == root || stack.iter().any(|l| l.ruleset == t)
+}
+
+fn via_goto(dev: &CDevice, l: &RuleLoc) -> bool {
+    dev.rulesets.get(l.ruleset).and_then(|r| r.rules.get(l.rule)).is_some_and(|r| matches!(r.action, Action::Goto(_)))
+}
+
+/// The outcome of one packet walked as [`Continuation::from`] walks a set: the same rules in
+/// the same order, without any set operation (a packet never splits).
+pub fn point_outcome(dev: &CDevice, skip: Option<RuleLoc>, root: usize, stack: &[RuleLoc], rs: usize, from: usize, p: &space::Packet) -> Outcome {
+    let Some(rules) = dev.rulesets.get(rs).map(|r| &r.rules) else { return Outcome::Doubt };
+    for (j, r) in rules.iter().enumerate().skip(from) {
+        let here = RuleLoc { ruleset: rs, rule: j };
+        if skip == Some(here) || !r.set.contains(p) {
             continue;
         }
         let step = Step::of(&r.action);
         if step == Step::Continue {
             continue;
         }
-        subtract(&mut rem, &r.set);
-        let ok = if !r.unknown.is_empty() {
-            // Possibly taken, possibly not: the outcome of these packets is in doubt.
-            visit(&Outcome::Doubt, &m)
-        } else {
-            match step {
-                Step::Continue => true,
-                Step::Decide => visit(&Outcome::Action(r.action.clone(), RuleLoc { ruleset: rs, rule: j }), &m),
-                Step::Unknown => visit(&Outcome::Doubt, &m),
-                Step::Return => return_to(dev, skip, root, stack, m, visit),
-                Step::Jump(t) | Step::Goto(t) => {
-                    if stack.len() >= MAX_JUMP_DEPTH
-                        || t >= dev.rulesets.len()
-                        || t == rs
-                        || t == root
-                        || stack.iter().any(|l| l.ruleset == t)
-                    {
-                        visit(&Outcome::Doubt, &m)
-                    } else {
-                        let mut inner: Vec<RuleLoc> = stack.to_vec();
-                        inner.push(RuleLoc { ruleset: rs, rule: j });
-                        continue_from(dev, skip, root, &inner, t, 0, m, visit)
-                    }
+        if !r.unknown.is_empty() {
+            return Outcome::Doubt;
+        }
+        return match step {
+            Step::Continue => continue,
+            Step::Decide => Outcome::Action(r.action.clone(), here),
+            Step::Unknown => Outcome::Doubt,
+            Step::Return => point_return(dev, skip, root, stack, p),
+            Step::Jump(t) | Step::Goto(t) => {
+                if unfollowed(dev, root, stack, rs, t) {
+                    Outcome::Doubt
+                } else {
+                    let mut inner: Vec<RuleLoc> = stack.to_vec();
+                    inner.push(here);
+                    point_outcome(dev, skip, root, &inner, t, 0, p)
                 }
             }
         };
-        if !ok {
-            return false;
-        }
     }
-    if rem.is_empty() {
-        return true;
-    }
-    return_to(dev, skip, root, stack, rem, visit)
+    point_return(dev, skip, root, stack, p)
 }
 
-/// Packets leaving the innermost ruleset of `stack` (by its end or a return) continue after
-/// the calling rule; leaving the attached ruleset, they get its default.
-fn return_to(
-    dev: &CDevice,
-    skip: Option<RuleLoc>,
-    root: usize,
-    stack: &[RuleLoc],
-    set: PacketSet,
-    visit: &mut dyn FnMut(&Outcome, &PacketSet) -> bool,
-) -> bool {
+fn point_return(dev: &CDevice, skip: Option<RuleLoc>, root: usize, stack: &[RuleLoc], p: &space::Packet) -> Outcome {
     let Some((last, outer)) = stack.split_last() else {
         return match dev.rulesets.get(root).and_then(|r| r.default.clone()) {
-            Some(a) => visit(&Outcome::Action(a, RuleLoc { ruleset: root, rule: RuleLoc::DEFAULT }), &set),
-            None => visit(&Outcome::Returned, &set),
+            Some(a) => Outcome::Action(a, RuleLoc { ruleset: root, rule: RuleLoc::DEFAULT }),
+            None => Outcome::Returned,
         };
     };
-    let via_goto = dev
-        .rulesets
-        .get(last.ruleset)
-        .and_then(|r| r.rules.get(last.rule))
-        .is_some_and(|r| matches!(r.action, Action::Goto(_)));
-    if via_goto {
-        // Entered by a goto: leaving it leaves the goto's ruleset too.
-        return return_to(dev, skip, root, outer, set, visit);
+    if via_goto(dev, last) {
+        return point_return(dev, skip, root, outer, p);
     }
-    continue_from(dev, skip, root, outer, last.ruleset, last.rule + 1, set, visit)
+    point_outcome(dev, skip, root, outer, last.ruleset, last.rule + 1, p)
 }

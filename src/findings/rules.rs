@@ -8,7 +8,7 @@ use crate::space::dd::{self, Dd};
 use crate::space::{self, proto, Dim, PacketSet, Ranges};
 use crate::Workspace;
 
-use super::effective::{self, continue_from, DeviceEffect, Outcome, Step};
+use super::effective::{self, point_outcome, Conds, Continuation, DeviceEffect, Outcome, Step};
 use super::text::{describe, port_set, witness};
 use super::{code_info, help_path, Finding, NamedSet, Severity};
 
@@ -48,33 +48,57 @@ pub const SENSITIVE_SERVICES: &[(u8, u16, &str)] = &[
     (proto::UDP, 623, "ipmi"),
 ];
 
-/// Compile-time facts of one device's rulesets the checks need.
+/// What the checks need of one device: its effective sets on decision diagrams and, per rule,
+/// the union over contexts of what it matches and what it decides.
 struct Dev<'a> {
     name: &'a str,
     c: &'a CDevice,
-    eff: DeviceEffect,
+    eff: &'a DeviceEffect<dd::Set>,
+    /// Every rule's conditions as diagrams, with the box around them.
+    conds: Conds<dd::Set>,
+    /// Per ruleset, per rule: the packets it possibly matches (in any context).
+    matched: Vec<Vec<dd::Set>>,
+    /// Per ruleset, per rule: the packets it possibly decides (in any context).
+    decided: Vec<Vec<dd::Set>>,
     /// Per ruleset: whether any context enters it.
     entered: Vec<bool>,
     /// Per rule that never possibly matches: the packets entering its ruleset that its
     /// conditions select (what earlier rules take from it).
-    unmatched_entered: std::collections::HashMap<RuleLoc, PacketSet>,
+    unmatched_entered: std::collections::HashMap<RuleLoc, dd::Set>,
     /// Per ruleset: reached from a filtering stage.
     filtering: Vec<bool>,
 }
 
 impl<'a> Dev<'a> {
-    /// What the checks need of a device's effective sets: the rules' sets as cube sets, and
-    /// from the diagrams which rulesets are entered and what earlier rules take from rules that
-    /// never match.
-    fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &DeviceEffect<dd::Set>, filtering: Vec<bool>) -> Dev<'a> {
+    fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &'a DeviceEffect<dd::Set>, filtering: Vec<bool>) -> Dev<'a> {
+        let conds = Conds::new(dd, c);
+        let union = |dd: &mut Dd, sets: &mut dyn Iterator<Item = dd::Set>| sets.fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x));
+        let matched = e
+            .rulesets
+            .iter()
+            .map(|rs| rs.rules.iter().map(|r| union(dd, &mut r.ctxs.iter().map(|x| x.matched.may))).collect())
+            .collect();
+        let decided = e
+            .rulesets
+            .iter()
+            .map(|rs| rs.rules.iter().map(|r| union(dd, &mut r.ctxs.iter().map(|x| x.decided.may))).collect())
+            .collect();
         Dev {
             name,
             c,
-            eff: e.to_cubes(dd, false),
+            eff: e,
+            unmatched_entered: unmatched_entered(dd, &conds, e),
+            conds,
+            matched,
+            decided,
             entered: e.rulesets.iter().map(|r| !r.ctxs.is_empty()).collect(),
-            unmatched_entered: unmatched_entered(dd, c, e),
             filtering,
         }
+    }
+
+    /// A set of this device's diagrams as cube sets (for texts and witnesses).
+    fn cubes(&self, dd: &Dd, s: dd::Set) -> PacketSet {
+        dd.to_packet_set(s)
     }
 }
 
@@ -138,21 +162,19 @@ fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (Dd, DeviceEffect<dd::Se
 }
 
 /// For every rule that matches nothing in any context: the packets entering its ruleset (in
-/// any context) that its conditions select, as cube sets.
-fn unmatched_entered(dd: &mut Dd, c: &CDevice, e: &DeviceEffect<dd::Set>) -> std::collections::HashMap<RuleLoc, PacketSet> {
+/// any context) that its conditions select.
+fn unmatched_entered(dd: &mut Dd, conds: &Conds<dd::Set>, e: &DeviceEffect<dd::Set>) -> std::collections::HashMap<RuleLoc, dd::Set> {
     let mut out = std::collections::HashMap::new();
     for (ri, rs) in e.rulesets.iter().enumerate() {
-        let Some(crs) = c.rulesets.get(ri) else { continue };
         let mut entry: Option<dd::Set> = None;
         for (i, r) in rs.rules.iter().enumerate() {
             if r.ctxs.iter().any(|x| !x.matched.may.is_empty()) {
                 continue;
             }
-            let Some(cr) = crs.rules.get(i) else { continue };
+            let loc = RuleLoc { ruleset: ri, rule: i };
+            let Some(&cond) = conds.set(loc) else { continue };
             let all = *entry.get_or_insert_with(|| rs.ctxs.iter().fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x.entry.may)));
-            let cond = dd.from_packet_set(&cr.set);
-            let entered = dd.and(all, cond);
-            out.insert(RuleLoc { ruleset: ri, rule: i }, dd.to_packet_set(entered));
+            out.insert(loc, dd.and(all, cond));
         }
     }
     out
@@ -160,14 +182,20 @@ fn unmatched_entered(dd: &mut Dd, c: &CDevice, e: &DeviceEffect<dd::Set>) -> std
 
 /// Rule-hygiene findings of every device.
 pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
+    check_rules_up_to(ws, net, MAX_RULES_PER_DEVICE)
+}
+
+/// [`check_rules`] with another per-device gate: devices with more than `max_rules` rules get
+/// one R106 note instead of the per-rule analysis (benchmarks lift the gate).
+pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, c) in net.devices.iter().enumerate() {
         if c.rulesets.is_empty() {
             continue;
         }
         let rules: usize = c.rulesets.iter().map(|r| r.rules.len()).sum();
-        if rules > MAX_RULES_PER_DEVICE {
-            out.push(over_budget(c, format!("it has {rules} rules, more than the {MAX_RULES_PER_DEVICE} the per-rule analysis takes on")));
+        if rules > max_rules {
+            out.push(over_budget(c, format!("it has {rules} rules, more than the {max_rules} the per-rule analysis takes on")));
             continue;
         }
         let (mut dd, eff_dd, stage) = one_device(ws, i, c);
@@ -190,16 +218,13 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
             });
         }
         let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering);
-        drop(dd);
-        check_device(&d, &mut out);
+        check_device(&d, &mut dd, &mut out);
     }
     out
 }
 
-/// Devices with more rules than this are not analysed rule by rule: the effective sets of
-/// 10,000 rules take about a second, but the checks that follow them (on cube sets) take
-/// minutes (BENCHMARKS.md, "Per-rule analysis"), which would hold up every `portolan analyze`
-/// and the page. Such a device gets one R106 note instead.
+/// Devices with more rules than this are not analysed rule by rule (BENCHMARKS.md, "Per-rule
+/// analysis", gives the time per size); such a device gets one R106 note instead.
 pub const MAX_RULES_PER_DEVICE: usize = 2_000;
 
 /// The per-rule analysis of a device was not done or stopped (`why`): no rule finding is
@@ -328,44 +353,55 @@ fn set(label: &str, s: &PacketSet, c: &CDevice) -> NamedSet {
     NamedSet { label: label.into(), text: describe(s, Some(c)) }
 }
 
-fn check_device(d: &Dev, out: &mut Vec<Finding>) {
+fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = d.c;
-    // Per rule, the packets it decides (upper bound), computed once.
-    let decided: Vec<Vec<PacketSet>> =
-        d.eff.rulesets.iter().map(|rs| rs.rules.iter().map(|r| r.decided_may()).collect()).collect();
     for (ri, rs) in c.rulesets.iter().enumerate() {
         let Some(re) = d.eff.rulesets.get(ri) else { continue };
         if !d.entered.get(ri).copied().unwrap_or(false) {
             unused(d, ri, out);
             continue;
         }
+        // What the rules so far decide, by the denying ([0]) and the accepting ([1]) ones.
+        let mut taken = [dd::Set::EMPTY; 2];
         for (i, r) in rs.rules.iter().enumerate() {
             let loc = RuleLoc { ruleset: ri, rule: i };
-            let b = Base { d, loc };
-            let Some(e) = re.rules.get(i) else { continue };
-            let doubtful = !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_)) || e.not_followed;
-            if doubtful && e.possibly_matches() {
-                unmodelled(&b, e, out);
+            if let Some(e) = re.rules.get(i) {
+                check_rule(&Base { d, loc }, dd, e, &taken, out);
             }
-            if !e.possibly_matches() {
-                shadowed(&b, &decided[ri], out);
-                continue;
-            }
-            if !e.certainly_matches() && !doubtful {
-                possibly_shadowed(&b, &decided[ri], out);
-                continue;
-            }
-            if doubtful {
-                continue;
-            }
-            if Step::of(&r.action) == Step::Decide {
-                redundant(&b, e, out);
-                conflicts(&b, e, &decided[ri], out);
-                if r.action == Action::Accept && d.filtering.get(ri).copied().unwrap_or(true) {
-                    permissive(&b, e, out);
-                }
+            let di = d.decided[ri][i];
+            if let (Some(a), false) = (allows(&r.action), di.is_empty()) {
+                taken[a as usize] = dd.or(taken[a as usize], di);
             }
         }
+    }
+}
+
+/// The findings of one rule; `taken` holds what the rules before it decide, by decision.
+fn check_rule(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, taken: &[dd::Set; 2], out: &mut Vec<Finding>) {
+    let Some(r) = b.d.c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
+    let possibly = e.ctxs.iter().any(|x| !x.matched.may.is_empty());
+    let certainly = e.ctxs.iter().any(|x| !x.matched.must().is_empty());
+    let doubtful = !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_)) || e.not_followed;
+    if doubtful && possibly {
+        unmodelled(b, dd, out);
+    }
+    if !possibly {
+        shadowed(b, dd, out);
+        return;
+    }
+    if !certainly && !doubtful {
+        possibly_shadowed(b, dd, out);
+        return;
+    }
+    if doubtful || Step::of(&r.action) != Step::Decide {
+        return;
+    }
+    redundant(b, dd, e, out);
+    if let Some(mine) = allows(&r.action) {
+        conflicts(b, dd, taken[usize::from(!mine)], out);
+    }
+    if r.action == Action::Accept && b.d.filtering.get(b.loc.ruleset).copied().unwrap_or(true) {
+        permissive(b, dd, out);
     }
 }
 
@@ -422,9 +458,9 @@ fn unused(d: &Dev, ri: usize, out: &mut Vec<Finding>) {
     });
 }
 
-fn unmodelled(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+fn unmodelled(b: &Base, dd: &Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let m = e.matched_may();
+    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
     let mut f = b.finding(
         "R106",
         Severity::Low,
@@ -440,19 +476,24 @@ fn unmodelled(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
     out.push(f);
 }
 
-/// Earlier rules of the same ruleset whose decided packets meet `m`.
-fn covering(c: &CDevice, loc: RuleLoc, m: &PacketSet, decided: &[PacketSet]) -> Vec<RuleLoc> {
+/// Earlier rules of the same ruleset whose decided packets meet `m`, a subset of the
+/// conditions of the rule at `loc`.
+fn covering(d: &Dev, dd: &mut Dd, loc: RuleLoc, m: dd::Set) -> Vec<RuleLoc> {
     let mut v = Vec::new();
-    for (j, dj) in decided.iter().enumerate().take(loc.rule) {
-        if !dj.is_empty() && !dj.intersect(m).is_empty() {
-            v.push(RuleLoc { ruleset: loc.ruleset, rule: j });
+    let Some(within) = d.conds.bounds(loc).copied() else { return v };
+    for (j, &dj) in d.decided[loc.ruleset].iter().enumerate().take(loc.rule) {
+        let at = RuleLoc { ruleset: loc.ruleset, rule: j };
+        if dj.is_empty() || !d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
+            continue;
+        }
+        if dd.meets(dj, m) {
+            v.push(at);
         }
     }
-    let _ = c;
     v
 }
 
-fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
+fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
     if r.set.is_empty() {
@@ -464,9 +505,9 @@ fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
         ));
         return;
     }
-    let entered = b.d.unmatched_entered.get(&b.loc).cloned().unwrap_or_default();
+    let entered_dd = b.d.unmatched_entered.get(&b.loc).copied().unwrap_or_default();
     let rs = &c.rulesets[b.loc.ruleset];
-    if entered.is_empty() {
+    if entered_dd.is_empty() {
         let callers: Vec<RuleRef> = b.d.eff.rulesets[b.loc.ruleset].callers.iter().map(|l| rule_ref(c, *l)).collect();
         let mut f = b.finding(
             "R101",
@@ -484,7 +525,8 @@ fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
         out.push(f);
         return;
     }
-    let covers = covering(c, b.loc, &entered, decided);
+    let covers = covering(b.d, dd, b.loc, entered_dd);
+    let entered = b.d.cubes(dd, entered_dd);
     let refs: Vec<RuleRef> = covers.iter().map(|l| rule_ref(c, *l)).collect();
     let mine = allows(&r.action);
     let opposite = covers.iter().any(|l| {
@@ -518,11 +560,11 @@ fn shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
     out.push(f);
 }
 
-fn possibly_shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
+fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
-    let m = b.d.eff.rulesets[b.loc.ruleset].rules[b.loc.rule].matched_may();
-    let covers: Vec<RuleLoc> = covering(c, b.loc, &m, decided).into_iter().filter(|l| in_doubt(c, *l)).collect();
+    let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule];
+    let covers: Vec<RuleLoc> = covering(b.d, dd, b.loc, m_dd).into_iter().filter(|l| in_doubt(c, *l)).collect();
+    let m = b.d.cubes(dd, m_dd);
     let mut f = b.finding(
         "R101",
         Severity::Low,
@@ -536,7 +578,6 @@ fn possibly_shadowed(b: &Base, decided: &[PacketSet], out: &mut Vec<Finding>) {
     f.witness = witness(&m, Some(c));
     f.depends_on = covers.iter().map(|l| doubt_text(c, *l)).collect();
     f.related = covers.iter().map(|l| rule_ref(c, *l)).collect();
-    let _ = r;
     out.push(f);
 }
 
@@ -545,12 +586,13 @@ fn same_decision(a: &Action, b: &Action) -> bool {
     a == b
 }
 
-fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
-    if e.ctxs.iter().any(|x| x.matched.doubtful()) {
+    if e.ctxs.iter().any(|x| x.matched.doubtful_in(dd)) {
         return;
     }
+    let Some(within) = b.d.conds.bounds(b.loc).copied() else { return };
     let mut deciders: Vec<RuleLoc> = Vec::new();
     for x in &e.ctxs {
         if x.matched.may.is_empty() {
@@ -558,28 +600,24 @@ fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
         }
         let Some(ctx) = b.d.eff.contexts.get(x.ctx as usize) else { return };
         // A cheap first test with one packet: most rules fail it.
-        let Some(w) = super::text::witness_packet(&x.matched.may) else { continue };
-        let mut ok = true;
-        continue_from(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, PacketSet::point(&w), &mut |o, _| {
-            ok = matches!(o, Outcome::Action(a, _) if same_decision(a, &r.action));
-            ok
-        });
-        if !ok {
+        let Some(w) = dd.witness(x.matched.may) else { continue };
+        let first = point_outcome(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, &w);
+        if !matches!(&first, Outcome::Action(a, _) if same_decision(a, &r.action)) {
             return;
         }
+        let mut ok = true;
         let mut locs = Vec::new();
-        continue_from(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may.clone(), &mut |o, _| {
-            match o {
-                Outcome::Action(a, at) if same_decision(a, &r.action) => {
-                    if !locs.contains(at) {
-                        locs.push(*at);
-                    }
-                    true
+        let mut walk = Continuation { alg: &mut *dd, dev: c, conds: &b.d.conds, skip: Some(b.loc), root: ctx.root, within };
+        walk.from(&ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may, &mut |o, _| match o {
+            Outcome::Action(a, at) if same_decision(a, &r.action) => {
+                if !locs.contains(at) {
+                    locs.push(*at);
                 }
-                _ => {
-                    ok = false;
-                    false
-                }
+                true
+            }
+            _ => {
+                ok = false;
+                false
             }
         });
         if !ok {
@@ -592,7 +630,7 @@ fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
         }
     }
     let refs: Vec<RuleRef> = deciders.iter().map(|l| rule_ref(c, *l)).collect();
-    let m = e.matched_may();
+    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
     let mut f = b.finding(
         "R102",
         Severity::Low,
@@ -609,47 +647,43 @@ fn redundant(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
     out.push(f);
 }
 
-fn conflicts(b: &Base, e: &effective::RuleEffect, decided: &[PacketSet], out: &mut Vec<Finding>) {
+/// Earlier rules with the opposite decision that take part of what this rule's conditions
+/// select; `opposite` is everything the earlier rules of the opposite decision decide.
+fn conflicts(b: &Base, dd: &mut Dd, opposite: dd::Set, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
     let Some(mine) = allows(&r.action) else { return };
-    let rules = &c.rulesets[b.loc.ruleset].rules;
-    let mut parts: Vec<(RuleLoc, PacketSet)> = Vec::new();
-    for (j, dj) in decided.iter().enumerate().take(b.loc.rule) {
-        let Some(rj) = rules.get(j) else { continue };
-        if allows(&rj.action) != Some(!mine) || dj.is_empty() {
-            continue;
-        }
-        let cut = dj.intersect(&r.set);
-        if !cut.is_empty() {
-            parts.push((RuleLoc { ruleset: b.loc.ruleset, rule: j }, cut));
-        }
-    }
-    if parts.is_empty() {
+    let Some(&cond) = b.d.conds.set(b.loc) else { return };
+    if !dd.meets(cond, opposite) {
         return;
     }
-    let m = e.matched_may();
-    let mut overlap = PacketSet::empty();
-    for (_, p) in &parts {
-        overlap = overlap.union(p);
+    let overlap_dd = dd.and(cond, opposite);
+    let Some(within) = b.d.conds.bounds(b.loc).copied() else { return };
+    let rules = &c.rulesets[b.loc.ruleset].rules;
+    let mut parts: Vec<RuleLoc> = Vec::new();
+    for (j, &dj) in b.d.decided[b.loc.ruleset].iter().enumerate().take(b.loc.rule) {
+        let at = RuleLoc { ruleset: b.loc.ruleset, rule: j };
+        let Some(rj) = rules.get(j) else { continue };
+        if allows(&rj.action) != Some(!mine) || dj.is_empty() || !b.d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
+            continue;
+        }
+        if dd.meets(dj, cond) {
+            parts.push(at);
+        }
     }
-    let refs: Vec<RuleRef> = parts.iter().map(|(l, _)| rule_ref(c, *l)).collect();
+    let overlap = b.d.cubes(dd, overlap_dd);
+    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
+    let refs: Vec<RuleRef> = parts.iter().map(|l| rule_ref(c, *l)).collect();
     let severity = if mine { Severity::Info } else { Severity::Medium };
-    let msg = if mine {
-        format!(
-            "part of what this rule accepts is denied earlier by {}: {}",
-            refs.iter().map(at).collect::<Vec<_>>().join("; "),
-            describe(&overlap, Some(c))
-        )
-    } else {
-        format!(
-            "part of what this rule denies is accepted earlier by {}: {}",
-            refs.iter().map(at).collect::<Vec<_>>().join("; "),
-            describe(&overlap, Some(c))
-        )
-    };
+    let taken = describe(&overlap, Some(c));
+    let msg = format!(
+        "part of what this rule {} is {} earlier by {}: {taken}",
+        if mine { "accepts" } else { "denies" },
+        if mine { "denied" } else { "accepted" },
+        refs.iter().map(at).collect::<Vec<_>>().join("; "),
+    );
     let mut f = b.finding("R104", severity, Certainty::Definite, msg);
-    f.sets.push(set("taken earlier", &overlap, c));
+    f.sets.push(NamedSet { label: "taken earlier".into(), text: taken });
     f.sets.push(set("still decided here", &m, c));
     f.witness = witness(&overlap, Some(c));
     f.related = refs;
@@ -666,29 +700,29 @@ fn is_any(r: &Ranges) -> bool {
     share(r, false) >= ANY_ADDRESS_SHARE || share(r, true) >= ANY_ADDRESS_SHARE
 }
 
-fn permissive(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
+fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let m = e.matched_may();
-    let new = m.restrict(Dim::Ct, &space::Ct::with_base(space::Ct::NEW));
+    let m = b.d.matched[b.loc.ruleset][b.loc.rule];
+    let new = dd.restrict(m, Dim::Ct, &space::Ct::with_base(space::Ct::NEW));
     if new.is_empty() {
         return;
     }
     // Loopback traffic only: the device talking to itself.
     if let Some(lo) = c.ifaces.id("lo") {
-        let iif = new.project(Dim::Iif);
-        if iif == Ranges::single(lo as u128) {
+        if dd.project(new, Dim::Iif) == Ranges::single(lo as u128) {
             return;
         }
     }
-    let any_src = is_any(&new.project(Dim::Src));
-    let any_dst = is_any(&new.project(Dim::Dst));
-    let protos = new.project(Dim::Proto);
-    let all_protos = protos.count() >= 250;
+    let any_src = is_any(&dd.project(new, Dim::Src));
+    let any_dst = is_any(&dd.project(new, Dim::Dst));
+    let all_protos = dd.project(new, Dim::Proto).count() >= 250;
     let mut reasons: Vec<String> = Vec::new();
     let mut severity = Severity::Info;
     let mut wide = Vec::new();
-    for (p, name) in [(proto::TCP, "tcp"), (proto::UDP, "udp")] {
-        let ports = new.restrict(Dim::Proto, &Ranges::single(p as u128)).project(Dim::Dport);
+    let mut by_proto = [dd::Set::EMPTY; 2];
+    for (k, (p, name)) in [(proto::TCP, "tcp"), (proto::UDP, "udp")].into_iter().enumerate() {
+        by_proto[k] = dd.restrict(new, Dim::Proto, &Ranges::single(p as u128));
+        let ports = dd.project(by_proto[k], Dim::Dport);
         if ports.count() >= WIDE_PORT_RANGE {
             wide.push(format!("{name} {} ({} ports)", port_set(&ports, 65535), ports.count()));
         }
@@ -703,8 +737,12 @@ fn permissive(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
     if any_src {
         let mut hit = Vec::new();
         for &(p, port, name) in SENSITIVE_SERVICES {
-            let s = new.restrict(Dim::Proto, &Ranges::single(p as u128)).restrict(Dim::Dport, &Ranges::single(port as u128));
-            if !s.is_empty() {
+            let of_proto = match p {
+                proto::TCP => by_proto[0],
+                proto::UDP => by_proto[1],
+                _ => dd.restrict(new, Dim::Proto, &Ranges::single(p as u128)),
+            };
+            if !dd.restrict(of_proto, Dim::Dport, &Ranges::single(port as u128)).is_empty() {
                 hit.push(format!("{name} ({}/{port})", if p == proto::TCP { "tcp" } else { "udp" }));
             }
         }
@@ -725,6 +763,7 @@ fn permissive(b: &Base, e: &effective::RuleEffect, out: &mut Vec<Finding>) {
     if reasons.is_empty() {
         return;
     }
+    let new = b.d.cubes(dd, new);
     let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
     f.sets.push(set("accepts", &new, c));
     f.witness = witness(&new, Some(c));

@@ -1,7 +1,9 @@
 //! Readable packet sets: addresses as the fewest CIDRs (or a block "except" a few), ports as
 //! ranges (or "any except"), protocols by name, interfaces and connection states by name.
 
-use crate::reach::describe::{cidrs, proto_name};
+use std::collections::HashMap;
+
+use crate::reach::describe::{cidr_blocks, cidrs, proto_name};
 use crate::reach::CDevice;
 use crate::space::{self, proto, Cube, Dim, Packet, PacketSet, Ranges};
 
@@ -19,8 +21,25 @@ fn family_parts(r: &Ranges) -> [(Ranges, Ranges, u32); 2] {
     [(r.intersect(&v4), v4, 32), (r.intersect(&v6), v6, 128)]
 }
 
-fn cidr_list(r: &Ranges) -> Vec<String> {
-    r.as_slice().iter().flat_map(|&(a, b)| cidrs(a, b)).collect()
+/// The CIDR blocks of an address set: how many, and the texts of the first [`MAX_LISTED`].
+fn cidr_list(r: &Ranges) -> (usize, Vec<String>) {
+    let mut n = 0;
+    let mut head = Vec::new();
+    for b in r.as_slice().iter().flat_map(|&(a, b)| cidr_blocks(a, b)) {
+        if n < MAX_LISTED {
+            head.push(b.to_string());
+        }
+        n += 1;
+    }
+    (n, head)
+}
+
+/// [`cap`] of a list known by its length and first [`MAX_LISTED`] items.
+fn cap_counted((n, mut head): (usize, Vec<String>)) -> String {
+    if n > MAX_LISTED {
+        head.push(format!("and {} more", n - MAX_LISTED));
+    }
+    head.join(", ")
 }
 
 fn cap(mut v: Vec<String>) -> String {
@@ -77,10 +96,10 @@ pub fn addr_set(r: &Ranges) -> String {
         let hole = Ranges::range(hl, hh).difference(&p);
         // An IPv6 "any" would take in the IPv4-mapped block; keep the list form there.
         let excl = cidr_list(&hole.intersect(&fam));
-        if !hole.is_empty() && excl.len() + 1 < list.len() && (v4 || hull_text != "any") {
-            parts.push(format!("{hull_text} except {}", cap(excl)));
+        if !hole.is_empty() && excl.0 + 1 < list.0 && (v4 || hull_text != "any") {
+            parts.push(format!("{hull_text} except {}", cap_counted(excl)));
         } else {
-            parts.push(cap(list));
+            parts.push(cap_counted(list));
         }
     }
     parts.join(", ")
@@ -197,7 +216,45 @@ fn flags_text(r: &Ranges) -> Option<String> {
 
 /// The parts of a cube other than its protocols, as text (empty parts left out), so cubes that
 /// differ only in protocol can be told as one.
-fn cube_rest(c: &Cube, dev: Option<&CDevice>) -> String {
+/// Texts already made while describing one set: its cubes share many address, interface and
+/// state sets, and making their texts is most of the work.
+#[derive(Default)]
+struct Words {
+    addrs: HashMap<Ranges, String>,
+    ifaces: HashMap<Ranges, Option<String>>,
+    states: HashMap<Ranges, Option<String>>,
+}
+
+impl Words {
+    fn addr(&mut self, r: &Ranges) -> String {
+        if let Some(t) = self.addrs.get(r) {
+            return t.clone();
+        }
+        let t = addr_set(r);
+        self.addrs.insert(r.clone(), t.clone());
+        t
+    }
+
+    fn iface(&mut self, dev: &CDevice, r: &Ranges) -> Option<String> {
+        if let Some(t) = self.ifaces.get(r) {
+            return t.clone();
+        }
+        let t = iface_text(dev, r);
+        self.ifaces.insert(r.clone(), t.clone());
+        t
+    }
+
+    fn state(&mut self, r: &Ranges) -> Option<String> {
+        if let Some(t) = self.states.get(r) {
+            return t.clone();
+        }
+        let t = ct_text(r);
+        self.states.insert(r.clone(), t.clone());
+        t
+    }
+}
+
+fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> String {
     let p = c.get(Dim::Proto);
     let ported = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| proto::has_ports(x as u8)));
     let icmp = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| x as u8 == proto::ICMP || x as u8 == proto::ICMPV6));
@@ -218,8 +275,8 @@ fn cube_rest(c: &Cube, dev: Option<&CDevice>) -> String {
             s.push_str(&format!(" code {}", port_set(k, 255)));
         }
     }
-    let src = addr_set(c.get(Dim::Src));
-    let dst = addr_set(c.get(Dim::Dst));
+    let src = w.addr(c.get(Dim::Src));
+    let dst = w.addr(c.get(Dim::Dst));
     if src != "any" || dst == "any" {
         s.push_str(&format!(" from {src}"));
     }
@@ -238,14 +295,14 @@ fn cube_rest(c: &Cube, dev: Option<&CDevice>) -> String {
         }
     }
     if let Some(dev) = dev {
-        if let Some(i) = iface_text(dev, c.get(Dim::Iif)) {
+        if let Some(i) = w.iface(dev, c.get(Dim::Iif)) {
             s.push_str(&format!(" in on {i}"));
         }
-        if let Some(o) = iface_text(dev, c.get(Dim::Oif)) {
+        if let Some(o) = w.iface(dev, c.get(Dim::Oif)) {
             s.push_str(&format!(" out on {o}"));
         }
     }
-    if let Some(st) = ct_text(c.get(Dim::Ct)) {
+    if let Some(st) = w.state(c.get(Dim::Ct)) {
         s.push_str(&format!(" state {st}"));
     }
     s
@@ -257,25 +314,24 @@ pub fn describe(set: &PacketSet, dev: Option<&CDevice>) -> String {
     if set.is_empty() {
         return "no packet".into();
     }
+    let mut words = Words::default();
     let mut groups: Vec<(String, Ranges)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for c in set.cubes() {
-        let rest = cube_rest(c, dev);
-        match groups.iter_mut().find(|(r, _)| *r == rest) {
-            Some(g) => g.1 = g.1.union(c.get(Dim::Proto)),
-            None => groups.push((rest, c.get(Dim::Proto).clone())),
+        let rest = cube_rest(c, dev, &mut words);
+        match index.get(&rest) {
+            Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
+            None => {
+                index.insert(rest.clone(), groups.len());
+                groups.push((rest, c.get(Dim::Proto).clone()));
+            }
         }
     }
     // Cubes of one rule split by protocol class (ported, ICMP, others) share the rest when the
-    // ports and types are unconstrained: merge protocol sets with the same text again.
-    let mut merged: Vec<(String, Ranges)> = Vec::new();
-    for (rest, p) in groups {
-        match merged.iter_mut().find(|(r, _)| *r == rest) {
-            Some(g) => g.1 = g.1.union(&p),
-            None => merged.push((rest, p)),
-        }
-    }
-    let n = merged.len();
-    let mut parts: Vec<String> = merged.iter().take(MAX_PARTS).map(|(rest, p)| format!("{}{rest}", protos_text(p))).collect();
+    // ports and types are unconstrained, so they fall into one group with the union of their
+    // protocols.
+    let n = groups.len();
+    let mut parts: Vec<String> = groups.iter().take(MAX_PARTS).map(|(rest, p)| format!("{}{rest}", protos_text(p))).collect();
     if n > MAX_PARTS {
         parts.push(format!("and {} more", n - MAX_PARTS));
     }

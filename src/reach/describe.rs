@@ -39,12 +39,40 @@ pub fn proto_name(p: u8) -> String {
 
 /// The fewest CIDR blocks covering exactly `lo..=hi` of the address dimension.
 pub fn cidrs(lo: u128, hi: u128) -> Vec<String> {
+    cidr_blocks(lo, hi).map(|b| b.to_string()).collect()
+}
+
+/// One CIDR block of [`cidr_blocks`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// First address (in the model's 128-bit space).
+    pub first: u128,
+    /// Prefix length within the family.
+    pub len: u32,
+    /// Family width: 32 for IPv4, 128 for IPv6.
+    pub width: u32,
+}
+
+impl std::fmt::Display for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let addr = space::u128_to_addr(self.first);
+        if self.len == self.width {
+            write!(f, "{addr}")
+        } else {
+            write!(f, "{addr}/{}", self.len)
+        }
+    }
+}
+
+/// The fewest CIDR blocks covering exactly `lo..=hi` (one family), in address order, without
+/// making their texts.
+pub fn cidr_blocks(lo: u128, hi: u128) -> impl Iterator<Item = Block> {
     let v4 = (space::V4_BASE..=space::V4_LAST).contains(&lo) && hi <= space::V4_LAST;
     let (base, width) = if v4 { (space::V4_BASE, 32u32) } else { (0, 128u32) };
-    let mut out = Vec::new();
-    let mut cur = lo - base;
+    let mut next = Some(lo - base);
     let end = hi - base;
-    loop {
+    std::iter::from_fn(move || {
+        let cur = next?;
         // Largest block starting at `cur` that fits.
         let align = if cur == 0 { width } else { cur.trailing_zeros().min(width) };
         let mut size_bits = align;
@@ -55,16 +83,10 @@ pub fn cidrs(lo: u128, hi: u128) -> Vec<String> {
             }
             size_bits -= 1;
         }
-        let addr = space::u128_to_addr(cur + base);
-        let plen = width - size_bits;
-        out.push(if plen == width { addr.to_string() } else { format!("{addr}/{plen}") });
         let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
-        match cur.checked_add(span).and_then(|l| l.checked_add(1)) {
-            Some(next) if next <= end => cur = next,
-            _ => break,
-        }
-    }
-    out
+        next = cur.checked_add(span).and_then(|l| l.checked_add(1)).filter(|&n| n <= end);
+        Some(Block { first: cur + base, len: width - size_bits, width })
+    })
 }
 
 /// An address range in the fewest words: a CIDR list when short, else `first-last`.

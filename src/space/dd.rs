@@ -235,6 +235,52 @@ impl Dd {
         Set(self.apply(Op::Diff, a.0, b.0))
     }
 
+    /// True if `a` and `b` share a packet: [`Dd::and`] without building the intersection,
+    /// stopping at the first shared packet.
+    pub fn meets(&mut self, a: Set, b: Set) -> bool {
+        self.meets_at(a.0, b.0)
+    }
+
+    fn meets_at(&mut self, a: u32, b: u32) -> bool {
+        if a == 0 || b == 0 {
+            return false;
+        }
+        if a == 1 || b == 1 || a == b {
+            return true;
+        }
+        let (a, b) = if a > b { (b, a) } else { (a, b) };
+        let slot = (mix(mix(Op::And as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
+        let e = self.cache[slot];
+        if e.op == Op::And as u32 && e.a == a && e.b == b {
+            return e.r != 0;
+        }
+        let (la, lb) = (self.level(a), self.level(b));
+        let level = la.min(lb);
+        let max = self.order[level].max();
+        // Each operand's edges at `level`: its own, or one edge over the whole range.
+        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
+        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
+        let edge = |dd: &Dd, s: u32, st: usize, i: usize| if st == usize::MAX { (max, s) } else { (dd.hi[st + i], dd.kid[st + i]) };
+        let (mut i, mut j) = (0, 0);
+        while i < na && j < nb {
+            let (ha, ka) = edge(self, a, sa, i);
+            let (hb, kb) = edge(self, b, sb, j);
+            if self.meets_at(ka, kb) {
+                return true;
+            }
+            let hi = ha.min(hb);
+            if ha == hi {
+                i += 1;
+            }
+            if hb == hi {
+                j += 1;
+            }
+        }
+        // Disjoint: the intersection is the empty set, which the operation cache can keep.
+        self.cache[slot] = CacheEntry { a, b, op: Op::And as u32, r: 0 };
+        false
+    }
+
     /// True if every packet of `a` is in `b`.
     pub fn is_subset(&mut self, a: Set, b: Set) -> bool {
         self.diff(a, b).is_empty()
@@ -367,45 +413,108 @@ impl Dd {
     /// The set as pairwise disjoint cubes: one per path to the full terminal, with the
     /// intervals of a node that lead to the same child merged into one dimension set.
     pub fn to_packet_set(&self, s: Set) -> PacketSet {
-        let mut memo: HashMap<u32, Vec<Cube>> = HashMap::new();
-        PacketSet::from_disjoint_cubes(self.cubes_of(s.0, &mut memo))
+        let mut out = Vec::new();
+        self.cubes_of(s.0, &mut Cube::full(), &mut out);
+        PacketSet::from_disjoint_cubes(out)
     }
 
-    fn cubes_of(&self, s: u32, memo: &mut HashMap<u32, Vec<Cube>>) -> Vec<Cube> {
+    /// Push the cubes of `s` within `cur` (whose dimensions tested below `s` are full) to `out`,
+    /// depth first, so each cube is built once.
+    fn cubes_of(&self, s: u32, cur: &mut Cube, out: &mut Vec<Cube>) {
         match s {
-            0 => return Vec::new(),
-            1 => return vec![Cube::full()],
+            0 => return,
+            1 => {
+                out.push(cur.clone());
+                return;
+            }
             _ => {}
-        }
-        if let Some(v) = memo.get(&s) {
-            return v.clone();
         }
         let level = self.level(s);
         let d = self.order[level];
         let (st, n) = self.edges(s);
         // Group the intervals by child, in order of first appearance.
         let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
+        let mut index: HashMap<u32, usize> = HashMap::new();
         let mut lo = 0u128;
         for i in st..st + n {
             let (hi, k) = (self.hi[i], self.kid[i]);
             if k != 0 {
-                match groups.iter_mut().find(|g| g.0 == k) {
-                    Some(g) => g.1.push((lo, hi)),
-                    None => groups.push((k, vec![(lo, hi)])),
-                }
+                let g = *index.entry(k).or_insert_with(|| {
+                    groups.push((k, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[g].1.push((lo, hi));
             }
             lo = hi.wrapping_add(1);
         }
-        let mut out = Vec::new();
         for (k, ivs) in groups {
-            let r = Ranges::from_ranges(ivs);
-            for mut c in self.cubes_of(k, memo) {
-                c.set(d, r.clone());
-                out.push(c);
-            }
+            cur.set(d, Ranges::from_ranges(ivs));
+            self.cubes_of(k, cur, out);
         }
-        memo.insert(s, out.clone());
-        out
+        cur.set(d, Ranges::range(0, d.max()));
+    }
+
+    /// The values dimension `d` takes over the set (what [`PacketSet::project`] gives for the
+    /// same set).
+    pub fn project(&self, s: Set, d: Dim) -> Ranges {
+        let Some(target) = self.order.iter().position(|&x| x == d) else { return Ranges::empty() };
+        let mut memo: HashMap<u32, Ranges> = HashMap::new();
+        self.project_at(s.0, target, &mut memo)
+    }
+
+    fn project_at(&self, s: u32, target: usize, memo: &mut HashMap<u32, Ranges>) -> Ranges {
+        let full = || Ranges::range(0, self.order[target].max());
+        match s {
+            0 => return Ranges::empty(),
+            1 => return full(),
+            _ => {}
+        }
+        let level = self.level(s);
+        if level > target {
+            // The dimension is not tested below here: every value of it is taken.
+            return full();
+        }
+        if let Some(r) = memo.get(&s) {
+            return r.clone();
+        }
+        let (st, n) = self.edges(s);
+        let r = if level == target {
+            let mut v = Vec::new();
+            let mut lo = 0u128;
+            for i in st..st + n {
+                if self.kid[i] != 0 {
+                    v.push((lo, self.hi[i]));
+                }
+                lo = self.hi[i].wrapping_add(1);
+            }
+            Ranges::from_ranges(v)
+        } else {
+            let all = full();
+            let mut acc = Ranges::empty();
+            let mut done: Vec<u32> = Vec::new();
+            for i in st..st + n {
+                let k = self.kid[i];
+                if k == 0 || done.contains(&k) {
+                    continue;
+                }
+                done.push(k);
+                acc = acc.union(&self.project_at(k, target, memo));
+                if acc == all {
+                    break;
+                }
+            }
+            acc
+        };
+        memo.insert(s, r.clone());
+        r
+    }
+
+    /// The packets of the set whose dimension `d` is in `r`.
+    pub fn restrict(&mut self, s: Set, d: Dim, r: &Ranges) -> Set {
+        let mut c = Cube::full();
+        c.set(d, r.clone());
+        let c = self.cube(&c);
+        self.and(s, c)
     }
 
     /// True if `p` is in the set.

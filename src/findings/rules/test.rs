@@ -278,7 +278,7 @@ proptest! {
         let eff = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
         let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3]);
         let mut out = Vec::new();
-        check_device(&dev, &mut out);
+        check_device(&dev, &mut dd, &mut out);
         let at = |code: &str, loc: RuleLoc| {
             let r = &d.rulesets[loc.ruleset].rules[loc.rule];
             out.iter().any(|f| f.code == code && f.line == r.prov.line && f.ruleset == format!("filter/C{}", loc.ruleset))

@@ -60,7 +60,10 @@ proptest! {
     fn operations_agree_with_cubes(a in set(), b in set()) {
         let mut dd = Dd::new();
         let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
+        // Before and after the intersection is in the operation cache.
+        prop_assert_eq!(dd.meets(x, y), !a.intersect(&b).is_empty());
         let and = dd.and(x, y);
+        prop_assert_eq!(dd.meets(y, x), !and.is_empty());
         let or = dd.or(x, y);
         let diff = dd.diff(x, y);
         prop_assert!(same(&dd, and, &a.intersect(&b)));
@@ -86,6 +89,20 @@ proptest! {
         let z = other.from_packet_set(&dd.to_packet_set(xy));
         prop_assert_eq!(dd.to_packet_set(xy).cubes().len(), other.to_packet_set(z).cubes().len());
         prop_assert_eq!(a.same_as(&b), x == y);
+    }
+
+    #[test]
+    fn projections_and_restrictions_agree_with_cubes(a in set(), lo in 0u128..5, len in 0u128..3) {
+        let mut dd = Dd::new();
+        let x = dd.from_packet_set(&a);
+        let r = Ranges::range(lo, lo + len);
+        for d in Dim::ALL {
+            prop_assert_eq!(dd.project(x, d), a.project(d), "projection on {:?}", d);
+            let y = dd.cube(&{ let mut c = Cube::full(); c.set(d, r.clone()); c });
+            prop_assert_eq!(dd.meets(x, y), !a.restrict(d, &r).is_empty(), "meets on {:?}", d);
+            let got = dd.restrict(x, d, &r);
+            prop_assert!(same(&dd, got, &a.restrict(d, &r)), "restriction on {:?}", d);
+        }
     }
 
     #[test]
