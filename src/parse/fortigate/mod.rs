@@ -11,9 +11,9 @@ mod objects;
 mod spec;
 mod tree;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::{Format, ParsedFile};
+use super::{DevicePart, Format, ParsedFile};
 use crate::diag::{codes, Diags, Severity, SourceId};
 use tree::{Block, Item, Settings, Stmt};
 
@@ -53,16 +53,49 @@ pub fn looks_like(text: &str) -> bool {
     false
 }
 
-/// Parse one file.
+/// Parse one file. A file with several VDOMs holding configuration yields one device part per
+/// VDOM (see [`ParsedFile::parts`]): `config global` is read for each, with the VDOM's own
+/// sections.
 pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut p = ParsedFile::new(Format::FortiGate, text);
     let mut diags = Diags::default();
     let mut skipped = 0;
     let top = tree::read(text, &mut diags, &mut skipped);
-    let mut cx = Cx { source, file: file.to_string(), diags, ..Cx::default() };
-    cx.run(&top);
-    let out = lower::lower(&mut cx);
     p.lines_skipped = skipped;
+    let vdoms = vdom_sections(&top);
+    if vdoms.len() <= 1 {
+        let vdom = vdoms.first().cloned();
+        fill(&mut p, &top, Cx { source, file: file.to_string(), diags, vdom, vdoms, ..Cx::default() });
+        return p;
+    }
+    let mut seen: HashSet<(u32, &'static str, String)> = HashSet::new();
+    let mut all = Vec::new();
+    for v in &vdoms {
+        let mut part = p.clone();
+        let cx = Cx { source, file: file.to_string(), diags: diags.clone(), vdom: Some(v.clone()), vdoms: vdoms.clone(), ..Cx::default() };
+        fill(&mut part, &top, cx);
+        for d in &part.diags {
+            if seen.insert((d.line, d.code, d.reason.clone())) {
+                all.push(d.clone());
+            }
+        }
+        p.unread_lines.extend(part.unread_lines.iter().copied());
+        if p.device_hint.is_none() {
+            p.device_hint = part.device_hint.as_deref().and_then(|h| h.strip_suffix(&format!("/{v}"))).map(str::to_string);
+        }
+        p.parts.push(DevicePart { name: v.clone(), parsed: part });
+    }
+    all.sort_by_key(|d| d.line);
+    p.diags = all;
+    p.unread_lines.sort_unstable();
+    p.unread_lines.dedup();
+    p
+}
+
+/// Read and lower the file for the VDOM `cx.vdom` into `p`.
+fn fill<'a>(p: &mut ParsedFile, top: &Block<'a>, mut cx: Cx<'a>) {
+    cx.run(top);
+    let out = lower::lower(&mut cx);
     p.device_hint = out.device;
     p.content.firewall = out.firewall;
     p.content.interfaces = out.interfaces;
@@ -72,7 +105,26 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     p.unread_lines = cx.unread;
     cx.diags.list.sort_by_key(|d| d.line);
     p.diags = cx.diags.list;
-    p
+}
+
+/// The VDOMs with configuration (`config vdom` / `edit NAME` holding configuration blocks), in
+/// the order of their first section. A VDOM may have several sections.
+fn vdom_sections(top: &Block<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for it in &top.items {
+        let Item::Config(b) = it else { continue };
+        if b.path != "vdom" {
+            continue;
+        }
+        for it in &b.items {
+            if let Item::Edit(e) = it {
+                if e.items.iter().any(|i| matches!(i, Item::Config(_))) && !out.contains(&e.name) {
+                    out.push(e.name.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One `edit` entry of a table, with its settings folded and its nested blocks.
@@ -158,8 +210,9 @@ pub(crate) struct Cx<'a> {
     pub local_services: Vec<Stmt<'a>>,
     /// The VDOM read, when the file holds VDOM sections.
     pub vdom: Option<String>,
-    /// Number of VDOMs with configuration in the file.
-    pub vdoms_with_config: usize,
+    /// The VDOMs with configuration in the file, in file order: with several, each is a device
+    /// of its own and this pass reads `vdom` alone.
+    pub vdoms: Vec<String>,
     /// True if the file has a `config system interface` block for the VDOM read.
     pub has_interfaces: bool,
 }
@@ -270,32 +323,9 @@ impl<'a> Cx<'a> {
     }
 
     fn run(&mut self, top: &Block<'a>) {
-        // VDOM sections: `config vdom` / `edit NAME` holding configuration blocks.
-        let mut sections: Vec<(String, &tree::Edit<'a>)> = Vec::new();
-        for it in &top.items {
-            if let Item::Config(b) = it {
-                if b.path == "vdom" {
-                    for it in &b.items {
-                        if let Item::Edit(e) = it {
-                            if e.items.iter().any(|i| matches!(i, Item::Config(_))) {
-                                sections.push((e.name.clone(), e));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
-        names.dedup();
-        let mut distinct: Vec<&str> = Vec::new();
-        for n in names {
-            if !distinct.contains(&n) {
-                distinct.push(n);
-            }
-        }
-        self.vdoms_with_config = distinct.len();
-        let chosen = if distinct.contains(&"root") { Some("root".to_string()) } else { distinct.first().map(|s| s.to_string()) };
-        self.vdom = chosen.clone();
+        // VDOM sections: `config vdom` / `edit NAME` holding configuration blocks. Only those of
+        // the VDOM read; the others are devices of their own, read in passes of their own.
+        let chosen = self.vdom.clone();
         for it in &top.items {
             match it {
                 Item::Config(b) if b.path == "vdom" => {
@@ -304,23 +334,6 @@ impl<'a> Cx<'a> {
                             Item::Edit(e) if e.items.iter().any(|i| matches!(i, Item::Config(_))) => {
                                 if Some(&e.name) == chosen.as_ref() {
                                     self.vdom_items(&e.items);
-                                } else {
-                                    self.diags.push(
-                                        codes::STRUCTURE,
-                                        Severity::Warning,
-                                        e.head.line,
-                                        e.head.text,
-                                        format!(
-                                            "VDOM {} is not modelled: one file yields one device, and this one is VDOM {} (its lines up to `next` count as unrecognized)",
-                                            e.name,
-                                            chosen.as_deref().unwrap_or("root")
-                                        ),
-                                    );
-                                    let tmp = Block { head: None, path: String::new(), last: 0, items: e.items.clone() };
-                                    let mut lines = Vec::new();
-                                    Self::stmt_lines(&tmp, &mut lines);
-                                    lines.push(e.last);
-                                    self.unread.extend(lines.into_iter().filter(|&l| l != e.head.line));
                                 }
                             }
                             Item::Edit(_) => {}
