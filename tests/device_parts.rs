@@ -48,11 +48,17 @@ fn analyze_shows_each_vdom_as_a_device_with_its_own_rules() {
         assert_eq!(d["files"], serde_json::json!([FIXTURE]));
     }
     let ifs = |d: &serde_json::Value| d["interfaces"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(ifs(&root), ["wan1 203.0.113.2/24", "internal 10.0.0.1/24", "vl0 169.254.10.1/30", "spare0"]);
-    assert_eq!(ifs(&lab), ["lab1 10.50.0.1/24", "vl1 169.254.10.2/30", "spare1"]);
+    assert_eq!(ifs(&root), ["wan1 203.0.113.2/24", "internal 10.0.0.1/24", "vl0 10.255.0.1/30", "spare0"]);
+    assert_eq!(ifs(&lab), ["lab1 10.50.0.1/24", "vl1 10.255.0.2/30", "spare1"]);
     // Each has its own policies: root's three plus its VIP, NAT and admin access; lab's three.
     assert_eq!((root["rulesets"].as_u64(), root["unknown_rules"].as_u64()), (Some(4), Some(0)));
     assert_eq!((lab["rulesets"].as_u64(), lab["unknown_rules"].as_u64()), (Some(2), Some(1)));
+    // The inter-VDOM link joins the two devices on its subnet.
+    let links = v["topology"]["links"].as_array().expect("links");
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0]["a"], serde_json::json!({"device": "hq-fw/lab", "interface": "vl1"}));
+    assert_eq!(links[0]["b"], serde_json::json!({"device": "hq-fw/root", "interface": "vl0"}));
+    assert_eq!((links[0]["subnet"].as_str(), links[0]["source"].as_str()), (Some("10.255.0.0/30"), Some("subnet")));
     // The one input names both devices.
     let input = &v["inputs"][0];
     assert_eq!(input["devices"], serde_json::json!(["hq-fw/lab", "hq-fw/root"]));

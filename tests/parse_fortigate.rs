@@ -238,8 +238,8 @@ fn vdom_link() {
     assert_eq!(lab.device_hint.as_deref(), Some("hq-fw/lab"));
     // The inter-VDOM link's ends, each in its VDOM, with the link's subnet.
     let itf = |x: &ParsedFile, n: &str| x.content.interfaces.iter().find(|i| i.name == n).cloned();
-    assert_eq!(itf(root, "vl0").map(|i| i.addresses), Some(vec!["169.254.10.1/30".parse().unwrap()]));
-    assert_eq!(itf(lab, "vl1").map(|i| i.addresses), Some(vec!["169.254.10.2/30".parse().unwrap()]));
+    assert_eq!(itf(root, "vl0").map(|i| i.addresses), Some(vec!["10.255.0.1/30".parse().unwrap()]));
+    assert_eq!(itf(lab, "vl1").map(|i| i.addresses), Some(vec!["10.255.0.2/30".parse().unwrap()]));
     assert!(itf(root, "vl1").is_none() && itf(lab, "vl0").is_none() && itf(lab, "wan1").is_none());
     assert_eq!(itf(lab, "lab1").and_then(|i| i.zone).as_deref(), Some("lab-zone"));
     assert!(itf(root, "wan1").is_some_and(|i| i.external));
@@ -260,7 +260,7 @@ fn vdom_link() {
     assert!(fw(root).rulesets.iter().any(|r| r.name == "vip"));
     assert!(!fw(lab).rulesets.iter().any(|r| r.name == "vip"));
     assert!(root.content.routes.iter().all(|r| r.table == "root"));
-    assert_eq!(lab.content.routes.iter().map(|r| (r.table.as_str(), r.via)).collect::<Vec<_>>(), [("lab", Some("169.254.10.1".parse().unwrap()))]);
+    assert_eq!(lab.content.routes.iter().map(|r| (r.table.as_str(), r.via)).collect::<Vec<_>>(), [("lab", Some("10.255.0.1".parse().unwrap()))]);
     // Administrative access per VDOM, on the admin port of `config global`.
     assert!(ruleset(root, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
     assert!(!ruleset(lab, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
