@@ -264,13 +264,40 @@ fn vdom_link() {
     // Administrative access per VDOM, on the admin port of `config global`.
     assert!(ruleset(root, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
     assert!(!ruleset(lab, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
-    // Shared diagnostics appear once in the whole file: the unaddressed link and the interface
-    // of a VDOM without configuration.
-    assert_eq!(codes_at(&p, 19), [codes::UNMODELLED_MATCH]);
-    assert_eq!(codes_at(&p, 58), [codes::UNDEFINED_REFERENCE]);
-    assert_eq!(codes_at(&p, 178), [codes::UNDEFINED_REFERENCE]);
-    assert_eq!(p.diags.len(), 3, "{:?}", p.diags);
+    // The ends of the unaddressed link (info), each in its VDOM's part; the interface of a VDOM
+    // without configuration, once, in the first part.
+    assert_eq!((codes_at(root, 49), codes_at(lab, 49)), (vec![codes::UNMODELLED_MATCH], vec![]));
+    assert_eq!((codes_at(root, 53), codes_at(lab, 53)), (vec![], vec![codes::UNMODELLED_MATCH]));
+    assert_eq!((codes_at(root, 58), codes_at(lab, 58)), (vec![codes::UNDEFINED_REFERENCE], vec![]));
+    // The whole file lists each diagnostic once.
+    let lines: Vec<u32> = p.diags.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [49, 53, 58, 178], "{:?}", p.diags);
     assert_eq!(p.lines_unrecognized(), 2);
+}
+
+#[test]
+fn vdom_devices_are_bounded() {
+    // More VDOM sections than one file yields devices: the first ones are devices, the others
+    // are reported at their `edit` line and count as unrecognized. Interfaces stay with their VDOM.
+    let n = parse::fortigate::MAX_VDOM_DEVICES + 2;
+    let mut t = String::from("config global\nconfig system global\nset hostname many\nend\nconfig system interface\n");
+    for i in 0..n {
+        t.push_str(&format!("edit p{i}\nset vdom v{i}\nset ip 10.{}.{}.1 255.255.255.0\nnext\n", i / 250, i % 250));
+    }
+    t.push_str("end\nend\n");
+    for i in 0..n {
+        t.push_str(&format!("config vdom\nedit v{i}\nconfig firewall policy\nedit 1\nset srcintf p{i}\nset dstintf p{i}\nset action accept\nnext\nend\nnext\nend\n"));
+    }
+    let p = parse::parse(0, "many.conf", &t);
+    assert_eq!(p.parts.len(), parse::fortigate::MAX_VDOM_DEVICES);
+    let last = p.parts.last().expect("parts");
+    assert_eq!(last.parsed.device_hint.as_deref(), Some("many/v499"));
+    assert_eq!(last.parsed.content.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["p499"]);
+    let dropped: Vec<&str> = p.diags.iter().filter(|d| d.code == codes::STRUCTURE).map(|d| d.text.as_str()).collect();
+    assert_eq!(dropped, ["edit v500", "edit v501"]);
+    // Each dropped section: its `edit` line (the warning) and the policy block's statements
+    // up to its `end`, and the section's `next`.
+    assert_eq!(p.lines_unrecognized(), 2 * 8);
 }
 
 #[test]

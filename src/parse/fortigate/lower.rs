@@ -209,7 +209,7 @@ impl<'c, 'a> L<'c, 'a> {
                 // Each interface belongs to the VDOM it names, by default `root`.
                 let v = e.set.first("vdom").unwrap_or(DEFAULT_VDOM);
                 if v != chosen {
-                    if !self.cx.vdoms.iter().any(|x| x == v) {
+                    if !self.cx.configured.contains(v) {
                         let st = e.set.stmt("vdom").cloned().unwrap_or_else(|| e.head.clone());
                         self.warn(
                             codes::UNDEFINED_REFERENCE,
@@ -289,6 +289,18 @@ impl<'c, 'a> L<'c, 'a> {
                     }
                 }
             }
+            // Inter-VDOM links join VDOMs like any shared subnet, through the addresses of
+            // their ends; an end without an address joins nothing in the model.
+            if addrs.is_empty() && e.set.first("type") == Some("vdom-link") {
+                self.info(
+                    codes::UNMODELLED_MATCH,
+                    &e.head,
+                    format!(
+                        "interface {}: an end of an inter-VDOM link without an address joins no VDOMs in the topology (a manifest `links:` entry can state the link)",
+                        e.name
+                    ),
+                );
+            }
             let up = e.set.first("status") != Some("down");
             let zone = zone_of.get(&e.name).cloned();
             let mut itf = Interface::new(e.name.clone(), self.prov(&e.head));
@@ -300,37 +312,7 @@ impl<'c, 'a> L<'c, 'a> {
             out.push(itf);
             self.ifaces.push(Ifc { name: e.name.clone(), addrs, allow });
         }
-        self.vdom_links();
         out
-    }
-
-    /// Inter-VDOM links join VDOMs like any shared subnet, through the addresses of their two
-    /// interfaces; a link whose ends have no address joins nothing in the model.
-    fn vdom_links(&mut self) {
-        if !self.cx.has_interfaces {
-            return;
-        }
-        let all = self.entries("system interface");
-        for l in self.entries("system vdom-link") {
-            let addressed = |end: &str| {
-                all.iter().find(|e| e.name == format!("{}{end}", l.name)).is_some_and(|e| {
-                    e.set.get("ip").and_then(objects::v4_prefix).is_some_and(|n| !n.addr().is_unspecified())
-                        || e.nested("ipv6").any(|b| Settings::of(&b.items).first("ip6-address").and_then(objects::v6_prefix).is_some())
-                })
-            };
-            let bare: Vec<String> = ["0", "1"].iter().filter(|end| !addressed(end)).map(|end| format!("{}{end}", l.name)).collect();
-            if !bare.is_empty() {
-                self.info(
-                    codes::UNMODELLED_MATCH,
-                    &l.head,
-                    format!(
-                        "inter-VDOM link {}: {} without an address, so the link joins no VDOMs in the topology (a manifest `links:` entry can state it)",
-                        l.name,
-                        bare.join(" and ")
-                    ),
-                );
-            }
-        }
     }
 
     fn zones(&mut self) {

@@ -12,6 +12,7 @@ mod spec;
 mod tree;
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use super::{DevicePart, Format, ParsedFile};
 use crate::diag::{codes, Diags, Severity, SourceId};
@@ -62,17 +63,35 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut skipped = 0;
     let top = tree::read(text, &mut diags, &mut skipped);
     p.lines_skipped = skipped;
-    let vdoms = vdom_sections(&top);
+    let mut vdoms = vdom_sections(&top);
+    let configured: Rc<HashSet<String>> = Rc::new(vdoms.iter().cloned().collect());
     if vdoms.len() <= 1 {
         let vdom = vdoms.first().cloned();
-        fill(&mut p, &top, Cx { source, file: file.to_string(), diags, vdom, vdoms, ..Cx::default() });
+        let cx = Cx { source, file: file.to_string(), diags, vdom, vdoms, configured, first: true, ..Cx::default() };
+        fill(&mut p, &top, cx);
         return p;
     }
+    vdoms.truncate(MAX_VDOM_DEVICES);
+    let iface_vdom = Rc::new(interface_vdoms(&top));
+    let devices: Rc<HashSet<String>> = Rc::new(vdoms.iter().cloned().collect());
     let mut seen: HashSet<(u32, &'static str, String)> = HashSet::new();
     let mut all = Vec::new();
-    for v in &vdoms {
-        let mut part = p.clone();
-        let cx = Cx { source, file: file.to_string(), diags: diags.clone(), vdom: Some(v.clone()), vdoms: vdoms.clone(), ..Cx::default() };
+    // Each part starts as the file (format, line counts) with nothing read yet.
+    let blank = p.clone();
+    for (i, v) in vdoms.iter().enumerate() {
+        let mut part = blank.clone();
+        let cx = Cx {
+            source,
+            file: file.to_string(),
+            diags: diags.clone(),
+            vdom: Some(v.clone()),
+            vdoms: vdoms.clone(),
+            configured: configured.clone(),
+            first: i == 0,
+            iface_vdom: iface_vdom.clone(),
+            devices: devices.clone(),
+            ..Cx::default()
+        };
         fill(&mut part, &top, cx);
         for d in &part.diags {
             if seen.insert((d.line, d.code, d.reason.clone())) {
@@ -107,10 +126,15 @@ fn fill<'a>(p: &mut ParsedFile, top: &Block<'a>, mut cx: Cx<'a>) {
     p.diags = cx.diags.list;
 }
 
+/// The most VDOM devices one file yields: the largest FortiGate models support 500 VDOMs
+/// (FortiOS "Maximum Values Table", `vdom`). Further VDOM sections are reported, not read.
+pub const MAX_VDOM_DEVICES: usize = 500;
+
 /// The VDOMs with configuration (`config vdom` / `edit NAME` holding configuration blocks), in
 /// the order of their first section. A VDOM may have several sections.
 fn vdom_sections(top: &Block<'_>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for it in &top.items {
         let Item::Config(b) = it else { continue };
         if b.path != "vdom" {
@@ -118,10 +142,49 @@ fn vdom_sections(top: &Block<'_>) -> Vec<String> {
         }
         for it in &b.items {
             if let Item::Edit(e) = it {
-                if e.items.iter().any(|i| matches!(i, Item::Config(_))) && !out.contains(&e.name) {
+                if e.items.iter().any(|i| matches!(i, Item::Config(_))) && seen.insert(e.name.as_str()) {
                     out.push(e.name.clone());
                 }
             }
+        }
+    }
+    out
+}
+
+/// The VDOM of each interface of `config system interface` (top level or in `config global`):
+/// the last `set vdom`, else [`lower::DEFAULT_VDOM`].
+fn interface_vdoms(top: &Block<'_>) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    let mut visit = |b: &Block<'_>| {
+        if b.path != "system interface" {
+            return;
+        }
+        for it in &b.items {
+            let Item::Edit(e) = it else { continue };
+            let set = e.items.iter().rev().find_map(|i| match i {
+                Item::Setting(st) if st.cmd() == "set" && st.key() == "vdom" => st.vals().first().map(|v| v.to_string()),
+                _ => None,
+            });
+            match set {
+                Some(v) => {
+                    out.insert(e.name.clone(), v);
+                }
+                None => {
+                    out.entry(e.name.clone()).or_insert_with(|| lower::DEFAULT_VDOM.to_string());
+                }
+            }
+        }
+    };
+    for it in &top.items {
+        let Item::Config(b) = it else { continue };
+        if b.path == "global" {
+            for it in &b.items {
+                if let Item::Config(c) = it {
+                    visit(c);
+                }
+            }
+        } else {
+            visit(b);
         }
     }
     out
@@ -210,9 +273,19 @@ pub(crate) struct Cx<'a> {
     pub local_services: Vec<Stmt<'a>>,
     /// The VDOM read, when the file holds VDOM sections.
     pub vdom: Option<String>,
-    /// The VDOMs with configuration in the file, in file order: with several, each is a device
-    /// of its own and this pass reads `vdom` alone.
+    /// The VDOM devices of the file, in file order: with several, each is a device of its own
+    /// and this pass reads `vdom` alone.
     pub vdoms: Vec<String>,
+    /// Every VDOM with configuration in the file (more than `vdoms` beyond
+    /// [`MAX_VDOM_DEVICES`]).
+    pub configured: Rc<HashSet<String>>,
+    /// True for the one pass that reports what belongs to no VDOM device (interfaces of VDOMs
+    /// without configuration, VDOMs beyond [`MAX_VDOM_DEVICES`]).
+    pub first: bool,
+    /// With several VDOM devices: the VDOM of each interface (see `interface_vdoms`).
+    pub iface_vdom: Rc<HashMap<String, String>>,
+    /// `vdoms` as a set.
+    pub devices: Rc<HashSet<String>>,
     /// True if the file has a `config system interface` block for the VDOM read.
     pub has_interfaces: bool,
 }
@@ -334,6 +407,22 @@ impl<'a> Cx<'a> {
                             Item::Edit(e) if e.items.iter().any(|i| matches!(i, Item::Config(_))) => {
                                 if Some(&e.name) == chosen.as_ref() {
                                     self.vdom_items(&e.items);
+                                } else if self.first && !self.devices.contains(&e.name) {
+                                    self.diags.push(
+                                        codes::STRUCTURE,
+                                        Severity::Warning,
+                                        e.head.line,
+                                        e.head.text,
+                                        format!(
+                                            "VDOM {} is not modelled: one file yields at most {MAX_VDOM_DEVICES} VDOM devices (its lines up to `next` count as unrecognized)",
+                                            e.name
+                                        ),
+                                    );
+                                    let tmp = Block { head: None, path: String::new(), last: 0, items: e.items.clone() };
+                                    let mut lines = Vec::new();
+                                    Self::stmt_lines(&tmp, &mut lines);
+                                    lines.push(e.last);
+                                    self.unread.extend(lines.into_iter().filter(|&l| l != e.head.line));
                                 }
                             }
                             Item::Edit(_) => {}
@@ -356,6 +445,16 @@ impl<'a> Cx<'a> {
                 Item::Edit(e) => self.other(&e.head, "the top level"),
             }
         }
+    }
+
+    /// With several VDOM devices, each pass reads the interfaces of its VDOM; the first pass
+    /// also those of VDOMs that are no device (reported when lowered).
+    fn reads_interface(&self, name: &str) -> bool {
+        if self.vdoms.len() <= 1 {
+            return true;
+        }
+        let v = self.iface_vdom.get(name).map_or(lower::DEFAULT_VDOM, String::as_str);
+        self.vdom.as_deref() == Some(v) || (self.first && !self.devices.contains(v))
     }
 
     fn vdom_items(&mut self, items: &[Item<'a>]) {
@@ -397,6 +496,7 @@ impl<'a> Cx<'a> {
         let mut table = self.tables.remove(path).unwrap_or_default();
         for it in &b.items {
             match it {
+                Item::Edit(e) if path == "system interface" && !self.reads_interface(&e.name) => {}
                 Item::Edit(e) => {
                     self.check_settings(path, &e.items);
                     table.edit(&e.name, &e.head, &e.items);
