@@ -30,8 +30,13 @@ pub struct LoadedFile {
     pub path: String,
     /// Parse result.
     pub parsed: ParsedFile,
-    /// The device the file was assigned to, if any.
+    /// The device the file was assigned to, if any. A file that describes several devices (a
+    /// FortiGate file's VDOMs, see [`ParsedFile::parts`]) names them all here, separated by
+    /// `, `; [`LoadedFile::devices`] lists them.
     pub device: Option<String>,
+    /// Every device the file went to, in name order: one for most files, one per part for a
+    /// file with device parts, none for scans, manifests and unknown files.
+    pub devices: Vec<String>,
     /// The file's text (kept so explanations and the page can show source lines).
     pub text: String,
     /// SHA-256 of the file's bytes as given, in lower-case hex.
@@ -94,7 +99,7 @@ impl Workspace {
         let manifest = chosen.and_then(|i| files.get(i)).and_then(|f| f.parsed.content.manifest.clone());
         let overrides = match (&manifest, chosen) {
             (Some(m), Some(mi)) => assign_by_manifest(&mut files, m, mi, explicit),
-            _ => vec![None; files.len()],
+            _ => Placements::new(),
         };
         let network = assemble(&mut files, &overrides);
         if let (Some(m), Some(mi)) = (&manifest, chosen) {
@@ -123,7 +128,7 @@ fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
             (p, String::new())
         }
     };
-    LoadedFile { path: f.path, parsed, device: None, text, sha256 }
+    LoadedFile { path: f.path, parsed, device: None, devices: Vec::new(), text, sha256 }
 }
 
 /// The manifest used: the explicit one, else the first manifest among the inputs. Every other
@@ -151,37 +156,80 @@ fn choose_manifest(files: &mut [LoadedFile], explicit: Option<usize>) -> Option<
     Some(chosen)
 }
 
-/// The device each file belongs to by the manifest's `devices:` file patterns (`None`: not
-/// named by the manifest). Patterns are tried in device-name order; a file matched by several
-/// devices goes to the first, with a warning on the manifest.
-fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explicit: Option<usize>) -> Vec<Option<String>> {
+/// What the manifest places: (file index, part index within the file, `None` for a whole file)
+/// → device name.
+type Placements = BTreeMap<(usize, Option<usize>), String>;
+
+/// A `devices:` file pattern naming one device part of a file: `dc-fw.conf#customer` is the part
+/// `customer` (a VDOM) of the files `dc-fw.conf` matches. Returns the file pattern and the part.
+fn part_pattern(pattern: &str) -> Option<(&str, &str)> {
+    pattern.rsplit_once('#').filter(|(f, p)| !f.trim().is_empty() && !p.trim().is_empty()).map(|(f, p)| (f, p.trim()))
+}
+
+/// The device a manifest pattern gives file `f` (or its part `part`) under the device `name`:
+/// a pattern matching the file's path places a whole file on `name`, and each part of a file
+/// with parts on `name/PART`; a pattern `FILE#PART` places that one part on `name`.
+fn pattern_places(pattern: &str, f: &LoadedFile, part: Option<usize>, name: &str, root: &str) -> Option<String> {
+    let part = part.and_then(|j| f.parsed.parts.get(j));
+    if glob::matches_path(pattern, &f.path, root) {
+        return Some(match part {
+            Some(p) => format!("{name}/{}", p.name),
+            None => name.to_string(),
+        });
+    }
+    let (file_pat, want) = part_pattern(pattern)?;
+    (part?.name == want && glob::matches_path(file_pat, &f.path, root)).then(|| name.to_string())
+}
+
+/// The units a file gives to devices: the whole file, or each of its device parts.
+fn units(f: &LoadedFile) -> Vec<Option<usize>> {
+    if f.parsed.parts.is_empty() {
+        vec![None]
+    } else {
+        (0..f.parsed.parts.len()).map(Some).collect()
+    }
+}
+
+/// The device each file (or device part of a file) belongs to by the manifest's `devices:`
+/// file patterns; what is not there is not named by the manifest. Patterns are tried in
+/// device-name order; a file matched by several devices goes to the first, with a warning on the
+/// manifest.
+fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explicit: Option<usize>) -> Placements {
     let root = glob::common_root(
         files.iter().enumerate().filter(|(i, _)| Some(*i) != explicit).map(|(_, f)| f.path.as_str()),
     );
-    let mut out = vec![None; files.len()];
+    let mut out = Placements::new();
     let mut notes: Vec<Diagnostic> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         if i == mi || matches!(f.parsed.format, Format::Unknown | Format::Manifest) {
             continue;
         }
-        let owners: Vec<(&String, u32)> = m
-            .devices
-            .iter()
-            .filter(|(_, d)| d.files.iter().any(|p| glob::matches_path(p, &f.path, &root)))
-            .map(|(name, d)| (name, d.line))
-            .collect();
-        let Some((first, _)) = owners.first() else { continue };
-        out[i] = Some((*first).clone());
-        if owners.len() > 1 {
-            let names: Vec<&str> = owners.iter().map(|(n, _)| n.as_str()).collect();
-            notes.push(manifest_diag(
-                files,
-                mi,
-                owners.get(1).map_or(0, |o| o.1),
-                codes::STRUCTURE,
-                Severity::Warning,
-                format!("devices: {} matches the files of devices {}; it belongs to {first}", f.path, names.join(", ")),
-            ));
+        for part in units(f) {
+            let owners: Vec<(String, &String, u32)> = m
+                .devices
+                .iter()
+                .filter_map(|(name, d)| {
+                    let placed = d.files.iter().find_map(|p| pattern_places(p, f, part, name, &root))?;
+                    Some((placed, name, d.line))
+                })
+                .collect();
+            let Some((first, _, _)) = owners.first() else { continue };
+            out.insert((i, part), first.clone());
+            if owners.len() > 1 {
+                let names: Vec<&str> = owners.iter().map(|(_, n, _)| n.as_str()).collect();
+                let what = match part.and_then(|j| f.parsed.parts.get(j)) {
+                    Some(p) => format!("{}#{}", f.path, p.name),
+                    None => f.path.clone(),
+                };
+                notes.push(manifest_diag(
+                    files,
+                    mi,
+                    owners.get(1).map_or(0, |o| o.2),
+                    codes::STRUCTURE,
+                    Severity::Warning,
+                    format!("devices: {what} matches the files of devices {}; it belongs to {first}", names.join(", ")),
+                ));
+            }
         }
     }
     for (name, d) in &m.devices {
@@ -189,7 +237,7 @@ fn assign_by_manifest(files: &mut [LoadedFile], m: &Manifest, mi: usize, explici
             let used = files.iter().enumerate().any(|(i, f)| {
                 i != mi
                     && !matches!(f.parsed.format, Format::Unknown | Format::Manifest)
-                    && glob::matches_path(pat, &f.path, &root)
+                    && units(f).into_iter().any(|part| pattern_places(pat, f, part, name, &root).is_some())
             });
             if !used {
                 notes.push(manifest_diag(
@@ -312,9 +360,10 @@ fn referenced_by(files: &[LoadedFile]) -> (BTreeMap<usize, usize>, Vec<(usize, S
     (out, missing)
 }
 
-/// Group files into devices. `overrides[i]` is the device the manifest assigns file `i` to; it
-/// wins over the file's own name, folder or stem.
-fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
+/// Group files into devices. `overrides` are the devices the manifest assigns files (or
+/// device parts of files) to; they win over the file's own name, folder or stem. A file with
+/// device parts gives each part to a device of its own.
+fn assemble(files: &mut [LoadedFile], overrides: &Placements) -> Network {
     let (joined, missing) = referenced_by(files);
     for (owner, r) in missing {
         if let Some(f) = files.get_mut(owner) {
@@ -331,7 +380,15 @@ fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
             f.parsed.diags.sort_by_key(|d| d.line);
         }
     }
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // The parse result a unit (file, part) contributes.
+    fn parsed(files: &[LoadedFile], (i, part): (usize, Option<usize>)) -> Option<&ParsedFile> {
+        let f = files.get(i)?;
+        match part {
+            None => Some(&f.parsed),
+            Some(j) => f.parsed.parts.get(j).map(|p| &p.parsed),
+        }
+    }
+    let mut groups: BTreeMap<String, Vec<(usize, Option<usize>)>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
         if f.parsed.format == Format::Manifest {
             continue;
@@ -340,28 +397,34 @@ fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
         if matches!(f.parsed.format, Format::Unknown) || f.parsed.content.scan.is_some() {
             continue;
         }
-        let key = match (overrides.get(i), joined.get(&i)) {
-            (Some(Some(name)), _) => name.clone(),
-            (_, Some(&owner)) => device_key(&files[owner].path, files[owner].parsed.device_hint.as_deref()),
-            _ => device_key(&f.path, f.parsed.device_hint.as_deref()),
-        };
-        groups.entry(key).or_default().push(i);
+        for part in units(f) {
+            let key = match (overrides.get(&(i, part)), joined.get(&i), part.and_then(|j| f.parsed.parts.get(j))) {
+                (Some(name), _, _) => name.clone(),
+                (None, _, Some(p)) => match &p.parsed.device_hint {
+                    Some(h) => h.clone(),
+                    None => format!("{}/{}", device_key(&f.path, None), p.name),
+                },
+                (None, Some(&owner), None) => device_key(&files[owner].path, files[owner].parsed.device_hint.as_deref()),
+                (None, None, None) => device_key(&f.path, f.parsed.device_hint.as_deref()),
+            };
+            groups.entry(key).or_default().push((i, part));
+        }
     }
     // Loose files without a shared name: when exactly one group holds rules and the others hold
     // only interface or route dumps, and no file was placed by folder, they describe one device.
     let with_rules: Vec<&String> = groups
         .iter()
-        .filter(|(_, idx)| idx.iter().any(|&i| files[i].parsed.content.firewall.is_some()))
+        .filter(|(_, units)| units.iter().any(|&u| parsed(files, u).is_some_and(|p| p.content.firewall.is_some())))
         .map(|(k, _)| k)
         .collect();
     let any_folder = files.iter().any(|f| f.path.replace('\\', "/").trim_start_matches("./").contains('/'));
-    // Files the manifest places are never regrouped by this guess.
-    let any_placed = overrides.iter().any(Option::is_some);
+    // Files the manifest places, and files with device parts, are never regrouped by this guess.
+    let any_placed = !overrides.is_empty() || files.iter().any(|f| !f.parsed.parts.is_empty());
     if with_rules.len() == 1 && groups.len() > 1 && !any_folder && !any_placed {
         let target = with_rules[0].clone();
         let others: Vec<String> = groups.keys().filter(|k| **k != target).cloned().collect();
         let dumps_per_kind = |fmt: &[Format]| {
-            groups.values().flatten().filter(|&&i| fmt.contains(&files[i].parsed.format)).count()
+            groups.values().flatten().filter(|&&(i, _)| fmt.contains(&files[i].parsed.format)).count()
         };
         if dumps_per_kind(&[Format::IpAddr, Format::IpAddrJson]) <= 1
             && dumps_per_kind(&[Format::IpRoute, Format::IpRouteJson]) <= 1
@@ -374,12 +437,18 @@ fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
         }
     }
     let mut devices = Vec::new();
-    for (name, idx) in groups {
+    for (name, units) in groups {
         let mut dev = Device { name: name.clone(), ..Default::default() };
-        for &i in &idx {
-            files[i].device = Some(name.clone());
-            dev.sources.push(i);
-            let c = &files[i].parsed.content;
+        for &(i, part) in &units {
+            if let Some(f) = files.get_mut(i) {
+                if !f.devices.contains(&name) {
+                    f.devices.push(name.clone());
+                }
+            }
+            if !dev.sources.contains(&i) {
+                dev.sources.push(i);
+            }
+            let Some(c) = parsed(files, (i, part)).map(|p| &p.content) else { continue };
             dev.interfaces.extend(c.interfaces.iter().cloned());
             dev.routes.extend(c.routes.iter().cloned());
             if let Some(fw) = &c.firewall {
@@ -391,6 +460,10 @@ fn assemble(files: &mut [LoadedFile], overrides: &[Option<String>]) -> Network {
         }
         merge_interfaces(&mut dev);
         devices.push(dev);
+    }
+    for f in files.iter_mut() {
+        f.devices.sort();
+        f.device = (!f.devices.is_empty()).then(|| f.devices.join(", "));
     }
     Network { devices }
 }

@@ -180,16 +180,176 @@ golden!(policy_only, "policy-only.conf", |p| {
     assert_eq!(ruleset(&p, "policy").rules[1].action, Action::Drop);
 });
 
-golden!(vdoms, "vdoms.conf", |p| {
-    assert_eq!(p.device_hint.as_deref(), Some("dc-fw/root"));
-    // Only the root VDOM's interfaces and routes; its routes in table root.
+/// The parts of a file with several VDOMs, by name.
+fn part<'a>(p: &'a ParsedFile, name: &str) -> &'a ParsedFile {
+    &p.parts.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no part {name}")).parsed
+}
+
+/// Snapshots of a file with device parts: the whole file (its diagnostics and line counts),
+/// then each part (its model and diagnostics).
+fn snapshot_parts(file: &str, p: &ParsedFile) {
+    assert_eq!(p.format, Format::FortiGate, "detected format of {file}");
+    assert!(p.content.firewall.is_none() && p.content.interfaces.is_empty() && p.content.routes.is_empty());
+    insta::assert_json_snapshot!(file, snapshot(p));
+    for x in &p.parts {
+        assert_unknowns_are_reported(&x.parsed);
+        insta::assert_json_snapshot!(format!("{file}-{}", x.name), snapshot(&x.parsed));
+    }
+}
+
+#[test]
+fn vdoms() {
+    let p = load("vdoms.conf");
+    snapshot_parts("vdoms.conf", &p);
+    // One device per VDOM with configuration, in file order, named HOST/VDOM.
+    let names: Vec<&str> = p.parts.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["root", "customer"]);
+    assert_eq!(p.device_hint.as_deref(), Some("dc-fw"));
+    let (root, cust) = (part(&p, "root"), part(&p, "customer"));
+    assert_eq!(root.device_hint.as_deref(), Some("dc-fw/root"));
+    assert_eq!(cust.device_hint.as_deref(), Some("dc-fw/customer"));
+    // Each VDOM has the interfaces that name it, and its own policies and routes.
+    let ifs = |x: &ParsedFile| x.content.interfaces.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+    assert_eq!(ifs(root), ["port1", "port2"]);
+    assert_eq!(ifs(cust), ["port3"]);
+    assert_eq!(root.content.routes.len(), 1);
+    assert_eq!(root.content.routes[0].table, "root");
+    assert!(cust.content.routes.is_empty());
+    let pol_lines = |x: &ParsedFile| {
+        ruleset(x, "policy").rules.iter().map(|r| r.prov.line).filter(|&l| l > 0).collect::<Vec<_>>()
+    };
+    assert_eq!(pol_lines(root), [31]);
+    assert_eq!(pol_lines(cust), [50]);
+    // Source NAT only where a policy asks for it (root's policy 1).
+    assert!(fw(root).rulesets.iter().any(|r| r.name == "source-nat"));
+    assert!(!fw(cust).rulesets.iter().any(|r| r.name == "source-nat"));
+    // Every line is read: the customer VDOM no longer counts as unrecognized.
+    assert_eq!(p.status(), FileStatus::Ok);
+    assert!(p.diags.is_empty(), "{:?}", p.diags);
+    assert_eq!(p.lines_unrecognized(), 0);
+}
+
+#[test]
+fn vdom_link() {
+    let p = load("vdom-link.conf");
+    snapshot_parts("vdom-link.conf", &p);
+    let (root, lab) = (part(&p, "root"), part(&p, "lab"));
+    assert_eq!(root.device_hint.as_deref(), Some("hq-fw/root"));
+    assert_eq!(lab.device_hint.as_deref(), Some("hq-fw/lab"));
+    // The inter-VDOM link's ends, each in its VDOM, with the link's subnet.
+    let itf = |x: &ParsedFile, n: &str| x.content.interfaces.iter().find(|i| i.name == n).cloned();
+    assert_eq!(itf(root, "vl0").map(|i| i.addresses), Some(vec!["10.255.0.1/30".parse().unwrap()]));
+    assert_eq!(itf(lab, "vl1").map(|i| i.addresses), Some(vec!["10.255.0.2/30".parse().unwrap()]));
+    assert!(itf(root, "vl1").is_none() && itf(lab, "vl0").is_none() && itf(lab, "wan1").is_none());
+    assert_eq!(itf(lab, "lab1").and_then(|i| i.zone).as_deref(), Some("lab-zone"));
+    assert!(itf(root, "wan1").is_some_and(|i| i.external));
+    // Objects are per VDOM: `lan` is a /24 in root and a /25 in lab; lab has no `lab-net`.
+    let src_of = |x: &ParsedFile, line: u32| {
+        ruleset(x, "policy").rules.iter().filter(|r| r.prov.line == line).find_map(|r| {
+            r.conds.iter().find_map(|c| match &c.test {
+                Test::Src(v) => Some(v.clone()),
+                _ => None,
+            })
+        })
+    };
+    assert_eq!(src_of(root, 108), Some(vec![AddrRange::from_net("10.0.0.0/24".parse().unwrap())]));
+    assert_eq!(src_of(lab, 153), Some(vec![AddrRange::from_net("10.0.0.0/25".parse().unwrap())]));
+    assert_eq!(codes_at(lab, 178), [codes::UNDEFINED_REFERENCE]);
+    assert!(codes_at(root, 178).is_empty());
+    // The VIP and the IP pool's NAT are root's alone; each VDOM routes in its own table.
+    assert!(fw(root).rulesets.iter().any(|r| r.name == "vip"));
+    assert!(!fw(lab).rulesets.iter().any(|r| r.name == "vip"));
+    assert!(root.content.routes.iter().all(|r| r.table == "root"));
+    assert_eq!(lab.content.routes.iter().map(|r| (r.table.as_str(), r.via)).collect::<Vec<_>>(), [("lab", Some("10.255.0.1".parse().unwrap()))]);
+    // Administrative access per VDOM, on the admin port of `config global`.
+    assert!(ruleset(root, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
+    assert!(!ruleset(lab, "local-in").rules.iter().any(|r| r.conds.contains(&Cond::is(Test::Dport(vec![(8443, 8443)])))));
+    // The ends of the unaddressed link (info), each in its VDOM's part; the interface of a VDOM
+    // without configuration, once, in the first part.
+    assert_eq!((codes_at(root, 49), codes_at(lab, 49)), (vec![codes::UNMODELLED_MATCH], vec![]));
+    assert_eq!((codes_at(root, 53), codes_at(lab, 53)), (vec![], vec![codes::UNMODELLED_MATCH]));
+    assert_eq!((codes_at(root, 58), codes_at(lab, 58)), (vec![codes::UNDEFINED_REFERENCE], vec![]));
+    // The whole file lists each diagnostic once.
+    let lines: Vec<u32> = p.diags.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [49, 53, 58, 178], "{:?}", p.diags);
+    assert_eq!(p.lines_unrecognized(), 2);
+}
+
+#[test]
+fn vdom_devices_are_bounded() {
+    // More VDOM sections than one file yields devices: the first ones are devices, the others
+    // are reported at their `edit` line and count as unrecognized. Interfaces stay with their VDOM.
+    let n = parse::fortigate::MAX_VDOM_DEVICES + 2;
+    let mut t = String::from("config global\nconfig system global\nset hostname many\nend\nconfig system interface\n");
+    for i in 0..n {
+        t.push_str(&format!("edit p{i}\nset vdom v{i}\nset ip 10.{}.{}.1 255.255.255.0\nnext\n", i / 250, i % 250));
+    }
+    t.push_str("end\nend\n");
+    for i in 0..n {
+        t.push_str(&format!("config vdom\nedit v{i}\nconfig firewall policy\nedit 1\nset srcintf p{i}\nset dstintf p{i}\nset action accept\nnext\nend\nnext\nend\n"));
+    }
+    let p = parse::parse(0, "many.conf", &t);
+    assert_eq!(p.parts.len(), parse::fortigate::MAX_VDOM_DEVICES);
+    let last = p.parts.last().expect("parts");
+    assert_eq!(last.parsed.device_hint.as_deref(), Some("many/v499"));
+    assert_eq!(last.parsed.content.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["p499"]);
+    let dropped: Vec<&str> = p.diags.iter().filter(|d| d.code == codes::STRUCTURE).map(|d| d.text.as_str()).collect();
+    assert_eq!(dropped, ["edit v500", "edit v501"]);
+    // Each dropped section: its `edit` line (the warning) and the policy block's statements
+    // up to its `end`, and the section's `next`.
+    assert_eq!(p.lines_unrecognized(), 2 * 8);
+}
+
+#[test]
+fn one_vdom_with_configuration_is_one_device_as_before() {
+    // vdoms.conf without the customer VDOM's section: the file is one device, named by its host
+    // alone, and reads every interface as before.
+    let t = text("vdoms.conf");
+    let cut = t.find("edit customer\nconfig").expect("customer section");
+    let single = format!("{}end\n", &t[..cut]);
+    let p = parse::parse(0, "single.conf", &single);
+    assert!(p.parts.is_empty());
+    assert_eq!(p.device_hint.as_deref(), Some("dc-fw"));
     let names: Vec<&str> = p.content.interfaces.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, ["port1", "port2"]);
+    assert_eq!(names, ["port1", "port2", "port3"]);
     assert_eq!(p.content.routes[0].table, "root");
-    assert_eq!(codes_at(&p, 48), [codes::STRUCTURE]);
-    // The customer VDOM's lines (49-59) count as unrecognized.
-    assert_eq!(p.lines_unrecognized(), 11);
-});
+    assert_eq!(ruleset(&p, "policy").rules.iter().filter(|r| r.prov.line == 31).count(), 1);
+    assert!(p.diags.is_empty(), "{:?}", p.diags);
+    let w = ws_text("single.conf", single);
+    assert_eq!(w.network.devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["dc-fw"]);
+    assert_eq!(w.files[0].devices, ["dc-fw"]);
+}
+
+#[test]
+fn traffic_between_vdoms_crosses_both_policies() {
+    let w = ws_text("vdom-link.conf", text("vdom-link.conf"));
+    let names: Vec<&str> = w.network.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["hq-fw/lab", "hq-fw/root"]);
+    let path = |r: &FlowResult| r.hops.iter().filter(|h| h.direction == "forward").map(|h| (h.device.clone(), h.rule.as_ref().map_or(0, |x| x.line))).collect::<Vec<_>>();
+    let dev = |n: &str| n.to_string();
+    // LAN to lab over SSH: root's policy 3, then lab's policy 1 (its `lan` holds 10.0.0.5).
+    let r = flow(&w, "10.0.0.5", "10.50.0.20", "tcp", "22");
+    assert_eq!(r.verdict.as_str(), "allowed", "{r:#?}");
+    assert_eq!(path(&r), [(dev("hq-fw/root"), 108), (dev("hq-fw/lab"), 153)]);
+    assert!(r.hops.iter().any(|h| h.direction == "reply" && h.device == "hq-fw/root"));
+    // 10.0.0.200 is in root's `lan` but not in lab's: root passes it, lab's implicit deny drops it.
+    let r = flow(&w, "10.0.0.200", "10.50.0.20", "tcp", "22");
+    assert_eq!(r.verdict.as_str(), "denied", "{r:#?}");
+    assert_eq!(path(&r), [(dev("hq-fw/root"), 108), (dev("hq-fw/lab"), 0)]);
+    assert!(stop(&r).is_some_and(|(_, t)| t.contains("implicit deny")));
+    // Another service from the LAN stops at root.
+    let r = flow(&w, "10.0.0.5", "10.50.0.20", "tcp", "80");
+    assert_eq!(r.verdict.as_str(), "denied", "{r:#?}");
+    assert_eq!(path(&r), [(dev("hq-fw/root"), 0)]);
+    // From the Internet through root's VIP to the lab's web server: both VDOMs' policies.
+    let r = flow(&w, "198.51.100.7", "203.0.113.10", "tcp", "443");
+    assert_eq!(r.verdict.as_str(), "allowed", "{r:#?}");
+    assert_eq!(path(&r), [(dev("hq-fw/root"), 98), (dev("hq-fw/lab"), 163)]);
+    assert_eq!(r.hops[0].nat[0].to, "10.50.0.10:443");
+    // The lab's admin access is its own: ping on lab1, nothing on the link.
+    assert_eq!(flow(&w, "10.50.0.20", "10.50.0.1", "icmp", "echo-request").verdict.as_str(), "allowed");
+    assert_eq!(flow(&w, "10.50.0.20", "10.50.0.1", "tcp", "22").verdict.as_str(), "denied");
+}
 
 golden!(errors, "errors.conf", |p| {
     assert_eq!(p.device_hint.as_deref(), Some("broken"));

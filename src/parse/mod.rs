@@ -141,6 +141,23 @@ pub struct ParsedFile {
     /// Lines not understood that carry no diagnostic of their own: the body of an unknown
     /// block reported once at its first line. They count as unrecognized.
     pub unread_lines: Vec<u32>,
+    /// The devices a file describes when it holds several (a FortiGate file's VDOMs), each with
+    /// its own device hint, model fragments and diagnostics; lines are the file's own. Empty
+    /// when the file is one device, as for every other reader. When there are parts, `content`
+    /// is empty, and `diags` and `unread_lines` are every part's, each once: the file as a whole.
+    pub parts: Vec<DevicePart>,
+}
+
+/// One of several devices described by one file (a FortiGate VDOM).
+#[derive(Clone, Debug)]
+pub struct DevicePart {
+    /// The part's name within the file (the VDOM's name). The device is named by the part's
+    /// `device_hint` (`HOST/VDOM`), or, when the file states no host name, `NAME/PART` with the
+    /// name its path gives; a topology manifest names it with the file pattern `FILE#PART`.
+    pub name: String,
+    /// What the part contributes: format, model fragments, device hint, and the diagnostics of
+    /// the lines it reads (the shared ones and its own).
+    pub parsed: ParsedFile,
 }
 
 impl ParsedFile {
@@ -154,6 +171,7 @@ impl ParsedFile {
             lines_skipped: 0,
             device_hint: None,
             unread_lines: Vec::new(),
+            parts: Vec::new(),
         }
     }
 

@@ -37,8 +37,11 @@ pub struct InputReport {
     pub path: String,
     /// Detected format (`iptables-save`, `ip addr`, … or `unknown`).
     pub format: String,
-    /// Device the file was assigned to.
+    /// Device the file was assigned to (a file describing several devices, such as a
+    /// FortiGate's VDOMs, names them all, separated by `, `).
     pub device: Option<String>,
+    /// Every device the file went to, in name order.
+    pub devices: Vec<String>,
     /// `ok`, `partial`, `failed` or `unsupported`.
     pub status: FileStatus,
     /// What the status means.
@@ -236,6 +239,7 @@ impl ParseReport {
                     path: f.path.clone(),
                     format: p.format.label().to_string(),
                     device: f.device.clone(),
+                    devices: f.devices.clone(),
                     status,
                     status_text: status.explanation().to_string(),
                     lines: LineCounts { total: p.lines_total, unrecognized: unrec, skipped: p.lines_skipped },

@@ -32,6 +32,10 @@ pub const LOCAL_IN_DENY: &str =
 /// (FortiOS Administration Guide, "Firewall policy": policies are stateful).
 pub const REPLIES: &str = "replies of permitted sessions (stateful firewall)";
 
+/// The VDOM an interface belongs to when it names none: "by default, all interfaces belong to
+/// the root VDOM" (FortiOS Administration Guide, "Virtual Domains").
+pub const DEFAULT_VDOM: &str = "root";
+
 /// Default administrative distance of a static route (`config router static`, `distance`,
 /// FortiOS CLI reference: default 10).
 pub const STATIC_DISTANCE: u32 = 10;
@@ -158,7 +162,7 @@ impl<'c, 'a> L<'c, 'a> {
         let global = self.single("system global");
         let host = global.first("hostname").map(str::to_string).filter(|h| !h.is_empty());
         let device = match (&host, &self.cx.vdom) {
-            (Some(h), Some(v)) if self.cx.vdoms_with_config > 1 => Some(format!("{h}/{v}")),
+            (Some(h), Some(v)) if self.cx.vdoms.len() > 1 => Some(format!("{h}/{v}")),
             (h, _) => h.clone(),
         };
         let settings = self.single("system settings");
@@ -189,8 +193,8 @@ impl<'c, 'a> L<'c, 'a> {
     // ----- interfaces and zones -----
 
     fn interfaces(&mut self) -> Vec<Interface> {
-        let multi = self.cx.vdoms_with_config > 1;
-        let chosen = self.cx.vdom.clone();
+        let multi = self.cx.vdoms.len() > 1;
+        let chosen = self.cx.vdom.clone().unwrap_or_default();
         let mut out = Vec::new();
         let mut zone_of: HashMap<String, String> = HashMap::new();
         if let Some(t) = self.table("system zone") {
@@ -202,10 +206,18 @@ impl<'c, 'a> L<'c, 'a> {
         }
         for e in self.entries("system interface") {
             if multi {
-                if let (Some(v), Some(c)) = (e.set.first("vdom"), &chosen) {
-                    if v != c {
-                        continue;
+                // Each interface belongs to the VDOM it names, by default `root`.
+                let v = e.set.first("vdom").unwrap_or(DEFAULT_VDOM);
+                if v != chosen {
+                    if !self.cx.configured.contains(v) {
+                        let st = e.set.stmt("vdom").cloned().unwrap_or_else(|| e.head.clone());
+                        self.warn(
+                            codes::UNDEFINED_REFERENCE,
+                            &st,
+                            format!("interface {}: VDOM {v} has no configuration in this file: the interface is on no device", e.name),
+                        );
                     }
+                    continue;
                 }
             }
             let mut addrs = Vec::new();
@@ -276,6 +288,18 @@ impl<'c, 'a> L<'c, 'a> {
                         }
                     }
                 }
+            }
+            // Inter-VDOM links join VDOMs like any shared subnet, through the addresses of
+            // their ends; an end without an address joins nothing in the model.
+            if addrs.is_empty() && e.set.first("type") == Some("vdom-link") {
+                self.info(
+                    codes::UNMODELLED_MATCH,
+                    &e.head,
+                    format!(
+                        "interface {}: an end of an inter-VDOM link without an address joins no VDOMs in the topology (a manifest `links:` entry can state the link)",
+                        e.name
+                    ),
+                );
             }
             let up = e.set.first("status") != Some("down");
             let zone = zone_of.get(&e.name).cloned();
@@ -1253,10 +1277,7 @@ impl<'c, 'a> L<'c, 'a> {
     // ----- routes -----
 
     fn routes(&mut self) -> Vec<Route> {
-        let table = match (&self.cx.vdom, self.cx.vdoms_with_config) {
-            (Some(v), n) if n > 0 => v.clone(),
-            _ => "main".to_string(),
-        };
+        let table = self.cx.vdom.clone().unwrap_or_else(|| "main".to_string());
         let mut out = Vec::new();
         for (path, v6) in [("router static", false), ("router static6", true)] {
             for e in self.entries(path) {

@@ -11,9 +11,10 @@ mod objects;
 mod spec;
 mod tree;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
-use super::{Format, ParsedFile};
+use super::{DevicePart, Format, ParsedFile};
 use crate::diag::{codes, Diags, Severity, SourceId};
 use tree::{Block, Item, Settings, Stmt};
 
@@ -53,16 +54,67 @@ pub fn looks_like(text: &str) -> bool {
     false
 }
 
-/// Parse one file.
+/// Parse one file. A file with several VDOMs holding configuration yields one device part per
+/// VDOM (see [`ParsedFile::parts`]): `config global` is read for each, with the VDOM's own
+/// sections.
 pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut p = ParsedFile::new(Format::FortiGate, text);
     let mut diags = Diags::default();
     let mut skipped = 0;
     let top = tree::read(text, &mut diags, &mut skipped);
-    let mut cx = Cx { source, file: file.to_string(), diags, ..Cx::default() };
-    cx.run(&top);
-    let out = lower::lower(&mut cx);
     p.lines_skipped = skipped;
+    let mut vdoms = vdom_sections(&top);
+    let configured: Rc<HashSet<String>> = Rc::new(vdoms.iter().cloned().collect());
+    if vdoms.len() <= 1 {
+        let vdom = vdoms.first().cloned();
+        let cx = Cx { source, file: file.to_string(), diags, vdom, vdoms, configured, first: true, ..Cx::default() };
+        fill(&mut p, &top, cx);
+        return p;
+    }
+    vdoms.truncate(MAX_VDOM_DEVICES);
+    let iface_vdom = Rc::new(interface_vdoms(&top));
+    let devices: Rc<HashSet<String>> = Rc::new(vdoms.iter().cloned().collect());
+    let mut seen: HashSet<(u32, &'static str, String)> = HashSet::new();
+    let mut all = Vec::new();
+    // Each part starts as the file (format, line counts) with nothing read yet.
+    let blank = p.clone();
+    for (i, v) in vdoms.iter().enumerate() {
+        let mut part = blank.clone();
+        let cx = Cx {
+            source,
+            file: file.to_string(),
+            diags: diags.clone(),
+            vdom: Some(v.clone()),
+            vdoms: vdoms.clone(),
+            configured: configured.clone(),
+            first: i == 0,
+            iface_vdom: iface_vdom.clone(),
+            devices: devices.clone(),
+            ..Cx::default()
+        };
+        fill(&mut part, &top, cx);
+        for d in &part.diags {
+            if seen.insert((d.line, d.code, d.reason.clone())) {
+                all.push(d.clone());
+            }
+        }
+        p.unread_lines.extend(part.unread_lines.iter().copied());
+        if p.device_hint.is_none() {
+            p.device_hint = part.device_hint.as_deref().and_then(|h| h.strip_suffix(&format!("/{v}"))).map(str::to_string);
+        }
+        p.parts.push(DevicePart { name: v.clone(), parsed: part });
+    }
+    all.sort_by_key(|d| d.line);
+    p.diags = all;
+    p.unread_lines.sort_unstable();
+    p.unread_lines.dedup();
+    p
+}
+
+/// Read and lower the file for the VDOM `cx.vdom` into `p`.
+fn fill<'a>(p: &mut ParsedFile, top: &Block<'a>, mut cx: Cx<'a>) {
+    cx.run(top);
+    let out = lower::lower(&mut cx);
     p.device_hint = out.device;
     p.content.firewall = out.firewall;
     p.content.interfaces = out.interfaces;
@@ -72,7 +124,70 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     p.unread_lines = cx.unread;
     cx.diags.list.sort_by_key(|d| d.line);
     p.diags = cx.diags.list;
-    p
+}
+
+/// The most VDOM devices one file yields: the largest FortiGate models support 500 VDOMs
+/// (FortiOS "Maximum Values Table", `vdom`). Further VDOM sections are reported, not read.
+pub const MAX_VDOM_DEVICES: usize = 500;
+
+/// The VDOMs with configuration (`config vdom` / `edit NAME` holding configuration blocks), in
+/// the order of their first section. A VDOM may have several sections.
+fn vdom_sections(top: &Block<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for it in &top.items {
+        let Item::Config(b) = it else { continue };
+        if b.path != "vdom" {
+            continue;
+        }
+        for it in &b.items {
+            if let Item::Edit(e) = it {
+                if e.items.iter().any(|i| matches!(i, Item::Config(_))) && seen.insert(e.name.as_str()) {
+                    out.push(e.name.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The VDOM of each interface of `config system interface` (top level or in `config global`):
+/// the last `set vdom`, else [`lower::DEFAULT_VDOM`].
+fn interface_vdoms(top: &Block<'_>) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    let mut visit = |b: &Block<'_>| {
+        if b.path != "system interface" {
+            return;
+        }
+        for it in &b.items {
+            let Item::Edit(e) = it else { continue };
+            let set = e.items.iter().rev().find_map(|i| match i {
+                Item::Setting(st) if st.cmd() == "set" && st.key() == "vdom" => st.vals().first().map(|v| v.to_string()),
+                _ => None,
+            });
+            match set {
+                Some(v) => {
+                    out.insert(e.name.clone(), v);
+                }
+                None => {
+                    out.entry(e.name.clone()).or_insert_with(|| lower::DEFAULT_VDOM.to_string());
+                }
+            }
+        }
+    };
+    for it in &top.items {
+        let Item::Config(b) = it else { continue };
+        if b.path == "global" {
+            for it in &b.items {
+                if let Item::Config(c) = it {
+                    visit(c);
+                }
+            }
+        } else {
+            visit(b);
+        }
+    }
+    out
 }
 
 /// One `edit` entry of a table, with its settings folded and its nested blocks.
@@ -158,8 +273,19 @@ pub(crate) struct Cx<'a> {
     pub local_services: Vec<Stmt<'a>>,
     /// The VDOM read, when the file holds VDOM sections.
     pub vdom: Option<String>,
-    /// Number of VDOMs with configuration in the file.
-    pub vdoms_with_config: usize,
+    /// The VDOM devices of the file, in file order: with several, each is a device of its own
+    /// and this pass reads `vdom` alone.
+    pub vdoms: Vec<String>,
+    /// Every VDOM with configuration in the file (more than `vdoms` beyond
+    /// [`MAX_VDOM_DEVICES`]).
+    pub configured: Rc<HashSet<String>>,
+    /// True for the one pass that reports what belongs to no VDOM device (interfaces of VDOMs
+    /// without configuration, VDOMs beyond [`MAX_VDOM_DEVICES`]).
+    pub first: bool,
+    /// With several VDOM devices: the VDOM of each interface (see `interface_vdoms`).
+    pub iface_vdom: Rc<HashMap<String, String>>,
+    /// `vdoms` as a set.
+    pub devices: Rc<HashSet<String>>,
     /// True if the file has a `config system interface` block for the VDOM read.
     pub has_interfaces: bool,
 }
@@ -270,32 +396,9 @@ impl<'a> Cx<'a> {
     }
 
     fn run(&mut self, top: &Block<'a>) {
-        // VDOM sections: `config vdom` / `edit NAME` holding configuration blocks.
-        let mut sections: Vec<(String, &tree::Edit<'a>)> = Vec::new();
-        for it in &top.items {
-            if let Item::Config(b) = it {
-                if b.path == "vdom" {
-                    for it in &b.items {
-                        if let Item::Edit(e) = it {
-                            if e.items.iter().any(|i| matches!(i, Item::Config(_))) {
-                                sections.push((e.name.clone(), e));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
-        names.dedup();
-        let mut distinct: Vec<&str> = Vec::new();
-        for n in names {
-            if !distinct.contains(&n) {
-                distinct.push(n);
-            }
-        }
-        self.vdoms_with_config = distinct.len();
-        let chosen = if distinct.contains(&"root") { Some("root".to_string()) } else { distinct.first().map(|s| s.to_string()) };
-        self.vdom = chosen.clone();
+        // VDOM sections: `config vdom` / `edit NAME` holding configuration blocks. Only those of
+        // the VDOM read; the others are devices of their own, read in passes of their own.
+        let chosen = self.vdom.clone();
         for it in &top.items {
             match it {
                 Item::Config(b) if b.path == "vdom" => {
@@ -304,16 +407,15 @@ impl<'a> Cx<'a> {
                             Item::Edit(e) if e.items.iter().any(|i| matches!(i, Item::Config(_))) => {
                                 if Some(&e.name) == chosen.as_ref() {
                                     self.vdom_items(&e.items);
-                                } else {
+                                } else if self.first && !self.devices.contains(&e.name) {
                                     self.diags.push(
                                         codes::STRUCTURE,
                                         Severity::Warning,
                                         e.head.line,
                                         e.head.text,
                                         format!(
-                                            "VDOM {} is not modelled: one file yields one device, and this one is VDOM {} (its lines up to `next` count as unrecognized)",
-                                            e.name,
-                                            chosen.as_deref().unwrap_or("root")
+                                            "VDOM {} is not modelled: one file yields at most {MAX_VDOM_DEVICES} VDOM devices (its lines up to `next` count as unrecognized)",
+                                            e.name
                                         ),
                                     );
                                     let tmp = Block { head: None, path: String::new(), last: 0, items: e.items.clone() };
@@ -343,6 +445,16 @@ impl<'a> Cx<'a> {
                 Item::Edit(e) => self.other(&e.head, "the top level"),
             }
         }
+    }
+
+    /// With several VDOM devices, each pass reads the interfaces of its VDOM; the first pass
+    /// also those of VDOMs that are no device (reported when lowered).
+    fn reads_interface(&self, name: &str) -> bool {
+        if self.vdoms.len() <= 1 {
+            return true;
+        }
+        let v = self.iface_vdom.get(name).map_or(lower::DEFAULT_VDOM, String::as_str);
+        self.vdom.as_deref() == Some(v) || (self.first && !self.devices.contains(v))
     }
 
     fn vdom_items(&mut self, items: &[Item<'a>]) {
@@ -384,6 +496,7 @@ impl<'a> Cx<'a> {
         let mut table = self.tables.remove(path).unwrap_or_default();
         for it in &b.items {
             match it {
+                Item::Edit(e) if path == "system interface" && !self.reads_interface(&e.name) => {}
                 Item::Edit(e) => {
                     self.check_settings(path, &e.items);
                     table.edit(&e.name, &e.head, &e.items);

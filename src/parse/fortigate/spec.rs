@@ -124,6 +124,9 @@ const SPECS: &[Spec] = &[
     ),
     table("system interface/ipv6/ip6-extra-addr", &["prefix"]),
     table("system zone", &["interface", "intrazone", "description"]),
+    // `config system vdom-link` (in `config global`): each entry NAME makes the interfaces NAME0
+    // and NAME1, configured (VDOM, addresses) under `config system interface`.
+    table("system vdom-link", &["vcluster", "type"]),
     table(
         "firewall address",
         &[
