@@ -101,8 +101,14 @@ pub fn assign(m: Option<&Manifest>, f: &Facts) -> String {
     }
     if let Some(m) = m {
         for d in &f.devices {
-            if let Some(o) = m.devices.get(*d).and_then(|d| d.owner) {
-                return o.as_str().into();
+            // A device part of a file (`fw/customer`, a VDOM) has the owner of the device the
+            // manifest placed the whole file on (`fw`) unless the manifest names the part.
+            let mut name = Some(*d);
+            while let Some(n) = name {
+                if let Some(o) = m.devices.get(n).and_then(|d| d.owner) {
+                    return o.as_str().into();
+                }
+                name = n.rsplit_once('/').map(|x| x.0);
             }
         }
         if let Some(a) = f.dst {
@@ -147,6 +153,8 @@ mod tests {
         let fin = Facts { dst: Some("10.9.1.1".parse().unwrap()), ..base.clone() };
         assert_eq!(assign(Some(&m), &fin), "management");
         assert_eq!(assign(Some(&m), &Facts { devices: vec!["vfw"], ..fin.clone() }), "vendor");
+        // A VDOM of the manifest's device has its owner.
+        assert_eq!(assign(Some(&m), &Facts { devices: vec!["vfw/customer"], ..fin.clone() }), "vendor");
         assert_eq!(assign(Some(&m), &Facts { origin_role: Some("employees"), devices: vec!["vfw"], ..fin.clone() }), "employees");
         // Verification beats the overrides; an entry's own owner beats everything.
         assert_eq!(assign(Some(&m), &Facts { certainty: Certainty::Possible, devices: vec!["vfw"], ..fin.clone() }), "auditor");

@@ -76,6 +76,27 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// The device whose rule (or ruleset default) sits at `file:line`; failing that, the one
+    /// device `file` went to. A file with device parts (a FortiGate file's VDOMs) holds several
+    /// devices, so its path alone does not name one.
+    pub fn device_at(&self, file: &str, line: u32) -> Option<&str> {
+        let holds = |d: &crate::model::Device| {
+            d.firewall.as_ref().is_some_and(|fw| {
+                fw.rulesets.iter().any(|rs| {
+                    (rs.default_prov.file == file && rs.default_prov.line == line)
+                        || rs.rules.iter().any(|r| r.prov.file == file && r.prov.line == line)
+                })
+            })
+        };
+        if let Some(d) = self.network.devices.iter().find(|d| holds(d)) {
+            return Some(&d.name);
+        }
+        match self.files.iter().find(|f| f.path == file).map(|f| f.devices.as_slice()) {
+            Some([one]) => Some(one),
+            _ => None,
+        }
+    }
+
     /// Parse every file and assemble the network. Never fails: unreadable or unknown files get
     /// a status and a diagnostic, and the rest is used.
     pub fn load(inputs: Vec<InputFile>) -> Workspace {

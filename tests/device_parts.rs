@@ -144,3 +144,16 @@ fn other_files_still_make_one_device_each() {
     assert_eq!(ws.files[1].device.as_deref(), Some("jump"));
     assert_eq!(ws.files[1].devices, ["jump"]);
 }
+
+#[test]
+fn a_rule_line_names_the_vdom_device_that_holds_it() {
+    let ws = Workspace::load(vec![InputFile::new("vdom-link.conf", fixture())]);
+    // Policy 3 of the root VDOM starts at line 108, policy 1 of the lab VDOM at line 153.
+    assert_eq!(ws.device_at("vdom-link.conf", 108), Some("hq-fw/root"));
+    assert_eq!(ws.device_at("vdom-link.conf", 153), Some("hq-fw/lab"));
+    // A line with no rule in a file of several devices names none of them.
+    assert_eq!(ws.device_at("vdom-link.conf", 1), None);
+    // A file of one device names it by path alone.
+    let one = Workspace::load(vec![InputFile::new("fw.rules", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n")]);
+    assert_eq!(one.device_at("fw.rules", 99), Some(one.network.devices[0].name.as_str()));
+}

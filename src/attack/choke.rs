@@ -192,7 +192,7 @@ fn pair_label(graph: &Graph, (oi, j): (usize, NodeIndex)) -> String {
 fn owner(an: &Analyzer, edit: &Edit) -> String {
     let ws = an.workspace();
     let device = match edit {
-        Edit::DeleteRule { file, .. } | Edit::SetAction { file, .. } => ws.files.iter().find(|f| &f.path == file).and_then(|f| f.device.clone()),
+        Edit::DeleteRule { file, line } | Edit::SetAction { file, line, .. } => ws.device_at(file, *line).map(str::to_string),
         _ => None,
     };
     let dst = match edit {
