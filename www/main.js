@@ -15,42 +15,34 @@ const $ = (id) => document.getElementById(id);
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.
 
-// The single-file build (scripts/build-single.sh) carries the worker's code in the page itself.
-// Cancel (the progress bar) ends the worker and starts another one, so the worker is replaced.
-const embeddedWorker = document.getElementById('portolan-worker');
+// The worker's code is in the page itself (scripts/build-www.sh bundles www/worker.js into
+// index.html), and every worker starts from a Blob of it. Cancel (the progress bar) ends the
+// worker and starts another one, which gets the first worker's compiled module and samples (the
+// kit) by message: replacing the worker makes no request, however often it happens. The
+// single-file build (scripts/build-single.sh) also embeds the module and the samples' files.
+const workerCode = document.getElementById('portolan-worker');
+const embedded = document.getElementById('portolan-embed');
+const workerUrl = workerCode ? URL.createObjectURL(new Blob([workerCode.textContent], { type: 'text/javascript' })) : null;
 const pending = new Map(); // id → {resolve, reject, type, t0}
 let nextId = 1;
 let worker = null;
-// A standby worker is started with the first one, while the page loads, and waits; Cancel hands
-// it the first worker's compiled module and samples (the kit), so taking over needs no request.
-let standby = null;
 let kit = null; // {module, samples} from the first worker
 
-function newWorker(name) {
-  return embeddedWorker
-    ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })), { name })
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
-}
-
-function startWorker(first) {
-  let w;
-  if (first || !kit) {
-    w = newWorker('analyzer');
-  } else {
-    w = standby ?? newWorker('standby');
-    standby = null;
-    w.postMessage({ type: 'kit', module: kit.module, samples: kit.samples });
+function startWorker() {
+  if (!workerUrl) {
+    onFatal('this page was not built (scripts/build-www.sh puts the analyzer into it)');
+    return;
   }
-  if (first) standby = newWorker('standby');
+  const first = kit === null;
+  const w = new Worker(workerUrl, { name: first ? 'analyzer' : 'analyzer (restarted)' });
+  if (first) w.postMessage({ type: 'boot', base: new URL('./', document.baseURI).href, embed: embedded ? embedded.textContent : null });
+  else w.postMessage({ type: 'kit', module: kit.module, samples: kit.samples });
   w.onmessage = (ev) => {
     const m = ev.data || {};
     if (m.type === 'ready') {
       if (first) {
+        kit = m.kit ?? null;
         onReady(m.samples);
-        call('kit').then(
-          ({ result }) => (kit = result),
-          () => {},
-        );
       }
       return;
     }
@@ -68,7 +60,7 @@ function startWorker(first) {
   };
   worker = w;
 }
-startWorker(true);
+startWorker();
 
 /** The error of every request the Cancel button stopped: shown once, by the button itself. */
 class Cancelled extends Error {
@@ -82,6 +74,7 @@ const isCancelled = (e) => e instanceof Cancelled;
 function call(type, payload = {}, transfer = []) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
+    if (!worker) return reject(new Error('the analyzer is not running'));
     pending.set(id, { resolve, reject, type, t0: performance.now() });
     showProgress();
     worker.postMessage({ id, type, ...payload }, transfer);
@@ -142,7 +135,7 @@ async function cancelWork() {
   worker.terminate();
   const waiting = [...pending.values()];
   pending.clear();
-  startWorker(false);
+  startWorker();
   showProgress();
   for (const p of waiting) p.reject(new Cancelled());
   setStatus(`${DOING[what] ?? 'The work'} was cancelled. The results shown are the earlier ones.`, 'cancelled');
