@@ -2543,7 +2543,7 @@ installFiles({
   },
 });
 installWorkshop({ h, clear });
-installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
+installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)), fileIndex: (path) => pathIndex.get(path) });
 installSession({
   call,
   h,
