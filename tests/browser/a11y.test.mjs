@@ -1,7 +1,7 @@
 // Accessibility of the whole page: axe-core (package.json pins it; used by this test only) run on
 // every view with a sample loaded, in the light and the dark theme: the inputs, overview,
-// exposure, attack paths, findings, policy and responsibilities, map, service matrix, what-if and
-// workshop views with their rows opened, and the file viewer dialog. Then the page is used with
+// exposure, attack paths, findings, policy and responsibilities, map, service matrix, what-if (with
+// its rule editor) and workshop views with their rows opened, and the file viewer dialog. Then the page is used with
 // the keyboard alone: each view is reached with Tab, a sample is loaded and analysed, the file
 // viewer opens and closes from the keyboard, and the focused element is always visible.
 // Run after scripts/build-www.sh.
@@ -98,6 +98,14 @@ async function auditEveryView(colorScheme) {
   await page.locator('#exposure tr.exp-detail button.wi-close').first().click();
   await page.waitForSelector('#whatif-card:not([hidden]) .wi-summary');
   await check('what-if with one change');
+
+  // What-if: a rule's source line in its edit box.
+  if ((await page.locator('#exposure tr.exp-detail .decision').count()) === 0) await page.locator('#exposure tr.exp-row .svc').first().click();
+  const decision = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('button.wi-open, button.wi-rewrite') }).first();
+  if ((await decision.locator('button.wi-rewrite').count()) === 0) await decision.locator('button.wi-open').click();
+  await decision.locator('button.wi-rewrite').click();
+  await page.waitForSelector('#exposure .wi-rewrite-form textarea');
+  await check('what-if rule editor');
 
   // The file viewer.
   await page.locator('#exposure tr.exp-detail .loc').first().click();
