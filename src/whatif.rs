@@ -167,10 +167,13 @@ fn replace_lines(text: &str, line: u32, count: u32, new: &str) -> Option<(String
     Some((out, n))
 }
 
+/// The workspace read again after replacements, the shifts of each edited file, and what the
+/// reader says about each replacement.
+type Reloaded = (Workspace, Vec<(String, Shifts)>, Vec<Reread>);
+
 /// Apply every [`Edit::ReplaceLines`] to the files' text and load the workspace again; the
-/// shifts of each edited file, what the reader says about each edit, and the edits that
-/// matched nothing (with why). `None` when there is no such edit.
-fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<String>) -> Option<(Workspace, Vec<(String, Shifts)>, Vec<Reread>)> {
+/// edits that matched nothing go to `unmatched` (with why). `None` when there is no such edit.
+fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<String>) -> Option<Reloaded> {
     let mut texts: Vec<String> = ws.files.iter().map(|f| f.text.clone()).collect();
     let mut shifts: Vec<(String, Shifts)> = Vec::new();
     let mut applied: Vec<(usize, &Edit)> = Vec::new();
