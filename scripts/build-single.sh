@@ -9,8 +9,9 @@
 # The page's scripts are bundled with esbuild (package.json pins it). The file keeps the hosted
 # page's guarantees with a Content-Security-Policy meta tag: the inline script and style are
 # allowed by their SHA-256 hashes only, the worker runs from a Blob of the page's own embedded
-# code, the module is compiled by WebAssembly.instantiate ('wasm-unsafe-eval'), and
-# connect-src is 'none': nothing can be fetched.
+# code (as on the hosted page: scripts/build-www.sh puts it into index.html), the module is
+# compiled by WebAssembly.compile ('wasm-unsafe-eval'), and connect-src is 'none': nothing can be
+# fetched. The module and the samples are given to the first worker as text (#portolan-embed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,7 @@ case "${1:-}" in
 esac
 
 out=$(python3 -c 'import tomllib; print(tomllib.load(open("wasm-pack.toml", "rb"))["build"]["out_dir"])')
-for f in index.html main.js worker.js style.css pkg/portolan.js pkg/portolan_bg.wasm samples/index.json; do
+for f in index.html main.js style.css pkg/portolan.js pkg/portolan_bg.wasm samples/index.json; do
   [ -f "$out/$f" ] || { echo "build-single: $out/$f is missing: run scripts/build-www.sh first" >&2; exit 1; }
 done
 
@@ -31,7 +32,6 @@ esbuild=node_modules/.bin/esbuild
 # import.meta only names the hosted files, which the embedded page never uses: its warning is
 # expected, every other warning is shown.
 "$esbuild" "$out/main.js" --bundle --format=iife --target=es2022 --minify --log-level=warning --log-override:empty-import-meta=silent --outfile="$tmp/main.js"
-"$esbuild" "$out/worker.js" --bundle --format=iife --target=es2022 --minify --log-level=warning --log-override:empty-import-meta=silent --outfile="$tmp/worker.js"
 
 python3 - "$out" "$tmp" <<'EOF'
 import base64, hashlib, json, pathlib, re, sys
@@ -49,14 +49,16 @@ for s in index.get("samples", []):
 files = {n: b64((out / n).read_bytes()) for n in sorted(names)}
 embed = {"wasm": b64((out / "pkg/portolan_bg.wasm").read_bytes()), "files": files}
 
-worker = "self.PORTOLAN_EMBED=" + json.dumps(embed, separators=(",", ":")) + ";\n" + (tmp / "worker.js").read_text()
+embed_text = json.dumps(embed, separators=(",", ":"))
 main = (tmp / "main.js").read_text()
 css = (out / "style.css").read_text()
-for name, text in (("worker", worker), ("main script", main), ("style", css)):
+for name, text in (("embedded files", embed_text), ("main script", main), ("style", css)):
     if re.search(r"</(script|style)", text, re.I):
         sys.exit(f"build-single: the {name} contains a closing tag and cannot be inlined")
 
 page = (out / "index.html").read_text()
+if 'id="portolan-worker"' not in page:
+    sys.exit(f"build-single: {out}/index.html has no worker: run scripts/build-www.sh first")
 csp = (
     "default-src 'none'; script-src " + sha(main) + " 'wasm-unsafe-eval'; worker-src blob:; connect-src 'none'; "
     "style-src " + sha(css) + "; img-src data:; base-uri 'none'; form-action 'none'"
@@ -65,7 +67,7 @@ replacements = [
     (r'<meta http-equiv="Content-Security-Policy" content="[^"]*">', f'<meta http-equiv="Content-Security-Policy" content="{csp}">'),
     (r'<link rel="stylesheet" href="style.css">', "<style>" + css + "</style>"),
     (r'<script type="module" src="main.js"></script>\n', ""),
-    (r"</body>", '<script type="text/plain" id="portolan-worker">' + worker + "</script>\n<script>" + main + "</script>\n</body>"),
+    (r"</body>(?=\s*</html>\s*$)", '<script type="text/plain" id="portolan-embed">' + embed_text + "</script>\n<script>" + main + "</script>\n</body>"),
 ]
 for pattern, new in replacements:
     page, n = re.subn(pattern, lambda _m: new, page, count=1)

@@ -63,8 +63,37 @@ mv "$wasm.opt" "$wasm"
 after=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 
+# The worker (www/worker.js with the module's bindings, zip.js and fflate) bundled into one script
+# and put into index.html as text: the page starts every worker from a Blob of it, so that a worker
+# started after Cancel fetches nothing (the compiled module is handed over by message).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# import.meta names the hosted files in the bindings, which a worker given its module never uses:
+# that warning is expected, every other one is shown.
+node_modules/.bin/esbuild "$out/worker.js" --bundle --format=iife --target=es2022 --minify --log-level=warning \
+  --log-override:empty-import-meta=silent --outfile="$tmp/worker.js"
+python3 - "$out/index.html" "$tmp/worker.js" <<'PY'
+import pathlib, re, sys
+page_path, worker_path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+worker = worker_path.read_text()
+if re.search(r"</script", worker, re.I):
+    sys.exit("build-www: the worker bundle contains a closing script tag and cannot be inlined")
+page = page_path.read_text()
+tag = '<script type="text/plain" id="portolan-worker">' + worker + "</script>\n</body>"
+page, n = re.subn(r"</body>(?=\s*</html>\s*$)", lambda _m: tag, page, count=1)
+if n != 1:
+    sys.exit("build-www: index.html has no </body>")
+page_path.write_text(page)
+PY
+# Only the bundle inside index.html runs: the worker's source is not served.
+rm "$out/worker.js"
+
 echo "build-www: $wasm $after bytes ($((after / 1024)) KiB; $((gz / 1024)) KiB gzipped; $((before / 1024)) KiB before wasm-opt)"
-js_gz=$(cat "$out"/*.js "$out"/pkg/*.js "$out"/vendor/*.mjs | gzip -9 -c | wc -c)
+# What the page loads: its modules, the worker bundle inside index.html and cytoscape (zip.js,
+# fflate and the module's bindings are inside the worker bundle).
+page_js=$(ls "$out"/*.js | grep -v '/zip\.js$')
+# shellcheck disable=SC2086 # file names without spaces
+js_gz=$(cat $page_js "$tmp/worker.js" "$out"/vendor/*.mjs | gzip -9 -c | wc -c)
 echo "build-www: wasm + JavaScript transferred: $(((gz + js_gz) / 1024)) KiB gzipped ($((js_gz / 1024)) KiB of it JavaScript, cytoscape included)"
 echo "build-www: the page is in $out/ — copy that folder to any static host"
 

@@ -68,7 +68,7 @@ if [ "$have" != "$want" ] || ! command -v wasm-bindgen-test-runner >/dev/null 2>
   cargo install wasm-bindgen-cli --version "$want" --no-default-features --force
 fi
 
-# --- npm (wasm-opt from binaryen, playwright-core) ---------------------------------------------
+# --- npm (wasm-opt from binaryen, esbuild, playwright-core, axe-core for the tests) ---------
 stamp=node_modules/.portolan-lock.sha256
 sum=$(sha256sum package.json package-lock.json | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ] || [ ! -x node_modules/.bin/wasm-opt ]; then

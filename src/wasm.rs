@@ -67,6 +67,8 @@ pub struct Session {
     /// The last map and the origins of the analysis it shows (`None`: the network alone), so
     /// opening and closing groups does not build it again.
     map: RefCell<Option<(Option<Vec<String>>, MapModel)>>,
+    /// How the inputs were given, for what-if edits that read a file again.
+    inputs: whatif::Inputs,
 }
 
 impl Session {
@@ -124,9 +126,10 @@ impl Session {
                 files.push(file);
             }
         }
+        let inputs = whatif::Inputs { manifest_apart: manifest.is_some() };
         let ws = Workspace::load_with_manifest(files, manifest);
         let net = Analyzer::new(&ws).into_network();
-        Ok(Session { ws, net, last: RefCell::new(None), map: RefCell::new(None) })
+        Ok(Session { ws, net, last: RefCell::new(None), map: RefCell::new(None), inputs })
     }
 
     /// Number of input files.
@@ -223,13 +226,15 @@ impl Session {
 
     /// What-if: the analysis for `origins` with `edits` made to the inputs (a list of
     /// `{edit: "delete-rule", file, line}`, `{edit: "set-action", file, line, action}`,
-    /// `{edit: "close-port", addr, proto, port}`, …), compared with the analysis as the inputs
-    /// are: `{edits, unmatched, diff, after}`. The inputs themselves are not changed.
+    /// `{edit: "close-port", addr, proto, port}`, `{edit: "replace-lines", file, line, count,
+    /// text}`, …), compared with the analysis as the inputs are: `{edits, unmatched, reread, diff,
+    /// after}` (`reread`: the reader's diagnostics of each replacement's new text). The inputs
+    /// themselves are not changed.
     pub fn whatif(&self, edits: JsValue, origins: Vec<String>) -> Result<JsValue, js_sys::Error> {
         let edits: Vec<whatif::Edit> = serde_wasm_bindgen::from_value(edits).map_err(into_error)?;
         let before = self.report(origins.clone());
         let an = self.analyzer();
-        to_js(&whatif::compare(&an, &origin_list(&an, &origins), &before, &edits))
+        to_js(&whatif::compare_with(&an, &origin_list(&an, &origins), &before, &edits, self.inputs))
     }
 
     /// The service matrix of one firewall for `proto`/`dport` (from `sport`; `undefined`: any

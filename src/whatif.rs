@@ -3,18 +3,23 @@
 //!
 //! Rules are named by where they are written (`file:line`): every rule a line produced is
 //! edited together, as a person editing the config would. A closed service or a patched
-//! vulnerability changes what the scans say about a host.
+//! vulnerability changes what the scans say about a host. A rule's conditions are changed the
+//! vendor-independent way: its source lines are replaced with new text and the file is read
+//! again ([`Edit::ReplaceLines`]), so whatever the reader understands can be tried, and what it
+//! does not understand comes back as its diagnostics.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Diagnostic;
 use crate::model::{Action, PortState};
-use crate::workspace::Workspace;
+use crate::workspace::{InputFile, Workspace};
 
 /// One change to the inputs. As JSON (the page's what-if list): `{"edit": "delete-rule", "file",
 /// "line"}`, `{"edit": "set-action", "file", "line", "action"}`, `{"edit": "close-port", "addr",
-/// "proto", "port"}`, `{"edit": "patch-service", …}`, `{"edit": "patch", "addr", "id"}`.
+/// "proto", "port"}`, `{"edit": "patch-service", …}`, `{"edit": "patch", "addr", "id"}`,
+/// `{"edit": "replace-lines", "file", "line", "count", "text"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "edit", rename_all = "kebab-case")]
 pub enum Edit {
@@ -60,6 +65,19 @@ pub enum Edit {
         /// Scanner id of the vulnerability.
         id: String,
     },
+    /// Lines `line ..= line + count - 1` of `file` replaced by `text` (any number of lines; empty
+    /// deletes them), and the file read again. Line numbers, here and in the other edits, are
+    /// those of the inputs as given.
+    ReplaceLines {
+        /// Input file path, as given.
+        file: String,
+        /// One-based first line replaced.
+        line: u32,
+        /// How many lines are replaced (0 inserts `text` before `line`).
+        count: u32,
+        /// The new text.
+        text: String,
+    },
 }
 
 impl Edit {
@@ -73,26 +91,196 @@ impl Edit {
             Edit::PatchService { addr, proto, port } => {
                 format!("fix every vulnerability of {}/{port} on {addr} (upgrade its software)", crate::reach::describe::proto_name(*proto))
             }
+            Edit::ReplaceLines { file, line, count, text } => {
+                let new = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" / ");
+                let at = match count {
+                    0 => format!("before {file}:{line}"),
+                    1 => format!("{file}:{line}"),
+                    n => format!("{file}:{line}-{}", line.saturating_add(n - 1)),
+                };
+                match (count, new.is_empty()) {
+                    (0, _) => format!("insert {new:?} {at}"),
+                    (_, true) => format!("delete the lines {at}"),
+                    _ => format!("rewrite {at} as {new:?}"),
+                }
+            }
         }
     }
 }
 
-/// A copy of `ws` with the edits applied, and the edits that matched nothing (with why).
+/// How the workspace's inputs were given, for the edits that read a file again: the workspace is
+/// then loaded again from its files' text, as it was loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// The last file is the manifest given apart from the inputs (the CLI's `--manifest FILE`,
+    /// the page's file marked `manifest`).
+    pub manifest_apart: bool,
+}
+
+/// What the reader says about the text of one [`Edit::ReplaceLines`], read again in its file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reread {
+    /// The edit's file.
+    pub file: String,
+    /// The edit's first line.
+    pub line: u32,
+    /// The diagnostics of the edited file that its text as given does not have (line numbers
+    /// of the edited text): an empty list means the reader understood the new lines.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Where one file's replaced lines went: `(first line, lines replaced, lines put in)`, in the
+/// numbering of the inputs as given, sorted by line.
+type Shifts = Vec<(u32, u32, u32)>;
+
+/// A line of the inputs as given, in the edited file (`None`: it was replaced).
+fn shifted(shifts: &Shifts, line: u32) -> Option<u32> {
+    let mut delta: i64 = 0;
+    for &(first, count, new) in shifts {
+        if line >= first && line < first.saturating_add(count) {
+            return None;
+        }
+        if line >= first.saturating_add(count) {
+            delta += i64::from(new) - i64::from(count);
+        }
+    }
+    u32::try_from(i64::from(line) + delta).ok()
+}
+
+/// The text with lines `line ..= line + count - 1` replaced by `new`, keeping the file's line
+/// ending; `None` when the lines are not in the file.
+fn replace_lines(text: &str, line: u32, count: u32, new: &str) -> Option<(String, u32)> {
+    let crlf = text.contains("\r\n");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first = usize::try_from(line).ok()?.checked_sub(1)?;
+    let end = first.checked_add(usize::try_from(count).ok()?)?;
+    if end > lines.len() || first > lines.len() {
+        return None;
+    }
+    let put: Vec<&str> = new.lines().collect();
+    let n = u32::try_from(put.len()).ok()?;
+    lines.splice(first..end, put);
+    let mut out = lines.join(if crlf { "\r\n" } else { "\n" });
+    if text.ends_with('\n') || text.is_empty() {
+        out.push_str(if crlf { "\r\n" } else { "\n" });
+    }
+    Some((out, n))
+}
+
+/// The workspace read again after replacements, the shifts of each edited file, and what the
+/// reader says about each replacement.
+type Reloaded = (Workspace, Vec<(String, Shifts)>, Vec<Reread>);
+
+/// Apply every [`Edit::ReplaceLines`] to the files' text and load the workspace again; the
+/// edits that matched nothing go to `unmatched` (with why). `None` when there is no such edit.
+fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<String>) -> Option<Reloaded> {
+    let mut texts: Vec<String> = ws.files.iter().map(|f| f.text.clone()).collect();
+    let mut shifts: Vec<(String, Shifts)> = Vec::new();
+    let mut applied: Vec<(usize, &Edit)> = Vec::new();
+    for e in edits {
+        let Edit::ReplaceLines { file, line, count, text } = e else { continue };
+        let Some(fi) = ws.files.iter().position(|f| f.path == *file) else {
+            unmatched.push(format!("{}: there is no input file {file}", e.describe()));
+            continue;
+        };
+        let slot = match shifts.iter().position(|(f, _)| f == file) {
+            Some(i) => i,
+            None => {
+                shifts.push((file.clone(), Vec::new()));
+                shifts.len() - 1
+            }
+        };
+        let Some((_, sh)) = shifts.get_mut(slot) else { continue };
+        let end = line.saturating_add(*count);
+        if sh.iter().any(|&(f, c, _)| *line < f.saturating_add(c.max(1)) && f < end.max(line.saturating_add(1))) {
+            unmatched.push(format!("{}: those lines are already edited", e.describe()));
+            continue;
+        }
+        let Some(at) = shifted(sh, *line) else { continue };
+        let Some(old) = texts.get(fi) else { continue };
+        let Some((new, n)) = replace_lines(old, at, *count, text) else {
+            unmatched.push(format!("{}: the file has no such lines", e.describe()));
+            continue;
+        };
+        if let Some(t) = texts.get_mut(fi) {
+            *t = new;
+        }
+        sh.push((*line, *count, n));
+        sh.sort_unstable();
+        applied.push((fi, e));
+    }
+    if applied.is_empty() {
+        return None;
+    }
+    let mut files: Vec<InputFile> = ws.files.iter().zip(&texts).map(|(f, t)| InputFile::new(f.path.clone(), t.clone())).collect();
+    let apart = if inputs.manifest_apart { files.pop() } else { None };
+    let out = Workspace::load_with_manifest(files, apart);
+    let mut rereads = Vec::new();
+    for (fi, e) in applied {
+        let Edit::ReplaceLines { file, line, .. } = e else { continue };
+        let (Some(before), Some(after)) = (ws.files.get(fi), out.files.get(fi)) else { continue };
+        let known = |d: &Diagnostic| before.parsed.diags.iter().any(|o| o.code == d.code && o.text == d.text && o.reason == d.reason);
+        let diagnostics = after.parsed.diags.iter().filter(|d| !known(d)).cloned().collect();
+        rereads.push(Reread { file: file.clone(), line: *line, diagnostics });
+    }
+    Some((out, shifts, rereads))
+}
+
+/// A rule line of the inputs as given, in the workspace the edits made: `Err` says why it is
+/// not there (its lines were replaced).
+fn rule_line(shifts: &[(String, Shifts)], file: &str, line: u32) -> Result<u32, &'static str> {
+    match shifts.iter().find(|(f, _)| f == file) {
+        None => Ok(line),
+        Some((_, sh)) => shifted(sh, line).ok_or("its line is rewritten by another edit"),
+    }
+}
+
+/// A copy of `ws` with the edits applied, and the edits that matched nothing (with why). A
+/// manifest among the files is taken as one of the inputs (see [`apply_with`]).
 pub fn apply(ws: &Workspace, edits: &[Edit]) -> (Workspace, Vec<String>) {
-    let mut out = ws.clone();
+    let (out, unmatched, _) = apply_with(ws, edits, Inputs::default());
+    (out, unmatched)
+}
+
+/// A copy of `ws` with the edits applied, the edits that matched nothing (with why), and what
+/// the reader says about each [`Edit::ReplaceLines`]. Lines are replaced first (the files are
+/// read again), then the other edits are made in order, their lines followed to where the
+/// replacements moved them.
+pub fn apply_with(ws: &Workspace, edits: &[Edit], inputs: Inputs) -> (Workspace, Vec<String>, Vec<Reread>) {
     let mut unmatched = Vec::new();
+    let (mut out, shifts, rereads) = match reread(ws, edits, inputs, &mut unmatched) {
+        Some(r) => r,
+        None => (ws.clone(), Vec::new(), Vec::new()),
+    };
     for e in edits {
         let hit = match e {
-            Edit::DeleteRule { file, line } => edit_rules(&mut out, file, *line, |rules, i| {
-                rules.remove(i);
-                false
-            }),
+            Edit::ReplaceLines { .. } => continue,
+            Edit::DeleteRule { file, line } => {
+                let line = match rule_line(&shifts, file, *line) {
+                    Ok(l) => l,
+                    Err(why) => {
+                        unmatched.push(format!("{}: {why}", e.describe()));
+                        continue;
+                    }
+                };
+                edit_rules(&mut out, file, line, |rules, i| {
+                    rules.remove(i);
+                    false
+                })
+            }
             Edit::SetAction { file, line, action } => {
                 let Some(a) = parse_action(action) else {
                     unmatched.push(format!("{}: unknown action {action:?} (accept, drop or reject)", e.describe()));
                     continue;
                 };
-                edit_rules(&mut out, file, *line, |rules, i| {
+                let line = match rule_line(&shifts, file, *line) {
+                    Ok(l) => l,
+                    Err(why) => {
+                        unmatched.push(format!("{}: {why}", e.describe()));
+                        continue;
+                    }
+                };
+                edit_rules(&mut out, file, line, |rules, i| {
                     rules[i].action = a.clone();
                     true
                 })
@@ -139,7 +327,7 @@ pub fn apply(ws: &Workspace, edits: &[Edit]) -> (Workspace, Vec<String>) {
             unmatched.push(format!("{}: nothing in the inputs matches", e.describe()));
         }
     }
-    (out, unmatched)
+    (out, unmatched, rereads)
 }
 
 /// An edit and how it reads.
@@ -160,6 +348,8 @@ pub struct Comparison {
     pub edits: Vec<DescribedEdit>,
     /// Edits that matched nothing in the inputs, with why.
     pub unmatched: Vec<String>,
+    /// For each replacement of lines, what the reader says about the new text.
+    pub reread: Vec<Reread>,
     /// Exposures, attack paths, findings and violations added and removed by the edits.
     pub diff: crate::report::diff::DiffReport,
     /// Counts after the edits: exposures, attack paths, findings, violations.
@@ -195,7 +385,19 @@ impl Counts {
 /// the inputs as they are). Closed services and patches also reach the attack graph, so a
 /// service assumed from its port alone is closed too.
 pub fn compare(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin], before: &crate::report::AnalyzeReport, edits: &[Edit]) -> Comparison {
-    let (ws, unmatched) = apply(an.workspace(), edits);
+    compare_with(an, origins, before, edits, Inputs::default())
+}
+
+/// As [`compare`], for inputs given as `inputs` says (which matters to edits that read a file
+/// again).
+pub fn compare_with(
+    an: &crate::reach::Analyzer,
+    origins: &[crate::reach::Origin],
+    before: &crate::report::AnalyzeReport,
+    edits: &[Edit],
+    inputs: Inputs,
+) -> Comparison {
+    let (ws, unmatched, reread) = apply_with(an.workspace(), edits, inputs);
     let an2 = crate::reach::Analyzer::new(&ws);
     let mut opts = crate::attack::Options::default();
     for e in edits {
@@ -209,6 +411,7 @@ pub fn compare(an: &crate::reach::Analyzer, origins: &[crate::reach::Origin], be
     Comparison {
         edits: edits.iter().map(|e| DescribedEdit { edit: e.clone(), description: e.describe() }).collect(),
         unmatched,
+        reread,
         diff: crate::report::diff::DiffReport::build(before, &after),
         after: Counts::of(&after),
     }
@@ -270,5 +473,61 @@ mod tests {
         assert_eq!(miss.len(), 2, "{miss:?}");
         // The original is untouched.
         assert_eq!(forward_rules(&ws).len(), 2);
+    }
+
+    const NFT: &str = "table inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 accept\n    tcp dport 443 accept\n  }\n}\n";
+
+    fn verdict(ws: &Workspace, port: &str) -> String {
+        let an = crate::reach::Analyzer::new(ws);
+        let row = crate::reach::TestRow {
+            src: "198.51.100.7".into(),
+            dst: "192.0.2.1".into(),
+            proto: "tcp".into(),
+            port: port.into(),
+            sport: None,
+            in_iface: None,
+            out_iface: None,
+            state: None,
+        };
+        let name = an.filters().into_iter().find(|f| f.ends_with("/input")).expect("the input chain");
+        an.test_filter(&name, &row).expect("a verdict").verdict
+    }
+
+    #[test]
+    fn an_nftables_rule_rewritten_is_read_again_and_a_bad_one_gives_diagnostics() {
+        let ws = Workspace::load(vec![InputFile::new("gw/ruleset.nft", NFT)]);
+        assert_eq!(verdict(&ws, "22"), "allowed");
+        assert_eq!(verdict(&ws, "2222"), "denied");
+        let edit = |text: &str| Edit::ReplaceLines { file: "gw/ruleset.nft".into(), line: 4, count: 1, text: text.into() };
+        let (w2, miss, reread) = apply_with(&ws, &[edit("    tcp dport 2222 accept")], Inputs::default());
+        assert!(miss.is_empty(), "{miss:?}");
+        assert!(reread[0].diagnostics.is_empty(), "{:?}", reread[0].diagnostics);
+        assert_eq!(verdict(&w2, "22"), "denied");
+        assert_eq!(verdict(&w2, "2222"), "allowed");
+        assert_eq!(verdict(&w2, "443"), "allowed");
+        // Two lines for one: the rule after them is still read, from its new line.
+        let (w3, _, _) = apply_with(&ws, &[edit("    tcp dport 2222 accept\n    udp dport 53 accept")], Inputs::default());
+        assert_eq!(verdict(&w3, "443"), "allowed");
+        let (_, miss, _) = apply_with(&ws, &[edit("    tcp dport 2222 accept\n    udp dport 53 accept"), Edit::SetAction { file: "gw/ruleset.nft".into(), line: 5, action: "drop".into() }], Inputs::default());
+        assert!(miss.is_empty(), "line 5 as given is line 6 once line 4 is two lines: {miss:?}");
+        // A statement the reader does not know: its diagnostics, and the rest still read.
+        let (w4, miss, reread) = apply_with(&ws, &[edit("    tcp dport 22 frobnicate")], Inputs::default());
+        assert!(miss.is_empty(), "{miss:?}");
+        assert!(!reread[0].diagnostics.is_empty());
+        assert!(reread[0].diagnostics.iter().all(|d| d.line == 4), "{:?}", reread[0].diagnostics);
+        assert_eq!(verdict(&w4, "443"), "allowed");
+    }
+
+    #[test]
+    fn replaced_lines_keep_the_line_ending_and_stay_in_the_file() {
+        assert_eq!(replace_lines("a\r\nb\r\nc\r\n", 2, 1, "x\ny"), Some(("a\r\nx\r\ny\r\nc\r\n".to_string(), 2)));
+        assert_eq!(replace_lines("a\nb", 1, 2, ""), Some((String::new(), 0)));
+        assert_eq!(replace_lines("a\nb\n", 3, 0, "c"), Some(("a\nb\nc\n".to_string(), 1)));
+        assert_eq!(replace_lines("a\nb\n", 3, 1, "c"), None);
+        assert_eq!(replace_lines("a\nb\n", 0, 1, "c"), None);
+        assert_eq!(replace_lines("a\nb\n", 2, u32::MAX, "c"), None);
+        // Lines as given, followed through two replacements.
+        let sh: Shifts = vec![(2, 1, 3), (5, 2, 0)];
+        assert_eq!([1, 2, 3, 4, 5, 6, 7].map(|l| shifted(&sh, l)), [Some(1), None, Some(5), Some(6), None, None, Some(7)]);
     }
 }

@@ -103,3 +103,98 @@ fn malformed_edits_are_refused_when_read() {
         assert!(serde_json::from_str::<Vec<Edit>>(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn an_iptables_rule_rewritten_in_its_source_line_changes_what_it_allows() {
+    let ws = sample("edge-fw");
+    let an = Analyzer::new(&ws);
+    let origins = an.default_origins();
+    let before = AnalyzeReport::build(&an, &origins);
+    // Line 20 forwards the Internet to the build host's SSH; rewritten for port 2200.
+    let line = ws.files.iter().find(|f| f.path == "edge-fw.iptables").expect("the rules").text.lines().nth(19).expect("line 20").to_string();
+    assert!(line.contains("--dport 22 "), "{line}");
+    let text = line.replace("--dport 22 ", "--dport 2200 ");
+    let e = vec![Edit::ReplaceLines { file: "edge-fw.iptables".into(), line: 20, count: 1, text: text.clone() }];
+    let c = whatif::compare(&an, &origins, &before, &e);
+    assert!(c.unmatched.is_empty(), "{:?}", c.unmatched);
+    assert_eq!(c.reread.len(), 1);
+    assert!(c.reread[0].diagnostics.is_empty(), "{:?}", c.reread[0].diagnostics);
+    assert_eq!(c.edits[0].description, format!("rewrite edge-fw.iptables:20 as {text:?}"));
+    let ports = |xs: &[portolan::report::diff::ExposureChange]| {
+        let mut v: Vec<(String, String)> = xs.iter().filter(|x| x.exposure.origin == "internet").map(|x| (x.exposure.ip.clone(), x.changed_ports.clone())).collect();
+        v.sort();
+        v
+    };
+    // The SSH exposures go (routed and forwarded), the new port on the build host comes.
+    assert_eq!(ports(&c.diff.exposures_removed), vec![("10.0.0.50".to_string(), "22".to_string()), ("203.0.113.2".to_string(), "2222".to_string())]);
+    assert_eq!(ports(&c.diff.exposures_added), vec![("10.0.0.50".to_string(), "2200".to_string())]);
+
+    // As the page sends it, and back as JSON with the reader's verdict.
+    let json = serde_json::json!([{"edit": "replace-lines", "file": "edge-fw.iptables", "line": 20, "count": 1, "text": text}]).to_string();
+    let v = serde_json::to_value(whatif::compare(&an, &origins, &before, &edits(&json))).unwrap();
+    assert_eq!(v["edits"][0]["edit"], "replace-lines");
+    assert_eq!(v["reread"][0]["diagnostics"], serde_json::json!([]));
+}
+
+#[test]
+fn a_rewritten_line_the_reader_does_not_understand_gives_its_diagnostics() {
+    let ws = sample("edge-fw");
+    let an = Analyzer::new(&ws);
+    let origins = an.default_origins();
+    let before = AnalyzeReport::build(&an, &origins);
+    let bad = "-A FORWARD -d 10.0.0.50/32 -p tcp -m tcp --dport twenty-two -j ACCEPT";
+    let e = vec![Edit::ReplaceLines { file: "edge-fw.iptables".into(), line: 20, count: 1, text: bad.into() }];
+    let c = whatif::compare(&an, &origins, &before, &e);
+    assert!(c.unmatched.is_empty(), "{:?}", c.unmatched);
+    let d = &c.reread[0].diagnostics;
+    assert!(!d.is_empty(), "no diagnostic for {bad:?}");
+    assert!(d.iter().all(|x| x.line == 20 && x.text.contains("twenty-two")), "{d:?}");
+    // Lines that are not in the file, or edited twice, are named; nothing panics.
+    for (line, count) in [(0, 1), (999, 1), (50, u32::MAX)] {
+        let e = vec![Edit::ReplaceLines { file: "edge-fw.iptables".into(), line, count, text: "x".into() }];
+        let c = whatif::compare(&an, &origins, &before, &e);
+        assert_eq!(c.unmatched.len(), 1, "{line} {count}: {:?}", c.unmatched);
+        assert!(c.diff.is_empty());
+    }
+    let twice = vec![
+        Edit::ReplaceLines { file: "edge-fw.iptables".into(), line: 19, count: 2, text: String::new() },
+        Edit::ReplaceLines { file: "edge-fw.iptables".into(), line: 20, count: 1, text: "# gone".into() },
+        Edit::ReplaceLines { file: "nowhere.iptables".into(), line: 1, count: 1, text: "# gone".into() },
+    ];
+    let c = whatif::compare(&an, &origins, &before, &twice);
+    assert_eq!(c.unmatched.len(), 2, "{:?}", c.unmatched);
+    assert!(c.unmatched[0].contains("already edited") && c.unmatched[1].contains("no input file"), "{:?}", c.unmatched);
+}
+
+#[test]
+fn other_edits_follow_the_lines_a_replacement_moved() {
+    let ws = sample("edge-fw");
+    let (w0, _) = whatif::apply(&ws, &[]);
+    let rules_at = |w: &Workspace| -> Vec<u32> {
+        let fw = w.network.devices.iter().find_map(|d| d.firewall.as_ref()).expect("a firewall");
+        let mut v: Vec<u32> = fw.rulesets.iter().flat_map(|r| r.rules.iter()).filter(|r| r.prov.file == "edge-fw.iptables").map(|r| r.prov.line).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let lines0 = rules_at(&w0);
+    assert!(lines0.contains(&21) && lines0.contains(&22), "{lines0:?}");
+    // Line 19 becomes two lines, so the inputs' line 21 is line 22 of the edited file: deleting
+    // the rule at 21 (as given) deletes that one, and a rule on a replaced line is out of reach.
+    let line19 = ws.files.iter().find(|f| f.path == "edge-fw.iptables").unwrap().text.lines().nth(18).unwrap().to_string();
+    let e = vec![
+        Edit::ReplaceLines { file: "edge-fw.iptables".into(), line: 19, count: 1, text: format!("{line19}\n{}", line19.replace("--dport 443", "--dport 8443")) },
+        Edit::DeleteRule { file: "edge-fw.iptables".into(), line: 21 },
+        Edit::SetAction { file: "edge-fw.iptables".into(), line: 19, action: "drop".into() },
+    ];
+    let (w, unmatched, reread) = whatif::apply_with(&ws, &e, whatif::Inputs::default());
+    assert_eq!(unmatched.len(), 1, "{unmatched:?}");
+    assert!(unmatched[0].contains("rewritten by another edit"), "{unmatched:?}");
+    assert!(reread[0].diagnostics.is_empty(), "{:?}", reread[0].diagnostics);
+    let lines = rules_at(&w);
+    assert!(lines.contains(&19) && lines.contains(&20), "{lines:?}");
+    assert!(!lines.contains(&22), "the inputs' line 21 (now 22) is deleted: {lines:?}");
+    assert!(lines.contains(&21) && lines.contains(&23), "{lines:?}");
+    // The inputs are untouched.
+    assert_eq!(rules_at(&ws), lines0);
+}

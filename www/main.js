@@ -15,42 +15,34 @@ const $ = (id) => document.getElementById(id);
 // ---------------------------------------------------------------------------------------------
 // The worker and its request/response protocol.
 
-// The single-file build (scripts/build-single.sh) carries the worker's code in the page itself.
-// Cancel (the progress bar) ends the worker and starts another one, so the worker is replaced.
-const embeddedWorker = document.getElementById('portolan-worker');
+// The worker's code is in the page itself (scripts/build-www.sh bundles www/worker.js into
+// index.html), and every worker starts from a Blob of it. Cancel (the progress bar) ends the
+// worker and starts another one, which gets the first worker's compiled module and samples (the
+// kit) by message: replacing the worker makes no request, however often it happens. The
+// single-file build (scripts/build-single.sh) also embeds the module and the samples' files.
+const workerCode = document.getElementById('portolan-worker');
+const embedded = document.getElementById('portolan-embed');
+const workerUrl = workerCode ? URL.createObjectURL(new Blob([workerCode.textContent], { type: 'text/javascript' })) : null;
 const pending = new Map(); // id → {resolve, reject, type, t0}
 let nextId = 1;
 let worker = null;
-// A standby worker is started with the first one, while the page loads, and waits; Cancel hands
-// it the first worker's compiled module and samples (the kit), so taking over needs no request.
-let standby = null;
 let kit = null; // {module, samples} from the first worker
 
-function newWorker(name) {
-  return embeddedWorker
-    ? new Worker(URL.createObjectURL(new Blob([embeddedWorker.textContent], { type: 'text/javascript' })), { name })
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
-}
-
-function startWorker(first) {
-  let w;
-  if (first || !kit) {
-    w = newWorker('analyzer');
-  } else {
-    w = standby ?? newWorker('standby');
-    standby = null;
-    w.postMessage({ type: 'kit', module: kit.module, samples: kit.samples });
+function startWorker() {
+  if (!workerUrl) {
+    onFatal('this page was not built (scripts/build-www.sh puts the analyzer into it)');
+    return;
   }
-  if (first) standby = newWorker('standby');
+  const first = kit === null;
+  const w = new Worker(workerUrl, { name: first ? 'analyzer' : 'analyzer (restarted)' });
+  if (first) w.postMessage({ type: 'boot', base: new URL('./', document.baseURI).href, embed: embedded ? embedded.textContent : null });
+  else w.postMessage({ type: 'kit', module: kit.module, samples: kit.samples });
   w.onmessage = (ev) => {
     const m = ev.data || {};
     if (m.type === 'ready') {
       if (first) {
+        kit = m.kit ?? null;
         onReady(m.samples);
-        call('kit').then(
-          ({ result }) => (kit = result),
-          () => {},
-        );
       }
       return;
     }
@@ -68,7 +60,7 @@ function startWorker(first) {
   };
   worker = w;
 }
-startWorker(true);
+startWorker();
 
 /** The error of every request the Cancel button stopped: shown once, by the button itself. */
 class Cancelled extends Error {
@@ -82,6 +74,7 @@ const isCancelled = (e) => e instanceof Cancelled;
 function call(type, payload = {}, transfer = []) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
+    if (!worker) return reject(new Error('the analyzer is not running'));
     pending.set(id, { resolve, reject, type, t0: performance.now() });
     showProgress();
     worker.postMessage({ id, type, ...payload }, transfer);
@@ -142,7 +135,7 @@ async function cancelWork() {
   worker.terminate();
   const waiting = [...pending.values()];
   pending.clear();
-  startWorker(false);
+  startWorker();
   showProgress();
   for (const p of waiting) p.reject(new Cancelled());
   setStatus(`${DOING[what] ?? 'The work'} was cancelled. The results shown are the earlier ones.`, 'cancelled');
@@ -982,6 +975,18 @@ function keepEarlierAnalysis(origins) {
 // Overview: the answers first, every figure from the core's report and summary figures, each
 // one a link to the view that explains it; beside them the management summary.
 
+/**
+ * Bring a view into sight and move the keyboard focus into it (to `focus`, or else to the view's
+ * heading), so that the next Tab goes on from there rather than from the link that led there.
+ */
+function showView(id, focus = null) {
+  const view = $(id);
+  view.scrollIntoView({ block: 'start' });
+  const target = focus ?? view.querySelector('h2') ?? view;
+  if (target.tabIndex < 0 && !target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+  target.focus({ preventScroll: true });
+}
+
 function overviewLink(target, label, onClick) {
   return h(
     'a',
@@ -991,7 +996,7 @@ function overviewLink(target, label, onClick) {
       onclick: (ev) => {
         if (onClick) onClick();
         ev.preventDefault();
-        $(target).scrollIntoView({ block: 'start' });
+        showView(target);
       },
     },
     label,
@@ -1551,7 +1556,7 @@ function attackStep(s, i, j) {
     content: () => hopList(hops),
     className: 'step-hops',
   });
-  button.setAttribute('aria-label', `Network path of step ${j + 1}, ${s.from} to ${s.to} ${svc}: ${plural(hops.length, 'hop')}`);
+  button.setAttribute('aria-label', `Network path: ${plural(hops.length, 'hop')} of step ${j + 1}, ${s.from} to ${s.to} ${svc}`);
   const cves = way.cves || [];
   return h(
     'li',
@@ -1979,7 +1984,7 @@ function noPolicy(r) {
 
 /** The zone matrix: endpoints on both axes (Internet first), a cell per ordered pair. */
 function matrixSection(matrix, violationsOf, unusedOf) {
-  const section = h('section', { class: 'matrix-section', 'aria-labelledby': 'matrix-title' }, h('h3', { id: 'matrix-title' }, 'Zone matrix'));
+  const section = h('section', { class: 'matrix-section', 'aria-labelledby': 'zone-matrix-title' }, h('h3', { id: 'zone-matrix-title' }, 'Zone matrix'));
   if (matrix.length === 0) {
     section.appendChild(h('p', { class: 'muted small' }, 'The policy has no zone matrix (', h('code', null, 'policy.matrix'), '): only the assertions below are checked.'));
     return section;
@@ -2044,22 +2049,34 @@ function matrixCell(from, to, entry, violationsOf, unusedOf, detail) {
     return h('td', { class: 'mcell empty', title: `${endpointLabel(from)} → ${endpointLabel(to)}: nothing allowed, nothing possible` }, h('span', { class: 'cell-none', 'aria-hidden': 'true' }, '·'), h('span', { class: 'visually-hidden' }, 'nothing allowed, holds'));
   }
   const unusedHere = new Set((unusedOf.get(entry.id) || []).map((u) => u.service));
+  // The button is named by its own text: what is shown, with what the eye gets from the layout
+  // (the zones, the separators, the meaning of the mark) in hidden text, so that its accessible
+  // name contains its visible text.
+  const hidden = (text) => h('span', { class: 'visually-hidden' }, text);
+  // Each service with the separator that follows it (hidden: the layout shows them apart).
   const services = entry.services.length
-    ? entry.services.map((s) => h('span', { class: unusedHere.has(s) ? 'svc-chip svc-unused' : 'svc-chip', title: unusedHere.has(s) ? 'Allowed by the policy, blocked by the configs: unused' : 'Allowed by the policy' }, s))
-    : [h('span', { class: 'svc-none' }, 'nothing allowed')];
+    ? entry.services.map((s, n) =>
+        h(
+          'span',
+          null,
+          h('span', { class: unusedHere.has(s) ? 'svc-chip svc-unused' : 'svc-chip', title: unusedHere.has(s) ? 'Allowed by the policy, blocked by the configs: unused' : 'Allowed by the policy' }, s),
+          hidden(n + 1 < entry.services.length ? ',' : ';'),
+        ),
+      )
+    : [h('span', null, h('span', { class: 'svc-none' }, 'nothing allowed'), hidden(';'))];
   const marks = [];
   if (entry.status === 'violated' || entry.status === 'possibly violated') {
     const cls = entry.status === 'violated' ? 'mark-violated' : 'mark-possibly';
-    marks.push(h('span', { class: `cell-mark ${cls}`, title: `${entry.status}: ${plural(entry.violations, 'violation')}` }, `${entry.status === 'violated' ? '✕' : '?'} ${entry.violations}`));
+    marks.push(
+      hidden(`${entry.status},`),
+      h('span', { class: `cell-mark ${cls}`, title: `${entry.status}: ${plural(entry.violations, 'violation')}` }, h('span', { 'aria-hidden': 'true' }, entry.status === 'violated' ? '✕ ' : '? '), String(entry.violations)),
+      hidden(entry.violations === 1 ? 'violation' : 'violations'),
+    );
   } else if (entry.status === 'not checked') {
     marks.push(h('span', { class: 'cell-mark mark-unchecked', title: entry.error ?? 'not checked' }, 'not checked'));
   } else {
-    marks.push(h('span', { class: 'cell-mark mark-holds', title: 'holds' }, '✓'));
+    marks.push(h('span', { class: 'cell-mark mark-holds', title: 'holds' }, h('span', { 'aria-hidden': 'true' }, '✓')), hidden(entry.status));
   }
-  const parts = [entry.services.length ? `allows ${entry.services.join(', ')}` : 'nothing allowed'];
-  if (unusedHere.size) parts.push(`unused: ${[...unusedHere].join(', ')}`);
-  parts.push(entry.violations ? `${entry.status}, ${plural(entry.violations, 'violation')}` : entry.status);
-  const label = `${endpointLabel(from)} to ${endpointLabel(to)}: ${parts.join('; ')}`;
   const open = policyView.cell === entry.id;
   const button = h(
     'button',
@@ -2068,7 +2085,6 @@ function matrixCell(from, to, entry, violationsOf, unusedOf, detail) {
       class: 'cell-button',
       'aria-expanded': String(open),
       'aria-controls': 'matrix-cell-detail',
-      'aria-label': label,
       'data-id': entry.id,
       onclick: () => {
         policyView.cell = policyView.cell === entry.id ? null : entry.id;
@@ -2078,7 +2094,9 @@ function matrixCell(from, to, entry, violationsOf, unusedOf, detail) {
         fillCellDetail(detail, policyView.cell === null ? null : entry, violationsOf, unusedOf);
       },
     },
+    hidden(`${endpointLabel(from)} to ${endpointLabel(to)}:${entry.services.length ? ' allows' : ''}`),
     h('span', { class: 'cell-services' }, services),
+    unusedHere.size ? hidden(`unused: ${[...unusedHere].join(', ')};`) : null,
     h('span', { class: 'cell-marks' }, marks),
   );
   const cls = `mcell status-cell-${entry.status.replace(/\s+/g, '-')}${unusedHere.size ? ' has-unused' : ''}${open ? ' open' : ''}`;
@@ -2525,7 +2543,7 @@ installFiles({
   },
 });
 installWorkshop({ h, clear });
-installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)) });
+installWhatif({ call, h, clear, setStatus, origins: () => (analysis ? analysis.origins : parseOrigins($('origins').value)), fileIndex: (path) => pathIndex.get(path) });
 installSession({
   call,
   h,
@@ -2623,15 +2641,15 @@ const networkMap = createMap({
     exposure(address) {
       $('exposure-filter').value = address;
       $('exposure-filter').dispatchEvent(new Event('input'));
-      $('exposure-card').scrollIntoView({ block: 'start' });
+      showView('exposure-card', $('exposure-filter'));
     },
     findings(device) {
       $('findings-filter').value = device;
       $('findings-filter').dispatchEvent(new Event('input'));
-      $('findings-card').scrollIntoView({ block: 'start' });
+      showView('findings-card', $('findings-filter'));
     },
     files() {
-      $('workspace').scrollIntoView({ block: 'start' });
+      showView('workspace');
     },
   },
 });

@@ -1,16 +1,17 @@
-// What-if: edits to the inputs made from the views (delete a rule, change its action, close a
-// service on a host), sent to the worker, which makes them on a copy of the inputs, analyses it
+// What-if: edits to the inputs made from the views (delete a rule, change its action, rewrite its
+// source line, close a service on a host), sent to the worker, which makes them on a copy of the inputs, analyses it
 // again and compares (the core's whatif::compare and report::diff). This module keeps the list of
 // edits, shows what they add and remove, undoes them, and exports the list with its effect as JSON.
 
-let api = null; // {call, h, clear, setStatus, origins() → the origins of the analysis shown}
+let api = null; // {call, h, clear, setStatus, origins() → the origins of the analysis shown, fileIndex(path)}
 let edits = []; // [{edit, ...fields}] in the order made
-let last = null; // the worker's comparison for `edits`: {edits, unmatched, diff, after}
+let last = null; // the worker's comparison for `edits`: {edits, unmatched, reread, diff, after}
 let seq = 0;
 let pending = false; // edits restored before the analysis they apply to is ready
 
 const PROTO = { tcp: 6, udp: 17, sctp: 132 };
-const KIND = { 'delete-rule': 'delete rule', 'set-action': 'change action', 'close-port': 'close service', 'patch-service': 'patch service', patch: 'patch' };
+const KIND = { 'delete-rule': 'delete rule', 'set-action': 'change action', 'replace-lines': 'edit rule', 'close-port': 'close service', 'patch-service': 'patch service', patch: 'patch' };
+const ON_RULE = new Set(['delete-rule', 'set-action', 'replace-lines']);
 
 export function installWhatif(helpers) {
   api = helpers;
@@ -53,10 +54,16 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 function add(edit) {
   if (edits.some((e) => same(e, edit))) return;
   // A rule's later edit replaces its earlier one: one rule has one fate.
-  const onRule = (e) => (e.edit === 'delete-rule' || e.edit === 'set-action') && e.file === edit.file && e.line === edit.line;
-  const kept = edit.edit === 'delete-rule' || edit.edit === 'set-action' ? edits.filter((e) => !onRule(e)) : edits;
+  const onRule = (e) => ON_RULE.has(e.edit) && e.file === edit.file && e.line === edit.line;
+  const kept = ON_RULE.has(edit.edit) ? edits.filter((e) => !onRule(e)) : edits;
   change([...kept, edit]);
-  document.getElementById('whatif-card').scrollIntoView({ block: 'start', behavior: 'auto' });
+  const card = document.getElementById('whatif-card');
+  card.scrollIntoView({ block: 'start', behavior: 'auto' });
+  // The button that made the change may be gone with the view redrawn: the focus goes on in the
+  // what-if card, where the change is listed.
+  const heading = document.getElementById('whatif-title');
+  if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  heading.focus({ preventScroll: true });
 }
 
 function change(next) {
@@ -110,6 +117,7 @@ export function ruleActions(rule) {
           h('button', { type: 'button', class: 'button small-button wi-delete', onclick: () => add({ edit: 'delete-rule', ...at }) }, 'delete rule'),
           /accept|allow|permit/.test(acts) ? null : h('button', { type: 'button', class: 'button small-button wi-accept', onclick: () => add({ edit: 'set-action', ...at, action: 'accept' }) }, 'make it accept'),
           /drop|deny/.test(acts) ? null : h('button', { type: 'button', class: 'button small-button wi-drop', onclick: () => add({ edit: 'set-action', ...at, action: 'drop' }) }, 'make it drop'),
+          api.fileIndex(rule.file) === undefined ? null : h('button', { type: 'button', class: 'button small-button wi-rewrite', onclick: (ev) => rewriteForm(box, at, ev.currentTarget) }, 'edit rule…'),
         );
       },
     },
@@ -117,6 +125,68 @@ export function ruleActions(rule) {
   );
   box.appendChild(open);
   return box;
+}
+
+let formSeq = 0;
+
+/**
+ * The rule's source line in a text box, to change its conditions: the new text replaces the line
+ * in a copy of the file, which the core reads again (edit `replace-lines`), whatever the vendor.
+ */
+async function rewriteForm(box, at, button) {
+  const { h, call } = api;
+  const file = api.fileIndex(at.file);
+  let current;
+  try {
+    const { result } = await call('source', { file, line: at.line, context: 0 });
+    current = result.find((l) => l.line === at.line)?.text;
+  } catch (e) {
+    if (e?.name !== 'Cancelled') api.setStatus(`Could not read ${at.file}:${at.line}: ${e.message}`, 'error');
+    return;
+  }
+  if (current === undefined) return;
+  button.disabled = true;
+  const id = `wi-rewrite-${++formSeq}`;
+  const area = h('textarea', { id, class: 'wi-rewrite-text', rows: '2', spellcheck: 'false', autocomplete: 'off' });
+  area.value = current;
+  const form = h(
+    'form',
+    {
+      class: 'wi-rewrite-form',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        if (area.value === current) {
+          area.setCustomValidity('Change the text first: it is the rule as it is.');
+          area.reportValidity();
+          return;
+        }
+        add({ edit: 'replace-lines', ...at, count: 1, text: area.value });
+      },
+    },
+    h('label', { for: id }, `The rule at ${at.file}:${at.line}, as it would be written`),
+    area,
+    h(
+      'span',
+      { class: 'wi-rewrite-actions' },
+      h('button', { type: 'submit', class: 'button small-button primary wi-try' }, 'Try it'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'button small-button wi-rewrite-cancel',
+          onclick: () => {
+            form.remove();
+            button.disabled = false;
+            button.focus();
+          },
+        },
+        'Cancel',
+      ),
+    ),
+  );
+  area.addEventListener('input', () => area.setCustomValidity(''));
+  box.after(form);
+  area.focus();
 }
 
 /** A button that closes one service (`proto`/`port` on `addr`), or null when there is no single port. */
@@ -164,17 +234,33 @@ function render(working = false) {
   if (edits.length === 0) return;
   const described = new Map((last && !last.error ? last.edits : []).map((d, i) => [i, d.description]));
   const unmatched = last && !last.error ? last.unmatched : [];
+  const reread = last && !last.error && Array.isArray(last.reread) ? last.reread : [];
   edits.forEach((e, i) => {
     const text = described.get(i) ?? describe(e);
-    const missed = unmatched.some((u) => u.startsWith(`${text}:`));
+    const why = unmatched.find((u) => u.startsWith(`${text}:`));
+    const missed = why !== undefined;
+    // What the reader said about a rewritten line it did not fully understand.
+    const diags = e.edit === 'replace-lines' ? (reread.find((r) => r.file === e.file && r.line === e.line)?.diagnostics ?? []) : [];
     list.appendChild(
       h(
         'li',
         { class: `wi-edit${missed ? ' wi-missed' : ''}` },
         h('span', { class: 'tag edit-kind' }, KIND[e.edit] ?? e.edit),
         h('span', { class: 'wi-what' }, text),
-        missed ? h('span', { class: 'wi-miss' }, ' — matches nothing in the inputs') : null,
+        missed ? h('span', { class: 'wi-miss' }, ` — ${why.slice(text.length + 1).trim() || 'matches nothing in the inputs'}`) : null,
         h('button', { type: 'button', class: 'linklike wi-remove', title: 'Take this change back', onclick: () => change(edits.filter((_, j) => j !== i)) }, 'undo'),
+        diags.length
+          ? h(
+              'div',
+              { class: 'wi-reread', role: 'note' },
+              h('p', null, `The ${diags.length === 1 ? 'reader says' : `reader says ${diags.length} things`} about the new text; the rule is used as it understood it:`),
+              h(
+                'ul',
+                { class: 'wi-diags' },
+                diags.map((d) => h('li', null, h('code', { class: 'code' }, d.code), ` line ${d.line}: ${d.reason}`, d.text ? [' — ', h('code', null, d.text)] : null)),
+              ),
+            )
+          : null,
       ),
     );
   });
@@ -239,6 +325,8 @@ function describe(e) {
       return `delete the rule at ${e.file}:${e.line}`;
     case 'set-action':
       return `make the rule at ${e.file}:${e.line} ${e.action}`;
+    case 'replace-lines':
+      return `rewrite ${e.file}:${e.line} as ${JSON.stringify(String(e.text ?? ''))}`;
     case 'close-port': {
       const name = Object.keys(PROTO).find((k) => PROTO[k] === e.proto) ?? String(e.proto);
       return `close ${name}/${e.port} on ${e.addr}`;

@@ -1,6 +1,8 @@
 // The worker owns the WebAssembly module: it loads it once, keeps the sample networks' files in
 // memory, and runs every parse and query so the page never blocks. Messages carry ids:
-//   page → worker  {id, type: 'load', files: [{name, bytes: ArrayBuffer}]}
+//   page → worker  {type: 'boot', base: URL, embed: string | null}  first, to the first worker
+//                  {type: 'kit', module: WebAssembly.Module, samples} first, to every later one
+//                  {id, type: 'load', files: [{name, bytes: ArrayBuffer}]}
 //                  {id, type: 'loadSample', sample: id}              (samples/index.json's ids)
 //                  {id, type: 'query', from, to, proto, port}
 //                  {id, type: 'analyze', origins: [string]}        ([] means internet)
@@ -16,33 +18,42 @@
 //                  {id, type: 'whatif', edits: [edit], origins: [string]} → {edits, unmatched, diff, after}
 //                  {id, type: 'unzip', name, bytes}     → {files: [{name, bytes}], problems: [{name, message}]}
 //                  {id, type: 'sampleFiles', sample: id} → the sample's [{name, bytes, manifest}]
-//                  {id, type: 'kit'} → {module: WebAssembly.Module, samples}, for a standby worker
-//                  {type: 'kit', module, samples}  (to a standby worker, once: see STANDBY)
 //   worker → page  {id, ok: true, result, ms} | {id, ok: false, error}
-//                  {type: 'ready', samples: [{id, name, description, files, questions, workshop}]} once,
-//                  or {type: 'fatal', error}
-// Everything is fetched during start-up; nothing afterwards.
+//                  {type: 'ready', samples: [{id, name, description, files, questions, workshop}],
+//                     kit: {module, samples}} once, or {type: 'fatal', error}
+//
+// The page runs this script from a Blob of its own text (scripts/build-www.sh bundles it into
+// index.html), so starting another worker after Cancel fetches nothing. The first worker, booted,
+// fetches the module and every sample's files from `base` during start-up (or decodes them from
+// `embed`, the single-file build's {wasm: base64, files: {'samples/…': base64}}); it sends the
+// compiled module and the samples back with 'ready', and the page hands that kit to each later
+// worker, which therefore makes no request either.
 
 import init, { Session } from './pkg/portolan.js';
 import { readZip } from './zip.js';
 
-// The single-file build (scripts/build-single.sh) runs this worker from a Blob, with the module and
-// the samples' files embedded: self.PORTOLAN_EMBED = {wasm: base64, files: {'samples/…': base64}}.
-const EMBED = self.PORTOLAN_EMBED ?? null;
-const HERE = EMBED ? 'file:///portolan/' : import.meta.url;
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 let session = null;
 let samples = []; // [{id, info, files: [{name, bytes, manifest}]}], in the order of samples/index.json
 let broken = null; // set when the module trapped: its memory can no longer be trusted
 
+// The page's own files: fetched from the page's folder, or decoded from the embedded copy.
+function pageFiles(base, embed) {
+  const here = embed ? new URL('file:///portolan/') : new URL(base);
+  return async (path, as) => {
+    const url = new URL(path.split('/').map(encodeURIComponent).join('/'), here);
+    if (embed) {
+      const key = decodeURIComponent(url.pathname.replace(/^\/portolan\//, ''));
+      if (!Object.hasOwn(embed.files, key)) throw new Error(`${key} is not in this page`);
+      const bytes = fromBase64(embed.files[key]);
+      return as === 'json' ? JSON.parse(new TextDecoder().decode(bytes)) : bytes.buffer;
+    }
+    return fetchOk(url, as);
+  };
+}
+
 async function fetchOk(url, as) {
-  if (EMBED) {
-    const key = decodeURIComponent(new URL(url).pathname.replace(/^\/portolan\//, ''));
-    if (!Object.hasOwn(EMBED.files, key)) throw new Error(`${key} is not in this page`);
-    const bytes = fromBase64(EMBED.files[key]);
-    return as === 'json' ? JSON.parse(new TextDecoder().decode(bytes)) : bytes.buffer;
-  }
   const resp = await fetch(url, { credentials: 'same-origin' });
   if (!resp.ok) throw new Error(`${url}: ${resp.status} ${resp.statusText}`);
   return as === 'json' ? resp.json() : resp.arrayBuffer();
@@ -51,13 +62,12 @@ async function fetchOk(url, as) {
 // Every sample's files are fetched during start-up, so loading one later needs no request. A
 // sample's `manifest` (optional) is read as its manifest whatever other manifest it has, as the
 // CLI's --manifest. Samples that share files fetch them once.
-async function loadSampleFiles() {
-  const base = new URL('./samples/', HERE);
-  const index = await fetchOk(new URL('index.json', base), 'json');
+async function loadSampleFiles(read) {
+  const index = await read('samples/index.json', 'json');
   const list = Array.isArray(index.samples) ? index.samples.filter((s) => s && typeof s === 'object') : [];
   const fetched = new Map();
   const bytesOf = (name) => {
-    if (!fetched.has(name)) fetched.set(name, fetchOk(new URL(name.split('/').map(encodeURIComponent).join('/'), base)));
+    if (!fetched.has(name)) fetched.set(name, read(`samples/${name}`));
     return fetched.get(name);
   };
   return Promise.all(
@@ -68,34 +78,33 @@ async function loadSampleFiles() {
         [...names, ...(manifest ? [manifest] : [])].map(async (name, i) => ({ name, bytes: await bytesOf(name), manifest: i === names.length })),
       );
       // Guided questions (samples/workshops/<id>.json), shown by workshop.js.
-      const workshop = typeof info.workshop === 'string' ? await fetchOk(new URL(info.workshop.split('/').map(encodeURIComponent).join('/'), base), 'json') : null;
+      const workshop = typeof info.workshop === 'string' ? await read(`samples/${info.workshop}`, 'json') : null;
       return { id: String(info.id ?? `sample-${n + 1}`), info, files, workshop };
     }),
   );
 }
 
-// A standby worker (self.name 'standby', started by the page while it loads) fetches nothing: it
-// waits for the compiled module and the samples' files of the first worker, {type: 'kit', module,
-// samples}, and takes over when Cancel ends the busy one, so that the page makes no request.
-const STANDBY = self.name === 'standby';
-let kitGiven = null;
-const kit = STANDBY ? new Promise((resolve) => (kitGiven = resolve)) : null;
+// The first message says where the module and the samples come from: 'boot' (fetch or decode
+// them) or 'kit' (another worker's compiled module and samples, so nothing is fetched).
+let bootWith = null;
+const bootMessage = new Promise((resolve) => (bootWith = resolve));
 let wasmModule = null;
 
-async function compileModule() {
-  const bytes = EMBED ? fromBase64(EMBED.wasm) : await fetchOk(new URL('./pkg/portolan_bg.wasm', HERE));
-  return WebAssembly.compile(bytes);
+async function boot(m) {
+  if (m.type === 'kit') {
+    if (!(m.module instanceof WebAssembly.Module)) throw new Error('the page gave no compiled module');
+    return [m.module, Array.isArray(m.samples) ? m.samples : []];
+  }
+  const embed = typeof m.embed === 'string' ? JSON.parse(m.embed) : null;
+  if (!embed && typeof m.base !== 'string') throw new Error('the page gave no address to load the analyzer from');
+  const read = pageFiles(m.base, embed);
+  const compile = async () => WebAssembly.compile(embed ? fromBase64(embed.wasm) : await read('pkg/portolan_bg.wasm'));
+  return Promise.all([compile(), loadSampleFiles(read)]);
 }
 
 const started = (async () => {
   let list;
-  if (STANDBY) {
-    const k = await kit;
-    wasmModule = k.module;
-    list = Array.isArray(k.samples) ? k.samples : [];
-  } else {
-    [wasmModule, list] = await Promise.all([compileModule(), loadSampleFiles()]);
-  }
+  [wasmModule, list] = await boot(await bootMessage);
   await init({ module_or_path: wasmModule });
   samples = list;
   return samples.map(({ id, info, files, workshop }) => ({
@@ -109,7 +118,7 @@ const started = (async () => {
 })();
 
 started.then(
-  (list) => postMessage({ type: 'ready', samples: list }),
+  (list) => postMessage({ type: 'ready', samples: list, kit: { module: wasmModule, samples } }),
   (e) => postMessage({ type: 'fatal', error: String(e && e.message ? e.message : e) }),
 );
 
@@ -187,7 +196,6 @@ const handlers = {
     const device = typeof m.device === 'string' && m.device !== '' ? m.device : undefined;
     return session.matrix(String(m.proto), portNumber(m.port, 'port'), sport, device, m.toDevice === true);
   },
-  kit: () => ({ module: wasmModule, samples }),
   unzip: (m) => readZip(new Uint8Array(m.bytes), String(m.name)),
   sampleFiles: (m) => {
     const s = samples.find((x) => x.id === String(m.sample));
@@ -198,9 +206,9 @@ const handlers = {
 
 self.onmessage = async (ev) => {
   const m = ev.data || {};
-  if (m.type === 'kit' && kitGiven && m.id === undefined) {
-    kitGiven(m);
-    kitGiven = null;
+  if ((m.type === 'boot' || m.type === 'kit') && m.id === undefined) {
+    if (bootWith) bootWith(m);
+    bootWith = null;
     return;
   }
   const handler = Object.hasOwn(handlers, m.type) ? handlers[m.type] : null;

@@ -270,7 +270,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             }
             let pref = match edit {
                 Edit::Patch { .. } | Edit::PatchService { .. } => 2,
-                Edit::DeleteRule { .. } | Edit::SetAction { .. } => 1,
+                Edit::DeleteRule { .. } | Edit::SetAction { .. } | Edit::ReplaceLines { .. } => 1,
                 Edit::ClosePort { .. } => 0,
             };
             let key = (breaks[ci].is_empty(), cut, hit, hit_listed, pref);

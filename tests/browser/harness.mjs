@@ -210,3 +210,23 @@ export async function findingRows(page) {
     })),
   );
 }
+
+/**
+ * The accessible names the browser computes for the elements `selector` matches, in document
+ * order (Chromium's accessibility tree, through the DevTools protocol).
+ */
+export async function accessibleNames(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+    const { nodeIds } = await cdp.send('DOM.querySelectorAll', { nodeId: root.nodeId, selector });
+    const names = [];
+    for (const nodeId of nodeIds) {
+      const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false });
+      names.push(nodes[0]?.name?.value ?? '');
+    }
+    return names;
+  } finally {
+    await cdp.detach();
+  }
+}

@@ -23,7 +23,7 @@ import {
 } from './harness.mjs';
 
 const CSP =
-  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src blob:; connect-src 'self'; " +
   "style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
 const LAB_RULES = `*filter
@@ -77,11 +77,12 @@ describe('loading', () => {
     assert.equal(await page.title(), 'Portolan — network exposure analyzer');
     const urls = rec.requests.map((r) => r.url);
     for (const u of urls) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
-    // Both samples' files are fetched at start-up, so loading either later needs no request.
+    // Both samples' files are fetched at start-up, so loading either later needs no request. The
+    // worker's code is inside the page: no script of it is fetched.
+    assert.ok(!urls.some((u) => /\/(worker|zip)\.js$|\/pkg\/portolan\.js$/.test(new URL(u).pathname)), urls.join(' '));
     for (const want of [
       '/',
       '/main.js',
-      '/worker.js',
       '/pkg/portolan_bg.wasm',
       '/samples/index.json',
       '/samples/edge-fw/edge-fw.iptables',

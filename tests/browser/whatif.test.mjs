@@ -1,13 +1,14 @@
 // Browser tests of what-if: changes made from the exposure, attack path and findings views (a
-// rule deleted or given another action, a service closed), the exposure and attack path diff shown
-// at once, undo, and the change list exported as JSON and read back. Run after scripts/build-www.sh.
+// rule deleted or given another action or rewritten in its source line, a service closed), the
+// exposure and attack path diff shown at once, undo, and the change list exported as JSON and
+// read back, and kept in a saved session. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, startServer, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
+import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, ROOT, startServer, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
 
 const T = { timeout: 150_000 };
 
@@ -126,6 +127,91 @@ describe('what-if', () => {
     await page.waitForFunction(() => document.querySelectorAll('#whatif-edits li').length === 1);
     await settled(page);
     await page.click('#whatif-clear');
+    await page.waitForSelector('#whatif-card[hidden]', { state: 'attached' });
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(requestsSince(rec, startedAt), []);
+    await context.close();
+  });
+
+  test("a rule's port edited in its source line: the exposure diff, the reader's diagnostics, export, session and undo", T, async () => {
+    const { page, context, rec } = await openPage(browser, server.origin);
+    await networkIdle(rec, 800);
+    const startedAt = rec.requests.length;
+    await loadSample(page, 'edge-fw');
+    await waitForExposure(page);
+    const row = page.locator('#exposure tr.exp-row', { has: page.locator('.svc', { hasText: /^tcp\/2222$/ }) }).first();
+    await row.locator('.svc').click();
+    const decision = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('.loc', { hasText: 'edge-fw/edge-fw.iptables:20' }) }).first();
+    await decision.locator('button.wi-open').click();
+    await decision.locator('button.wi-rewrite').click();
+    // The box holds the rule as written (line 20 of the file), and has the focus.
+    const area = page.locator('#exposure .wi-rewrite-form textarea').first();
+    await area.waitFor();
+    const written = readFileSync(path.join(ROOT, 'www', 'samples', 'edge-fw', 'edge-fw.iptables'), 'utf8').split('\n')[19];
+    assert.equal(await area.inputValue(), written);
+    assert.ok(await area.evaluate((el) => el === document.activeElement));
+    assert.match(await page.locator('#exposure .wi-rewrite-form label').first().textContent(), /^The rule at edge-fw\/edge-fw\.iptables:20, as it would be written$/);
+    // Unchanged text is not a change.
+    await page.locator('#exposure .wi-rewrite-form .wi-try').first().click();
+    assert.ok(await page.locator('#whatif-card').isHidden());
+    const edited = written.replace('--dport 22 ', '--dport 2200 ');
+    assert.notEqual(edited, written);
+    await area.fill(edited);
+    await page.locator('#exposure .wi-rewrite-form .wi-try').first().click();
+    await settled(page);
+    let s = await sections(page);
+    assert.deepEqual(Object.keys(s).filter((k) => k.startsWith('Exposures')), ['Exposures removed (2)', 'Exposures added (1)']);
+    assert.deepEqual(s['Exposures removed (2)'].map((t) => t.replace(/\s+/g, ' ')).sort(), ['internet → 10.0.0.50 tcp/22 definite', 'internet → 203.0.113.2 edge-fw tcp/2222 definite']);
+    assert.deepEqual(s['Exposures added (1)'].map((t) => t.replace(/\s+/g, ' ')), ['internet → 10.0.0.50 tcp/2200 definite']);
+    assert.deepEqual(await page.$$eval('#whatif-edits .edit-kind', (l) => l.map((x) => x.textContent)), ['edit rule']);
+    assert.equal(await page.textContent('#whatif-edits .wi-what'), `rewrite edge-fw/edge-fw.iptables:20 as ${JSON.stringify(edited)}`);
+    assert.equal(await page.locator('#whatif-edits .wi-reread').count(), 0, 'the reader understood the new line');
+    await page.locator('#whatif-card').screenshot({ path: path.join(RESULTS, 'whatif-rewrite.png') });
+
+    // Export: the edit with its text.
+    const download = page.waitForEvent('download');
+    await page.click('#whatif-export');
+    const file = path.join(RESULTS, 'whatif-rewrite.json');
+    await (await download).saveAs(file);
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(doc.edits[0], { edit: 'replace-lines', file: 'edge-fw/edge-fw.iptables', line: 20, count: 1, text: edited, description: `rewrite edge-fw/edge-fw.iptables:20 as ${JSON.stringify(edited)}` });
+    assert.deepEqual(doc.reread, [{ file: 'edge-fw/edge-fw.iptables', line: 20, diagnostics: [] }]);
+    assert.equal(doc.diff.exposures_added.length, 1);
+
+    // A saved session keeps the edit; opened again, the same diff comes back.
+    const saved = page.waitForEvent('download');
+    await page.click('#session-save');
+    const sessionFile = path.join(RESULTS, 'whatif-rewrite-session.json');
+    await (await saved).saveAs(sessionFile);
+    const session = JSON.parse(readFileSync(sessionFile, 'utf8'));
+    assert.deepEqual(session.whatif, [{ edit: 'replace-lines', file: 'edge-fw/edge-fw.iptables', line: 20, count: 1, text: edited }]);
+    await page.click('#whatif-clear');
+    await page.waitForSelector('#whatif-card[hidden]', { state: 'attached' });
+    await page.setInputFiles('#session-input', sessionFile);
+    await settled(page);
+    s = await sections(page);
+    assert.deepEqual(Object.keys(s).filter((k) => k.startsWith('Exposures')), ['Exposures removed (2)', 'Exposures added (1)']);
+
+    // A line the reader cannot read: its diagnostics are shown, nothing fails; it replaces the
+    // earlier edit of the same rule (one rule, one fate).
+    // The session's inputs were loaded again: the row is drawn anew, closed.
+    if ((await page.locator('#exposure tr.exp-detail .decision').count()) === 0) await row.locator('.svc').click();
+    await page.waitForSelector('#exposure tr.exp-detail .decision');
+    const again = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('.loc', { hasText: 'edge-fw/edge-fw.iptables:20' }) }).first();
+    await again.locator('button.wi-open').click();
+    await again.locator('button.wi-rewrite').click();
+    const area2 = page.locator('#exposure .wi-rewrite-form textarea').first();
+    await area2.waitFor();
+    await area2.fill(written.replace('--dport 22 ', '--dport twenty-two '));
+    await page.locator('#exposure .wi-rewrite-form .wi-try').first().click();
+    await page.waitForSelector('#whatif-edits .wi-reread');
+    assert.equal(await page.locator('#whatif-edits li.wi-edit').count(), 1);
+    const note = await page.textContent('#whatif-edits .wi-reread');
+    assert.match(note, /line 20: .*twenty-two/);
+    assert.equal(await page.locator('#whatif-card .notice.error').count(), 0);
+
+    // Undo: the edit goes, and with it the card.
+    await page.click('#whatif-undo');
     await page.waitForSelector('#whatif-card[hidden]', { state: 'attached' });
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(requestsSince(rec, startedAt), []);

@@ -1,0 +1,106 @@
+// Browser tests of Cancel repeated: each Cancel ends the worker and another one takes over, made
+// from the page's own copy of the worker's code and given the first worker's compiled module, so
+// that no request is made after the page has loaded, however often the analyzer is replaced. Both
+// the hosted page (dist/ on a loopback server) and the single file (dist/portolan.html opened from
+// file://) are tested. Run after scripts/build-www.sh.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import { DIST, launchBrowser, loadSample, networkIdle, openPage, requestsSince, startServer, waitForExposure } from './harness.mjs';
+
+const T = { timeout: 240_000 };
+const SAMPLE = 'dmz-db-vendor';
+
+// Hundreds of origins keep the analyzer busy for seconds.
+const MANY = Array.from({ length: 600 }, (_, i) => `10.${30 + (i % 200)}.${Math.floor(i / 200)}.0/24`).join(', ');
+
+const rowCount = (page) => page.$$eval('#exposure tr.exp-row', (rows) => rows.length);
+
+/** Start the slow analysis, cancel it, then check an ordinary analysis works again. */
+async function cancelThenAnalyse(page, round, rowsBefore) {
+  await page.fill('#origins', MANY);
+  await page.click('#analyze-button');
+  await page.waitForSelector('#progress:not([hidden])');
+  assert.equal(await page.textContent('#progress-what'), 'Analysing…', `round ${round}`);
+  await page.click('#progress-cancel');
+  await page.waitForSelector('#progress', { state: 'hidden' });
+  assert.equal(await page.textContent('#status'), 'Analysing was cancelled. The results shown are the earlier ones.', `round ${round}`);
+  assert.ok(await page.evaluate(() => document.body.classList.contains('stale')), `round ${round}: marked as not updated`);
+
+  // The next analysis runs on the new worker, with the same files.
+  await page.fill('#origins', '');
+  await page.evaluate(() => document.querySelector('#exposure').replaceChildren());
+  await page.click('#analyze-button');
+  await waitForExposure(page);
+  assert.equal(await rowCount(page), rowsBefore, `round ${round}: the analysis after Cancel`);
+  assert.equal(await page.evaluate(() => document.body.classList.contains('stale')), false, `round ${round}`);
+  assert.equal(await page.locator('.notice').count(), 0, `round ${round}`);
+}
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('cancel', () => {
+  test('the hosted page: three Cancels in a row, each followed by a working analysis, and no request after load', T, async () => {
+    const { page, context, rec } = await openPage(browser, server.origin);
+    await networkIdle(rec);
+    const startedAt = rec.requests.length;
+    await loadSample(page, SAMPLE);
+    await waitForExposure(page);
+    const rowsBefore = await rowCount(page);
+    assert.ok(rowsBefore > 0);
+    for (let round = 1; round <= 3; round++) await cancelThenAnalyse(page, round, rowsBefore);
+    // A question and another sample on the third replacement worker.
+    await loadSample(page, 'edge-fw');
+    await waitForExposure(page);
+    assert.ok((await rowCount(page)) > 0);
+    await networkIdle(rec, 500);
+    assert.deepEqual(requestsSince(rec, startedAt), [], 'no request after the page loaded');
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(await page.evaluate(() => window.__csp), []);
+    await context.close();
+  });
+
+  test('the single file from file://: three Cancels in a row, each followed by a working analysis, and no request at all', T, async () => {
+    const url = pathToFileURL(path.join(DIST, 'portolan.html')).href;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    const errors = [];
+    const requests = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    context.on('request', (r) => requests.push(r.url()));
+    await page.addInitScript(() => {
+      window.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('#sample-button:not([disabled])', { timeout: 60_000 });
+    await loadSample(page, SAMPLE);
+    await waitForExposure(page);
+    const rowsBefore = await rowCount(page);
+    assert.ok(rowsBefore > 0);
+    for (let round = 1; round <= 3; round++) await cancelThenAnalyse(page, round, rowsBefore);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await page.evaluate(() => window.__csp), []);
+    assert.deepEqual(
+      requests.filter((u) => u !== url && !u.startsWith('blob:')),
+      [],
+      'no request besides the file itself (and its own worker Blob)',
+    );
+    await context.close();
+  });
+});
