@@ -67,6 +67,9 @@ struct Dev<'a> {
     unmatched_entered: std::collections::HashMap<RuleLoc, dd::Set>,
     /// Per ruleset: reached from a filtering stage.
     filtering: Vec<bool>,
+    /// The text and witness of rules' matched sets, made once per rule (several findings of a
+    /// rule show them).
+    matched_words: std::cell::RefCell<std::collections::HashMap<RuleLoc, (String, Option<super::Witness>)>>,
 }
 
 impl<'a> Dev<'a> {
@@ -93,12 +96,23 @@ impl<'a> Dev<'a> {
             decided,
             entered: e.rulesets.iter().map(|r| !r.ctxs.is_empty()).collect(),
             filtering,
+            matched_words: Default::default(),
         }
     }
 
     /// A set of this device's diagrams as cube sets (for texts and witnesses).
     fn cubes(&self, dd: &Dd, s: dd::Set) -> PacketSet {
         dd.to_packet_set(s)
+    }
+
+    /// The packets the rule at `loc` possibly matches, labelled, and one of them.
+    fn matched_set(&self, dd: &Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
+        let mut memo = self.matched_words.borrow_mut();
+        let (text, w) = memo.entry(loc).or_insert_with(|| {
+            let m = self.cubes(dd, self.matched[loc.ruleset][loc.rule]);
+            (describe(&m, Some(self.c)), witness(&m, Some(self.c)))
+        });
+        (NamedSet { label: label.into(), text: text.clone() }, w.clone())
     }
 }
 
@@ -361,23 +375,16 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
             unused(d, ri, out);
             continue;
         }
-        // What the rules so far decide, by the denying ([0]) and the accepting ([1]) ones.
-        let mut taken = [dd::Set::EMPTY; 2];
-        for (i, r) in rs.rules.iter().enumerate() {
-            let loc = RuleLoc { ruleset: ri, rule: i };
+        for i in 0..rs.rules.len() {
             if let Some(e) = re.rules.get(i) {
-                check_rule(&Base { d, loc }, dd, e, &taken, out);
-            }
-            let di = d.decided[ri][i];
-            if let (Some(a), false) = (allows(&r.action), di.is_empty()) {
-                taken[a as usize] = dd.or(taken[a as usize], di);
+                check_rule(&Base { d, loc: RuleLoc { ruleset: ri, rule: i } }, dd, e, out);
             }
         }
     }
 }
 
-/// The findings of one rule; `taken` holds what the rules before it decide, by decision.
-fn check_rule(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, taken: &[dd::Set; 2], out: &mut Vec<Finding>) {
+/// The findings of one rule.
+fn check_rule(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mut Vec<Finding>) {
     let Some(r) = b.d.c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
     let possibly = e.ctxs.iter().any(|x| !x.matched.may.is_empty());
     let certainly = e.ctxs.iter().any(|x| !x.matched.must().is_empty());
@@ -397,9 +404,7 @@ fn check_rule(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, taken: 
         return;
     }
     redundant(b, dd, e, out);
-    if let Some(mine) = allows(&r.action) {
-        conflicts(b, dd, taken[usize::from(!mine)], out);
-    }
+    conflicts(b, dd, out);
     if r.action == Action::Accept && b.d.filtering.get(b.loc.ruleset).copied().unwrap_or(true) {
         permissive(b, dd, out);
     }
@@ -460,7 +465,7 @@ fn unused(d: &Dev, ri: usize, out: &mut Vec<Finding>) {
 
 fn unmodelled(b: &Base, dd: &Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
+    let (m, w) = b.d.matched_set(dd, b.loc, "possibly matches");
     let mut f = b.finding(
         "R106",
         Severity::Low,
@@ -470,8 +475,8 @@ fn unmodelled(b: &Base, dd: &Dd, out: &mut Vec<Finding>) {
             doubt_text(c, b.loc).split_once(" (").map_or(String::new(), |x| x.1.trim_end_matches(')').to_string())
         ),
     );
-    f.sets.push(set("possibly matches", &m, c));
-    f.witness = witness(&m, Some(c));
+    f.sets.push(m);
+    f.witness = w;
     f.depends_on.push(doubt_text(c, b.loc));
     out.push(f);
 }
@@ -564,7 +569,7 @@ fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule];
     let covers: Vec<RuleLoc> = covering(b.d, dd, b.loc, m_dd).into_iter().filter(|l| in_doubt(c, *l)).collect();
-    let m = b.d.cubes(dd, m_dd);
+    let (m, w) = b.d.matched_set(dd, b.loc, "matches unless taken earlier");
     let mut f = b.finding(
         "R101",
         Severity::Low,
@@ -574,8 +579,8 @@ fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
             if covers.is_empty() { String::new() } else { format!(": {}", covers.iter().map(|l| at(&rule_ref(c, *l))).collect::<Vec<_>>().join("; ")) }
         ),
     );
-    f.sets.push(set("matches unless taken earlier", &m, c));
-    f.witness = witness(&m, Some(c));
+    f.sets.push(m);
+    f.witness = w;
     f.depends_on = covers.iter().map(|l| doubt_text(c, *l)).collect();
     f.related = covers.iter().map(|l| rule_ref(c, *l)).collect();
     out.push(f);
@@ -630,7 +635,7 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         }
     }
     let refs: Vec<RuleRef> = deciders.iter().map(|l| rule_ref(c, *l)).collect();
-    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
+    let (m, w) = b.d.matched_set(dd, b.loc, "decides");
     let mut f = b.finding(
         "R102",
         Severity::Low,
@@ -641,38 +646,39 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
             refs.iter().map(|x| if x.action.starts_with("default") { format!("the default of {} ({}:{})", x.ruleset, x.file, x.line) } else { at(x) }).collect::<Vec<_>>().join("; ")
         ),
     );
-    f.sets.push(set("decides", &m, c));
-    f.witness = witness(&m, Some(c));
+    f.sets.push(m);
+    f.witness = w;
     f.related = refs;
     out.push(f);
 }
 
 /// Earlier rules with the opposite decision that take part of what this rule's conditions
-/// select; `opposite` is everything the earlier rules of the opposite decision decide.
-fn conflicts(b: &Base, dd: &mut Dd, opposite: dd::Set, out: &mut Vec<Finding>) {
+/// select.
+fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
     let Some(mine) = allows(&r.action) else { return };
-    let Some(&cond) = b.d.conds.set(b.loc) else { return };
-    if !dd.meets(cond, opposite) {
-        return;
-    }
-    let overlap_dd = dd.and(cond, opposite);
-    let Some(within) = b.d.conds.bounds(b.loc).copied() else { return };
+    let (Some(&cond), Some(within)) = (b.d.conds.set(b.loc), b.d.conds.bounds(b.loc).copied()) else { return };
     let rules = &c.rulesets[b.loc.ruleset].rules;
     let mut parts: Vec<RuleLoc> = Vec::new();
+    let mut overlap_dd = dd::Set::EMPTY;
     for (j, &dj) in b.d.decided[b.loc.ruleset].iter().enumerate().take(b.loc.rule) {
         let at = RuleLoc { ruleset: b.loc.ruleset, rule: j };
         let Some(rj) = rules.get(j) else { continue };
-        if allows(&rj.action) != Some(!mine) || dj.is_empty() || !b.d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
+        if dj.is_empty() || allows(&rj.action) != Some(!mine) || !b.d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
             continue;
         }
         if dd.meets(dj, cond) {
             parts.push(at);
+            let cut = dd.and(dj, cond);
+            overlap_dd = dd.or(overlap_dd, cut);
         }
     }
+    if parts.is_empty() {
+        return;
+    }
     let overlap = b.d.cubes(dd, overlap_dd);
-    let m = b.d.cubes(dd, b.d.matched[b.loc.ruleset][b.loc.rule]);
+    let (m, _) = b.d.matched_set(dd, b.loc, "still decided here");
     let refs: Vec<RuleRef> = parts.iter().map(|l| rule_ref(c, *l)).collect();
     let severity = if mine { Severity::Info } else { Severity::Medium };
     let taken = describe(&overlap, Some(c));
@@ -684,7 +690,7 @@ fn conflicts(b: &Base, dd: &mut Dd, opposite: dd::Set, out: &mut Vec<Finding>) {
     );
     let mut f = b.finding("R104", severity, Certainty::Definite, msg);
     f.sets.push(NamedSet { label: "taken earlier".into(), text: taken });
-    f.sets.push(set("still decided here", &m, c));
+    f.sets.push(m);
     f.witness = witness(&overlap, Some(c));
     f.related = refs;
     out.push(f);
