@@ -3,7 +3,8 @@
 //!
 //! `PORTOLAN_RULES_ONCE=N` runs one size once (no criterion) and prints the time, the number of
 //! findings per code and the effective sets' size, for a peak-memory measurement with
-//! `/usr/bin/time`.
+//! `/usr/bin/time`. `PORTOLAN_RULES_CHECKS=1` times only the findings (with the per-device gate
+//! lifted); `PORTOLAN_RULES_FILES=a:b:c` reads those files instead of a generated ruleset.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -20,8 +21,16 @@ mod bench {
     const SEED: u64 = 1;
 
     fn load(n: usize) -> (Workspace, CNetwork) {
-        let estate = Estate::generate(n, SEED);
-        let ws = Workspace::load(estate.input_files());
+        // PORTOLAN_RULES_FILES=a:b:c times real files instead of a generated ruleset.
+        let ws = match std::env::var("PORTOLAN_RULES_FILES") {
+            Ok(paths) => Workspace::load(
+                paths
+                    .split(':')
+                    .map(|p| portolan::InputFile::new(p, std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}"))))
+                    .collect(),
+            ),
+            Err(_) => Workspace::load(Estate::generate(n, SEED).input_files()),
+        };
         let net = CNetwork::build(&ws.network);
         (ws, net)
     }

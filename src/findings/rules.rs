@@ -239,7 +239,7 @@ pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Ve
 
 /// Devices with more rules than this are not analysed rule by rule (BENCHMARKS.md, "Per-rule
 /// analysis", gives the time per size); such a device gets one R106 note instead.
-pub const MAX_RULES_PER_DEVICE: usize = 2_000;
+pub const MAX_RULES_PER_DEVICE: usize = 10_000;
 
 /// The per-rule analysis of a device was not done or stopped (`why`): no rule finding is
 /// reported for it rather than incomplete ones.

@@ -463,3 +463,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_device_over_the_rule_gate_gets_one_note_instead_of_rule_findings() {
+    let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -s 10.0.0.0/8 -j DROP\n\
+                -A INPUT -s 10.1.0.0/16 -p tcp --dport 22 -j ACCEPT\n\
+                COMMIT\n";
+    let ws = Workspace::load(vec![crate::InputFile::new("fw/rules.v4", text)]);
+    let net = CNetwork::build(&ws.network);
+    let gated = super::check_rules_up_to(&ws, &net, 1);
+    assert_eq!(gated.len(), 1, "{gated:#?}");
+    assert_eq!((gated[0].code, gated[0].severity, gated[0].owner.as_str()), ("R106", Severity::Info, "auditor"));
+    assert!(gated[0].message.contains("it has 2 rules, more than the 1 the per-rule analysis takes on"), "{}", gated[0].message);
+    // At the gate itself the rules are analysed.
+    assert_eq!(codes_at(&super::check_rules_up_to(&ws, &net, 2), "R101"), vec![6]);
+}
