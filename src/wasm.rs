@@ -254,6 +254,12 @@ impl Session {
         to_js(&matrix::compute(&self.ws, &req).map_err(into_error)?)
     }
 
+    /// How many lines the rule written at one-based `line` of input `file_index` takes
+    /// ([`crate::whatif::rule_span`]), for the rule editor.
+    pub fn rule_span(&self, file_index: usize, line: u32) -> u32 {
+        self.ws.files.get(file_index).map_or(1, |f| crate::whatif::rule_span(&f.text, line))
+    }
+
     /// The text of one-based `line` in input `file_index`, for the source viewer.
     pub fn source_line(&self, file_index: usize, line: u32) -> Option<String> {
         let f = self.ws.files.get(file_index)?;

@@ -147,6 +147,94 @@ fn shifted(shifts: &Shifts, line: u32) -> Option<u32> {
     u32::try_from(i64::from(line) + delta).ok()
 }
 
+/// Most lines [`rule_span`] gives one rule.
+pub const MAX_RULE_SPAN: usize = 200;
+
+/// How many lines the rule written at one-based `line` of `text` takes, for editing it whole:
+/// the block the line opens when it opens one (a Junos `policy NAME {` to its closing brace, a
+/// FortiGate `edit N` to its `next`, an XML element such as PAN-OS `<entry name=…>` or pfSense
+/// `<rule>` to its closing tag), else 1 (an iptables, nftables, IOS or ASA rule is one line).
+/// A block not closed within [`MAX_RULE_SPAN`] lines counts as one line.
+pub fn rule_span(text: &str, line: u32) -> u32 {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(i) = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)) else { return 1 };
+    let Some(first) = lines.get(i) else { return 1 };
+    let t = first.trim();
+    let rest = lines.iter().enumerate().skip(i).take(MAX_RULE_SPAN);
+    let end = if t.ends_with('{') && !t.starts_with('#') {
+        let mut depth = 0i64;
+        rest.into_iter().find_map(|(j, l)| {
+            depth += braces(l);
+            (depth <= 0).then_some(j)
+        })
+    } else if t.starts_with("edit ") {
+        let indent = first.len() - first.trim_start().len();
+        rest.into_iter().skip(1).find_map(|(j, l)| {
+            let at = l.len() - l.trim_start().len();
+            match l.trim() {
+                "next" if at == indent => Some(Some(j)),
+                x if !x.is_empty() && at < indent => Some(None),
+                _ => None,
+            }
+        })
+        .flatten()
+    } else if let Some(tag) = xml_open(t) {
+        let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+        let mut depth = 0i64;
+        rest.into_iter().find_map(|(j, l)| {
+            depth += opens(l, &open) as i64 - l.matches(close.as_str()).count() as i64;
+            (depth <= 0).then_some(j)
+        })
+    } else {
+        None
+    };
+    end.and_then(|e| u32::try_from(e - i + 1).ok()).unwrap_or(1)
+}
+
+/// Opening minus closing braces of a line, outside double quotes and `#` comments.
+fn braces(l: &str) -> i64 {
+    let mut quoted = false;
+    let mut n = 0;
+    for c in l.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '#' if !quoted => break,
+            '{' if !quoted => n += 1,
+            '}' if !quoted => n -= 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// The tag of an XML element the line opens and does not close (`<entry name="x">` → `entry`).
+fn xml_open(t: &str) -> Option<&str> {
+    let body = t.strip_prefix('<')?;
+    if body.starts_with(['/', '?', '!']) || t.ends_with("/>") {
+        return None;
+    }
+    let tag = &body[..body.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?];
+    (!tag.is_empty() && !t.contains(&format!("</{tag}>"))).then_some(tag)
+}
+
+/// Elements `open` (`<entry`) opened in a line and not closed by `/>` in it.
+fn opens(l: &str, open: &str) -> usize {
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(k) = l[from..].find(open) {
+        let at = from + k + open.len();
+        let next = l[at..].chars().next();
+        if matches!(next, Some(c) if c.is_whitespace() || c == '>') || next.is_none() {
+            let end = l[at..].find('>').map(|e| at + e);
+            if !end.is_some_and(|e| l[..e].ends_with('/')) {
+                n += 1;
+            }
+        }
+        from = at;
+    }
+    n
+}
+
 /// The text with lines `line ..= line + count - 1` replaced by `new`, keeping the file's line
 /// ending; `None` when the lines are not in the file.
 fn replace_lines(text: &str, line: u32, count: u32, new: &str) -> Option<(String, u32)> {
@@ -451,6 +539,26 @@ fn edit_rules(ws: &mut Workspace, file: &str, line: u32, f: impl Fn(&mut Vec<cra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_spans_the_block_its_line_opens() {
+        let forti = "config firewall policy\n    edit 3\n        set srcintf \"lan\"\n        config x\n            edit 1\n            next\n        end\n        set action accept\n    next\n    edit 4\n    next\nend\n";
+        assert_eq!(super::rule_span(forti, 2), 8);
+        assert_eq!(super::rule_span(forti, 10), 2);
+        assert_eq!(super::rule_span(forti, 1), 1);
+        let junos = "policies {\n    from-zone a to-zone b {\n        policy web {\n            match { application junos-http; }\n            then {\n                permit; # \"}\"\n            }\n        }\n    }\n}\n";
+        assert_eq!(super::rule_span(junos, 3), 6);
+        let panos = "<rules>\n  <entry name=\"a\">\n    <from><member>x</member></from>\n    <entry name=\"inner\"/>\n    <action>allow</action>\n  </entry>\n  <entry name=\"b\"><action>deny</action></entry>\n</rules>\n";
+        assert_eq!(super::rule_span(panos, 2), 5);
+        assert_eq!(super::rule_span(panos, 7), 1);
+        let pfsense = "<filter>\n\t<rule>\n\t\t<type>pass</type>\n\t</rule>\n</filter>\n";
+        assert_eq!(super::rule_span(pfsense, 2), 3);
+        // One-line rules, lines out of range, and a block never closed.
+        assert_eq!(super::rule_span("-A INPUT -p tcp --dport 22 -j ACCEPT\n", 1), 1);
+        assert_eq!(super::rule_span("x\n", 0), 1);
+        assert_eq!(super::rule_span("x\n", 9), 1);
+        assert_eq!(super::rule_span("policy p {\n  then permit;\n", 1), 1);
+    }
     use crate::workspace::InputFile;
 
     const RULES: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 22 -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";

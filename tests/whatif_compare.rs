@@ -198,3 +198,38 @@ fn other_edits_follow_the_lines_a_replacement_moved() {
     // The inputs are untouched.
     assert_eq!(rules_at(&ws), lines0);
 }
+
+/// Every rule of the block-structured vendor fixtures spans exactly its block for the rule
+/// editor: the span starts at the rule's line and ends at the line closing it.
+#[test]
+fn the_rule_editor_takes_each_rule_whole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for (path, closes) in [
+        ("fortigate/vdom-link.conf", &(|l: &str| l == "next") as &dyn Fn(&str) -> bool),
+        ("junos/srx-edge.conf", &|l: &str| l.ends_with('}')),
+        ("panos/edge.xml", &|l: &str| l.starts_with("</")),
+        ("pfsense/edge.xml", &|l: &str| l.starts_with("</")),
+    ] {
+        let text = std::fs::read_to_string(root.join(path)).expect("fixture");
+        let ws = Workspace::load(vec![portolan::InputFile::new(path, text.clone())]);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut multi = 0;
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &ws.network.devices {
+            for rs in d.firewall.iter().flat_map(|f| f.rulesets.iter()) {
+                for r in &rs.rules {
+                    if r.prov.line == 0 || !seen.insert(r.prov.line) {
+                        continue;
+                    }
+                    let span = whatif::rule_span(&text, r.prov.line);
+                    if span > 1 {
+                        multi += 1;
+                        let last = lines[(r.prov.line + span - 2) as usize].trim();
+                        assert!(closes(last), "{path}:{}: span {span} ends at {last:?}", r.prov.line);
+                    }
+                }
+            }
+        }
+        assert!(multi > 0 && multi * 2 >= seen.len(), "{path}: {multi} of {} rules span their block", seen.len());
+    }
+}

@@ -130,24 +130,28 @@ export function ruleActions(rule) {
 let formSeq = 0;
 
 /**
- * The rule's source line in a text box, to change its conditions: the new text replaces the line
- * in a copy of the file, which the core reads again (edit `replace-lines`), whatever the vendor.
+ * The rule's source in a text box, to change its conditions: its line, or the whole block it opens
+ * (a FortiGate `edit` to `next`, a Junos policy, a PAN-OS or pfSense XML rule). The new text
+ * replaces those lines in a copy of the file, which the core reads again (edit `replace-lines`),
+ * whatever the vendor.
  */
 async function rewriteForm(box, at, button) {
   const { h, call } = api;
   const file = api.fileIndex(at.file);
   let current;
+  let count;
   try {
-    const { result } = await call('source', { file, line: at.line, context: 0 });
-    current = result.find((l) => l.line === at.line)?.text;
+    const { result } = await call('rule', { file, line: at.line });
+    ({ text: current, count } = result);
   } catch (e) {
     if (e?.name !== 'Cancelled') api.setStatus(`Could not read ${at.file}:${at.line}: ${e.message}`, 'error');
     return;
   }
-  if (current === undefined) return;
+  if (!count) return;
   button.disabled = true;
   const id = `wi-rewrite-${++formSeq}`;
-  const area = h('textarea', { id, class: 'wi-rewrite-text', rows: '2', spellcheck: 'false', autocomplete: 'off' });
+  const rows = String(Math.min(count + 1, 14));
+  const area = h('textarea', { id, class: 'wi-rewrite-text', rows, spellcheck: 'false', autocomplete: 'off' });
   area.value = current;
   const form = h(
     'form',
@@ -160,10 +164,10 @@ async function rewriteForm(box, at, button) {
           area.reportValidity();
           return;
         }
-        add({ edit: 'replace-lines', ...at, count: 1, text: area.value });
+        add({ edit: 'replace-lines', ...at, count, text: area.value });
       },
     },
-    h('label', { for: id }, `The rule at ${at.file}:${at.line}, as it would be written`),
+    h('label', { for: id }, count > 1 ? `The rule at ${at.file}:${at.line}–${at.line + count - 1}, as it would be written` : `The rule at ${at.file}:${at.line}, as it would be written`),
     area,
     h(
       'span',

@@ -186,6 +186,19 @@ const handlers = {
     return session.map(Array.isArray(m.origins) ? origins(m.origins) : undefined, Array.isArray(m.expanded) ? m.expanded.map(String) : undefined);
   },
   source: (m) => sourceLines(m.file >>> 0, m.line >>> 0, Math.min(m.context >>> 0, 20)),
+  rule: (m) => {
+    if (!session) throw new Error('no files are loaded');
+    const file = m.file >>> 0;
+    const line = m.line >>> 0;
+    const count = session.rule_span(file, line);
+    const lines = [];
+    for (let n = line; n < line + count; n++) {
+      const text = session.source_line(file, n);
+      if (text === undefined) break;
+      lines.push(text);
+    }
+    return { count: lines.length, text: lines.join('\n') };
+  },
   whatif: (m) => {
     if (!session) throw new Error('Load some files first.');
     return session.whatif(Array.isArray(m.edits) ? m.edits : [], origins(m.origins));

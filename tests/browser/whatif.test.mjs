@@ -133,6 +133,38 @@ describe('what-if', () => {
     await context.close();
   });
 
+  test('a FortiGate policy edited whole: the editor holds its block from edit to next, and the change is read again', T, async () => {
+    const { page, context } = await openPage(browser, server.origin);
+    const fixture = path.join(ROOT, 'tests', 'golden', 'fortigate', 'vdom-link.conf');
+    const text = readFileSync(fixture, 'utf8');
+    await page.setInputFiles('#file-input', { name: 'vdom-link.conf', mimeType: 'text/plain', buffer: Buffer.from(text) });
+    await waitForExposure(page);
+    const row = page.locator('#exposure tr.exp-row', { has: page.locator('.svc', { hasText: /^tcp\/443$/ }) }).filter({ hasText: '203.0.113.10' }).first();
+    await row.locator('.svc').click();
+    // Policy 2 of the root VDOM ("web-in") lets the Internet reach the VIP: lines 98–107.
+    const decision = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('.loc', { hasText: 'vdom-link.conf:98' }) }).first();
+    await decision.locator('button.wi-open').click();
+    await decision.locator('button.wi-rewrite').click();
+    const area = page.locator('#exposure .wi-rewrite-form textarea').first();
+    await area.waitFor();
+    const block = text.split('\n').slice(97, 107);
+    assert.equal(block[0].trim(), 'edit 2');
+    assert.equal(block[block.length - 1].trim(), 'next');
+    assert.equal(await area.inputValue(), block.join('\n'));
+    assert.match(await page.locator('#exposure .wi-rewrite-form label').first().textContent(), /^The rule at vdom-link\.conf:98–107, as it would be written$/);
+    await area.fill(block.join('\n').replace('set action accept', 'set action deny'));
+    await page.locator('#exposure .wi-rewrite-form .wi-try').first().click();
+    await settled(page);
+    const s = await sections(page);
+    const removed = Object.keys(s).find((k) => k.startsWith('Exposures removed'));
+    assert.ok(removed, Object.keys(s).join(' | '));
+    assert.ok(s[removed].some((t) => /internet → 203\.0\.113\.10 .*tcp\/443/.test(t.replace(/\s+/g, ' '))), s[removed].join(' | '));
+    assert.ok(!Object.keys(s).some((k) => k.startsWith('Exposures added')), Object.keys(s).join(' | '));
+    assert.equal(await page.locator('#whatif-edits .wi-reread').count(), 0, 'the reader understood the new block');
+    await page.locator('#whatif-card').screenshot({ path: path.join(RESULTS, 'whatif-rewrite-block.png') });
+    await context.close();
+  });
+
   test("a rule's port edited in its source line: the exposure diff, the reader's diagnostics, export, session and undo", T, async () => {
     const { page, context, rec } = await openPage(browser, server.origin);
     await networkIdle(rec, 800);
