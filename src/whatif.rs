@@ -341,34 +341,29 @@ pub fn apply_with(ws: &Workspace, edits: &[Edit], inputs: Inputs) -> (Workspace,
         None => (ws.clone(), Vec::new(), Vec::new()),
     };
     for e in edits {
+        // A rule edit names a line, which the replacements before it may have moved.
+        let moved = match e {
+            Edit::DeleteRule { file, line } | Edit::SetAction { file, line, .. } => match rule_line(&shifts, file, *line) {
+                Ok(l) => l,
+                Err(why) => {
+                    unmatched.push(format!("{}: {why}", e.describe()));
+                    continue;
+                }
+            },
+            _ => 0,
+        };
         let hit = match e {
             Edit::ReplaceLines { .. } => continue,
-            Edit::DeleteRule { file, line } => {
-                let line = match rule_line(&shifts, file, *line) {
-                    Ok(l) => l,
-                    Err(why) => {
-                        unmatched.push(format!("{}: {why}", e.describe()));
-                        continue;
-                    }
-                };
-                edit_rules(&mut out, file, line, |rules, i| {
-                    rules.remove(i);
-                    false
-                })
-            }
-            Edit::SetAction { file, line, action } => {
+            Edit::DeleteRule { file, .. } => edit_rules(&mut out, file, moved, |rules, i| {
+                rules.remove(i);
+                false
+            }),
+            Edit::SetAction { file, action, .. } => {
                 let Some(a) = parse_action(action) else {
                     unmatched.push(format!("{}: unknown action {action:?} (accept, drop or reject)", e.describe()));
                     continue;
                 };
-                let line = match rule_line(&shifts, file, *line) {
-                    Ok(l) => l,
-                    Err(why) => {
-                        unmatched.push(format!("{}: {why}", e.describe()));
-                        continue;
-                    }
-                };
-                edit_rules(&mut out, file, line, |rules, i| {
+                edit_rules(&mut out, file, moved, |rules, i| {
                     rules[i].action = a.clone();
                     true
                 })
