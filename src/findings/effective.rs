@@ -605,6 +605,17 @@ struct Walker<'a, A: Algebra> {
     stack: Vec<RuleLoc>,
     on_stack: Vec<bool>,
     work: usize,
+    /// Per ruleset walked by regions ([`Walker::flat`]): each rule's region and the packets some
+    /// rule settles, made on first use.
+    regions: Vec<Option<Regions<A::Set>>>,
+}
+
+/// A flat ruleset's rules as regions of the header space, independent of what enters it.
+struct Regions<S> {
+    /// Per rule: the packets its conditions select that no earlier rule settles.
+    own: Vec<S>,
+    /// The packets some rule settles (what never reaches the end).
+    settled: S,
 }
 
 /// Compute the effective sets of every ruleset of a compiled device. `families` gives each
@@ -652,7 +663,8 @@ fn effect_with<'a, A: Algebra>(
     roots.retain(|&r| r < n && !std::mem::replace(&mut seen[r], true));
     let ifaces = dev.ifaces.all().len();
     let conds: Vec<Vec<A::Set>> = dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| alg.set(&r.set)).collect()).collect();
-    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0 };
+    let regions = (0..n).map(|_| None).collect();
+    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0, regions };
     for &root in &roots {
         w.out.rulesets[root].attached = true;
         let fam = families.get(root).copied().unwrap_or(Family::Any);
@@ -666,8 +678,76 @@ fn effect_with<'a, A: Algebra>(
 }
 
 impl<A: Algebra> Walker<'_, A> {
+    /// True if a ruleset can be walked by regions: every rule modelled, and each one settles
+    /// its packets (decides or returns them) or lets them go on, so what reaches a rule is what
+    /// entered minus the rules before it that settle packets, whatever entered.
+    fn is_flat(&self, rs_idx: usize) -> bool {
+        self.dev.rulesets.get(rs_idx).is_some_and(|rs| {
+            rs.rules.iter().all(|r| r.unknown.is_empty() && matches!(Step::of(&r.action), Step::Decide | Step::Return | Step::Continue))
+        })
+    }
+
+    /// Walk a flat ruleset ([`Walker::is_flat`]) with an exact `entry`: each rule matches the
+    /// entry within its own region (its conditions minus the earlier rules that settle
+    /// packets), which is computed once for every context. The same sets as the rule-by-rule
+    /// walk, without carrying a remainder that every rule rebuilds: a remainder split by what
+    /// came before (one branch per input interface of the packets handed back by earlier
+    /// chains) is met by each rule once instead of being copied by each rule.
+    fn flat(&mut self, rs_idx: usize, entry: A::Set, ctx: u32) -> Flow<A::Set> {
+        let n = self.dev.rulesets[rs_idx].rules.len();
+        if self.regions[rs_idx].is_none() {
+            let mut own = Vec::with_capacity(n);
+            let mut settled = A::Set::default();
+            for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
+                let cond = &self.conds[rs_idx][i];
+                own.push(self.alg.diff(cond, &settled));
+                if Step::of(&r.action) != Step::Continue {
+                    self.alg.add(&mut settled, cond.clone(), false);
+                }
+            }
+            self.regions[rs_idx] = Some(Regions { own, settled });
+        }
+        let mut ret = A::Set::default();
+        for i in 0..n {
+            self.work += 1;
+            if self.work > MAX_WORK || self.alg.shared_bytes() > MAX_SHARED_BYTES {
+                self.out.over_budget = true;
+                break;
+            }
+            let Some(own) = self.regions[rs_idx].as_ref().map(|g| g.own[i].clone()) else { break };
+            let m = self.alg.and(&entry, &own);
+            if self.alg.is_empty(&m) {
+                continue;
+            }
+            let step = Step::of(&self.dev.rulesets[rs_idx].rules[i].action);
+            let decided = match step {
+                Step::Continue => Flow::empty(),
+                Step::Return => {
+                    self.alg.add(&mut ret, m.clone(), true);
+                    Flow::exact(m.clone())
+                }
+                _ => Flow::exact(m.clone()),
+            };
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided });
+        }
+        let end = match self.regions[rs_idx].as_ref() {
+            Some(g) => {
+                let settled = g.settled.clone();
+                self.alg.diff(&entry, &settled)
+            }
+            None => entry.clone(),
+        };
+        self.alg.add(&mut ret, end.clone(), true);
+        let ret = Flow::exact(ret);
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry), end: Flow::exact(end), returned: ret.clone() });
+        ret
+    }
+
     /// Walk one ruleset with `entry`; returns the packets that come back to the caller.
     fn walk(&mut self, rs_idx: usize, entry: Flow<A::Set>, ctx: u32) -> Flow<A::Set> {
+        if entry.must.is_none() && self.is_flat(rs_idx) {
+            return self.flat(rs_idx, entry.may, ctx);
+        }
         let dev = self.dev;
         let Some(rs) = dev.rulesets.get(rs_idx) else { return entry };
         self.on_stack[rs_idx] = true;
