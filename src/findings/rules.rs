@@ -653,7 +653,10 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
 }
 
 /// Earlier rules with the opposite decision that take part of what this rule's conditions
-/// select.
+/// select. An earlier rule whose conditions lie wholly inside this rule's is an exception carved
+/// out of it (a host allowed before its network is denied; every accept before a catch-all
+/// deny): that is how exceptions are written, so only earlier rules reaching beyond this rule's
+/// conditions make a conflict.
 fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
@@ -668,7 +671,8 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         if dj.is_empty() || allows(&rj.action) != Some(!mine) || !b.d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
             continue;
         }
-        if dd.meets(dj, cond) {
+        let Some(&cond_j) = b.d.conds.set(at) else { continue };
+        if dd.meets(dj, cond) && !dd.is_subset(cond_j, cond) {
             parts.push(at);
             let cut = dd.and(dj, cond);
             overlap_dd = dd.or(overlap_dd, cut);

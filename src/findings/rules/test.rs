@@ -479,3 +479,29 @@ fn a_device_over_the_rule_gate_gets_one_note_instead_of_rule_findings() {
     // At the gate itself the rules are analysed.
     assert_eq!(codes_at(&super::check_rules_up_to(&ws, &net, 2), "R101"), vec![6]);
 }
+
+#[test]
+fn exceptions_before_a_broader_rule_are_not_conflicts() {
+    // Accepts carved out of a catch-all deny, and a host allowed before its network is denied:
+    // the earlier rules lie inside the later one, which is how exceptions are written.
+    let f = findings_of(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -s 10.1.2.3/32 -p tcp --dport 22 -j ACCEPT\n\
+         -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j DROP\n\
+         -A INPUT -p tcp --dport 443 -j ACCEPT\n\
+         -A INPUT -j DROP\n\
+         COMMIT\n",
+    );
+    assert_eq!(codes_at(&f, "R104"), Vec::<u32>::new(), "{f:#?}");
+    // An earlier accept reaching beyond the deny's conditions still conflicts with it.
+    let f = findings_of(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+         -A INPUT -s 10.0.0.0/8 -j DROP\n\
+         COMMIT\n",
+    );
+    let c: Vec<&Finding> = f.iter().filter(|x| x.code == "R104").collect();
+    assert_eq!(c.len(), 1, "{f:#?}");
+    assert_eq!((c[0].line, c[0].severity), (6, Severity::Medium));
+    assert_eq!(c[0].sets[0].text, "tcp/22 from 10.0.0.0/8 to any IPv4");
+}
