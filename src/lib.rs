@@ -52,4 +52,4 @@ mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::Session;
 
-pub use workspace::{InputFile, LoadedFile, Network, Workspace};
+pub use workspace::{InputFile, LoadedFile, Loader, Network, Workspace};

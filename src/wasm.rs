@@ -102,6 +102,63 @@ fn origin_list(an: &Analyzer<'_>, origins: &[String]) -> Vec<Origin> {
     }
 }
 
+/// Input files read one at a time (`read` each, then `finish`), so the page can say how far
+/// it is while a large set loads.
+#[wasm_bindgen]
+pub struct FileLoader {
+    loader: crate::Loader,
+    manifest: Option<InputFile>,
+}
+
+#[wasm_bindgen]
+impl FileLoader {
+    /// Nothing read yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> FileLoader {
+        FileLoader { loader: crate::Loader::default(), manifest: None }
+    }
+
+    /// Parse one `{name, text}` or `{name, bytes}` object (`manifest: true` for the manifest
+    /// given apart, read at the end).
+    pub fn read(&mut self, file: JsValue) -> Result<(), js_sys::Error> {
+        let f: JsInput = serde_wasm_bindgen::from_value(file).map_err(into_error)?;
+        self.add(f)
+    }
+
+    /// Assemble the network from the files read and compile it.
+    pub fn finish(self) -> Session {
+        let inputs = whatif::Inputs { manifest_apart: self.manifest.is_some() };
+        let ws = self.loader.finish(self.manifest);
+        let net = Analyzer::new(&ws).into_network();
+        Session { ws, net, last: RefCell::new(None), map: RefCell::new(None), inputs }
+    }
+}
+
+impl Default for FileLoader {
+    fn default() -> Self {
+        FileLoader::new()
+    }
+}
+
+impl FileLoader {
+    fn add(&mut self, f: JsInput) -> Result<(), js_sys::Error> {
+        let file = match (f.bytes, f.text) {
+            (Some(b), _) => InputFile { path: f.name, bytes: b.into_vec() },
+            (None, Some(t)) => InputFile::new(f.name, t),
+            (None, None) => InputFile { path: f.name, bytes: Vec::new() },
+        };
+        if f.manifest {
+            if self.manifest.is_some() {
+                return Err(into_error("more than one file is marked as the manifest"));
+            }
+            self.manifest = Some(file);
+        } else {
+            self.loader.read(file);
+        }
+        Ok(())
+    }
+}
+
 #[wasm_bindgen]
 impl Session {
     /// Parse a list of `{name, text}` or `{name, bytes}` objects (at most one with
@@ -109,27 +166,11 @@ impl Session {
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue) -> Result<Session, js_sys::Error> {
         let inputs: Vec<JsInput> = serde_wasm_bindgen::from_value(files).map_err(into_error)?;
-        if inputs.iter().filter(|f| f.manifest).count() > 1 {
-            return Err(into_error("more than one file is marked as the manifest"));
-        }
-        let mut files = Vec::with_capacity(inputs.len());
-        let mut manifest = None;
+        let mut loader = FileLoader::new();
         for f in inputs {
-            let file = match (f.bytes, f.text) {
-                (Some(b), _) => InputFile { path: f.name, bytes: b.into_vec() },
-                (None, Some(t)) => InputFile::new(f.name, t),
-                (None, None) => InputFile { path: f.name, bytes: Vec::new() },
-            };
-            if f.manifest {
-                manifest = Some(file);
-            } else {
-                files.push(file);
-            }
+            loader.add(f)?;
         }
-        let inputs = whatif::Inputs { manifest_apart: manifest.is_some() };
-        let ws = Workspace::load_with_manifest(files, manifest);
-        let net = Analyzer::new(&ws).into_network();
-        Ok(Session { ws, net, last: RefCell::new(None), map: RefCell::new(None), inputs })
+        Ok(loader.finish())
     }
 
     /// Number of input files.

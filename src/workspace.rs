@@ -108,14 +108,14 @@ impl Workspace {
     /// precedence over any manifest among the inputs, and is listed after them in
     /// [`Workspace::files`].
     pub fn load_with_manifest(inputs: Vec<InputFile>, manifest_file: Option<InputFile>) -> Workspace {
-        let mut files = Vec::with_capacity(inputs.len() + 1);
-        for (i, f) in inputs.into_iter().enumerate() {
-            files.push(load_file(i, f, false));
+        let mut loader = Loader::default();
+        for f in inputs {
+            loader.read(f);
         }
-        let explicit = manifest_file.map(|f| {
-            files.push(load_file(files.len(), f, true));
-            files.len() - 1
-        });
+        loader.finish(manifest_file)
+    }
+
+    fn assemble_loaded(mut files: Vec<LoadedFile>, explicit: Option<usize>) -> Workspace {
         let chosen = choose_manifest(&mut files, explicit);
         let manifest = chosen.and_then(|i| files.get(i)).and_then(|f| f.parsed.content.manifest.clone());
         let overrides = match (&manifest, chosen) {
@@ -127,6 +127,42 @@ impl Workspace {
             check_manifest_against_network(&mut files, m, mi, &network);
         }
         Workspace { files, network, manifest }
+    }
+}
+
+/// A workspace read one file at a time, so that a caller can say how far it is (the page shows
+/// "reading 12 of 31"); [`Loader::finish`] assembles the network as [`Workspace::load_with_manifest`]
+/// does, which is this loop.
+#[derive(Default)]
+pub struct Loader {
+    files: Vec<LoadedFile>,
+}
+
+impl Loader {
+    /// Parse one input file (detecting its format).
+    pub fn read(&mut self, f: InputFile) {
+        let i = self.files.len();
+        self.files.push(load_file(i, f, false));
+    }
+
+    /// Files read so far.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True if no file was read.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Read the manifest given apart from the inputs (if any), assemble the network.
+    pub fn finish(mut self, manifest_file: Option<InputFile>) -> Workspace {
+        let explicit = manifest_file.map(|f| {
+            let i = self.files.len();
+            self.files.push(load_file(i, f, true));
+            i
+        });
+        Workspace::assemble_loaded(self.files, explicit)
     }
 }
 

@@ -47,6 +47,14 @@ function startWorker() {
       return;
     }
     if (m.type === 'fatal') return onFatal(m.error);
+    if (m.type === 'progress') {
+      const p = pending.get(m.id);
+      if (p) {
+        p.detail = m.name === null ? `assembling the network from ${plural(m.total, 'file')}` : `reading ${(m.done + 1).toLocaleString('en')} of ${m.total.toLocaleString('en')}, ${m.name}`;
+        tickProgress();
+      }
+      return;
+    }
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -119,7 +127,7 @@ function tickProgress() {
   const elapsed = performance.now() - oldest.t0;
   const bar = $('progress');
   if (elapsed < PROGRESS_AFTER_MS) return;
-  $('progress-what').textContent = `${DOING[oldest.type] ?? 'Working'}…`;
+  $('progress-what').textContent = `${DOING[oldest.type] ?? 'Working'}${oldest.detail ? `: ${oldest.detail}` : ''}…`;
   $('progress-time').textContent = `${(elapsed / 1000).toFixed(1)} s`;
   bar.hidden = false;
 }

@@ -29,7 +29,7 @@
 // compiled module and the samples back with 'ready', and the page hands that kit to each later
 // worker, which therefore makes no request either.
 
-import init, { Session } from './pkg/portolan.js';
+import init, { FileLoader } from './pkg/portolan.js';
 import { readZip } from './zip.js';
 
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -122,9 +122,23 @@ started.then(
   (e) => postMessage({ type: 'fatal', error: String(e && e.message ? e.message : e) }),
 );
 
-function open(files) {
-  const inputs = files.map((f) => ({ name: String(f.name), bytes: new Uint8Array(f.bytes), manifest: f.manifest === true }));
-  const next = new Session(inputs);
+/**
+ * Read the files one at a time, telling the page which one (a `progress` message for request
+ * `id`: the page's messages arrive while this goes on), then assemble the network.
+ */
+function open(files, id) {
+  const loader = new FileLoader();
+  try {
+    files.forEach((f, i) => {
+      postMessage({ type: 'progress', id, done: i, total: files.length, name: String(f.name) });
+      loader.read({ name: String(f.name), bytes: new Uint8Array(f.bytes), manifest: f.manifest === true });
+    });
+  } catch (e) {
+    loader.free();
+    throw e;
+  }
+  postMessage({ type: 'progress', id, done: files.length, total: files.length, name: null });
+  const next = loader.finish();
   if (session) session.free();
   session = next;
   return session.parse_report();
@@ -155,11 +169,11 @@ function portNumber(v, what) {
 const origins = (list) => (Array.isArray(list) ? list.map(String) : []);
 
 const handlers = {
-  load: (m) => open(m.files || []),
+  load: (m) => open(m.files || [], m.id),
   loadSample: (m) => {
     const s = samples.find((x) => x.id === String(m.sample)) ?? (m.sample === undefined ? samples[0] : null);
     if (!s) throw new Error(`there is no sample network ${String(m.sample)}`);
-    return open(s.files);
+    return open(s.files, m.id);
   },
   query: (m) => {
     if (!session) throw new Error('Load some files first.');
