@@ -181,7 +181,7 @@ describe('overview', () => {
 
     await page.setInputFiles('#file-input', { name: 'big.iptables', mimeType: 'text/plain', buffer: bigRuleset(120_000) });
     await page.waitForSelector('#progress:not([hidden])');
-    assert.match(await page.textContent('#progress-what'), /^(Loading the files|Analysing)…$/);
+    assert.match(await page.textContent('#progress-what'), /^(Loading the files: (reading 1 of 1, big\.iptables|assembling the network from 1 file)|Analysing)…$/);
     assert.match(await page.textContent('#progress-time'), /^\d+\.\d s$/);
     await shot(page, 'overview-progress');
     await page.click('#progress-cancel');
