@@ -86,9 +86,8 @@ pub fn addr_set(r: &Ranges) -> String {
         let (Some(lo), Some(hi)) = (p.first(), p.as_slice().last().map(|x| x.1)) else { continue };
         let base = if v4 { space::V4_BASE } else { 0 };
         let (hl, hh) = hull(lo, hi, base, width);
-        let (hl, hh, hull_text) = if v4 && (hl, hh) == (space::V4_BASE, space::V4_LAST) {
-            (hl, hh, "any".to_string())
-        } else if !v4 && hh - hl == u128::MAX {
+        let whole = if v4 { (hl, hh) == (space::V4_BASE, space::V4_LAST) } else { hh - hl == u128::MAX };
+        let (hl, hh, hull_text) = if whole {
             (hl, hh, "any".to_string())
         } else {
             (hl, hh, cidrs(hl, hh).join(", "))
