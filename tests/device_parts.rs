@@ -157,3 +157,16 @@ fn a_rule_line_names_the_vdom_device_that_holds_it() {
     let one = Workspace::load(vec![InputFile::new("fw.rules", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n")]);
     assert_eq!(one.device_at("fw.rules", 99), Some(one.network.devices[0].name.as_str()));
 }
+
+#[test]
+fn findings_name_implicit_rules_without_a_line_zero() {
+    // FortiOS's implicit deny and local-in defaults have no line of their own: a finding names
+    // them by their text, never as `file:0`.
+    let v = json(&run(&["analyze", "--format", "json", FIXTURE]));
+    let findings = v["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    for f in findings {
+        let m = f["message"].as_str().unwrap_or_default();
+        assert!(!m.contains(":0 (") && !m.contains("(:0)"), "{m}");
+    }
+}

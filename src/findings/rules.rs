@@ -302,6 +302,10 @@ fn rule_ref(c: &CDevice, loc: RuleLoc) -> RuleRef {
 
 /// `file:line: text` of a rule.
 fn at(r: &RuleRef) -> String {
+    if r.line == 0 {
+        // A rule the reader adds (a vendor's implicit rule): no line to point at.
+        return r.text.clone();
+    }
     format!("{}:{} ({})", r.file, r.line, r.text)
 }
 
@@ -643,7 +647,11 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         format!(
             "removing the rule changes no decision: every packet it decides would get the same {} from {}",
             action_word(&r.action),
-            refs.iter().map(|x| if x.action.starts_with("default") { format!("the default of {} ({}:{})", x.ruleset, x.file, x.line) } else { at(x) }).collect::<Vec<_>>().join("; ")
+            refs.iter().map(|x| match (x.action.starts_with("default"), x.line) {
+                (true, 0) => format!("the default of {}", x.ruleset),
+                (true, _) => format!("the default of {} ({}:{})", x.ruleset, x.file, x.line),
+                _ => at(x),
+            }).collect::<Vec<_>>().join("; ")
         ),
     );
     f.sets.push(m);
