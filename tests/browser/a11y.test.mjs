@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, shot, startServer, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
+import { loadSample, openPolicyDetails, requestsSince, shot, useBrowser, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
 
 const T = { timeout: 300_000 };
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -37,24 +37,11 @@ async function violations(page) {
   }, TAGS);
 }
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 /** Open every view of the page, one state after the other, and audit each state. */
 async function auditEveryView(colorScheme) {
-  const { page, context, rec } = await openPage(browser, server.origin, { colorScheme });
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
+  const { page, context, rec, startedAt } = await env.open({ colorScheme, idle: 800 });
   const found = {};
   const check = async (state) => {
     const v = await violations(page);
@@ -114,12 +101,7 @@ async function auditEveryView(colorScheme) {
   await page.keyboard.press('Escape');
 
   // dmz-db-vendor-policy: the policy view with an assertion opened, a matrix cell selected.
-  await loadSample(page, 'dmz-db-vendor-policy');
-  await page.waitForSelector('#policy .matrix-grid');
-  await page.click('#policy .cell-button[data-id="matrix:zone:lan->zone:data"]');
-  await page.waitForSelector('#matrix-cell-detail .hop');
-  await page.click('#policy tr.assertion-row[data-id="NO-LAN-DB"] .row-toggle');
-  await page.waitForSelector('#policy tr.assertion-detail .hop');
+  await openPolicyDetails(page);
   await check('policy and responsibilities of dmz-db-vendor-policy');
 
   await shot(page, `a11y-${colorScheme}`, { fullPage: true });
@@ -229,9 +211,7 @@ describe('accessibility', () => {
 
   for (const scheme of ['light', 'dark']) {
     test(`the keyboard alone: a sample, every view, an analysis and the file viewer, focus always visible, ${scheme} theme`, T, async () => {
-      const { page, context, rec } = await openPage(browser, server.origin, { colorScheme: scheme });
-      await networkIdle(rec, 800);
-      const startedAt = rec.requests.length;
+      const { page, context, rec, startedAt } = await env.open({ colorScheme: scheme, idle: 800 });
       const isId = (id) => (f) => f.id === id;
 
       // A sample chosen and loaded from the keyboard.

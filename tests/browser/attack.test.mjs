@@ -6,20 +6,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   attackRows,
   findingRows,
   inputRows,
-  launchBrowser,
   loadSample,
-  networkIdle,
-  openPage,
   requestsSince,
   ROOT,
+  scrollToTop,
   shot,
-  startServer,
+  useBrowser,
   waitForAttack,
   waitForExposure,
   waitForFindings,
@@ -30,42 +28,18 @@ const SAMPLE = 'dmz-db-vendor';
 const INTERNET_TO_DB = 'From internet to db (10.20.2.5)';
 const SEVERITY_LEVEL = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
-let server;
-let browser;
+const env = useBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** Open the page, wait until start-up requests are over, load the sample and its analysis. */
-async function dmzSample(opts) {
-  const { page, context, rec } = await openPage(browser, server.origin, opts);
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
-  await loadSample(page, SAMPLE);
-  await waitForExposure(page);
-  await waitForAttack(page);
-  await waitForFindings(page);
-  return { page, context, rec, startedAt };
-}
-
-/** Scroll so that the element's top is at the top of the window, for screenshots. */
-async function scrollToTop(page, selector, above = 0) {
-  await page.$eval(
-    selector,
-    (e, dy) => {
-      e.scrollIntoView({ block: 'start' });
-      window.scrollBy(0, -dy);
+/** The sample with its exposure, attack paths and findings shown. */
+const dmzSample = (opts) =>
+  env.openSample(SAMPLE, {
+    ...opts,
+    ready: async (page) => {
+      await waitForExposure(page);
+      await waitForAttack(page);
+      await waitForFindings(page);
     },
-    above,
-  );
-}
+  });
 
 const pct = (text) => (text === '<1%' ? 0.5 : Number(text.replace('%', '')));
 
@@ -80,7 +54,7 @@ async function openSource(page, link) {
 
 describe('the second sample network', () => {
   test('it is offered next to edge-fw and loads its configs, scans and manifest', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const options = await page.$$eval('#sample-select option', (els) => els.map((e) => [e.value, e.textContent]));
     assert.deepEqual(
       options.map((o) => o[0]),
@@ -277,7 +251,7 @@ describe('attack paths', () => {
   });
 
   test('without crown jewels the view says how to declare them', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await loadSample(page);
     await waitForAttack(page);
     const hint = page.locator('#attack .no-jewels');
@@ -457,7 +431,7 @@ describe('hostile inputs', () => {
       ['scan.xml', read('scan.xml')],
       ['vulns.nessus', read('vulns.nessus').replace('Path Traversal Vulnerability', '&lt;img src=x onerror=window.__pwned=2&gt;Path Traversal')],
     ];
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await page.evaluate((list) => {
       const dt = new DataTransfer();
       for (const [name, text] of list) dt.items.add(new File([text], name, { type: 'text/plain' }));

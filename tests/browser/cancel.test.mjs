@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { DIST, launchBrowser, loadSample, networkIdle, openPage, requestsSince, startServer, waitForExposure } from './harness.mjs';
+import { DIST, loadSample, networkIdle, openUrl, requestsSince, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 240_000 };
 const SAMPLE = 'dmz-db-vendor';
@@ -40,26 +40,11 @@ async function cancelThenAnalyse(page, round, rowsBefore) {
   assert.equal(await page.locator('.notice').count(), 0, `round ${round}`);
 }
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 describe('cancel', () => {
   test('the hosted page: three Cancels in a row, each followed by a working analysis, and no request after load', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec);
-    const startedAt = rec.requests.length;
-    await loadSample(page, SAMPLE);
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample(SAMPLE, { idle: 1000 });
     const rowsBefore = await rowCount(page);
     assert.ok(rowsBefore > 0);
     for (let round = 1; round <= 3; round++) await cancelThenAnalyse(page, round, rowsBefore);
@@ -76,28 +61,16 @@ describe('cancel', () => {
 
   test('the single file from file://: three Cancels in a row, each followed by a working analysis, and no request at all', T, async () => {
     const url = pathToFileURL(path.join(DIST, 'portolan.html')).href;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-    const page = await context.newPage();
-    const errors = [];
-    const requests = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    context.on('request', (r) => requests.push(r.url()));
-    await page.addInitScript(() => {
-      window.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-    });
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForSelector('#sample-button:not([disabled])', { timeout: 60_000 });
+    const { page, context, rec } = await openUrl(env.browser, url, { startTimeout: 60_000 });
     await loadSample(page, SAMPLE);
     await waitForExposure(page);
     const rowsBefore = await rowCount(page);
     assert.ok(rowsBefore > 0);
     for (let round = 1; round <= 3; round++) await cancelThenAnalyse(page, round, rowsBefore);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(rec.errors, []);
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     assert.deepEqual(
-      requests.filter((u) => u !== url && !u.startsWith('blob:')),
+      requestsSince(rec, 0).filter((u) => u !== url),
       [],
       'no request besides the file itself (and its own worker Blob)',
     );

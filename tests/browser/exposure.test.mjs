@@ -5,19 +5,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   ask,
   exposureRows,
-  launchBrowser,
-  loadSample,
-  networkIdle,
-  openPage,
   requestsSince,
   ROOT,
   shot,
-  startServer,
+  useBrowser,
   waitForExposure,
 } from './harness.mjs';
 
@@ -79,28 +75,10 @@ const labFiles = () => [
 
 const key = (r) => `${r.ip} ${r.service}`;
 
-let server;
-let browser;
+const env = useBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** Open the page, wait until start-up requests are over, load the sample and its analysis. */
-async function sampleWithExposure(opts) {
-  const { page, context, rec } = await openPage(browser, server.origin, opts);
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
-  await loadSample(page);
-  await waitForExposure(page);
-  return { page, context, rec, startedAt };
-}
+/** The first sample with its exposure shown. */
+const sampleWithExposure = (opts) => env.openSample(undefined, opts);
 
 describe('exposure of the sample network', () => {
   test('loading the sample lists what the Internet reaches, with HTTPS forwarded and no SSH to the firewall', T, async () => {
@@ -382,9 +360,7 @@ describe('exposure of the sample network', () => {
 
 describe('exposure of own files', () => {
   test('possible exposures name what they depend on; scans add services, facts and notes', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
+    const { page, context, rec, startedAt } = await env.open({ idle: 800 });
     await page.setInputFiles('#file-input', labFiles());
     await waitForExposure(page);
     const rows = await exposureRows(page);
@@ -438,7 +414,7 @@ describe('exposure of own files', () => {
   });
 
   test('a firewall without its interface dump shows the assumption the analysis rests on', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await page.setInputFiles('#file-input', [labFiles()[0]]);
     await waitForExposure(page);
     assert.match(await page.textContent('#exposure .assumptions'), /lab-fw has no interface dump \(ip addr\)/);
@@ -451,7 +427,7 @@ describe('exposure of own files', () => {
 
 describe('exposure with a manifest', () => {
   test("a manifest's origins are analysed with the Internet, each with its role as owner", T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const sample = (name) => readFileSync(path.join(ROOT, 'www', 'samples', 'edge-fw', name), 'utf8');
     const files = [
       ['edge-fw/edge-fw.iptables', sample('edge-fw.iptables')],

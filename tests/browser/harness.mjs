@@ -1,16 +1,20 @@
 // Shared set-up for the browser tests: a static server for dist/ on a free loopback port, Debian's
-// Chromium driven by playwright-core, and a page wrapper that records console errors, CSP
-// violations and every request.
+// Chromium driven by playwright-core, a page wrapper that records console errors, CSP violations
+// and every request, the bundled samples, and the native CLI's output for the same files.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = path.join(ROOT, 'dist');
 export const RESULTS = path.join(ROOT, 'test-results');
+/** The bundled sample networks (www/samples) and their index. */
+export const SAMPLES = path.join(ROOT, 'www', 'samples');
+export const SAMPLE_INDEX = JSON.parse(readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -65,7 +69,17 @@ export async function launchBrowser() {
  * Open the page and wait until the analyzer is ready (wasm instantiated, sample prefetched).
  * Returns the page and what it recorded.
  */
-export async function openPage(browser, origin, { colorScheme = 'light' } = {}) {
+export async function openPage(browser, origin, opts = {}) {
+  return openUrl(browser, `${origin}/`, opts);
+}
+
+/**
+ * Open `url` (the served page, or the single file from file://) in a fresh context and wait up
+ * to `startTimeout` ms until the analyzer is ready. Returns the page, its context and what it
+ * recorded (`rec`: console and page errors, every request of the page and of its worker); the
+ * CSP violations are collected in the page's `window.__csp`.
+ */
+export async function openUrl(browser, url, { colorScheme = 'light', startTimeout = 30_000 } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme });
   const page = await context.newPage();
   const rec = { errors: [], requests: [] };
@@ -81,9 +95,51 @@ export async function openPage(browser, origin, { colorScheme = 'light' } = {}) 
       window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
     });
   });
-  await page.goto(`${origin}/`, { waitUntil: 'load' });
-  await page.waitForSelector('#sample-button:not([disabled])', { timeout: 30_000 });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('#sample-button:not([disabled])', { timeout: startTimeout });
   return { page, context, rec };
+}
+
+/**
+ * Start the static server (unless `serve` is false) and the browser before the file's tests, and
+ * stop both after them. The returned object's `server` and `browser` are set once the tests run;
+ * its `open` and `openSample` open the served page.
+ */
+export function useBrowser({ serve = true } = {}) {
+  const env = {
+    server: null,
+    browser: null,
+    /**
+     * Open the served page; with `idle`, wait until no request has started for that many ms.
+     * Returns the page, its context, what it recorded, and `startedAt`: the number of requests
+     * made until then (for requestsSince).
+     */
+    async open({ idle, ...opts } = {}) {
+      const { page, context, rec } = await openPage(env.browser, env.server.origin, opts);
+      if (idle !== undefined) await networkIdle(rec, idle);
+      return { page, context, rec, startedAt: rec.requests.length };
+    },
+    /**
+     * Open the served page, wait until its start-up requests are over (`idle` ms without one),
+     * load a bundled sample (as loadSample: by id, or the first one) and wait for `ready(page)`,
+     * by default for the exposure analysis. Returns what `open` returns.
+     */
+    async openSample(sample, { idle = 800, ready = waitForExposure, ...opts } = {}) {
+      const opened = await env.open({ idle, ...opts });
+      await loadSample(opened.page, sample);
+      await ready(opened.page);
+      return opened;
+    },
+  };
+  before(async () => {
+    if (serve) env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 /** Wait until no request has started for `ms` milliseconds. */
@@ -229,4 +285,77 @@ export async function accessibleNames(page, selector) {
   } finally {
     await cdp.detach();
   }
+}
+
+/** Scroll so that the element's top is `above` pixels below the top of the window, for screenshots. */
+export async function scrollToTop(page, selector, above = 0) {
+  await page.$eval(
+    selector,
+    (e, dy) => {
+      e.scrollIntoView({ block: 'start' });
+      window.scrollBy(0, -dy);
+    },
+    above,
+  );
+}
+
+/**
+ * Load the policy sample and open its policy view's details: the LAN-to-data cell of the zone
+ * matrix and the NO-LAN-DB assertion, each down to its hops.
+ */
+export async function openPolicyDetails(page) {
+  await loadSample(page, 'dmz-db-vendor-policy');
+  await page.waitForSelector('#policy .matrix-grid');
+  await page.click('#policy .cell-button[data-id="matrix:zone:lan->zone:data"]');
+  await page.waitForSelector('#matrix-cell-detail .hop');
+  await page.click('#policy tr.assertion-row[data-id="NO-LAN-DB"] .row-toggle');
+  await page.waitForSelector('#policy tr.assertion-detail .hop');
+}
+
+/** The index entry of bundled sample `id`. */
+export function sampleInfo(id) {
+  const info = SAMPLE_INDEX.samples.find((s) => s.id === id);
+  if (!info) throw new Error(`no sample ${id} in ${path.join(SAMPLES, 'index.json')}`);
+  return info;
+}
+
+/** The CLI's arguments for the files of sample `id` as the page loads them: its manifest, then its files. */
+export function sampleArgs(id) {
+  const info = sampleInfo(id);
+  return [...(info.manifest ? ['--manifest', info.manifest] : []), ...info.files];
+}
+
+/** The native CLI: PORTOLAN_BIN, or debug/portolan in CARGO_TARGET_DIR or target/. */
+export function portolanBin() {
+  const candidates = [
+    process.env.PORTOLAN_BIN,
+    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, 'debug', 'portolan'),
+    path.join(ROOT, 'target', 'debug', 'portolan'),
+  ].filter(Boolean);
+  const bin = candidates.find((p) => existsSync(p));
+  if (!bin) throw new Error(`the CLI is missing (${candidates.join(', ')}): build it first (cargo build)`);
+  return bin;
+}
+
+/** What `portolan ARGS` prints, run in `cwd`: by default the samples' folder, where the page's paths are the same. */
+export function portolan(args, { cwd = SAMPLES } = {}) {
+  return execFileSync(portolanBin(), args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+}
+
+/** What `portolan ARGS` prints as JSON, parsed. */
+export function portolanJson(args, opts) {
+  return JSON.parse(portolan(args, opts));
+}
+
+/** What `portolan analyze --format FORMAT` prints for the files of sample `id`. */
+export function analyzeSample(id, format) {
+  return portolan(['analyze', '--format', format, ...sampleArgs(id)]);
+}
+
+const reports = new Map();
+
+/** `portolan analyze --format json` of the files of sample `id`, parsed; the CLI runs once per sample. */
+export function sampleReport(id) {
+  if (!reports.has(id)) reports.set(id, JSON.parse(analyzeSample(id, 'json')));
+  return reports.get(id);
 }

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 
-import { exposureRows, inputRows as allRows, launchBrowser, networkIdle, openPage, requestsSince, RESULTS, ROOT, shot, startServer, waitForExposure } from './harness.mjs';
+import { exposureRows, inputRows as allRows, requestsSince, RESULTS, ROOT, shot, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const SAMPLE = path.join(ROOT, 'www', 'samples', 'dmz-db-vendor');
@@ -25,21 +25,10 @@ const FILES = [
   'vulns.nessus',
 ];
 
-let server;
-let browser;
+const env = useBrowser();
 
 // Rows of the files table for files read (archive entries not read have rows of their own).
 const inputRows = async (page) => (await allRows(page)).filter((r) => r.format !== 'zip archive');
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 // The sample's files under a top folder, as people zip a folder, plus an encrypted entry, a
 // damaged one and a zip bomb that claims to be small.
@@ -69,9 +58,7 @@ function estateZip() {
 
 describe('zip archives', () => {
   test('a chosen archive loads with its folders; bad entries are listed, the rest analysed', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
+    const { page, context, rec, startedAt } = await env.open({ idle: 800 });
     const zip = estateZip();
     assert.ok(zip.length < 2_000_000, `${zip.length}`);
     await page.setInputFiles('#file-input', { name: 'estate.zip', mimeType: 'application/zip', buffer: zip });
@@ -106,7 +93,7 @@ describe('zip archives', () => {
   });
 
   test('a dropped archive and a file that is not a zip at all', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const zip = zipSync({ 'fw1/rules.iptables': readFileSync(path.join(SAMPLE, 'edge/edge.iptables')), 'fw1/addr.txt': readFileSync(path.join(SAMPLE, 'edge/edge.ip-addr')) });
     await page.evaluate(
       ([good]) => {
@@ -132,9 +119,7 @@ describe('zip archives', () => {
 
 describe('remove and replace', () => {
   test('removing a file and replacing another analyse again; the path keeps the device', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
+    const { page, context, rec, startedAt } = await env.open({ idle: 800 });
     const files = FILES.map((f) => ({ name: f.split('/').pop(), mimeType: 'text/plain', buffer: readFileSync(path.join(SAMPLE, f)) }));
     // Chosen as a zip, so the folders are there.
     const zip = zipSync(Object.fromEntries(FILES.map((f) => [f, readFileSync(path.join(SAMPLE, f))])));

@@ -6,47 +6,19 @@
 // Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, ROOT, shot, startServer, waitForAttack } from './harness.mjs';
+import { requestsSince, sampleReport, shot, useBrowser, waitForAttack } from './harness.mjs';
 
 const T = { timeout: 180_000 };
 const SAMPLE = 'dmz-db-vendor';
-const SAMPLES = path.join(ROOT, 'www', 'samples');
-const INFO = JSON.parse(readFileSync(path.join(SAMPLES, 'index.json'), 'utf8')).samples.find((s) => s.id === SAMPLE);
 const RANK = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
-let server;
-let browser;
-let reference = null;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 /** `portolan analyze --format json` of the sample's files, as the page loads them. */
-function cli() {
-  if (reference) return reference;
-  const candidates = [
-    process.env.PORTOLAN_BIN,
-    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, 'debug', 'portolan'),
-    path.join(ROOT, 'target', 'debug', 'portolan'),
-  ].filter(Boolean);
-  const bin = candidates.find((p) => existsSync(p));
-  if (!bin) throw new Error(`the CLI is missing (${candidates.join(', ')}): build it first (cargo build)`);
-  const args = ['analyze', '--format', 'json', ...(INFO.manifest ? ['--manifest', INFO.manifest] : []), ...INFO.files];
-  reference = JSON.parse(execFileSync(bin, args, { cwd: SAMPLES, encoding: 'utf8', maxBuffer: 256 << 20 }));
-  return reference;
-}
+const cli = () => sampleReport(SAMPLE);
 
 /** What the map must say about each scanned host, computed from the CLI's report alone. */
 function expectedHosts(r) {
@@ -107,16 +79,15 @@ async function drawn(page) {
 }
 
 /** Open the page, load the sample, and wait for the map with the analysis's heat. */
-async function mapOfSample(opts) {
-  const { page, context, rec } = await openPage(browser, server.origin, opts);
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
-  await loadSample(page, SAMPLE);
-  await page.waitForSelector('#map-card:not([hidden])');
-  await page.waitForFunction(() => /heat from/.test(document.querySelector('#map-status')?.textContent || ''), null, { timeout: 60_000 });
-  await waitForAttack(page);
-  return { page, context, rec, startedAt };
-}
+const mapOfSample = (opts) =>
+  env.openSample(SAMPLE, {
+    ...opts,
+    ready: async (page) => {
+      await page.waitForSelector('#map-card:not([hidden])');
+      await page.waitForFunction(() => /heat from/.test(document.querySelector('#map-status')?.textContent || ''), null, { timeout: 60_000 });
+      await waitForAttack(page);
+    },
+  });
 
 describe('the map', () => {
   test('draws the devices and hosts of the analysis with their heat', T, async () => {

@@ -4,55 +4,25 @@
 // with the CLI's JSON. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, ROOT, startServer } from './harness.mjs';
+import { portolanJson, requestsSince, RESULTS, sampleArgs, SAMPLES, useBrowser } from './harness.mjs';
 
 const T = { timeout: 120_000 };
-const SAMPLES = path.join(ROOT, 'www', 'samples');
-const INDEX = JSON.parse(readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 /** `portolan matrix --json ARGS` run in `cwd`. */
-function cli(cwd, args) {
-  const bin = process.env.PORTOLAN_BIN || path.join(ROOT, 'target', 'debug', 'portolan');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cargo build)`);
-  return JSON.parse(execFileSync(bin, ['matrix', '--json', ...args], { cwd, encoding: 'utf8', maxBuffer: 256 << 20 }));
-}
+const cli = (cwd, args) => portolanJson(['matrix', '--json', ...args], { cwd });
 
 /** `portolan matrix --json ARGS` on the files of sample `id`, run where the page's paths are the same. */
-function cliMatrix(id, args) {
-  const info = INDEX.samples.find((s) => s.id === id);
-  assert.ok(info, `no sample ${id}`);
-  const manifest = info.manifest ? ['--manifest', info.manifest] : [];
-  return cli(SAMPLES, [...args, ...manifest, ...info.files]);
-}
+const cliMatrix = (id, args) => cli(SAMPLES, [...args, ...sampleArgs(id)]);
 
 /** Open the page, load sample `id` and wait for the matrix card. */
-async function withSample(id) {
-  const { page, context, rec } = await openPage(browser, server.origin);
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
-  await loadSample(page, id);
-  await page.waitForSelector('#matrix-card:not([hidden]) #mx-form');
-  return { page, context, rec, startedAt };
-}
+const withSample = (id) => env.openSample(id, { ready: (page) => page.waitForSelector('#matrix-card:not([hidden]) #mx-form') });
 
 /** Fill the form and compute; resolves when the matrix or an error is shown. */
 async function compute(page, { device = null, proto = 'tcp', port, sport = '', toDevice = false }) {
@@ -204,7 +174,7 @@ describe('service matrix view', () => {
       writeFileSync(path.join(dir, 'fw.iptables'), rules);
       const m = cli(dir, ['--dport', '22', 'fw.iptables']);
       assert.ok(m.allowed_definite && m.allowed_definite.length < m.allowed.length, 'the CLI has two bounds');
-      const { page, context, rec } = await openPage(browser, server.origin);
+      const { page, context, rec } = await env.open();
       await page.setInputFiles('#file-input', { name: 'fw.iptables', mimeType: 'text/plain', buffer: Buffer.from(rules) });
       await page.waitForSelector('#matrix-card:not([hidden]) #mx-form');
       await compute(page, { port: 22 });

@@ -5,26 +5,13 @@
 // question. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { ask, launchBrowser, loadSample, networkIdle, openPage, requestsSince, ROOT, shot, startServer, waitForExposure } from './harness.mjs';
+import { ask, requestsSince, sampleInfo, sampleReport, shot, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 180_000 };
 const SAMPLE = 'dmz-db-vendor';
-const SAMPLES = path.join(ROOT, 'www', 'samples');
-const INDEX = JSON.parse(readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
-const INFO = INDEX.samples.find((s) => s.id === SAMPLE);
-
-/** The native CLI's analysis of the sample's files, run where the page's paths are the same. */
-function reference() {
-  const bin = process.env.PORTOLAN_BIN || path.join(ROOT, 'target', 'debug', 'portolan');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cargo build)`);
-  const args = ['analyze', '--format', 'json', ...(INFO.manifest ? ['--manifest', INFO.manifest] : []), ...INFO.files];
-  return JSON.parse(execFileSync(bin, args, { cwd: SAMPLES, encoding: 'utf8', maxBuffer: 256 << 20 }));
-}
+const INFO = sampleInfo(SAMPLE);
 
 /** An iptables-save ruleset of `n` forwarding rules, each for other addresses and ports. */
 function bigRuleset(n) {
@@ -59,29 +46,14 @@ function overview(page) {
   });
 }
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 describe('overview', () => {
   test('the overview of dmz-db-vendor agrees with the CLI, and its links lead to the views', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec);
-    const startedAt = rec.requests.length;
-    await loadSample(page, SAMPLE);
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample(SAMPLE, { idle: 1000 });
     await page.waitForSelector('#overview-figures .ov-logins');
     await page.waitForFunction(() => document.querySelector('#overview-summary').textContent.length > 0);
-    const ref = reference();
+    const ref = sampleReport(SAMPLE);
     const shown = await overview(page);
 
     // The first result link is the overview.
@@ -125,11 +97,7 @@ describe('overview', () => {
   });
 
   test('Cancel stops a slow analysis and keeps the earlier results, marked as not updated', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec);
-    const startedAt = rec.requests.length;
-    await loadSample(page, SAMPLE);
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample(SAMPLE, { idle: 1000 });
     await page.waitForSelector('#overview-figures .ov-logins');
     const before = await overview(page);
     const rowsBefore = await page.$$eval('#exposure tr.exp-row', (rows) => rows.length);
@@ -170,11 +138,7 @@ describe('overview', () => {
   });
 
   test('Cancel stops a slow load, keeps the results and the page answers afterwards', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec);
-    const startedAt = rec.requests.length;
-    await loadSample(page, SAMPLE);
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample(SAMPLE, { idle: 1000 });
     await page.waitForSelector('#overview-figures .ov-logins');
     const before = await overview(page);
     const status = await page.textContent('#status');

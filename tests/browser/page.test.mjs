@@ -11,13 +11,11 @@ import {
   answer,
   ask,
   inputRows,
-  launchBrowser,
   loadSample,
-  networkIdle,
-  openPage,
+  openPolicyDetails,
   requestsSince,
   shot,
-  startServer,
+  useBrowser,
   waitForAttack,
   waitForFindings,
 } from './harness.mjs';
@@ -53,30 +51,24 @@ const LAB_ADDR = `1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UN
 
 const T = { timeout: 90_000 };
 
-let server;
-let browser;
+const env = useBrowser();
 let tmp;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
+before(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'portolan-browser-'));
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('loading', () => {
   test('the page loads with no console errors, only from its own origin', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec);
+    const { page, context, rec } = await env.open({ idle: 1000 });
     assert.deepEqual(rec.errors, []);
     assert.equal(await page.title(), 'Portolan — network exposure analyzer');
     const urls = rec.requests.map((r) => r.url);
-    for (const u of urls) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
+    for (const u of urls) assert.equal(new URL(u).origin, env.server.origin, `request to another origin: ${u}`);
     // Both samples' files are fetched at start-up, so loading either later needs no request. The
     // worker's code is inside the page: no script of it is fetched.
     assert.ok(!urls.some((u) => /\/(worker|zip)\.js$|\/pkg\/portolan\.js$/.test(new URL(u).pathname)), urls.join(' '));
@@ -99,7 +91,7 @@ describe('loading', () => {
   });
 
   test('the CSP meta is present and nothing violates it', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
     assert.equal(csp, CSP);
     await loadSample(page);
@@ -113,12 +105,7 @@ describe('loading', () => {
     await page.locator('#findings tr.finding-row .row-toggle').first().click();
     await page.waitForSelector('#attack .hop');
     // The policy and responsibilities views of the policy sample, opened.
-    await loadSample(page, 'dmz-db-vendor-policy');
-    await page.waitForSelector('#policy .matrix-grid');
-    await page.click('#policy .cell-button[data-id="matrix:zone:lan->zone:data"]');
-    await page.waitForSelector('#matrix-cell-detail .hop');
-    await page.click('#policy tr.assertion-row[data-id="NO-LAN-DB"] .row-toggle');
-    await page.waitForSelector('#policy tr.assertion-detail .hop');
+    await openPolicyDetails(page);
     await page.waitForSelector('#summary-doc .md');
     await page.click('#roles .role-vendor .role-title button');
     await page.click('#roles .role-vendor .role-title button');
@@ -128,7 +115,7 @@ describe('loading', () => {
   });
 
   test('the CSP blocks connections to other origins', T, async () => {
-    const { page, context } = await openPage(browser, server.origin);
+    const { page, context } = await env.open();
     const outcome = await page.evaluate(() =>
       fetch('http://127.0.0.1:9/').then(
         () => 'fetched',
@@ -143,7 +130,7 @@ describe('loading', () => {
   });
 
   test('the file picker is reachable from the keyboard and has a visible label', T, async () => {
-    const { page, context } = await openPage(browser, server.origin);
+    const { page, context } = await env.open();
     let focused = null;
     for (let i = 0; i < 10 && focused !== 'file-input'; i++) {
       await page.keyboard.press('Tab');
@@ -161,7 +148,7 @@ describe('loading', () => {
 
 describe('sample network', () => {
   test('the sample loads into the files table and the devices list', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await loadSample(page);
     const rows = await inputRows(page);
     assert.deepEqual(
@@ -189,7 +176,7 @@ describe('sample network', () => {
   });
 
   test('the Internet reaches the web server through the port forward', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await loadSample(page);
     const a = await ask(page, { from: 'internet', to: '203.0.113.2', proto: 'tcp', port: '80' });
     assert.equal(a.error, null, a.text);
@@ -213,7 +200,7 @@ describe('sample network', () => {
   });
 
   test('SSH from the Internet to the firewall is denied, with the rule and its source line', T, async () => {
-    const { page, context } = await openPage(browser, server.origin);
+    const { page, context } = await env.open();
     await loadSample(page);
     const a = await ask(page, { from: '198.51.100.7', to: '203.0.113.2', proto: 'tcp', port: '22' });
     assert.equal(a.verdict, 'denied', a.text);
@@ -238,7 +225,7 @@ describe('sample network', () => {
   });
 
   test('example questions fill the form and answer', T, async () => {
-    const { page, context } = await openPage(browser, server.origin);
+    const { page, context } = await env.open();
     await loadSample(page);
     await page.locator('#examples-list .example', { hasText: 'tcp/2222' }).click();
     await page.waitForSelector('#result .answer, #result .notice');
@@ -253,7 +240,7 @@ describe('sample network', () => {
   });
 
   test('a question the engine cannot answer shows its message', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await loadSample(page);
     const a = await ask(page, { from: 'no-such-place', to: '203.0.113.2', proto: 'tcp', port: '80' });
     assert.equal(a.verdict, null);
@@ -266,7 +253,7 @@ describe('sample network', () => {
   });
 
   test('dark mode renders', T, async () => {
-    const { page, context } = await openPage(browser, server.origin, { colorScheme: 'dark' });
+    const { page, context } = await env.open({ colorScheme: 'dark' });
     await loadSample(page);
     await ask(page, { from: '198.51.100.7', to: '203.0.113.2', proto: 'tcp', port: '443' });
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -282,7 +269,7 @@ describe('own files', () => {
     const addr = path.join(tmp, 'lab-fw.addr');
     writeFileSync(rules, LAB_RULES);
     writeFileSync(addr, LAB_ADDR);
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await page.setInputFiles('#file-input', [rules, addr]);
     await page.waitForFunction(() => /^Loaded/.test(document.querySelector('#status').textContent));
     const rows = await inputRows(page);
@@ -303,7 +290,7 @@ describe('own files', () => {
   });
 
   test('files dropped on the page are loaded', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await page.evaluate(
       ([rules, addr]) => {
         const dt = new DataTransfer();
@@ -347,7 +334,7 @@ describe('own files', () => {
     ].join('\n');
     const otherName = '<script>window.__pwned=4</script>.txt';
     const other = '<html><body><img src=x onerror="window.__pwned=5"><b>not a config</b></body></html>\n';
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const scriptsBefore = await page.$$eval('script', (s) => s.length);
     await page.setInputFiles('#file-input', [
       { name: evilName, mimeType: 'text/plain', buffer: Buffer.from(evilRules) },
@@ -380,9 +367,7 @@ describe('own files', () => {
 
 describe('privacy', () => {
   test('no request leaves the page after it has loaded, whatever the user does', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 1000);
-    const startedAt = rec.requests.length;
+    const { page, context, rec, startedAt } = await env.open({ idle: 1000 });
     await loadSample(page);
     await ask(page, { from: 'internet', to: '203.0.113.2', proto: 'tcp', port: '443' });
     await ask(page, { from: '10.0.0.23', to: '198.51.100.7', proto: 'tcp', port: '443' });

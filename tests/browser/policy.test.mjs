@@ -5,58 +5,33 @@
 // `cargo test`), and a changed policy must change the view. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { accessibleNames, inputRows, launchBrowser, loadSample, networkIdle, openPage, requestsSince, ROOT, shot, startServer, waitForExposure } from './harness.mjs';
+import { accessibleNames, analyzeSample, inputRows, loadSample, requestsSince, ROOT, sampleInfo, sampleReport, SAMPLES, scrollToTop, shot, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const SAMPLE = 'dmz-db-vendor-policy';
-const SAMPLES = path.join(ROOT, 'www', 'samples');
-const INDEX = JSON.parse(readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
-const INFO = INDEX.samples.find((s) => s.id === SAMPLE);
+const INFO = sampleInfo(SAMPLE);
 const HEX64 = /^[0-9a-f]{64}$/;
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 /** The native CLI's output for the sample's files, run where the page's paths are the same. */
-function cli(format) {
-  const bin = process.env.PORTOLAN_BIN || path.join(ROOT, 'target', 'debug', 'portolan');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cargo build)`);
-  return execFileSync(bin, ['analyze', '--format', format, '--manifest', INFO.manifest, ...INFO.files], {
-    cwd: SAMPLES,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
-}
-
-let cliReport = null;
-const reference = () => (cliReport ??= JSON.parse(cli('json')));
+const cli = (format) => analyzeSample(SAMPLE, format);
+const reference = () => sampleReport(SAMPLE);
 
 /** Open the page, load the policy sample and wait for every view it fills. */
-async function policySample(opts) {
-  const { page, context, rec } = await openPage(browser, server.origin, opts);
-  await networkIdle(rec, 800);
-  const startedAt = rec.requests.length;
-  await loadSample(page, SAMPLE);
-  await waitForPolicy(page);
-  await waitForRoles(page);
-  return { page, context, rec, startedAt };
-}
+const policySample = (opts) =>
+  env.openSample(SAMPLE, {
+    ...opts,
+    ready: async (page) => {
+      await waitForPolicy(page);
+      await waitForRoles(page);
+    },
+  });
 
 async function waitForPolicy(page) {
   await page.waitForSelector('#policy .matrix-section, #policy .no-policy, #policy .notice');
@@ -65,17 +40,6 @@ async function waitForPolicy(page) {
 async function waitForRoles(page) {
   await page.waitForSelector('#roles .role, #roles .notice');
   await page.waitForSelector('#summary-doc .md, #roles .notice');
-}
-
-async function scrollToTop(page, selector, above = 0) {
-  await page.$eval(
-    selector,
-    (e, dy) => {
-      e.scrollIntoView({ block: 'start' });
-      window.scrollBy(0, -dy);
-    },
-    above,
-  );
 }
 
 /**
@@ -295,7 +259,7 @@ describe('policy view', () => {
   });
 
   test('a changed policy changes both views: nothing of them is fixed in the page', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const policy = readFileSync(path.join(SAMPLES, INFO.manifest), 'utf8')
       .replace('- {from: apps, to: data, allow: [tcp/5432]}', '- {from: apps, to: data, allow: [tcp/5432]}\n    - {from: lan, to: data, allow: [tcp/5432]}')
       .replace('allow: [tcp/22, tcp/80]}', 'allow: [tcp/22]}')
@@ -330,7 +294,7 @@ describe('policy view', () => {
   });
 
   test('without a policy the view says how to write one, and its example is a working policy', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     await loadSample(page); // edge-fw: no manifest
     await waitForPolicy(page);
     const notice = page.locator('#policy .no-policy');
@@ -341,7 +305,7 @@ describe('policy view', () => {
     await scrollToTop(page, '#policy-card');
     await shot(page, 'policy-none');
     // The example, loaded with the edge-fw files, is checked entry by entry.
-    const edge = INDEX.samples.find((s) => s.id === 'edge-fw').files;
+    const edge = sampleInfo('edge-fw').files;
     const files = edge.map((f) => ({ name: path.basename(f), mimeType: 'text/plain', buffer: readFileSync(path.join(SAMPLES, f)) }));
     await page.setInputFiles('#file-input', [...files, { name: 'portolan.yaml', mimeType: 'text/plain', buffer: Buffer.from(example) }]);
     await page.waitForFunction(() => /^Loaded 4 files/.test(document.querySelector('#status').textContent));

@@ -5,25 +5,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { inputRows, launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, ROOT, shot, startServer, waitForExposure } from './harness.mjs';
+import { inputRows, requestsSince, RESULTS, ROOT, shot, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const RULE = 'edge-fw/edge-fw.iptables:20';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 async function whatifDone(page) {
   await page.waitForSelector('#whatif-card:not([hidden]) .wi-summary, #whatif-card:not([hidden]) .notice');
@@ -49,11 +38,8 @@ async function storage(page) {
 
 describe('sessions', () => {
   test('save, then open in a fresh page: the same files, origins and what-if changes', T, async () => {
-    const first = await openPage(browser, server.origin);
-    await networkIdle(first.rec, 800);
-    const startedAt = first.rec.requests.length;
-    await loadSample(first.page, 'edge-fw');
-    await waitForExposure(first.page);
+    const first = await env.openSample('edge-fw');
+    const startedAt = first.startedAt;
     await first.page.fill('#origins', 'internet, 10.0.0.0/24');
     await first.page.click('#analyze-button');
     await first.page.waitForFunction(() => document.querySelectorAll('#exposure .origin').length === 2);
@@ -86,9 +72,8 @@ describe('sessions', () => {
     await first.context.close();
 
     // A fresh page opens it.
-    const second = await openPage(browser, server.origin);
-    await networkIdle(second.rec, 800);
-    const at2 = second.rec.requests.length;
+    const second = await env.open({ idle: 800 });
+    const at2 = second.startedAt;
     await second.page.setInputFiles('#session-input', file);
     await second.page.waitForFunction(() => /^Session session\.json opened\. Loaded 3 files/.test(document.querySelector('#status').textContent));
     await waitForExposure(second.page);
@@ -112,7 +97,7 @@ describe('sessions', () => {
   });
 
   test('a damaged, foreign or newer session is refused with a message saying why', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
+    const { page, context, rec } = await env.open();
     const good = { portolan_session: 1, sample: null, origins: [], files: [{ name: 'fw1.iptables', manifest: false, base64: Buffer.from('*filter\nCOMMIT\n').toString('base64') }], whatif: [] };
     const cases = [
       [JSON.stringify({ ...good, portolan_session: 7 }), /saved in session format 7 by a newer Portolan; this page reads format 1/],

@@ -7,43 +7,23 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 
-import { answer, DIST, exposureRows, launchBrowser, loadSample, RESULTS } from './harness.mjs';
+import { answer, DIST, exposureRows, loadSample, openUrl, requestsSince, RESULTS, useBrowser } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const FILE = path.join(DIST, 'portolan.html');
 
-let browser;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
+const env = useBrowser({ serve: false });
 
 describe('single file', () => {
   test('opened from file:// it analyses a sample and a zip with no request at all', T, async () => {
     assert.ok(existsSync(FILE), `${FILE} is not built: run scripts/build-www.sh`);
     const size = statSync(FILE).size;
     assert.ok(size > 1_000_000 && size < 20_000_000, `${size} bytes`);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-    const page = await context.newPage();
-    const errors = [];
-    const requests = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    context.on('request', (r) => requests.push(r.url()));
-    await page.addInitScript(() => {
-      window.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-    });
     const url = pathToFileURL(FILE).href;
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForSelector('#sample-button:not([disabled])', { timeout: 60_000 });
+    const { page, context, rec } = await openUrl(env.browser, url, { startTimeout: 60_000 });
     assert.match(await page.textContent('#status'), /^Ready/);
     const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
     assert.match(csp, /^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]{44}' 'wasm-unsafe-eval'; worker-src blob:; connect-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]{44}'; img-src data:; base-uri 'none'; form-action 'none'$/);
@@ -69,9 +49,9 @@ describe('single file', () => {
     await page.waitForFunction(() => /^Loaded 1 file into 1 device/.test(document.querySelector('#status').textContent));
     assert.equal(await page.textContent('#inputs-table tbody tr td.col-device'), 'lab');
 
-    assert.deepEqual(errors, []);
+    assert.deepEqual(rec.errors, []);
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
-    const others = requests.filter((u) => u !== url && !u.startsWith('blob:'));
+    const others = requestsSince(rec, 0).filter((u) => u !== url);
     assert.deepEqual(others, [], 'no request besides the file itself (and its own worker Blob)');
     await context.close();
   });

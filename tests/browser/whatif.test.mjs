@@ -6,24 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, ROOT, startServer, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
+import { loadSample, requestsSince, RESULTS, ROOT, useBrowser, waitForAttack, waitForExposure, waitForFindings } from './harness.mjs';
 
 const T = { timeout: 150_000 };
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 async function settled(page) {
   await page.waitForSelector('#whatif-card:not([hidden]) .wi-summary, #whatif-card:not([hidden]) .notice');
@@ -34,11 +23,7 @@ const sections = (page) =>
 
 describe('what-if', () => {
   test('a rule deleted from an exposure path: the exposures it allowed go; undo brings them back', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
-    await loadSample(page, 'edge-fw');
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample('edge-fw');
     assert.ok(await page.locator('#whatif-card').isHidden());
     const row = page.locator('#exposure tr.exp-row', { has: page.locator('.svc', { hasText: /^tcp\/2222$/ }) }).first();
     await row.locator('.svc').click();
@@ -71,9 +56,7 @@ describe('what-if', () => {
   });
 
   test('closing a service on an attack path cuts paths; findings and export', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
+    const { page, context, rec, startedAt } = await env.open({ idle: 800 });
     await loadSample(page, 'dmz-db-vendor');
     await waitForAttack(page);
     await waitForFindings(page);
@@ -134,7 +117,7 @@ describe('what-if', () => {
   });
 
   test('a FortiGate policy edited whole: the editor holds its block from edit to next, and the change is read again', T, async () => {
-    const { page, context } = await openPage(browser, server.origin);
+    const { page, context } = await env.open();
     const fixture = path.join(ROOT, 'tests', 'golden', 'fortigate', 'vdom-link.conf');
     const text = readFileSync(fixture, 'utf8');
     await page.setInputFiles('#file-input', { name: 'vdom-link.conf', mimeType: 'text/plain', buffer: Buffer.from(text) });
@@ -166,11 +149,7 @@ describe('what-if', () => {
   });
 
   test("a rule's port edited in its source line: the exposure diff, the reader's diagnostics, export, session and undo", T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
-    await loadSample(page, 'edge-fw');
-    await waitForExposure(page);
+    const { page, context, rec, startedAt } = await env.openSample('edge-fw');
     const row = page.locator('#exposure tr.exp-row', { has: page.locator('.svc', { hasText: /^tcp\/2222$/ }) }).first();
     await row.locator('.svc').click();
     const decision = page.locator('#exposure tr.exp-detail .decision', { has: page.locator('.loc', { hasText: 'edge-fw/edge-fw.iptables:20' }) }).first();

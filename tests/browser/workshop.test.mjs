@@ -5,35 +5,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { ask, exposureRows, launchBrowser, loadSample, networkIdle, openPage, requestsSince, RESULTS, ROOT, startServer, waitForExposure } from './harness.mjs';
+import { ask, exposureRows, loadSample, requestsSince, RESULTS, SAMPLE_INDEX, SAMPLES, useBrowser, waitForExposure } from './harness.mjs';
 
 const T = { timeout: 120_000 };
-const INDEX = JSON.parse(readFileSync(path.join(ROOT, 'www', 'samples', 'index.json'), 'utf8'));
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 describe('workshops', () => {
   test('each workshop sample shows its questions; answers on request, checkable in the views', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
-    const startedAt = rec.requests.length;
-    const withWorkshop = INDEX.samples.filter((s) => s.workshop);
+    const { page, context, rec, startedAt } = await env.open({ idle: 800 });
+    const withWorkshop = SAMPLE_INDEX.samples.filter((s) => s.workshop);
     assert.ok(withWorkshop.length >= 3);
     for (const s of withWorkshop) {
-      const doc = JSON.parse(readFileSync(path.join(ROOT, 'www', 'samples', s.workshop), 'utf8'));
+      const doc = JSON.parse(readFileSync(path.join(SAMPLES, s.workshop), 'utf8'));
       await loadSample(page, s.id);
       await page.waitForSelector('#workshop-card:not([hidden])');
       assert.equal(await page.textContent('#workshop-title'), doc.title);
