@@ -3,9 +3,9 @@
 // the network. Run after scripts/build-www.sh.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, networkIdle, openPage, startServer } from './harness.mjs';
+import { useBrowser } from './harness.mjs';
 
 const T = { timeout: 240_000 };
 const FILES = 40;
@@ -27,23 +27,11 @@ function scan(k, n) {
   );
 }
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useBrowser();
 
 describe('progress', () => {
   test('loading many files says which file is being read', T, async () => {
-    const { page, context, rec } = await openPage(browser, server.origin);
-    await networkIdle(rec, 800);
+    const { page, context } = await env.open({ idle: 800 });
     // Every text the progress bar shows, in order.
     await page.evaluate(() => {
       window.progressSeen = [];
