@@ -170,3 +170,12 @@ fn findings_name_implicit_rules_without_a_line_zero() {
         assert!(!m.contains(":0 (") && !m.contains("(:0)"), "{m}");
     }
 }
+
+#[test]
+fn a_finding_at_a_built_in_rule_says_so_instead_of_file_zero() {
+    let o = run(&["analyze", FIXTURE]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let findings: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with('R')).collect();
+    assert!(findings.iter().any(|l| l.contains(" built in [hq-fw/")), "{text}");
+    assert!(!findings.iter().any(|l| l.contains(":0 [")), "{text}");
+}

@@ -205,11 +205,10 @@ fn findings_text(s: &mut String, findings: &[Finding]) {
         let certain = if f.certainty == Certainty::Possible { " (possible)" } else { "" };
         let _ = writeln!(
             s,
-            "  {} {:<8} {}:{} [{}] {}{certain}  owner {}",
+            "  {} {:<8} {} [{}] {}{certain}  owner {}",
             f.code,
             f.severity.as_str(),
-            f.file,
-            f.line,
+            place(&f.file, f.line),
             f.device,
             f.message,
             f.owner
@@ -316,14 +315,13 @@ pub fn markdown(r: &AnalyzeReport) -> String {
         for f in &r.findings {
             let _ = writeln!(
                 s,
-                "| [{}]({}) | {} | {} | {} | {}:{} | {} | {} | {} |",
+                "| [{}]({}) | {} | {} | {} | {} | {} | {} | {} |",
                 f.code,
                 f.help,
                 f.severity.as_str(),
                 certainty(f.certainty),
                 md(&f.device),
-                md(&f.file),
-                f.line,
+                md(&place(&f.file, f.line)),
                 md(&f.text),
                 md(&f.message),
                 f.owner
@@ -605,7 +603,17 @@ fn path_line(p: &crate::attack::AttackPath) -> String {
 }
 
 fn finding_line(f: &Finding) -> String {
-    format!("{} {} [{}] {}:{} {}", f.code, f.severity.as_str(), f.device, f.file, f.line, f.message)
+    format!("{} {} [{}] {} {}", f.code, f.severity.as_str(), f.device, place(&f.file, f.line), f.message)
+}
+
+/// Where a finding is written: `file:line`; the file alone when it has no line; `built in` for
+/// a rule a reader adds (a vendor's implicit rule or default), which is in no file.
+fn place(file: &str, line: u32) -> String {
+    match (file.is_empty(), line) {
+        (true, 0) => "built in".into(),
+        (false, 0) => file.to_string(),
+        _ => format!("{file}:{line}"),
+    }
 }
 
 /// `portolan diff` as plain text.
