@@ -179,3 +179,19 @@ fn a_finding_at_a_built_in_rule_says_so_instead_of_file_zero() {
     assert!(findings.iter().any(|l| l.contains(" built in [hq-fw/")), "{text}");
     assert!(!findings.iter().any(|l| l.contains(":0 [")), "{text}");
 }
+
+#[test]
+fn sarif_gives_a_built_in_rule_no_file_location() {
+    let v = json(&run(&["analyze", "--format", "sarif", FIXTURE]));
+    let results = v["runs"][0]["results"].as_array().expect("results");
+    let mut built_in = 0;
+    for r in results {
+        let loc = &r["locations"][0];
+        assert!(loc["logicalLocations"][0]["name"].is_string(), "{r}");
+        match loc.get("physicalLocation") {
+            Some(p) => assert_ne!(p["artifactLocation"]["uri"], "", "{r}"),
+            None => built_in += 1,
+        }
+    }
+    assert!(built_in > 0, "the fixture has findings at FortiOS's built-in rules");
+}

@@ -535,10 +535,7 @@ pub fn sarif(r: &AnalyzeReport) -> String {
                 "ruleIndex": index,
                 "level": sarif_level(f.severity),
                 "message": { "text": text },
-                "locations": [{
-                    "physicalLocation": physical,
-                    "logicalLocations": [{ "name": f.ruleset, "fullyQualifiedName": format!("{}:{}", f.device, f.ruleset), "kind": "module" }],
-                }],
+                "locations": [location(physical, f)],
                 "properties": {
                     "severity": f.severity.as_str(),
                     "certainty": certainty(f.certainty),
@@ -600,6 +597,17 @@ fn change_line(c: &super::diff::ExposureChange) -> String {
 fn path_line(p: &crate::attack::AttackPath) -> String {
     let steps: Vec<String> = p.steps.iter().map(|st| format!("{}/{} {}", st.proto, st.port, step_target(st))).collect();
     format!("{} → {}: {} (likelihood {}, owner {})", p.origin, crate::attack::host_label(&p.target, p.target_name.as_deref()), steps.join(" → "), percent(p.likelihood), p.owner)
+}
+
+/// A SARIF location of a finding: its file and line, and its ruleset on its device. A built-in
+/// rule (in no file) has the ruleset only.
+fn location(physical: serde_json::Value, f: &Finding) -> serde_json::Value {
+    let logical = serde_json::json!([{ "name": f.ruleset, "fullyQualifiedName": format!("{}:{}", f.device, f.ruleset), "kind": "module" }]);
+    if f.file.is_empty() {
+        serde_json::json!({ "logicalLocations": logical })
+    } else {
+        serde_json::json!({ "physicalLocation": physical, "logicalLocations": logical })
+    }
 }
 
 fn finding_line(f: &Finding) -> String {
