@@ -145,16 +145,6 @@ impl Loader {
         self.files.push(load_file(i, f, false));
     }
 
-    /// Files read so far.
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// True if no file was read.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
     /// Read the manifest given apart from the inputs (if any), assemble the network.
     pub fn finish(mut self, manifest_file: Option<InputFile>) -> Workspace {
         let explicit = manifest_file.map(|f| {

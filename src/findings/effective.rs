@@ -699,6 +699,12 @@ impl<A: Algebra> Walker<'_, A> {
             let mut own = Vec::with_capacity(n);
             let mut settled = A::Set::default();
             for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
+                if self.alg.shared_bytes() > MAX_SHARED_BYTES {
+                    // Stopped: the device's sets are incomplete and reported as such.
+                    self.out.over_budget = true;
+                    self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry.clone()), end: Flow::exact(entry.clone()), returned: Flow::exact(entry.clone()) });
+                    return Flow::exact(entry);
+                }
                 let cond = &self.conds[rs_idx][i];
                 own.push(self.alg.diff(cond, &settled));
                 if Step::of(&r.action) != Step::Continue {
