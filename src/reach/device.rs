@@ -723,9 +723,17 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<Strin
         }
         return (on_link.into_iter().map(|(d, id)| Entry::Arrive(d, Some(id))).collect(), notes);
     }
-    // Not on any known subnet: it arrives where the network meets the outside on the way back
-    // to it — a device whose route towards it leaves the modelled network (a gateway that is
-    // no modelled device), not one that hands it to a neighbour.
+    let at = outside_entries(net, src);
+    notes.extend(outside_notes(net, src, &at));
+    (at, notes)
+}
+
+/// Where a packet from `src`, an address on no device and on no known subnet, enters: where
+/// the network meets the outside on the way back to it — a device whose route towards it leaves
+/// the modelled network (a gateway that is no modelled device), not one that hands it to a
+/// neighbour. This depends on `src` only through the devices' routes, so it is the same for
+/// every address of a routing cell.
+pub fn outside_entries(net: &CNetwork, src: IpAddr) -> Vec<Entry> {
     let mut at = Vec::new();
     for (i, d) in net.devices.iter().enumerate() {
         if let Some(r) = d.lookup(src) {
@@ -737,24 +745,30 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<Strin
             }
         }
     }
-    if at.len() > 1 {
-        let names: Vec<&str> = at
-            .iter()
-            .filter_map(|e| if let Entry::Arrive(i, _) = e { Some(net.devices[*i].name.as_str()) } else { None })
-            .collect();
-        notes.push(format!("traffic from {src} may enter at {}: each of them routes towards it", names.join(" or ")));
-    }
     if !at.is_empty() {
-        return (at, notes);
+        return at;
     }
     if let Some(i) = net.devices.iter().position(|d| d.has_firewall && !d.has_iface_data) {
-        notes.push(format!(
-            "{} has no interface or route data: the packet is assumed to be forwarded through it, on unknown interfaces",
-            net.devices[i].name
-        ));
-        return (vec![Entry::Arrive(i, None)], notes);
+        return vec![Entry::Arrive(i, None)];
     }
-    (vec![Entry::Nowhere], notes)
+    vec![Entry::Nowhere]
+}
+
+/// The notes on [`outside_entries`] for `src`: several ways in, or a device assumed to be
+/// crossed for want of interface data.
+pub fn outside_notes(net: &CNetwork, src: IpAddr, at: &[Entry]) -> Vec<String> {
+    let name = |e: &Entry| if let Entry::Arrive(i, _) = e { Some(net.devices[*i].name.as_str()) } else { None };
+    match at {
+        [Entry::Arrive(i, None)] => vec![format!(
+            "{} has no interface or route data: the packet is assumed to be forwarded through it, on unknown interfaces",
+            net.devices[*i].name
+        )],
+        [_, _, ..] => {
+            let names: Vec<&str> = at.iter().filter_map(name).collect();
+            vec![format!("traffic from {src} may enter at {}: each of them routes towards it", names.join(" or "))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The next device after a device forwarded a packet out of `oif` towards `gw` (or on-link):
@@ -764,6 +778,17 @@ pub fn next_device(net: &CNetwork, from: usize, oif: u16, gw: Option<IpAddr>, ds
     match owner(net, target) {
         Some((d, i)) => (d != from).then_some((d, i)),
         None => net.links.get(&(from, oif)).copied().filter(|(d, _)| *d != from),
+    }
+}
+
+/// The ICMP (`v6 = false`) or ICMPv6 types whose first packet has a reply in
+/// [`reply_packet`], each alone; every other type has none. Outside the rules a walk treats
+/// the types of one such cell alike.
+pub fn icmp_reply_types(v6: bool) -> &'static [u8] {
+    if v6 {
+        &[128]
+    } else {
+        &[8, 13, 15, 17]
     }
 }
 

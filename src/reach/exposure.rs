@@ -182,7 +182,9 @@ impl Analyzer<'_> {
                     by_dst.entry((c.dst, key)).or_default().push(c);
                 }
                 for ((dst_atom, proto_key), cs) in by_dst {
-                    let first = cs[0];
+                    // The class that gives the witness and the path: the lowest source, port and
+                    // protocol (whatever order the walks found them in).
+                    let Some(&first) = cs.iter().min_by_key(|c| (c.src.0, c.proto.0, c.dport.0, c.sport.0)) else { continue };
                     let proto_atom = if proto_key.0 == 256 {
                         let r = Ranges::from_ranges(cs.iter().map(|c| c.proto).collect());
                         (r.first().unwrap_or(0), 256 + r.as_slice().len() as u128)

@@ -476,22 +476,7 @@ impl<'a> Analyzer<'a> {
             Some(p) => Ranges::single(p as u128),
             None => Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128),
         };
-        // Per protocol cell: (protocols, source ports, destination ports, ICMP types).
-        let mut proto_cells: Vec<((u128, u128), Ranges, Ranges, Ranges)> = Vec::new();
-        for pa in atoms(&self.net.proto_cuts, protos) {
-            let rep = pa.0 as u8;
-            if proto::has_ports(rep) {
-                let dr = port.clone().unwrap_or_else(|| Ranges::range(0, 65535));
-                proto_cells.push((pa, sports.clone(), dr, Ranges::single(0)));
-            } else if rep == proto::ICMP || rep == proto::ICMPV6 {
-                let tr = port.clone().unwrap_or_else(|| Ranges::range(0, 255));
-                for ta in atoms(&self.net.icmp_cuts, &tr) {
-                    proto_cells.push((pa, Ranges::single(0), Ranges::single(0), Ranges::range(ta.0, ta.1)));
-                }
-            } else {
-                proto_cells.push((pa, Ranges::single(0), Ranges::single(0), Ranges::single(0)));
-            }
-        }
+        let proto_cells = self.proto_cells(protos, port.as_ref(), &sports);
         // Every routing decision on a packet's way is recorded in its path region (the route
         // cell at each device, the next hop's owner on a link, where a reply from outside may
         // enter), so a packet from a source on no device's subnet needs no destination cells
@@ -503,19 +488,35 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => atoms(&self.net.dst_cuts, r),
             Endpoint::Device(_) => Vec::new(),
         };
-        let off_link = |sa: (u128, u128)| {
-            matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_))) && {
+        let v4 = |x: u128| (space::V4_BASE..=space::V4_LAST).contains(&x);
+        // Source cells. A source on no subnet and no device enters where the devices' routes
+        // towards it leave the network, which depends on it only through that list of entries
+        // (the rest of its way is recorded in the path region: the reply's route cells and
+        // where the reply enters). The routing cells of such sources that enter at the same
+        // places are one cell, walked together.
+        let mut plan: Vec<(Ranges, &[(u128, u128)], Option<Vec<Entry>>)> = Vec::new();
+        let mut outside: Vec<(bool, Vec<Entry>, Vec<(u128, u128)>)> = Vec::new();
+        for &sa in &src_cells {
+            let off_link = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_))) && {
                 let a = space::u128_to_addr(sa.0);
                 !self.net.devices.iter().any(|d| d.connected_iface(a).is_some() || d.is_local(a))
+            };
+            if !off_link {
+                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));
+                continue;
             }
-        };
-        let plan: Vec<((u128, u128), &[(u128, u128)])> = src_cells
-            .iter()
-            .map(|&sa| (sa, if off_link(sa) { coarse_dst.as_slice() } else { dst_cells.as_slice() }))
-            .collect();
+            let at = device::outside_entries(&self.net, space::u128_to_addr(sa.0));
+            match outside.iter_mut().find(|(f, e, _)| *f == v4(sa.0) && *e == at) {
+                Some((_, _, r)) => r.push(sa),
+                None => outside.push((v4(sa.0), at, vec![sa])),
+            }
+        }
+        for (_, at, r) in outside {
+            plan.push((Ranges::from_ranges(r), coarse_dst.as_slice(), Some(at)));
+        }
         let cells = plan
             .iter()
-            .map(|(_, d)| d.len() as u128)
+            .map(|(_, d, _)| d.len() as u128)
             .sum::<u128>()
             .saturating_mul(proto_cells.len() as u128);
         if cells > budget {
@@ -526,32 +527,28 @@ impl<'a> Analyzer<'a> {
         let mut walks: u128 = 0;
         let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
-        for &(sa, dsts) in &plan {
-            for &da in dsts {
+        for (src, dsts, starts) in &plan {
+            for &da in dsts.iter() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
-                let sa = match from_ep {
+                let src = match from_ep {
                     Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst_rep) {
-                        Some(a) => {
-                            let x = space::addr_to_u128(a);
-                            (x, x)
-                        }
+                        Some(a) => Ranges::single(space::addr_to_u128(a)),
                         None => continue,
                     },
-                    Endpoint::Addrs(_) => sa,
+                    Endpoint::Addrs(_) => src.clone(),
                 };
-                let v4 = |x: u128| (space::V4_BASE..=space::V4_LAST).contains(&x);
-                if v4(sa.0) != v4(da.0) {
+                if src.first().is_none_or(|s| v4(s) != v4(da.0)) {
                     continue;
                 }
-                for (pa, sp, dp, ty) in &proto_cells {
-                    let p = pa.0 as u8;
+                for (pr, sp, dp, ty) in &proto_cells {
+                    let p = pr.first().unwrap_or(0) as u8;
                     if (p == proto::ICMP && !v4(da.0)) || (p == proto::ICMPV6 && v4(da.0)) {
                         continue;
                     }
                     let mut cell = space::Cube::full();
-                    cell.set(Dim::Src, Ranges::range(sa.0, sa.1));
+                    cell.set(Dim::Src, src.clone());
                     cell.set(Dim::Dst, Ranges::range(da.0, da.1));
-                    cell.set(Dim::Proto, Ranges::range(pa.0, pa.1));
+                    cell.set(Dim::Proto, pr.clone());
                     cell.set(Dim::Sport, sp.clone());
                     cell.set(Dim::Dport, dp.clone());
                     cell.set(Dim::IcmpType, ty.clone());
@@ -559,7 +556,8 @@ impl<'a> Analyzer<'a> {
                         .iter()
                         .filter(|d| cell.get(**d).count() > 1)
                         .fold(0, |m, d| m | (1 << *d as usize));
-                    let mut todo = PacketSet::from_cube(cell);
+                    let cell = PacketSet::from_cube(cell);
+                    let mut todo = cell.clone();
                     while let Some(w) = nice_witness(&todo) {
                         walks += 1;
                         if walks > budget {
@@ -575,15 +573,18 @@ impl<'a> Analyzer<'a> {
                             w.get(Dim::Dport) as u16,
                         );
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
-                        let (o, conds) = self.evaluate_tracked(pkt, from_ep);
-                        let mut reg = region::region(&self.net, conds.iter(), &todo, varying);
-                        if !reg.contains(&w) {
+                        let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| groups.contains_key(k));
+                        // The way's region within the whole cell (few cubes), then the part of
+                        // it still to be answered.
+                        let mut way = region::region(&self.net, conds.iter(), &cell, varying);
+                        if !way.contains(&w) {
                             // Cannot happen if every decision was recorded; stay exact and make
                             // progress with the single packet.
                             debug_assert!(false, "the walked packet is outside its own region");
-                            reg = todo.intersect(&point_of(&w));
+                            way = point_of(&w);
                         }
-                        todo = todo.difference(&reg);
+                        let reg = todo.intersect(&way);
+                        todo.subtract(&way);
                         let classes = region_classes(&reg);
                         match groups.get_mut(&o.key) {
                             Some(g) => g.1.extend(classes),
@@ -597,6 +598,49 @@ impl<'a> Analyzer<'a> {
             }
         }
         Ok(order.into_iter().filter_map(|k| groups.remove(&k)).collect())
+    }
+
+    /// The protocol cells of a question: (protocols, source ports, destination ports, ICMP
+    /// types). Outside the rules (which the path regions record) a walk treats the packets of
+    /// one cell alike: TCP alone (flags, replies to untracked packets, broadcasts); the other
+    /// protocols with ports together; ICMP and ICMPv6 each cut at the types that have a reply
+    /// ([`device::icmp_reply_types`]); every other protocol together.
+    fn proto_cells(&self, protos: &Ranges, port: Option<&Ranges>, sports: &Ranges) -> Vec<(Ranges, Ranges, Ranges, Ranges)> {
+        let only = |ps: &[u8]| protos.intersect(&Ranges::from_ranges(ps.iter().map(|&p| (p as u128, p as u128)).collect()));
+        let ports = port.cloned().unwrap_or_else(|| Ranges::range(0, 65535));
+        let zero = Ranges::single(0);
+        let special = only(&[proto::TCP, proto::UDP, proto::SCTP, proto::UDPLITE, proto::DCCP, proto::ICMP, proto::ICMPV6]);
+        let mut out = Vec::new();
+        let other = protos.difference(&special);
+        if !other.is_empty() {
+            out.push((other, zero.clone(), zero.clone(), zero.clone()));
+        }
+        for (p, v6) in [(proto::ICMP, false), (proto::ICMPV6, true)] {
+            if only(&[p]).is_empty() {
+                continue;
+            }
+            let types = port.cloned().unwrap_or_else(|| Ranges::range(0, 255));
+            let replying = Ranges::from_ranges(device::icmp_reply_types(v6).iter().map(|&t| (t as u128, t as u128)).collect());
+            for &t in device::icmp_reply_types(v6) {
+                if types.contains(t as u128) {
+                    out.push((Ranges::single(p as u128), zero.clone(), zero.clone(), Ranges::single(t as u128)));
+                }
+            }
+            let rest = types.difference(&replying);
+            if !rest.is_empty() {
+                out.push((Ranges::single(p as u128), zero.clone(), zero.clone(), rest));
+            }
+        }
+        let tcp = only(&[proto::TCP]);
+        if !tcp.is_empty() {
+            out.push((tcp, sports.clone(), ports.clone(), zero.clone()));
+        }
+        let udp_like = only(&[proto::UDP, proto::SCTP, proto::UDPLITE, proto::DCCP]);
+        if !udp_like.is_empty() {
+            out.push((udp_like, sports.clone(), ports, zero));
+        }
+        out.sort_by_key(|c| c.0.first());
+        out
     }
 
     /// Evaluate one flow (a CSV row): the verdict when every class of the flow agrees,
@@ -636,15 +680,25 @@ impl<'a> Analyzer<'a> {
 
     /// Walk one packet from its entry and classify the outcome.
     fn evaluate(&self, pkt: Packet, from: &Endpoint) -> ClassOutcome {
-        self.evaluate_tracked(pkt, from).0
+        self.evaluate_tracked(pkt, from, None, &|_| false).0
     }
 
     /// Walk one packet and also return every decision taken on all its possible paths.
-    fn evaluate_tracked(&self, pkt: Packet, from: &Endpoint) -> (ClassOutcome, Vec<device::CondRec>) {
+    /// `outside` gives the entries of a source on no subnet when the caller knows them.
+    /// `known` says whether the caller already has the outcome of a path key: then only the
+    /// verdict and key are filled in, not the explanation.
+    fn evaluate_tracked(
+        &self,
+        pkt: Packet,
+        from: &Endpoint,
+        outside: Option<&[Entry]>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> (ClassOutcome, Vec<device::CondRec>) {
         let src = pkt.addr(Dim::Src);
         let dst = pkt.addr(Dim::Dst);
-        let (starts, notes) = match from {
-            Endpoint::Device(d) => (vec![Entry::Device(*d)], vec![]),
+        let (starts, notes) = match (from, outside) {
+            (Endpoint::Device(d), _) => (vec![Entry::Device(*d)], vec![]),
+            (_, Some(at)) => (at.to_vec(), device::outside_notes(&self.net, src, at)),
             _ => device::entry(&self.net, src, dst),
         };
         if starts == [Entry::Direct]
@@ -697,6 +751,30 @@ impl<'a> Analyzer<'a> {
         };
         // The path to show: for allowed/possibly an allowed one, else the first denied one.
         let shown = paths.iter().find(|p| p.0 == (verdict != Verdict::Denied)).or(paths.first());
+        let mut conds = Vec::new();
+        for (_, t, r) in &paths {
+            for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
+                conds.extend(p.track.conds.iter().cloned());
+            }
+        }
+        for t in fwd.iter().filter(|t| t.delivered) {
+            conds.extend(device::reply_entry_cond(&self.net, t));
+        }
+        // The outcome's key: the verdict and, for each hop of the path shown, the device, the
+        // direction, how it ended, the deciding rule's line and the translations' lines.
+        let mut key = verdict.as_str().to_string();
+        if let Some((_, t, r)) = shown {
+            for p in &t.passes {
+                self.hop_key(p, "forward", &mut key);
+            }
+            for p in r.iter().flat_map(|r| r.passes.iter()) {
+                self.hop_key(p, "reply", &mut key);
+            }
+        }
+        if known(&key) {
+            let o = ClassOutcome { verdict, reason: String::new(), hops: Vec::new(), uncertain: Vec::new(), key };
+            return (o, conds);
+        }
         let mut uncertain: Vec<String> = Vec::new();
         if verdict == Verdict::Possibly {
             let mut seen: Vec<(usize, RuleLoc)> = Vec::new();
@@ -727,7 +805,6 @@ impl<'a> Analyzer<'a> {
         }
         let mut hops = Vec::new();
         let mut reason = String::new();
-        let mut key = verdict.as_str().to_string();
         if let Some((ok, t, r)) = shown {
             for p in &t.passes {
                 hops.push(self.hop(p, "forward"));
@@ -738,16 +815,6 @@ impl<'a> Analyzer<'a> {
                 }
             }
             reason = self.reason(*ok, t, r.as_ref(), verdict);
-            for h in &hops {
-                key.push_str(&format!(
-                    "|{}:{}:{}:{}:{}",
-                    h.device,
-                    h.direction,
-                    h.outcome,
-                    h.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default(),
-                    h.nat.iter().map(|n| format!("{}@{}", n.kind, n.rule.as_ref().map_or(0, |r| r.line))).collect::<Vec<_>>().join(",")
-                ));
-            }
         }
         if verdict == Verdict::Possibly {
             for n in &notes {
@@ -755,15 +822,6 @@ impl<'a> Analyzer<'a> {
                     uncertain.push(n.clone());
                 }
             }
-        }
-        let mut conds = Vec::new();
-        for (_, t, r) in &paths {
-            for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
-                conds.extend(p.track.conds.iter().cloned());
-            }
-        }
-        for t in fwd.iter().filter(|t| t.delivered) {
-            conds.extend(device::reply_entry_cond(&self.net, t));
         }
         (ClassOutcome { verdict, reason, hops, uncertain, key }, conds)
     }
@@ -886,15 +944,7 @@ impl<'a> Analyzer<'a> {
             }
             decisions.push(self.rule_ref(p.device, dcs.exit.at, Some(&dcs.exit.action)));
         }
-        let rule = match &p.fate {
-            Fate::Dropped { at, .. } => Some(self.rule_ref(p.device, *at, None)),
-            _ => p
-                .decisions
-                .iter()
-                .rev()
-                .find(|d| matches!(d.exit.action, Action::Accept) && !self.is_nat_table(p.device, d.exit.at))
-                .map(|d| self.rule_ref(p.device, d.exit.at, Some(&d.exit.action))),
-        };
+        let rule = self.hop_rule(p).map(|(loc, action)| self.rule_ref(p.device, loc, action));
         let nat = p
             .nat
             .iter()
@@ -905,14 +955,7 @@ impl<'a> Analyzer<'a> {
                 rule: n.rule.map(|(_, loc)| self.rule_ref(p.device, loc, None)),
             })
             .collect();
-        let outcome = match &p.fate {
-            Fate::Forwarded { .. } => "forwarded".to_string(),
-            Fate::Delivered => "delivered".to_string(),
-            Fate::Dropped { how, .. } => past(how).to_string(),
-            Fate::Broadcast => "broadcast, not forwarded".to_string(),
-            Fate::NoRoute { route: Some(_) } => "discarded by route".to_string(),
-            Fate::NoRoute { route: None } => "no route".to_string(),
-        };
+        let outcome = outcome_word(&p.fate).to_string();
         Hop {
             device: dev.name.clone(),
             direction: direction.to_string(),
@@ -923,6 +966,45 @@ impl<'a> Analyzer<'a> {
             decisions,
             nat,
             outcome,
+        }
+    }
+
+    /// The rule a hop names: the one that dropped the packet, else the last accept outside the
+    /// NAT tables.
+    fn hop_rule<'b>(&self, p: &'b DevPass) -> Option<(RuleLoc, Option<&'b Action>)> {
+        match &p.fate {
+            Fate::Dropped { at, .. } => Some((*at, None)),
+            _ => p
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| matches!(d.exit.action, Action::Accept) && !self.is_nat_table(p.device, d.exit.at))
+                .map(|d| (d.exit.at, Some(&d.exit.action))),
+        }
+    }
+
+    /// File and line of a rule, as [`Analyzer::rule_ref`] gives them.
+    fn rule_line(&self, d: usize, loc: RuleLoc) -> (&str, u32) {
+        let Some(rs) = self.net.devices[d].rulesets.get(loc.ruleset) else { return ("", 0) };
+        if loc.rule == RuleLoc::DEFAULT {
+            return (&rs.default_prov.file, rs.default_prov.line);
+        }
+        rs.rules.get(loc.rule).map_or(("", 0), |r| (r.prov.file.as_str(), r.prov.line))
+    }
+
+    /// Append a hop's part of an outcome key: what [`Analyzer::hop`] would show of the device,
+    /// direction, outcome, rule and translations, without building the hop.
+    fn hop_key(&self, p: &DevPass, direction: &str, key: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(key, "|{}:{direction}:{}:", self.net.devices[p.device].name, outcome_word(&p.fate));
+        if let Some((loc, _)) = self.hop_rule(p) {
+            let (file, line) = self.rule_line(p.device, loc);
+            let _ = write!(key, "{file}:{line}");
+        }
+        key.push(':');
+        for (i, n) in p.nat.iter().enumerate() {
+            let line = n.rule.map_or(0, |(_, loc)| self.rule_line(p.device, loc).1);
+            let _ = write!(key, "{}{}@{line}", if i > 0 { "," } else { "" }, n.kind);
         }
     }
 
@@ -1147,6 +1229,18 @@ fn verdict_word(a: &Action) -> String {
         Action::Accept => "accept".into(),
         Action::Drop | Action::Reject(_) => "deny".into(),
         other => action_word(other),
+    }
+}
+
+/// How a packet ended at a device, in a hop's words.
+fn outcome_word(f: &Fate) -> &str {
+    match f {
+        Fate::Forwarded { .. } => "forwarded",
+        Fate::Delivered => "delivered",
+        Fate::Dropped { how, .. } => past(how),
+        Fate::Broadcast => "broadcast, not forwarded",
+        Fate::NoRoute { route: Some(_) } => "discarded by route",
+        Fate::NoRoute { route: None } => "no route",
     }
 }
 

@@ -56,35 +56,57 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
 
 /// The packets of `within` that take the same way as the walked packet, given every decision
 /// recorded on all its possible paths.
-pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec>, within: &PacketSet, varying: u16) -> PacketSet {
+///
+/// The conditions that held (and the ranges the packet was inside) are applied first: they
+/// shrink the set to a few cubes, so that most conditions that failed are then disjoint from it
+/// and cost one box test each. `within` is best a single cell; the caller intersects the result
+/// with whatever remains of the question.
+pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec> + Clone, within: &PacketSet, varying: u16) -> PacketSet {
     let mut region = within.clone();
-    for c in conds {
-        if region.is_empty() {
-            break;
-        }
-        match c {
-            CondRec::Rules { dev, map, pkt, checks } => {
-                let Some(d) = net.devices.get(*dev) else { continue };
-                // Dimensions of the packet then that come from a varying dimension of the question:
-                // a rule constraining none of them held or failed for every packet alike.
-                let live: u16 = Dim::ALL.iter().fold(0, |m, x| match map[*x as usize] {
-                    Source::Orig(o) if varying & (1 << o as usize) != 0 => m | (1 << *x as usize),
-                    _ => m,
-                });
-                for &(rs, r, held) in checks.iter() {
-                    let Some(rule) = d.rulesets.get(rs as usize).and_then(|x| x.rules.get(r as usize)) else { continue };
-                    if rule.dims & live == 0 {
+    for pass_held in [true, false] {
+        for c in conds.clone() {
+            if region.is_empty() {
+                return region;
+            }
+            match c {
+                CondRec::Rules { dev, map, pkt, checks } => {
+                    let Some(d) = net.devices.get(*dev) else { continue };
+                    // Dimensions of the packet then that come from a varying dimension of the
+                    // question: a rule constraining none of them held or failed for every
+                    // packet alike.
+                    let live: u16 = Dim::ALL.iter().fold(0, |m, x| match map[*x as usize] {
+                        Source::Orig(o) if varying & (1 << o as usize) != 0 => m | (1 << *x as usize),
+                        _ => m,
+                    });
+                    for &(rs, r, held) in checks.iter() {
+                        if held != pass_held {
+                            continue;
+                        }
+                        let Some(rule) = d.rulesets.get(rs as usize).and_then(|x| x.rules.get(r as usize)) else { continue };
+                        if rule.dims & live == 0 {
+                            continue;
+                        }
+                        let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };
+                        if held {
+                            region = region.intersect(&m);
+                        } else {
+                            region.subtract(&m);
+                        }
+                    }
+                }
+                CondRec::Range { map, pkt, dim, lo, hi, inside } => {
+                    if *inside != pass_held {
                         continue;
                     }
-                    let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };
-                    region = if held { region.intersect(&m) } else { region.difference(&m) };
+                    let mut cube = Cube::full();
+                    cube.set(*dim, Ranges::range(*lo, *hi));
+                    let Some(m) = mapped(&PacketSet::from_cube(cube), map, pkt, varying) else { continue };
+                    if *inside {
+                        region = region.intersect(&m);
+                    } else {
+                        region.subtract(&m);
+                    }
                 }
-            }
-            CondRec::Range { map, pkt, dim, lo, hi, inside } => {
-                let mut cube = Cube::full();
-                cube.set(*dim, Ranges::range(*lo, *hi));
-                let Some(m) = mapped(&PacketSet::from_cube(cube), map, pkt, varying) else { continue };
-                region = if *inside { region.intersect(&m) } else { region.difference(&m) };
             }
         }
     }

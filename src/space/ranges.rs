@@ -2,17 +2,23 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
+/// The ranges of one set. Most sets in rules and packet classes are one range, kept inline:
+/// copying a cube (a range set per header dimension) then allocates nothing.
+type Inner = SmallVec<[(u128, u128); 1]>;
+
 /// A set of `u128` values stored as sorted, disjoint, non-adjacent inclusive ranges.
 ///
 /// The canonical form makes equality structural: two `Ranges` are equal iff they hold the same
 /// values.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Ranges(Vec<(u128, u128)>);
+pub struct Ranges(Inner);
 
 impl Ranges {
     /// The empty set.
     pub const fn empty() -> Self {
-        Ranges(Vec::new())
+        Ranges(SmallVec::new_const())
     }
 
     /// All values in `lo..=hi` (empty if `lo > hi`).
@@ -20,20 +26,20 @@ impl Ranges {
         if lo > hi {
             Ranges::empty()
         } else {
-            Ranges(vec![(lo, hi)])
+            Ranges(SmallVec::from_buf([(lo, hi)]))
         }
     }
 
     /// The single value `v`.
     pub fn single(v: u128) -> Self {
-        Ranges(vec![(v, v)])
+        Ranges(SmallVec::from_buf([(v, v)]))
     }
 
     /// Build from arbitrary (possibly overlapping, unsorted) inclusive ranges.
     pub fn from_ranges(mut rs: Vec<(u128, u128)>) -> Self {
         rs.retain(|(a, b)| a <= b);
         rs.sort_unstable();
-        let mut out: Vec<(u128, u128)> = Vec::with_capacity(rs.len());
+        let mut out: Inner = SmallVec::with_capacity(rs.len());
         for (a, b) in rs {
             if let Some(last) = out.last_mut() {
                 if a <= last.1.saturating_add(1) {
@@ -103,7 +109,7 @@ impl Ranges {
     /// Intersection.
     pub fn intersect(&self, other: &Ranges) -> Ranges {
         let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
+        let mut out = Inner::new();
         while i < self.0.len() && j < other.0.len() {
             let (a1, b1) = self.0[i];
             let (a2, b2) = other.0[j];
@@ -141,7 +147,7 @@ impl Ranges {
 
     /// Values of `self` not in `other`.
     pub fn difference(&self, other: &Ranges) -> Ranges {
-        let mut out = Vec::new();
+        let mut out = Inner::new();
         let mut j = 0;
         for &(a, b) in &self.0 {
             let mut lo = a;
