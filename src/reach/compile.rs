@@ -404,6 +404,58 @@ pub struct CNetwork {
     /// Boundaries of the destination cells a question needs even where the path records its
     /// routing: address families and every scanned host (each host its own row).
     pub dst_cuts: Vec<u128>,
+    /// Which devices have a connected subnet holding an address: [`CNetwork::on_link`].
+    on_link: OnLink,
+}
+
+/// The devices on whose connected subnets each address lies, by elementary interval of the
+/// subnets' boundaries: what [`CDevice::connected_iface`] gives for every device, without
+/// asking each one.
+#[derive(Clone, Debug, Default)]
+struct OnLink {
+    /// First address of each interval, sorted.
+    starts: Vec<u128>,
+    /// For each interval, (device, interface) in device order.
+    at: Vec<Vec<(usize, u16)>>,
+}
+
+impl OnLink {
+    fn build(devices: &[CDevice]) -> OnLink {
+        let mut starts: Vec<u128> = Vec::new();
+        for d in devices {
+            for s in &d.subnets {
+                starts.push(s.0);
+                if s.1 < u128::MAX {
+                    starts.push(s.1 + 1);
+                }
+            }
+        }
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut at: Vec<Vec<(usize, u16)>> = vec![Vec::new(); starts.len()];
+        for (i, d) in devices.iter().enumerate() {
+            // Each device's first subnet holding an address decides its interface there, as in
+            // `connected_iface`: walk the subnets in the device's order and fill only the
+            // intervals no earlier subnet of this device took.
+            for &(lo, hi, _, iface) in &d.subnets {
+                let first = starts.partition_point(|&x| x < lo);
+                for cell in at.iter_mut().zip(starts.iter()).skip(first).take_while(|(_, &x)| x <= hi).map(|(c, _)| c) {
+                    if cell.last().is_none_or(|&(dev, _)| dev != i) {
+                        cell.push((i, iface));
+                    }
+                }
+            }
+        }
+        OnLink { starts, at }
+    }
+
+    fn get(&self, v: u128) -> &[(usize, u16)] {
+        match self.starts.partition_point(|&x| x <= v) {
+            0 => &[],
+            k => &self.at[k - 1],
+        }
+    }
 }
 
 impl CNetwork {
@@ -500,7 +552,14 @@ impl CNetwork {
         c.port_cuts = p;
         c.proto_cuts = pr;
         c.icmp_cuts = ic;
+        c.on_link = OnLink::build(&c.devices);
         c
+    }
+
+    /// The devices with a connected subnet holding `a`, each with that subnet's interface, in
+    /// device order (as [`CDevice::connected_iface`] answers for each device).
+    pub fn on_link(&self, a: IpAddr) -> &[(usize, u16)] {
+        self.on_link.get(space::addr_to_u128(a))
     }
 
     /// Join interfaces by the manifest's links (`[fw1:eth1, r1:ge-0/0/1]`): a packet sent out

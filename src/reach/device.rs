@@ -708,10 +708,9 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<Strin
     if let Some((d, _)) = owner(net, src) {
         return (vec![Entry::Device(d)], notes);
     }
-    let on_link: Vec<(usize, u16)> =
-        net.devices.iter().enumerate().filter_map(|(i, d)| d.connected_iface(src).map(|id| (i, id))).collect();
+    let on_link = net.on_link(src);
     if !on_link.is_empty() {
-        for &(d, id) in &on_link {
+        for &(d, id) in on_link {
             let dev = &net.devices[d];
             if dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(net, dst).is_none() {
                 return (vec![Entry::Direct], notes);
@@ -721,7 +720,7 @@ pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<Strin
             let names: Vec<&str> = on_link.iter().map(|(i, _)| net.devices[*i].name.as_str()).collect();
             notes.push(format!("{src} is on a subnet shared by {}: its traffic may go through any of them", names.join(", ")));
         }
-        return (on_link.into_iter().map(|(d, id)| Entry::Arrive(d, Some(id))).collect(), notes);
+        return (on_link.iter().map(|&(d, id)| Entry::Arrive(d, Some(id))).collect(), notes);
     }
     let at = outside_entries(net, src);
     notes.extend(outside_notes(net, src, &at));

@@ -499,7 +499,7 @@ impl<'a> Analyzer<'a> {
         for &sa in &src_cells {
             let off_link = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_))) && {
                 let a = space::u128_to_addr(sa.0);
-                !self.net.devices.iter().any(|d| d.connected_iface(a).is_some() || d.is_local(a))
+                self.net.on_link(a).is_empty() && !self.net.devices.iter().any(|d| d.is_local(a))
             };
             if !off_link {
                 plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));

@@ -17,8 +17,12 @@ use super::device::{CondRec, Map, Source};
 /// The set `set` of the packet as it was (`map`, `pkt`), as a set of first packets. `varying`
 /// marks the first packet's dimensions that vary in the question; a condition on the others
 /// holds for every packet alike and is left out (`None`).
+///
+/// The cubes of `set` are disjoint, and so are their images: two cubes apart in a dimension
+/// that is constant here cannot both hold the packet's value there, and two apart in a varying
+/// dimension stay apart in the first packet's dimension it comes from.
 fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<PacketSet> {
-    let mut out = PacketSet::empty();
+    let mut out = Vec::new();
     let mut relevant = false;
     for cube in set.cubes() {
         let mut c = Cube::full();
@@ -48,10 +52,14 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
             }
         }
         if ok && !c.is_empty() {
-            out = out.union(&PacketSet::from_cube(c));
+            out.push(c);
         }
     }
-    relevant.then_some(out)
+    debug_assert!(
+        out.len() > 64 || out.iter().enumerate().all(|(i, a)| out[i + 1..].iter().all(|b| !a.intersects(b))),
+        "the images of disjoint cubes overlap"
+    );
+    relevant.then(|| PacketSet::from_disjoint_cubes(out))
 }
 
 /// The packets of `within` that take the same way as the walked packet, given every decision

@@ -784,3 +784,62 @@ fn manifest_links_join_unnumbered_interfaces() {
     let m = ws.files.iter().find(|f| f.path == "portolan.yaml").unwrap();
     assert!(m.parsed.diags.iter().any(|d| d.reason.contains("has no interface \"eth9\"")), "{:#?}", m.parsed.diags);
 }
+
+/// The on-link index answers as asking every device: on generated estates (transit links,
+/// nested routed prefixes) and on one device with overlapping subnets, at every subnet's edges
+/// and just outside them.
+#[test]
+fn on_link_index_matches_every_device() {
+    let check = |ws: &Workspace| {
+        let an = Analyzer::new(ws);
+        let net = an.network();
+        let mut probes: Vec<u128> = vec![0, u128::MAX];
+        for d in &net.devices {
+            for &(lo, hi, _, _) in &d.subnets {
+                probes.extend([lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1), lo + (hi - lo) / 2]);
+            }
+        }
+        for v in probes {
+            let a = crate::space::u128_to_addr(v);
+            let each: Vec<(usize, u16)> =
+                net.devices.iter().enumerate().filter_map(|(i, d)| d.connected_iface(a).map(|id| (i, id))).collect();
+            assert_eq!(net.on_link(a), each.as_slice(), "{a}");
+        }
+    };
+    check(&Workspace::load(crate::synth::Network::generate(30, 600, 120, 7).input_files()));
+    check(&fw(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        &[("eth0", "10.0.0.1/8"), ("eth1", "10.1.2.1/24"), ("eth2", "10.1.0.1/16"), ("eth3", "2001:db8::1/64")],
+        &[],
+    ));
+}
+
+/// Outside the rules, a walk treats the packets of one protocol cell alike: whether they carry
+/// ports, the reply's first packet (its TCP flags and ICMP type), conntrack's verdict on a
+/// reply to an untracked packet, and broadcasts. Checked for every protocol and ICMP type.
+#[test]
+fn protocol_cells_group_what_walks_treat_alike() {
+    let ws = edge();
+    let an = Analyzer::new(&ws);
+    let all = Ranges::range(0, 255);
+    let cells = an.proto_cells(&all, None, &Ranges::single(40000));
+    let behaviour = |p: u8, t: u128| {
+        let mut pkt = Packet::new_flow("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap(), p, 40000, 80);
+        pkt.set(Dim::IcmpType, t);
+        let reply = device::reply_packet(&pkt).map(|r| (r.get(Dim::TcpFlags), r.get(Dim::IcmpType)));
+        (proto::has_ports(p), reply, matches!(p, proto::TCP | proto::ICMP | proto::ICMPV6), matches!(p, proto::TCP | proto::ICMP))
+    };
+    let mut covered = 0;
+    for p in 0..=255u8 {
+        let types: Vec<u128> = if p == proto::ICMP || p == proto::ICMPV6 { (0..=255).collect() } else { vec![0] };
+        for t in types {
+            let holding: Vec<_> = cells.iter().filter(|c| c.0.contains(p as u128) && c.3.contains(t)).collect();
+            assert_eq!(holding.len(), 1, "protocol {p} type {t}");
+            let (ps, _, _, ts) = holding[0];
+            let (q, u) = (ps.first().unwrap() as u8, ts.first().unwrap());
+            assert_eq!(behaviour(p, t), behaviour(q, u), "protocol {p} type {t} walks like protocol {q} type {u}");
+            covered += 1;
+        }
+    }
+    assert_eq!(covered, 254 + 2 * 256);
+}
