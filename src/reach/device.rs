@@ -580,8 +580,11 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
             let outcome = eval_attached(dev, b.ruleset, &l.pkt);
             l.track.conds.push(CondRec::Rules { dev: dev_idx, map: l.track.map, pkt: l.pkt, checks: outcome.checks.into() });
             let uncertain = outcome.exits.len() > 1;
-            for exit in outcome.exits {
-                let mut l2 = l.clone();
+            let n = outcome.exits.len();
+            let mut l = Some(l);
+            for (k, exit) in outcome.exits.into_iter().enumerate() {
+                // The last exit takes the packet's state; the others a copy of it.
+                let Some(mut l2) = (if k + 1 == n { l.take() } else { l.clone() }) else { break };
                 for d in &exit.doubts {
                     if !l2.doubts.contains(&(dev_idx, *d)) {
                         l2.doubts.push((dev_idx, *d));
@@ -871,8 +874,12 @@ fn walk_from(net: &CNetwork, dev: usize, iif: Option<u16>, pkt: Packet, map: Map
         out.push(Trace { passes: prefix, delivered: false, note: Some("routing loop: too many devices crossed".into()) });
         return;
     }
-    for p in pass(net, dev, iif, pkt, None, Track::new(map)) {
-        let mut passes = prefix.clone();
+    let here = pass(net, dev, iif, pkt, None, Track::new(map));
+    let n = here.len();
+    let mut prefix = Some(prefix);
+    for (k, p) in here.into_iter().enumerate() {
+        // The last way on takes the passes so far; the others a copy of them.
+        let Some(mut passes) = (if k + 1 == n { prefix.take() } else { prefix.clone() }) else { break };
         let fate = p.fate.clone();
         let left = p.left;
         let left_map = p.track.map;
@@ -976,7 +983,10 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, pref
     };
     let mut pkt = pkt;
     pkt.set(Dim::Iif, 0);
-    for mut p in pass(net, f.device, iif, pkt, Some(&conn), Track::new(map)) {
+    let here = pass(net, f.device, iif, pkt, Some(&conn), Track::new(map));
+    let n = here.len();
+    let mut prefix = Some(prefix);
+    for (i, mut p) in here.into_iter().enumerate() {
         p.notes.extend(f.notes.iter().cloned());
         let ok = match (&p.fate, f.iif) {
             (Fate::Forwarded { oif, .. }, Some(orig_iif)) => {
@@ -998,7 +1008,7 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, pref
         };
         let left = p.left;
         let left_map = p.track.map;
-        let mut passes = prefix.clone();
+        let Some(mut passes) = (if i + 1 == n { prefix.take() } else { prefix.clone() }) else { break };
         passes.push(p);
         if ok {
             reply_from(net, fwd, k - 1, left, left_map, passes, out);

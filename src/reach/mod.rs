@@ -92,6 +92,28 @@ enum Endpoint {
     Device(usize),
 }
 
+/// Every way one packet may take (forward traces and, for each delivered one, its reply
+/// traces) with the decisions recorded on them.
+#[derive(Default)]
+struct Walked {
+    fwd: Vec<Trace>,
+    replies: Vec<Vec<Trace>>,
+    /// Where a reply from outside the network may enter, for each delivered forward trace.
+    extra: Vec<device::CondRec>,
+}
+
+impl Walked {
+    /// Every decision recorded on every possible path.
+    fn conds(&self) -> impl Iterator<Item = &device::CondRec> + Clone {
+        self.fwd
+            .iter()
+            .chain(self.replies.iter().flatten())
+            .flat_map(|t| t.passes.iter())
+            .flat_map(|p| p.track.conds.iter())
+            .chain(self.extra.iter())
+    }
+}
+
 /// The outcome of one packet class.
 struct ClassOutcome {
     verdict: Verdict,
@@ -576,7 +598,7 @@ impl<'a> Analyzer<'a> {
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| groups.contains_key(k));
                         // The way's region within the whole cell (few cubes), then the part of
                         // it still to be answered.
-                        let mut way = region::region(&self.net, conds.iter(), &cell, varying);
+                        let mut way = region::region(&self.net, conds.conds(), &cell, varying);
                         if !way.contains(&w) {
                             // Cannot happen if every decision was recorded; stay exact and make
                             // progress with the single packet.
@@ -693,7 +715,7 @@ impl<'a> Analyzer<'a> {
         from: &Endpoint,
         outside: Option<&[Entry]>,
         known: &dyn Fn(&str) -> bool,
-    ) -> (ClassOutcome, Vec<device::CondRec>) {
+    ) -> (ClassOutcome, Walked) {
         let src = pkt.addr(Dim::Src);
         let dst = pkt.addr(Dim::Dst);
         let (starts, notes) = match (from, outside) {
@@ -713,7 +735,7 @@ impl<'a> Analyzer<'a> {
                 uncertain: vec![],
                 key: "broadcast".into(),
             };
-            return (o, Vec::new());
+            return (o, Walked::default());
         }
         if starts == [Entry::Nowhere] {
             // No device has a subnet holding the source or a route towards it: nothing in the
@@ -725,17 +747,28 @@ impl<'a> Analyzer<'a> {
                 uncertain: vec![],
                 key: "nowhere".into(),
             };
-            return (o, Vec::new());
+            return (o, Walked::default());
         }
         let fwd: Vec<Trace> = starts.iter().flat_map(|start| device::walk(&self.net, start, pkt)).collect();
+        let replies: Vec<Vec<Trace>> =
+            fwd.iter().map(|t| if t.delivered { device::walk_reply(&self.net, t) } else { Vec::new() }).collect();
+        let extra: Vec<device::CondRec> =
+            fwd.iter().filter(|t| t.delivered).filter_map(|t| device::reply_entry_cond(&self.net, t)).collect();
+        let o = self.judge(&fwd, &replies, &notes, known);
+        (o, Walked { fwd, replies, extra })
+    }
+
+    /// The outcome of a walk: its verdict, its key and (unless `known` has the key) the path
+    /// shown with its explanation.
+    fn judge(&self, fwd: &[Trace], replies: &[Vec<Trace>], notes: &[String], known: &dyn Fn(&str) -> bool) -> ClassOutcome {
         // Each possible path: forward trace plus, if delivered, each possible reply trace.
-        let mut paths: Vec<(bool, &Trace, Option<Trace>)> = Vec::new();
-        for t in &fwd {
+        let mut paths: Vec<(bool, &Trace, Option<&Trace>)> = Vec::new();
+        for (t, rs) in fwd.iter().zip(replies) {
             if !t.delivered {
                 paths.push((false, t, None));
                 continue;
             }
-            for r in device::walk_reply(&self.net, t) {
+            for r in rs {
                 paths.push((r.delivered, t, Some(r)));
             }
         }
@@ -751,15 +784,6 @@ impl<'a> Analyzer<'a> {
         };
         // The path to show: for allowed/possibly an allowed one, else the first denied one.
         let shown = paths.iter().find(|p| p.0 == (verdict != Verdict::Denied)).or(paths.first());
-        let mut conds = Vec::new();
-        for (_, t, r) in &paths {
-            for p in t.passes.iter().chain(r.iter().flat_map(|r| r.passes.iter())) {
-                conds.extend(p.track.conds.iter().cloned());
-            }
-        }
-        for t in fwd.iter().filter(|t| t.delivered) {
-            conds.extend(device::reply_entry_cond(&self.net, t));
-        }
         // The outcome's key: the verdict and, for each hop of the path shown, the device, the
         // direction, how it ended, the deciding rule's line and the translations' lines.
         let mut key = verdict.as_str().to_string();
@@ -772,8 +796,7 @@ impl<'a> Analyzer<'a> {
             }
         }
         if known(&key) {
-            let o = ClassOutcome { verdict, reason: String::new(), hops: Vec::new(), uncertain: Vec::new(), key };
-            return (o, conds);
+            return ClassOutcome { verdict, reason: String::new(), hops: Vec::new(), uncertain: Vec::new(), key };
         }
         let mut uncertain: Vec<String> = Vec::new();
         if verdict == Verdict::Possibly {
@@ -814,16 +837,16 @@ impl<'a> Analyzer<'a> {
                     hops.push(self.hop(p, "reply"));
                 }
             }
-            reason = self.reason(*ok, t, r.as_ref(), verdict);
+            reason = self.reason(*ok, t, *r, verdict);
         }
         if verdict == Verdict::Possibly {
-            for n in &notes {
+            for n in notes {
                 if !uncertain.contains(n) {
                     uncertain.push(n.clone());
                 }
             }
         }
-        (ClassOutcome { verdict, reason, hops, uncertain, key }, conds)
+        ClassOutcome { verdict, reason, hops, uncertain, key }
     }
 
     fn reason(&self, ok: bool, t: &Trace, r: Option<&Trace>, verdict: Verdict) -> String {
