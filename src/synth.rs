@@ -792,6 +792,8 @@ pub struct Network {
     pub employees: String,
     /// Every host's address, subnet by subnet.
     pub host_addrs: Vec<Ipv4Addr>,
+    /// Every subnet: (its router, CIDR), the edge's DMZ first, then router by router.
+    pub lans: Vec<(String, String)>,
 }
 
 /// The three exports of one device of a [`Network`].
@@ -919,7 +921,8 @@ impl Network {
             });
         }
         let subnets = nodes.iter().map(|d| d.lans.len()).sum();
-        Network { devices: out, rules: total_rules, hosts: total_hosts, subnets, employees, host_addrs: all_hosts }
+        let lans = nodes.iter().flat_map(|d| d.lans.iter().map(|l| (d.name.clone(), l.cidr()))).collect();
+        Network { devices: out, rules: total_rules, hosts: total_hosts, subnets, employees, host_addrs: all_hosts, lans }
     }
 
     /// Every device's exports as `<device>/rules.v4`, `<device>/ip-addr`, `<device>/ip-route`.
@@ -991,6 +994,72 @@ impl Network {
             self.employees
         );
         InputFile::new("portolan.yaml", text)
+    }
+
+    /// A manifest with management's policy for the estate: the internal subnets in `zones`
+    /// zones (`z01`…, consecutive subnets together) plus the DMZ, a zone matrix (the Internet
+    /// and the vendor to the DMZ, every zone to the next two and to the Internet, some web,
+    /// SSH and database services), and `assertions` entries beyond it: must-not-reach (the
+    /// Internet, the vendor or the employees to a host), must-reach (a host to another's web
+    /// service) and vendor scopes, in turn. Deterministic; the entries name real hosts and
+    /// services of the estate, so some hold and some are violated.
+    pub fn policy_manifest(&self, zones: usize, assertions: usize) -> InputFile {
+        use std::fmt::Write;
+        let zones = zones.max(1);
+        let dmz: Vec<&String> = self.lans.iter().filter(|(d, _)| d == "edge").map(|(_, l)| l).collect();
+        let internal: Vec<&String> = self.lans.iter().filter(|(d, _)| d != "edge").map(|(_, l)| l).collect();
+        let per = internal.len().div_ceil(zones).max(1);
+        let mut t = String::from("origins:\n");
+        let _ = writeln!(t, "  - {{name: vendor, addresses: [{VENDOR_NET}], role: vendor}}");
+        let _ = writeln!(t, "  - {{name: employees, addresses: [{}], role: employees}}", self.employees);
+        t.push_str("zones:\n");
+        if !dmz.is_empty() {
+            let _ = writeln!(t, "  dmz: {{addresses: [{}]}}", dmz.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        }
+        let names: Vec<String> = internal.chunks(per).enumerate().map(|(i, _)| format!("z{:02}", i + 1)).collect();
+        for (name, chunk) in names.iter().zip(internal.chunks(per)) {
+            let _ = writeln!(t, "  {name}: {{addresses: [{}]}}", chunk.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        }
+        t.push_str("policy:\n  matrix:\n");
+        if !dmz.is_empty() {
+            t.push_str("    - {from: internet, to: dmz, allow: [tcp/80, tcp/443]}\n");
+            t.push_str("    - {from: vendor, to: dmz, allow: [tcp/22]}\n");
+        }
+        let services = ["tcp/22", "tcp/443", "tcp/5432", "tcp/3389", "udp/53"];
+        for (i, name) in names.iter().enumerate() {
+            for k in 1..=2 {
+                let to = &names[(i + k) % names.len()];
+                if to != name {
+                    let _ = writeln!(t, "    - {{from: {name}, to: {to}, allow: [{}, {}]}}", services[(i + k) % 5], services[(i + 2 * k) % 5]);
+                }
+            }
+            let _ = writeln!(t, "    - {{from: {name}, to: internet, allow: [tcp/80, tcp/443, udp/53]}}");
+        }
+        let hosts = &self.host_addrs;
+        let host = |i: usize| hosts.get((i * 7919) % hosts.len().max(1)).map(|a| a.to_string()).unwrap_or_else(|| "10.0.0.10".into());
+        let (mut nr, mut mr, mut vs) = (String::new(), String::new(), String::new());
+        for i in 0..assertions {
+            match i % 4 {
+                0 | 1 => {
+                    let from = ["internet", "vendor", "employees"][i % 3];
+                    let svc = ["any", "tcp/3389", "tcp/22", "tcp/5432"][(i / 4) % 4];
+                    let _ = writeln!(nr, "    - {{id: NR{i:03}, from: {from}, to: {}, services: [{svc}]}}", host(i));
+                }
+                2 => {
+                    let _ = writeln!(mr, "    - {{id: MR{i:03}, from: {}, to: {}, services: [tcp/443]}}", host(i + 1), host(i));
+                }
+                _ => {
+                    let _ = writeln!(vs, "    - {{id: VS{i:03}, origin: vendor, allow: [{{to: {}, services: [tcp/22]}}]}}", host(i));
+                }
+            }
+        }
+        for (key, body) in [("must_not_reach", nr), ("must_reach", mr), ("vendor_scopes", vs)] {
+            if !body.is_empty() {
+                let _ = writeln!(t, "  {key}:");
+                t.push_str(&body);
+            }
+        }
+        InputFile::new("portolan.yaml", t)
     }
 
     /// The origins of an exposure analysis: `internet`, the vendor's access network (role
@@ -1358,5 +1427,32 @@ mod test {
         // The vendor enters at the edge and reaches more than the internet's published services.
         assert!(rep.exposures.iter().any(|e| e.origin == "vendor"), "no exposure from the vendor");
         assert!(rep.exposures.iter().any(|e| e.origin == "employees"), "no exposure from employees");
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    /// The generated policy reads without a diagnostic, names its zones and entries, and the
+    /// check finds entries that hold and entries that are violated, each checked.
+    #[test]
+    fn policy_manifest_loads_and_checks() {
+        let net = Network::generate(12, 1_200, 120, 1);
+        let mut files = net.input_files();
+        files.push(net.policy_manifest(4, 16));
+        let ws = crate::Workspace::load(files);
+        let m = ws.files.iter().find(|f| f.path == "portolan.yaml").unwrap();
+        assert!(m.parsed.diags.is_empty(), "{:#?}", m.parsed.diags);
+        let man = ws.manifest.as_ref().unwrap();
+        assert_eq!(man.zones.len(), 5, "four zones and the DMZ");
+        let an = crate::reach::Analyzer::new(&ws);
+        let rep = crate::policy::check(&an);
+        let ids: Vec<&str> = rep.entries.iter().map(|e| e.id.as_str()).filter(|id| !id.starts_with("matrix:")).collect();
+        assert_eq!(ids.len(), 16, "{ids:?}");
+        assert!(rep.entries.iter().all(|e| e.status != "not checked"), "{:#?}", rep.entries.iter().filter(|e| e.status == "not checked").collect::<Vec<_>>());
+        assert!(rep.entries.iter().any(|e| e.status == "holds"));
+        assert!(rep.entries.iter().any(|e| e.status.contains("violated")));
+        assert!(rep.entries.iter().any(|e| e.id.starts_with("matrix:")));
     }
 }

@@ -516,15 +516,42 @@ impl<'a> Analyzer<'a> {
         // (the rest of its way is recorded in the path region: the reply's route cells and
         // where the reply enters). The routing cells of such sources that enter at the same
         // places are one cell, walked together.
+        //
+        // A source on a subnet enters on the subnets' devices (or is a device itself); the
+        // rest of its way depends on it only through the path region too. Its routing cells
+        // with the same devices on link, the same owner and the same local and broadcast
+        // standing are one cell (a zone of subnets, hosts cut out by a scan, are walked
+        // together); the entry is found for each walked packet, as it also depends on the
+        // destination (the same subnet is reached directly).
         let mut plan: Vec<(Ranges, &[(u128, u128)], Option<Vec<Entry>>)> = Vec::new();
         let mut outside: Vec<(bool, Vec<Entry>, Vec<(u128, u128)>)> = Vec::new();
+        type OnLinkSig = (bool, Option<(usize, u16)>, Vec<(usize, u16)>, bool, bool);
+        let mut inside: Vec<(OnLinkSig, Vec<(u128, u128)>)> = Vec::new();
+        let by_addrs = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_)));
         for &sa in &src_cells {
-            let off_link = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_))) && {
-                let a = space::u128_to_addr(sa.0);
-                self.net.on_link(a).is_empty() && !self.net.devices.iter().any(|d| d.is_local(a))
-            };
-            if !off_link {
+            if !matches!(from_ep, Endpoint::Addrs(_)) {
                 plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));
+                continue;
+            }
+            let a = space::u128_to_addr(sa.0);
+            let local = self.net.devices.iter().any(|d| d.is_local(a));
+            let outside_net = self.net.on_link(a).is_empty() && !local;
+            if outside_net && !by_addrs {
+                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));
+                continue;
+            }
+            if !outside_net {
+                let sig: OnLinkSig = (
+                    v4(sa.0),
+                    self.net.owners.get(&sa.0).copied(),
+                    self.net.on_link(a).to_vec(),
+                    local,
+                    self.net.devices.iter().any(|d| d.is_broadcast(a)),
+                );
+                match inside.iter_mut().find(|(x, _)| *x == sig) {
+                    Some((_, r)) => r.push(sa),
+                    None => inside.push((sig, vec![sa])),
+                }
                 continue;
             }
             let at = device::outside_entries(&self.net, space::u128_to_addr(sa.0));
@@ -532,6 +559,9 @@ impl<'a> Analyzer<'a> {
                 Some((_, _, r)) => r.push(sa),
                 None => outside.push((v4(sa.0), at, vec![sa])),
             }
+        }
+        for (_, r) in inside {
+            plan.push((Ranges::from_ranges(r), dst_cells.as_slice(), None));
         }
         for (_, at, r) in outside {
             plan.push((Ranges::from_ranges(r), coarse_dst.as_slice(), Some(at)));

@@ -668,12 +668,36 @@ mod regions {
         check(&ws, "internet", "0.0.0.0/0", "any", 400);
         check(&ws, "internet", "10.0.0.0/8", "tcp", 300);
         check(&ws, &net.employees, "10.0.0.0/8", "any", 200);
+        // Sources over many subnets, hosts cut out by a scan: cells of sources on the same
+        // devices' subnets are walked together.
+        let mut files = net.input_files();
+        files.push(net.vuln_scan(200, 3));
+        let ws = Workspace::load(files);
+        check(&ws, "10.0.0.0/8", "10.0.0.0/8", "any", 300);
+        check(&ws, "10.0.0.0/8", "internet", "tcp", 100);
         // The transit links between the routers of a deeper tree: whether a reply could come
         // back through another router depends on each address there.
         let net = crate::synth::Network::generate(30, 600, 120, 7);
         let ws = Workspace::load(net.input_files());
         check(&ws, &net.employees, "10.240.0.0/24", "udp", 300);
         check(&ws, "internet", "10.240.0.0/24", "tcp", 100);
+    }
+
+    /// Sources on two routers' subnets, asked as one range: a packet from each enters at its
+    /// own router. `a` drops what `b` forwards, and neither answers, so only the entry tells
+    /// the two subnets apart.
+    #[test]
+    fn sources_on_different_routers_are_not_walked_together() {
+        let drop_all = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let pass_all = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let mut ws = Workspace::load(vec![InputFile::new("a/rules", drop_all), InputFile::new("b/rules", pass_all)]);
+        give(&mut ws, "a", &[("eth0", "10.9.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+        give(&mut ws, "b", &[("eth0", "10.9.0.2/24"), ("eth1", "10.2.0.1/24")], &[]);
+        check(&ws, "10.1.0.0-10.2.0.255", "10.9.0.0/24", "udp", 300);
+        let r = ask(&ws, "10.1.0.0-10.2.0.255", "10.9.0.50", "udp", Some("53"));
+        let of = |host: &str| r.results.iter().find(|x| x.covers.contains(host)).map(|x| x.reason.as_str()).unwrap_or_default();
+        assert!(of("10.1.0.2-").contains("dropped at a"), "{r:#?}");
+        assert!(of("10.2.0.2-").contains("passes b"), "{r:#?}");
     }
 
     #[test]
