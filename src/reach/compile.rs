@@ -239,6 +239,9 @@ pub struct CDevice {
     pub route_cuts: Vec<u128>,
     /// Routes ordered for lookup: longest prefix first, then lowest metric.
     pub routes: Vec<CRoute>,
+    /// The route [`CDevice::lookup_idx`] finds in each cell of `route_cuts` (the addresses
+    /// below the first cut, then from each cut on); empty until compiled.
+    pub route_at: Vec<Option<u32>>,
     /// Rulesets (empty without a firewall).
     pub rulesets: Vec<CRuleset>,
     /// Hooked rulesets per hook, in priority order.
@@ -320,6 +323,15 @@ impl CDevice {
     /// Index of the longest-prefix-match route (routes are sorted longest prefix first).
     pub fn lookup_idx(&self, dst: IpAddr) -> Option<usize> {
         let v = space::addr_to_u128(dst);
+        if self.route_at.len() == self.route_cuts.len() + 1 {
+            // Every route's span starts and ends at cuts: one route per cell.
+            return self.route_at[self.route_cuts.partition_point(|&c| c <= v)].map(|i| i as usize);
+        }
+        self.lookup_scan(v)
+    }
+
+    /// [`CDevice::lookup_idx`] by trying the routes in order.
+    pub(crate) fn lookup_scan(&self, v: u128) -> Option<usize> {
         self.routes.iter().position(|r| r.span.0 <= v && v <= r.span.1)
     }
 
@@ -664,12 +676,14 @@ fn compile_device(dev: &Device) -> CDevice {
         local,
         route_cuts: Vec::new(),
         routes,
+        route_at: Vec::new(),
         rulesets: Vec::new(),
         hooks: Vec::new(),
         has_firewall: dev.firewall.is_some(),
         stateful: dev.firewall.as_ref().is_some_and(|f| f.stateful),
     };
     c.route_cuts = device_route_cuts(&c);
+    c.route_at = std::iter::once(0).chain(c.route_cuts.iter().copied()).map(|v| c.lookup_scan(v).map(|i| i as u32)).collect();
     if let Some(fw) = &dev.firewall {
         let local = c.local_ranges();
         let has_iface_data = c.has_iface_data;

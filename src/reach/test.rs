@@ -867,3 +867,24 @@ fn protocol_cells_group_what_walks_treat_alike() {
     }
     assert_eq!(covered, 254 + 2 * 256);
 }
+
+/// The route found per routing cell is the route the longest-prefix scan finds, at every
+/// route's and subnet's edges and just outside them, on every device of a generated estate.
+#[test]
+fn route_lookup_by_cell_matches_the_scan() {
+    let ws = Workspace::load(crate::synth::Network::generate(30, 600, 120, 7).input_files());
+    let an = Analyzer::new(&ws);
+    for d in &an.network().devices {
+        assert_eq!(d.route_at.len(), d.route_cuts.len() + 1, "{}", d.name);
+        let mut probes: Vec<u128> = vec![0, u128::MAX];
+        for r in &d.routes {
+            probes.extend([r.span.0, r.span.1, r.span.0.wrapping_sub(1), r.span.1.wrapping_add(1)]);
+        }
+        for &c in &d.route_cuts {
+            probes.extend([c, c.wrapping_sub(1)]);
+        }
+        for v in probes {
+            assert_eq!(d.lookup_idx(crate::space::u128_to_addr(v)), d.lookup_scan(v), "{} at {v}", d.name);
+        }
+    }
+}

@@ -83,6 +83,7 @@ fn device(chains: Vec<(Option<Action>, Vec<CRule>)>) -> CDevice {
         local: vec![],
         route_cuts: vec![],
         routes: vec![],
+        route_at: vec![],
         rulesets,
         hooks: vec![],
         has_firewall: true,
