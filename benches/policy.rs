@@ -16,6 +16,9 @@ mod bench {
     use portolan::Workspace;
 
     const SEED: u64 = 1;
+    // Devices, zones, assertions; larger sizes take seconds to minutes per run and are measured
+    // once with PORTOLAN_POLICY_ONCE (BENCHMARKS.md).
+    const SIZES: &[(usize, usize, usize)] = &[(10, 5, 20)];
 
     fn estate(devices: usize, zones: usize, assertions: usize) -> (Network, Workspace) {
         let net = Network::generate(devices, devices * 100, devices * 10, SEED);
@@ -76,7 +79,7 @@ mod bench {
         let mut g = c.benchmark_group("policy");
         g.sample_size(10);
         g.measurement_time(Duration::from_secs(10));
-        for (devices, zones, assertions) in [(10, 5, 20)] {
+        for &(devices, zones, assertions) in SIZES {
             let (_, ws) = estate(devices, zones, assertions);
             g.bench_function(BenchmarkId::new("new + check", format!("{devices} devices, {zones} zones, {assertions} assertions")), |b| {
                 b.iter(|| policy::check(&Analyzer::new(&ws)))

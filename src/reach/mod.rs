@@ -523,9 +523,14 @@ impl<'a> Analyzer<'a> {
         // standing are one cell (a zone of subnets, hosts cut out by a scan, are walked
         // together); the entry is found for each walked packet, as it also depends on the
         // destination (the same subnet is reached directly).
-        let mut plan: Vec<(Ranges, &[(u128, u128)], Option<Vec<Entry>>)> = Vec::new();
-        let mut outside: Vec<(bool, Vec<Entry>, Vec<(u128, u128)>)> = Vec::new();
+        // (sources, their destination cells, their entries when known)
+        type PlanRow<'c> = (Ranges, &'c [(u128, u128)], Option<Vec<Entry>>);
+        // (IPv4, entries, routing cells)
+        type OutsideCell = (bool, Vec<Entry>, Vec<(u128, u128)>);
+        // (IPv4, owner, devices on link, a device's own address, a broadcast address)
         type OnLinkSig = (bool, Option<(usize, u16)>, Vec<(usize, u16)>, bool, bool);
+        let mut plan: Vec<PlanRow> = Vec::new();
+        let mut outside: Vec<OutsideCell> = Vec::new();
         let mut inside: Vec<(OnLinkSig, Vec<(u128, u128)>)> = Vec::new();
         let by_addrs = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_)));
         for &sa in &src_cells {
