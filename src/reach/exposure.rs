@@ -9,7 +9,7 @@
 //! address and every scanned host stands alone, and the answer is exact over all packets
 //! (see [`super`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::model::{Host, PortState};
@@ -102,6 +102,7 @@ impl Analyzer<'_> {
     /// Everything each origin can reach.
     pub fn exposure(&self, origins: &[Origin]) -> ExposureReport {
         let hosts = scanned_hosts(self);
+        let by_addr = hosts_by_addr(&hosts);
         let internal = self.internal_space_with(&hosts);
         let all_protos = Ranges::range(0, 255);
         let mut exposures = Vec::new();
@@ -205,10 +206,10 @@ impl Analyzer<'_> {
                     } else {
                         format!("protocols {}-{}", proto_atom.0, proto_atom.1)
                     };
-                    let (ip, host) = self.dst_label(dst_atom, &hosts);
+                    let (ip, host) = self.dst_label(dst_atom, &hosts, &by_addr);
                     let ports_text = if first.has_ports || first.icmp { port_list(&ports) } else { String::new() };
                     let (service, scan) = if dst_atom.0 == dst_atom.1 {
-                        scan_facts(&hosts, space::u128_to_addr(dst_atom.0), p, &ports, first.has_ports, &o.name)
+                        scan_facts(&hosts, &by_addr, space::u128_to_addr(dst_atom.0), p, &ports, first.has_ports, &o.name)
                     } else {
                         (None, Vec::new())
                     };
@@ -218,7 +219,7 @@ impl Analyzer<'_> {
                     // Behind a port forward, the service is the translated destination's.
                     let (service, scan) = match forwarded_to(&own.hops) {
                         Some((a, port)) if first.has_ports => {
-                            let (s2, mut f2) = scan_facts(&hosts, a, p, &Ranges::single(port as u128), true, &o.name);
+                            let (s2, mut f2) = scan_facts(&hosts, &by_addr, a, p, &Ranges::single(port as u128), true, &o.name);
                             let mut f = scan;
                             f.append(&mut f2);
                             (service.or(s2.map(|s| format!("{s} on {a} behind the port forward"))), f)
@@ -329,16 +330,19 @@ impl Analyzer<'_> {
     }
 
     /// Address and name of a destination class.
-    fn dst_label(&self, atom: (u128, u128), hosts: &[(String, Host)]) -> (String, Option<String>) {
+    fn dst_label(&self, atom: (u128, u128), hosts: &[(String, Host)], by_addr: &HashMap<IpAddr, Vec<usize>>) -> (String, Option<String>) {
         if atom.0 != atom.1 {
             return (describe_ranges(&Ranges::range(atom.0, atom.1)), None);
         }
         let a = space::u128_to_addr(atom.0);
-        if let Some(d) = self.net.devices.iter().find(|d| d.is_local(a)) {
+        // The first device in model order that has the address (every device has a loopback
+        // address; the others by the owners' index).
+        let device = if a.is_loopback() { self.net.devices.first() } else { self.net.owners.get(&atom.0).map(|&(d, _)| &self.net.devices[d]) };
+        if let Some(d) = device {
             return (a.to_string(), Some(d.name.clone()));
         }
         let declared = self.ws.manifest.as_ref().and_then(|m| m.hosts.iter().find(|h| h.ips.contains(&a)).map(|h| h.name.clone()));
-        let name = declared.or_else(|| hosts.iter().find(|(_, h)| h.addrs.contains(&a)).and_then(|(_, h)| h.names.first().cloned()));
+        let name = declared.or_else(|| by_addr.get(&a).and_then(|ix| ix.first()).and_then(|&i| hosts[i].1.names.first().cloned()));
         (a.to_string(), name)
     }
 }
@@ -422,13 +426,35 @@ fn describe_ranges(r: &Ranges) -> String {
 
 /// What scans saw on the exposed ports of one address: the service names of open ports, and
 /// every scan fact that contradicts the configs (a port they allow that the scan saw filtered).
-fn scan_facts(hosts: &[(String, Host)], a: IpAddr, p: u8, ports: &Ranges, has_ports: bool, origin: &str) -> (Option<String>, Vec<String>) {
+/// For each address, the scanned hosts that have it (indices into `hosts`, in input order).
+fn hosts_by_addr(hosts: &[(String, Host)]) -> HashMap<IpAddr, Vec<usize>> {
+    let mut m: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+    for (i, (_, h)) in hosts.iter().enumerate() {
+        for a in &h.addrs {
+            let v = m.entry(*a).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
+    m
+}
+
+fn scan_facts(
+    hosts: &[(String, Host)],
+    by_addr: &HashMap<IpAddr, Vec<usize>>,
+    a: IpAddr,
+    p: u8,
+    ports: &Ranges,
+    has_ports: bool,
+    origin: &str,
+) -> (Option<String>, Vec<String>) {
     let mut services = Vec::new();
     let mut facts = Vec::new();
     if !has_ports {
         return (None, facts);
     }
-    for (file, h) in hosts.iter().filter(|(_, h)| h.addrs.contains(&a)) {
+    for (file, h) in by_addr.get(&a).into_iter().flatten().map(|&i| &hosts[i]) {
         for s in h.services.iter().filter(|s| s.proto == p && ports.contains(s.port as u128)) {
             let what = [s.name.clone(), s.product.clone(), s.version.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
             match s.state {
