@@ -666,7 +666,9 @@ impl<'a> Analyzer<'a> {
         let only = |ps: &[u8]| protos.intersect(&Ranges::from_ranges(ps.iter().map(|&p| (p as u128, p as u128)).collect()));
         let ports = port.cloned().unwrap_or_else(|| Ranges::range(0, 65535));
         let zero = Ranges::single(0);
-        let special = only(&[proto::TCP, proto::UDP, proto::SCTP, proto::UDPLITE, proto::DCCP, proto::ICMP, proto::ICMPV6]);
+        // The protocols whose header carries ports, TCP aside.
+        let udp_like: Vec<u8> = (0..=255u8).filter(|&p| proto::has_ports(p) && p != proto::TCP).collect();
+        let special = only(&[proto::TCP, proto::ICMP, proto::ICMPV6]).union(&only(&udp_like));
         let mut out = Vec::new();
         let other = protos.difference(&special);
         if !other.is_empty() {
@@ -692,7 +694,7 @@ impl<'a> Analyzer<'a> {
         if !tcp.is_empty() {
             out.push((tcp, sports.clone(), ports.clone(), zero.clone()));
         }
-        let udp_like = only(&[proto::UDP, proto::SCTP, proto::UDPLITE, proto::DCCP]);
+        let udp_like = only(&udp_like);
         if !udp_like.is_empty() {
             out.push((udp_like, sports.clone(), ports, zero));
         }
