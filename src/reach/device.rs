@@ -63,7 +63,7 @@ pub enum CondRec {
         /// Packet at the time.
         pkt: Packet,
         /// (ruleset, rule, held).
-        checks: std::rc::Rc<[(u32, u32, bool)]>,
+        checks: Vec<(u32, u32, bool)>,
     },
     /// A value test outside rules (source NAT keeps a port inside its range).
     Range {
@@ -144,7 +144,7 @@ pub enum Fate {
         /// The deciding rule.
         at: RuleLoc,
         /// `drop`, `reject`, or `unknown` for an unmodelled action that possibly stops it.
-        how: String,
+        how: &'static str,
     },
     /// Addressed to a broadcast address of one of the device's subnets: not forwarded, and
     /// neither TCP nor ICMP echo answers a broadcast (the kernel's default
@@ -229,6 +229,13 @@ enum Step {
     Done(Live, Fate),
 }
 
+/// A packet's branches within one device: almost always one, kept without allocating.
+type Lives = smallvec::SmallVec<[Live; 1]>;
+/// How a hook leaves a packet's branches.
+type Steps = smallvec::SmallVec<[Step; 1]>;
+/// The ways through one device.
+pub type Passes = smallvec::SmallVec<[DevPass; 1]>;
+
 fn ap(p: &Packet, d: Dim, port: Dim) -> (IpAddr, u16) {
     (p.addr(d), p.get(port) as u16)
 }
@@ -267,7 +274,7 @@ fn owner(net: &CNetwork, a: IpAddr) -> Option<(usize, u16)> {
 
 /// Process a packet through one device. `iif = None` means the device sent it. `reply` holds
 /// the connection's NAT at this device when the packet is a reply.
-pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>, track: Track) -> Vec<DevPass> {
+pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply: Option<&ConnNat>, track: Track) -> Passes {
     let dev = &net.devices[dev_idx];
     let mut pkt = pkt;
     let base_state = match reply {
@@ -297,7 +304,7 @@ pub fn pass(net: &CNetwork, dev_idx: usize, iif: Option<u16>, pkt: Packet, reply
         untracked: false,
         track,
     };
-    let mut out = Vec::new();
+    let mut out = Passes::new();
     let mut l = start;
     let lo_id = dev.ifaces.id("lo").unwrap_or(0);
     l.pkt.set(Dim::Iif, iif.unwrap_or(lo_id) as u128);
@@ -346,7 +353,10 @@ fn note_route_cell(dev: &CDevice, l: &mut Live) {
 
 /// Routing decision: `Ok(None)` = local delivery, `Ok(Some((oif, gw)))` = forward,
 /// `Err(route)` = no route / discarding route.
-fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Option<usize>> {
+type Routed = Result<Option<(u16, Option<IpAddr>)>, Option<usize>>;
+
+/// The routing decision for `dst` (see [`Routed`]).
+fn route(dev: &CDevice, dst: IpAddr) -> Routed {
     if dev.is_local(dst) || dev.is_broadcast(dst) {
         return Ok(None);
     }
@@ -367,9 +377,9 @@ fn route(dev: &CDevice, dst: IpAddr) -> Result<Option<(u16, Option<IpAddr>)>, Op
     }
 }
 
-fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Vec<DevPass>) {
+fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Passes) {
     let dev = &net.devices[dev_idx];
-    let mut steps = run_hook(dev, dev_idx, Hook::Prerouting, vec![l], reply, Some(iif));
+    let mut steps = run_hook(dev, dev_idx, Hook::Prerouting, l, reply, Some(iif));
     for s in steps.drain(..) {
         let mut l = match s {
             Step::Done(l, fate) => {
@@ -390,7 +400,7 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
             continue;
         }
         let decided = route(dev, l.pkt.addr(Dim::Dst));
-        let targets: Vec<(Result<Option<(u16, Option<IpAddr>)>, Option<usize>>, Live)> =
+        let targets: smallvec::SmallVec<[(Routed, Live); 1]> =
             if matches!(decided, Err(None)) && !dev.has_iface_data && dev.routes.is_empty() {
                 // Without interface or route data the device is assumed to forward the packet; the
                 // output interface is unknown, so every interface name is tried.
@@ -405,13 +415,13 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
                     })
                     .collect()
             } else {
-                vec![(decided, l)]
+                smallvec::smallvec![(decided, l)]
             };
         for (decided, l) in targets {
         let mut l = l;
         match decided {
             Ok(None) => {
-                for s in run_hook(dev, dev_idx, Hook::Input, vec![l], reply, Some(iif)) {
+                for s in run_hook(dev, dev_idx, Hook::Input, l, reply, Some(iif)) {
                     let (mut l, fate) = match s {
                         Step::Done(l, f) => (l, f),
                         Step::Live(l) => (l, Fate::Delivered),
@@ -424,11 +434,11 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
             }
             Ok(Some((oif, gw))) => {
                 l.pkt.set(Dim::Oif, oif as u128);
-                for s in run_hook(dev, dev_idx, Hook::Forward, vec![l], reply, Some(iif)) {
+                for s in run_hook(dev, dev_idx, Hook::Forward, l, reply, Some(iif)) {
                     match s {
                         Step::Done(l, f) => out.push(finish(dev_idx, Some(iif), Some(oif), "forward", arrived, l, f)),
                         Step::Live(l) => {
-                            for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, Some(iif)) {
+                            for s in run_hook(dev, dev_idx, Hook::Postrouting, l, reply, Some(iif)) {
                                 let (mut l, fate) = match s {
                                     Step::Done(l, f) => (l, f),
                                     Step::Live(l) => (l, Fate::Forwarded { oif, gw }),
@@ -448,7 +458,7 @@ fn arrive(net: &CNetwork, dev_idx: usize, iif: u16, l: Live, arrived: Packet, re
     }
 }
 
-fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Vec<DevPass>) {
+fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Option<&ConnNat>, out: &mut Passes) {
     let dev = &net.devices[dev_idx];
     let mut l = l;
     note_route_cell(dev, &mut l);
@@ -462,7 +472,7 @@ fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Op
         }
     };
     l.pkt.set(Dim::Oif, oif0 as u128);
-    for s in run_hook(dev, dev_idx, Hook::Output, vec![l], reply, None) {
+    for s in run_hook(dev, dev_idx, Hook::Output, l, reply, None) {
         let mut l = match s {
             Step::Done(l, f) => {
                 out.push(finish(dev_idx, None, Some(oif0), "output", arrived, l, f));
@@ -480,12 +490,12 @@ fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Op
                 // Sent to itself: loops back through lo into INPUT.
                 let lo = dev.ifaces.id("lo").unwrap_or(0);
                 l.pkt.set(Dim::Oif, lo as u128);
-                for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, None) {
+                for s in run_hook(dev, dev_idx, Hook::Postrouting, l, reply, None) {
                     match s {
                         Step::Done(l, f) => out.push(finish(dev_idx, None, Some(lo), "output", arrived, l, f)),
                         Step::Live(mut l) => {
                             l.pkt.set(Dim::Iif, lo as u128);
-                            for s in run_hook(dev, dev_idx, Hook::Input, vec![l], reply, Some(lo)) {
+                            for s in run_hook(dev, dev_idx, Hook::Input, l, reply, Some(lo)) {
                                 let (mut l, fate) = match s {
                                     Step::Done(l, f) => (l, f),
                                     Step::Live(l) => (l, Fate::Delivered),
@@ -501,7 +511,7 @@ fn originate(net: &CNetwork, dev_idx: usize, l: Live, arrived: Packet, reply: Op
             }
             Ok(Some((oif, gw))) => {
                 l.pkt.set(Dim::Oif, oif as u128);
-                for s in run_hook(dev, dev_idx, Hook::Postrouting, vec![l], reply, None) {
+                for s in run_hook(dev, dev_idx, Hook::Postrouting, l, reply, None) {
                     let (mut l, fate) = match s {
                         Step::Done(l, f) => (l, f),
                         Step::Live(l) => (l, Fate::Forwarded { oif, gw }),
@@ -554,11 +564,11 @@ fn family_ok(b: crate::model::Family, p: &Packet) -> bool {
 }
 
 /// Run every ruleset attached to `hook`, in order, over the live branches.
-fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: Option<&ConnNat>, iif: Option<u16>) -> Vec<Step> {
-    let mut live = live;
-    let mut done: Vec<Step> = Vec::new();
+fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, l: Live, reply: Option<&ConnNat>, iif: Option<u16>) -> Steps {
+    let mut live: Lives = smallvec::smallvec![l];
+    let mut done = Steps::new();
     for b in dev.bindings(hook) {
-        let mut next = Vec::new();
+        let mut next = Lives::new();
         for mut l in live {
             if !family_ok(b.family, &l.pkt) {
                 next.push(l);
@@ -578,7 +588,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                 continue;
             }
             let outcome = eval_attached(dev, b.ruleset, &l.pkt);
-            l.track.conds.push(CondRec::Rules { dev: dev_idx, map: l.track.map, pkt: l.pkt, checks: outcome.checks.into() });
+            l.track.conds.push(CondRec::Rules { dev: dev_idx, map: l.track.map, pkt: l.pkt, checks: outcome.checks });
             let uncertain = outcome.exits.len() > 1;
             let n = outcome.exits.len();
             let mut l = Some(l);
@@ -600,8 +610,8 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                 l2.decisions.push(Decision { exit, uncertain });
                 match action {
                     Action::Accept => next.push(l2),
-                    Action::Drop => done.push(Step::Done(l2, Fate::Dropped { at, how: "drop".into() })),
-                    Action::Reject(_) => done.push(Step::Done(l2, Fate::Dropped { at, how: "reject".into() })),
+                    Action::Drop => done.push(Step::Done(l2, Fate::Dropped { at, how: "drop" })),
+                    Action::Reject(_) => done.push(Step::Done(l2, Fate::Dropped { at, how: "reject" })),
                     Action::Dnat(t) if b.stage == Stage::DstNat => {
                         let before = ap(&l2.pkt, Dim::Dst, Dim::Dport);
                         apply_nat(&mut l2.pkt, &t, true, &mut l2.track);
@@ -627,7 +637,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                                 next.push(l2);
                             }
                             // The kernel drops redirected packets when the interface has no address.
-                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "redirect without address".into() })),
+                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "redirect without address" })),
                         }
                     }
                     Action::Snat(t) if b.stage == Stage::SrcNat => {
@@ -654,7 +664,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                                 l2.doubts.push((dev_idx, at));
                                 next.push(l2);
                             }
-                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "masquerade without address".into() })),
+                            None => done.push(Step::Done(l2, Fate::Dropped { at, how: "masquerade without address" })),
                         }
                     }
                     // An action that does not belong to this stage, or is not modelled: its effect is
@@ -663,7 +673,7 @@ fn run_hook(dev: &CDevice, dev_idx: usize, hook: Hook, live: Vec<Live>, reply: O
                         if !l2.doubts.contains(&(dev_idx, at)) {
                             l2.doubts.push((dev_idx, at));
                         }
-                        done.push(Step::Done(l2.clone(), Fate::Dropped { at, how: "unknown".into() }));
+                        done.push(Step::Done(l2.clone(), Fate::Dropped { at, how: "unknown" }));
                         next.push(l2);
                     }
                 }
@@ -835,6 +845,9 @@ pub struct Trace {
     pub note: Option<String>,
 }
 
+/// Devices a path is given room for at once (most paths cross fewer; a longer one grows).
+const PASSES: usize = 8;
+
 /// Every possible path of `pkt` from an entry point.
 pub fn walk(net: &CNetwork, start: &Entry, pkt: Packet) -> Vec<Trace> {
     let map = identity_map();
@@ -842,14 +855,14 @@ pub fn walk(net: &CNetwork, start: &Entry, pkt: Packet) -> Vec<Trace> {
     match start {
         Entry::Direct => out.push(Trace { passes: vec![], delivered: true, note: None }),
         Entry::Nowhere => out.push(Trace { passes: vec![], delivered: true, note: Some("no modelled device is on the path".into()) }),
-        Entry::Device(d) => walk_from(net, *d, None, pkt, map, vec![], &mut out),
-        Entry::Arrive(d, Some(i)) => walk_from(net, *d, Some(*i), pkt, map, vec![], &mut out),
+        Entry::Device(d) => walk_from(net, *d, None, pkt, map, Vec::with_capacity(PASSES), &mut out),
+        Entry::Arrive(d, Some(i)) => walk_from(net, *d, Some(*i), pkt, map, Vec::with_capacity(PASSES), &mut out),
         Entry::Arrive(d, None) => {
             let dev = &net.devices[*d];
             let note = format!("{}: input interface unknown (no interface data)", dev.name);
             for i in dev.ifaces.all() {
                 let before = out.len();
-                walk_from(net, *d, Some(i), pkt, map, vec![], &mut out);
+                walk_from(net, *d, Some(i), pkt, map, Vec::with_capacity(PASSES), &mut out);
                 for t in &mut out[before..] {
                     if let Some(p) = t.passes.first_mut() {
                         p.notes.push(note.clone());
@@ -945,7 +958,7 @@ pub fn walk_reply(net: &CNetwork, fwd: &Trace) -> Vec<Trace> {
             });
         }
     }
-    reply_from(net, fwd, fwd.passes.len(), first_reply, reply_map(&last.track.map), vec![], &mut out);
+    reply_from(net, fwd, fwd.passes.len(), first_reply, reply_map(&last.track.map), Vec::with_capacity(fwd.passes.len()), &mut out);
     out
 }
 
