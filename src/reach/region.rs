@@ -62,6 +62,40 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
     relevant.then(|| PacketSet::from_disjoint_cubes(out))
 }
 
+/// Whether the image of `set` under [`mapped`] may share a packet with `region`, tested on the
+/// boxes without building the image: `false` means that subtracting the image from `region`
+/// changes nothing. A cube's image meets a cube of the region only if every dimension the cube
+/// constrains either holds for the packet then (a constant one) or overlaps the region's range
+/// of the first packet's dimension it comes from.
+fn may_meet(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16, region: &PacketSet) -> bool {
+    set.cubes().iter().any(|cube| {
+        let mut fixed = true;
+        for d in Dim::ALL {
+            if !cube.is_constrained(d) {
+                continue;
+            }
+            let r = cube.get(d);
+            match map[d as usize] {
+                Source::Orig(x) if varying & (1 << x as usize) != 0 => fixed = false,
+                _ => {
+                    if !r.contains(pkt.get(d)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        fixed
+            || region.cubes().iter().any(|rc| {
+                Dim::ALL.iter().all(|&d| match map[d as usize] {
+                    Source::Orig(x) if cube.is_constrained(d) && varying & (1 << x as usize) != 0 => {
+                        cube.get(d).intersects(rc.get(x))
+                    }
+                    _ => true,
+                })
+            })
+    })
+}
+
 /// The packets of `within` that take the same way as the walked packet, given every decision
 /// recorded on all its possible paths.
 ///
@@ -92,6 +126,9 @@ pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec> + Clo
                         }
                         let Some(rule) = d.rulesets.get(rs as usize).and_then(|x| x.rules.get(r as usize)) else { continue };
                         if rule.dims & live == 0 {
+                            continue;
+                        }
+                        if !held && !may_meet(&rule.set, map, pkt, varying, &region) {
                             continue;
                         }
                         let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };
