@@ -45,7 +45,7 @@ mod bench {
     fn some_rule(rep: &attack::AttackReport) -> Option<Edit> {
         rep.attack_paths.iter().flat_map(|p| p.steps.iter()).flat_map(|s| s.hops.iter()).find_map(|h| {
             let r = h.rule.as_ref()?;
-            (r.line > 0 && r.action == "accept").then(|| Edit::DeleteRule { file: r.file.clone(), line: r.line })
+            (r.line > 0 && &*r.action == "accept").then(|| Edit::DeleteRule { file: r.file.to_string(), line: r.line })
         })
     }
 

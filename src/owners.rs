@@ -124,7 +124,7 @@ pub fn assign(m: Option<&Manifest>, f: &Facts) -> String {
 pub fn deciding_devices(hops: &[crate::report::Hop]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for h in hops.iter().filter(|h| h.rule.is_some()) {
-        if !out.contains(&h.device.as_str()) {
+        if !out.contains(&&*h.device) {
             out.push(&h.device);
         }
     }

@@ -63,7 +63,7 @@ fn test_filters_match_batfish_on_example_hosts() {
         if line == "default" {
             assert!(rule.action.starts_with("default"), "{node} {filter}: {rule:?}");
         } else {
-            assert_eq!(rule.text, line, "{node} {filter}");
+            assert_eq!(&*rule.text, line, "{node} {filter}");
         }
     }
 }

@@ -193,7 +193,7 @@ fn flow(w: &Workspace, src: &str, dst: &str, proto: &str, port: &str) -> portola
 }
 
 fn deciding(r: &portolan::report::FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().find(|h| h.outcome == "dropped" || h.outcome.starts_with("drop")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.clone()))
+    r.hops.iter().find(|h| h.outcome == "dropped" || h.outcome.starts_with("drop")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.to_string()))
 }
 
 #[test]

@@ -297,11 +297,11 @@ fn denied_by_a_named_entry_and_by_the_implicit_deny() {
     let r = ask(&ws, "198.51.100.7", "192.0.2.1", "tcp", Some("23"));
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     let rule = r.results[0].hops[0].rule.as_ref().unwrap();
-    assert_eq!((rule.line, rule.text.as_str()), (line_of(&text, "deny   tcp any any eq telnet"), "deny   tcp any any eq telnet"));
+    assert_eq!((rule.line, &*rule.text), (line_of(&text, "deny   tcp any any eq telnet"), "deny   tcp any any eq telnet"));
     let r = ask(&ws, "198.51.100.7", "192.0.2.1", "tcp", Some("22"));
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     let rule = r.results[0].hops[0].rule.as_ref().unwrap();
-    assert_eq!(rule.text, "implicit deny at the end of ACL OUTSIDE-IN");
+    assert_eq!(&*rule.text, "implicit deny at the end of ACL OUTSIDE-IN");
     assert_eq!(rule.line, line_of(&text, "ip access-list extended OUTSIDE-IN"));
 }
 
@@ -338,7 +338,7 @@ fn stateless_replies_need_established() {
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     assert!(r.results[0].reason.contains("reply"), "{}", r.results[0].reason);
     let reply = r.results[0].hops.iter().find(|h| h.direction == "reply").expect("the reply is shown");
-    assert_eq!(reply.rule.as_ref().unwrap().text, "implicit deny at the end of ACL OUTSIDE-IN");
+    assert_eq!(&*reply.rule.as_ref().unwrap().text, "implicit deny at the end of ACL OUTSIDE-IN");
 }
 
 #[test]
@@ -384,19 +384,19 @@ fn two_routers_joined_by_a_subnet_and_static_routes() {
     assert_eq!(ws.network.devices.len(), 2);
     let r = ask(&ws, "10.1.0.5", "10.2.0.10", "tcp", Some("22"));
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
-    let devs: Vec<(&str, &str)> = r.results[0].hops.iter().map(|h| (h.device.as_str(), h.direction.as_str())).collect();
+    let devs: Vec<(&str, &str)> = r.results[0].hops.iter().map(|h| (&*h.device, &*h.direction)).collect();
     assert_eq!(devs, [("r1", "forward"), ("r2", "forward"), ("r2", "reply"), ("r1", "reply")]);
     let r = ask(&ws, "10.1.0.5", "10.2.0.10", "tcp", Some("23"));
     assert_eq!(r.verdict, Verdict::Denied);
-    let h = r.results[0].hops.iter().find(|h| h.device == "r2").unwrap();
-    assert_eq!(h.rule.as_ref().unwrap().text, "implicit deny at the end of ACL FROM-R1");
-    assert_eq!(h.rule.as_ref().unwrap().file, "r2.cfg");
+    let h = r.results[0].hops.iter().find(|h| &*h.device == "r2").unwrap();
+    assert_eq!(&*h.rule.as_ref().unwrap().text, "implicit deny at the end of ACL FROM-R1");
+    assert_eq!(&*h.rule.as_ref().unwrap().file, "r2.cfg");
     // Connections from r2's side leave unfiltered, but their replies meet FROM-R1, which has
     // no `established` entry: the stateless router drops them.
     let r = ask(&ws, "10.2.0.10", "10.1.0.5", "tcp", Some("23"));
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
-    let reply = r.results[0].hops.iter().find(|h| h.direction == "reply" && h.device == "r2").expect("the reply is shown");
-    assert_eq!((reply.outcome.as_str(), reply.rule.as_ref().unwrap().text.as_str()), ("dropped", "implicit deny at the end of ACL FROM-R1"));
+    let reply = r.results[0].hops.iter().find(|h| h.direction == "reply" && &*h.device == "r2").expect("the reply is shown");
+    assert_eq!((&*reply.outcome, &*reply.rule.as_ref().unwrap().text), ("dropped", "implicit deny at the end of ACL FROM-R1"));
 }
 
 fn row(src: &str, dst: &str, proto: &str, port: &str) -> TestRow {
@@ -423,7 +423,7 @@ fn acl_only_files_are_testable_filters() {
     let t = an.test_filter("ssh-only", &row("10.9.9.9", "192.0.2.1", "tcp", "22")).unwrap();
     assert_eq!(t.verdict, "allowed");
     let t = an.test_filter("ssh-only", &row("192.0.2.9", "192.0.2.1", "tcp", "22")).unwrap();
-    assert_eq!(t.rule.unwrap().text, "30 deny ip any any log");
+    assert_eq!(&*t.rule.unwrap().text, "30 deny ip any any log");
 }
 
 // ------------------------------------------------------------------------ corpus

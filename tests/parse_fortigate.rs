@@ -325,13 +325,13 @@ fn traffic_between_vdoms_crosses_both_policies() {
     let w = ws_text("vdom-link.conf", text("vdom-link.conf"));
     let names: Vec<&str> = w.network.devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["hq-fw/lab", "hq-fw/root"]);
-    let path = |r: &FlowResult| r.hops.iter().filter(|h| h.direction == "forward").map(|h| (h.device.clone(), h.rule.as_ref().map_or(0, |x| x.line))).collect::<Vec<_>>();
+    let path = |r: &FlowResult| r.hops.iter().filter(|h| h.direction == "forward").map(|h| (h.device.to_string(), h.rule.as_ref().map_or(0, |x| x.line))).collect::<Vec<_>>();
     let dev = |n: &str| n.to_string();
     // LAN to lab over SSH: root's policy 3, then lab's policy 1 (its `lan` holds 10.0.0.5).
     let r = flow(&w, "10.0.0.5", "10.50.0.20", "tcp", "22");
     assert_eq!(r.verdict.as_str(), "allowed", "{r:#?}");
     assert_eq!(path(&r), [(dev("hq-fw/root"), 108), (dev("hq-fw/lab"), 153)]);
-    assert!(r.hops.iter().any(|h| h.direction == "reply" && h.device == "hq-fw/root"));
+    assert!(r.hops.iter().any(|h| h.direction == "reply" && &*h.device == "hq-fw/root"));
     // 10.0.0.200 is in root's `lan` but not in lab's: root passes it, lab's implicit deny drops it.
     let r = flow(&w, "10.0.0.200", "10.50.0.20", "tcp", "22");
     assert_eq!(r.verdict.as_str(), "denied", "{r:#?}");
@@ -404,7 +404,7 @@ fn edge_without_bgp() -> Workspace {
 }
 
 fn stop(r: &FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().filter_map(|h| h.rule.as_ref()).next_back().map(|x| (x.line, x.text.clone()))
+    r.hops.iter().filter_map(|h| h.rule.as_ref()).next_back().map(|x| (x.line, x.text.to_string()))
 }
 
 #[test]

@@ -233,7 +233,7 @@ fn flow(w: &Workspace, src: &str, dst: &str, proto: &str, port: &str) -> FlowRes
 
 /// The line of the rule that stopped the first packet.
 fn stopped_at(r: &FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().find(|h| matches!(h.outcome.as_str(), "dropped" | "rejected")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.clone()))
+    r.hops.iter().find(|h| matches!(&*h.outcome, "dropped" | "rejected")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.to_string()))
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn srx_zone_policies_nat_and_sessions() {
         assert_eq!(r.verdict.as_str(), "allowed", "{file}: {r:?}");
         assert!(r.hops.iter().any(|h| h.nat.iter().any(|n| n.kind == "masquerade" && n.to.starts_with("203.0.113.1:"))), "{r:?}");
         let reply = r.hops.iter().find(|h| h.direction == "reply").expect("the reply is followed");
-        assert!(reply.decisions.iter().any(|d| d.text == "replies of permitted sessions (stateful firewall)"), "{reply:?}");
+        assert!(reply.decisions.iter().any(|d| &*d.text == "replies of permitted sessions (stateful firewall)"), "{reply:?}");
         // Internet → 203.0.113.1:8080: destination NAT to the DMZ web server's port 80, and the
         // policy matches the translated destination (policy `web`).
         let r = flow(&w, "100.64.5.7", "203.0.113.1", "tcp", "8080");
@@ -268,7 +268,7 @@ fn srx_zone_policies_nat_and_sessions() {
         assert_eq!(flow(&w, "10.1.0.5", "10.2.0.10", "udp", "53").verdict.as_str(), "allowed");
         let r = flow(&w, "10.1.0.5", "10.2.0.10", "tcp", "80");
         assert_eq!(r.verdict.as_str(), "denied");
-        assert!(r.hops.iter().any(|h| h.rule.as_ref().is_some_and(|x| x.text.contains("deny-all") && x.action == "default drop")), "{r:?}");
+        assert!(r.hops.iter().any(|h| h.rule.as_ref().is_some_and(|x| x.text.contains("deny-all") && &*x.action == "default drop")), "{r:?}");
         // To the device: ssh from trust (host-inbound ssh), not from untrust (ping only).
         assert_eq!(flow(&w, "10.1.0.5", "10.1.0.1", "tcp", "22").verdict.as_str(), "allowed");
         assert_eq!(flow(&w, "100.64.5.7", "203.0.113.1", "tcp", "22").verdict.as_str(), "denied");
@@ -337,7 +337,7 @@ fn filter_only_file_is_testable_and_implicit_discard_is_named() {
     assert_eq!(t.verdict, "allowed");
     let t = a.test_filter("WAN6-IN", &row("2001:db8:99::1", "2001:db8:10::81", "tcp", "443")).expect("answer");
     assert_eq!(t.verdict, "denied");
-    assert!(t.rule.as_ref().is_some_and(|r| r.text == "implicit discard at the end of filter WAN6-IN"), "{t:?}");
+    assert!(t.rule.as_ref().is_some_and(|r| &*r.text == "implicit discard at the end of filter WAN6-IN"), "{t:?}");
 }
 
 // ---- Corpus: Batfish's srx-testbed ----------------------------------------------------------

@@ -636,8 +636,8 @@ fn port_forward_through_dnat_is_allowed_and_replies_return() {
     assert_eq!(h.nat[0].kind, "dnat");
     assert_eq!(h.nat[0].to, "192.168.10.10:8080");
     let rule = h.rule.as_ref().expect("deciding rule");
-    assert_eq!((rule.file.as_str(), rule.line), ("fw/ruleset.nft", 19));
-    assert_eq!(rule.text, "ct status dnat tcp dport 8080 accept");
+    assert_eq!((&*rule.file, rule.line), ("fw/ruleset.nft", 19));
+    assert_eq!(&*rule.text, "ct status dnat tcp dport 8080 accept");
     // the reply is accepted by the conntrack verdict map and un-DNATed
     let reply = &res.hops[1];
     assert_eq!(reply.direction, "reply");
@@ -653,7 +653,7 @@ fn denied_by_a_named_rule_at_its_line() {
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     let h = &r.results[0].hops[0];
     let rule = h.rule.as_ref().expect("deciding rule");
-    assert_eq!((rule.file.as_str(), rule.line, rule.text.as_str()), ("fw/ruleset.nft", 20, "tcp dport 3306 drop"));
+    assert_eq!((&*rule.file, rule.line, &*rule.text), ("fw/ruleset.nft", 20, "tcp dport 3306 drop"));
     // by the policy, which names its line
     let r = ask(&ws, "192.168.1.50", "192.168.10.10", "udp", "53");
     assert_eq!(r.verdict, Verdict::Denied);
@@ -689,11 +689,11 @@ fn verdict_map_jumps_and_drops() {
     let ws = router();
     let r = ask(&ws, "198.51.100.7", "192.168.10.10", "tcp", "443");
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
-    assert_eq!(r.results[0].hops[0].rule.as_ref().unwrap().text, "ip daddr 192.168.10.10 accept");
+    assert_eq!(&*r.results[0].hops[0].rule.as_ref().unwrap().text, "ip daddr 192.168.10.10 accept");
     let r = ask(&ws, "198.51.100.7", "192.168.10.10", "tcp", "25");
     assert_eq!(r.verdict, Verdict::Denied);
     let rule = r.results[0].hops[0].rule.clone().unwrap();
-    assert_eq!((rule.line, rule.action.as_str()), (21, "drop"));
+    assert_eq!((rule.line, &*rule.action), (21, "drop"));
 }
 
 #[test]

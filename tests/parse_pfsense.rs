@@ -185,7 +185,7 @@ fn decided(r: &FlowResult, line: u32) -> bool {
 }
 
 fn stop(r: &FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().filter_map(|h| h.rule.as_ref()).next_back().map(|x| (x.line, x.text.clone()))
+    r.hops.iter().filter_map(|h| h.rule.as_ref()).next_back().map(|x| (x.line, x.text.to_string()))
 }
 
 #[test]

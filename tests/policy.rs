@@ -37,7 +37,7 @@ fn every_kind_of_entry_holds_or_breaks_as_the_configs_say() {
     let v = r.violations.iter().find(|v| v.id == "NO-LAN-DB").unwrap();
     assert_eq!((v.kind.as_str(), v.owner.as_str(), v.certainty), ("must-not-reach", "it", Certainty::Definite));
     assert_eq!((v.witness.dst.as_str(), v.witness.port), ("10.20.2.5", Some(5432)));
-    assert!(v.hops.iter().any(|h| h.rule.as_ref().is_some_and(|r| r.file == "core/core.iptables" && r.line == 13)));
+    assert!(v.hops.iter().any(|h| h.rule.as_ref().is_some_and(|r| &*r.file == "core/core.iptables" && r.line == 13)));
     assert_eq!(v.set, "tcp port 5432 from lan to 10.20.2.5");
     // Nothing on the Internet reaches the application servers.
     assert_eq!(status(&r, "NO-INET-APPS"), "holds");
@@ -98,8 +98,8 @@ fn removing_the_rules_a_violation_names_makes_it_disappear() {
             .iter()
             .filter(|h| h.direction == "forward")
             .filter_map(|h| h.rule.as_ref())
-            .filter(|r| r.line > 0 && r.action == "accept")
-            .map(|r| Edit::DeleteRule { file: r.file.clone(), line: r.line })
+            .filter(|r| r.line > 0 && &*r.action == "accept")
+            .map(|r| Edit::DeleteRule { file: r.file.to_string(), line: r.line })
             .collect();
         assert!(!edits.is_empty(), "{}: no rule named", v.id);
         let (w2, miss) = whatif::apply(&ws, &edits);

@@ -86,7 +86,7 @@ fn required(an: &Analyzer) -> Vec<Required> {
                     for r in rep.results.iter().filter(|r| r.verdict != Verdict::Denied) {
                         for h in r.hops.iter().filter(|h| h.direction == "forward") {
                             for d in &h.decisions {
-                                rules.insert((d.file.clone(), d.line));
+                                rules.insert((d.file.to_string(), d.line));
                             }
                         }
                     }
@@ -141,7 +141,7 @@ fn candidates(graph: &Graph, relevant: &HashSet<EdgeIndex>) -> Vec<(Edit, Vec<Ed
         }
         add(Edit::ClosePort { addr, proto: w.proto, port: w.port }, e.id(), &mut order);
         for r in &w.allowing {
-            add(Edit::DeleteRule { file: r.file.clone(), line: r.line }, e.id(), &mut order);
+            add(Edit::DeleteRule { file: r.file.to_string(), line: r.line }, e.id(), &mut order);
         }
     }
     order
@@ -332,7 +332,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
                 .g
                 .edge_references()
                 .flat_map(|e| e.weight().hops.iter())
-                .find_map(|h| h.decisions.iter().find(|d| &d.file == file && d.line == *line).map(|d| format!("{} {}: {}", h.device, d.ruleset, d.text))),
+                .find_map(|h| h.decisions.iter().find(|d| *d.file == **file && d.line == *line).map(|d| format!("{} {}: {}", h.device, d.ruleset, d.text))),
             _ => None,
         };
         rep.changes.push(Change {

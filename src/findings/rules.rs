@@ -275,28 +275,28 @@ fn over_budget(c: &CDevice, why: String) -> Finding {
 
 fn rule_ref(c: &CDevice, loc: RuleLoc) -> RuleRef {
     let Some(rs) = c.rulesets.get(loc.ruleset) else {
-        return RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset: String::new() };
+        return RuleRef { file: "".into(), line: 0, text: "".into(), action: "".into(), ruleset: "".into() };
     };
     let ruleset = format!("{}/{}", rs.table, rs.name);
     if loc.rule == RuleLoc::DEFAULT {
         let a = rs.default.clone().unwrap_or(Action::Accept);
         return RuleRef {
-            file: rs.default_prov.file.clone(),
+            file: rs.default_prov.file.as_str().into(),
             line: rs.default_prov.line,
-            text: rs.default_prov.text.clone(),
-            action: format!("default {}", action_word(&a)),
-            ruleset,
+            text: rs.default_prov.text.as_str().into(),
+            action: format!("default {}", action_word(&a)).into(),
+            ruleset: ruleset.into(),
         };
     }
     match rs.rules.get(loc.rule) {
         Some(r) => RuleRef {
-            file: r.prov.file.clone(),
+            file: r.prov.file.as_str().into(),
             line: r.prov.line,
-            text: r.prov.text.clone(),
-            action: action_word(&r.action),
-            ruleset,
+            text: r.prov.text.as_str().into(),
+            action: action_word(&r.action).into(),
+            ruleset: ruleset.into(),
         },
-        None => RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset },
+        None => RuleRef { file: "".into(), line: 0, text: "".into(), action: "".into(), ruleset: ruleset.into() },
     }
 }
 
@@ -304,7 +304,7 @@ fn rule_ref(c: &CDevice, loc: RuleLoc) -> RuleRef {
 fn at(r: &RuleRef) -> String {
     if r.line == 0 {
         // A rule the reader adds (a vendor's implicit rule): no line to point at.
-        return r.text.clone();
+        return r.text.to_string();
     }
     format!("{}:{} ({})", r.file, r.line, r.text)
 }
@@ -352,10 +352,10 @@ impl Base<'_> {
             severity,
             certainty,
             device: self.d.name.to_string(),
-            ruleset: r.ruleset,
-            file: r.file,
+            ruleset: r.ruleset.to_string(),
+            file: r.file.to_string(),
             line: r.line,
-            text: r.text,
+            text: r.text.to_string(),
             message,
             sets: Vec::new(),
             related: Vec::new(),

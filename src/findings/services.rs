@@ -107,7 +107,7 @@ pub fn check_exposure(rep: &ExposureReport) -> Vec<Finding> {
         let hop = forward
             .iter()
             .rev()
-            .find(|h| h.rule.as_ref().is_some_and(|r| r.action == "accept" || r.action.starts_with("default accept")))
+            .find(|h| h.rule.as_ref().is_some_and(|r| &*r.action == "accept" || r.action.starts_with("default accept")))
             .or_else(|| forward.iter().rev().find(|h| h.rule.is_some()))
             .or(forward.last());
         let rule = hop.and_then(|h| h.rule.clone());
@@ -132,11 +132,11 @@ pub fn check_exposure(rep: &ExposureReport) -> Vec<Finding> {
             name: code_info("X201").map_or("", |c| c.name),
             severity,
             certainty: e.certainty,
-            device: hop.map(|h| h.device.clone()).unwrap_or_default(),
-            ruleset: rule.as_ref().map(|r| r.ruleset.clone()).unwrap_or_default(),
-            file: rule.as_ref().map(|r| r.file.clone()).unwrap_or_default(),
+            device: hop.map(|h| h.device.to_string()).unwrap_or_default(),
+            ruleset: rule.as_ref().map(|r| r.ruleset.to_string()).unwrap_or_default(),
+            file: rule.as_ref().map(|r| r.file.to_string()).unwrap_or_default(),
             line: rule.as_ref().map_or(0, |r| r.line),
-            text: rule.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
+            text: rule.as_ref().map(|r| r.text.to_string()).unwrap_or_default(),
             message,
             sets: vec![NamedSet {
                 label: "reachable".into(),

@@ -404,7 +404,8 @@ pub struct CNetwork {
     pub port_cuts: Vec<u128>,
     /// Boundaries of every protocol set mentioned anywhere.
     pub proto_cuts: Vec<u128>,
-    /// Boundaries of every ICMP type set mentioned anywhere.
+    /// Boundaries of every ICMP type set a rule mentions: types between two of them meet the
+    /// same rules alike.
     pub icmp_cuts: Vec<u128>,
     /// The device and interface owning each interface address (the first device in model
     /// order when several claim one).
@@ -521,11 +522,6 @@ impl CNetwork {
         }
         push(&mut a, &family_range(false));
         push(&mut rc, &family_range(false));
-        // ICMP types whose replies the engine knows (echo, timestamp, information, address mask)
-        // are their own classes.
-        for t in [0u128, 8, 13, 15, 17, 128] {
-            push(&mut ic, &Ranges::single(t));
-        }
         // Port-carrying and ICMP protocols are their own classes.
         for x in [space::proto::ICMP, space::proto::TCP, space::proto::UDP, space::proto::ICMPV6, space::proto::SCTP, space::proto::UDPLITE, space::proto::DCCP] {
             push(&mut pr, &Ranges::single(x as u128));

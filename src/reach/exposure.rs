@@ -364,22 +364,18 @@ pub(crate) fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)>
 /// What must be equal for two exposures to be one row: everything but the destination, with
 /// the path reduced to its devices, interfaces, outcomes and deciding lines.
 fn row_key(e: &Exposure) -> Option<String> {
+    use std::fmt::Write;
     if e.host.is_some() || e.service.is_some() || !e.scan.is_empty() {
         return None;
     }
     let mut k = format!("{}|{}|{}|{}|{:?}|{}|{:?}", e.origin, e.from, e.proto, e.ports, e.certainty, e.owner, e.uncertain);
     for h in &e.hops {
-        k.push_str(&format!(
-            "|{}:{}:{:?}:{:?}:{}:{}",
-            h.device,
-            h.direction,
-            h.in_iface,
-            h.out_iface,
-            h.outcome,
-            h.rule.as_ref().map(|r| format!("{}:{}", r.file, r.line)).unwrap_or_default()
-        ));
+        let _ = write!(k, "|{}:{}:{:?}:{:?}:{}:", h.device, h.direction, h.in_iface, h.out_iface, h.outcome);
+        if let Some(r) = &h.rule {
+            let _ = write!(k, "{}:{}", r.file, r.line);
+        }
         for n in &h.nat {
-            k.push_str(&format!(",{}@{}", n.kind, n.rule.as_ref().map_or(0, |r| r.line)));
+            let _ = write!(k, ",{}@{}", n.kind, n.rule.as_ref().map_or(0, |r| r.line));
         }
     }
     Some(k)

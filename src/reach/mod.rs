@@ -15,14 +15,14 @@ mod device;
 mod exposure;
 mod region;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::model::Action;
-use crate::report::{FlowResult, Hop, NatNote, QueryReport, RuleRef, Verdict};
+use crate::report::{FlowResult, Hop, NatNote, QueryReport, RuleRef, Text, Verdict};
 use crate::space::{self, proto, Dim, Packet, PacketSet, Ranges};
 use crate::Workspace;
 
@@ -84,6 +84,15 @@ pub fn query(ws: &Workspace, req: &QueryRequest) -> Result<QueryReport, String> 
 pub struct Analyzer<'a> {
     ws: &'a Workspace,
     net: std::borrow::Cow<'a, CNetwork>,
+    texts: std::cell::RefCell<Texts>,
+}
+
+/// The texts results show of rules, devices and interfaces, made once each (see [`Text`]).
+#[derive(Default)]
+struct Texts {
+    rules: HashMap<(usize, RuleLoc), RuleRef>,
+    devices: HashMap<usize, Text>,
+    ifaces: HashMap<(usize, u16), Text>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,13 +148,13 @@ impl<'a> Analyzer<'a> {
             // the workspace is assembled.
             let _unused_ends = net.add_links(&links);
         }
-        Analyzer { ws, net: std::borrow::Cow::Owned(net) }
+        Analyzer { ws, net: std::borrow::Cow::Owned(net), texts: Default::default() }
     }
 
     /// An analyzer over a network compiled earlier from the same workspace (the page keeps
     /// one and asks many questions).
     pub fn with_network(ws: &'a Workspace, net: &'a CNetwork) -> Self {
-        Analyzer { ws, net: std::borrow::Cow::Borrowed(net) }
+        Analyzer { ws, net: std::borrow::Cow::Borrowed(net), texts: Default::default() }
     }
 
     /// The compiled network, to keep for [`Analyzer::with_network`].
@@ -662,6 +671,10 @@ impl<'a> Analyzer<'a> {
     /// one cell alike: TCP alone (flags, replies to untracked packets, broadcasts); the other
     /// protocols with ports together; ICMP and ICMPv6 each cut at the types that have a reply
     /// ([`device::icmp_reply_types`]); every other protocol together.
+    ///
+    /// The reply's ICMP type is set by the walk, not taken from the question, so the path region
+    /// does not record the rules' tests of it: types with a reply share a cell only when no rule
+    /// tells their replies apart (the region records the rules' tests of the types themselves).
     fn proto_cells(&self, protos: &Ranges, port: Option<&Ranges>, sports: &Ranges) -> Vec<(Ranges, Ranges, Ranges, Ranges)> {
         let only = |ps: &[u8]| protos.intersect(&Ranges::from_ranges(ps.iter().map(|&p| (p as u128, p as u128)).collect()));
         let ports = port.cloned().unwrap_or_else(|| Ranges::range(0, 65535));
@@ -680,10 +693,25 @@ impl<'a> Analyzer<'a> {
             }
             let types = port.cloned().unwrap_or_else(|| Ranges::range(0, 255));
             let replying = Ranges::from_ranges(device::icmp_reply_types(v6).iter().map(|&t| (t as u128, t as u128)).collect());
+            let class_of = |t: u128| self.net.icmp_cuts.partition_point(|&c| c <= t);
+            let mut alike: Vec<(usize, Vec<(u128, u128)>)> = Vec::new();
             for &t in device::icmp_reply_types(v6) {
-                if types.contains(t as u128) {
-                    out.push((Ranges::single(p as u128), zero.clone(), zero.clone(), Ranges::single(t as u128)));
+                let t = t as u128;
+                if !types.contains(t) {
+                    continue;
                 }
+                let mut probe = Packet::zero();
+                probe.set(Dim::Proto, p as u128);
+                probe.set(Dim::IcmpType, t);
+                let reply = device::reply_packet(&probe).map_or(t, |r| r.get(Dim::IcmpType));
+                let sig = class_of(reply);
+                match alike.iter_mut().find(|(s, _)| *s == sig) {
+                    Some((_, ts)) => ts.push((t, t)),
+                    None => alike.push((sig, vec![(t, t)])),
+                }
+            }
+            for (_, ts) in alike {
+                out.push((Ranges::single(p as u128), zero.clone(), zero.clone(), Ranges::from_ranges(ts)));
             }
             let rest = types.difference(&replying);
             if !rest.is_empty() {
@@ -961,36 +989,65 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// A rule as results show it: with `action`, the action it took there when that is not its
+    /// own (a ruleset's default taken by a called ruleset that fell through). The texts of each
+    /// rule are made once and shared by every path that shows it.
     fn rule_ref(&self, d: usize, loc: RuleLoc, action: Option<&Action>) -> RuleRef {
+        let own = self.texts.borrow_mut().rules.entry((d, loc)).or_insert_with(|| self.make_rule_ref(d, loc)).clone();
+        let Some(a) = action else { return own };
+        let Some(rs) = self.net.devices[d].rulesets.get(loc.ruleset) else { return own };
+        if loc.rule == RuleLoc::DEFAULT {
+            if rs.default.as_ref().unwrap_or(&Action::Accept) == a {
+                return own;
+            }
+            return RuleRef { action: format!("default {}", action_word(a)).into(), ..own };
+        }
+        match rs.rules.get(loc.rule) {
+            Some(r) if r.action != *a => RuleRef { action: action_word(a).into(), ..own },
+            _ => own,
+        }
+    }
+
+    /// A rule with its own action (a default's: the ruleset's default, accept when it has none).
+    fn make_rule_ref(&self, d: usize, loc: RuleLoc) -> RuleRef {
         let dev = &self.net.devices[d];
         let Some(rs) = dev.rulesets.get(loc.ruleset) else {
-            return RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset: String::new() };
+            return RuleRef { file: "".into(), line: 0, text: "".into(), action: "".into(), ruleset: "".into() };
         };
-        let ruleset = format!("{}/{}", rs.table, rs.name);
+        let ruleset: Text = format!("{}/{}", rs.table, rs.name).into();
         if loc.rule == RuleLoc::DEFAULT {
-            let a = action.cloned().or_else(|| rs.default.clone()).unwrap_or(Action::Accept);
+            let a = rs.default.clone().unwrap_or(Action::Accept);
             return RuleRef {
-                file: rs.default_prov.file.clone(),
+                file: rs.default_prov.file.as_str().into(),
                 line: rs.default_prov.line,
-                text: rs.default_prov.text.clone(),
-                action: format!("default {}", action_word(&a)),
+                text: rs.default_prov.text.as_str().into(),
+                action: format!("default {}", action_word(&a)).into(),
                 ruleset,
             };
         }
         match rs.rules.get(loc.rule) {
             Some(r) => RuleRef {
-                file: r.prov.file.clone(),
+                file: r.prov.file.as_str().into(),
                 line: r.prov.line,
-                text: r.prov.text.clone(),
-                action: action_word(action.unwrap_or(&r.action)),
+                text: r.prov.text.as_str().into(),
+                action: action_word(&r.action).into(),
                 ruleset,
             },
-            None => RuleRef { file: String::new(), line: 0, text: String::new(), action: String::new(), ruleset },
+            None => RuleRef { file: "".into(), line: 0, text: "".into(), action: "".into(), ruleset },
         }
     }
 
-    fn hop(&self, p: &DevPass, direction: &str) -> Hop {
-        let dev = &self.net.devices[p.device];
+    /// A device's name, made once.
+    fn device_text(&self, d: usize) -> Text {
+        self.texts.borrow_mut().devices.entry(d).or_insert_with(|| self.net.devices[d].name.as_str().into()).clone()
+    }
+
+    /// An interface's name, made once.
+    fn iface_text(&self, d: usize, i: u16) -> Text {
+        self.texts.borrow_mut().ifaces.entry((d, i)).or_insert_with(|| self.net.devices[d].ifaces.name(i).into()).clone()
+    }
+
+    fn hop(&self, p: &DevPass, direction: &'static str) -> Hop {
         let mut decisions = Vec::new();
         for dcs in &p.decisions {
             for e in &dcs.exit.effects {
@@ -1015,17 +1072,16 @@ impl<'a> Analyzer<'a> {
                 rule: n.rule.map(|(_, loc)| self.rule_ref(p.device, loc, None)),
             })
             .collect();
-        let outcome = outcome_word(&p.fate).to_string();
         Hop {
-            device: dev.name.clone(),
-            direction: direction.to_string(),
-            in_iface: p.iif.map(|i| dev.ifaces.name(i)),
-            out_iface: p.oif.map(|i| dev.ifaces.name(i)),
-            path: p.path.to_string(),
+            device: self.device_text(p.device),
+            direction,
+            in_iface: p.iif.map(|i| self.iface_text(p.device, i)),
+            out_iface: p.oif.map(|i| self.iface_text(p.device, i)),
+            path: p.path,
             rule,
             decisions,
             nat,
-            outcome,
+            outcome: outcome_word(&p.fate),
         }
     }
 
@@ -1293,7 +1349,7 @@ fn verdict_word(a: &Action) -> String {
 }
 
 /// How a packet ended at a device, in a hop's words.
-fn outcome_word(f: &Fate) -> &str {
+fn outcome_word(f: &Fate) -> &'static str {
     match f {
         Fate::Forwarded { .. } => "forwarded",
         Fate::Delivered => "delivered",
@@ -1304,7 +1360,7 @@ fn outcome_word(f: &Fate) -> &str {
     }
 }
 
-fn past(how: &str) -> &str {
+fn past(how: &'static str) -> &'static str {
     match how {
         "drop" => "dropped",
         "reject" => "rejected",

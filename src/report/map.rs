@@ -1118,15 +1118,15 @@ impl MapModel {
                 let Some(h) = e.hops.iter().find(|h| h.direction == "forward") else {
                     continue;
                 };
-                let (Some(&di), Some(itf)) = (dev_index.get(h.device.as_str()), &h.in_iface) else {
+                let (Some(&di), Some(itf)) = (dev_index.get(&*h.device), &h.in_iface) else {
                     continue;
                 };
                 let origin_id = format!("origin:{}", e.origin);
                 let via_subnet = iface_subnet
-                    .get(&(di, itf.as_str()))
+                    .get(&(di, &**itf))
                     .is_some_and(|s| inside.contains(&(origin_id.as_str(), *s)));
                 if origin_names.contains(&e.origin) && !via_subnet {
-                    wanted.insert((e.origin.clone(), di, itf.clone()));
+                    wanted.insert((e.origin.clone(), di, itf.to_string()));
                 }
             }
             for (o, di, itf) in wanted {
@@ -1262,13 +1262,13 @@ impl MapModel {
                         .filter(|h| h.direction == "forward")
                         .enumerate()
                     {
-                        let Some(di) = devices.iter().position(|d| d.name == h.device) else {
+                        let Some(di) = devices.iter().position(|d| *d.name == *h.device) else {
                             continue;
                         };
                         if k == 0 && s.from == p.origin {
                             if let Some(itf) = &h.in_iface {
                                 if let Some(id) =
-                                    entry_edges.get(&(p.origin.clone(), di, itf.clone()))
+                                    entry_edges.get(&(p.origin.clone(), di, itf.to_string()))
                                 {
                                     push(&mut edges, id.clone());
                                 }
@@ -1281,7 +1281,7 @@ impl MapModel {
                                 push(&mut nodes, format!("device:{}", h.device));
                             }
                             let Some(itf) = itf else { continue };
-                            for id in iface_edges.get(&(di, itf.clone())).into_iter().flatten() {
+                            for id in iface_edges.get(&(di, itf.to_string())).into_iter().flatten() {
                                 push(&mut edges, id.clone());
                                 if let Some(me) = edge_at.get(id.as_str()).map(|&k| &b.edges[k]) {
                                     if me.target.starts_with("subnet:") {

@@ -314,19 +314,23 @@ impl Verdict {
     }
 }
 
+/// Text shared by every result that shows it: a rule or device appears on the paths of many
+/// exposures, so its texts are made once and shared, not copied into each.
+pub type Text = std::sync::Arc<str>;
+
 /// A rule that decided something, with its source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleRef {
     /// File path.
-    pub file: String,
+    pub file: Text,
     /// One-based line (0 for a built-in default).
     pub line: u32,
     /// The rule's text.
-    pub text: String,
+    pub text: Text,
     /// What it did: `accept`, `drop`, `reject`, `dnat`, `policy drop`, …
-    pub action: String,
+    pub action: Text,
     /// Ruleset (chain) name, with its table: `filter/FORWARD`.
-    pub ruleset: String,
+    pub ruleset: Text,
 }
 
 /// An address translation applied at a hop.
@@ -346,15 +350,15 @@ pub struct NatNote {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Hop {
     /// Device name.
-    pub device: String,
+    pub device: Text,
     /// `forward` (the connection's first packet) or `reply` (the first reply).
-    pub direction: String,
+    pub direction: &'static str,
     /// Interface the packet arrived on (none for packets the device sends itself).
-    pub in_iface: Option<String>,
+    pub in_iface: Option<Text>,
     /// Interface it left on (none when delivered to the device itself or stopped).
-    pub out_iface: Option<String>,
+    pub out_iface: Option<Text>,
     /// The path through the device: `forward`, `input` (to the device), `output` (from it).
-    pub path: String,
+    pub path: &'static str,
     /// The rule that decided at this hop (the last filtering decision), if any.
     pub rule: Option<RuleRef>,
     /// Every ruleset decision on the way, in order (raw, mangle, nat, filter).
@@ -362,7 +366,7 @@ pub struct Hop {
     /// Address translations applied here.
     pub nat: Vec<NatNote>,
     /// `accepted`, `dropped`, `rejected`, `no route`, `delivered`, `possibly` …
-    pub outcome: String,
+    pub outcome: &'static str,
 }
 
 /// One concrete flow: the witness of a result.
