@@ -272,7 +272,7 @@ pub fn check(an: &Analyzer) -> CheckReport {
             Ok(to) => {
                 for s in &e.services {
                     let (protos, ports) = spec_sets(s);
-                    match an.query_sets(&e.from.text, &to, &e.to.text, &protos, ports.as_ref()) {
+                    match an.query_sets_where(&e.from.text, &to, &e.to.text, &protos, ports.as_ref(), &|v| v != Verdict::Denied) {
                         Ok(q) => {
                             found += cx.record(&e.id, "must-not-reach", e.owner, &desc, e.line, &q, &[Verdict::Allowed, Verdict::Possibly], &|r| {
                                 format!("{} reaches {} ({}): {}", e.from.text, e.to.text, spec_text(s), fmt_flow(&r.witness))
@@ -287,7 +287,7 @@ pub fn check(an: &Analyzer) -> CheckReport {
                     if others.is_empty() {
                         continue;
                     }
-                    if let Ok(q) = an.query_sets(&e.from.text, &others, "the estate's other addresses", &protos, ports.as_ref()) {
+                    if let Ok(q) = an.query_sets_where(&e.from.text, &others, "the estate's other addresses", &protos, ports.as_ref(), &|v| v != Verdict::Denied) {
                         let fwd: Vec<FlowResult> = q
                             .results
                             .into_iter()
@@ -369,7 +369,7 @@ pub fn check(an: &Analyzer) -> CheckReport {
                 let specs: Vec<ServiceSpec> = allows.iter().filter(|(r, _)| r.contains(lo)).flat_map(|(_, s)| s.iter().copied()).collect();
                 for (protos, ports) in complement(&specs) {
                     let label = crate::reach::describe::addr_range(cell.first().unwrap_or(lo), cell.as_slice().last().map_or(hi, |x| x.1));
-                    match an.query_sets(&v.origin.text, &cell, &label, &protos, ports.as_ref()) {
+                    match an.query_sets_where(&v.origin.text, &cell, &label, &protos, ports.as_ref(), &|v| v != Verdict::Denied) {
                         Ok(q) => {
                             found += cx.record(&v.id, "vendor-scope", v.owner, &desc, v.line, &q, &[Verdict::Allowed, Verdict::Possibly], &|r| {
                                 format!("{} reaches beyond its scope: {}", v.origin.text, fmt_flow(&r.witness))
@@ -443,7 +443,7 @@ fn check_matrix(cx: &mut Ctx, m: &crate::manifest::Manifest) {
             let mut found = 0;
             let mut error = None;
             for (protos, ports) in complement(&specs) {
-                match an.query_sets(from, &to_addrs, to, &protos, ports.as_ref()) {
+                match an.query_sets_where(from, &to_addrs, to, &protos, ports.as_ref(), &|v| v != Verdict::Denied) {
                     Ok(q) => {
                         found += cx.record(&id, "matrix", owner, &desc, line, &q, &[Verdict::Allowed, Verdict::Possibly], &|r| {
                             format!("{from} reaches {to} beyond the matrix: {}", fmt_flow(&r.witness))
@@ -456,7 +456,8 @@ fn check_matrix(cx: &mut Ctx, m: &crate::manifest::Manifest) {
             // Allowances nothing implements.
             for s in &specs {
                 let (protos, ports) = spec_sets(s);
-                if let Ok(q) = an.query_sets(from, &to_addrs, to, &protos, ports.as_ref()) {
+                // Only the verdicts and the first result's path are read: no set is described.
+                if let Ok(q) = an.query_sets_where(from, &to_addrs, to, &protos, ports.as_ref(), &|_| false) {
                     if q.results.iter().all(|r| r.verdict == Verdict::Denied) {
                         if let Some(r) = q.results.first() {
                             cx.rep.unused.push(Unused {

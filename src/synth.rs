@@ -1454,5 +1454,10 @@ mod policy_tests {
         assert!(rep.entries.iter().any(|e| e.status == "holds"));
         assert!(rep.entries.iter().any(|e| e.status.contains("violated")));
         assert!(rep.entries.iter().any(|e| e.id.starts_with("matrix:")));
+        // Every kind of violation describes its whole violating set.
+        for kind in ["matrix", "must-not-reach", "vendor-scope"] {
+            assert!(rep.violations.iter().any(|v| v.kind == kind), "no {kind} violation");
+        }
+        assert!(rep.violations.iter().all(|v| !v.set.is_empty()), "{:#?}", rep.violations.iter().find(|v| v.set.is_empty()));
     }
 }

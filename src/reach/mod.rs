@@ -311,13 +311,28 @@ impl<'a> Analyzer<'a> {
             Some(p) if !p.trim().is_empty() => Some(parse_port(p, &protos)?),
             _ => None,
         };
-        self.answer(from, to, protos, port, req)
+        self.answer(from, to, protos, port, req, &|_| true)
     }
 
     /// Answer a question whose destination and services are sets: from an origin's clients
     /// (as [`Analyzer::query_clients`]) to the addresses `to` (described as `to_label`), over
     /// the protocols `protos` and, if given, the destination ports (or ICMP types) `ports`.
     pub fn query_sets(&self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Result<QueryReport, String> {
+        self.query_sets_where(from, to, to_label, protos, ports, &|_| true)
+    }
+
+    /// [`Analyzer::query_sets`] for a caller that reads the readable sets (`covers`) of only some
+    /// verdicts: the results with other verdicts come without one (describing a large set is
+    /// most of the cost of a question that is checked, not shown).
+    pub fn query_sets_where(
+        &self,
+        from: &str,
+        to: &Ranges,
+        to_label: &str,
+        protos: &Ranges,
+        ports: Option<&Ranges>,
+        described: &dyn Fn(Verdict) -> bool,
+    ) -> Result<QueryReport, String> {
         let from_ep = match self.endpoint(from)? {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
@@ -329,7 +344,7 @@ impl<'a> Analyzer<'a> {
             port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
             sport: None,
         };
-        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req)
+        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described)
     }
 
     /// For each target service (address, protocol, port), whether the clients of `from` can
@@ -396,7 +411,15 @@ impl<'a> Analyzer<'a> {
         Ok(out)
     }
 
-    fn answer(&self, from: Endpoint, to: Endpoint, protos: Ranges, port: Option<Ranges>, req: &QueryRequest) -> Result<QueryReport, String> {
+    fn answer(
+        &self,
+        from: Endpoint,
+        to: Endpoint,
+        protos: Ranges,
+        port: Option<Ranges>,
+        req: &QueryRequest,
+        described: &dyn Fn(Verdict) -> bool,
+    ) -> Result<QueryReport, String> {
         let mut assumptions = Vec::new();
         if self.net.devices.is_empty() {
             return Err("no device in the inputs: give a ruleset (iptables-save) and its interface dumps".into());
@@ -439,7 +462,7 @@ impl<'a> Analyzer<'a> {
             results.push(FlowResult {
                 verdict: o.verdict,
                 reason: o.reason,
-                covers: describe::covers(&classes, src_side, dst_side),
+                covers: if described(o.verdict) { describe::covers(&classes, src_side, dst_side) } else { String::new() },
                 witness,
                 hops: o.hops,
                 uncertain: o.uncertain,
