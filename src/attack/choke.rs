@@ -169,16 +169,13 @@ fn relevant_edges(graph: &Graph) -> HashSet<EdgeIndex> {
     graph.g.edge_references().filter(|e| to_jewel.contains(&e.target())).map(|e| e.id()).collect()
 }
 
-/// The (origin, crown jewel) pairs connected over kept edges.
+/// The (origin, crown jewel) pairs connected over kept edges: one search from each origin.
 fn connected_pairs(graph: &Graph, keep: &dyn Fn(EdgeIndex) -> bool) -> Vec<(usize, NodeIndex)> {
     let jewels = graph.jewels();
     let mut out = Vec::new();
     for (oi, &o) in graph.origin_nodes.iter().enumerate() {
-        for &j in &jewels {
-            if paths::connected(&graph.g, o, j, keep) {
-                out.push((oi, j));
-            }
-        }
+        let reached = paths::reachable(&graph.g, o, keep);
+        out.extend(jewels.iter().filter(|j| reached[j.index()]).map(|&j| (oi, j)));
     }
     out
 }
@@ -232,10 +229,12 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
         .collect();
     let before = connected_pairs(graph, &|_| true);
     let mut rep = ChokeReport { pairs_before: before.len(), ..ChokeReport::default() };
-    let mut removed: HashSet<EdgeIndex> = HashSet::new();
+    // Edges removed by the changes chosen so far, and those of the change being tried, by index.
+    let mut removed = vec![false; graph.g.edge_count()];
+    let mut trying = vec![false; graph.g.edge_count()];
     let mut chosen: Vec<usize> = Vec::new();
     loop {
-        let keep = |e: EdgeIndex| !removed.contains(&e);
+        let keep = |e: EdgeIndex| !removed[e.index()];
         let now = connected_pairs(graph, &keep);
         if now.is_empty() {
             break;
@@ -260,11 +259,15 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             if chosen.contains(&ci) {
                 continue;
             }
-            let set: HashSet<EdgeIndex> = edges.iter().copied().collect();
-            let keep2 = |e: EdgeIndex| !removed.contains(&e) && !set.contains(&e);
-            let cut = now.len() - connected_pairs(graph, &keep2).len();
-            let hit = current.iter().filter(|p| p.iter().any(|e| set.contains(e))).count();
-            let hit_listed = listed.iter().filter(|p| p.iter().any(|e| set.contains(e))).count();
+            for e in edges {
+                trying[e.index()] = true;
+            }
+            let cut = now.len() - connected_pairs(graph, &|e| !removed[e.index()] && !trying[e.index()]).len();
+            let hit = current.iter().filter(|p| p.iter().any(|e| trying[e.index()])).count();
+            let hit_listed = listed.iter().filter(|p| p.iter().any(|e| trying[e.index()])).count();
+            for e in edges {
+                trying[e.index()] = false;
+            }
             if cut == 0 && hit == 0 {
                 continue;
             }
@@ -294,7 +297,9 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             }
         }
         chosen.push(ci);
-        removed.extend(cands[ci].1.iter().copied());
+        for e in &cands[ci].1 {
+            removed[e.index()] = true;
+        }
     }
     // The exact answer for service-level changes: a minimum cut. Taken when it needs fewer
     // changes than the greedy choice.

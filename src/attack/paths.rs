@@ -107,6 +107,17 @@ pub fn fewest_steps(g: &DiGraph<Node, Edge>, s: NodeIndex, t: NodeIndex, keep: &
     edge_path(g, &p, keep)
 }
 
+/// Every node some path leads to from `s` over kept edges (`s` itself included), by node index.
+pub fn reachable(g: &DiGraph<Node, Edge>, s: NodeIndex, keep: &dyn Fn(EdgeIndex) -> bool) -> Vec<bool> {
+    let f = EdgeFiltered::from_fn(g, |e: EdgeReference<Edge>| keep(e.id()));
+    let mut seen = vec![false; g.node_count()];
+    let mut dfs = petgraph::visit::Dfs::new(&f, s);
+    while let Some(n) = dfs.next(&f) {
+        seen[n.index()] = true;
+    }
+    seen
+}
+
 /// True if some path leads from `s` to `t` over kept edges.
 pub fn connected(g: &DiGraph<Node, Edge>, s: NodeIndex, t: NodeIndex, keep: &dyn Fn(EdgeIndex) -> bool) -> bool {
     let f = EdgeFiltered::from_fn(g, |e: EdgeReference<Edge>| keep(e.id()));
