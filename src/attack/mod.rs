@@ -177,6 +177,17 @@ impl Graph {
             seen[n.index()] = true;
         }
         let mut questions = 0usize;
+        // Every service of every host: what a foothold asks about (all but its own).
+        let mut all_keys: Vec<(usize, usize)> = Vec::new();
+        let mut all_targets: Vec<(IpAddr, u8, u16)> = Vec::new();
+        for (t, a) in graph.assets.iter().enumerate() {
+            for (c, cand) in a.services.iter().enumerate() {
+                all_keys.push((t, c));
+                all_targets.push((a.addr, cand.proto, cand.port));
+            }
+        }
+        // Answers of footholds asked together with an earlier one, by asset.
+        let mut asked: HashMap<usize, Result<Vec<Option<crate::report::FlowResult>>, String>> = HashMap::new();
         while let Some(n) = queue.pop_front() {
             let (from, own) = match graph.g[n] {
                 Node::Origin(i) => (graph.origins[i].endpoint.clone(), None),
@@ -189,32 +200,59 @@ impl Graph {
                 }
             }
             // Every service of every other host, asked at once.
-            let mut keys: Vec<(usize, usize)> = Vec::new();
-            let mut targets: Vec<(IpAddr, u8, u16)> = Vec::new();
-            for (t, a) in graph.assets.iter().enumerate() {
-                if Some(t) == own {
-                    continue;
-                }
-                for (c, cand) in a.services.iter().enumerate() {
-                    keys.push((t, c));
-                    targets.push((a.addr, cand.proto, cand.port));
-                }
-            }
-            if questions + targets.len() > MAX_QUESTIONS {
+            let asking = all_keys.iter().filter(|(t, _)| Some(*t) != own).count();
+            if questions + asking > MAX_QUESTIONS {
                 graph.notes.push(format!(
                     "the graph stopped growing after {questions} reachability questions (at most {MAX_QUESTIONS}): paths through hosts not yet reached are missing"
                 ));
                 return graph;
             }
-            questions += targets.len();
-            let answers = match an.reach_targets(&from, &targets) {
+            questions += asking;
+            let answers = match own {
+                None => {
+                    let (keys, targets): (Vec<(usize, usize)>, Vec<(IpAddr, u8, u16)>) = all_keys.iter().copied().zip(all_targets.iter().copied()).unzip();
+                    an.reach_targets(&from, &targets).map(|a| keys.into_iter().zip(a).collect::<Vec<_>>())
+                }
+                Some(i) => {
+                    if !asked.contains_key(&i) {
+                        // This foothold and the others waiting on its subnet, in one question.
+                        let on = |a: IpAddr| an.network().on_link(a).to_vec();
+                        let here = on(graph.assets[i].addr);
+                        let mut batch = vec![i];
+                        if !here.is_empty() {
+                            batch.extend(queue.iter().filter_map(|&m| match graph.g[m] {
+                                Node::Host(j) if !asked.contains_key(&j) && graph.assets[j].addr.is_ipv4() == graph.assets[i].addr.is_ipv4() && on(graph.assets[j].addr) == here => Some(j),
+                                _ => None,
+                            }));
+                        }
+                        let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
+                        match an.reach_targets_from(&froms, &all_targets) {
+                            Ok(per) => {
+                                for (j, a) in batch.into_iter().zip(per) {
+                                    asked.insert(j, Ok(a));
+                                }
+                            }
+                            Err(e) => {
+                                for j in batch {
+                                    asked.insert(j, Err(e.clone()));
+                                }
+                            }
+                        }
+                    }
+                    asked
+                        .remove(&i)
+                        .unwrap_or_else(|| Err("no answer".into()))
+                        .map(|a| all_keys.iter().copied().zip(a).filter(|((t, _), _)| *t != i).collect::<Vec<_>>())
+                }
+            };
+            let answers = match answers {
                 Ok(a) => a,
                 Err(e) => {
                     graph.notes.push(format!("from {}: {e}", graph.label(n)));
                     continue;
                 }
             };
-            for ((t, c), answer) in keys.into_iter().zip(answers) {
+            for ((t, c), answer) in answers {
                 let Some(r) = answer else { continue };
                 let edges = edges_of(&graph.assets[t].services[c], &r);
                 if edges.is_empty() {

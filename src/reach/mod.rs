@@ -360,13 +360,31 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
         };
+        Ok(self.answer_targets(&from_ep, None, targets)?.pop().unwrap_or_default())
+    }
+
+    /// [`Analyzer::reach_targets`] from each of several addresses (an attacker's footholds),
+    /// with one classification for all of them: sources on one subnet are walked together, and
+    /// each source gets exactly the answers it would get alone (the class holding it, the path
+    /// of its own connection).
+    pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<Option<FlowResult>>>, String> {
+        if targets.is_empty() || froms.is_empty() {
+            return Ok(vec![Vec::new(); froms.len()]);
+        }
+        let src = Ranges::from_ranges(froms.iter().map(|&a| (space::addr_to_u128(a), space::addr_to_u128(a))).collect());
+        self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets)
+    }
+
+    /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
+    /// or for each of the given sources of it.
+    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<Option<FlowResult>>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
         let dst = Ranges::from_ranges(targets.iter().map(|t| (addr(t.0), addr(t.0))).collect());
         let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
         let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
-        let groups = self.classes(&from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
+        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
         // Classes by verdict, most permissive first, indexed by destination address.
-        let mut by_dst: std::collections::HashMap<u128, Vec<(u8, describe::Class)>> = std::collections::HashMap::new();
+        let mut by_dst: HashMap<u128, Vec<(u8, describe::Class)>> = HashMap::new();
         for (o, classes) in &groups {
             let rank = match o.verdict {
                 Verdict::Allowed => 0,
@@ -385,30 +403,47 @@ impl<'a> Analyzer<'a> {
             v.sort_by_key(|(r, _)| *r);
             v.dedup_by(|a, b| a.1 == b.1);
         }
-        let mut out = Vec::with_capacity(targets.len());
-        for &(a, p, port) in targets {
-            let hit = by_dst.get(&addr(a)).and_then(|v| {
-                v.iter().find(|(_, c)| c.proto.0 <= p as u128 && p as u128 <= c.proto.1 && c.dport.0 <= port as u128 && port as u128 <= c.dport.1)
-            });
-            let Some((_, c)) = hit else {
-                out.push(None);
-                continue;
-            };
-            let mut c = *c;
-            c.dst = (addr(a), addr(a));
-            c.dport = (port as u128, port as u128);
-            c.proto = (p as u128, p as u128);
-            let o = self.evaluate(describe::class_packet(&c), &from_ep);
-            out.push(Some(FlowResult {
-                verdict: o.verdict,
-                reason: o.reason,
-                covers: describe::covers(&[c], None, None),
-                witness: describe::witness(&c),
-                hops: o.hops,
-                uncertain: o.uncertain,
-            }));
+        let sources: Vec<Option<u128>> = match each {
+            None => vec![None],
+            Some(f) => f.iter().map(|&a| Some(addr(a))).collect(),
+        };
+        let mut all = Vec::with_capacity(sources.len());
+        for s in sources {
+            let mut out = Vec::with_capacity(targets.len());
+            for &(a, p, port) in targets {
+                let hit = by_dst.get(&addr(a)).and_then(|v| {
+                    v.iter().find(|(_, c)| {
+                        c.proto.0 <= p as u128
+                            && p as u128 <= c.proto.1
+                            && c.dport.0 <= port as u128
+                            && port as u128 <= c.dport.1
+                            && s.is_none_or(|s| c.src.0 <= s && s <= c.src.1)
+                    })
+                });
+                let Some((_, c)) = hit else {
+                    out.push(None);
+                    continue;
+                };
+                let mut c = *c;
+                c.dst = (addr(a), addr(a));
+                c.dport = (port as u128, port as u128);
+                c.proto = (p as u128, p as u128);
+                if let Some(s) = s {
+                    c.src = (s, s);
+                }
+                let o = self.evaluate(describe::class_packet(&c), from_ep);
+                out.push(Some(FlowResult {
+                    verdict: o.verdict,
+                    reason: o.reason,
+                    covers: describe::covers(&[c], None, None),
+                    witness: describe::witness(&c),
+                    hops: o.hops,
+                    uncertain: o.uncertain,
+                }));
+            }
+            all.push(out);
         }
-        Ok(out)
+        Ok(all)
     }
 
     fn answer(

@@ -912,3 +912,29 @@ fn route_lookup_by_cell_matches_the_scan() {
         }
     }
 }
+
+/// Footholds asked together (one classification for all, sources on one subnet walked
+/// together) get exactly the answers each gets alone: the class holding it and the explained
+/// path of its own connection, for every target service.
+#[test]
+fn footholds_asked_together_get_their_own_answers() {
+    let net = crate::synth::Network::generate(8, 160, 60, 3);
+    let mut files = net.input_files();
+    files.push(net.vuln_scan(200, 3));
+    let ws = Workspace::load(files);
+    let an = Analyzer::new(&ws);
+    let hosts = super::exposure::scanned_hosts(&an);
+    let targets: Vec<(IpAddr, u8, u16)> = hosts.iter().flat_map(|(_, h)| h.services.iter().map(move |s| (h.addrs[0], s.proto, s.port))).collect();
+    let mut froms: Vec<IpAddr> = hosts.iter().map(|(_, h)| h.addrs[0]).collect();
+    // A router's own address too: a source that is a device.
+    froms.extend(an.network().devices[1].addrs.iter().map(|(n, _)| n.addr()).find(|a| !a.is_loopback()));
+    let together = an.reach_targets_from(&froms, &targets).unwrap();
+    assert_eq!(together.len(), froms.len());
+    let json = |v: &[Option<FlowResult>]| serde_json::to_string(v).unwrap();
+    for (f, got) in froms.iter().zip(&together) {
+        let alone = an.reach_targets(&f.to_string(), &targets).unwrap();
+        assert_eq!(json(got), json(&alone), "from {f}");
+    }
+    let answered = together.iter().flatten().filter(|a| a.is_some()).count();
+    assert!(answered > 0 && answered < froms.len() * targets.len(), "{answered} of {}", froms.len() * targets.len());
+}
