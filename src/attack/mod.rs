@@ -209,10 +209,7 @@ impl Graph {
             }
             questions += asking;
             let answers = match own {
-                None => {
-                    let (keys, targets): (Vec<(usize, usize)>, Vec<(IpAddr, u8, u16)>) = all_keys.iter().copied().zip(all_targets.iter().copied()).unzip();
-                    an.reach_targets(&from, &targets).map(|a| keys.into_iter().zip(a).collect::<Vec<_>>())
-                }
+                None => an.reach_targets(&from, &all_targets).map(|a| all_keys.iter().copied().zip(a).collect::<Vec<_>>()),
                 Some(i) => {
                     if !asked.contains_key(&i) {
                         // This foothold and the others waiting on its subnet, in one question.
