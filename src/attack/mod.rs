@@ -31,8 +31,10 @@ use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
 /// Most reachability questions one graph may ask before it stops growing (the rest is
-/// reported as not analysed).
-pub const MAX_QUESTIONS: usize = 200_000;
+/// reported as not analysed). The complete graph of a generated estate of 100 devices and
+/// 1,000 hosts asks 536,408 (each foothold about every service of every other host); footholds
+/// of one subnet share one classification, so that takes seconds, not minutes.
+pub const MAX_QUESTIONS: usize = 2_000_000;
 
 /// What to compute, and changes to assume.
 #[derive(Clone, Debug)]
