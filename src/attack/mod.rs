@@ -225,7 +225,13 @@ impl Graph {
                             }));
                         }
                         let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
-                        match an.reach_targets_from(&froms, &all_targets) {
+                        let mut got = an.reach_targets_from(&froms, &all_targets);
+                        if got.is_err() && batch.len() > 1 {
+                            // Together over a budget of the classification: this one alone.
+                            batch = vec![i];
+                            got = an.reach_targets_from(&[graph.assets[i].addr], &all_targets);
+                        }
+                        match got {
                             Ok(per) => {
                                 for (j, a) in batch.into_iter().zip(per) {
                                     asked.insert(j, Ok(a));

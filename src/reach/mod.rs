@@ -365,8 +365,10 @@ impl<'a> Analyzer<'a> {
 
     /// [`Analyzer::reach_targets`] from each of several addresses (an attacker's footholds),
     /// with one classification for all of them: sources on one subnet are walked together, and
-    /// each source gets exactly the answers it would get alone (the class holding it, the path
-    /// of its own connection).
+    /// each source gets the verdict it gets alone (the most permissive class holding it), with a
+    /// witness from it and the explained path of that very connection. (Where several classes
+    /// of a source are allowed, say for different source ports, the one shown may differ from
+    /// the one asked alone would show.)
     pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<Option<FlowResult>>>, String> {
         if targets.is_empty() || froms.is_empty() {
             return Ok(vec![Vec::new(); froms.len()]);

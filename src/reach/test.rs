@@ -914,8 +914,9 @@ fn route_lookup_by_cell_matches_the_scan() {
 }
 
 /// Footholds asked together (one classification for all, sources on one subnet walked
-/// together) get exactly the answers each gets alone: the class holding it and the explained
-/// path of its own connection, for every target service.
+/// together) get the answers each gets alone: the class holding it and the explained path of
+/// its own connection, for every target service (here identical: no rule of the estate tells
+/// source ports apart).
 #[test]
 fn footholds_asked_together_get_their_own_answers() {
     let net = crate::synth::Network::generate(8, 160, 60, 3);
