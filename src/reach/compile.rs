@@ -400,10 +400,6 @@ pub struct CNetwork {
     /// Boundaries of the addresses routing, delivery and entry depend on: routes, subnets,
     /// device addresses, address families, and every known host.
     pub route_cuts: Vec<u128>,
-    /// Boundaries of every port set mentioned anywhere.
-    pub port_cuts: Vec<u128>,
-    /// Boundaries of every protocol set mentioned anywhere.
-    pub proto_cuts: Vec<u128>,
     /// Boundaries of every ICMP type set a rule mentions: types between two of them meet the
     /// same rules alike.
     pub icmp_cuts: Vec<u128>,
@@ -476,7 +472,7 @@ impl CNetwork {
     pub fn build(net: &Network) -> CNetwork {
         let devices: Vec<CDevice> = net.devices.iter().map(compile_device).collect();
         let mut c = CNetwork { devices, ..Default::default() };
-        let (mut a, mut p, mut pr, mut ic, mut rc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut a, mut ic, mut rc) = (Vec::new(), Vec::new(), Vec::new());
         let push = |v: &mut Vec<u128>, r: &Ranges| {
             for &(lo, hi) in r.as_slice() {
                 v.push(lo);
@@ -489,9 +485,6 @@ impl CNetwork {
                     for cube in r.set.cubes() {
                         push(&mut a, cube.get(Dim::Src));
                         push(&mut a, cube.get(Dim::Dst));
-                        push(&mut p, cube.get(Dim::Sport));
-                        push(&mut p, cube.get(Dim::Dport));
-                        push(&mut pr, cube.get(Dim::Proto));
                         push(&mut ic, cube.get(Dim::IcmpType));
                     }
                 }
@@ -522,11 +515,7 @@ impl CNetwork {
         }
         push(&mut a, &family_range(false));
         push(&mut rc, &family_range(false));
-        // Port-carrying and ICMP protocols are their own classes.
-        for x in [space::proto::ICMP, space::proto::TCP, space::proto::UDP, space::proto::ICMPV6, space::proto::SCTP, space::proto::UDPLITE, space::proto::DCCP] {
-            push(&mut pr, &Ranges::single(x as u128));
-        }
-        for v in [&mut a, &mut p, &mut pr, &mut ic, &mut rc] {
+        for v in [&mut a, &mut ic, &mut rc] {
             v.sort_unstable();
             v.dedup();
         }
@@ -557,8 +546,6 @@ impl CNetwork {
         c.dst_cuts = dc;
         c.addr_cuts = a;
         c.route_cuts = rc;
-        c.port_cuts = p;
-        c.proto_cuts = pr;
         c.icmp_cuts = ic;
         c.on_link = OnLink::build(&c.devices);
         c
