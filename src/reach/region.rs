@@ -25,33 +25,15 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
     let mut out = Vec::new();
     let mut relevant = false;
     for cube in set.cubes() {
+        let Some(live) = live_dims(cube, map, pkt, varying) else { continue };
+        relevant |= live != 0;
         let mut c = Cube::full();
-        let mut ok = true;
-        for d in Dim::ALL {
-            if !cube.is_constrained(d) {
-                continue;
-            }
-            let r = cube.get(d);
-            match map[d as usize] {
-                Source::Const => {
-                    if !r.contains(pkt.get(d)) {
-                        ok = false;
-                        break;
-                    }
-                }
-                Source::Orig(x) => {
-                    if varying & (1 << x as usize) != 0 {
-                        relevant = true;
-                        c.restrict(x, r);
-                    } else if !r.contains(pkt.get(d)) {
-                        // Constant over the question, and false here.
-                        ok = false;
-                        break;
-                    }
-                }
+        for d in Dim::ALL.into_iter().filter(|d| live & (1 << *d as usize) != 0) {
+            if let Source::Orig(x) = map[d as usize] {
+                c.restrict(x, cube.get(d));
             }
         }
-        if ok && !c.is_empty() {
+        if !c.is_empty() {
             out.push(c);
         }
     }
@@ -62,6 +44,25 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
     relevant.then(|| PacketSet::from_disjoint_cubes(out))
 }
 
+/// The dimensions a cube constrains that come from a varying dimension of the question (a
+/// mask), or `None` when a dimension constant over the question fails for the packet then
+/// (the cube's image is empty; a rule that held always has a cube that passes, the one holding
+/// the walked packet).
+fn live_dims(cube: &Cube, map: &Map, pkt: &Packet, varying: u16) -> Option<u16> {
+    let mut live = 0;
+    for d in Dim::ALL {
+        if !cube.is_constrained(d) {
+            continue;
+        }
+        match map[d as usize] {
+            Source::Orig(x) if varying & (1 << x as usize) != 0 => live |= 1 << d as usize,
+            _ if !cube.get(d).contains(pkt.get(d)) => return None,
+            _ => {}
+        }
+    }
+    Some(live)
+}
+
 /// Whether the image of `set` under [`mapped`] may share a packet with `region`, tested on the
 /// boxes without building the image: `false` means that subtracting the image from `region`
 /// changes nothing. A cube's image meets a cube of the region only if every dimension the cube
@@ -69,28 +70,12 @@ fn mapped(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16) -> Option<Pack
 /// of the first packet's dimension it comes from.
 fn may_meet(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16, region: &PacketSet) -> bool {
     set.cubes().iter().any(|cube| {
-        let mut fixed = true;
-        for d in Dim::ALL {
-            if !cube.is_constrained(d) {
-                continue;
-            }
-            let r = cube.get(d);
-            match map[d as usize] {
-                Source::Orig(x) if varying & (1 << x as usize) != 0 => fixed = false,
-                _ => {
-                    if !r.contains(pkt.get(d)) {
-                        return false;
-                    }
-                }
-            }
-        }
-        fixed
+        let Some(live) = live_dims(cube, map, pkt, varying) else { return false };
+        live == 0
             || region.cubes().iter().any(|rc| {
-                Dim::ALL.iter().all(|&d| match map[d as usize] {
-                    Source::Orig(x) if cube.is_constrained(d) && varying & (1 << x as usize) != 0 => {
-                        cube.get(d).intersects(rc.get(x))
-                    }
-                    _ => true,
+                Dim::ALL.into_iter().filter(|d| live & (1 << *d as usize) != 0).all(|d| match map[d as usize] {
+                    Source::Orig(x) => cube.get(d).intersects(rc.get(x)),
+                    Source::Const => true,
                 })
             })
     })
