@@ -4,7 +4,8 @@
 //!
 //! `PORTOLAN_ESTATE_ONCE=DEVICES[,RULES,HOSTS]` instead runs that one estate once, timed with
 //! `Instant`, and prints the figures (for sizes too slow for criterion, and to measure peak
-//! memory with `/usr/bin/time -f %M`).
+//! memory with `/usr/bin/time -f %M`); `PORTOLAN_ESTATE_JSON=PREFIX` also writes each origin's report to
+//! `PREFIX.DEVICES-ORIGIN.json`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -55,6 +56,11 @@ mod bench {
             let rep = an.exposure(std::slice::from_ref(&o));
             let d = t.elapsed();
             total_exp += d;
+            if let Ok(path) = std::env::var("PORTOLAN_ESTATE_JSON") {
+                // The whole report, to compare two builds' answers.
+                let json = serde_json::to_string_pretty(&rep).expect("an exposure report serializes");
+                std::fs::write(format!("{path}.{devices}-{}.json", o.name), json).expect("the report file is writable");
+            }
             let r = &rep.origins[0];
             per.push(format!(
                 "{} {:.3} s ({})",

@@ -3,7 +3,8 @@
 //! assertions (`Network::policy_manifest`), checked exactly after `Analyzer::new`.
 //!
 //! `PORTOLAN_POLICY_ONCE=DEVICES,ZONES,ASSERTIONS[;...]` instead runs each estate once, timed
-//! with `Instant`, and prints the figures (for sizes too slow for criterion).
+//! with `Instant`, and prints the figures (for sizes too slow for criterion);
+//! `PORTOLAN_POLICY_JSON=PREFIX` also writes each report to `PREFIX.DEVICES-ZONES-ASSERTIONS.json`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -64,6 +65,11 @@ mod bench {
             rep.violations.len(),
             rep.unused.len(),
         );
+        if let Ok(path) = std::env::var("PORTOLAN_POLICY_JSON") {
+            // The whole report, to compare two builds' answers.
+            let json = serde_json::to_string_pretty(&rep).expect("a check report serializes");
+            std::fs::write(format!("{path}.{devices}-{zones}-{assertions}.json"), json).expect("the report file is writable");
+        }
         for e in rep.entries.iter().filter(|e| e.status == "not checked").take(3) {
             println!("  not checked: {} {}", e.id, e.description);
         }
