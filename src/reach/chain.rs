@@ -68,7 +68,9 @@ struct Walk<'a> {
 
 /// Evaluate an attached ruleset: rules first-match, then the default.
 pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcome {
-    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0, checks: Vec::new() };
+    // Room for a check of every rule of the ruleset (more only when it jumps).
+    let checks = Vec::with_capacity(dev.rulesets.get(ruleset).map_or(0, |r| r.rules.len()));
+    let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0, checks };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
     let returns = w.walk(ruleset, 0, &mut via, &mut doubts);

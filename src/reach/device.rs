@@ -94,7 +94,8 @@ pub struct Track {
 impl Track {
     /// A fresh track with the given map.
     pub fn new(map: Map) -> Track {
-        Track { map, conds: Vec::new() }
+        // A walk records a ruleset's checks at every hook of every device it crosses.
+        Track { map, conds: Vec::with_capacity(8) }
     }
 }
 

@@ -81,6 +81,22 @@ fn may_meet(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16, region: &Pac
     })
 }
 
+/// Whether the image of `set` under [`mapped`] holds every packet of `region`, tested on the
+/// boxes without building the image: `true` means that intersecting `region` with the image
+/// changes nothing. Tested for a set of one cube (most rules): its image holds a cube of the
+/// region if every dimension it constrains holds for the packet then (a constant one) or holds
+/// the region's whole range of the first packet's dimension it comes from.
+fn holds_all(set: &PacketSet, map: &Map, pkt: &Packet, varying: u16, region: &PacketSet) -> bool {
+    let [cube] = set.cubes() else { return false };
+    let Some(live) = live_dims(cube, map, pkt, varying) else { return false };
+    region.cubes().iter().all(|rc| {
+        Dim::ALL.into_iter().filter(|d| live & (1 << *d as usize) != 0).all(|d| match map[d as usize] {
+            Source::Orig(x) => rc.get(x).is_subset(cube.get(d)),
+            Source::Const => true,
+        })
+    })
+}
+
 /// The packets of `within` that take the same way as the walked packet, given every decision
 /// recorded on all its possible paths.
 ///
@@ -114,6 +130,9 @@ pub fn region<'a>(net: &CNetwork, conds: impl Iterator<Item = &'a CondRec> + Clo
                             continue;
                         }
                         if !held && !may_meet(&rule.set, map, pkt, varying, &region) {
+                            continue;
+                        }
+                        if held && holds_all(&rule.set, map, pkt, varying, &region) {
                             continue;
                         }
                         let Some(m) = mapped(&rule.set, map, pkt, varying) else { continue };

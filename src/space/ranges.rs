@@ -89,7 +89,14 @@ impl Ranges {
 
     /// True if every value of `self` is in `other`.
     pub fn is_subset(&self, other: &Ranges) -> bool {
-        self.difference(other).is_empty()
+        // Both are canonical (non-adjacent), so each range of `self` lies in one of `other`.
+        let mut j = 0;
+        self.0.iter().all(|&(a, b)| {
+            while other.0.get(j).is_some_and(|r| r.1 < a) {
+                j += 1;
+            }
+            other.0.get(j).is_some_and(|&(c, d)| c <= a && b <= d)
+        })
     }
 
     /// Union.
