@@ -4,7 +4,8 @@
 //! `PORTOLAN_RULES_ONCE=N` runs one size once (no criterion) and prints the time, the number of
 //! findings per code and the effective sets' size, for a peak-memory measurement with
 //! `/usr/bin/time`. `PORTOLAN_RULES_CHECKS=1` times only the findings (with the per-device gate
-//! lifted); `PORTOLAN_RULES_FILES=a:b:c` reads those files instead of a generated ruleset.
+//! lifted); `PORTOLAN_RULES_FILES=a:b:c` reads those files instead of a generated ruleset;
+//! with `PORTOLAN_RULES_CHECKS`, `PORTOLAN_RULES_JSON=PREFIX` writes every finding to `PREFIX.N.json`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -66,6 +67,11 @@ mod bench {
             let f = check_rules_up_to(&ws, &net, usize::MAX);
             let t_all = t.elapsed();
             println!("rules {n}: effective sets + findings {:.1} ms; findings {:?}", t_all.as_secs_f64() * 1e3, per_code(&f));
+            if let Ok(path) = std::env::var("PORTOLAN_RULES_JSON") {
+                // Every finding, to compare two builds' answers.
+                let json = serde_json::to_string_pretty(&f).expect("findings serialize");
+                std::fs::write(format!("{path}.{n}.json"), json).expect("the findings file is writable");
+            }
             return;
         }
         let t = Instant::now();

@@ -9,7 +9,7 @@ use crate::space::{self, proto, Dim, PacketSet, Ranges};
 use crate::Workspace;
 
 use super::effective::{self, point_outcome, Conds, Continuation, DeviceEffect, Outcome, Step};
-use super::text::{describe, port_set, witness};
+use super::text::{describe_with, port_set, witness, Words};
 use super::{code_info, help_path, Finding, NamedSet, Severity};
 
 /// A source (or destination) set counts as "any" when it holds at least this share of its
@@ -70,6 +70,8 @@ struct Dev<'a> {
     /// The text and witness of rules' matched sets, made once per rule (several findings of a
     /// rule show them).
     matched_words: std::cell::RefCell<std::collections::HashMap<RuleLoc, (String, Option<super::Witness>)>>,
+    /// The texts of address, interface and state sets made for this device's findings so far.
+    words: std::cell::RefCell<Words>,
 }
 
 impl<'a> Dev<'a> {
@@ -97,6 +99,7 @@ impl<'a> Dev<'a> {
             entered: e.rulesets.iter().map(|r| !r.ctxs.is_empty()).collect(),
             filtering,
             matched_words: Default::default(),
+            words: Default::default(),
         }
     }
 
@@ -105,12 +108,17 @@ impl<'a> Dev<'a> {
         dd.to_packet_set(s)
     }
 
+    /// A set of this device's packets in readable form.
+    fn describe(&self, s: &PacketSet) -> String {
+        describe_with(s, Some(self.c), &mut self.words.borrow_mut())
+    }
+
     /// The packets the rule at `loc` possibly matches, labelled, and one of them.
     fn matched_set(&self, dd: &Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
         let mut memo = self.matched_words.borrow_mut();
         let (text, w) = memo.entry(loc).or_insert_with(|| {
             let m = self.cubes(dd, self.matched[loc.ruleset][loc.rule]);
-            (describe(&m, Some(self.c)), witness(&m, Some(self.c)))
+            (self.describe(&m), witness(&m, Some(self.c)))
         });
         (NamedSet { label: label.into(), text: text.clone() }, w.clone())
     }
@@ -367,8 +375,8 @@ impl Base<'_> {
     }
 }
 
-fn set(label: &str, s: &PacketSet, c: &CDevice) -> NamedSet {
-    NamedSet { label: label.into(), text: describe(s, Some(c)) }
+fn set(label: &str, s: &PacketSet, d: &Dev) -> NamedSet {
+    NamedSet { label: label.into(), text: d.describe(s) }
 }
 
 fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
@@ -529,7 +537,7 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
                 if callers.is_empty() { String::new() } else { " (the rules calling it hand over other packets)".into() }
             ),
         );
-        f.sets.push(set("would match", &r.set, c));
+        f.sets.push(set("would match", &r.set, b.d));
         f.related = callers;
         out.push(f);
         return;
@@ -563,7 +571,7 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         msg.push_str(&format!("; some with the opposite decision, so this rule's {} never happens", action_word(&r.action)));
     }
     let mut f = b.finding("R101", severity, Certainty::Definite, msg);
-    f.sets.push(set("would match", &entered, c));
+    f.sets.push(set("would match", &entered, b.d));
     f.witness = witness(&entered, Some(c));
     f.related = refs;
     out.push(f);
@@ -693,7 +701,7 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let (m, _) = b.d.matched_set(dd, b.loc, "still decided here");
     let refs: Vec<RuleRef> = parts.iter().map(|l| rule_ref(c, *l)).collect();
     let severity = if mine { Severity::Info } else { Severity::Medium };
-    let taken = describe(&overlap, Some(c));
+    let taken = b.d.describe(&overlap);
     let msg = format!(
         "part of what this rule {} is {} earlier by {}: {taken}",
         if mine { "accepts" } else { "denies" },
@@ -783,7 +791,7 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     }
     let new = b.d.cubes(dd, new);
     let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
-    f.sets.push(set("accepts", &new, c));
+    f.sets.push(set("accepts", &new, b.d));
     f.witness = witness(&new, Some(c));
     out.push(f);
 }

@@ -215,10 +215,11 @@ fn flags_text(r: &Ranges) -> Option<String> {
 
 /// The parts of a cube other than its protocols, as text (empty parts left out), so cubes that
 /// differ only in protocol can be told as one.
-/// Texts already made while describing one set: its cubes share many address, interface and
-/// state sets, and making their texts is most of the work.
+/// Texts already made while describing sets of one device: the cubes of a set, and the sets
+/// of the device's findings, share many address, interface and state sets, and making their
+/// texts is most of the work. (Interface texts are the device's: one `Words` per device.)
 #[derive(Default)]
-struct Words {
+pub struct Words {
     addrs: HashMap<Ranges, String>,
     ifaces: HashMap<Ranges, Option<String>>,
     states: HashMap<Ranges, Option<String>>,
@@ -310,14 +311,18 @@ fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> String {
 /// A packet set in readable form: one part per group of cubes that differ only in protocol
 /// (`tcp/22 from 10.0.0.0/8 except 10.9.0.0/16`; `any protocol from 192.0.2.0/24`).
 pub fn describe(set: &PacketSet, dev: Option<&CDevice>) -> String {
+    describe_with(set, dev, &mut Words::default())
+}
+
+/// [`describe`] with the texts already made for other sets of the same device (`dev`).
+pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) -> String {
     if set.is_empty() {
         return "no packet".into();
     }
-    let mut words = Words::default();
     let mut groups: Vec<(String, Ranges)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for c in set.cubes() {
-        let rest = cube_rest(c, dev, &mut words);
+        let rest = cube_rest(c, dev, words);
         match index.get(&rest) {
             Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
             None => {
