@@ -101,7 +101,7 @@ pub struct Dd {
     /// Child of each edge.
     kid: Vec<u32>,
     /// Hash of (level, edges) → first node of its bucket.
-    unique: HashMap<u64, u32>,
+    unique: HashMap<u64, u32, std::hash::BuildHasherDefault<Mixed>>,
     cache: Vec<CacheEntry>,
     /// Scratch buffers reused by `mk`.
     scratch: Vec<Vec<(u128, u32)>>,
@@ -110,6 +110,26 @@ pub struct Dd {
 impl Default for Dd {
     fn default() -> Self {
         Dd::new()
+    }
+}
+
+/// The unique table's keys are [`mix`]ed already: the table uses them as they are.
+#[derive(Default)]
+struct Mixed(u64);
+
+impl std::hash::Hasher for Mixed {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0, b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -134,7 +154,7 @@ impl Dd {
             nodes: vec![t, t],
             hi: Vec::new(),
             kid: Vec::new(),
-            unique: HashMap::new(),
+            unique: HashMap::default(),
             cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 16],
             scratch: Vec::new(),
         }
