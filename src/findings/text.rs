@@ -213,98 +213,184 @@ fn flags_text(r: &Ranges) -> Option<String> {
     Some(format!("{} of 256 flag combinations", r.count()))
 }
 
-/// The parts of a cube other than its protocols, as text (empty parts left out), so cubes that
-/// differ only in protocol can be told as one.
 /// Texts already made while describing sets of one device: the cubes of a set, and the sets
-/// of the device's findings, share many address, interface and state sets, and making their
-/// texts is most of the work. (Interface texts are the device's: one `Words` per device.)
+/// of the device's findings, share many address, port, interface and state sets, and making
+/// their texts is most of the work. (Interface texts are the device's: one `Words` per device.)
+///
+/// Each distinct text is kept once and named by a number, so the parts of a cube ([`Rest`])
+/// compare as numbers and only the parts shown are written out.
 #[derive(Default)]
 pub struct Words {
-    addrs: HashMap<Ranges, String>,
-    ifaces: HashMap<Ranges, Option<String>>,
-    states: HashMap<Ranges, Option<String>>,
+    texts: Vec<String>,
+    ids: HashMap<String, u32>,
+    addrs: HashMap<Ranges, u32>,
+    ports: HashMap<(Ranges, u128), u32>,
+    ifaces: HashMap<Ranges, u32>,
+    states: HashMap<Ranges, u32>,
+    flags: HashMap<Ranges, u32>,
+    /// An interface name holds the words that start a later part of the text (` out on `,
+    /// ` state `): two different [`Rest`]s could then read the same, so cubes are grouped by
+    /// their text.
+    ambiguous: bool,
 }
+
+/// No text: the part is left out.
+const NONE: u32 = u32::MAX;
 
 impl Words {
-    fn addr(&mut self, r: &Ranges) -> String {
-        if let Some(t) = self.addrs.get(r) {
-            return t.clone();
+    fn intern(&mut self, t: String) -> u32 {
+        if let Some(&i) = self.ids.get(&t) {
+            return i;
         }
-        let t = addr_set(r);
-        self.addrs.insert(r.clone(), t.clone());
-        t
+        let i = self.texts.len() as u32;
+        self.ids.insert(t.clone(), i);
+        self.texts.push(t);
+        i
     }
 
-    fn iface(&mut self, dev: &CDevice, r: &Ranges) -> Option<String> {
-        if let Some(t) = self.ifaces.get(r) {
-            return t.clone();
+    fn intern_opt(&mut self, t: Option<String>) -> u32 {
+        t.map_or(NONE, |t| self.intern(t))
+    }
+
+    fn text(&self, i: u32) -> &str {
+        &self.texts[i as usize]
+    }
+
+    fn addr(&mut self, r: &Ranges) -> u32 {
+        if let Some(&i) = self.addrs.get(r) {
+            return i;
+        }
+        let i = self.intern(addr_set(r));
+        self.addrs.insert(r.clone(), i);
+        i
+    }
+
+    fn port(&mut self, r: &Ranges, max: u128) -> u32 {
+        let key = (r.clone(), max);
+        if let Some(&i) = self.ports.get(&key) {
+            return i;
+        }
+        let i = self.intern(port_set(r, max));
+        self.ports.insert(key, i);
+        i
+    }
+
+    fn iface(&mut self, dev: &CDevice, r: &Ranges) -> u32 {
+        if let Some(&i) = self.ifaces.get(r) {
+            return i;
         }
         let t = iface_text(dev, r);
-        self.ifaces.insert(r.clone(), t.clone());
-        t
+        if t.as_deref().is_some_and(|t| [" in on ", " out on ", " state "].iter().any(|m| t.contains(m))) {
+            self.ambiguous = true;
+        }
+        let i = self.intern_opt(t);
+        self.ifaces.insert(r.clone(), i);
+        i
     }
 
-    fn state(&mut self, r: &Ranges) -> Option<String> {
-        if let Some(t) = self.states.get(r) {
-            return t.clone();
+    fn state(&mut self, r: &Ranges) -> u32 {
+        if let Some(&i) = self.states.get(r) {
+            return i;
         }
-        let t = ct_text(r);
-        self.states.insert(r.clone(), t.clone());
-        t
+        let i = self.intern_opt(ct_text(r));
+        self.states.insert(r.clone(), i);
+        i
+    }
+
+    fn flags(&mut self, r: &Ranges) -> u32 {
+        if let Some(&i) = self.flags.get(r) {
+            return i;
+        }
+        let i = self.intern_opt(flags_text(r));
+        self.flags.insert(r.clone(), i);
+        i
     }
 }
 
-fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> String {
+/// The parts of a cube other than its protocols (their texts' numbers in [`Words`], [`NONE`]
+/// for a part left out), so cubes that differ only in protocol can be told as one. Each part's
+/// text starts with its own words (`/`, ` type `, ` from `, …), so two `Rest`s read the same
+/// exactly when they are equal (unless [`Words::ambiguous`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Rest {
+    /// Destination ports (`/…`), or ICMP types (` type …`) when `icmp`.
+    port: u32,
+    icmp: bool,
+    code: u32,
+    from: u32,
+    to: u32,
+    sport: u32,
+    flags: u32,
+    iif: u32,
+    oif: u32,
+    state: u32,
+}
+
+fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> Rest {
     let p = c.get(Dim::Proto);
     let ported = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| proto::has_ports(x as u8)));
     let icmp = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| x as u8 == proto::ICMP || x as u8 == proto::ICMPV6));
-    let mut s = String::new();
+    let mut r = Rest { port: NONE, icmp: false, code: NONE, from: NONE, to: NONE, sport: NONE, flags: NONE, iif: NONE, oif: NONE, state: NONE };
     if ported {
         let d = c.get(Dim::Dport);
         if *d != Ranges::range(0, 65535) {
-            s.push('/');
-            s.push_str(&port_set(d, 65535));
+            r.port = w.port(d, 65535);
         }
     } else if icmp {
         let t = c.get(Dim::IcmpType);
         if *t != Ranges::range(0, 255) {
-            s.push_str(&format!(" type {}", port_set(t, 255)));
+            r.port = w.port(t, 255);
+            r.icmp = true;
         }
         let k = c.get(Dim::IcmpCode);
         if *k != Ranges::range(0, 255) {
-            s.push_str(&format!(" code {}", port_set(k, 255)));
+            r.code = w.port(k, 255);
         }
     }
     let src = w.addr(c.get(Dim::Src));
     let dst = w.addr(c.get(Dim::Dst));
-    if src != "any" || dst == "any" {
-        s.push_str(&format!(" from {src}"));
+    let any = w.intern("any".into());
+    if src != any || dst == any {
+        r.from = src;
     }
-    if dst != "any" {
-        s.push_str(&format!(" to {dst}"));
+    if dst != any {
+        r.to = dst;
     }
     if ported {
         let sp = c.get(Dim::Sport);
         if *sp != Ranges::range(0, 65535) {
-            s.push_str(&format!(" source port {}", port_set(sp, 65535)));
+            r.sport = w.port(sp, 65535);
         }
     }
     if p.as_slice() == [(proto::TCP as u128, proto::TCP as u128)] {
-        if let Some(f) = flags_text(c.get(Dim::TcpFlags)) {
-            s.push_str(&format!(" flags {f}"));
-        }
+        r.flags = w.flags(c.get(Dim::TcpFlags));
     }
     if let Some(dev) = dev {
-        if let Some(i) = w.iface(dev, c.get(Dim::Iif)) {
-            s.push_str(&format!(" in on {i}"));
-        }
-        if let Some(o) = w.iface(dev, c.get(Dim::Oif)) {
-            s.push_str(&format!(" out on {o}"));
-        }
+        r.iif = w.iface(dev, c.get(Dim::Iif));
+        r.oif = w.iface(dev, c.get(Dim::Oif));
     }
-    if let Some(st) = w.state(c.get(Dim::Ct)) {
-        s.push_str(&format!(" state {st}"));
-    }
+    r.state = w.state(c.get(Dim::Ct));
+    r
+}
+
+/// The text of a cube's parts other than its protocols (empty parts left out).
+fn rest_text(r: &Rest, w: &Words) -> String {
+    let mut s = String::new();
+    let mut part = |words: &str, i: u32| {
+        if i != NONE {
+            s.push_str(words);
+            s.push_str(w.text(i));
+        }
+    };
+    part(if r.icmp { " type " } else { "/" }, r.port);
+    part(" code ", r.code);
+    part(" from ", r.from);
+    part(" to ", r.to);
+    part(" source port ", r.sport);
+    part(" flags ", r.flags);
+    part(" in on ", r.iif);
+    part(" out on ", r.oif);
+    part(" state ", r.state);
     s
 }
 
@@ -319,15 +405,30 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
     if set.is_empty() {
         return "no packet".into();
     }
-    let mut groups: Vec<(String, Ranges)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for c in set.cubes() {
-        let rest = cube_rest(c, dev, words);
-        match index.get(&rest) {
-            Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
-            None => {
-                index.insert(rest.clone(), groups.len());
-                groups.push((rest, c.get(Dim::Proto).clone()));
+    let rests: Vec<Rest> = set.cubes().iter().map(|c| cube_rest(c, dev, words)).collect();
+    // Groups of cubes whose parts other than protocols read the same, in order of first
+    // appearance, with the union of their protocols.
+    let mut groups: Vec<(Rest, Ranges)> = Vec::new();
+    if words.ambiguous {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (c, r) in set.cubes().iter().zip(&rests) {
+            match index.get(&rest_text(r, words)) {
+                Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
+                None => {
+                    index.insert(rest_text(r, words), groups.len());
+                    groups.push((*r, c.get(Dim::Proto).clone()));
+                }
+            }
+        }
+    } else {
+        let mut index: HashMap<Rest, usize> = HashMap::new();
+        for (c, r) in set.cubes().iter().zip(&rests) {
+            match index.get(r) {
+                Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
+                None => {
+                    index.insert(*r, groups.len());
+                    groups.push((*r, c.get(Dim::Proto).clone()));
+                }
             }
         }
     }
@@ -335,7 +436,7 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
     // ports and types are unconstrained, so they fall into one group with the union of their
     // protocols.
     let n = groups.len();
-    let mut parts: Vec<String> = groups.iter().take(MAX_PARTS).map(|(rest, p)| format!("{}{rest}", protos_text(p))).collect();
+    let mut parts: Vec<String> = groups.iter().take(MAX_PARTS).map(|(rest, p)| format!("{}{}", protos_text(p), rest_text(rest, words))).collect();
     if n > MAX_PARTS {
         parts.push(format!("and {} more", n - MAX_PARTS));
     }

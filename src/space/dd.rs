@@ -113,7 +113,8 @@ impl Default for Dd {
     }
 }
 
-/// The unique table's keys are [`mix`]ed already: the table uses them as they are.
+/// The unique table's keys are [`mix`]ed already: the table uses them as they are (node ids,
+/// `u32`, are mixed once).
 #[derive(Default)]
 struct Mixed(u64);
 
@@ -126,6 +127,10 @@ impl std::hash::Hasher for Mixed {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = mix(0, n as u64);
     }
 
     fn finish(&self) -> u64 {
@@ -452,15 +457,27 @@ impl Dd {
         let level = self.level(s);
         let d = self.order[level];
         let (st, n) = self.edges(s);
-        // Group the intervals by child, in order of first appearance.
+        // Group the intervals by child, in order of first appearance (a node has few children
+        // as a rule: they are looked up in the list, and indexed only when there are many).
         let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
-        let mut index: HashMap<u32, usize> = HashMap::new();
+        let mut index: HashMap<u32, usize, std::hash::BuildHasherDefault<Mixed>> = HashMap::default();
         let mut lo = 0u128;
         for i in st..st + n {
             let (hi, k) = (self.hi[i], self.kid[i]);
             if k != 0 {
-                let g = *index.entry(k).or_insert_with(|| {
+                let g = if groups.len() < 16 {
+                    groups.iter().position(|x| x.0 == k)
+                } else {
+                    if index.is_empty() {
+                        index.extend(groups.iter().enumerate().map(|(g, x)| (x.0, g)));
+                    }
+                    index.get(&k).copied()
+                };
+                let g = g.unwrap_or_else(|| {
                     groups.push((k, Vec::new()));
+                    if !index.is_empty() {
+                        index.insert(k, groups.len() - 1);
+                    }
                     groups.len() - 1
                 });
                 groups[g].1.push((lo, hi));
