@@ -910,6 +910,11 @@ impl Bounds {
         any.then_some(b)
     }
 
+    /// The box's values of one dimension: `lo..=hi` (`lo > hi` when empty).
+    pub fn range(&self, d: Dim) -> (u128, u128) {
+        self.0[d as usize]
+    }
+
     /// True if the boxes share a point.
     #[inline]
     pub fn meets(&self, o: &Bounds) -> bool {

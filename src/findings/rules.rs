@@ -728,6 +728,16 @@ fn is_any(r: &Ranges) -> bool {
 
 fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
+    // What the rule matches lies in the box around its conditions: a rule whose sources there
+    // are not "any" and whose destination ports are fewer than a wide range has no reason to be
+    // reported, whatever earlier rules take from it.
+    if let Some(bx) = b.d.conds.bounds(b.loc) {
+        let (lo, hi) = bx.range(Dim::Src);
+        let (plo, phi) = bx.range(Dim::Dport);
+        if !is_any(&Ranges::range(lo, hi)) && (plo > phi || phi - plo + 1 < WIDE_PORT_RANGE) {
+            return;
+        }
+    }
     let m = b.d.matched[b.loc.ruleset][b.loc.rule];
     let new = dd.restrict(m, Dim::Ct, &space::Ct::with_base(space::Ct::NEW));
     if new.is_empty() {
