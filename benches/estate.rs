@@ -5,7 +5,8 @@
 //! `PORTOLAN_ESTATE_ONCE=DEVICES[,RULES,HOSTS]` instead runs that one estate once, timed with
 //! `Instant`, and prints the figures (for sizes too slow for criterion, and to measure peak
 //! memory with `/usr/bin/time -f %M`); `PORTOLAN_ESTATE_JSON=PREFIX` also writes each origin's report to
-//! `PREFIX.DEVICES-ORIGIN.json`.
+//! `PREFIX.DEVICES-ORIGIN.json`, and `PORTOLAN_ESTATE_FINDINGS=1` times every device's rule
+//! findings too.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -68,6 +69,12 @@ mod bench {
                 d.as_secs_f64(),
                 r.error.clone().unwrap_or_else(|| format!("{} exposures", r.exposures))
             ));
+        }
+        if std::env::var_os("PORTOLAN_ESTATE_FINDINGS").is_some() {
+            // Every device's rule findings, as `portolan analyze` makes them.
+            let t = Instant::now();
+            let f = portolan::findings::check_rules(&ws, an.network());
+            println!("estate {devices} devices: rule findings of every device {:.3} s ({} findings)", t.elapsed().as_secs_f64(), f.len());
         }
         println!(
             "estate {} devices, {} rules, {} hosts, {} subnets: generate {:.3} s, parse {:.3} s, Analyzer::new {:.3} s, exposure {:.3} s [{}]; new + exposure {:.3} s",
