@@ -160,7 +160,7 @@ impl Dd {
             hi: Vec::new(),
             kid: Vec::new(),
             unique: HashMap::default(),
-            cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 16],
+            cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 12],
             scratch: Vec::new(),
         }
     }
