@@ -133,7 +133,8 @@ mod bench {
                 attack::report_paths(&Graph::build(&an2, &origins, &opts), opts.k)
             })
         });
-        for (devices, hosts) in [(10usize, 100usize)] {
+        {
+            let (devices, hosts) = (10usize, 100usize);
             let (net, ws) = estate(devices, hosts, hosts * 5, 5);
             let an = Analyzer::new(&ws);
             let origins = net.origins();

@@ -951,7 +951,9 @@ impl Network {
             ports.dedup();
             per_host.push(ports);
         }
-        let mut vulns: Vec<Vec<(u16, u32, f32, bool, bool)>> = vec![Vec::new(); self.host_addrs.len()];
+        // Per host: (port, plugin id, CVSS score, local, exploit available)
+        type Vuln = (u16, u32, f32, bool, bool);
+        let mut vulns: Vec<Vec<Vuln>> = vec![Vec::new(); self.host_addrs.len()];
         for i in 0..findings {
             let h = rng.below(n as u64) as usize;
             let Some(ports) = per_host.get(h) else { break };

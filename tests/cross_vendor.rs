@@ -122,7 +122,8 @@ fn every_rendering_allows_the_same_packets() {
     let types = atoms(&cut(Dim::IcmpType), 0, 255);
     let protos = atoms(&cut(Dim::Proto), 0, 255);
     // (protocol cell, source port cell, destination port or ICMP type cell)
-    let mut l4: Vec<((u128, u128), (u128, u128), (u128, u128))> = Vec::new();
+    type Cell = (u128, u128);
+    let mut l4: Vec<(Cell, Cell, Cell)> = Vec::new();
     for &p in &protos {
         match p.0 as u8 {
             6 | 17 if p.0 == p.1 => {

@@ -27,10 +27,7 @@ fn load(name: &str) -> ParsedFile {
     parse::parse(0, name, &text(name))
 }
 
-/// What a snapshot holds: status, line counts, the device name, interfaces, routes, the
-/// firewall and the diagnostics.
-
-
+/// The firewall a fixture must have.
 fn fw(p: &ParsedFile) -> &Firewall {
     p.content.firewall.as_ref().expect("a firewall")
 }

@@ -384,7 +384,7 @@ fn two_routers_joined_by_a_subnet_and_static_routes() {
     assert_eq!(ws.network.devices.len(), 2);
     let r = ask(&ws, "10.1.0.5", "10.2.0.10", "tcp", Some("22"));
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
-    let devs: Vec<(&str, &str)> = r.results[0].hops.iter().map(|h| (&*h.device, &*h.direction)).collect();
+    let devs: Vec<(&str, &str)> = r.results[0].hops.iter().map(|h| (&*h.device, h.direction)).collect();
     assert_eq!(devs, [("r1", "forward"), ("r2", "forward"), ("r2", "reply"), ("r1", "reply")]);
     let r = ask(&ws, "10.1.0.5", "10.2.0.10", "tcp", Some("23"));
     assert_eq!(r.verdict, Verdict::Denied);
@@ -396,7 +396,7 @@ fn two_routers_joined_by_a_subnet_and_static_routes() {
     let r = ask(&ws, "10.2.0.10", "10.1.0.5", "tcp", Some("23"));
     assert_eq!(r.verdict, Verdict::Denied, "{r:#?}");
     let reply = r.results[0].hops.iter().find(|h| h.direction == "reply" && &*h.device == "r2").expect("the reply is shown");
-    assert_eq!((&*reply.outcome, &*reply.rule.as_ref().unwrap().text), ("dropped", "implicit deny at the end of ACL FROM-R1"));
+    assert_eq!((reply.outcome, &*reply.rule.as_ref().unwrap().text), ("dropped", "implicit deny at the end of ACL FROM-R1"));
 }
 
 fn row(src: &str, dst: &str, proto: &str, port: &str) -> TestRow {

@@ -233,7 +233,7 @@ fn flow(w: &Workspace, src: &str, dst: &str, proto: &str, port: &str) -> FlowRes
 
 /// The line of the rule that stopped the first packet.
 fn stopped_at(r: &FlowResult) -> Option<(u32, String)> {
-    r.hops.iter().find(|h| matches!(&*h.outcome, "dropped" | "rejected")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.to_string()))
+    r.hops.iter().find(|h| matches!(h.outcome, "dropped" | "rejected")).and_then(|h| h.rule.as_ref()).map(|x| (x.line, x.text.to_string()))
 }
 
 #[test]

@@ -254,7 +254,9 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
                 listed.push(p.edges);
             }
         }
-        let mut best: Option<(usize, (bool, usize, usize, usize, u8))> = None;
+        // (breaks nothing, pairs cut, current paths hit, listed paths hit, kind of change)
+        type Rank = (bool, usize, usize, usize, u8);
+        let mut best: Option<(usize, Rank)> = None;
         for (ci, (edit, edges)) in cands.iter().enumerate() {
             if chosen.contains(&ci) {
                 continue;
@@ -428,7 +430,7 @@ fn min_service_cut(graph: &Graph, cands: &[(Edit, Vec<EdgeIndex>)], breaks: &[Ve
     }
     let mut out = Vec::new();
     for (&(host, proto, port), &(si, so, _)) in &services {
-        if !(reached[si.index()] && !reached[so.index()]) {
+        if !reached[si.index()] || reached[so.index()] {
             continue;
         }
         let Node::Host(t) = graph.g[host] else { continue };

@@ -546,10 +546,14 @@ pub struct EdgePath {
     pub likelihood: f64,
 }
 
+/// The ranked paths from one origin (its index) to one crown jewel (its node), each marked
+/// `true` when it is the one with the fewest steps.
+pub type JewelPaths = (usize, NodeIndex, Vec<(EdgePath, bool)>);
+
 impl Graph {
     /// The paths to every crown jewel from every origin: the `k` most likely, and the one with
     /// the fewest steps (when it is not among them), ranked.
-    pub fn paths(&self, k: usize) -> Vec<(usize, NodeIndex, Vec<(EdgePath, bool)>)> {
+    pub fn paths(&self, k: usize) -> Vec<JewelPaths> {
         let mut out = Vec::new();
         let jewels = self.jewels();
         for (oi, &o) in self.origin_nodes.iter().enumerate() {

@@ -467,8 +467,12 @@ mod cli {
         Ok(())
     }
 
-    /// A minimal CSV reader: comma-separated, optional double quotes, header first.
-    fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+    /// A CSV row: its line index and its fields.
+    type Row = (usize, Vec<String>);
+
+    /// A minimal CSV reader: comma-separated, optional double quotes, header first; the rows
+    /// come with their line index.
+    fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
         let Some((_, header)) = lines.next() else { bail!("{}: empty CSV", path.display()) };

@@ -166,7 +166,7 @@ fn line_shape(l: &str) -> LineShape {
         let counters = it.next();
         let ok = name.len() > 1
             && policy.is_some_and(|p| matches!(p, "ACCEPT" | "DROP" | "-" | "QUEUE" | "RETURN"))
-            && counters.map_or(true, is_counters)
+            && counters.is_none_or(is_counters)
             && it.next().is_none();
         return if ok { LineShape::ChainDecl } else { LineShape::Other };
     }
@@ -1789,7 +1789,7 @@ impl<'a> Parser<'a> {
                 } else {
                     let spec = tos.first().map(|s| s.as_str()).unwrap_or("");
                     match parse_nat_to(spec) {
-                        Some(nt) if nt.addr.map_or(true, |a| a.lo.is_ipv6() == self.v6) => {
+                        Some(nt) if nt.addr.is_none_or(|a| a.lo.is_ipv6() == self.v6) => {
                             if kind == TargetKind::Dnat {
                                 Action::Dnat(nt)
                             } else {

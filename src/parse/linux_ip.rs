@@ -583,7 +583,7 @@ fn brief_line(t: &str, strict: bool) -> Option<(&str, &str, Vec<&str>)> {
         return None;
     }
     let rest: Vec<&str> = toks.collect();
-    if strict && !rest.first().map_or(true, |a| parse_prefix(a).is_some()) {
+    if strict && rest.first().is_some_and(|a| parse_prefix(a).is_none()) {
         return None;
     }
     Some((name, state, rest))
@@ -1401,7 +1401,7 @@ impl JsonCtx<'_> {
         let up = if o.contains_key("flags") {
             link_up(&flags, state)
         } else {
-            state.map_or(true, |s| matches!(s, "UP" | "UNKNOWN"))
+            state.is_none_or(|s| matches!(s, "UP" | "UNKNOWN"))
         };
         let prov = self.prov(el.line, format!("{ptr} {}", elide_array(&el.text, "addr_info")));
         let idx = upsert_iface(ifaces, name, up, prov);

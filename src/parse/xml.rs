@@ -358,6 +358,6 @@ mod test {
     fn skipped_lines() {
         let t = "a\n\n  <b/>\nc <b/>\n";
         let b1 = t.find("<b/>").unwrap();
-        assert_eq!(count_skipped(t, vec![b1..b1 + 4]), 2, "the blank line and the line of only <b/>");
+        assert_eq!(count_skipped(t, std::iter::once(b1..b1 + 4).collect()), 2, "the blank line and the line of only <b/>");
     }
 }

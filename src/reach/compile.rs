@@ -390,6 +390,9 @@ pub fn cell_of(cuts: &[u128], v: u128) -> (u128, u128) {
     (lo, hi)
 }
 
+/// One end of a link the manifest states: (device name, interface name).
+pub type End = (String, String);
+
 /// The whole network ready for evaluation.
 #[derive(Clone, Debug, Default)]
 pub struct CNetwork {
@@ -560,7 +563,7 @@ impl CNetwork {
     /// Join interfaces by the manifest's links (`[fw1:eth1, r1:ge-0/0/1]`): a packet sent out
     /// of one end towards a next hop no modelled device owns arrives at the other end. Returns
     /// the ends that name no modelled device or interface, as `device:interface`.
-    pub fn add_links(&mut self, links: &[((String, String), (String, String))]) -> Vec<String> {
+    pub fn add_links(&mut self, links: &[(End, End)]) -> Vec<String> {
         let mut unknown = Vec::new();
         for ((da, ia), (db, ib)) in links {
             let mut end = |d: &str, i: &str| {
@@ -647,7 +650,7 @@ fn compile_device(dev: &Device) -> CDevice {
             (lo, hi, n.prefix_len(), *i)
         })
         .collect();
-    subnets.sort_by(|a, b| b.2.cmp(&a.2));
+    subnets.sort_by_key(|s| std::cmp::Reverse(s.2));
     let mut local: Vec<u128> = addrs.iter().map(|(n, _)| space::addr_to_u128(n.addr())).collect();
     local.sort_unstable();
     let mut c = CDevice {

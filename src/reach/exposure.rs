@@ -177,7 +177,9 @@ impl Analyzer<'_> {
                 // One exposure per destination class and protocol: the ports and sources of the
                 // group that reach it.
                 // Protocols without ports or types are grouped together.
-                let mut by_dst: BTreeMap<((u128, u128), (u128, u128)), Vec<Class>> = BTreeMap::new();
+                // (protocol, destination addresses) → its classes
+                type Span = (u128, u128);
+                let mut by_dst: BTreeMap<(Span, Span), Vec<Class>> = BTreeMap::new();
                 for c in classes {
                     let key = if c.has_ports || c.icmp { c.proto } else { (256, 256) };
                     by_dst.entry((c.dst, key)).or_default().push(c);
@@ -354,8 +356,7 @@ pub(crate) fn forwarded_to(hops: &[crate::report::Hop]) -> Option<(IpAddr, u16)>
         .iter()
         .filter(|h| h.direction == "forward")
         .flat_map(|h| h.nat.iter())
-        .filter(|n| n.kind == "dnat" || n.kind == "redirect")
-        .last()?;
+        .rfind(|n| n.kind == "dnat" || n.kind == "redirect")?;
     let (addr, port) = n.to.rsplit_once(':')?;
     let addr = addr.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
     Some((addr, port.parse().ok()?))
@@ -481,8 +482,11 @@ pub struct FailOn {
     /// Origin name.
     pub origin: String,
     /// (protocol, inclusive port range); `None` protocol means any; empty list means any.
-    pub services: Vec<(Option<String>, Option<(u16, u16)>)>,
+    pub services: Vec<FailService>,
 }
+
+/// One service of a [`FailOn`]: a protocol (`None`: any) and an inclusive port range.
+pub type FailService = (Option<String>, Option<(u16, u16)>);
 
 impl FailOn {
     /// Parse a gate.

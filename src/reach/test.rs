@@ -569,7 +569,7 @@ COMMIT
     let r = ask(&ws, "198.51.100.7", "203.0.113.2", "tcp", Some("443"));
     assert_eq!(r.verdict, Verdict::Allowed, "{r:#?}");
     let hops = &r.results[0].hops;
-    let devs: Vec<(&str, &str)> = hops.iter().map(|h| (&*h.device, &*h.direction)).collect();
+    let devs: Vec<(&str, &str)> = hops.iter().map(|h| (&*h.device, h.direction)).collect();
     assert_eq!(devs, [("edge", "forward"), ("core", "forward"), ("core", "reply"), ("edge", "reply")]);
     // Allowed by the edge, stopped by the core.
     let r = ask(&ws, "198.51.100.7", "10.1.0.10", "tcp", Some("8443"));
@@ -626,7 +626,7 @@ mod regions {
             }
             let sport = rng.pick(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128);
             // Ports near the interesting ones more often than not.
-            let dport = if rng.next() % 2 == 0 { [22u128, 25, 53, 80, 443, 2222, 8080, 8443][(rng.next() % 8) as usize] } else { rng.pick(0, 65535) };
+            let dport = if rng.next().is_multiple_of(2) { [22u128, 25, 53, 80, 443, 2222, 8080, 8443][(rng.next() % 8) as usize] } else { rng.pick(0, 65535) };
             let icmp_type = rng.pick(0, 20);
             let icmp = p == proto::ICMP || p == proto::ICMPV6;
             let mut pkt = Packet::new_flow(crate::space::u128_to_addr(s), crate::space::u128_to_addr(d), p, sport as u16, dport as u16);

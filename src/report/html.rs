@@ -55,10 +55,10 @@ fn hops(s: &mut String, hs: &[Hop]) {
             s,
             "<li>{} <span class=\"muted\">({}, {} → {})</span>: {}",
             esc(&h.device),
-            esc(&h.direction),
+            esc(h.direction),
             esc(h.in_iface.as_deref().unwrap_or("self")),
             esc(h.out_iface.as_deref().unwrap_or("self")),
-            esc(&h.outcome)
+            esc(h.outcome)
         );
         for n in &h.nat {
             let _ = write!(s, "; {} {} → {}", esc(&n.kind), esc(&n.from), esc(&n.to));

@@ -576,18 +576,6 @@ fn sarif_uri(path: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod test {
-    use super::*;
-
-    #[test]
-    fn csv_and_markdown_escape_input_text() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(md("a|b<script>"), "a\\|b&lt;script&gt;");
-    }
-}
-
 fn change_line(c: &super::diff::ExposureChange) -> String {
     let e = &c.exposure;
     let svc = if c.changed_ports.is_empty() { e.proto.clone() } else { format!("{}/{}", e.proto, c.changed_ports) };
@@ -807,4 +795,16 @@ pub fn check_sarif(c: &crate::policy::CheckReport) -> String {
         "runs": [{ "tool": { "driver": { "name": "portolan", "version": env!("CARGO_PKG_VERSION"), "rules": rules } }, "results": results }],
     });
     serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn csv_and_markdown_escape_input_text() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(md("a|b<script>"), "a\\|b&lt;script&gt;");
+    }
 }

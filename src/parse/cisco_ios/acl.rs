@@ -54,8 +54,11 @@ pub struct Groups {
     /// `object-group service`.
     pub svc: HashMap<String, SvcGroup>,
     /// NX-OS `object-group ip port` (`portgroup`).
-    pub ports: HashMap<String, (Vec<(u16, u16)>, Vec<String>)>,
+    pub ports: HashMap<String, PortGroup>,
 }
+
+/// A port group's ranges and the problems met reading it.
+pub type PortGroup = (Vec<(u16, u16)>, Vec<String>);
 
 /// How the entries of one access list are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

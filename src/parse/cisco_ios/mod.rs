@@ -152,6 +152,9 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     out
 }
 
+/// An access list bound to an interface: `(ipv6, acl name, direction in, provenance)`.
+type Filter = (bool, String, bool, Provenance);
+
 /// An interface as the configuration states it.
 #[derive(Debug)]
 struct Iface {
@@ -159,8 +162,7 @@ struct Iface {
     addrs: Vec<IpNet>,
     up: bool,
     vrf: Option<String>,
-    /// `(ipv6, acl name, direction in, provenance)`.
-    filters: Vec<(bool, String, bool, Provenance)>,
+    filters: Vec<Filter>,
     nat_inside: bool,
     nat_outside: bool,
     zone: Option<(String, Provenance)>,
@@ -1290,7 +1292,9 @@ impl<'a> Parser<'a> {
         self.d.set_context("");
         let mut g = Groups::default();
         // Address groups: each group's own members, then the nested closure.
-        let mut local: HashMap<String, (Vec<AddrRange>, Vec<(String, u32, String)>, Vec<String>)> = HashMap::new();
+        // A group's own members, the groups it names (name, line, text) and its problems.
+        type Local<T> = (Vec<T>, Vec<(String, u32, String)>, Vec<String>);
+        let mut local: HashMap<String, Local<AddrRange>> = HashMap::new();
         let net = std::mem::take(&mut self.net_groups);
         let mut names: Vec<&String> = net.keys().collect();
         names.sort();
@@ -1330,7 +1334,7 @@ impl<'a> Parser<'a> {
         self.net_groups = net;
         // Service groups.
         let svc = std::mem::take(&mut self.svc_groups);
-        let mut slocal: HashMap<String, (Vec<Svc>, Vec<(String, u32, String)>, Vec<String>)> = HashMap::new();
+        let mut slocal: HashMap<String, Local<Svc>> = HashMap::new();
         let mut names: Vec<&String> = svc.keys().collect();
         names.sort();
         for name in names {
@@ -1592,7 +1596,7 @@ impl<'a> Parser<'a> {
         for v6 in [false, true] {
             for inbound in [true, false] {
                 let mut rules = Vec::new();
-                let ifaces: Vec<(String, Vec<(bool, String, bool, Provenance)>)> =
+                let ifaces: Vec<(String, Vec<Filter>)> =
                     self.ifaces.iter().map(|f| (f.name.clone(), f.filters.clone())).collect();
                 for (ifname, filters) in ifaces {
                     for (fv6, acl, fin, prov) in filters {

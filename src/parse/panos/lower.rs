@@ -1033,7 +1033,9 @@ pub fn lower(root: Node, cx: &mut Ctx) -> Lowered {
     }
     let shared_pre = panorama_rules(shared.child("pre-rulebase"), "pre-rulebase", cx, &[&shared_scope], &shared, &ifaces);
     let shared_post = panorama_rules(shared.child("post-rulebase"), "post-rulebase", cx, &[&shared_scope], &shared, &ifaces);
-    let mut groups: Vec<(String, Vec<SecRule>, HashMap<&'static str, (bool, u32)>)> = Vec::new();
+    // (where the rules come from, the rules, the default rules' settings)
+    type Rulebase = (String, Vec<SecRule>, HashMap<&'static str, (bool, u32)>);
+    let mut groups: Vec<Rulebase> = Vec::new();
     let mut shared_defaults = HashMap::new();
     read_defaults(shared.child("post-rulebase"), cx, &mut shared_defaults);
     for dg in &device_groups {
