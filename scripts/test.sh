@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test suite, layer by layer, after installing what is missing:
-#   1. native tests (cargo test: unit, snapshot, property and corpus tests, CLI tests)
+#   1. native tests (cargo test: unit, snapshot, property and corpus tests, CLI tests), then
+#      clippy on every target, warnings as errors
 #   2. the page build (scripts/build-www.sh) and the wasm boundary tests under Node
 #   3. browser tests of the built page (Playwright driving Debian's Chromium)
 #   4. the kernel differential tests (tests/kernel/run.py), which need root
@@ -63,6 +64,7 @@ count_none() { echo 0 0; }
 
 run setup count_none bash scripts/setup.sh
 run native count_cargo cargo test
+run lint count_none cargo clippy --all-targets -- -D warnings
 run build-www count_none bash scripts/build-www.sh
 run wasm count_cargo cargo test --target wasm32-unknown-unknown --test web
 run browser count_tap node --test --test-reporter=spec --test-reporter-destination=stdout \
