@@ -1,7 +1,7 @@
 //! Readable packet sets: addresses as the fewest CIDRs (or a block "except" a few), ports as
 //! ranges (or "any except"), protocols by name, interfaces and connection states by name.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::reach::describe::{cidr_blocks, cidrs, proto_name};
 use crate::reach::CDevice;
@@ -410,7 +410,7 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
     // appearance, with the union of their protocols.
     let mut groups: Vec<(Rest, Ranges)> = Vec::new();
     if words.ambiguous {
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::default();
         for (c, r) in set.cubes().iter().zip(&rests) {
             match index.get(&rest_text(r, words)) {
                 Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
@@ -421,7 +421,7 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
             }
         }
     } else {
-        let mut index: HashMap<Rest, usize> = HashMap::new();
+        let mut index: HashMap<Rest, usize> = HashMap::default();
         for (c, r) in set.cubes().iter().zip(&rests) {
             match index.get(r) {
                 Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),

@@ -18,6 +18,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::{Cube, Dim, Packet, PacketSet, Ranges, NDIMS};
 
 /// The order in which dimensions are tested, outermost first. Interfaces come first: dispatching
@@ -101,7 +103,7 @@ pub struct Dd {
     /// Child of each edge.
     kid: Vec<u32>,
     /// Hash of (level, edges) → first node of its bucket.
-    unique: HashMap<u64, u32, std::hash::BuildHasherDefault<Mixed>>,
+    unique: FxHashMap<u64, u32>,
     cache: Vec<CacheEntry>,
     /// Scratch buffers reused by `mk`.
     scratch: Vec<Vec<(u128, u32)>>,
@@ -110,31 +112,6 @@ pub struct Dd {
 impl Default for Dd {
     fn default() -> Self {
         Dd::new()
-    }
-}
-
-/// The unique table's keys are [`mix`]ed already: the table uses them as they are (node ids,
-/// `u32`, are mixed once).
-#[derive(Default)]
-struct Mixed(u64);
-
-impl std::hash::Hasher for Mixed {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = mix(self.0, b as u64);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = mix(0, n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -159,7 +136,7 @@ impl Dd {
             nodes: vec![t, t],
             hi: Vec::new(),
             kid: Vec::new(),
-            unique: HashMap::default(),
+            unique: FxHashMap::default(),
             cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 12],
             scratch: Vec::new(),
         }
@@ -460,7 +437,7 @@ impl Dd {
         // Group the intervals by child, in order of first appearance (a node has few children
         // as a rule: they are looked up in the list, and indexed only when there are many).
         let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
-        let mut index: HashMap<u32, usize, std::hash::BuildHasherDefault<Mixed>> = HashMap::default();
+        let mut index: FxHashMap<u32, usize> = FxHashMap::default();
         let mut lo = 0u128;
         for i in st..st + n {
             let (hi, k) = (self.hi[i], self.kid[i]);
