@@ -15,10 +15,11 @@ mod device;
 mod exposure;
 mod region;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::model::Action;
@@ -386,7 +387,7 @@ impl<'a> Analyzer<'a> {
         let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
         let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
         // Classes by verdict, most permissive first, indexed by destination address.
-        let mut by_dst: HashMap<u128, Vec<(u8, describe::Class)>> = HashMap::new();
+        let mut by_dst: HashMap<u128, Vec<(u8, describe::Class)>> = HashMap::default();
         for (o, classes) in &groups {
             let rank = match o.verdict {
                 Verdict::Allowed => 0,
