@@ -68,8 +68,9 @@ struct Walk<'a> {
 
 /// Evaluate an attached ruleset: rules first-match, then the default.
 pub fn eval_attached(dev: &CDevice, ruleset: usize, pkt: &Packet) -> ChainOutcome {
-    // Room for a check of every rule of the ruleset (more only when it jumps).
-    let checks = Vec::with_capacity(dev.rulesets.get(ruleset).map_or(0, |r| r.rules.len()));
+    // Room for a check of every rule of a ruleset of usual size (a walk keeps its checks, so a
+    // long ruleset's vector grows as its rules are checked).
+    let checks = Vec::with_capacity(dev.rulesets.get(ruleset).map_or(0, |r| r.rules.len().min(128)));
     let mut w = Walk { dev, pkt, exits: Vec::new(), effects: Vec::new(), maybe_depth: 0, checks };
     let mut via = Vec::new();
     let mut doubts = Vec::new();
