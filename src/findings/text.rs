@@ -228,9 +228,9 @@ pub struct Words {
     ifaces: HashMap<Ranges, u32>,
     states: HashMap<Ranges, u32>,
     flags: HashMap<Ranges, u32>,
-    /// An interface name holds the words that start a later part of the text (` out on `,
-    /// ` state `): two different [`Rest`]s could then read the same, so cubes are grouped by
-    /// their text.
+    /// An interface name holds a space: it could hold the words that start a later part of
+    /// the text (` out on `, ` state `, or the start of them), so two different [`Rest`]s could
+    /// read the same, and cubes are grouped by their text.
     ambiguous: bool,
 }
 
@@ -280,7 +280,7 @@ impl Words {
             return i;
         }
         let t = iface_text(dev, r);
-        if t.as_deref().is_some_and(|t| [" in on ", " out on ", " state "].iter().any(|m| t.contains(m))) {
+        if t.is_some() && !self.ambiguous && dev.ifaces.all().iter().any(|&i| dev.ifaces.name(i).contains(char::is_whitespace)) {
             self.ambiguous = true;
         }
         let i = self.intern_opt(t);
@@ -309,8 +309,9 @@ impl Words {
 
 /// The parts of a cube other than its protocols (their texts' numbers in [`Words`], [`NONE`]
 /// for a part left out), so cubes that differ only in protocol can be told as one. Each part's
-/// text starts with its own words (`/`, ` type `, ` from `, …), so two `Rest`s read the same
-/// exactly when they are equal (unless [`Words::ambiguous`]).
+/// text starts with its own words (`/`, ` type `, ` from `, …), which no address, port, state
+/// or flag text holds, nor begins or ends with a part of; so two `Rest`s read the same exactly
+/// when they are equal, unless an interface name holds a space ([`Words::ambiguous`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Rest {
     /// Destination ports (`/…`), or ICMP types (` type …`) when `icmp`.
@@ -570,4 +571,33 @@ mod test {
         assert_eq!(w.dst, "198.51.100.10");
         assert_eq!(w.state.as_deref(), Some("new"));
     }
+
+    #[test]
+    fn interface_names_with_spaces_group_cubes_by_their_text() {
+        // Interface names that hold the words of a later part: two cubes whose parts differ
+        // read the same, and must fall into one group as their texts say.
+        // FortiGate allows spaces in interface names.
+        let mut conf = String::from("config system interface\n");
+        for (i, name) in ["a out on", "b", "a", "out on b"].iter().enumerate() {
+            conf.push_str(&format!("    edit \"{name}\"\n        set ip 10.0.{i}.1 255.255.255.0\n    next\n"));
+        }
+        conf.push_str("end\n");
+        let ws = crate::Workspace::load(vec![crate::InputFile::new("fw/fortigate.conf", conf)]);
+        let net = crate::reach::CNetwork::build(&ws.network);
+        let dev = &net.devices[0];
+        let id = |n: &str| dev.ifaces.id(n).map(u128::from).unwrap_or_else(|| panic!("no interface {n:?}"));
+        let cube = |proto: u128, iif: &str, oif: &str| {
+            let mut c = Cube::full();
+            c.set(Dim::Proto, Ranges::single(proto));
+            c.set(Dim::Iif, Ranges::single(id(iif)));
+            c.set(Dim::Oif, Ranges::single(id(oif)));
+            c
+        };
+        let s = PacketSet::from_disjoint_cubes(vec![cube(6, "a out on", "b"), cube(17, "a", "out on b")]);
+        assert_eq!(describe(&s, Some(dev)), "tcp,udp from any in on a out on out on b");
+        // Without such names, parts that differ never read the same.
+        let s = PacketSet::from_disjoint_cubes(vec![cube(6, "a", "b"), cube(17, "a", "b")]);
+        assert_eq!(describe(&s, Some(dev)), "tcp,udp from any in on a out on b");
+    }
+
 }
