@@ -232,6 +232,9 @@ pub struct Words {
     /// the text (` out on `, ` state `, or the start of them), so two different [`Rest`]s could
     /// read the same, and cubes are grouped by their text.
     ambiguous: bool,
+    /// Whether `ambiguous` was looked up for the device (once: its names are the same for every
+    /// set).
+    names_checked: bool,
 }
 
 /// No text: the part is left out.
@@ -280,8 +283,9 @@ impl Words {
             return i;
         }
         let t = iface_text(dev, r);
-        if t.is_some() && !self.ambiguous && dev.ifaces.all().iter().any(|&i| dev.ifaces.name(i).contains(char::is_whitespace)) {
-            self.ambiguous = true;
+        if t.is_some() && !self.names_checked {
+            self.names_checked = true;
+            self.ambiguous = dev.ifaces.shown_names_have_spaces();
         }
         let i = self.intern_opt(t);
         self.ifaces.insert(r.clone(), i);
@@ -395,6 +399,26 @@ fn rest_text(r: &Rest, w: &Words) -> String {
     s
 }
 
+/// The cubes of `set` (with their parts `rests`) grouped by `key`, in order of first appearance,
+/// each group with the union of its protocols.
+fn group_by<K: std::hash::Hash + Eq>(set: &PacketSet, rests: &[Rest], key: impl Fn(&Rest) -> K) -> Vec<(Rest, Ranges)> {
+    let mut groups: Vec<(Rest, Ranges)> = Vec::new();
+    let mut index: HashMap<K, usize> = HashMap::default();
+    for (c, r) in set.cubes().iter().zip(rests) {
+        match index.entry(key(r)) {
+            std::collections::hash_map::Entry::Occupied(g) => {
+                let g = &mut groups[*g.get()].1;
+                *g = g.union(c.get(Dim::Proto));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(groups.len());
+                groups.push((*r, c.get(Dim::Proto).clone()));
+            }
+        }
+    }
+    groups
+}
+
 /// A packet set in readable form: one part per group of cubes that differ only in protocol
 /// (`tcp/22 from 10.0.0.0/8 except 10.9.0.0/16`; `any protocol from 192.0.2.0/24`).
 pub fn describe(set: &PacketSet, dev: Option<&CDevice>) -> String {
@@ -409,30 +433,11 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
     let rests: Vec<Rest> = set.cubes().iter().map(|c| cube_rest(c, dev, words)).collect();
     // Groups of cubes whose parts other than protocols read the same, in order of first
     // appearance, with the union of their protocols.
-    let mut groups: Vec<(Rest, Ranges)> = Vec::new();
-    if words.ambiguous {
-        let mut index: HashMap<String, usize> = HashMap::default();
-        for (c, r) in set.cubes().iter().zip(&rests) {
-            match index.get(&rest_text(r, words)) {
-                Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
-                None => {
-                    index.insert(rest_text(r, words), groups.len());
-                    groups.push((*r, c.get(Dim::Proto).clone()));
-                }
-            }
-        }
+    let groups = if words.ambiguous {
+        group_by(set, &rests, |r| rest_text(r, words))
     } else {
-        let mut index: HashMap<Rest, usize> = HashMap::default();
-        for (c, r) in set.cubes().iter().zip(&rests) {
-            match index.get(r) {
-                Some(&g) => groups[g].1 = groups[g].1.union(c.get(Dim::Proto)),
-                None => {
-                    index.insert(*r, groups.len());
-                    groups.push((*r, c.get(Dim::Proto).clone()));
-                }
-            }
-        }
-    }
+        group_by(set, &rests, |r| *r)
+    };
     // Cubes of one rule split by protocol class (ported, ICMP, others) share the rest when the
     // ports and types are unconstrained, so they fall into one group with the union of their
     // protocols.

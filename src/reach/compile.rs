@@ -74,6 +74,12 @@ impl IfaceTable {
         }
     }
 
+    /// True if a name as shown ([`IfaceTable::name`]) holds whitespace (the representative of
+    /// interfaces named nowhere, shown in brackets, aside).
+    pub fn shown_names_have_spaces(&self) -> bool {
+        self.names.iter().any(|n| n != OTHER_IFACE && n.replace(OTHER_IFACE, "*").contains(char::is_whitespace))
+    }
+
     /// The id standing for "an interface not named anywhere" (it matches only `+`).
     pub fn other(&self) -> u16 {
         self.id(OTHER_IFACE).unwrap_or(0)
