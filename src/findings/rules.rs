@@ -9,7 +9,7 @@ use crate::space::{self, proto, Dim, PacketSet, Ranges};
 use crate::Workspace;
 
 use super::effective::{self, point_outcome, Conds, Continuation, DeviceEffect, Outcome, Step};
-use super::text::{describe_with, port_set, witness, Words};
+use super::text::{describe_dd, describe_with, port_set, Words};
 use super::{code_info, help_path, Finding, NamedSet, Severity};
 
 /// A source (or destination) set counts as "any" when it holds at least this share of its
@@ -103,9 +103,9 @@ impl<'a> Dev<'a> {
         }
     }
 
-    /// A set of this device's diagrams as cube sets (for texts and witnesses).
-    fn cubes(&self, dd: &Dd, s: dd::Set) -> PacketSet {
-        dd.to_packet_set(s)
+    /// A set of this device's diagrams in readable form, and one packet of it.
+    fn shown(&self, dd: &Dd, s: dd::Set) -> (String, Option<super::Witness>) {
+        describe_dd(dd, s, Some(self.c), &mut self.words.borrow_mut())
     }
 
     /// A set of this device's packets in readable form.
@@ -116,10 +116,7 @@ impl<'a> Dev<'a> {
     /// The packets the rule at `loc` possibly matches, labelled, and one of them.
     fn matched_set(&self, dd: &Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
         let mut memo = self.matched_words.borrow_mut();
-        let (text, w) = memo.entry(loc).or_insert_with(|| {
-            let m = self.cubes(dd, self.matched[loc.ruleset][loc.rule]);
-            (self.describe(&m), witness(&m, Some(self.c)))
-        });
+        let (text, w) = memo.entry(loc).or_insert_with(|| self.shown(dd, self.matched[loc.ruleset][loc.rule]));
         (NamedSet { label: label.into(), text: text.clone() }, w.clone())
     }
 }
@@ -543,7 +540,7 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         return;
     }
     let covers = covering(b.d, dd, b.loc, entered_dd);
-    let entered = b.d.cubes(dd, entered_dd);
+    let (entered, w) = b.d.shown(dd, entered_dd);
     let refs: Vec<RuleRef> = covers.iter().map(|l| rule_ref(c, *l)).collect();
     let mine = allows(&r.action);
     let opposite = covers.iter().any(|l| {
@@ -571,8 +568,8 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         msg.push_str(&format!("; some with the opposite decision, so this rule's {} never happens", action_word(&r.action)));
     }
     let mut f = b.finding("R101", severity, Certainty::Definite, msg);
-    f.sets.push(set("would match", &entered, b.d));
-    f.witness = witness(&entered, Some(c));
+    f.sets.push(NamedSet { label: "would match".into(), text: entered });
+    f.witness = w;
     f.related = refs;
     out.push(f);
 }
@@ -697,11 +694,10 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     if parts.is_empty() {
         return;
     }
-    let overlap = b.d.cubes(dd, overlap_dd);
+    let (taken, w) = b.d.shown(dd, overlap_dd);
     let (m, _) = b.d.matched_set(dd, b.loc, "still decided here");
     let refs: Vec<RuleRef> = parts.iter().map(|l| rule_ref(c, *l)).collect();
     let severity = if mine { Severity::Info } else { Severity::Medium };
-    let taken = b.d.describe(&overlap);
     let msg = format!(
         "part of what this rule {} is {} earlier by {}: {taken}",
         if mine { "accepts" } else { "denies" },
@@ -711,7 +707,7 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let mut f = b.finding("R104", severity, Certainty::Definite, msg);
     f.sets.push(NamedSet { label: "taken earlier".into(), text: taken });
     f.sets.push(m);
-    f.witness = witness(&overlap, Some(c));
+    f.witness = w;
     f.related = refs;
     out.push(f);
 }
@@ -799,10 +795,10 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     if reasons.is_empty() {
         return;
     }
-    let new = b.d.cubes(dd, new);
+    let (text, w) = b.d.shown(dd, new);
     let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
-    f.sets.push(set("accepts", &new, b.d));
-    f.witness = witness(&new, Some(c));
+    f.sets.push(NamedSet { label: "accepts".into(), text });
+    f.witness = w;
     out.push(f);
 }
 

@@ -5,6 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::reach::describe::{cidr_blocks, cidrs, proto_name};
 use crate::reach::CDevice;
+use crate::space::dd::{self, Dd, Parts};
 use crate::space::{self, proto, Cube, Dim, Packet, PacketSet, Ranges};
 
 use super::Witness;
@@ -235,6 +236,12 @@ pub struct Words {
     /// Whether `ambiguous` was looked up for the device (once: its names are the same for every
     /// set).
     names_checked: bool,
+    /// The parts of the cube rows of the device's diagrams ([`describe_dd`]).
+    parts: Parts,
+    /// Text of each (dimension, part) of those rows.
+    by_part: HashMap<(u8, u32), u32>,
+    /// What each protocol part tells about a row's other parts.
+    shapes: HashMap<u32, Shape>,
 }
 
 /// No text: the part is left out.
@@ -332,28 +339,62 @@ struct Rest {
 }
 
 fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> Rest {
-    let p = c.get(Dim::Proto);
-    let ported = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| proto::has_ports(x as u8)));
-    let icmp = p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| x as u8 == proto::ICMP || x as u8 == proto::ICMPV6));
-    let mut r = Rest { port: NONE, icmp: false, code: NONE, from: NONE, to: NONE, sport: NONE, flags: NONE, iif: NONE, oif: NONE, state: NONE };
-    if ported {
-        let d = c.get(Dim::Dport);
-        if *d != Ranges::range(0, 65535) {
-            r.port = w.port(d, 65535);
-        }
-    } else if icmp {
-        let t = c.get(Dim::IcmpType);
-        if *t != Ranges::range(0, 255) {
-            r.port = w.port(t, 255);
-            r.icmp = true;
-        }
-        let k = c.get(Dim::IcmpCode);
-        if *k != Ranges::range(0, 255) {
-            r.code = w.port(k, 255);
+    let shape = Shape::of(c.get(Dim::Proto));
+    let full = |d: Dim| *c.get(d) == Ranges::range(0, d.max());
+    rest_with(shape, full, w, |w, d| part_text(w, dev, d, c.get(d)))
+}
+
+/// What a cube's protocols tell about its other parts: whether its ports, ICMP types and TCP
+/// flags are shown.
+#[derive(Clone, Copy)]
+struct Shape {
+    ported: bool,
+    icmp: bool,
+    tcp: bool,
+}
+
+impl Shape {
+    fn of(p: &Ranges) -> Shape {
+        Shape {
+            ported: p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| proto::has_ports(x as u8))),
+            icmp: p.as_slice().iter().all(|&(a, b)| (a..=b).all(|x| x as u8 == proto::ICMP || x as u8 == proto::ICMPV6)),
+            tcp: p.as_slice() == [(proto::TCP as u128, proto::TCP as u128)],
         }
     }
-    let src = w.addr(c.get(Dim::Src));
-    let dst = w.addr(c.get(Dim::Dst));
+}
+
+/// The text of dimension `d`'s part `r` of a cube, for the dimensions [`rest_with`] shows.
+fn part_text(w: &mut Words, dev: Option<&CDevice>, d: Dim, r: &Ranges) -> u32 {
+    match d {
+        Dim::Src | Dim::Dst => w.addr(r),
+        Dim::Dport | Dim::Sport => w.port(r, 65535),
+        Dim::IcmpType | Dim::IcmpCode => w.port(r, 255),
+        Dim::TcpFlags => w.flags(r),
+        Dim::Iif | Dim::Oif => dev.map_or(NONE, |dev| w.iface(dev, r)),
+        Dim::Ct => w.state(r),
+        Dim::Proto => NONE,
+    }
+}
+
+/// The parts of a cube other than its protocols, from its protocols' `shape`, which of its
+/// dimensions are `full`, and the `text` of a dimension's part.
+fn rest_with(shape: Shape, full: impl Fn(Dim) -> bool, w: &mut Words, mut text: impl FnMut(&mut Words, Dim) -> u32) -> Rest {
+    let mut r = Rest { port: NONE, icmp: false, code: NONE, from: NONE, to: NONE, sport: NONE, flags: NONE, iif: NONE, oif: NONE, state: NONE };
+    if shape.ported {
+        if !full(Dim::Dport) {
+            r.port = text(w, Dim::Dport);
+        }
+    } else if shape.icmp {
+        if !full(Dim::IcmpType) {
+            r.port = text(w, Dim::IcmpType);
+            r.icmp = true;
+        }
+        if !full(Dim::IcmpCode) {
+            r.code = text(w, Dim::IcmpCode);
+        }
+    }
+    let src = text(w, Dim::Src);
+    let dst = text(w, Dim::Dst);
     let any = w.intern("any".into());
     if src != any || dst == any {
         r.from = src;
@@ -361,20 +402,15 @@ fn cube_rest(c: &Cube, dev: Option<&CDevice>, w: &mut Words) -> Rest {
     if dst != any {
         r.to = dst;
     }
-    if ported {
-        let sp = c.get(Dim::Sport);
-        if *sp != Ranges::range(0, 65535) {
-            r.sport = w.port(sp, 65535);
-        }
+    if shape.ported && !full(Dim::Sport) {
+        r.sport = text(w, Dim::Sport);
     }
-    if p.as_slice() == [(proto::TCP as u128, proto::TCP as u128)] {
-        r.flags = w.flags(c.get(Dim::TcpFlags));
+    if shape.tcp {
+        r.flags = text(w, Dim::TcpFlags);
     }
-    if let Some(dev) = dev {
-        r.iif = w.iface(dev, c.get(Dim::Iif));
-        r.oif = w.iface(dev, c.get(Dim::Oif));
-    }
-    r.state = w.state(c.get(Dim::Ct));
+    r.iif = text(w, Dim::Iif);
+    r.oif = text(w, Dim::Oif);
+    r.state = text(w, Dim::Ct);
     r
 }
 
@@ -399,20 +435,20 @@ fn rest_text(r: &Rest, w: &Words) -> String {
     s
 }
 
-/// The cubes of `set` (with their parts `rests`) grouped by `key`, in order of first appearance,
-/// each group with the union of its protocols.
-fn group_by<K: std::hash::Hash + Eq>(set: &PacketSet, rests: &[Rest], key: impl Fn(&Rest) -> K) -> Vec<(Rest, Ranges)> {
+/// Cubes (each its protocols and other parts) grouped by `key` of their other parts, in order
+/// of first appearance, each group with the union of its protocols.
+fn group_by<'p, K: std::hash::Hash + Eq>(cubes: impl Iterator<Item = (&'p Ranges, Rest)>, key: impl Fn(&Rest) -> K) -> Vec<(Rest, Ranges)> {
     let mut groups: Vec<(Rest, Ranges)> = Vec::new();
     let mut index: HashMap<K, usize> = HashMap::default();
-    for (c, r) in set.cubes().iter().zip(rests) {
-        match index.entry(key(r)) {
+    for (p, r) in cubes {
+        match index.entry(key(&r)) {
             std::collections::hash_map::Entry::Occupied(g) => {
                 let g = &mut groups[*g.get()].1;
-                *g = g.union(c.get(Dim::Proto));
+                *g = g.union(p);
             }
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(groups.len());
-                groups.push((*r, c.get(Dim::Proto).clone()));
+                groups.push((r, p.clone()));
             }
         }
     }
@@ -431,13 +467,56 @@ pub fn describe_with(set: &PacketSet, dev: Option<&CDevice>, words: &mut Words) 
         return "no packet".into();
     }
     let rests: Vec<Rest> = set.cubes().iter().map(|c| cube_rest(c, dev, words)).collect();
-    // Groups of cubes whose parts other than protocols read the same, in order of first
-    // appearance, with the union of their protocols.
-    let groups = if words.ambiguous {
-        group_by(set, &rests, |r| rest_text(r, words))
-    } else {
-        group_by(set, &rests, |r| *r)
+    write_groups(set.cubes().iter().map(|c| c.get(Dim::Proto)).zip(rests), words)
+}
+
+/// The text of a set held by a decision diagram, and one packet of it as a witness: the same as
+/// [`describe_with`] and [`witness`] give for `dd.to_packet_set(s)`, without making its cubes
+/// (`words` keeps the parts of `dd`'s sets: one `Words` per manager).
+pub fn describe_dd(dd: &Dd, s: dd::Set, dev: Option<&CDevice>, words: &mut Words) -> (String, Option<Witness>) {
+    if s.is_empty() {
+        return ("no packet".into(), None);
+    }
+    let mut parts = std::mem::take(&mut words.parts);
+    let rows = dd.cube_rows(s, &mut parts);
+    let rests: Vec<Rest> = rows.iter().map(|row| row_rest(row, &parts, dev, words)).collect();
+    let text = write_groups(rows.iter().map(|row| parts.get(row[Dim::Proto as usize])).zip(rests), words);
+    let new = space::Ct::with_base(space::Ct::NEW);
+    let first = rows.iter().min_by_key(|row| rank(&new, |d| parts.get(row[d as usize])));
+    let w = first.and_then(|row| packet_of(&parts.cube(row))).map(|p| witness_of(&p, dev));
+    words.parts = parts;
+    (text, w)
+}
+
+/// The parts of a cube row other than its protocols ([`cube_rest`] for rows): each part's text
+/// is looked up by its number.
+fn row_rest(row: &[u32; space::NDIMS], parts: &Parts, dev: Option<&CDevice>, w: &mut Words) -> Rest {
+    let p = row[Dim::Proto as usize];
+    let shape = match w.shapes.get(&p) {
+        Some(&x) => x,
+        None => {
+            let x = Shape::of(parts.get(p));
+            w.shapes.insert(p, x);
+            x
+        }
     };
+    let full = |d: Dim| row[d as usize] == parts.full(d);
+    rest_with(shape, full, w, |w, d| {
+        let key = (d as u8, row[d as usize]);
+        if let Some(&t) = w.by_part.get(&key) {
+            return t;
+        }
+        let t = part_text(w, dev, d, parts.get(key.1));
+        w.by_part.insert(key, t);
+        t
+    })
+}
+
+/// The text of cubes given as their protocols and other parts: groups of cubes whose parts
+/// other than protocols read the same, in order of first appearance, with the union of their
+/// protocols; at most [`MAX_PARTS`] written out.
+fn write_groups<'p>(cubes: impl Iterator<Item = (&'p Ranges, Rest)>, words: &Words) -> String {
+    let groups = if words.ambiguous { group_by(cubes, |r| rest_text(r, words)) } else { group_by(cubes, |r| *r) };
     // Cubes of one rule split by protocol class (ported, ICMP, others) share the rest when the
     // ports and types are unconstrained, so they fall into one group with the union of their
     // protocols.
@@ -478,13 +557,22 @@ pub fn witness_packet(set: &PacketSet) -> Option<Packet> {
     let new = space::Ct::with_base(space::Ct::NEW);
     // The same witness whatever the order of the cubes: prefer the first packet of a
     // connection, then TCP, UDP, ICMP, then the lowest values.
-    let rank = |c: &space::Cube| {
-        let p = c.get(Dim::Proto);
-        let proto = [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6].iter().position(|&x| p.contains(x as u128)).unwrap_or(4);
-        let firsts: Vec<u128> = Dim::ALL.iter().map(|&d| c.get(d).first().unwrap_or(0)).collect();
-        (!c.get(Dim::Ct).intersects(&new), proto, firsts)
-    };
-    let cube = set.cubes().iter().min_by_key(|c| rank(c))?;
+    let cube = set.cubes().iter().min_by_key(|c| rank(&new, |d| c.get(d)))?;
+    packet_of(cube)
+}
+
+/// How early a cube's witness comes (lowest first): cubes holding the first packet of a
+/// connection, then by protocol (TCP, UDP, ICMP, others), then by their lowest values.
+fn rank<'r>(new: &Ranges, get: impl Fn(Dim) -> &'r Ranges) -> (bool, usize, [u128; space::NDIMS]) {
+    let p = get(Dim::Proto);
+    let proto = [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6].iter().position(|&x| p.contains(x as u128)).unwrap_or(4);
+    let firsts = Dim::ALL.map(|d| get(d).first().unwrap_or(0));
+    (!get(Dim::Ct).intersects(new), proto, firsts)
+}
+
+/// The witness packet of one cube: readable values in each dimension.
+fn packet_of(cube: &Cube) -> Option<Packet> {
+    let new = space::Ct::with_base(space::Ct::NEW);
     let mut p = Packet::zero();
     for d in Dim::ALL {
         let r = cube.get(d);
@@ -504,14 +592,19 @@ pub fn witness_packet(set: &PacketSet) -> Option<Packet> {
     Some(p)
 }
 
-/// A packet as a witness flow.
+/// One packet of the set as a witness flow ([`witness_packet`]), with `dev`'s interface names.
 pub fn witness(set: &PacketSet, dev: Option<&CDevice>) -> Option<Witness> {
-    let p = witness_packet(set)?;
+    witness_packet(set).map(|p| witness_of(&p, dev))
+}
+
+/// A packet as a witness flow, with `dev`'s interface names.
+/// A packet as a witness flow, with `dev`'s interface names.
+fn witness_of(p: &Packet, dev: Option<&CDevice>) -> Witness {
     let pr = p.proto();
     let has_ports = proto::has_ports(pr);
     let icmp = pr == proto::ICMP || pr == proto::ICMPV6;
     let state = CT_NAMES.get(space::Ct::base(p.get(Dim::Ct) as u8) as usize).map(|s| s.to_string());
-    Some(Witness {
+    Witness {
         src: p.addr(Dim::Src).to_string(),
         dst: p.addr(Dim::Dst).to_string(),
         proto: proto_name(pr),
@@ -526,7 +619,7 @@ pub fn witness(set: &PacketSet, dev: Option<&CDevice>) -> Option<Witness> {
         in_iface: dev.filter(|d| d.has_iface_data || d.ifaces.all().len() > 2).map(|d| d.ifaces.name(p.get(Dim::Iif) as u16)),
         out_iface: dev.filter(|d| d.has_iface_data || d.ifaces.all().len() > 2).map(|d| d.ifaces.name(p.get(Dim::Oif) as u16)),
         state,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -539,6 +632,52 @@ mod test {
 
     fn net(s: &str) -> Ranges {
         space::prefix_range(&s.parse().unwrap())
+    }
+
+    /// A cube over the dimensions the texts show differently: protocol (TCP, UDP, ICMP or
+    /// another), destination port or ICMP type, source and destination blocks, state.
+    fn cube() -> impl proptest::strategy::Strategy<Value = Cube> {
+        use proptest::prelude::*;
+        (0usize..5, 0u128..4, 0u128..4, 0u128..3, 0u128..3, 0u128..4).prop_map(|(p, lo, len, s, d, ct)| {
+            let mut c = Cube::full();
+            let protos = [proto::TCP, proto::UDP, proto::ICMP, 47];
+            if let Some(&x) = protos.get(p) {
+                c.restrict(Dim::Proto, &Ranges::single(x as u128));
+            }
+            if lo > 0 {
+                let dim = if p == 2 { Dim::IcmpType } else { Dim::Dport };
+                c.restrict(dim, &Ranges::range(lo * 20, lo * 20 + len * 1000));
+            }
+            let block = |k: u128| net(["10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/24"][k as usize - 1]);
+            if s > 0 {
+                c.restrict(Dim::Src, &block(s));
+            }
+            if d > 0 {
+                c.restrict(Dim::Dst, &block(d));
+            }
+            if ct > 0 {
+                c.restrict(Dim::Ct, &space::Ct::with_base(ct as u8 - 1));
+            }
+            c
+        })
+    }
+
+    proptest::proptest! {
+        /// Sets described from their diagram read exactly as their cubes do, with the same
+        /// witness, also when the texts and parts of earlier sets are reused.
+        #[test]
+        fn diagrams_read_as_their_cubes(sets in proptest::collection::vec(proptest::collection::vec(cube(), 0..6), 1..4)) {
+            let mut dd = Dd::new();
+            let (mut a, mut b) = (Words::default(), Words::default());
+            for cubes in sets {
+                let set = cubes.into_iter().fold(PacketSet::empty(), |acc, c| acc.union(&PacketSet::from_cube(c)));
+                let s = dd.from_packet_set(&set);
+                let cubes = dd.to_packet_set(s);
+                let (text, w) = describe_dd(&dd, s, None, &mut a);
+                proptest::prop_assert_eq!(text, describe_with(&cubes, None, &mut b));
+                proptest::prop_assert_eq!(w, witness(&cubes, None));
+            }
+        }
     }
 
     #[test]

@@ -179,6 +179,28 @@ impl Dd {
         (n.start as usize, n.len as usize)
     }
 
+    /// Edge `i` of a node whose edges start at `st` in the arenas; `st == usize::MAX` stands for
+    /// a node that does not test this level: one edge over the whole range to `s` itself.
+    #[inline]
+    fn edge(&self, s: u32, st: usize, i: usize, max: u128) -> (u128, u32) {
+        if st == usize::MAX {
+            (max, s)
+        } else {
+            (self.hi[st + i], self.kid[st + i])
+        }
+    }
+
+    /// The first of the edges `i..n` (starting at `st`, as in [`Dd::edge`]) that reaches past
+    /// `upto`: `n` if none does.
+    #[inline]
+    fn past(&self, st: usize, i: usize, n: usize, upto: u128, max: u128) -> usize {
+        if st == usize::MAX {
+            // One edge, up to the dimension's maximum.
+            return if upto >= max { n } else { i };
+        }
+        i + self.hi[st + i..st + n].partition_point(|&hi| hi <= upto)
+    }
+
     /// The node for `level` with these edges (consecutive intervals covering the dimension),
     /// reduced and shared.
     fn mk(&mut self, level: usize, edges: &[(u128, u32)]) -> u32 {
@@ -262,11 +284,21 @@ impl Dd {
         // Each operand's edges at `level`: its own, or one edge over the whole range.
         let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
         let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
-        let edge = |dd: &Dd, s: u32, st: usize, i: usize| if st == usize::MAX { (max, s) } else { (dd.hi[st + i], dd.kid[st + i]) };
         let (mut i, mut j) = (0, 0);
         while i < na && j < nb {
-            let (ha, ka) = edge(self, a, sa, i);
-            let (hb, kb) = edge(self, b, sb, j);
+            let (ha, ka) = self.edge(a, sa, i, max);
+            let (hb, kb) = self.edge(b, sb, j, max);
+            if ka == 0 || kb == 0 {
+                // Nothing shared up to the end of the empty edge: pass over the other's edges.
+                let upto = match (ka == 0, kb == 0) {
+                    (true, true) => ha.max(hb),
+                    (true, false) => ha,
+                    _ => hb,
+                };
+                i = self.past(sa, i, na, upto, max);
+                j = self.past(sb, j, nb, upto, max);
+                continue;
+            }
             if self.meets_at(ka, kb) {
                 return true;
             }
@@ -336,31 +368,40 @@ impl Dd {
         let level = la.min(lb);
         let max = self.order[level].max();
         // The edges of each operand at `level` (one edge over the whole range if it does not
-        // test this dimension), copied out because the recursion grows the arenas.
-        let mut ea = self.scratch.pop().unwrap_or_default();
-        let mut eb = self.scratch.pop().unwrap_or_default();
+        // test this dimension), read from the arenas by index: the recursion grows them but
+        // never moves an edge to another index.
+        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
+        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
         let mut out = self.scratch.pop().unwrap_or_default();
-        ea.clear();
-        eb.clear();
         out.clear();
-        for (s, l, e) in [(a, la, &mut ea), (b, lb, &mut eb)] {
-            if l == level {
-                let (st, n) = self.edges(s);
-                e.extend((st..st + n).map(|i| (self.hi[i], self.kid[i])));
-            } else {
-                e.push((max, s));
-            }
-        }
         let (mut i, mut j) = (0, 0);
-        while i < ea.len() && j < eb.len() {
-            let (ha, ka) = ea[i];
-            let (hb, kb) = eb[j];
+        while i < na && j < nb {
+            let (ha, ka) = self.edge(a, sa, i, max);
+            let (hb, kb) = self.edge(b, sb, j, max);
+            // A child that settles the result alone (nothing, for an intersection or the left
+            // of a difference; everything, for a union or the right of a difference) settles it
+            // over the other operand's edges up to its end: those are passed over by a binary
+            // search, not one by one (a rule's narrow set met with a remainder of hundreds of
+            // intervals touches a few of them).
+            let (by_a, by_b) = match op {
+                Op::And => (ka == 0, kb == 0),
+                Op::Or => (ka == 1, kb == 1),
+                Op::Diff => (ka == 0, kb == 1),
+            };
+            if by_a || by_b {
+                let upto = match (by_a, by_b) {
+                    (true, true) => ha.max(hb),
+                    (true, false) => ha,
+                    _ => hb,
+                };
+                push_edge(&mut out, upto, if op == Op::Or { 1 } else { 0 });
+                i = self.past(sa, i, na, upto, max);
+                j = self.past(sb, j, nb, upto, max);
+                continue;
+            }
             let hi = ha.min(hb);
             let k = self.apply(op, ka, kb);
-            match out.last_mut() {
-                Some(last) if last.1 == k => last.0 = hi,
-                _ => out.push((hi, k)),
-            }
+            push_edge(&mut out, hi, k);
             if ha == hi {
                 i += 1;
             }
@@ -369,8 +410,6 @@ impl Dd {
             }
         }
         let r = self.mk(level, &out);
-        self.scratch.push(ea);
-        self.scratch.push(eb);
         self.scratch.push(out);
         let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
         self.cache[slot] = CacheEntry { a, b, op: op as u32, r };
@@ -466,6 +505,68 @@ impl Dd {
             self.cubes_of(k, cur, out);
         }
         cur.set(d, Ranges::range(0, d.max()));
+    }
+
+    /// The cubes [`Dd::to_packet_set`] gives, in the same order, as rows of part numbers (one
+    /// per dimension, indexed by [`Dim`]) into `parts`, which keeps each distinct dimension set
+    /// once and each node's grouping of its intervals once: a set of thousands of cubes is
+    /// mostly the same few parts, and a row is eleven numbers instead of eleven range sets.
+    /// `parts` must only ever be used with this manager.
+    pub fn cube_rows(&self, s: Set, parts: &mut Parts) -> Vec<[u32; NDIMS]> {
+        let mut out = Vec::new();
+        let mut cur = parts.full;
+        self.rows_of(s.0, &mut cur, parts, &mut out);
+        out
+    }
+
+    fn rows_of(&self, s: u32, cur: &mut [u32; NDIMS], parts: &mut Parts, out: &mut Vec<[u32; NDIMS]>) {
+        match s {
+            0 => return,
+            1 => {
+                out.push(*cur);
+                return;
+            }
+            _ => {}
+        }
+        let d = self.order[self.level(s)] as usize;
+        let (start, len) = match parts.groups.get(&s) {
+            Some(&g) => g,
+            None => {
+                let g = self.group(s, parts);
+                parts.groups.insert(s, g);
+                g
+            }
+        };
+        for g in start..start + len {
+            let (k, part) = parts.arena[g as usize];
+            cur[d] = part;
+            self.rows_of(k, cur, parts, out);
+        }
+        cur[d] = parts.full[d];
+    }
+
+    /// A node's intervals grouped by child, in order of first appearance (as
+    /// [`Dd::cubes_of`] groups them), each group's values as a part: stored in `parts`' arena.
+    fn group(&self, s: u32, parts: &mut Parts) -> (u32, u32) {
+        let (st, n) = self.edges(s);
+        let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
+        let mut lo = 0u128;
+        for i in st..st + n {
+            let (hi, k) = (self.hi[i], self.kid[i]);
+            if k != 0 {
+                match groups.iter_mut().find(|x| x.0 == k) {
+                    Some(g) => g.1.push((lo, hi)),
+                    None => groups.push((k, vec![(lo, hi)])),
+                }
+            }
+            lo = hi.wrapping_add(1);
+        }
+        let start = parts.arena.len() as u32;
+        for (k, ivs) in groups {
+            let part = parts.intern(Ranges::from_ranges(ivs));
+            parts.arena.push((k, part));
+        }
+        (start, parts.arena.len() as u32 - start)
     }
 
     /// The values dimension `d` takes over the set (what [`PacketSet::project`] gives for the
@@ -568,6 +669,72 @@ impl Dd {
             cur = next;
         }
         Some(p)
+    }
+}
+
+/// The dimension sets of the cube rows of one manager ([`Dd::cube_rows`]), each kept once and
+/// named by a number, with every node's grouping of its intervals.
+pub struct Parts {
+    ranges: Vec<Ranges>,
+    index: FxHashMap<Ranges, u32>,
+    /// Node → its groups in `arena` (first, count).
+    groups: FxHashMap<u32, (u32, u32)>,
+    /// (child, part) of every node's groups.
+    arena: Vec<(u32, u32)>,
+    /// The part of each dimension's whole range.
+    full: [u32; NDIMS],
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        let mut p = Parts { ranges: Vec::new(), index: FxHashMap::default(), groups: FxHashMap::default(), arena: Vec::new(), full: [0; NDIMS] };
+        for d in Dim::ALL {
+            p.full[d as usize] = p.intern(Ranges::range(0, d.max()));
+        }
+        p
+    }
+}
+
+impl Parts {
+    fn intern(&mut self, r: Ranges) -> u32 {
+        if let Some(&i) = self.index.get(&r) {
+            return i;
+        }
+        let i = self.ranges.len() as u32;
+        self.index.insert(r.clone(), i);
+        self.ranges.push(r);
+        i
+    }
+
+    /// The set of part `i`.
+    pub fn get(&self, i: u32) -> &Ranges {
+        &self.ranges[i as usize]
+    }
+
+    /// The part of dimension `d`'s whole range.
+    pub fn full(&self, d: Dim) -> u32 {
+        self.full[d as usize]
+    }
+
+    /// The cube of a row.
+    pub fn cube(&self, row: &[u32; NDIMS]) -> Cube {
+        let mut c = Cube::full();
+        for d in Dim::ALL {
+            let i = row[d as usize];
+            if i != self.full[d as usize] {
+                c.set(d, self.get(i).clone());
+            }
+        }
+        c
+    }
+}
+
+/// Append an edge ending at `hi`, merged with the last one when it leads to the same child.
+#[inline]
+fn push_edge(out: &mut Vec<(u128, u32)>, hi: u128, k: u32) {
+    match out.last_mut() {
+        Some(last) if last.1 == k => last.0 = hi,
+        _ => out.push((hi, k)),
     }
 }
 

@@ -57,6 +57,22 @@ proptest! {
     }
 
     #[test]
+    fn cube_rows_are_the_cubes_in_order(a in set(), b in set()) {
+        // One `Parts` for several sets of one manager, as the findings use it: rows read back
+        // as exactly the cubes `to_packet_set` gives, in the same order.
+        let mut dd = Dd::new();
+        let mut parts = Parts::default();
+        let x = dd.from_packet_set(&a);
+        let y = dd.from_packet_set(&b);
+        let u = dd.or(x, y);
+        for s in [x, y, u, x] {
+            let rows: Vec<Cube> = dd.cube_rows(s, &mut parts).iter().map(|r| parts.cube(r)).collect();
+            let cubes = dd.to_packet_set(s);
+            prop_assert_eq!(&rows, cubes.cubes());
+        }
+    }
+
+    #[test]
     fn operations_agree_with_cubes(a in set(), b in set()) {
         let mut dd = Dd::new();
         let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
