@@ -72,6 +72,11 @@ struct Dev<'a> {
     matched_words: std::cell::RefCell<std::collections::HashMap<RuleLoc, (String, Option<super::Witness>)>>,
     /// The texts of address, interface and state sets made for this device's findings so far.
     words: std::cell::RefCell<Words>,
+    /// New connections, and the sets of TCP, UDP and each of [`SENSITIVE_SERVICES`] (the
+    /// permissive check meets a rule's set with each).
+    new: dd::Set,
+    tcp_udp: [dd::Set; 2],
+    services: Vec<dd::Set>,
 }
 
 impl<'a> Dev<'a> {
@@ -88,10 +93,27 @@ impl<'a> Dev<'a> {
             .iter()
             .map(|rs| rs.rules.iter().map(|r| union(dd, &mut r.ctxs.iter().map(|x| x.decided.may))).collect())
             .collect();
+        let mut cube = |d: Dim, r: Ranges, more: Option<(Dim, Ranges)>| {
+            let mut c = space::Cube::full();
+            c.set(d, r);
+            if let Some((d, r)) = more {
+                c.set(d, r);
+            }
+            dd.cube(&c)
+        };
+        let new = cube(Dim::Ct, space::Ct::with_base(space::Ct::NEW), None);
+        let tcp_udp = [proto::TCP, proto::UDP].map(|p| cube(Dim::Proto, Ranges::single(p as u128), None));
+        let services = SENSITIVE_SERVICES
+            .iter()
+            .map(|&(p, port, _)| cube(Dim::Proto, Ranges::single(p as u128), Some((Dim::Dport, Ranges::single(port as u128)))))
+            .collect();
         Dev {
             name,
             c,
             eff: e,
+            new,
+            tcp_udp,
+            services,
             unmatched_entered: unmatched_entered(dd, &conds, e),
             conds,
             matched,
@@ -735,7 +757,7 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         }
     }
     let m = b.d.matched[b.loc.ruleset][b.loc.rule];
-    let new = dd.restrict(m, Dim::Ct, &space::Ct::with_base(space::Ct::NEW));
+    let new = dd.and(m, b.d.new);
     if new.is_empty() {
         return;
     }
@@ -751,10 +773,9 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let mut reasons: Vec<String> = Vec::new();
     let mut severity = Severity::Info;
     let mut wide = Vec::new();
-    let mut by_proto = [dd::Set::EMPTY; 2];
-    for (k, (p, name)) in [(proto::TCP, "tcp"), (proto::UDP, "udp")].into_iter().enumerate() {
-        by_proto[k] = dd.restrict(new, Dim::Proto, &Ranges::single(p as u128));
-        let ports = dd.project(by_proto[k], Dim::Dport);
+    for (k, name) in ["tcp", "udp"].into_iter().enumerate() {
+        let of_proto = dd.and(new, b.d.tcp_udp[k]);
+        let ports = dd.project(of_proto, Dim::Dport);
         if ports.count() >= WIDE_PORT_RANGE {
             wide.push(format!("{name} {} ({} ports)", port_set(&ports, 65535), ports.count()));
         }
@@ -768,13 +789,8 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     }
     if any_src {
         let mut hit = Vec::new();
-        for &(p, port, name) in SENSITIVE_SERVICES {
-            let of_proto = match p {
-                proto::TCP => by_proto[0],
-                proto::UDP => by_proto[1],
-                _ => dd.restrict(new, Dim::Proto, &Ranges::single(p as u128)),
-            };
-            if !dd.restrict(of_proto, Dim::Dport, &Ranges::single(port as u128)).is_empty() {
+        for (&(p, port, name), &svc) in SENSITIVE_SERVICES.iter().zip(&b.d.services) {
+            if dd.meets(new, svc) {
                 hit.push(format!("{name} ({}/{port})", if p == proto::TCP { "tcp" } else { "udp" }));
             }
         }

@@ -16,8 +16,6 @@
 //! collection): make one per analysis and drop it afterwards. [`Dd::nodes`] tells its size so
 //! callers can stop at a budget.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use super::{Cube, Dim, Packet, PacketSet, Ranges, NDIMS};
@@ -573,11 +571,11 @@ impl Dd {
     /// same set).
     pub fn project(&self, s: Set, d: Dim) -> Ranges {
         let Some(target) = self.order.iter().position(|&x| x == d) else { return Ranges::empty() };
-        let mut memo: HashMap<u32, Ranges> = HashMap::new();
+        let mut memo: FxHashMap<u32, Ranges> = FxHashMap::default();
         self.project_at(s.0, target, &mut memo)
     }
 
-    fn project_at(&self, s: u32, target: usize, memo: &mut HashMap<u32, Ranges>) -> Ranges {
+    fn project_at(&self, s: u32, target: usize, memo: &mut FxHashMap<u32, Ranges>) -> Ranges {
         let full = || Ranges::range(0, self.order[target].max());
         match s {
             0 => return Ranges::empty(),
