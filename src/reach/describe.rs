@@ -73,16 +73,11 @@ pub fn cidr_blocks(lo: u128, hi: u128) -> impl Iterator<Item = Block> {
     let end = hi - base;
     std::iter::from_fn(move || {
         let cur = next?;
-        // Largest block starting at `cur` that fits.
+        // Largest block starting at `cur` that fits: aligned there (`align` low bits free),
+        // and no larger than the room left (the largest `s` with 2^s − 1 ≤ `end − cur`).
         let align = if cur == 0 { width } else { cur.trailing_zeros().min(width) };
-        let mut size_bits = align;
-        while size_bits > 0 {
-            let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
-            if cur.checked_add(span).is_some_and(|last| last <= end) {
-                break;
-            }
-            size_bits -= 1;
-        }
+        let fit = (end - cur).checked_add(1).map_or(128, |n| 127 - n.leading_zeros());
+        let size_bits = align.min(fit);
         let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
         next = cur.checked_add(span).and_then(|l| l.checked_add(1)).filter(|&n| n <= end);
         Some(Block { first: cur + base, len: width - size_bits, width })
@@ -332,5 +327,38 @@ mod test {
         assert_eq!(cidrs(v4("10.0.0.0"), v4("10.0.0.2")), vec!["10.0.0.0/31", "10.0.0.2"]);
         assert_eq!(cidrs(v4("0.0.0.0"), v4("255.255.255.255")), vec!["0.0.0.0/0"]);
         assert_eq!(addr_range(v4("10.0.0.1"), v4("10.0.0.200")), "10.0.0.1-10.0.0.200");
+        assert_eq!(cidrs(0, u128::MAX), vec!["::/0"]);
+        assert_eq!(cidrs(1, u128::MAX).len(), 128);
+    }
+
+    proptest::proptest! {
+        /// The blocks tile the range in order, each as large as its start and the room left
+        /// allow (so there are fewest), in both families.
+        #[test]
+        fn cidr_blocks_tile_the_range_largest_first(a in proptest::prelude::any::<u128>(), b in proptest::prelude::any::<u128>(), v4 in proptest::prelude::any::<bool>(), shift in 0u32..128) {
+            let (a, b) = if v4 {
+                (space::V4_BASE + (a as u32 as u128), space::V4_BASE + (b as u32 as u128))
+            } else {
+                (a >> shift, b >> shift)
+            };
+            let (lo, hi) = (a.min(b), a.max(b));
+            let (base, width) = if lo >= space::V4_BASE && hi <= space::V4_LAST { (space::V4_BASE, 32) } else { (0, 128) };
+            let mut next = Some(lo);
+            for blk in cidr_blocks(lo, hi) {
+                proptest::prop_assert_eq!(Some(blk.first), next);
+                let bits = width - blk.len;
+                let last = blk.first + if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+                proptest::prop_assert!(last <= hi);
+                let off = blk.first - base;
+                // One more bit would break the alignment or overrun the range.
+                if bits < width {
+                    let aligned = off == 0 || off.trailing_zeros() > bits;
+                    let fits = last.checked_add(1u128 << bits).is_some_and(|l| l <= hi);
+                    proptest::prop_assert!(!(aligned && fits), "block {} could be larger", blk);
+                }
+                next = last.checked_add(1).filter(|&n| n <= hi);
+            }
+            proptest::prop_assert_eq!(next, None);
+        }
     }
 }
