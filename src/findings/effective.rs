@@ -687,6 +687,75 @@ impl<A: Algebra> Walker<'_, A> {
         })
     }
 
+    /// True if a ruleset whose rules also call other rulesets can be walked by regions with
+    /// `entry`: every rule modelled, and every call settles the packets it takes — a goto's
+    /// packets never come back here, and a jump's target hands nothing back of what can reach it
+    /// (it has no return, and its deciding rules cover the whole entry, as a final catch-all
+    /// decision does). Each
+    /// target must be flat itself (so its walk is exact) and the call must be followed (not
+    /// back into a ruleset on the way, within the depth and context limits), as the
+    /// rule-by-rule walk would follow it.
+    fn calls_settle(&mut self, rs_idx: usize, entry: &A::Set) -> bool {
+        let Some(rs) = self.dev.rulesets.get(rs_idx) else { return false };
+        let mut calls = 0;
+        for r in &rs.rules {
+            if !r.unknown.is_empty() {
+                return false;
+            }
+            match Step::of(&r.action) {
+                Step::Decide | Step::Return | Step::Continue => {}
+                Step::Jump(t) | Step::Goto(t) => {
+                    calls += 1;
+                    if t >= self.dev.rulesets.len() || t == rs_idx || self.on_stack[t] || !self.is_flat(t) {
+                        return false;
+                    }
+                }
+                Step::Unknown => return false,
+            }
+        }
+        if calls == 0 || self.stack.len() >= MAX_JUMP_DEPTH || self.out.contexts.len() + calls >= MAX_CONTEXTS {
+            return false;
+        }
+        for r in &rs.rules {
+            if let Step::Jump(t) = Step::of(&r.action) {
+                // Returns hand packets back; so does the end, for what no rule settles.
+                if self.dev.rulesets[t].rules.iter().any(|x| Step::of(&x.action) == Step::Return) || !self.build_regions(t) {
+                    return false;
+                }
+                let Some(settled) = self.regions[t].as_ref().map(|g| g.settled.clone()) else { return false };
+                let back = self.alg.diff(entry, &settled);
+                if !self.alg.is_empty(&back) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Make the regions of a flat ruleset ([`Regions`]) unless made already; false if the
+    /// budget stopped it (the device's sets are then incomplete and reported as such).
+    fn build_regions(&mut self, rs_idx: usize) -> bool {
+        if self.regions[rs_idx].is_some() {
+            return true;
+        }
+        let n = self.dev.rulesets[rs_idx].rules.len();
+        let mut own = Vec::with_capacity(n);
+        let mut settled = A::Set::default();
+        for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
+            if self.alg.shared_bytes() > MAX_SHARED_BYTES {
+                self.out.over_budget = true;
+                return false;
+            }
+            let cond = &self.conds[rs_idx][i];
+            own.push(self.alg.diff(cond, &settled));
+            if Step::of(&r.action) != Step::Continue {
+                self.alg.add(&mut settled, cond.clone(), false);
+            }
+        }
+        self.regions[rs_idx] = Some(Regions { own, settled });
+        true
+    }
+
     /// Walk a flat ruleset ([`Walker::is_flat`]) with an exact `entry`: each rule matches the
     /// entry within its own region (its conditions minus the earlier rules that settle
     /// packets), which is computed once for every context. The same sets as the rule-by-rule
@@ -695,23 +764,10 @@ impl<A: Algebra> Walker<'_, A> {
     /// chains) is met by each rule once instead of being copied by each rule.
     fn flat(&mut self, rs_idx: usize, entry: A::Set, ctx: u32) -> Flow<A::Set> {
         let n = self.dev.rulesets[rs_idx].rules.len();
-        if self.regions[rs_idx].is_none() {
-            let mut own = Vec::with_capacity(n);
-            let mut settled = A::Set::default();
-            for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
-                if self.alg.shared_bytes() > MAX_SHARED_BYTES {
-                    // Stopped: the device's sets are incomplete and reported as such.
-                    self.out.over_budget = true;
-                    self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry.clone()), end: Flow::exact(entry.clone()), returned: Flow::exact(entry.clone()) });
-                    return Flow::exact(entry);
-                }
-                let cond = &self.conds[rs_idx][i];
-                own.push(self.alg.diff(cond, &settled));
-                if Step::of(&r.action) != Step::Continue {
-                    self.alg.add(&mut settled, cond.clone(), false);
-                }
-            }
-            self.regions[rs_idx] = Some(Regions { own, settled });
+        if !self.build_regions(rs_idx) {
+            // Stopped: the device's sets are incomplete and reported as such.
+            self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry.clone()), end: Flow::exact(entry.clone()), returned: Flow::exact(entry.clone()) });
+            return Flow::exact(entry);
         }
         let mut ret = A::Set::default();
         for i in 0..n {
@@ -732,6 +788,27 @@ impl<A: Algebra> Walker<'_, A> {
                     self.alg.add(&mut ret, m.clone(), true);
                     Flow::exact(m.clone())
                 }
+                Step::Jump(t) | Step::Goto(t) => {
+                    // Followed as the rule-by-rule walk follows it ([`Walker::calls_settle`]
+                    // holds): a new context, the target walked with the packets taken.
+                    let here = RuleLoc { ruleset: rs_idx, rule: i };
+                    let sub_ctx = self.out.contexts.len() as u32;
+                    let mut stack = self.stack.clone();
+                    stack.push(here);
+                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
+                    self.stack.push(here);
+                    let back = self.walk(t, Flow::exact(m.clone()), sub_ctx);
+                    self.stack.pop();
+                    if matches!(step, Step::Goto(_)) {
+                        // What the target hands back leaves this ruleset too.
+                        self.alg.add(&mut ret, back.may, true);
+                        Flow::exact(m.clone())
+                    } else {
+                        // Nothing comes back (the target settles the whole entry).
+                        debug_assert!(self.alg.is_empty(&back.may));
+                        Flow::exact(self.alg.diff(&m, &back.may))
+                    }
+                }
                 _ => Flow::exact(m.clone()),
             };
             self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided });
@@ -751,8 +828,11 @@ impl<A: Algebra> Walker<'_, A> {
 
     /// Walk one ruleset with `entry`; returns the packets that come back to the caller.
     fn walk(&mut self, rs_idx: usize, entry: Flow<A::Set>, ctx: u32) -> Flow<A::Set> {
-        if entry.must.is_none() && self.is_flat(rs_idx) {
-            return self.flat(rs_idx, entry.may, ctx);
+        if entry.must.is_none() && (self.is_flat(rs_idx) || self.calls_settle(rs_idx, &entry.may)) {
+            self.on_stack[rs_idx] = true;
+            let back = self.flat(rs_idx, entry.may, ctx);
+            self.on_stack[rs_idx] = false;
+            return back;
         }
         let dev = self.dev;
         let Some(rs) = dev.rulesets.get(rs_idx) else { return entry };

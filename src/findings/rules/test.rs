@@ -174,8 +174,16 @@ fn arb_device(with_unknown: bool) -> impl Strategy<Value = CDevice> {
         proptest::collection::vec(arb_rule(1, with_unknown), 0..5),
         proptest::collection::vec(arb_rule(2, with_unknown), 0..5),
         any::<bool>(),
+        0u8..6,
     )
-        .prop_map(|(r0, r1, r2, accept)| {
+        .prop_map(|(r0, r1, r2, accept, last)| {
+            // Half the time the last chain ends with a decision on every packet (as a
+            // LOG-and-drop chain does), so jumps to it never come back.
+            let mut r2 = r2;
+            let catch_all = [Action::Accept, Action::Drop, Action::Reject(String::new())];
+            if let Some(a) = catch_all.get(last as usize) {
+                r2.push(rule(PacketSet::from_cube(Cube::full()), a.clone(), false, 999));
+            }
             device(vec![(Some(if accept { Action::Accept } else { Action::Drop }), r0), (None, r1), (None, r2)])
         })
 }
