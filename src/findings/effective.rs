@@ -691,10 +691,9 @@ impl<A: Algebra> Walker<'_, A> {
     /// `entry`: every rule modelled, and every call settles the packets it takes — a goto's
     /// packets never come back here, and a jump's target hands nothing back of what can reach it
     /// (it has no return, and its deciding rules cover the whole entry, as a final catch-all
-    /// decision does). Each
-    /// target must be flat itself (so its walk is exact) and the call must be followed (not
-    /// back into a ruleset on the way, within the depth and context limits), as the
-    /// rule-by-rule walk would follow it.
+    /// decision does). Each target must be flat itself (so its walk is exact) and the call must
+    /// be followed (not back into a ruleset on the way, within the depth and context limits), as
+    /// the rule-by-rule walk would follow it.
     fn calls_settle(&mut self, rs_idx: usize, entry: &A::Set) -> bool {
         let Some(rs) = self.dev.rulesets.get(rs_idx) else { return false };
         let mut calls = 0;
