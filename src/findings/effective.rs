@@ -739,17 +739,38 @@ impl<A: Algebra> Walker<'_, A> {
         }
         let n = self.dev.rulesets[rs_idx].rules.len();
         let mut own = Vec::with_capacity(n);
-        let mut settled = A::Set::default();
+        // The packets the rules so far settle, kept as a few unions of 1, 2, 4, … rules' conditions
+        // (merged like the digits of a binary counter): adding a rule merges small unions, not
+        // the whole so far, so a long ruleset costs n log n unions instead of n² (each rule's
+        // narrow conditions are taken out of every union cheaply).
+        let mut chunks: Vec<(usize, A::Set)> = Vec::new();
         for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
             if self.alg.shared_bytes() > MAX_SHARED_BYTES {
                 self.out.over_budget = true;
                 return false;
             }
             let cond = &self.conds[rs_idx][i];
-            own.push(self.alg.diff(cond, &settled));
-            if Step::of(&r.action) != Step::Continue {
-                self.alg.add(&mut settled, cond.clone(), false);
+            let mut mine = cond.clone();
+            for (_, u) in chunks.iter().rev() {
+                if self.alg.is_empty(&mine) {
+                    break;
+                }
+                mine = self.alg.diff(&mine, u);
             }
+            own.push(mine);
+            if Step::of(&r.action) != Step::Continue {
+                let mut cur = (1, cond.clone());
+                while chunks.last().is_some_and(|c| c.0 == cur.0) {
+                    let Some((k, mut u)) = chunks.pop() else { break };
+                    self.alg.add(&mut u, cur.1, false);
+                    cur = (k + cur.0, u);
+                }
+                chunks.push(cur);
+            }
+        }
+        let mut settled = A::Set::default();
+        for (_, u) in chunks {
+            self.alg.add(&mut settled, u, false);
         }
         self.regions[rs_idx] = Some(Regions { own, settled });
         true

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::reach::describe::{cidr_blocks, cidrs, proto_name};
+use crate::reach::describe::{cidr_blocks, cidrs, proto_name, Block};
 use crate::reach::CDevice;
 use crate::space::dd::{self, Dd, Parts};
 use crate::space::{self, proto, Cube, Dim, Packet, PacketSet, Ranges};
@@ -22,25 +22,27 @@ fn family_parts(r: &Ranges) -> [(Ranges, Ranges, u32); 2] {
     [(r.intersect(&v4), v4, 32), (r.intersect(&v6), v6, 128)]
 }
 
-/// The CIDR blocks of an address set: how many, and the texts of the first [`MAX_LISTED`].
-fn cidr_list(r: &Ranges) -> (usize, Vec<String>) {
+/// The CIDR blocks of an address set: how many, and the first [`MAX_LISTED`] (their texts are
+/// made only for the form chosen, [`cap_counted`]).
+fn cidr_list(r: &Ranges) -> (usize, Vec<Block>) {
     let mut n = 0;
     let mut head = Vec::new();
     for b in r.as_slice().iter().flat_map(|&(a, b)| cidr_blocks(a, b)) {
         if n < MAX_LISTED {
-            head.push(b.to_string());
+            head.push(b);
         }
         n += 1;
     }
     (n, head)
 }
 
-/// [`cap`] of a list known by its length and first [`MAX_LISTED`] items.
-fn cap_counted((n, mut head): (usize, Vec<String>)) -> String {
+/// [`cap`] of a list of blocks known by its length and first [`MAX_LISTED`] blocks.
+fn cap_counted((n, head): (usize, Vec<Block>)) -> String {
+    let mut v: Vec<String> = head.iter().map(|b| b.to_string()).collect();
     if n > MAX_LISTED {
-        head.push(format!("and {} more", n - MAX_LISTED));
+        v.push(format!("and {} more", n - MAX_LISTED));
     }
-    head.join(", ")
+    v.join(", ")
 }
 
 fn cap(mut v: Vec<String>) -> String {
