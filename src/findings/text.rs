@@ -240,14 +240,18 @@ pub struct Words {
     names_checked: bool,
     /// The parts of the cube rows of the device's diagrams ([`describe_dd`]).
     parts: Parts,
-    /// Text of each (dimension, part) of those rows.
-    by_part: HashMap<(u8, u32), u32>,
+    /// Text of each part of those rows in each dimension (at `part × NDIMS + dimension`;
+    /// [`UNMADE`] where not made yet).
+    by_part: Vec<u32>,
     /// What each protocol part tells about a row's other parts.
     shapes: HashMap<u32, Shape>,
 }
 
 /// No text: the part is left out.
 const NONE: u32 = u32::MAX;
+
+/// A part's text not made yet ([`Words`]' table by part).
+const UNMADE: u32 = u32::MAX - 1;
 
 impl Words {
     fn intern(&mut self, t: String) -> u32 {
@@ -504,12 +508,16 @@ fn row_rest(row: &[u32; space::NDIMS], parts: &Parts, dev: Option<&CDevice>, w: 
     };
     let full = |d: Dim| row[d as usize] == parts.full(d);
     rest_with(shape, full, w, |w, d| {
-        let key = (d as u8, row[d as usize]);
-        if let Some(&t) = w.by_part.get(&key) {
+        let part = row[d as usize];
+        let at = part as usize * space::NDIMS + d as usize;
+        if let Some(&t) = w.by_part.get(at).filter(|&&t| t != UNMADE) {
             return t;
         }
-        let t = part_text(w, dev, d, parts.get(key.1));
-        w.by_part.insert(key, t);
+        let t = part_text(w, dev, d, parts.get(part));
+        if w.by_part.len() <= at {
+            w.by_part.resize((at + 1).max(w.by_part.len() * 2), UNMADE);
+        }
+        w.by_part[at] = t;
         t
     })
 }

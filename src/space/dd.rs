@@ -527,11 +527,14 @@ impl Dd {
             _ => {}
         }
         let d = self.order[self.level(s)] as usize;
-        let (start, len) = match parts.groups.get(&s) {
-            Some(&g) => g,
+        let (start, len) = match parts.groups.get(s as usize).copied().filter(|g| g.1 != 0) {
+            Some(g) => g,
             None => {
                 let g = self.group(s, parts);
-                parts.groups.insert(s, g);
+                if parts.groups.len() <= s as usize {
+                    parts.groups.resize(self.nodes.len().max(s as usize + 1), (0, 0));
+                }
+                parts.groups[s as usize] = g;
                 g
             }
         };
@@ -675,8 +678,9 @@ impl Dd {
 pub struct Parts {
     ranges: Vec<Ranges>,
     index: FxHashMap<Ranges, u32>,
-    /// Node → its groups in `arena` (first, count).
-    groups: FxHashMap<u32, (u32, u32)>,
+    /// Per node: its groups in `arena` (first, count; no count for a node not grouped yet, as
+    /// an inner node has at least one group).
+    groups: Vec<(u32, u32)>,
     /// (child, part) of every node's groups.
     arena: Vec<(u32, u32)>,
     /// The part of each dimension's whole range.
@@ -685,7 +689,7 @@ pub struct Parts {
 
 impl Default for Parts {
     fn default() -> Self {
-        let mut p = Parts { ranges: Vec::new(), index: FxHashMap::default(), groups: FxHashMap::default(), arena: Vec::new(), full: [0; NDIMS] };
+        let mut p = Parts { ranges: Vec::new(), index: FxHashMap::default(), groups: Vec::new(), arena: Vec::new(), full: [0; NDIMS] };
         for d in Dim::ALL {
             p.full[d as usize] = p.intern(Ranges::range(0, d.max()));
         }
