@@ -313,9 +313,59 @@ impl Dd {
         false
     }
 
-    /// True if every packet of `a` is in `b`.
+    /// True if every packet of `a` is in `b`: [`Dd::diff`] without building the difference,
+    /// stopping at the first packet of `a` outside `b`.
     pub fn is_subset(&mut self, a: Set, b: Set) -> bool {
-        self.diff(a, b).is_empty()
+        self.subset_at(a.0, b.0)
+    }
+
+    fn subset_at(&mut self, a: u32, b: u32) -> bool {
+        if a == 0 || b == 1 || a == b {
+            return true;
+        }
+        if b == 0 || a == 1 {
+            // `a` holds a packet, `b` none; or `a` holds every packet and `b` not all.
+            return false;
+        }
+        let slot = (mix(mix(Op::Diff as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
+        let e = self.cache[slot];
+        if e.op == Op::Diff as u32 && e.a == a && e.b == b {
+            return e.r == 0;
+        }
+        let (la, lb) = (self.level(a), self.level(b));
+        let level = la.min(lb);
+        let max = self.order[level].max();
+        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
+        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
+        let (mut i, mut j) = (0, 0);
+        while i < na && j < nb {
+            let (ha, ka) = self.edge(a, sa, i, max);
+            let (hb, kb) = self.edge(b, sb, j, max);
+            if ka == 0 || kb == 1 {
+                // Nothing of `a` outside `b` up to the end of that edge: pass over the other's.
+                let upto = match (ka == 0, kb == 1) {
+                    (true, true) => ha.max(hb),
+                    (true, false) => ha,
+                    _ => hb,
+                };
+                i = self.past(sa, i, na, upto, max);
+                j = self.past(sb, j, nb, upto, max);
+                continue;
+            }
+            if !self.subset_at(ka, kb) {
+                return false;
+            }
+            let hi = ha.min(hb);
+            if ha == hi {
+                i += 1;
+            }
+            if hb == hi {
+                j += 1;
+            }
+        }
+        // A subset: the difference is the empty set, which the operation cache can keep.
+        self.cache[slot] = CacheEntry { a, b, op: Op::Diff as u32, r: 0 };
+        true
     }
 
     fn apply(&mut self, op: Op, mut a: u32, mut b: u32) -> u32 {

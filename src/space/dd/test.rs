@@ -76,7 +76,12 @@ proptest! {
     fn operations_agree_with_cubes(a in set(), b in set()) {
         let mut dd = Dd::new();
         let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
-        // Before and after the intersection is in the operation cache.
+        // Before and after the intersection and the differences are in the operation cache.
+        prop_assert_eq!(dd.is_subset(x, y), a.is_subset(&b));
+        prop_assert_eq!(dd.is_subset(y, x), b.is_subset(&a));
+        let u = dd.or(x, y);
+        prop_assert!(dd.is_subset(x, u) && dd.is_subset(y, u));
+        prop_assert_eq!(dd.is_subset(u, x), b.is_subset(&a));
         prop_assert_eq!(dd.meets(x, y), !a.intersect(&b).is_empty());
         let and = dd.and(x, y);
         prop_assert_eq!(dd.meets(y, x), !and.is_empty());
@@ -86,6 +91,7 @@ proptest! {
         prop_assert!(same(&dd, or, &a.union(&b)));
         prop_assert!(same(&dd, diff, &a.difference(&b)));
         prop_assert_eq!(dd.is_subset(x, y), a.is_subset(&b));
+        prop_assert_eq!(dd.is_subset(y, x), b.is_subset(&a));
     }
 
     #[test]
