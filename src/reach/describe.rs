@@ -55,6 +55,25 @@ pub struct Block {
 
 impl std::fmt::Display for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.width == 32 && (space::V4_BASE..=space::V4_LAST).contains(&self.first) {
+            // IPv4, written digit by digit (the findings' texts write hundreds of thousands of
+            // blocks): the same text as `Ipv4Addr`'s, then `/len` unless a single address.
+            let mut buf = [0u8; 18];
+            let mut n = 0;
+            for (k, o) in (((self.first - space::V4_BASE) as u32).to_be_bytes()).into_iter().enumerate() {
+                if k > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                n += decimal(&mut buf[n..], o as u32);
+            }
+            if self.len != self.width {
+                buf[n] = b'/';
+                n += 1;
+                n += decimal(&mut buf[n..], self.len);
+            }
+            return f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+        }
         let addr = space::u128_to_addr(self.first);
         if self.len == self.width {
             write!(f, "{addr}")
@@ -62,6 +81,16 @@ impl std::fmt::Display for Block {
             write!(f, "{addr}/{}", self.len)
         }
     }
+}
+
+/// Write `v` (below 1,000) in decimal at the start of `out`; the number of digits written.
+fn decimal(out: &mut [u8], v: u32) -> usize {
+    let digits = [(v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8];
+    let skip = if v >= 100 { 0 } else if v >= 10 { 1 } else { 2 };
+    for (k, d) in digits[skip..].iter().enumerate() {
+        out[k] = b'0' + d;
+    }
+    3 - skip
 }
 
 /// The fewest CIDR blocks covering exactly `lo..=hi` (one family), in address order, without
@@ -332,6 +361,19 @@ mod test {
     }
 
     proptest::proptest! {
+        /// IPv4 blocks read as the standard library writes their address, then the prefix
+        /// length unless a single address; IPv6 blocks likewise.
+        #[test]
+        fn blocks_read_as_their_addresses(a in proptest::prelude::any::<u32>(), len in 0u32..=32, v6 in proptest::prelude::any::<u128>(), len6 in 0u32..=128) {
+            let b = Block { first: space::V4_BASE + a as u128, len, width: 32 };
+            let ip = std::net::Ipv4Addr::from(a);
+            let want = if len == 32 { ip.to_string() } else { format!("{ip}/{len}") };
+            proptest::prop_assert_eq!(b.to_string(), want);
+            let b = Block { first: v6, len: len6, width: 128 };
+            let want = if len6 == 128 { space::u128_to_addr(v6).to_string() } else { format!("{}/{len6}", space::u128_to_addr(v6)) };
+            proptest::prop_assert_eq!(b.to_string(), want);
+        }
+
         /// The blocks tile the range in order, each as large as its start and the room left
         /// allow (so there are fewest), in both families.
         #[test]
