@@ -199,6 +199,59 @@ impl Dd {
         i + self.hi[st + i..st + n].partition_point(|&hi| hi <= upto)
     }
 
+    /// Walk the edges of `a` and `b` in step at the first level either tests (an operand that
+    /// does not test it has one edge over the whole range), read from the arenas by index: the
+    /// caller's recursion may grow them but never moves an edge. `settled(ka, kb)` tells whether
+    /// the left or the right child alone settles the result over its edge: then the other
+    /// operand's edges up to that edge's end are passed over by a binary search (a rule's
+    /// narrow set met with a remainder of hundreds of intervals touches a few of them), and
+    /// `visit` gets the stretch's end without children. Otherwise `visit` gets the end of the
+    /// stretch the two edges share and their children. `visit` returns false to stop; so does
+    /// this function then.
+    fn zip_edges(
+        &mut self,
+        a: u32,
+        b: u32,
+        settled: impl Fn(u32, u32) -> (bool, bool),
+        mut visit: impl FnMut(&mut Dd, u128, Option<(u32, u32)>) -> bool,
+    ) -> bool {
+        let (la, lb) = (self.level(a), self.level(b));
+        let level = la.min(lb);
+        let max = self.order[level].max();
+        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
+        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
+        let (mut i, mut j) = (0, 0);
+        while i < na && j < nb {
+            let (ha, ka) = self.edge(a, sa, i, max);
+            let (hb, kb) = self.edge(b, sb, j, max);
+            let upto = match settled(ka, kb) {
+                (true, true) => Some(ha.max(hb)),
+                (true, false) => Some(ha),
+                (false, true) => Some(hb),
+                (false, false) => None,
+            };
+            if let Some(upto) = upto {
+                if !visit(self, upto, None) {
+                    return false;
+                }
+                i = self.past(sa, i, na, upto, max);
+                j = self.past(sb, j, nb, upto, max);
+                continue;
+            }
+            let hi = ha.min(hb);
+            if !visit(self, hi, Some((ka, kb))) {
+                return false;
+            }
+            if ha == hi {
+                i += 1;
+            }
+            if hb == hi {
+                j += 1;
+            }
+        }
+        true
+    }
+
     /// The node for `level` with these edges (consecutive intervals covering the dimension),
     /// reduced and shared.
     fn mk(&mut self, level: usize, edges: &[(u128, u32)]) -> u32 {
@@ -276,37 +329,10 @@ impl Dd {
         if e.op == Op::And as u32 && e.a == a && e.b == b {
             return e.r != 0;
         }
-        let (la, lb) = (self.level(a), self.level(b));
-        let level = la.min(lb);
-        let max = self.order[level].max();
-        // Each operand's edges at `level`: its own, or one edge over the whole range.
-        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
-        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
-        let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
-            let (ha, ka) = self.edge(a, sa, i, max);
-            let (hb, kb) = self.edge(b, sb, j, max);
-            if ka == 0 || kb == 0 {
-                // Nothing shared up to the end of the empty edge: pass over the other's edges.
-                let upto = match (ka == 0, kb == 0) {
-                    (true, true) => ha.max(hb),
-                    (true, false) => ha,
-                    _ => hb,
-                };
-                i = self.past(sa, i, na, upto, max);
-                j = self.past(sb, j, nb, upto, max);
-                continue;
-            }
-            if self.meets_at(ka, kb) {
-                return true;
-            }
-            let hi = ha.min(hb);
-            if ha == hi {
-                i += 1;
-            }
-            if hb == hi {
-                j += 1;
-            }
+        // Nothing shared where either child is empty; stop at the first pair that shares a packet.
+        let disjoint = self.zip_edges(a, b, |ka, kb| (ka == 0, kb == 0), |dd, _, pair| pair.is_none_or(|(ka, kb)| !dd.meets_at(ka, kb)));
+        if !disjoint {
+            return true;
         }
         // Disjoint: the intersection is the empty set, which the operation cache can keep.
         self.cache[slot] = CacheEntry { a, b, op: Op::And as u32, r: 0 };
@@ -332,36 +358,10 @@ impl Dd {
         if e.op == Op::Diff as u32 && e.a == a && e.b == b {
             return e.r == 0;
         }
-        let (la, lb) = (self.level(a), self.level(b));
-        let level = la.min(lb);
-        let max = self.order[level].max();
-        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
-        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
-        let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
-            let (ha, ka) = self.edge(a, sa, i, max);
-            let (hb, kb) = self.edge(b, sb, j, max);
-            if ka == 0 || kb == 1 {
-                // Nothing of `a` outside `b` up to the end of that edge: pass over the other's.
-                let upto = match (ka == 0, kb == 1) {
-                    (true, true) => ha.max(hb),
-                    (true, false) => ha,
-                    _ => hb,
-                };
-                i = self.past(sa, i, na, upto, max);
-                j = self.past(sb, j, nb, upto, max);
-                continue;
-            }
-            if !self.subset_at(ka, kb) {
-                return false;
-            }
-            let hi = ha.min(hb);
-            if ha == hi {
-                i += 1;
-            }
-            if hb == hi {
-                j += 1;
-            }
+        // Nothing of `a` outside `b` where `a`'s child is empty or `b`'s full; stop at the first
+        // pair with a packet of `a` outside `b`.
+        if !self.zip_edges(a, b, |ka, kb| (ka == 0, kb == 1), |dd, _, pair| pair.is_none_or(|(ka, kb)| dd.subset_at(ka, kb))) {
+            return false;
         }
         // A subset: the difference is the empty set, which the operation cache can keep.
         self.cache[slot] = CacheEntry { a, b, op: Op::Diff as u32, r: 0 };
@@ -412,51 +412,22 @@ impl Dd {
         if e.op == op as u32 && e.a == a && e.b == b {
             return e.r;
         }
-        let (la, lb) = (self.level(a), self.level(b));
-        let level = la.min(lb);
-        let max = self.order[level].max();
-        // The edges of each operand at `level` (one edge over the whole range if it does not
-        // test this dimension), read from the arenas by index: the recursion grows them but
-        // never moves an edge to another index.
-        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
-        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
+        let level = self.level(a).min(self.level(b));
         let mut out = self.scratch.pop().unwrap_or_default();
         out.clear();
-        let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
-            let (ha, ka) = self.edge(a, sa, i, max);
-            let (hb, kb) = self.edge(b, sb, j, max);
-            // A child that settles the result alone (nothing, for an intersection or the left
-            // of a difference; everything, for a union or the right of a difference) settles it
-            // over the other operand's edges up to its end: those are passed over by a binary
-            // search, not one by one (a rule's narrow set met with a remainder of hundreds of
-            // intervals touches a few of them).
-            let (by_a, by_b) = match op {
-                Op::And => (ka == 0, kb == 0),
-                Op::Or => (ka == 1, kb == 1),
-                Op::Diff => (ka == 0, kb == 1),
-            };
-            if by_a || by_b {
-                let upto = match (by_a, by_b) {
-                    (true, true) => ha.max(hb),
-                    (true, false) => ha,
-                    _ => hb,
-                };
-                push_edge(&mut out, upto, if op == Op::Or { 1 } else { 0 });
-                i = self.past(sa, i, na, upto, max);
-                j = self.past(sb, j, nb, upto, max);
-                continue;
-            }
-            let hi = ha.min(hb);
-            let k = self.apply(op, ka, kb);
+        // A child that settles the result alone: nothing, for an intersection or the left of a
+        // difference; everything, for a union or the right of a difference.
+        let settled = move |ka: u32, kb: u32| match op {
+            Op::And => (ka == 0, kb == 0),
+            Op::Or => (ka == 1, kb == 1),
+            Op::Diff => (ka == 0, kb == 1),
+        };
+        let constant = if op == Op::Or { 1 } else { 0 };
+        self.zip_edges(a, b, settled, |dd, hi, pair| {
+            let k = pair.map_or(constant, |(ka, kb)| dd.apply(op, ka, kb));
             push_edge(&mut out, hi, k);
-            if ha == hi {
-                i += 1;
-            }
-            if hb == hi {
-                j += 1;
-            }
-        }
+            true
+        });
         let r = self.mk(level, &out);
         self.scratch.push(out);
         let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
