@@ -538,7 +538,10 @@ impl<'a> Analyzer<'a> {
     /// ICMP types cut at every value a rule names). In each cell one packet is walked, the
     /// region of the cell taking exactly its way is computed from the decisions on all its
     /// possible paths, and the rest of the cell is walked again until nothing is left. Every
-    /// packet of the question ends in exactly one region, so the answer is exact.
+    /// packet of the question ends in exactly one region, so the answer is exact. A region is
+    /// computed over every destination cell entered at the same places (a stretch), so the
+    /// packets of later cells that it holds need no walk: a packet dropped at its first router
+    /// settles every destination behind that router's rule at once.
     fn classes(
         &self,
         from_ep: &Endpoint,
@@ -593,8 +596,10 @@ impl<'a> Analyzer<'a> {
         // standing are one cell (a zone of subnets, hosts cut out by a scan, are walked
         // together); the entry is found for each walked packet, as it also depends on the
         // destination (the same subnet is reached directly).
-        // (sources, their destination cells, their entries when known)
-        type PlanRow<'c> = (Ranges, &'c [(u128, u128)], Option<Vec<Entry>>);
+        // (sources, their destination cells, their entries when known, whether the sources
+        // enter alike: no source is a device's own address, so where they enter depends on
+        // the destination only)
+        type PlanRow<'c> = (Ranges, &'c [(u128, u128)], Option<Vec<Entry>>, bool);
         // (IPv4, entries, routing cells)
         type OutsideCell = (bool, Vec<Entry>, Vec<(u128, u128)>);
         // (IPv4, owner, devices on link, a device's own address, a broadcast address)
@@ -605,14 +610,14 @@ impl<'a> Analyzer<'a> {
         let by_addrs = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_)));
         for &sa in &src_cells {
             if !matches!(from_ep, Endpoint::Addrs(_)) {
-                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));
+                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None, false));
                 continue;
             }
             let a = space::u128_to_addr(sa.0);
             let local = self.net.devices.iter().any(|d| d.is_local(a));
             let outside_net = self.net.on_link(a).is_empty() && !local;
             if outside_net && !by_addrs {
-                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None));
+                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None, true));
                 continue;
             }
             if !outside_net {
@@ -635,15 +640,15 @@ impl<'a> Analyzer<'a> {
                 None => outside.push((v4(sa.0), at, vec![sa])),
             }
         }
-        for (_, r) in inside {
-            plan.push((Ranges::from_ranges(r), dst_cells.as_slice(), None));
+        for ((_, _, _, local, broadcast), r) in inside {
+            plan.push((Ranges::from_ranges(r), dst_cells.as_slice(), None, !local && !broadcast));
         }
         for (_, at, r) in outside {
-            plan.push((Ranges::from_ranges(r), coarse_dst.as_slice(), Some(at)));
+            plan.push((Ranges::from_ranges(r), coarse_dst.as_slice(), Some(at), true));
         }
         let cells = plan
             .iter()
-            .map(|(_, d, _)| d.len() as u128)
+            .map(|(_, d, _, _)| d.len() as u128)
             .sum::<u128>()
             .saturating_mul(proto_cells.len() as u128);
         if cells > budget {
@@ -654,8 +659,54 @@ impl<'a> Analyzer<'a> {
         let mut walks: u128 = 0;
         let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
-        for (src, dsts, starts) in &plan {
-            for &da in dsts.iter() {
+        let np = proto_cells.len();
+        for (src, dsts, starts, alike) in &plan {
+            // Destination cells whose packets enter at the same places (and are of one address
+            // family) form a stretch: a walk's region is computed over the whole stretch, and
+            // its part in each later cell of the stretch is that cell's region of every packet
+            // in it (the region holds exactly the packets taking the walked packet's way), so
+            // those packets need no walk of their own. Cells entered directly (source and
+            // destination on one subnet) or nowhere stay alone: their outcome depends on the
+            // destination in ways no condition records (a subnet's broadcast address).
+            let stretch_of: Vec<Option<usize>> = if *alike && dsts.len() > 1 {
+                let first = src.first().map(space::u128_to_addr);
+                let mut keys: Vec<(bool, Vec<Entry>)> = Vec::new();
+                dsts.iter()
+                    .map(|&da| {
+                        let entries = match (starts, first) {
+                            (Some(at), _) => at.clone(),
+                            (None, Some(s)) => device::entry(&self.net, s, space::u128_to_addr(rep_addr(da))).0,
+                            (None, None) => return None,
+                        };
+                        if entries.is_empty() || entries.iter().any(|e| matches!(e, Entry::Direct | Entry::Nowhere | Entry::Device(_))) {
+                            return None;
+                        }
+                        let key = (v4(da.0), entries);
+                        Some(keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                            keys.push(key);
+                            keys.len() - 1
+                        }))
+                    })
+                    .collect()
+            } else {
+                vec![None; dsts.len()]
+            };
+            // Each stretch's destination cells, in order: (first, last, index).
+            let mut stretches: Vec<Vec<(u128, u128, usize)>> = Vec::new();
+            for (i, s) in stretch_of.iter().enumerate() {
+                if let Some(s) = *s {
+                    if stretches.len() <= s {
+                        stretches.resize(s + 1, Vec::new());
+                    }
+                    stretches[s].push((dsts[i].0, dsts[i].1, i));
+                }
+            }
+            let stretch_dst: Vec<Ranges> = stretches.iter().map(|c| Ranges::from_ranges(c.iter().map(|&(a, b, _)| (a, b)).collect())).collect();
+            // Regions of walks in earlier cells reaching into a later cell, by (cell, protocol
+            // cell): indexes into `ways` (the region and its outcome's key).
+            let mut reaching: Vec<Vec<usize>> = vec![Vec::new(); if stretches.is_empty() { 0 } else { dsts.len() * np }];
+            let mut ways: Vec<(PacketSet, String)> = Vec::new();
+            for (di, &da) in dsts.iter().enumerate() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
                 let src = match from_ep {
                     Endpoint::Device(d) => match device::source_address(&self.net.devices[*d], dst_rep) {
@@ -667,7 +718,7 @@ impl<'a> Analyzer<'a> {
                 if src.first().is_none_or(|s| v4(s) != v4(da.0)) {
                     continue;
                 }
-                for (pr, sp, dp, ty) in &proto_cells {
+                for (pi, (pr, sp, dp, ty)) in proto_cells.iter().enumerate() {
                     let p = pr.first().unwrap_or(0) as u8;
                     if (p == proto::ICMP && !v4(da.0)) || (p == proto::ICMPV6 && v4(da.0)) {
                         continue;
@@ -679,13 +730,34 @@ impl<'a> Analyzer<'a> {
                     cell.set(Dim::Sport, sp.clone());
                     cell.set(Dim::Dport, dp.clone());
                     cell.set(Dim::IcmpType, ty.clone());
-                    let varying: u16 = [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType]
-                        .iter()
-                        .filter(|d| cell.get(**d).count() > 1)
-                        .fold(0, |m, d| m | (1 << *d as usize));
+                    let varying_of = |c: &space::Cube| -> u16 {
+                        [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType]
+                            .iter()
+                            .filter(|d| c.get(**d).count() > 1)
+                            .fold(0, |m, d| m | (1 << *d as usize))
+                    };
+                    let stretch = stretch_of[di];
+                    // A walk's region is computed within the cell's whole stretch.
+                    let (within, varying) = match stretch {
+                        Some(s) => {
+                            let mut c = cell.clone();
+                            c.set(Dim::Dst, stretch_dst[s].clone());
+                            let v = varying_of(&c);
+                            (Some(PacketSet::from_cube(c)), v)
+                        }
+                        None => (None, varying_of(&cell)),
+                    };
                     let cell = PacketSet::from_cube(cell);
                     let mut todo = cell.clone();
                     while let Some(w) = nice_witness(&todo) {
+                        if let Some(&k) = reaching.get(di * np + pi).and_then(|r| r.iter().find(|&&k| ways[k].0.contains(&w))) {
+                            let (way, key) = &ways[k];
+                            let reg = todo.take(way);
+                            if let Some(g) = groups.get_mut(key) {
+                                g.1.extend(region_classes(&reg));
+                            }
+                            continue;
+                        }
                         walks += 1;
                         if walks > budget {
                             return Err(format!(
@@ -701,23 +773,41 @@ impl<'a> Analyzer<'a> {
                         );
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| groups.contains_key(k));
-                        // The way's region within the whole cell (few cubes), then the part of
-                        // it still to be answered.
-                        let mut way = region::region(&self.net, conds.conds(), &cell, varying);
+                        // The way's region within the whole cell or stretch (few cubes), then the
+                        // part of it still to be answered.
+                        let mut way = region::region(&self.net, conds.conds(), within.as_ref().unwrap_or(&cell), varying);
                         if !way.contains(&w) {
                             // Cannot happen if every decision was recorded; stay exact and make
                             // progress with the single packet.
                             debug_assert!(false, "the walked packet is outside its own region");
                             way = point_of(&w);
                         }
-                        let reg = todo.intersect(&way);
-                        todo.subtract(&way);
+                        let reg = todo.take(&way);
                         let classes = region_classes(&reg);
+                        let key = stretch.map(|_| o.key.clone());
                         match groups.get_mut(&o.key) {
                             Some(g) => g.1.extend(classes),
                             None => {
                                 order.push(o.key.clone());
                                 groups.insert(o.key.clone(), (o, classes));
+                            }
+                        }
+                        // Later cells of the stretch the region reaches into.
+                        if let (Some(s), Some(key)) = (stretch, key) {
+                            let cells = &stretches[s];
+                            let mut reached = false;
+                            for (lo, hi) in way.cubes().iter().flat_map(|c| c.get(Dim::Dst).as_slice().iter().copied()) {
+                                let from = cells.partition_point(|c| c.1 < lo);
+                                for &(_, _, j) in cells[from..].iter().take_while(|c| c.0 <= hi) {
+                                    let r = &mut reaching[j * np + pi];
+                                    if j > di && r.last() != Some(&ways.len()) {
+                                        r.push(ways.len());
+                                        reached = true;
+                                    }
+                                }
+                            }
+                            if reached {
+                                ways.push((way, key));
                             }
                         }
                     }

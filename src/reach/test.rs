@@ -722,6 +722,34 @@ mod regions {
         assert_eq!([13, 15, 17, 8].map(verdict_of), [Verdict::Allowed, Verdict::Denied, Verdict::Allowed, Verdict::Denied]);
     }
 
+    /// Destinations on the source's own subnet are reached directly, with no device and no
+    /// recorded decision on the way, and its broadcast address only by what answers a
+    /// broadcast: asked together with other subnets, each keeps the answer it has alone.
+    #[test]
+    fn destinations_reached_directly_keep_their_own_answers() {
+        let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+        check(&ws, "10.0.0.0/24", "10.0.0.0-10.1.0.255", "tcp", 200);
+        let an = Analyzer::new(&ws);
+        let from = an.endpoint("10.0.0.5").unwrap();
+        let groups = an
+            .classes(&from, &an.endpoint("10.0.0.0-10.1.0.255").unwrap(), &parse_proto("tcp").unwrap(), Some(Ranges::single(25)), None, MAX_CLASSES)
+            .unwrap();
+        let expected = [
+            ("10.0.0.0", Verdict::Allowed),
+            ("10.0.0.7", Verdict::Allowed),
+            ("10.0.0.255", Verdict::Denied),
+            ("10.1.0.9", Verdict::Allowed),
+            ("10.1.0.255", Verdict::Denied),
+        ];
+        for (d, want) in expected {
+            let x = crate::space::addr_to_u128(d.parse().unwrap());
+            let held: Vec<Verdict> = groups.iter().filter(|g| g.1.iter().any(|c| c.dst.0 <= x && x <= c.dst.1)).map(|g| g.0.verdict).collect();
+            let alone = an.evaluate(Packet::new_flow("10.0.0.5".parse().unwrap(), d.parse().unwrap(), proto::TCP, 40000, 25), &from);
+            assert_eq!((held.as_slice(), alone.verdict), ([want].as_slice(), want), "{d}");
+        }
+    }
+
     #[test]
     fn unknown_constructs_and_goto_regions_are_exact() {
         let rules = EDGE.replace(

@@ -328,6 +328,22 @@ impl Cube {
         c
     }
 
+    /// True if every packet of the cube is in `o`.
+    pub fn is_subset(&self, o: &Cube) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let mut m = o.constrained;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            if !self.dims[i].is_subset(&o.dims[i]) {
+                return false;
+            }
+            m &= m - 1;
+        }
+        true
+    }
+
     /// True if the cubes share a packet.
     pub fn intersects(&self, o: &Cube) -> bool {
         let m = self.constrained | o.constrained;
@@ -489,6 +505,20 @@ impl PacketSet {
         PacketSet { cubes }
     }
 
+    /// Take the packets of `o` out of the set and return them: `self ∩ o` (the same cubes, in
+    /// the same order, as [`PacketSet::intersect`]), leaving `self − o`. A set of one cube inside
+    /// one of `o`'s cubes is moved whole.
+    pub fn take(&mut self, o: &PacketSet) -> PacketSet {
+        if let [c] = self.cubes.as_slice() {
+            if o.cubes.iter().any(|b| c.is_subset(b)) {
+                return std::mem::take(self);
+            }
+        }
+        let taken = self.intersect(o);
+        self.subtract(o);
+        taken
+    }
+
     /// `self −= o`, in place.
     pub fn subtract(&mut self, o: &PacketSet) {
         for c in &o.cubes {
@@ -624,6 +654,20 @@ mod test {
             prop_assert!(full.difference(&full.difference(&a)).same_as(&a));
             // witness is a member
             if let Some(w) = a.witness() { prop_assert!(a.contains(&w)); } else { prop_assert!(a.is_empty()); }
+        }
+
+        /// `take` gives the intersection's cubes and leaves the difference's, also when it
+        /// moves a cube whole; cube inclusion agrees with membership.
+        #[test]
+        fn take_splits_like_intersect_and_difference(a in cube(), b in set(), c in cube()) {
+            for mut x in [PacketSet::from_cube(a.clone()), b.clone()] {
+                let (i, d) = (x.intersect(&b), x.difference(&b));
+                let taken = x.take(&b);
+                prop_assert_eq!(taken.cubes(), i.cubes());
+                prop_assert_eq!(x.cubes(), d.cubes());
+            }
+            let (pa, pc) = (PacketSet::from_cube(a.clone()), PacketSet::from_cube(c.clone()));
+            prop_assert_eq!(a.is_subset(&c), members(&pa).iter().zip(members(&pc)).all(|(x, y)| !*x || y));
         }
     }
 
