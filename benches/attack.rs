@@ -4,7 +4,9 @@
 //! estates with a Nessus report of every host (`portolan::synth::Network::vuln_scan`).
 //!
 //! `PORTOLAN_ATTACK_ONCE=DEVICES,HOSTS,FINDINGS,JEWELS[;...]` instead runs each estate once,
-//! timed with `Instant`, and prints where the time goes (for sizes too slow for criterion).
+//! timed with `Instant`, and prints where the time goes (for sizes too slow for criterion);
+//! `PORTOLAN_ATTACK_JSON=PREFIX` also writes each graph's edges with their evidence and the
+//! paths report to `PREFIX.DEVICES-HOSTS-FINDINGS-JEWELS.txt` (to compare two builds).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -69,6 +71,19 @@ mod bench {
         let t = Instant::now();
         let rep = attack::report_paths(&g, opts.k);
         let t_paths = t.elapsed();
+        if let Ok(prefix) = std::env::var("PORTOLAN_ATTACK_JSON") {
+            // The graph's edges with their evidence, then the paths.
+            use petgraph::visit::EdgeRef;
+            let mut text = String::new();
+            for e in g.g.edge_references() {
+                text.push_str(&format!("{} -> {}: {:?}\n", g.label(e.source()), g.label(e.target()), e.weight()));
+            }
+            text.push_str(&serde_json::to_string_pretty(&rep).unwrap_or_default());
+            let path = format!("{prefix}.{devices}-{hosts}-{findings}-{jewels}.txt");
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("{path}: {e}");
+            }
+        }
         let t = Instant::now();
         let choke = attack::choke::propose(&an, &origins, &opts, &g);
         let t_choke = t.elapsed();

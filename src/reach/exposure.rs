@@ -168,7 +168,7 @@ impl Analyzer<'_> {
             let before = exposures.len();
             // Destination classes of the exposures pushed for this origin, in step with them.
             let mut atoms: Vec<(u128, u128)> = Vec::new();
-            for (outcome, classes) in groups {
+            for (outcome, cubes) in groups {
                 let certainty = match outcome.verdict {
                     Verdict::Allowed => Certainty::Definite,
                     Verdict::Possibly => Certainty::Possible,
@@ -180,7 +180,7 @@ impl Analyzer<'_> {
                 // (protocol, destination addresses) → its classes
                 type Span = (u128, u128);
                 let mut by_dst: BTreeMap<(Span, Span), Vec<Class>> = BTreeMap::new();
-                for c in classes {
+                for c in super::cube_classes(&cubes) {
                     let key = if c.has_ports || c.icmp { c.proto } else { (256, 256) };
                     by_dst.entry((c.dst, key)).or_default().push(c);
                 }

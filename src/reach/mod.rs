@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::model::Action;
 use crate::report::{FlowResult, Hop, NatNote, QueryReport, RuleRef, Text, Verdict};
-use crate::space::{self, proto, Dim, Packet, PacketSet, Ranges};
+use crate::space::{self, proto, Cube, Dim, Packet, PacketSet, Ranges};
 use crate::Workspace;
 
 pub use chain::RuleLoc;
@@ -386,25 +386,30 @@ impl<'a> Analyzer<'a> {
         let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
         let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
         let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
-        // Classes by verdict, most permissive first, indexed by destination address.
-        let mut by_dst: HashMap<u128, Vec<(u8, describe::Class)>> = HashMap::default();
-        for (o, classes) in &groups {
+        // Regions by verdict, most permissive first, indexed by destination address: targets
+        // are single addresses, so each destination range of a region holds only target
+        // addresses or none.
+        let mut addrs: Vec<u128> = targets.iter().map(|t| addr(t.0)).collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        let mut by_dst: HashMap<u128, Vec<(u8, &Cube)>> = HashMap::default();
+        for (o, cubes) in &groups {
             let rank = match o.verdict {
                 Verdict::Allowed => 0,
                 Verdict::Possibly => 1,
                 Verdict::Denied => continue,
             };
-            for c in classes {
-                // Targets are single addresses, so every class's destination range holds only
-                // target addresses or none; index each target address it covers.
-                for t in targets.iter().map(|t| addr(t.0)).filter(|&a| c.dst.0 <= a && a <= c.dst.1) {
-                    by_dst.entry(t).or_default().push((rank, *c));
+            for c in cubes {
+                for &(lo, hi) in c.get(Dim::Dst).as_slice() {
+                    let from = addrs.partition_point(|&a| a < lo);
+                    for &t in addrs[from..].iter().take_while(|&&a| a <= hi) {
+                        by_dst.entry(t).or_default().push((rank, c));
+                    }
                 }
             }
         }
         for v in by_dst.values_mut() {
             v.sort_by_key(|(r, _)| *r);
-            v.dedup_by(|a, b| a.1 == b.1);
         }
         let sources: Vec<Option<u128>> = match each {
             None => vec![None],
@@ -414,26 +419,31 @@ impl<'a> Analyzer<'a> {
         for s in sources {
             let mut out = Vec::with_capacity(targets.len());
             for &(a, p, port) in targets {
+                // The first region holding the flow, and its class holding it (what the first
+                // of [`cube_classes`] holding it would be).
                 let hit = by_dst.get(&addr(a)).and_then(|v| {
-                    v.iter().find(|(_, c)| {
-                        c.proto.0 <= p as u128
-                            && p as u128 <= c.proto.1
-                            && c.dport.0 <= port as u128
-                            && port as u128 <= c.dport.1
-                            && s.is_none_or(|s| c.src.0 <= s && s <= c.src.1)
+                    v.iter().find_map(|(_, c)| {
+                        let pr = *c.get(Dim::Proto).as_slice().iter().find(|r| r.0 <= p as u128 && p as u128 <= r.1)?;
+                        let (ports, has_ports, icmp) = class_ports(c, pr.0);
+                        if !ports.contains(port as u128) || s.is_some_and(|s| !c.get(Dim::Src).contains(s)) {
+                            return None;
+                        }
+                        let first = |d: Dim| c.get(d).as_slice().first().copied();
+                        Some(describe::Class {
+                            src: s.map_or_else(|| first(Dim::Src), |s| Some((s, s)))?,
+                            dst: (addr(a), addr(a)),
+                            proto: (p as u128, p as u128),
+                            sport: first(Dim::Sport)?,
+                            dport: (port as u128, port as u128),
+                            has_ports,
+                            icmp,
+                        })
                     })
                 });
-                let Some((_, c)) = hit else {
+                let Some(c) = hit else {
                     out.push(None);
                     continue;
                 };
-                let mut c = *c;
-                c.dst = (addr(a), addr(a));
-                c.dport = (port as u128, port as u128);
-                c.proto = (p as u128, p as u128);
-                if let Some(s) = s {
-                    c.src = (s, s);
-                }
                 let o = self.evaluate(describe::class_packet(&c), from_ep);
                 out.push(Some(FlowResult {
                     verdict: o.verdict,
@@ -494,13 +504,13 @@ impl<'a> Analyzer<'a> {
             _ => None,
         };
         let mut results = Vec::new();
-        for (o, classes) in groups {
-            let first = classes[0];
+        for (o, cubes) in groups {
+            let Some(first) = first_class(&cubes) else { continue };
             let witness = describe::witness(&first);
             results.push(FlowResult {
                 verdict: o.verdict,
                 reason: o.reason,
-                covers: if described(o.verdict) { describe::covers(&classes, src_side, dst_side) } else { String::new() },
+                covers: if described(o.verdict) { describe::covers(&cube_classes(&cubes), src_side, dst_side) } else { String::new() },
                 witness,
                 hops: o.hops,
                 uncertain: o.uncertain,
@@ -550,7 +560,7 @@ impl<'a> Analyzer<'a> {
         port: Option<Ranges>,
         sport: Option<u16>,
         budget: u128,
-    ) -> Result<Vec<(ClassOutcome, Vec<describe::Class>)>, String> {
+    ) -> Result<Vec<(ClassOutcome, Vec<Cube>)>, String> {
         let src_cells: Vec<(u128, u128)> = match from_ep {
             Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
             Endpoint::Device(_) => vec![(0, 0)],
@@ -657,7 +667,7 @@ impl<'a> Analyzer<'a> {
             ));
         }
         let mut walks: u128 = 0;
-        let mut groups: BTreeMap<String, (ClassOutcome, Vec<describe::Class>)> = BTreeMap::new();
+        let mut groups: BTreeMap<String, (ClassOutcome, Vec<Cube>)> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         let np = proto_cells.len();
         for (src, dsts, starts, alike) in &plan {
@@ -756,7 +766,7 @@ impl<'a> Analyzer<'a> {
                             let (way, key) = &ways[k];
                             let reg = todo.take(way);
                             if let Some(g) = groups.get_mut(key) {
-                                g.1.extend(region_classes(&reg));
+                                g.1.extend(reg.into_cubes());
                             }
                             continue;
                         }
@@ -785,7 +795,7 @@ impl<'a> Analyzer<'a> {
                             way = point_of(&w);
                         }
                         let reg = todo.take(&way);
-                        let classes = region_classes(&reg);
+                        let classes = reg.into_cubes();
                         let key = stretch.map(|_| o.key.clone());
                         match groups.get_mut(&o.key) {
                             Some(g) => g.1.extend(classes),
@@ -1575,16 +1585,13 @@ fn point_of(p: &Packet) -> PacketSet {
 }
 
 /// A region as classes: every combination of the ranges of its cubes.
-fn region_classes(reg: &PacketSet) -> Vec<describe::Class> {
+fn cube_classes(cubes: &[Cube]) -> Vec<describe::Class> {
     let mut out = Vec::new();
-    for c in reg.cubes() {
+    for c in cubes {
         for &sr in c.get(Dim::Src).as_slice() {
             for &dr in c.get(Dim::Dst).as_slice() {
                 for &pr in c.get(Dim::Proto).as_slice() {
-                    let p = pr.0 as u8;
-                    let icmp = p == proto::ICMP || p == proto::ICMPV6;
-                    let has_ports = proto::has_ports(p);
-                    let ports = if icmp { c.get(Dim::IcmpType) } else { c.get(Dim::Dport) };
+                    let (ports, has_ports, icmp) = class_ports(c, pr.0);
                     for &spr in c.get(Dim::Sport).as_slice() {
                         for &dpr in ports.as_slice() {
                             out.push(describe::Class { src: sr, dst: dr, proto: pr, sport: spr, dport: dpr, has_ports, icmp });
@@ -1595,6 +1602,31 @@ fn region_classes(reg: &PacketSet) -> Vec<describe::Class> {
         }
     }
     out
+}
+
+/// The ranges a class of protocol `p` takes its ports from (ICMP: the types), and whether it
+/// has ports and is ICMP.
+fn class_ports(c: &Cube, p: u128) -> (&Ranges, bool, bool) {
+    let p = p as u8;
+    let icmp = p == proto::ICMP || p == proto::ICMPV6;
+    (if icmp { c.get(Dim::IcmpType) } else { c.get(Dim::Dport) }, proto::has_ports(p), icmp)
+}
+
+/// The first class of [`cube_classes`], without the others.
+fn first_class(cubes: &[Cube]) -> Option<describe::Class> {
+    let c = cubes.first()?;
+    let first = |d: Dim| c.get(d).as_slice().first().copied();
+    let pr = first(Dim::Proto)?;
+    let (ports, has_ports, icmp) = class_ports(c, pr.0);
+    Some(describe::Class {
+        src: first(Dim::Src)?,
+        dst: first(Dim::Dst)?,
+        proto: pr,
+        sport: first(Dim::Sport)?,
+        dport: ports.as_slice().first().copied()?,
+        has_ports,
+        icmp,
+    })
 }
 
 /// Split the ranges of `within` at every cut point.

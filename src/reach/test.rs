@@ -604,7 +604,8 @@ mod regions {
         let from_ep = an.endpoint(from).unwrap();
         let to_ep = an.endpoint(to).unwrap();
         let protos = parse_proto(proto).unwrap();
-        let groups = an.classes(&from_ep, &to_ep, &protos, None, None, MAX_CLASSES).unwrap();
+        let groups: Vec<(ClassOutcome, Vec<describe::Class>)> =
+            an.classes(&from_ep, &to_ep, &protos, None, None, MAX_CLASSES).unwrap().into_iter().map(|(o, cubes)| (o, cube_classes(&cubes))).collect();
         let mut rng = Rng(0x9e3779b97f4a7c15);
         let (Endpoint::Addrs(src), Endpoint::Addrs(dst)) = (&from_ep, &to_ep) else { panic!("address endpoints only") };
         let mut checked = 0;
@@ -715,7 +716,7 @@ mod regions {
             .classes(&an.endpoint("10.0.0.5").unwrap(), &an.endpoint("10.1.0.5").unwrap(), &parse_proto("icmp").unwrap(), None, None, MAX_CLASSES)
             .unwrap();
         let verdict_of = |t: u128| {
-            let v: Vec<Verdict> = groups.iter().filter(|g| g.1.iter().any(|c| c.dport.0 <= t && t <= c.dport.1)).map(|g| g.0.verdict).collect();
+            let v: Vec<Verdict> = groups.iter().filter(|g| cube_classes(&g.1).iter().any(|c| c.dport.0 <= t && t <= c.dport.1)).map(|g| g.0.verdict).collect();
             assert_eq!(v.len(), 1, "type {t}");
             v[0]
         };
@@ -744,7 +745,7 @@ mod regions {
         ];
         for (d, want) in expected {
             let x = crate::space::addr_to_u128(d.parse().unwrap());
-            let held: Vec<Verdict> = groups.iter().filter(|g| g.1.iter().any(|c| c.dst.0 <= x && x <= c.dst.1)).map(|g| g.0.verdict).collect();
+            let held: Vec<Verdict> = groups.iter().filter(|g| cube_classes(&g.1).iter().any(|c| c.dst.0 <= x && x <= c.dst.1)).map(|g| g.0.verdict).collect();
             let alone = an.evaluate(Packet::new_flow("10.0.0.5".parse().unwrap(), d.parse().unwrap(), proto::TCP, 40000, 25), &from);
             assert_eq!((held.as_slice(), alone.verdict), ([want].as_slice(), want), "{d}");
         }
