@@ -385,7 +385,17 @@ impl<'a> Analyzer<'a> {
         let dst = Ranges::from_ranges(targets.iter().map(|t| (addr(t.0), addr(t.0))).collect());
         let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
         let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
-        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES)?;
+        // The ports asked of each target address.
+        let mut per_dst: Vec<(u128, Ranges)> = Vec::new();
+        let mut sorted: Vec<(u128, u128)> = targets.iter().map(|t| (addr(t.0), t.2 as u128)).collect();
+        sorted.sort_unstable();
+        for (a, p) in sorted {
+            match per_dst.last_mut() {
+                Some((x, r)) if *x == a => *r = r.union(&Ranges::single(p)),
+                _ => per_dst.push((a, Ranges::single(p))),
+            }
+        }
+        let groups = self.classes_of(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Some(&per_dst))?;
         // Regions by verdict, most permissive first, indexed by destination address: targets
         // are single addresses, so each destination range of a region holds only target
         // addresses or none.
@@ -560,6 +570,23 @@ impl<'a> Analyzer<'a> {
         port: Option<Ranges>,
         sport: Option<u16>,
         budget: u128,
+    ) -> Result<Vec<(ClassOutcome, Vec<Cube>)>, String> {
+        self.classes_of(from_ep, to, protos, port, sport, budget, None)
+    }
+
+    /// [`Analyzer::classes`], with the ports (ICMP: types) asked of each destination address
+    /// when they differ by destination (`per_dst`: sorted by address): packets to other ports
+    /// of an address are in no class.
+    #[allow(clippy::too_many_arguments)]
+    fn classes_of(
+        &self,
+        from_ep: &Endpoint,
+        to: &Endpoint,
+        protos: &Ranges,
+        port: Option<Ranges>,
+        sport: Option<u16>,
+        budget: u128,
+        per_dst: Option<&[(u128, Ranges)]>,
     ) -> Result<Vec<(ClassOutcome, Vec<Cube>)>, String> {
         let src_cells: Vec<(u128, u128)> = match from_ep {
             Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
@@ -749,11 +776,33 @@ impl<'a> Analyzer<'a> {
                             .fold(0, |m, d| m | (1 << *d as usize))
                     };
                     let stretch = stretch_of[di];
-                    // A walk's region is computed within the cell's whole stretch.
-                    let (within, varying) = match stretch {
-                        Some(s) => {
-                            let mut c = cell.clone();
-                            c.set(Dim::Dst, stretch_dst[s].clone());
+                    // A walk's region is computed within the cell's whole stretch (over all the
+                    // question's ports, so that it serves every later cell).
+                    let within = stretch.map(|s| {
+                        let mut c = cell.clone();
+                        c.set(Dim::Dst, stretch_dst[s].clone());
+                        c
+                    });
+                    // Only the ports (ICMP: types) asked of these destinations.
+                    if let Some(per) = per_dst {
+                        let from = per.partition_point(|t| t.0 < da.0);
+                        let asked = per[from..].iter().take_while(|t| t.0 <= da.1).fold(Ranges::empty(), |r, t| r.union(&t.1));
+                        let dim = if p == proto::ICMP || p == proto::ICMPV6 {
+                            Some(Dim::IcmpType)
+                        } else if proto::has_ports(p) {
+                            Some(Dim::Dport)
+                        } else {
+                            None
+                        };
+                        if let Some(d) = dim {
+                            cell.restrict(d, &asked);
+                            if cell.is_empty() {
+                                continue;
+                            }
+                        }
+                    }
+                    let (within, varying) = match within {
+                        Some(c) => {
                             let v = varying_of(&c);
                             (Some(PacketSet::from_cube(c)), v)
                         }

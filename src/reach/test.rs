@@ -967,4 +967,12 @@ fn footholds_asked_together_get_their_own_answers() {
     }
     let answered = together.iter().flatten().filter(|a| a.is_some()).count();
     assert!(answered > 0 && answered < froms.len() * targets.len(), "{answered} of {}", froms.len() * targets.len());
+    // Each answer is the flow's own verdict (none: denied), though each target address was
+    // asked only its own services.
+    for (f, got) in froms.iter().zip(&together).take(4) {
+        for (&(a, p, port), answer) in targets.iter().zip(got) {
+            let flow = an.flow(&f.to_string(), &a.to_string(), &p.to_string(), &port.to_string(), None).unwrap();
+            assert_eq!(answer.as_ref().map_or(Verdict::Denied, |r| r.verdict), flow.verdict, "{f} -> {a} {p}/{port}");
+        }
+    }
 }
