@@ -68,6 +68,7 @@ mod bench {
         let t = Instant::now();
         let g = Graph::build(&an, &origins, &opts);
         let t_graph = t.elapsed();
+        eprintln!("graph {:.3} s ({} nodes, {} edges)", t_graph.as_secs_f64(), g.g.node_count(), g.g.edge_count());
         let t = Instant::now();
         let rep = attack::report_paths(&g, opts.k);
         let t_paths = t.elapsed();

@@ -32,9 +32,11 @@ use crate::space;
 
 /// Most reachability questions one graph may ask before it stops growing (the rest is
 /// reported as not analysed). The complete graph of a generated estate of 100 devices and
-/// 1,000 hosts asks 536,408 (each foothold about every service of every other host); footholds
-/// of one subnet share one classification, so that takes seconds, not minutes.
-pub const MAX_QUESTIONS: usize = 2_000_000;
+/// 1,000 hosts asks 536,408 (each foothold about every service of every other host), one of
+/// 200 devices and 2,000 hosts about 8 million; footholds of one subnet share one
+/// classification and a target is asked only its own services, so that takes about a second
+/// natively (BENCHMARKS.md, "Attack paths").
+pub const MAX_QUESTIONS: usize = 20_000_000;
 
 /// What to compute, and changes to assume.
 #[derive(Clone, Debug)]
@@ -188,8 +190,10 @@ impl Graph {
                 all_targets.push((a.addr, cand.proto, cand.port));
             }
         }
-        // Answers of footholds asked together with an earlier one, by asset.
-        let mut asked: HashMap<usize, Result<Vec<Option<crate::report::FlowResult>>, String>> = HashMap::new();
+        // Answers of footholds asked together with an earlier one, by asset: (index into
+        // `all_targets`, answer) for the targets not denied.
+        type Answers = Vec<(usize, crate::report::FlowResult)>;
+        let mut asked: HashMap<usize, Result<Answers, String>> = HashMap::new();
         while let Some(n) = queue.pop_front() {
             let (from, own) = match graph.g[n] {
                 Node::Origin(i) => (graph.origins[i].endpoint.clone(), None),
@@ -202,7 +206,7 @@ impl Graph {
                 }
             }
             // Every service of every other host, asked at once.
-            let asking = all_keys.iter().filter(|(t, _)| Some(*t) != own).count();
+            let asking = all_keys.len() - own.map_or(0, |i| graph.assets[i].services.len());
             if questions + asking > MAX_QUESTIONS {
                 graph.notes.push(format!(
                     "the graph stopped growing after {questions} reachability questions (at most {MAX_QUESTIONS}): paths through hosts not yet reached are missing"
@@ -211,7 +215,7 @@ impl Graph {
             }
             questions += asking;
             let answers = match own {
-                None => an.reach_targets(&from, &all_targets).map(|a| all_keys.iter().copied().zip(a).collect::<Vec<_>>()),
+                None => an.reach_targets(&from, &all_targets),
                 Some(i) => {
                     if !asked.contains_key(&i) {
                         // This foothold and the others waiting on its subnet, in one question.
@@ -244,10 +248,10 @@ impl Graph {
                             }
                         }
                     }
-                    asked
-                        .remove(&i)
-                        .unwrap_or_else(|| Err("no answer".into()))
-                        .map(|a| all_keys.iter().copied().zip(a).filter(|((t, _), _)| *t != i).collect::<Vec<_>>())
+                    asked.remove(&i).unwrap_or_else(|| Err("no answer".into())).map(|mut a| {
+                        a.retain(|(k, _)| all_keys[*k].0 != i);
+                        a
+                    })
                 }
             };
             let answers = match answers {
@@ -257,8 +261,8 @@ impl Graph {
                     continue;
                 }
             };
-            for ((t, c), answer) in answers {
-                let Some(r) = answer else { continue };
+            for (k, r) in answers {
+                let (t, c) = all_keys[k];
                 let edges = edges_of(&graph.assets[t].services[c], &r);
                 if edges.is_empty() {
                     continue;

@@ -125,6 +125,7 @@ impl Walked {
 }
 
 /// The outcome of one packet class.
+#[derive(Clone)]
 struct ClassOutcome {
     verdict: Verdict,
     reason: String,
@@ -350,10 +351,11 @@ impl<'a> Analyzer<'a> {
 
     /// For each target service (address, protocol, port), whether the clients of `from` can
     /// open a connection to it: the answer of the most permissive class of sources (allowed,
-    /// else possibly), with a witness and the explained path of that very connection; `None`
-    /// when every class is denied. One classification for all targets at once (many targets
-    /// cost little more than one), exact like [`Analyzer::query`].
-    pub fn reach_targets(&self, from: &str, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Option<FlowResult>>, String> {
+    /// else possibly), with a witness and the explained path of that very connection, as
+    /// (index of the target, answer), in the targets' order; targets every class of which is
+    /// denied are left out. One classification for all targets at once (many targets cost
+    /// little more than one), exact like [`Analyzer::query`].
+    pub fn reach_targets(&self, from: &str, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<(usize, FlowResult)>, String> {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
@@ -370,7 +372,7 @@ impl<'a> Analyzer<'a> {
     /// witness from it and the explained path of that very connection. (Where several classes
     /// of a source are allowed, say for different source ports, the one shown may differ from
     /// the one asked alone would show.)
-    pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<Option<FlowResult>>>, String> {
+    pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
         if targets.is_empty() || froms.is_empty() {
             return Ok(vec![Vec::new(); froms.len()]);
         }
@@ -380,7 +382,7 @@ impl<'a> Analyzer<'a> {
 
     /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
     /// or for each of the given sources of it.
-    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<Option<FlowResult>>>, String> {
+    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
         let dst = Ranges::from_ranges(targets.iter().map(|t| (addr(t.0), addr(t.0))).collect());
         let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
@@ -425,10 +427,15 @@ impl<'a> Analyzer<'a> {
             None => vec![None],
             Some(f) => f.iter().map(|&a| Some(addr(a))).collect(),
         };
+        // The outcomes of connections to each target from a region's part, for the next
+        // source in it: the packets of a part take one way, so its walk is theirs — as long as
+        // no text of it names the packet's own addresses (translations, notes on where it
+        // enters), which are then walked for each source.
+        let mut walked: HashMap<(usize, usize), ClassOutcome> = HashMap::default();
         let mut all = Vec::with_capacity(sources.len());
         for s in sources {
-            let mut out = Vec::with_capacity(targets.len());
-            for &(a, p, port) in targets {
+            let mut out = Vec::new();
+            for (ti, &(a, p, port)) in targets.iter().enumerate() {
                 // The first region holding the flow, and its class holding it (what the first
                 // of [`cube_classes`] holding it would be).
                 let hit = by_dst.get(&addr(a)).and_then(|v| {
@@ -439,7 +446,7 @@ impl<'a> Analyzer<'a> {
                             return None;
                         }
                         let first = |d: Dim| c.get(d).as_slice().first().copied();
-                        Some(describe::Class {
+                        let class = describe::Class {
                             src: s.map_or_else(|| first(Dim::Src), |s| Some((s, s)))?,
                             dst: (addr(a), addr(a)),
                             proto: (p as u128, p as u128),
@@ -447,15 +454,22 @@ impl<'a> Analyzer<'a> {
                             dport: (port as u128, port as u128),
                             has_ports,
                             icmp,
-                        })
+                        };
+                        Some((class, *c as *const Cube as usize))
                     })
                 });
-                let Some(c) = hit else {
-                    out.push(None);
-                    continue;
+                let Some((c, part)) = hit else { continue };
+                let o = match walked.get(&(part, ti)) {
+                    Some(o) => o.clone(),
+                    None => {
+                        let o = self.evaluate(describe::class_packet(&c), from_ep);
+                        if each.is_some() && o.uncertain.is_empty() && o.hops.iter().all(|h| h.nat.is_empty()) {
+                            walked.insert((part, ti), o.clone());
+                        }
+                        o
+                    }
                 };
-                let o = self.evaluate(describe::class_packet(&c), from_ep);
-                out.push(Some(FlowResult {
+                out.push((ti, FlowResult {
                     verdict: o.verdict,
                     reason: o.reason,
                     covers: describe::covers(&[c], None, None),

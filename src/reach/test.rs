@@ -960,19 +960,21 @@ fn footholds_asked_together_get_their_own_answers() {
     froms.extend(an.network().devices[1].addrs.iter().map(|(n, _)| n.addr()).find(|a| !a.is_loopback()));
     let together = an.reach_targets_from(&froms, &targets).unwrap();
     assert_eq!(together.len(), froms.len());
-    let json = |v: &[Option<FlowResult>]| serde_json::to_string(v).unwrap();
+    let json = |v: &[(usize, FlowResult)]| serde_json::to_string(v).unwrap();
     for (f, got) in froms.iter().zip(&together) {
         let alone = an.reach_targets(&f.to_string(), &targets).unwrap();
         assert_eq!(json(got), json(&alone), "from {f}");
     }
-    let answered = together.iter().flatten().filter(|a| a.is_some()).count();
+    let answered = together.iter().map(Vec::len).sum::<usize>();
     assert!(answered > 0 && answered < froms.len() * targets.len(), "{answered} of {}", froms.len() * targets.len());
     // Each answer is the flow's own verdict (none: denied), though each target address was
     // asked only its own services.
     for (f, got) in froms.iter().zip(&together).take(4) {
-        for (&(a, p, port), answer) in targets.iter().zip(got) {
+        assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "answers in the targets' order");
+        for (ti, &(a, p, port)) in targets.iter().enumerate() {
             let flow = an.flow(&f.to_string(), &a.to_string(), &p.to_string(), &port.to_string(), None).unwrap();
-            assert_eq!(answer.as_ref().map_or(Verdict::Denied, |r| r.verdict), flow.verdict, "{f} -> {a} {p}/{port}");
+            let answer = got.iter().find(|(k, _)| *k == ti).map_or(Verdict::Denied, |(_, r)| r.verdict);
+            assert_eq!(answer, flow.verdict, "{f} -> {a} {p}/{port}");
         }
     }
 }
