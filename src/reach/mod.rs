@@ -397,7 +397,7 @@ impl<'a> Analyzer<'a> {
                 _ => per_dst.push((a, Ranges::single(p))),
             }
         }
-        let groups = self.classes_of(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Some(&per_dst))?;
+        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Some(&per_dst))?;
         // Regions by verdict, most permissive first, indexed by destination address: targets
         // are single addresses, so each destination range of a region holds only target
         // addresses or none.
@@ -507,7 +507,7 @@ impl<'a> Analyzer<'a> {
         if matches!(&to, Endpoint::Device(d) if self.net.devices[*d].addrs.iter().all(|(n, _)| n.addr().is_loopback())) {
             return Err(format!("{}: no address to reach", req.to));
         }
-        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES)?;
+        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES, None)?;
         let src_atoms_n = match &from {
             Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r).len(),
             Endpoint::Device(_) => 1,
@@ -576,23 +576,12 @@ impl<'a> Analyzer<'a> {
     /// computed over every destination cell entered at the same places (a stretch), so the
     /// packets of later cells that it holds need no walk: a packet dropped at its first router
     /// settles every destination behind that router's rule at once.
-    fn classes(
-        &self,
-        from_ep: &Endpoint,
-        to: &Endpoint,
-        protos: &Ranges,
-        port: Option<Ranges>,
-        sport: Option<u16>,
-        budget: u128,
-    ) -> Result<Vec<(ClassOutcome, Vec<Cube>)>, String> {
-        self.classes_of(from_ep, to, protos, port, sport, budget, None)
-    }
-
-    /// [`Analyzer::classes`], with the ports (ICMP: types) asked of each destination address
-    /// when they differ by destination (`per_dst`: sorted by address): packets to other ports
-    /// of an address are in no class.
+    ///
+    /// `per_dst` (sorted by address) gives the ports (ICMP: types) asked of each destination
+    /// address when they differ by destination: packets to other ports of an address are then
+    /// in no class.
     #[allow(clippy::too_many_arguments)]
-    fn classes_of(
+    fn classes(
         &self,
         from_ep: &Endpoint,
         to: &Endpoint,
