@@ -743,7 +743,13 @@ impl<'a> Analyzer<'a> {
             }
             // A region is computed over the stretch's hull: one interval is cheaper to cut than
             // the cells' union, and only cells of the stretch are looked up in it.
-            let stretch_dst: Vec<Ranges> = stretches.iter().map(|c| Ranges::range(c[0].0, c[c.len() - 1].1)).collect();
+            let stretch_dst: Vec<Ranges> = stretches
+                .iter()
+                .map(|c| match (c.first(), c.last()) {
+                    (Some(a), Some(b)) => Ranges::range(a.0, b.1),
+                    _ => Ranges::empty(),
+                })
+                .collect();
             // Regions of walks in earlier cells reaching into a later cell, by (cell, protocol
             // cell): indexes into `ways` (the region and its outcome's key).
             let mut reaching: Vec<Vec<usize>> = vec![Vec::new(); if stretches.is_empty() { 0 } else { dsts.len() * np }];
