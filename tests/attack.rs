@@ -182,3 +182,51 @@ fn a_scanned_host_with_everything_closed_gets_no_assumed_logins() {
     assert!(db.scanned && db.services.is_empty(), "{db:?}");
     assert!(attack::report_paths(&g, 5).attack_paths.is_empty());
 }
+
+#[test]
+fn every_foothold_gets_the_edges_it_gets_when_asked_alone() {
+    // Hosts of one subnet are asked together, those reached later included: each must end with
+    // exactly the connections it has when asked alone, and a host never reached with none.
+    use petgraph::visit::EdgeRef;
+    use portolan::report::Verdict;
+    use std::collections::BTreeSet;
+    let net = portolan::synth::Network::generate(10, 1_000, 100, 3);
+    let mut files = net.input_files();
+    files.push(net.vuln_scan(500, 3));
+    files.push(net.attack_manifest(5));
+    let ws = Workspace::load(files);
+    let an = Analyzer::new(&ws);
+    let g = attack::Graph::build(&an, &net.origins(), &Options::default());
+    assert!(g.notes.is_empty(), "{:?}", g.notes);
+    let label = |n| g.label(n);
+    let got: BTreeSet<(String, String, u8, u16, bool)> = g
+        .g
+        .edge_references()
+        .filter(|e| matches!(g.g[e.source()], attack::Node::Host(_)))
+        .map(|e| (label(e.source()), label(e.target()), e.weight().proto, e.weight().port, e.weight().certainty == portolan::report::Certainty::Definite))
+        .collect();
+    let reached: Vec<usize> = g.asset_nodes.iter().enumerate().filter(|(_, &n)| g.g.edges_directed(n, petgraph::Direction::Incoming).next().is_some()).map(|(i, _)| i).collect();
+    assert!(reached.len() > 20 && reached.len() < g.assets.len(), "{} of {} hosts reached: the test needs some of each", reached.len(), g.assets.len());
+    let mut want = BTreeSet::new();
+    for &i in &reached {
+        let me = &g.assets[i];
+        let targets: Vec<(std::net::IpAddr, u8, u16, usize)> = g
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|&(t, _)| t != i)
+            .flat_map(|(t, a)| a.services.iter().filter(|s| !s.ways.is_empty()).map(move |s| (a.addr, s.proto, s.port, t)))
+            .collect();
+        let asked: Vec<(std::net::IpAddr, u8, u16)> = targets.iter().map(|&(a, p, q, _)| (a, p, q)).collect();
+        for (k, r) in an.reach_targets(&me.addr.to_string(), &asked).unwrap() {
+            if r.verdict != Verdict::Denied {
+                let (a, p, q, _) = targets[k];
+                want.insert((me.addr.to_string(), a.to_string(), p, q, r.verdict == Verdict::Allowed));
+            }
+        }
+    }
+    let extra: Vec<_> = got.difference(&want).take(5).collect();
+    let missing: Vec<_> = want.difference(&got).take(5).collect();
+    assert!(extra.is_empty() && missing.is_empty(), "edges not asked alone: {extra:?}; edges missing: {missing:?}");
+    assert!(got.len() > 1_000, "{} edges", got.len());
+}

@@ -194,6 +194,29 @@ impl Graph {
         // `all_targets`, answer) for the targets not denied.
         type Answers = Vec<(usize, crate::report::FlowResult)>;
         let mut asked: HashMap<usize, Result<Answers, String>> = HashMap::new();
+        let mut answered = vec![false; graph.assets.len()];
+        // Each host's subnet (the devices' interfaces on its link, and its family), as an index
+        // into `members`, the hosts of each subnet in order.
+        let mut subnets: HashMap<(Vec<(usize, u16)>, bool), usize> = HashMap::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let subnet: Vec<Option<usize>> = graph
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(j, a)| {
+                let on = an.network().on_link(a.addr);
+                if on.is_empty() {
+                    return None;
+                }
+                let n = subnets.len();
+                let sub = *subnets.entry((on.to_vec(), a.addr.is_ipv4())).or_insert(n);
+                if sub == members.len() {
+                    members.push(Vec::new());
+                }
+                members[sub].push(j);
+                Some(sub)
+            })
+            .collect();
         while let Some(n) = queue.pop_front() {
             let (from, own) = match graph.g[n] {
                 Node::Origin(i) => (graph.origins[i].endpoint.clone(), None),
@@ -218,15 +241,11 @@ impl Graph {
                 None => an.reach_targets(&from, &all_targets),
                 Some(i) => {
                     if !asked.contains_key(&i) {
-                        // This foothold and the others waiting on its subnet, in one question.
-                        let on = |a: IpAddr| an.network().on_link(a).to_vec();
-                        let here = on(graph.assets[i].addr);
+                        // This foothold and every other host on its subnet not asked yet, in one
+                        // question (a host reached later finds its answer waiting).
                         let mut batch = vec![i];
-                        if !here.is_empty() {
-                            batch.extend(queue.iter().filter_map(|&m| match graph.g[m] {
-                                Node::Host(j) if !asked.contains_key(&j) && graph.assets[j].addr.is_ipv4() == graph.assets[i].addr.is_ipv4() && on(graph.assets[j].addr) == here => Some(j),
-                                _ => None,
-                            }));
+                        if let Some(sub) = subnet[i] {
+                            batch.extend(members[sub].iter().copied().filter(|&j| j != i && !answered[j]));
                         }
                         let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
                         let mut got = an.reach_targets_from(&froms, &all_targets);
@@ -234,6 +253,9 @@ impl Graph {
                             // Together over a budget of the classification: this one alone.
                             batch = vec![i];
                             got = an.reach_targets_from(&[graph.assets[i].addr], &all_targets);
+                        }
+                        for &j in &batch {
+                            answered[j] = true;
                         }
                         match got {
                             Ok(per) => {

@@ -15,7 +15,6 @@ mod device;
 mod exposure;
 mod region;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -397,7 +396,7 @@ impl<'a> Analyzer<'a> {
                 _ => per_dst.push((a, Ranges::single(p))),
             }
         }
-        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Some(&per_dst))?;
+        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Reading { per_dst: Some(&per_dst), denied: false })?;
         // Regions by verdict, most permissive first, indexed by destination address: targets
         // are single addresses, so each destination range of a region holds only target
         // addresses or none.
@@ -432,13 +431,16 @@ impl<'a> Analyzer<'a> {
         // no text of it names the packet's own addresses (translations, notes on where it
         // enters), which are then walked for each source.
         let mut walked: HashMap<(usize, usize), ClassOutcome> = HashMap::default();
+        // The targets some packet reaches, in order, with the regions holding their address.
+        let reached: Vec<_> =
+            targets.iter().enumerate().filter_map(|(ti, &t)| Some((ti, t, by_dst.get(&addr(t.0))?.as_slice()))).collect();
         let mut all = Vec::with_capacity(sources.len());
         for s in sources {
             let mut out = Vec::new();
-            for (ti, &(a, p, port)) in targets.iter().enumerate() {
+            for &(ti, (a, p, port), v) in &reached {
                 // The first region holding the flow, and its class holding it (what the first
                 // of [`cube_classes`] holding it would be).
-                let hit = by_dst.get(&addr(a)).and_then(|v| {
+                let hit = {
                     v.iter().find_map(|(_, c)| {
                         let pr = *c.get(Dim::Proto).as_slice().iter().find(|r| r.0 <= p as u128 && p as u128 <= r.1)?;
                         let (ports, has_ports, icmp) = class_ports(c, pr.0);
@@ -457,7 +459,7 @@ impl<'a> Analyzer<'a> {
                         };
                         Some((class, *c as *const Cube as usize))
                     })
-                });
+                };
                 let Some((c, part)) = hit else { continue };
                 let o = match walked.get(&(part, ti)) {
                     Some(o) => o.clone(),
@@ -507,7 +509,7 @@ impl<'a> Analyzer<'a> {
         if matches!(&to, Endpoint::Device(d) if self.net.devices[*d].addrs.iter().all(|(n, _)| n.addr().is_loopback())) {
             return Err(format!("{}: no address to reach", req.to));
         }
-        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES, None)?;
+        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES, Reading::ALL)?;
         let src_atoms_n = match &from {
             Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r).len(),
             Endpoint::Device(_) => 1,
@@ -577,9 +579,7 @@ impl<'a> Analyzer<'a> {
     /// packets of later cells that it holds need no walk: a packet dropped at its first router
     /// settles every destination behind that router's rule at once.
     ///
-    /// `per_dst` (sorted by address) gives the ports (ICMP: types) asked of each destination
-    /// address when they differ by destination: packets to other ports of an address are then
-    /// in no class.
+    /// `reading` says what the caller reads of the answer (see [`Reading`]).
     #[allow(clippy::too_many_arguments)]
     fn classes(
         &self,
@@ -589,8 +589,9 @@ impl<'a> Analyzer<'a> {
         port: Option<Ranges>,
         sport: Option<u16>,
         budget: u128,
-        per_dst: Option<&[(u128, Ranges)]>,
+        reading: Reading,
     ) -> Result<Vec<(ClassOutcome, Vec<Cube>)>, String> {
+        let per_dst = reading.per_dst;
         let src_cells: Vec<(u128, u128)> = match from_ep {
             Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
             Endpoint::Device(_) => vec![(0, 0)],
@@ -697,8 +698,9 @@ impl<'a> Analyzer<'a> {
             ));
         }
         let mut walks: u128 = 0;
-        let mut groups: BTreeMap<String, (ClassOutcome, Vec<Cube>)> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
+        // Classes by outcome, in order of first appearance, and each outcome's place.
+        let mut groups: Vec<(ClassOutcome, Vec<Cube>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::default();
         let np = proto_cells.len();
         for (src, dsts, starts, alike) in &plan {
             // Destination cells whose packets enter at the same places (and are of one address
@@ -751,9 +753,9 @@ impl<'a> Analyzer<'a> {
                 })
                 .collect();
             // Regions of walks in earlier cells reaching into a later cell, by (cell, protocol
-            // cell): indexes into `ways` (the region and its outcome's key).
+            // cell): indexes into `ways` (the region and its class's place in `groups`).
             let mut reaching: Vec<Vec<usize>> = vec![Vec::new(); if stretches.is_empty() { 0 } else { dsts.len() * np }];
-            let mut ways: Vec<(PacketSet, String)> = Vec::new();
+            let mut ways: Vec<(PacketSet, usize)> = Vec::new();
             for (di, &da) in dsts.iter().enumerate() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
                 let src = match from_ep {
@@ -771,47 +773,78 @@ impl<'a> Analyzer<'a> {
                     if (p == proto::ICMP && !v4(da.0)) || (p == proto::ICMPV6 && v4(da.0)) {
                         continue;
                     }
-                    let mut cell = space::Cube::full();
-                    cell.set(Dim::Src, src.clone());
-                    cell.set(Dim::Dst, Ranges::range(da.0, da.1));
-                    cell.set(Dim::Proto, pr.clone());
-                    cell.set(Dim::Sport, sp.clone());
-                    cell.set(Dim::Dport, dp.clone());
-                    cell.set(Dim::IcmpType, ty.clone());
+                    let stretch = stretch_of[di];
+                    // The cell's parts: only the ports (ICMP: types) asked of its destinations.
+                    let dst = Ranges::range(da.0, da.1);
+                    let mut parts: [(Dim, &Ranges); 6] =
+                        [(Dim::Src, &src), (Dim::Dst, &dst), (Dim::Proto, pr), (Dim::Sport, sp), (Dim::Dport, dp), (Dim::IcmpType, ty)];
+                    let cut: Ranges;
+                    if let Some(per) = per_dst {
+                        let from = per.partition_point(|t| t.0 < da.0);
+                        let mut of_cell = per[from..].iter().take_while(|t| t.0 <= da.1).map(|t| &t.1);
+                        let asked = match (of_cell.next(), of_cell.next()) {
+                            (Some(one), None) => std::borrow::Cow::Borrowed(one),
+                            (Some(a), Some(b)) => std::borrow::Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
+                            (None, _) => std::borrow::Cow::Owned(Ranges::empty()),
+                        };
+                        let at = if p == proto::ICMP || p == proto::ICMPV6 {
+                            Some(5)
+                        } else if proto::has_ports(p) {
+                            Some(4)
+                        } else {
+                            None
+                        };
+                        if let Some(i) = at {
+                            cut = parts[i].1.intersect(&asked);
+                            if cut.is_empty() {
+                                continue;
+                            }
+                            parts[i].1 = &cut;
+                        }
+                    }
+                    let make_cell = || {
+                        let mut c = space::Cube::full();
+                        for (d, r) in parts {
+                            c.set(d, r.clone());
+                        }
+                        c
+                    };
+                    // A cell that the region of an earlier walk in its stretch holds whole (the
+                    // common case: a packet dropped at its first router settles every cell
+                    // behind that rule) joins that region's class without building a set.
+                    let earlier = reaching.get(di * np + pi).map_or(&[][..], |r| r.as_slice());
+                    if !earlier.is_empty() {
+                        let mut w = Packet::zero();
+                        for (d, r) in parts {
+                            let lo = r.as_slice().first().copied().unwrap_or_default();
+                            w.set(d, if matches!(d, Dim::Src | Dim::Dst) { rep_addr(lo) } else { lo.0 });
+                        }
+                        if let Some(&k) = earlier.iter().find(|&&k| ways[k].0.contains(&w)) {
+                            if ways[k].0.cubes().iter().any(|b| holds_whole(b, &parts)) {
+                                let g = &mut groups[ways[k].1];
+                                if reading.denied || g.0.verdict != Verdict::Denied {
+                                    g.1.push(make_cell());
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    let cell = make_cell();
                     let varying_of = |c: &space::Cube| -> u16 {
                         [Dim::Src, Dim::Dst, Dim::Proto, Dim::Sport, Dim::Dport, Dim::IcmpType]
                             .iter()
                             .filter(|d| c.get(**d).count() > 1)
                             .fold(0, |m, d| m | (1 << *d as usize))
                     };
-                    let stretch = stretch_of[di];
-                    // A walk's region is computed within the cell's whole stretch (over all the
-                    // question's ports, so that it serves every later cell).
-                    let within = stretch.map(|s| {
-                        let mut c = cell.clone();
-                        c.set(Dim::Dst, stretch_dst[s].clone());
-                        c
-                    });
-                    // Only the ports (ICMP: types) asked of these destinations.
-                    if let Some(per) = per_dst {
-                        let from = per.partition_point(|t| t.0 < da.0);
-                        let asked = per[from..].iter().take_while(|t| t.0 <= da.1).fold(Ranges::empty(), |r, t| r.union(&t.1));
-                        let dim = if p == proto::ICMP || p == proto::ICMPV6 {
-                            Some(Dim::IcmpType)
-                        } else if proto::has_ports(p) {
-                            Some(Dim::Dport)
-                        } else {
-                            None
-                        };
-                        if let Some(d) = dim {
-                            cell.restrict(d, &asked);
-                            if cell.is_empty() {
-                                continue;
-                            }
-                        }
-                    }
-                    let (within, varying) = match within {
-                        Some(c) => {
+                    // A walk's region is computed within the cell's whole stretch, over all the
+                    // question's ports (the cell's before they were cut to the asked ones), so
+                    // that it serves every later cell.
+                    let (within, varying) = match stretch {
+                        Some(s) => {
+                            let mut c = cell.clone();
+                            c.set(Dim::Dst, stretch_dst[s].clone());
+                            c.set(Dim::Dport, dp.clone());
+                            c.set(Dim::IcmpType, ty.clone());
                             let v = varying_of(&c);
                             (Some(PacketSet::from_cube(c)), v)
                         }
@@ -821,10 +854,10 @@ impl<'a> Analyzer<'a> {
                     let mut todo = cell.clone();
                     while let Some(w) = nice_witness(&todo) {
                         if let Some(&k) = reaching.get(di * np + pi).and_then(|r| r.iter().find(|&&k| ways[k].0.contains(&w))) {
-                            let (way, key) = &ways[k];
+                            let (way, g) = &ways[k];
                             let reg = todo.take(way);
-                            if let Some(g) = groups.get_mut(key) {
-                                g.1.extend(reg.into_cubes());
+                            if reading.denied || groups[*g].0.verdict != Verdict::Denied {
+                                groups[*g].1.extend(reg.into_cubes());
                             }
                             continue;
                         }
@@ -842,7 +875,7 @@ impl<'a> Analyzer<'a> {
                             w.get(Dim::Dport) as u16,
                         );
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
-                        let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| groups.contains_key(k));
+                        let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| index.contains_key(k));
                         // The way's region within the whole cell or stretch (few cubes), then the
                         // part of it still to be answered.
                         let mut way = region::region(&self.net, conds.conds(), within.as_ref().unwrap_or(&cell), varying);
@@ -852,18 +885,23 @@ impl<'a> Analyzer<'a> {
                             debug_assert!(false, "the walked packet is outside its own region");
                             way = point_of(&w);
                         }
-                        let reg = todo.take(&way);
-                        let classes = reg.into_cubes();
-                        let key = stretch.map(|_| o.key.clone());
-                        match groups.get_mut(&o.key) {
-                            Some(g) => g.1.extend(classes),
-                            None => {
-                                order.push(o.key.clone());
-                                groups.insert(o.key.clone(), (o, classes));
-                            }
+                        let mut classes = todo.take(&way).into_cubes();
+                        if !reading.denied && o.verdict == Verdict::Denied {
+                            classes = Vec::new();
                         }
+                        let g = match index.get(&o.key) {
+                            Some(&g) => {
+                                groups[g].1.extend(classes);
+                                g
+                            }
+                            None => {
+                                index.insert(o.key.clone(), groups.len());
+                                groups.push((o, classes));
+                                groups.len() - 1
+                            }
+                        };
                         // Later cells of the stretch the region reaches into.
-                        if let (Some(s), Some(key)) = (stretch, key) {
+                        if let Some(s) = stretch {
                             let cells = &stretches[s];
                             let mut reached = false;
                             for (lo, hi) in way.cubes().iter().flat_map(|c| c.get(Dim::Dst).as_slice().iter().copied()) {
@@ -877,14 +915,14 @@ impl<'a> Analyzer<'a> {
                                 }
                             }
                             if reached {
-                                ways.push((way, key));
+                                ways.push((way, g));
                             }
                         }
                     }
                 }
             }
         }
-        Ok(order.into_iter().filter_map(|k| groups.remove(&k)).collect())
+        Ok(groups)
     }
 
     /// The protocol cells of a question: (protocols, source ports, destination ports, ICMP
@@ -1620,6 +1658,22 @@ fn rep_addr(a: (u128, u128)) -> u128 {
     }
 }
 
+/// What a caller of [`Analyzer::classes`] reads of its answer.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    /// The ports (ICMP: types) asked of each destination address, sorted by address, when they
+    /// differ by destination: packets to other ports of an address are then in no class.
+    per_dst: Option<&'a [(u128, Ranges)]>,
+    /// Whether the classes of denied packets come with their cubes (else only their outcome:
+    /// a caller that reads only what gets through needs no set of what does not).
+    denied: bool,
+}
+
+impl Reading<'_> {
+    /// Every class with its cubes, every port of every destination.
+    const ALL: Reading<'static> = Reading { per_dst: None, denied: true };
+}
+
 /// The first packet of a set, with readable values: the second address of a larger block (a
 /// /24 is represented by `.1`, not its network address) and the lowest port.
 fn nice_witness(set: &PacketSet) -> Option<Packet> {
@@ -1631,6 +1685,12 @@ fn nice_witness(set: &PacketSet) -> Option<Packet> {
         p.set(d, if matches!(d, Dim::Src | Dim::Dst) { rep_addr((lo, hi)) } else { lo });
     }
     Some(p)
+}
+
+/// True if the cube holds the whole cell whose sets in the given dimensions are the parts (every
+/// other dimension full; the cell is not empty).
+fn holds_whole(b: &Cube, parts: &[(Dim, &Ranges)]) -> bool {
+    Dim::ALL.iter().filter(|&&d| b.is_constrained(d)).all(|&d| parts.iter().any(|&(e, r)| e == d && r.is_subset(b.get(d))))
 }
 
 /// The question-dimension point of a packet, as a set (other dimensions free).

@@ -605,7 +605,7 @@ mod regions {
         let to_ep = an.endpoint(to).unwrap();
         let protos = parse_proto(proto).unwrap();
         let groups: Vec<(ClassOutcome, Vec<describe::Class>)> =
-            an.classes(&from_ep, &to_ep, &protos, None, None, MAX_CLASSES, None).unwrap().into_iter().map(|(o, cubes)| (o, cube_classes(&cubes))).collect();
+            an.classes(&from_ep, &to_ep, &protos, None, None, MAX_CLASSES, Reading::ALL).unwrap().into_iter().map(|(o, cubes)| (o, cube_classes(&cubes))).collect();
         let mut rng = Rng(0x9e3779b97f4a7c15);
         let (Endpoint::Addrs(src), Endpoint::Addrs(dst)) = (&from_ep, &to_ep) else { panic!("address endpoints only") };
         let mut checked = 0;
@@ -713,7 +713,7 @@ mod regions {
         check(&ws, "10.0.0.0/24", "10.1.0.0/24", "icmp", 300);
         let an = Analyzer::new(&ws);
         let groups = an
-            .classes(&an.endpoint("10.0.0.5").unwrap(), &an.endpoint("10.1.0.5").unwrap(), &parse_proto("icmp").unwrap(), None, None, MAX_CLASSES, None)
+            .classes(&an.endpoint("10.0.0.5").unwrap(), &an.endpoint("10.1.0.5").unwrap(), &parse_proto("icmp").unwrap(), None, None, MAX_CLASSES, Reading::ALL)
             .unwrap();
         let verdict_of = |t: u128| {
             let v: Vec<Verdict> = groups.iter().filter(|g| cube_classes(&g.1).iter().any(|c| c.dport.0 <= t && t <= c.dport.1)).map(|g| g.0.verdict).collect();
@@ -734,7 +734,7 @@ mod regions {
         let an = Analyzer::new(&ws);
         let from = an.endpoint("10.0.0.5").unwrap();
         let groups = an
-            .classes(&from, &an.endpoint("10.0.0.0-10.1.0.255").unwrap(), &parse_proto("tcp").unwrap(), Some(Ranges::single(25)), None, MAX_CLASSES, None)
+            .classes(&from, &an.endpoint("10.0.0.0-10.1.0.255").unwrap(), &parse_proto("tcp").unwrap(), Some(Ranges::single(25)), None, MAX_CLASSES, Reading::ALL)
             .unwrap();
         let expected = [
             ("10.0.0.0", Verdict::Allowed),

@@ -115,6 +115,19 @@ impl Ranges {
 
     /// Intersection.
     pub fn intersect(&self, other: &Ranges) -> Ranges {
+        // A few ranges against many (the ports asked of one address against every port asked):
+        // each of the few finds its place in the many by binary search.
+        let (few, many) = if self.0.len() <= other.0.len() { (&self.0, &other.0) } else { (&other.0, &self.0) };
+        if many.len() > 8 * few.len().max(1) {
+            let mut out = Inner::new();
+            for &(a, b) in few.iter() {
+                let from = many.partition_point(|r| r.1 < a);
+                for &(c, d) in many[from..].iter().take_while(|r| r.0 <= b) {
+                    out.push((a.max(c), b.min(d)));
+                }
+            }
+            return Ranges(out);
+        }
         let (mut i, mut j) = (0, 0);
         let mut out = Inner::new();
         while i < self.0.len() && j < other.0.len() {
@@ -256,6 +269,21 @@ mod test {
             prop_assert_eq!(a.union(&b), b.union(&a));
             prop_assert_eq!(a.complement_within(0, 63).complement_within(0, 63), a.intersect(&Ranges::range(0, 63)));
             prop_assert_eq!(a.is_subset(&b), a.difference(&b).is_empty());
+        }
+
+        /// A few ranges against many (found by binary search) intersect like any two sets.
+        #[test]
+        fn few_against_many_intersect_like_brute_force(
+            a in small(),
+            many in proptest::collection::vec((0u128..60, 0u128..2), 9..40),
+        ) {
+            let b = Ranges::from_ranges(many.into_iter().map(|(x, l)| (x, x + l)).collect());
+            let i: Vec<u128> = (0..64).filter(|&v| a.contains(v) && b.contains(v)).collect();
+            prop_assert_eq!(members(&a.intersect(&b)), i.clone());
+            prop_assert_eq!(members(&b.intersect(&a)), i);
+            prop_assert_eq!(a.intersect(&b), b.intersect(&a));
+            // The canonical form: what the merge of the two lists gives.
+            prop_assert_eq!(a.intersect(&b), Ranges::from_ranges(a.intersect(&b).as_slice().to_vec()));
         }
     }
 }
