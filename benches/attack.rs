@@ -72,6 +72,7 @@ mod bench {
         let t = Instant::now();
         let rep = attack::report_paths(&g, opts.k);
         let t_paths = t.elapsed();
+        eprintln!("paths {:.3} s ({} paths)", t_paths.as_secs_f64(), rep.attack_paths.len());
         if let Ok(prefix) = std::env::var("PORTOLAN_ATTACK_JSON") {
             // The graph's edges with their evidence, then the paths.
             use petgraph::visit::EdgeRef;

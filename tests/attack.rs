@@ -218,7 +218,7 @@ fn every_foothold_gets_the_edges_it_gets_when_asked_alone() {
             .flat_map(|(t, a)| a.services.iter().filter(|s| !s.ways.is_empty()).map(move |s| (a.addr, s.proto, s.port, t)))
             .collect();
         let asked: Vec<(std::net::IpAddr, u8, u16)> = targets.iter().map(|&(a, p, q, _)| (a, p, q)).collect();
-        for (k, r) in an.reach_targets(&me.addr.to_string(), &asked).unwrap() {
+        for (k, r) in an.reach_targets(&me.addr.to_string(), &an.targets(&asked)).unwrap() {
             if r.verdict != Verdict::Denied {
                 let (a, p, q, _) = targets[k];
                 want.insert((me.addr.to_string(), a.to_string(), p, q, r.verdict == Verdict::Allowed));

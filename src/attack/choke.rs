@@ -140,7 +140,7 @@ fn candidates(graph: &Graph, relevant: &HashSet<EdgeIndex>) -> Vec<(Edit, Vec<Ed
             add(edit, e.id(), &mut order);
         }
         add(Edit::ClosePort { addr, proto: w.proto, port: w.port }, e.id(), &mut order);
-        for r in &w.allowing {
+        for r in w.allowing.iter() {
             add(Edit::DeleteRule { file: r.file.to_string(), line: r.line }, e.id(), &mut order);
         }
     }
@@ -510,7 +510,7 @@ mod tests {
         let way = Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: 0.3, why: String::new() };
         for &(a, b, port) in edges {
             let from = a.map_or(o, |i| hs[i]);
-            g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, hops: vec![], allowing: vec![], uncertain: vec![] });
+            g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, hops: std::sync::Arc::from([]), allowing: std::sync::Arc::from([]), uncertain: std::sync::Arc::from([]) });
         }
         let assets = (0..n)
             .map(|i| Asset {

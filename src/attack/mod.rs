@@ -21,6 +21,7 @@ pub mod pivot;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use serde::Serialize;
@@ -33,10 +34,10 @@ use crate::space;
 /// Most reachability questions one graph may ask before it stops growing (the rest is
 /// reported as not analysed). The complete graph of a generated estate of 100 devices and
 /// 1,000 hosts asks 536,408 (each foothold about every service of every other host), one of
-/// 200 devices and 2,000 hosts about 8 million; footholds of one subnet share one
-/// classification and a target is asked only its own services, so that takes about a second
-/// natively (BENCHMARKS.md, "Attack paths").
-pub const MAX_QUESTIONS: usize = 20_000_000;
+/// 200 devices and 2,000 hosts about 8 million, one of 1,000 devices and 10,000 hosts about 51
+/// million; the hosts of one subnet share one classification and a target is asked only its
+/// own services, so the last takes a few seconds natively (BENCHMARKS.md, "Attack paths").
+pub const MAX_QUESTIONS: usize = 100_000_000;
 
 /// What to compute, and changes to assume.
 #[derive(Clone, Debug)]
@@ -141,11 +142,11 @@ pub struct Edge {
     /// True if a scan saw the service listening.
     pub confirmed: bool,
     /// The connection's explained path (first packet, then reply).
-    pub hops: Vec<Hop>,
+    pub hops: Arc<[Hop]>,
     /// The rules that let the first packet through, in path order (candidates for tightening).
-    pub allowing: Vec<RuleRef>,
+    pub allowing: Arc<[RuleRef]>,
     /// What a "possible" depends on.
-    pub uncertain: Vec<String>,
+    pub uncertain: Arc<[String]>,
 }
 
 /// The attack graph of an estate.
@@ -190,6 +191,7 @@ impl Graph {
                 all_targets.push((a.addr, cand.proto, cand.port));
             }
         }
+        let all_targets = an.targets(&all_targets);
         // Answers of footholds asked together with an earlier one, by asset: (index into
         // `all_targets`, answer) for the targets not denied.
         type Answers = Vec<(usize, crate::report::FlowResult)>;
@@ -285,7 +287,7 @@ impl Graph {
             };
             for (k, r) in answers {
                 let (t, c) = all_keys[k];
-                let edges = edges_of(&graph.assets[t].services[c], &r);
+                let edges = edges_of(&graph.assets[t].services[c], r);
                 if edges.is_empty() {
                     continue;
                 }
@@ -326,7 +328,7 @@ impl Graph {
 
 /// The edges of one answered connection to a service: one per way in through it, if the
 /// network lets it through (definitely or possibly).
-fn edges_of(cand: &Candidate, r: &crate::report::FlowResult) -> Vec<Edge> {
+fn edges_of(cand: &Candidate, r: crate::report::FlowResult) -> Vec<Edge> {
     let certainty = match r.verdict {
         Verdict::Allowed => Certainty::Definite,
         Verdict::Possibly => Certainty::Possible,
@@ -340,6 +342,10 @@ fn edges_of(cand: &Candidate, r: &crate::report::FlowResult) -> Vec<Edge> {
         .filter(|d| d.line > 0 && !d.file.is_empty() && is_allowing(&d.action))
         .cloned()
         .collect();
+    // The evidence, shared by each way's edge.
+    let hops: Arc<[Hop]> = r.hops.into();
+    let allowing: Arc<[RuleRef]> = allowing.into();
+    let uncertain: Arc<[String]> = r.uncertain.into();
     cand.ways
         .iter()
         .map(|way| {
@@ -357,9 +363,9 @@ fn edges_of(cand: &Candidate, r: &crate::report::FlowResult) -> Vec<Edge> {
                 likelihood,
                 certainty,
                 confirmed: cand.confirmed,
-                hops: r.hops.clone(),
+                hops: hops.clone(),
                 allowing: allowing.clone(),
-                uncertain: r.uncertain.clone(),
+                uncertain: uncertain.clone(),
             }
         })
         .collect()
@@ -367,8 +373,8 @@ fn edges_of(cand: &Candidate, r: &crate::report::FlowResult) -> Vec<Edge> {
 
 /// True for a decision that lets the packet on (an accept, or a translation that forwards it).
 fn is_allowing(action: &str) -> bool {
-    let a = action.to_ascii_lowercase();
-    a.starts_with("accept") || a.starts_with("permit") || a.starts_with("allow") || a == "dnat" || a.starts_with("dnat ")
+    let starts = |p: &str| action.get(..p.len()).is_some_and(|a| a.eq_ignore_ascii_case(p));
+    starts("accept") || starts("permit") || starts("allow") || action.eq_ignore_ascii_case("dnat") || starts("dnat ")
 }
 
 /// Every host the inputs know, with the services that may let an attacker in.
@@ -630,8 +636,8 @@ impl Graph {
                     likelihood: w.likelihood,
                     certainty: w.certainty,
                     confirmed: w.confirmed,
-                    hops: w.hops.clone(),
-                    uncertain: w.uncertain.clone(),
+                    hops: w.hops.to_vec(),
+                    uncertain: w.uncertain.to_vec(),
                 }
             })
             .collect();

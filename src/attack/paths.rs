@@ -139,9 +139,9 @@ mod tests {
             likelihood: p,
             certainty: Certainty::Definite,
             confirmed: true,
-            hops: vec![],
-            allowing: vec![],
-            uncertain: vec![],
+            hops: std::sync::Arc::from([]),
+            allowing: std::sync::Arc::from([]),
+            uncertain: std::sync::Arc::from([]),
         }
     }
 

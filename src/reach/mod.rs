@@ -15,6 +15,7 @@ mod device;
 mod exposure;
 mod region;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -149,13 +150,13 @@ impl<'a> Analyzer<'a> {
             // the workspace is assembled.
             let _unused_ends = net.add_links(&links);
         }
-        Analyzer { ws, net: std::borrow::Cow::Owned(net), texts: Default::default() }
+        Analyzer { ws, net: Cow::Owned(net), texts: Default::default() }
     }
 
     /// An analyzer over a network compiled earlier from the same workspace (the page keeps
     /// one and asks many questions).
     pub fn with_network(ws: &'a Workspace, net: &'a CNetwork) -> Self {
-        Analyzer { ws, net: std::borrow::Cow::Borrowed(net), texts: Default::default() }
+        Analyzer { ws, net: Cow::Borrowed(net), texts: Default::default() }
     }
 
     /// The compiled network, to keep for [`Analyzer::with_network`].
@@ -354,8 +355,8 @@ impl<'a> Analyzer<'a> {
     /// (index of the target, answer), in the targets' order; targets every class of which is
     /// denied are left out. One classification for all targets at once (many targets cost
     /// little more than one), exact like [`Analyzer::query`].
-    pub fn reach_targets(&self, from: &str, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<(usize, FlowResult)>, String> {
-        if targets.is_empty() {
+    pub fn reach_targets(&self, from: &str, targets: &Targets) -> Result<Vec<(usize, FlowResult)>, String> {
+        if targets.list.is_empty() {
             return Ok(Vec::new());
         }
         let from_ep = match self.endpoint(from)? {
@@ -371,24 +372,24 @@ impl<'a> Analyzer<'a> {
     /// witness from it and the explained path of that very connection. (Where several classes
     /// of a source are allowed, say for different source ports, the one shown may differ from
     /// the one asked alone would show.)
-    pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
-        if targets.is_empty() || froms.is_empty() {
+    pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
+        if targets.list.is_empty() || froms.is_empty() {
             return Ok(vec![Vec::new(); froms.len()]);
         }
         let src = Ranges::from_ranges(froms.iter().map(|&a| (space::addr_to_u128(a), space::addr_to_u128(a))).collect());
         self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets)
     }
 
-    /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
-    /// or for each of the given sources of it.
-    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, targets: &[(IpAddr, u8, u16)]) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
+    /// Target services (address, protocol, port) made ready to be asked about from many sources
+    /// ([`Analyzer::reach_targets`]): what depends on the targets alone is computed once.
+    pub fn targets(&self, list: &[(IpAddr, u8, u16)]) -> Targets {
         let addr = |a: IpAddr| space::addr_to_u128(a);
-        let dst = Ranges::from_ranges(targets.iter().map(|t| (addr(t.0), addr(t.0))).collect());
-        let protos = Ranges::from_ranges(targets.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
-        let ports = Ranges::from_ranges(targets.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
+        let dst = Ranges::from_ranges(list.iter().map(|t| (addr(t.0), addr(t.0))).collect());
+        let protos = Ranges::from_ranges(list.iter().map(|t| (t.1 as u128, t.1 as u128)).collect());
+        let ports = Ranges::from_ranges(list.iter().map(|t| (t.2 as u128, t.2 as u128)).collect());
         // The ports asked of each target address.
         let mut per_dst: Vec<(u128, Ranges)> = Vec::new();
-        let mut sorted: Vec<(u128, u128)> = targets.iter().map(|t| (addr(t.0), t.2 as u128)).collect();
+        let mut sorted: Vec<(u128, u128)> = list.iter().map(|t| (addr(t.0), t.2 as u128)).collect();
         sorted.sort_unstable();
         for (a, p) in sorted {
             match per_dst.last_mut() {
@@ -396,13 +397,22 @@ impl<'a> Analyzer<'a> {
                 _ => per_dst.push((a, Ranges::single(p))),
             }
         }
-        let groups = self.classes(from_ep, &Endpoint::Addrs(dst), &protos, Some(ports), None, MAX_CLASSES, Reading { per_dst: Some(&per_dst), denied: false })?;
+        let cells = DstCells { routing: atoms(&self.net.route_cuts, &dst), coarse: atoms(&self.net.dst_cuts, &dst) };
+        Targets { list: list.to_vec(), dst, protos, ports, per_dst, cells }
+    }
+
+    /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
+    /// or for each of the given sources of it.
+    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, prepared: &Targets) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
+        let addr = |a: IpAddr| space::addr_to_u128(a);
+        let targets = &prepared.list;
+        let reading = Reading { per_dst: Some(&prepared.per_dst), denied: false, cells: Some(&prepared.cells) };
+        let to = Endpoint::Addrs(prepared.dst.clone());
+        let groups = self.classes(from_ep, &to, &prepared.protos, Some(prepared.ports.clone()), None, MAX_CLASSES, reading)?;
         // Regions by verdict, most permissive first, indexed by destination address: targets
         // are single addresses, so each destination range of a region holds only target
         // addresses or none.
-        let mut addrs: Vec<u128> = targets.iter().map(|t| addr(t.0)).collect();
-        addrs.sort_unstable();
-        addrs.dedup();
+        let addrs: Vec<u128> = prepared.per_dst.iter().map(|t| t.0).collect();
         let mut by_dst: HashMap<u128, Vec<(u8, &Cube)>> = HashMap::default();
         for (o, cubes) in &groups {
             let rank = match o.verdict {
@@ -596,9 +606,10 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
             Endpoint::Device(_) => vec![(0, 0)],
         };
-        let dst_cells: Vec<(u128, u128)> = match to {
-            Endpoint::Addrs(r) => atoms(&self.net.route_cuts, r),
-            Endpoint::Device(d) => self.net.devices[*d]
+        let dst_cells: Cow<[(u128, u128)]> = match (to, reading.cells) {
+            (Endpoint::Addrs(_), Some(c)) => Cow::Borrowed(&c.routing),
+            (Endpoint::Addrs(r), None) => Cow::Owned(atoms(&self.net.route_cuts, r)),
+            (Endpoint::Device(d), _) => self.net.devices[*d]
                 .addrs
                 .iter()
                 .filter(|(n, _)| !n.addr().is_loopback())
@@ -620,9 +631,10 @@ impl<'a> Analyzer<'a> {
         // destination directly, which depends on the destination; there the routing cells
         // stay (they also keep each walk's set of remaining packets small: measured faster
         // than cutting only the source's own subnet, see BENCHMARKS.md).
-        let coarse_dst: Vec<(u128, u128)> = match to {
-            Endpoint::Addrs(r) => atoms(&self.net.dst_cuts, r),
-            Endpoint::Device(_) => Vec::new(),
+        let coarse_dst: Cow<[(u128, u128)]> = match (to, reading.cells) {
+            (Endpoint::Addrs(_), Some(c)) => Cow::Borrowed(&c.coarse),
+            (Endpoint::Addrs(r), None) => Cow::Owned(atoms(&self.net.dst_cuts, r)),
+            (Endpoint::Device(_), _) => Cow::Owned(Vec::new()),
         };
         let v4 = |x: u128| (space::V4_BASE..=space::V4_LAST).contains(&x);
         // Source cells. A source on no subnet and no device enters where the devices' routes
@@ -651,14 +663,14 @@ impl<'a> Analyzer<'a> {
         let by_addrs = matches!((from_ep, to), (Endpoint::Addrs(_), Endpoint::Addrs(_)));
         for &sa in &src_cells {
             if !matches!(from_ep, Endpoint::Addrs(_)) {
-                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None, false));
+                plan.push((Ranges::range(sa.0, sa.1), &dst_cells[..], None, false));
                 continue;
             }
             let a = space::u128_to_addr(sa.0);
             let local = self.net.devices.iter().any(|d| d.is_local(a));
             let outside_net = self.net.on_link(a).is_empty() && !local;
             if outside_net && !by_addrs {
-                plan.push((Ranges::range(sa.0, sa.1), dst_cells.as_slice(), None, true));
+                plan.push((Ranges::range(sa.0, sa.1), &dst_cells[..], None, true));
                 continue;
             }
             if !outside_net {
@@ -682,10 +694,10 @@ impl<'a> Analyzer<'a> {
             }
         }
         for ((_, _, _, local, broadcast), r) in inside {
-            plan.push((Ranges::from_ranges(r), dst_cells.as_slice(), None, !local && !broadcast));
+            plan.push((Ranges::from_ranges(r), &dst_cells[..], None, !local && !broadcast));
         }
         for (_, at, r) in outside {
-            plan.push((Ranges::from_ranges(r), coarse_dst.as_slice(), Some(at), true));
+            plan.push((Ranges::from_ranges(r), &coarse_dst[..], Some(at), true));
         }
         let cells = plan
             .iter()
@@ -783,9 +795,9 @@ impl<'a> Analyzer<'a> {
                         let from = per.partition_point(|t| t.0 < da.0);
                         let mut of_cell = per[from..].iter().take_while(|t| t.0 <= da.1).map(|t| &t.1);
                         let asked = match (of_cell.next(), of_cell.next()) {
-                            (Some(one), None) => std::borrow::Cow::Borrowed(one),
-                            (Some(a), Some(b)) => std::borrow::Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
-                            (None, _) => std::borrow::Cow::Owned(Ranges::empty()),
+                            (Some(one), None) => Cow::Borrowed(one),
+                            (Some(a), Some(b)) => Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
+                            (None, _) => Cow::Owned(Ranges::empty()),
                         };
                         let at = if p == proto::ICMP || p == proto::ICMPV6 {
                             Some(5)
@@ -1667,11 +1679,33 @@ struct Reading<'a> {
     /// Whether the classes of denied packets come with their cubes (else only their outcome:
     /// a caller that reads only what gets through needs no set of what does not).
     denied: bool,
+    /// The destination's cells when the caller made them already (they depend on the
+    /// destination alone).
+    cells: Option<&'a DstCells>,
 }
 
 impl Reading<'_> {
     /// Every class with its cubes, every port of every destination.
-    const ALL: Reading<'static> = Reading { per_dst: None, denied: true };
+    const ALL: Reading<'static> = Reading { per_dst: None, denied: true, cells: None };
+}
+
+/// A destination's addresses cut at every route, subnet and device address (`routing`), and at
+/// the addresses that matter for sources outside every subnet (`coarse`).
+struct DstCells {
+    routing: Vec<(u128, u128)>,
+    coarse: Vec<(u128, u128)>,
+}
+
+/// Target services made ready by [`Analyzer::targets`].
+pub struct Targets {
+    /// The targets, as given: (address, protocol, port).
+    list: Vec<(IpAddr, u8, u16)>,
+    dst: Ranges,
+    protos: Ranges,
+    ports: Ranges,
+    /// The ports asked of each target address, by address.
+    per_dst: Vec<(u128, Ranges)>,
+    cells: DstCells,
 }
 
 /// The first packet of a set, with readable values: the second address of a larger block (a

@@ -958,11 +958,12 @@ fn footholds_asked_together_get_their_own_answers() {
     let mut froms: Vec<IpAddr> = hosts.iter().map(|(_, h)| h.addrs[0]).collect();
     // A router's own address too: a source that is a device.
     froms.extend(an.network().devices[1].addrs.iter().map(|(n, _)| n.addr()).find(|a| !a.is_loopback()));
-    let together = an.reach_targets_from(&froms, &targets).unwrap();
+    let prepared = an.targets(&targets);
+    let together = an.reach_targets_from(&froms, &prepared).unwrap();
     assert_eq!(together.len(), froms.len());
     let json = |v: &[(usize, FlowResult)]| serde_json::to_string(v).unwrap();
     for (f, got) in froms.iter().zip(&together) {
-        let alone = an.reach_targets(&f.to_string(), &targets).unwrap();
+        let alone = an.reach_targets(&f.to_string(), &prepared).unwrap();
         assert_eq!(json(got), json(&alone), "from {f}");
     }
     let answered = together.iter().map(Vec::len).sum::<usize>();
