@@ -6,7 +6,9 @@
 //! `PORTOLAN_ATTACK_ONCE=DEVICES,HOSTS,FINDINGS,JEWELS[;...]` instead runs each estate once,
 //! timed with `Instant`, and prints where the time goes (for sizes too slow for criterion);
 //! `PORTOLAN_ATTACK_JSON=PREFIX` also writes each graph's edges with their evidence and the
-//! paths report to `PREFIX.DEVICES-HOSTS-FINDINGS-JEWELS.txt` (to compare two builds).
+//! paths report to `PREFIX.DEVICES-HOSTS-FINDINGS-JEWELS.txt` (to compare two builds), and
+//! `PORTOLAN_ATTACK_PATHS_ONLY=1` stops after the graph and the paths (no choke points or
+//! what-if: for sizes where those take minutes).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -85,6 +87,9 @@ mod bench {
             if let Err(e) = std::fs::write(&path, text) {
                 eprintln!("{path}: {e}");
             }
+        }
+        if std::env::var_os("PORTOLAN_ATTACK_PATHS_ONLY").is_some() {
+            return;
         }
         let t = Instant::now();
         let choke = attack::choke::propose(&an, &origins, &opts, &g);

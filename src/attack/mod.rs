@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
@@ -712,10 +713,17 @@ pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
     for j in graph.jewels() {
         rep.crown_jewels.push((graph.label(j), graph.name(j)));
     }
-    let mut best: BTreeMap<(String, String, u8, u16), &Edge> = BTreeMap::new();
-    for e in graph.g.edge_indices() {
-        let (Some((a, b)), Some(w)) = (graph.g.edge_endpoints(e), graph.g.edge_weight(e)) else { continue };
-        let slot = best.entry((graph.label(a), graph.label(b), w.proto, w.port)).or_insert(w);
+    // The most likely edge per (from, to, service), in the order of their labels: each node's
+    // label made once and stood for by its rank among them (nodes of one label are one).
+    let labels: Vec<String> = graph.g.node_indices().map(|n| graph.label(n)).collect();
+    let mut sorted: Vec<&str> = labels.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let rank: Vec<usize> = labels.iter().map(|l| sorted.partition_point(|x| *x < l.as_str())).collect();
+    let mut best: BTreeMap<(usize, usize, u8, u16), &Edge> = BTreeMap::new();
+    for e in graph.g.edge_references() {
+        let w = e.weight();
+        let slot = best.entry((rank[e.source().index()], rank[e.target().index()], w.proto, w.port)).or_insert(w);
         if w.likelihood > slot.likelihood {
             *slot = w;
         }
@@ -723,8 +731,8 @@ pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
     rep.attack_edges = best
         .into_iter()
         .map(|((from, to, proto, port), w)| EdgeSummary {
-            from,
-            to,
+            from: sorted[from].to_string(),
+            to: sorted[to].to_string(),
             proto: crate::reach::describe::proto_name(proto),
             port,
             likelihood: w.likelihood,

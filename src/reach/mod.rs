@@ -799,19 +799,19 @@ impl<'a> Analyzer<'a> {
                             (Some(a), Some(b)) => Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
                             (None, _) => Cow::Owned(Ranges::empty()),
                         };
-                        let at = if p == proto::ICMP || p == proto::ICMPV6 {
-                            Some(5)
+                        let dim = if p == proto::ICMP || p == proto::ICMPV6 {
+                            Some(Dim::IcmpType)
                         } else if proto::has_ports(p) {
-                            Some(4)
+                            Some(Dim::Dport)
                         } else {
                             None
                         };
-                        if let Some(i) = at {
-                            cut = parts[i].1.intersect(&asked);
+                        if let Some(part) = dim.and_then(|d| parts.iter_mut().find(|x| x.0 == d)) {
+                            cut = part.1.intersect(&asked);
                             if cut.is_empty() {
                                 continue;
                             }
-                            parts[i].1 = &cut;
+                            part.1 = &cut;
                         }
                     }
                     let make_cell = || {
