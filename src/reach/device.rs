@@ -718,27 +718,76 @@ pub enum Entry {
 /// several devices could receive it (a subnet shared by routers, several routes towards the
 /// outside), every one is returned: the answer is definite only if they all agree.
 pub fn entry(net: &CNetwork, src: IpAddr, dst: IpAddr) -> (Vec<Entry>, Vec<String>) {
+    let from = EntryFrom::new(net, src);
     let mut notes = Vec::new();
-    if let Some((d, _)) = owner(net, src) {
-        return (vec![Entry::Device(d)], notes);
-    }
-    let on_link = net.on_link(src);
-    if !on_link.is_empty() {
-        for &(d, id) in on_link {
-            let dev = &net.devices[d];
-            if dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(net, dst).is_none() {
-                return (vec![Entry::Direct], notes);
-            }
-        }
-        if on_link.len() > 1 {
+    match &from.kind {
+        SourceKind::OnLink(on_link, _) if on_link.len() > 1 && !from.direct(dst) => {
             let names: Vec<&str> = on_link.iter().map(|(i, _)| net.devices[*i].name.as_str()).collect();
             notes.push(format!("{src} is on a subnet shared by {}: its traffic may go through any of them", names.join(", ")));
         }
-        return (on_link.iter().map(|&(d, id)| Entry::Arrive(d, Some(id))).collect(), notes);
+        SourceKind::Outside(at) => notes.extend(outside_notes(net, src, at)),
+        _ => {}
     }
-    let at = outside_entries(net, src);
-    notes.extend(outside_notes(net, src, &at));
-    (at, notes)
+    (from.to(dst).to_vec(), notes)
+}
+
+/// [`entry`] from one source to many destinations: what depends on the source alone is found
+/// once.
+pub struct EntryFrom<'n> {
+    net: &'n CNetwork,
+    kind: SourceKind<'n>,
+}
+
+enum SourceKind<'n> {
+    /// A device's own address.
+    Device([Entry; 1]),
+    /// An address on subnets: the devices on its link, and where it arrives at them.
+    OnLink(&'n [(usize, u16)], Vec<Entry>),
+    /// An address on no device and no known subnet: where it enters from outside.
+    Outside(Vec<Entry>),
+}
+
+const DIRECT: [Entry; 1] = [Entry::Direct];
+
+impl<'n> EntryFrom<'n> {
+    /// The entries of packets from `src`.
+    pub fn new(net: &'n CNetwork, src: IpAddr) -> EntryFrom<'n> {
+        let kind = if let Some((d, _)) = owner(net, src) {
+            SourceKind::Device([Entry::Device(d)])
+        } else {
+            let on_link = net.on_link(src);
+            if on_link.is_empty() {
+                SourceKind::Outside(outside_entries(net, src))
+            } else {
+                SourceKind::OnLink(on_link, on_link.iter().map(|&(d, id)| Entry::Arrive(d, Some(id))).collect())
+            }
+        };
+        EntryFrom { net, kind }
+    }
+
+    /// True if a packet to `dst` reaches it on the source's own subnet, crossing no device.
+    fn direct(&self, dst: IpAddr) -> bool {
+        let SourceKind::OnLink(on_link, _) = &self.kind else { return false };
+        on_link.iter().any(|&(d, id)| {
+            let dev = &self.net.devices[d];
+            dev.connected_iface(dst) == Some(id) && !dev.is_local(dst) && owner(self.net, dst).is_none()
+        })
+    }
+
+    /// Where a packet to `dst` may enter the network ([`entry`] without the notes).
+    pub fn to(&self, dst: IpAddr) -> &[Entry] {
+        match &self.kind {
+            SourceKind::Device(d) => d,
+            SourceKind::OnLink(_, at) => {
+                if self.direct(dst) {
+                    &DIRECT
+                } else {
+                    at
+                }
+            }
+            SourceKind::Outside(at) => at,
+        }
+    }
 }
 
 /// Where a packet from `src`, an address on no device and on no known subnet, enters: where

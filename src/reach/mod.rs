@@ -723,21 +723,21 @@ impl<'a> Analyzer<'a> {
             // destination on one subnet) or nowhere stay alone: their outcome depends on the
             // destination in ways no condition records (a subnet's broadcast address).
             let stretch_of: Vec<Option<usize>> = if *alike && dsts.len() > 1 {
-                let first = src.first().map(space::u128_to_addr);
+                let from = src.first().map(|s| device::EntryFrom::new(&self.net, space::u128_to_addr(s)));
                 let mut keys: Vec<(bool, Vec<Entry>)> = Vec::new();
                 dsts.iter()
                     .map(|&da| {
-                        let entries = match (starts, first) {
-                            (Some(at), _) => at.clone(),
-                            (None, Some(s)) => device::entry(&self.net, s, space::u128_to_addr(rep_addr(da))).0,
+                        let entries: &[Entry] = match (starts, &from) {
+                            (Some(at), _) => at,
+                            (None, Some(f)) => f.to(space::u128_to_addr(rep_addr(da))),
                             (None, None) => return None,
                         };
                         if entries.is_empty() || entries.iter().any(|e| matches!(e, Entry::Direct | Entry::Nowhere | Entry::Device(_))) {
                             return None;
                         }
-                        let key = (v4(da.0), entries);
-                        Some(keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-                            keys.push(key);
+                        let v = v4(da.0);
+                        Some(keys.iter().position(|k| k.0 == v && k.1 == entries).unwrap_or_else(|| {
+                            keys.push((v, entries.to_vec()));
                             keys.len() - 1
                         }))
                     })
