@@ -349,7 +349,8 @@ impl<'a> Analyzer<'a> {
         self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described)
     }
 
-    /// For each target service (address, protocol, port), whether the clients of `from` can
+    /// For each target service (address, protocol, port; made ready by [`Analyzer::targets`],
+    /// once for any number of questions), whether the clients of `from` can
     /// open a connection to it: the answer of the most permissive class of sources (allowed,
     /// else possibly), with a witness and the explained path of that very connection, as
     /// (index of the target, answer), in the targets' order; targets every class of which is
