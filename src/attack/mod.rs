@@ -193,8 +193,9 @@ impl Graph {
             }
         }
         let all_targets = an.targets(&all_targets);
-        // Answers of footholds asked together with an earlier one, by asset: (index into
-        // `all_targets`, answer) for the targets not denied.
+        // Answers of hosts asked with an earlier foothold of their subnet, waiting for the host
+        // to become a foothold, by asset: (index into the targets, answer) for the targets not
+        // denied. `answered`: the hosts asked already.
         type Answers = Vec<(usize, crate::report::FlowResult)>;
         let mut asked: HashMap<usize, Result<Answers, String>> = HashMap::new();
         let mut answered = vec![false; graph.assets.len()];
