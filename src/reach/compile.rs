@@ -424,6 +424,10 @@ pub struct CNetwork {
     pub dst_cuts: Vec<u128>,
     /// Which devices have a connected subnet holding an address: [`CNetwork::on_link`].
     on_link: OnLink,
+    /// Every device's own addresses, sorted: [`CNetwork::is_local_anywhere`].
+    locals: Vec<u128>,
+    /// Every device's subnet broadcast addresses, sorted: [`CNetwork::is_broadcast_anywhere`].
+    broadcasts: Vec<u128>,
 }
 
 /// The devices on whose connected subnets each address lies, by elementary interval of the
@@ -557,7 +561,30 @@ impl CNetwork {
         c.route_cuts = rc;
         c.icmp_cuts = ic;
         c.on_link = OnLink::build(&c.devices);
+        let mut locals: Vec<u128> = c.devices.iter().flat_map(|d| d.local.iter().copied()).collect();
+        locals.sort_unstable();
+        locals.dedup();
+        c.locals = locals;
+        let mut broadcasts: Vec<u128> = c.devices.iter().flat_map(|d| d.broadcasts()).collect();
+        broadcasts.sort_unstable();
+        broadcasts.dedup();
+        c.broadcasts = broadcasts;
         c
+    }
+
+    /// Whether some device holds the address as its own: `CDevice::is_local` of any device,
+    /// without asking each one.
+    pub fn is_local_anywhere(&self, a: IpAddr) -> bool {
+        a.is_loopback() || self.locals.binary_search(&space::addr_to_u128(a)).is_ok()
+    }
+
+    /// Whether the address is a broadcast address to some device: `CDevice::is_broadcast` of
+    /// any device, without asking each one.
+    pub fn is_broadcast_anywhere(&self, a: IpAddr) -> bool {
+        match a {
+            IpAddr::V4(v4) => v4.is_broadcast() || self.broadcasts.binary_search(&space::addr_to_u128(a)).is_ok(),
+            IpAddr::V6(_) => false,
+        }
     }
 
     /// The devices with a connected subnet holding `a`, each with that subnet's interface, in

@@ -668,7 +668,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             let a = space::u128_to_addr(sa.0);
-            let local = self.net.devices.iter().any(|d| d.is_local(a));
+            let local = self.net.is_local_anywhere(a);
             let outside_net = self.net.on_link(a).is_empty() && !local;
             if outside_net && !by_addrs {
                 plan.push((Ranges::range(sa.0, sa.1), &dst_cells[..], None, true));
@@ -680,7 +680,7 @@ impl<'a> Analyzer<'a> {
                     self.net.owners.get(&sa.0).copied(),
                     self.net.on_link(a).to_vec(),
                     local,
-                    self.net.devices.iter().any(|d| d.is_broadcast(a)),
+                    self.net.is_broadcast_anywhere(a),
                 );
                 match inside.iter_mut().find(|(x, _)| *x == sig) {
                     Some((_, r)) => r.push(sa),
@@ -1062,7 +1062,7 @@ impl<'a> Analyzer<'a> {
         };
         if starts == [Entry::Direct]
             && matches!(pkt.proto(), proto::TCP | proto::ICMP)
-            && self.net.devices.iter().any(|d| d.is_broadcast(dst))
+            && self.net.is_broadcast_anywhere(dst)
         {
             // On the same subnet, to its broadcast address: neither TCP nor ICMP echo answers.
             let o = ClassOutcome {

@@ -862,7 +862,8 @@ fn manifest_links_join_unnumbered_interfaces() {
 
 /// The on-link index answers as asking every device: on generated estates (transit links,
 /// nested routed prefixes) and on one device with overlapping subnets, at every subnet's edges
-/// and just outside them.
+/// and just outside them; the index of own and broadcast addresses likewise at every interface
+/// address, its neighbours and its subnet's last address.
 #[test]
 fn on_link_index_matches_every_device() {
     let check = |ws: &Workspace| {
@@ -880,6 +881,25 @@ fn on_link_index_matches_every_device() {
                 net.devices.iter().enumerate().filter_map(|(i, d)| d.connected_iface(a).map(|id| (i, id))).collect();
             assert_eq!(net.on_link(a), each.as_slice(), "{a}");
         }
+        // The network-wide index of own and broadcast addresses answers as every device does.
+        let mut probes: Vec<u128> = vec![0, u128::MAX, crate::space::addr_to_u128("255.255.255.255".parse().unwrap())];
+        for d in &net.devices {
+            for (n, _) in &d.addrs {
+                let (x, last) = (crate::space::addr_to_u128(n.addr()), crate::space::prefix_range(n).as_slice()[0].1);
+                probes.extend([x, x.wrapping_sub(1), x.wrapping_add(1), last, last.wrapping_add(1)]);
+            }
+        }
+        let (mut local, mut broadcast) = (0, 0);
+        for v in probes {
+            let a = crate::space::u128_to_addr(v);
+            let is_local = net.devices.iter().any(|d| d.is_local(a));
+            let is_broadcast = net.devices.iter().any(|d| d.is_broadcast(a));
+            assert_eq!(net.is_local_anywhere(a), is_local, "{a}");
+            assert_eq!(net.is_broadcast_anywhere(a), is_broadcast, "{a}");
+            local += is_local as usize;
+            broadcast += is_broadcast as usize;
+        }
+        assert!(local > 0 && broadcast > 1, "the probes hold own and broadcast addresses");
     };
     check(&Workspace::load(crate::synth::Network::generate(30, 600, 120, 7).input_files()));
     check(&fw(
