@@ -625,6 +625,16 @@ impl<'a> Analyzer<'a> {
             None => Ranges::range(EPHEMERAL_PORTS.0 as u128, EPHEMERAL_PORTS.1 as u128),
         };
         let proto_cells = self.proto_cells(protos, port.as_ref(), &sports);
+        // The dimension of each protocol cell that the ports asked of a destination cut: the
+        // type for ICMP, the destination port for protocols with ports.
+        let port_dim: Vec<Option<Dim>> = proto_cells
+            .iter()
+            .map(|(pr, ..)| match pr.first().unwrap_or(0) as u8 {
+                proto::ICMP | proto::ICMPV6 => Some(Dim::IcmpType),
+                p if proto::has_ports(p) => Some(Dim::Dport),
+                _ => None,
+            })
+            .collect();
         // Every routing decision on a packet's way is recorded in its path region (the route
         // cell at each device, the next hop's owner on a link, where a reply from outside may
         // enter), so a packet from a source on no device's subnet needs no destination cells
@@ -768,7 +778,28 @@ impl<'a> Analyzer<'a> {
             // Regions of walks in earlier cells reaching into a later cell, by (cell, protocol
             // cell): indexes into `ways` (the region and its class's place in `groups`).
             let mut reaching: Vec<Vec<usize>> = vec![Vec::new(); if stretches.is_empty() { 0 } else { dsts.len() * np }];
+            // Later cells (by cell, protocol cell) that a denied region of an earlier walk holds
+            // whole, when the caller skips denied packets: nothing of them is answered, so they
+            // are passed over before their parts are even made.
+            let mut settled: Vec<bool> = vec![false; if stretches.is_empty() || reading.denied { 0 } else { dsts.len() * np }];
             let mut ways: Vec<(PacketSet, usize)> = Vec::new();
+            // The ports (ICMP: types) asked of each destination cell's addresses, when each
+            // destination is asked its own.
+            let asked_of: Vec<Cow<Ranges>> = match per_dst {
+                Some(per) => dsts
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let from = per.partition_point(|t| t.0 < lo);
+                        let mut of_cell = per[from..].iter().take_while(|t| t.0 <= hi).map(|t| &t.1);
+                        match (of_cell.next(), of_cell.next()) {
+                            (Some(one), None) => Cow::Borrowed(one),
+                            (Some(a), Some(b)) => Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
+                            (None, _) => Cow::Owned(Ranges::empty()),
+                        }
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             for (di, &da) in dsts.iter().enumerate() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
                 let src = match from_ep {
@@ -782,6 +813,9 @@ impl<'a> Analyzer<'a> {
                     continue;
                 }
                 for (pi, (pr, sp, dp, ty)) in proto_cells.iter().enumerate() {
+                    if settled.get(di * np + pi) == Some(&true) {
+                        continue;
+                    }
                     let p = pr.first().unwrap_or(0) as u8;
                     if (p == proto::ICMP && !v4(da.0)) || (p == proto::ICMPV6 && v4(da.0)) {
                         continue;
@@ -792,23 +826,9 @@ impl<'a> Analyzer<'a> {
                     let mut parts: [(Dim, &Ranges); 6] =
                         [(Dim::Src, &src), (Dim::Dst, &dst), (Dim::Proto, pr), (Dim::Sport, sp), (Dim::Dport, dp), (Dim::IcmpType, ty)];
                     let cut: Ranges;
-                    if let Some(per) = per_dst {
-                        let from = per.partition_point(|t| t.0 < da.0);
-                        let mut of_cell = per[from..].iter().take_while(|t| t.0 <= da.1).map(|t| &t.1);
-                        let asked = match (of_cell.next(), of_cell.next()) {
-                            (Some(one), None) => Cow::Borrowed(one),
-                            (Some(a), Some(b)) => Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
-                            (None, _) => Cow::Owned(Ranges::empty()),
-                        };
-                        let dim = if p == proto::ICMP || p == proto::ICMPV6 {
-                            Some(Dim::IcmpType)
-                        } else if proto::has_ports(p) {
-                            Some(Dim::Dport)
-                        } else {
-                            None
-                        };
-                        if let Some(part) = dim.and_then(|d| parts.iter_mut().find(|x| x.0 == d)) {
-                            cut = part.1.intersect(&asked);
+                    if let (Some(asked), Some(d)) = (asked_of.get(di), port_dim[pi]) {
+                        if let Some(part) = parts.iter_mut().find(|x| x.0 == d) {
+                            cut = part.1.intersect(asked);
                             if cut.is_empty() {
                                 continue;
                             }
@@ -913,17 +933,46 @@ impl<'a> Analyzer<'a> {
                                 groups.len() - 1
                             }
                         };
-                        // Later cells of the stretch the region reaches into.
+                        // Later cells of the stretch the region reaches into. A denied region's
+                        // cube that holds a later cell whole (all of the cell's parts but its
+                        // destination are the same in every cell of the stretch, or narrower:
+                        // the asked ports) settles that cell, if denied packets are skipped.
                         if let Some(s) = stretch {
                             let cells = &stretches[s];
+                            let skips = !settled.is_empty() && groups[g].0.verdict == Verdict::Denied;
+                            let rest = [(Dim::Src, &src), (Dim::Proto, pr), (Dim::Sport, sp), (Dim::Dport, dp), (Dim::IcmpType, ty)];
+                            // The dimension cut to each cell's asked ports, if any, and its
+                            // set before the cut.
+                            let asked_dim = port_dim[pi].filter(|_| !asked_of.is_empty());
+                            let wide = asked_dim.and_then(|d| rest.iter().find(|x| x.0 == d)).map(|x| x.1);
                             let mut reached = false;
-                            for (lo, hi) in way.cubes().iter().flat_map(|c| c.get(Dim::Dst).as_slice().iter().copied()) {
-                                let from = cells.partition_point(|c| c.1 < lo);
-                                for &(_, _, j) in cells[from..].iter().take_while(|c| c.0 <= hi) {
-                                    let r = &mut reaching[j * np + pi];
-                                    if j > di && r.last() != Some(&ways.len()) {
-                                        r.push(ways.len());
-                                        reached = true;
+                            for c in way.cubes() {
+                                let holds_rest = skips && holds_whole_but(c, &[Some(Dim::Dst), asked_dim], &rest);
+                                // Whether the cube holds every port of the set before the cut,
+                                // so every cell's asked ones.
+                                let holds_all_ports = match (asked_dim, wide) {
+                                    (Some(d), Some(w)) => w.is_subset(c.get(d)),
+                                    _ => true,
+                                };
+                                for &(lo, hi) in c.get(Dim::Dst).as_slice() {
+                                    let from = cells.partition_point(|c| c.1 < lo);
+                                    for &(first, last, j) in cells[from..].iter().take_while(|c| c.0 <= hi) {
+                                        if j <= di {
+                                            continue;
+                                        }
+                                        let holds_ports = || match (asked_dim, wide) {
+                                            (Some(d), Some(w)) => holds_all_ports || w.meet_is_subset(&asked_of[j], c.get(d)),
+                                            _ => true,
+                                        };
+                                        if holds_rest && lo <= first && last <= hi && holds_ports() {
+                                            settled[j * np + pi] = true;
+                                            continue;
+                                        }
+                                        let r = &mut reaching[j * np + pi];
+                                        if r.last() != Some(&ways.len()) {
+                                            r.push(ways.len());
+                                            reached = true;
+                                        }
                                     }
                                 }
                             }
@@ -1726,6 +1775,16 @@ fn nice_witness(set: &PacketSet) -> Option<Packet> {
 /// other dimension full; the cell is not empty).
 fn holds_whole(b: &Cube, parts: &[(Dim, &Ranges)]) -> bool {
     Dim::ALL.iter().filter(|&&d| b.is_constrained(d)).all(|&d| parts.iter().any(|&(e, r)| e == d && r.is_subset(b.get(d))))
+}
+
+/// True if the cube holds, in every dimension but those in `but`, the sets given as parts (every
+/// other dimension full): [`holds_whole`] of any cell with those parts whose sets in `but` the
+/// cube holds.
+fn holds_whole_but(b: &Cube, but: &[Option<Dim>], parts: &[(Dim, &Ranges)]) -> bool {
+    Dim::ALL
+        .iter()
+        .filter(|&&d| !but.contains(&Some(d)) && b.is_constrained(d))
+        .all(|&d| parts.iter().any(|&(e, r)| e == d && r.is_subset(b.get(d))))
 }
 
 /// The question-dimension point of a packet, as a set (other dimensions free).
