@@ -246,8 +246,9 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
         // The most likely paths of each pair still connected; the first of each counts first.
         let mut current: Vec<Vec<EdgeIndex>> = Vec::new();
         let mut listed: Vec<Vec<EdgeIndex>> = Vec::new();
+        let search = paths::Searcher::new(&graph.g, &keep);
         for &(oi, j) in &now {
-            for (i, p) in paths::k_most_likely(&graph.g, graph.origin_nodes[oi], j, opts.k.max(1), &keep).into_iter().enumerate() {
+            for (i, p) in search.k_most_likely(graph.origin_nodes[oi], j, opts.k.max(1)).into_iter().enumerate() {
                 if i == 0 {
                     current.push(p.edges.clone());
                 }

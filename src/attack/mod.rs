@@ -590,13 +590,14 @@ impl Graph {
     pub fn paths(&self, k: usize) -> Vec<JewelPaths> {
         let mut out = Vec::new();
         let jewels = self.jewels();
+        let search = paths::Searcher::new(&self.g, &|_| true);
         for (oi, &o) in self.origin_nodes.iter().enumerate() {
             for &j in &jewels {
-                let ranked = paths::k_most_likely(&self.g, o, j, k.max(1), &|_| true);
+                let ranked = search.k_most_likely(o, j, k.max(1));
                 if ranked.is_empty() {
                     continue;
                 }
-                let fewest = paths::fewest_steps(&self.g, o, j, &|_| true);
+                let fewest = search.fewest_steps(o, j);
                 let min_len = fewest.as_ref().map_or(usize::MAX, |p| p.edges.len());
                 let mut list: Vec<(EdgePath, bool)> = ranked.into_iter().map(|p| {
                     let s = p.edges.len() == min_len;
