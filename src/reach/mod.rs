@@ -948,11 +948,11 @@ impl<'a> Analyzer<'a> {
                             let mut reached = false;
                             for c in way.cubes() {
                                 let holds_rest = skips && holds_whole_but(c, &[Some(Dim::Dst), asked_dim], &rest);
-                                // Whether the cube holds every port of the set before the cut,
-                                // so every cell's asked ones.
-                                let holds_all_ports = match (asked_dim, wide) {
-                                    (Some(d), Some(w)) => w.is_subset(c.get(d)),
-                                    _ => true,
+                                // The ports of the set before the cut that the cube lacks: a
+                                // cell's cut ports are held when it asks none of them.
+                                let lacks = match (asked_dim, wide) {
+                                    (Some(d), Some(w)) if holds_rest => w.difference(c.get(d)),
+                                    _ => Ranges::empty(),
                                 };
                                 for &(lo, hi) in c.get(Dim::Dst).as_slice() {
                                     let from = cells.partition_point(|c| c.1 < lo);
@@ -960,11 +960,7 @@ impl<'a> Analyzer<'a> {
                                         if j <= di {
                                             continue;
                                         }
-                                        let holds_ports = || match (asked_dim, wide) {
-                                            (Some(d), Some(w)) => holds_all_ports || w.meet_is_subset(&asked_of[j], c.get(d)),
-                                            _ => true,
-                                        };
-                                        if holds_rest && lo <= first && last <= hi && holds_ports() {
+                                        if holds_rest && lo <= first && last <= hi && !(asked_dim.is_some() && asked_of[j].intersects(&lacks)) {
                                             settled[j * np + pi] = true;
                                             continue;
                                         }

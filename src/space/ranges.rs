@@ -99,35 +99,6 @@ impl Ranges {
         })
     }
 
-    /// True if every value of `self` that `within` holds is in `of`: `(self ∩ within) ⊆ of`,
-    /// without building the intersection.
-    pub fn meet_is_subset(&self, within: &Ranges, of: &Ranges) -> bool {
-        // `of` is canonical: a run of values lies in one of its ranges or it is not held.
-        let held = |lo: u128, hi: u128| of.0.get(of.0.partition_point(|r| r.1 < lo)).is_some_and(|&(c, d)| c <= lo && hi <= d);
-        // A few ranges against many: each of the few finds its place by binary search.
-        let (few, many) = if self.0.len() <= within.0.len() { (&self.0, &within.0) } else { (&within.0, &self.0) };
-        if many.len() > 8 * few.len().max(1) {
-            return few.iter().all(|&(a, b)| {
-                let from = many.partition_point(|r| r.1 < a);
-                many[from..].iter().take_while(|r| r.0 <= b).all(|&(c, d)| held(a.max(c), b.min(d)))
-            });
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < self.0.len() && j < within.0.len() {
-            let ((a1, b1), (a2, b2)) = (self.0[i], within.0[j]);
-            let (lo, hi) = (a1.max(a2), b1.min(b2));
-            if lo <= hi && !held(lo, hi) {
-                return false;
-            }
-            if b1 < b2 {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-        true
-    }
-
     /// Union.
     pub fn union(&self, other: &Ranges) -> Ranges {
         if self.0.is_empty() {
@@ -298,26 +269,6 @@ mod test {
             prop_assert_eq!(a.union(&b), b.union(&a));
             prop_assert_eq!(a.complement_within(0, 63).complement_within(0, 63), a.intersect(&Ranges::range(0, 63)));
             prop_assert_eq!(a.is_subset(&b), a.difference(&b).is_empty());
-            let c = a.union(&b).difference(&Ranges::range(20, 30));
-            for (x, y, z) in [(&a, &b, &c), (&b, &a, &c), (&a, &c, &b), (&c, &b, &a)] {
-                prop_assert_eq!(x.meet_is_subset(y, z), x.intersect(y).is_subset(z));
-            }
-        }
-
-        /// A few ranges against many: the part of one set in another is held by a third as the
-        /// built intersection is.
-        #[test]
-        fn few_against_many_meet_is_subset_like_the_intersection(
-            a in small(),
-            many in proptest::collection::vec((0u128..60, 0u128..2), 9..40),
-            of in proptest::collection::vec((0u128..60, 0u128..6), 0..12),
-        ) {
-            let b = Ranges::from_ranges(many.into_iter().map(|(x, l)| (x, x + l)).collect());
-            let of = Ranges::from_ranges(of.into_iter().map(|(x, l)| (x, x + l)).collect());
-            for c in [&of, &of.union(&a), &of.union(&b), &a.union(&b)] {
-                prop_assert_eq!(a.meet_is_subset(&b, c), a.intersect(&b).is_subset(c));
-                prop_assert_eq!(b.meet_is_subset(&a, c), a.intersect(&b).is_subset(c));
-            }
         }
 
         /// A few ranges against many (found by binary search) intersect like any two sets.
