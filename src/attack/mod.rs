@@ -28,7 +28,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Analyzer, Origin};
+use crate::reach::{Analyzer, Origin, TargetWay};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -196,9 +196,10 @@ impl Graph {
         // Answers of hosts asked with an earlier foothold of their subnet, waiting for the host
         // to become a foothold, by asset: (index into the targets, answer) for the targets not
         // denied. `answered`: the hosts asked already.
-        type Answers = Vec<(usize, crate::report::FlowResult)>;
+        type Answers = Vec<(usize, TargetWay)>;
         let mut asked: HashMap<usize, Result<Answers, String>> = HashMap::new();
         let mut answered = vec![false; graph.assets.len()];
+        let mut allowing = Allowing::new();
         // Each host's subnet (the devices' interfaces on its link, and its family), as an index
         // into `members`, the hosts of each subnet in order.
         let mut subnets: HashMap<(Vec<(usize, u16)>, bool), usize> = HashMap::new();
@@ -242,7 +243,7 @@ impl Graph {
             }
             questions += asking;
             let answers = match own {
-                None => an.reach_targets(&from, &all_targets),
+                None => an.reach_target_ways(&from, &all_targets),
                 Some(i) => {
                     if !asked.contains_key(&i) {
                         // This foothold and every other host on its subnet not asked yet, in one
@@ -252,11 +253,11 @@ impl Graph {
                             batch.extend(members[sub].iter().copied().filter(|&j| j != i && !answered[j]));
                         }
                         let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
-                        let mut got = an.reach_targets_from(&froms, &all_targets);
+                        let mut got = an.reach_target_ways_from(&froms, &all_targets);
                         if got.is_err() && batch.len() > 1 {
                             // Together over a budget of the classification: this one alone.
                             batch = vec![i];
-                            got = an.reach_targets_from(&[graph.assets[i].addr], &all_targets);
+                            got = an.reach_target_ways_from(&[graph.assets[i].addr], &all_targets);
                         }
                         for &j in &batch {
                             answered[j] = true;
@@ -289,7 +290,7 @@ impl Graph {
             };
             for (k, r) in answers {
                 let (t, c) = all_keys[k];
-                let edges = edges_of(&graph.assets[t].services[c], r);
+                let edges = edges_of(&graph.assets[t].services[c], r, &mut allowing);
                 if edges.is_empty() {
                     continue;
                 }
@@ -328,26 +329,35 @@ impl Graph {
     }
 }
 
+/// The rules letting each explained path through, by the address of its shared hops (which it
+/// keeps alive, so that no other path can take that address while it is known).
+type Allowing = HashMap<usize, (Arc<[Hop]>, Arc<[RuleRef]>)>;
+
 /// The edges of one answered connection to a service: one per way in through it, if the
 /// network lets it through (definitely or possibly).
-fn edges_of(cand: &Candidate, r: crate::report::FlowResult) -> Vec<Edge> {
+fn edges_of(cand: &Candidate, r: TargetWay, allowing_of: &mut Allowing) -> Vec<Edge> {
     let certainty = match r.verdict {
         Verdict::Allowed => Certainty::Definite,
         Verdict::Possibly => Certainty::Possible,
         Verdict::Denied => return Vec::new(),
     };
-    let allowing: Vec<RuleRef> = r
-        .hops
-        .iter()
-        .filter(|h| h.direction == "forward")
-        .flat_map(|h| h.decisions.iter())
-        .filter(|d| d.line > 0 && !d.file.is_empty() && is_allowing(&d.action))
-        .cloned()
-        .collect();
-    // The evidence, shared by each way's edge.
-    let hops: Arc<[Hop]> = r.hops.into();
-    let allowing: Arc<[RuleRef]> = allowing.into();
-    let uncertain: Arc<[String]> = r.uncertain.into();
+    // The evidence, shared by each way's edge and by every answer taking the same path.
+    let allowing = allowing_of
+        .entry(Arc::as_ptr(&r.hops) as *const Hop as usize)
+        .or_insert_with(|| {
+            let rules: Vec<RuleRef> = r
+                .hops
+                .iter()
+                .filter(|h| h.direction == "forward")
+                .flat_map(|h| h.decisions.iter())
+                .filter(|d| d.line > 0 && !d.file.is_empty() && is_allowing(&d.action))
+                .cloned()
+                .collect();
+            (r.hops.clone(), rules.into())
+        })
+        .1
+        .clone();
+    let (hops, uncertain) = (r.hops, r.uncertain);
     cand.ways
         .iter()
         .map(|way| {

@@ -17,6 +17,7 @@ mod region;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use rustc_hash::FxHashMap as HashMap;
@@ -132,6 +133,42 @@ struct ClassOutcome {
     hops: Vec<Hop>,
     uncertain: Vec<String>,
     key: String,
+}
+
+/// The answer about one target service without its texts: the verdict and the explained path
+/// of the connection ([`Analyzer::reach_target_ways`]), shared by every answer taking that path.
+#[derive(Clone, Debug)]
+pub struct TargetWay {
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Hops of the first packet and then of the first reply.
+    pub hops: Arc<[Hop]>,
+    /// What the "possibly" depends on (unknown constructs with file:line).
+    pub uncertain: Arc<[String]>,
+}
+
+/// A walk's outcome as the answers about targets share it.
+struct Shared {
+    way: TargetWay,
+    reason: Arc<str>,
+}
+
+impl From<ClassOutcome> for Shared {
+    fn from(o: ClassOutcome) -> Shared {
+        Shared { way: TargetWay { verdict: o.verdict, hops: o.hops.into(), uncertain: o.uncertain.into() }, reason: o.reason.into() }
+    }
+}
+
+/// The full answer about one target service: the shared outcome with the texts of its class.
+fn flow_result(c: &describe::Class, o: &Shared) -> FlowResult {
+    FlowResult {
+        verdict: o.way.verdict,
+        reason: o.reason.to_string(),
+        covers: describe::covers(std::slice::from_ref(c), None, None),
+        witness: describe::witness(c),
+        hops: o.way.hops.to_vec(),
+        uncertain: o.way.uncertain.to_vec(),
+    }
 }
 
 impl<'a> Analyzer<'a> {
@@ -357,6 +394,17 @@ impl<'a> Analyzer<'a> {
     /// denied are left out. One classification for all targets at once (many targets cost
     /// little more than one), exact like [`Analyzer::query`].
     pub fn reach_targets(&self, from: &str, targets: &Targets) -> Result<Vec<(usize, FlowResult)>, String> {
+        self.reach_targets_with(from, targets, flow_result)
+    }
+
+    /// [`Analyzer::reach_targets`] without the texts of the answers (what each covers, its
+    /// witness, the reason): the verdicts and explained paths, each path shared by every
+    /// answer that takes it.
+    pub fn reach_target_ways(&self, from: &str, targets: &Targets) -> Result<Vec<(usize, TargetWay)>, String> {
+        self.reach_targets_with(from, targets, |_, o| o.way.clone())
+    }
+
+    fn reach_targets_with<R>(&self, from: &str, targets: &Targets, make: impl Fn(&describe::Class, &Shared) -> R) -> Result<Vec<(usize, R)>, String> {
         if targets.list.is_empty() {
             return Ok(Vec::new());
         }
@@ -364,7 +412,7 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
         };
-        Ok(self.answer_targets(&from_ep, None, targets)?.pop().unwrap_or_default())
+        Ok(self.answer_targets(&from_ep, None, targets, make)?.pop().unwrap_or_default())
     }
 
     /// [`Analyzer::reach_targets`] from each of several addresses (an attacker's footholds),
@@ -374,11 +422,26 @@ impl<'a> Analyzer<'a> {
     /// of a source are allowed, say for different source ports, the one shown may differ from
     /// the one asked alone would show.)
     pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
+        self.reach_targets_from_with(froms, targets, flow_result)
+    }
+
+    /// [`Analyzer::reach_targets_from`] without the texts of the answers, as
+    /// [`Analyzer::reach_target_ways`].
+    pub fn reach_target_ways_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<Vec<Vec<(usize, TargetWay)>>, String> {
+        self.reach_targets_from_with(froms, targets, |_, o| o.way.clone())
+    }
+
+    fn reach_targets_from_with<R>(
+        &self,
+        froms: &[IpAddr],
+        targets: &Targets,
+        make: impl Fn(&describe::Class, &Shared) -> R,
+    ) -> Result<Vec<Vec<(usize, R)>>, String> {
         if targets.list.is_empty() || froms.is_empty() {
-            return Ok(vec![Vec::new(); froms.len()]);
+            return Ok(froms.iter().map(|_| Vec::new()).collect());
         }
         let src = Ranges::from_ranges(froms.iter().map(|&a| (space::addr_to_u128(a), space::addr_to_u128(a))).collect());
-        self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets)
+        self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets, make)
     }
 
     /// Target services (address, protocol, port) made ready to be asked about from many sources
@@ -404,7 +467,13 @@ impl<'a> Analyzer<'a> {
 
     /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
     /// or for each of the given sources of it.
-    fn answer_targets(&self, from_ep: &Endpoint, each: Option<&[IpAddr]>, prepared: &Targets) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
+    fn answer_targets<R>(
+        &self,
+        from_ep: &Endpoint,
+        each: Option<&[IpAddr]>,
+        prepared: &Targets,
+        make: impl Fn(&describe::Class, &Shared) -> R,
+    ) -> Result<Vec<Vec<(usize, R)>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
         let targets = &prepared.list;
         let reading = Reading { per_dst: Some(&prepared.per_dst), denied: false, cells: Some(&prepared.cells) };
@@ -441,7 +510,7 @@ impl<'a> Analyzer<'a> {
         // source in it: the packets of a part take one way, so its walk is theirs — as long as
         // no text of it names the packet's own addresses (translations, notes on where it
         // enters), which are then walked for each source.
-        let mut walked: HashMap<(usize, usize), ClassOutcome> = HashMap::default();
+        let mut walked: HashMap<(usize, usize), Shared> = HashMap::default();
         // The targets some packet reaches, in order, with the regions holding their address.
         let reached: Vec<_> =
             targets.iter().enumerate().filter_map(|(ti, &t)| Some((ti, t, by_dst.get(&addr(t.0))?.as_slice()))).collect();
@@ -472,24 +541,18 @@ impl<'a> Analyzer<'a> {
                     })
                 };
                 let Some((c, part)) = hit else { continue };
-                let o = match walked.get(&(part, ti)) {
-                    Some(o) => o.clone(),
+                let r = match walked.get(&(part, ti)) {
+                    Some(o) => make(&c, o),
                     None => {
-                        let o = self.evaluate(describe::class_packet(&c), from_ep);
-                        if each.is_some() && o.uncertain.is_empty() && o.hops.iter().all(|h| h.nat.is_empty()) {
-                            walked.insert((part, ti), o.clone());
+                        let o = Shared::from(self.evaluate(describe::class_packet(&c), from_ep));
+                        let r = make(&c, &o);
+                        if each.is_some() && o.way.uncertain.is_empty() && o.way.hops.iter().all(|h| h.nat.is_empty()) {
+                            walked.insert((part, ti), o);
                         }
-                        o
+                        r
                     }
                 };
-                out.push((ti, FlowResult {
-                    verdict: o.verdict,
-                    reason: o.reason,
-                    covers: describe::covers(&[c], None, None),
-                    witness: describe::witness(&c),
-                    hops: o.hops,
-                    uncertain: o.uncertain,
-                }));
+                out.push((ti, r));
             }
             all.push(out);
         }
