@@ -8,7 +8,8 @@
 //! `PORTOLAN_ATTACK_JSON=PREFIX` also writes each graph's edges with their evidence and the
 //! paths report to `PREFIX.DEVICES-HOSTS-FINDINGS-JEWELS.txt` (to compare two builds), and
 //! `PORTOLAN_ATTACK_PATHS_ONLY=1` stops after the graph and the paths (no choke points or
-//! what-if: for sizes where those take minutes).
+//! what-if: for sizes where those take minutes), and `PORTOLAN_ATTACK_NO_CHOKE=1` leaves out
+//! only the choke points.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
@@ -92,7 +93,10 @@ mod bench {
             return;
         }
         let t = Instant::now();
-        let choke = attack::choke::propose(&an, &origins, &opts, &g);
+        let choke = match std::env::var_os("PORTOLAN_ATTACK_NO_CHOKE") {
+            Some(_) => attack::choke::ChokeReport::default(),
+            None => attack::choke::propose(&an, &origins, &opts, &g),
+        };
         let t_choke = t.elapsed();
         let whatif = some_rule(&rep).map(|e| {
             let t = Instant::now();

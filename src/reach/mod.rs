@@ -462,7 +462,12 @@ impl<'a> Analyzer<'a> {
             }
         }
         let cells = DstCells { routing: atoms(&self.net.route_cuts, &dst), coarse: atoms(&self.net.dst_cuts, &dst) };
-        Targets { list: list.to_vec(), dst, protos, ports, per_dst, cells }
+        let values: Vec<u128> = ports.as_slice().iter().flat_map(|&(lo, hi)| lo..=hi.min(lo.saturating_add(128))).take(129).collect();
+        let masks = (values.len() <= 128).then(|| {
+            let m = per_dst.iter().map(|(_, r)| values_mask(r, &values)).collect();
+            (values, m)
+        });
+        Targets { list: list.to_vec(), dst, protos, ports, per_dst, masks, cells }
     }
 
     /// The answers of [`Analyzer::reach_targets`] for the question's whole source (`each` none),
@@ -476,7 +481,12 @@ impl<'a> Analyzer<'a> {
     ) -> Result<Vec<Vec<(usize, R)>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
         let targets = &prepared.list;
-        let reading = Reading { per_dst: Some(&prepared.per_dst), denied: false, cells: Some(&prepared.cells) };
+        let reading = Reading {
+            per_dst: Some(&prepared.per_dst),
+            masks: prepared.masks.as_ref().map(|(v, m)| (&v[..], &m[..])),
+            denied: false,
+            cells: Some(&prepared.cells),
+        };
         let to = Endpoint::Addrs(prepared.dst.clone());
         let groups = self.classes(from_ep, &to, &prepared.protos, Some(prepared.ports.clone()), None, MAX_CLASSES, reading)?;
         // Regions by verdict, most permissive first, indexed by destination address: targets
@@ -840,7 +850,7 @@ impl<'a> Analyzer<'a> {
                 .collect();
             // Regions of walks in earlier cells reaching into a later cell, by (cell, protocol
             // cell): indexes into `ways` (the region and its class's place in `groups`).
-            let mut reaching: Vec<Vec<usize>> = vec![Vec::new(); if stretches.is_empty() { 0 } else { dsts.len() * np }];
+            let mut reaching = Lists::new(if stretches.is_empty() { 0 } else { dsts.len() * np });
             // Later cells (by cell, protocol cell) that a denied region of an earlier walk holds
             // whole, when the caller skips denied packets: nothing of them is answered, so they
             // are passed over before their parts are even made.
@@ -862,6 +872,17 @@ impl<'a> Analyzer<'a> {
                     })
                     .collect(),
                 None => Vec::new(),
+            };
+            // The same as bits of every port asked, when the caller has them.
+            let asked_mask: Vec<u128> = match (per_dst, reading.masks) {
+                (Some(per), Some((_, masks))) => dsts
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let from = per.partition_point(|t| t.0 < lo);
+                        per[from..].iter().zip(&masks[from..]).take_while(|(t, _)| t.0 <= hi).fold(0, |m, (_, b)| m | b)
+                    })
+                    .collect(),
+                _ => Vec::new(),
             };
             for (di, &da) in dsts.iter().enumerate() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
@@ -908,14 +929,13 @@ impl<'a> Analyzer<'a> {
                     // A cell that the region of an earlier walk in its stretch holds whole (the
                     // common case: a packet dropped at its first router settles every cell
                     // behind that rule) joins that region's class without building a set.
-                    let earlier = reaching.get(di * np + pi).map_or(&[][..], |r| r.as_slice());
-                    if !earlier.is_empty() {
+                    if !reaching.is_empty(di * np + pi) {
                         let mut w = Packet::zero();
                         for (d, r) in parts {
                             let lo = r.as_slice().first().copied().unwrap_or_default();
                             w.set(d, if matches!(d, Dim::Src | Dim::Dst) { rep_addr(lo) } else { lo.0 });
                         }
-                        if let Some(&k) = earlier.iter().find(|&&k| ways[k].0.contains(&w)) {
+                        if let Some(k) = reaching.iter(di * np + pi).find(|&k| ways[k].0.contains(&w)) {
                             if ways[k].0.cubes().iter().any(|b| holds_whole(b, &parts)) {
                                 let g = &mut groups[ways[k].1];
                                 if reading.denied || g.0.verdict != Verdict::Denied {
@@ -949,7 +969,7 @@ impl<'a> Analyzer<'a> {
                     let cell = PacketSet::from_cube(cell);
                     let mut todo = cell.clone();
                     while let Some(w) = nice_witness(&todo) {
-                        if let Some(&k) = reaching.get(di * np + pi).and_then(|r| r.iter().find(|&&k| ways[k].0.contains(&w))) {
+                        if let Some(k) = reaching.iter(di * np + pi).find(|&k| ways[k].0.contains(&w)) {
                             let (way, g) = &ways[k];
                             let reg = todo.take(way);
                             if reading.denied || groups[*g].0.verdict != Verdict::Denied {
@@ -1017,19 +1037,27 @@ impl<'a> Analyzer<'a> {
                                     (Some(d), Some(w)) if holds_rest => w.difference(c.get(d)),
                                     _ => Ranges::empty(),
                                 };
+                                let lacks_mask = match reading.masks {
+                                    Some((values, _)) if !asked_mask.is_empty() => Some(values_mask(&lacks, values)),
+                                    _ => None,
+                                };
+                                let asks_lacked = |j: usize| match (asked_dim, lacks_mask) {
+                                    (None, _) => false,
+                                    (Some(_), Some(m)) => asked_mask[j] & m != 0,
+                                    (Some(_), None) => asked_of[j].intersects(&lacks),
+                                };
                                 for &(lo, hi) in c.get(Dim::Dst).as_slice() {
                                     let from = cells.partition_point(|c| c.1 < lo);
                                     for &(first, last, j) in cells[from..].iter().take_while(|c| c.0 <= hi) {
                                         if j <= di {
                                             continue;
                                         }
-                                        if holds_rest && lo <= first && last <= hi && !(asked_dim.is_some() && asked_of[j].intersects(&lacks)) {
+                                        if holds_rest && lo <= first && last <= hi && !asks_lacked(j) {
                                             settled[j * np + pi] = true;
                                             continue;
                                         }
-                                        let r = &mut reaching[j * np + pi];
-                                        if r.last() != Some(&ways.len()) {
-                                            r.push(ways.len());
+                                        if reaching.last(j * np + pi) != Some(ways.len()) {
+                                            reaching.push(j * np + pi, ways.len());
                                             reached = true;
                                         }
                                     }
@@ -1785,6 +1813,8 @@ struct Reading<'a> {
     /// The ports (ICMP: types) asked of each destination address, sorted by address, when they
     /// differ by destination: packets to other ports of an address are then in no class.
     per_dst: Option<&'a [(u128, Ranges)]>,
+    /// Every port asked, sorted, and each `per_dst` entry's ports as bits of that list.
+    masks: Option<(&'a [u128], &'a [u128])>,
     /// Whether the classes of denied packets come with their cubes (else only their outcome:
     /// a caller that reads only what gets through needs no set of what does not).
     denied: bool,
@@ -1795,7 +1825,7 @@ struct Reading<'a> {
 
 impl Reading<'_> {
     /// Every class with its cubes, every port of every destination.
-    const ALL: Reading<'static> = Reading { per_dst: None, denied: true, cells: None };
+    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None };
 }
 
 /// A destination's addresses cut at every route, subnet and device address (`routing`), and at
@@ -1814,6 +1844,9 @@ pub struct Targets {
     ports: Ranges,
     /// The ports asked of each target address, by address.
     per_dst: Vec<(u128, Ranges)>,
+    /// Every port asked, sorted, and the ports of each `per_dst` entry as bits of that list,
+    /// when there are at most 128 of them.
+    masks: Option<(Vec<u128>, Vec<u128>)>,
     cells: DstCells,
 }
 
@@ -1834,6 +1867,66 @@ fn nice_witness(set: &PacketSet) -> Option<Packet> {
 /// other dimension full; the cell is not empty).
 fn holds_whole(b: &Cube, parts: &[(Dim, &Ranges)]) -> bool {
     Dim::ALL.iter().filter(|&&d| b.is_constrained(d)).all(|&d| parts.iter().any(|&(e, r)| e == d && r.is_subset(b.get(d))))
+}
+
+/// Lists of numbers by slot, kept in one arena (a slot's list in the order of its pushes): many
+/// slots, few of them with a list, none with a long one.
+struct Lists {
+    /// Each slot's first and last entry (`u32::MAX`: none).
+    ends: Vec<(u32, u32)>,
+    /// (number, next entry of its slot).
+    entries: Vec<(u32, u32)>,
+}
+
+impl Lists {
+    const NONE: u32 = u32::MAX;
+
+    fn new(slots: usize) -> Lists {
+        Lists { ends: vec![(Self::NONE, Self::NONE); slots], entries: Vec::new() }
+    }
+
+    fn is_empty(&self, slot: usize) -> bool {
+        self.ends.get(slot).is_none_or(|e| e.0 == Self::NONE)
+    }
+
+    fn last(&self, slot: usize) -> Option<usize> {
+        let t = self.ends.get(slot)?.1;
+        (t != Self::NONE).then(|| self.entries[t as usize].0 as usize)
+    }
+
+    fn push(&mut self, slot: usize, v: usize) {
+        let at = self.entries.len() as u32;
+        self.entries.push((v as u32, Self::NONE));
+        let end = &mut self.ends[slot];
+        if end.1 == Self::NONE {
+            end.0 = at;
+        } else {
+            self.entries[end.1 as usize].1 = at;
+        }
+        end.1 = at;
+    }
+
+    fn iter(&self, slot: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.ends.get(slot).map_or(Self::NONE, |e| e.0);
+        std::iter::from_fn(move || {
+            let (v, next) = *self.entries.get(at as usize)?;
+            at = next;
+            Some(v as usize)
+        })
+    }
+}
+
+/// The values of a sorted list that a set holds, as bits of their places in the list (at most
+/// 128 values).
+fn values_mask(set: &Ranges, values: &[u128]) -> u128 {
+    let mut m = 0u128;
+    for &(lo, hi) in set.as_slice() {
+        let from = values.partition_point(|&v| v < lo);
+        for k in (from..values.len()).take_while(|&k| values[k] <= hi) {
+            m |= 1 << k;
+        }
+    }
+    m
 }
 
 /// True if the cube holds, in every dimension but those in `but`, the sets given as parts (every

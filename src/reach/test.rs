@@ -999,3 +999,20 @@ fn footholds_asked_together_get_their_own_answers() {
         }
     }
 }
+
+/// The regions' lists by cell keep each slot's numbers in the order they were pushed, apart
+/// from every other slot's.
+#[test]
+fn lists_keep_each_slot_in_push_order() {
+    let mut l = super::Lists::new(4);
+    let pushes = [(2, 7), (0, 1), (2, 3), (3, 9), (2, 5), (0, 4)];
+    for &(slot, v) in &pushes {
+        l.push(slot, v);
+    }
+    for slot in 0..5 {
+        let want: Vec<usize> = pushes.iter().filter(|p| p.0 == slot).map(|p| p.1).collect();
+        assert_eq!(l.iter(slot).collect::<Vec<_>>(), want, "slot {slot}");
+        assert_eq!(l.last(slot), want.last().copied());
+        assert_eq!(l.is_empty(slot), want.is_empty());
+    }
+}
