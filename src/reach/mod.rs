@@ -857,33 +857,34 @@ impl<'a> Analyzer<'a> {
             let mut settled: Vec<bool> = vec![false; if stretches.is_empty() || reading.denied { 0 } else { dsts.len() * np }];
             let mut ways: Vec<(PacketSet, usize)> = Vec::new();
             // The ports (ICMP: types) asked of each destination cell's addresses, when each
-            // destination is asked its own.
-            let asked_of: Vec<Cow<Ranges>> = match per_dst {
-                Some(per) => dsts
-                    .iter()
-                    .map(|&(lo, hi)| {
-                        let from = per.partition_point(|t| t.0 < lo);
-                        let mut of_cell = per[from..].iter().take_while(|t| t.0 <= hi).map(|t| &t.1);
-                        match (of_cell.next(), of_cell.next()) {
-                            (Some(one), None) => Cow::Borrowed(one),
-                            (Some(a), Some(b)) => Cow::Owned(of_cell.fold(a.union(b), |r, t| r.union(t))),
-                            (None, _) => Cow::Owned(Ranges::empty()),
-                        }
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            // The same as bits of every port asked, when the caller has them.
-            let asked_mask: Vec<u128> = match (per_dst, reading.masks) {
-                (Some(per), Some((_, masks))) => dsts
-                    .iter()
-                    .map(|&(lo, hi)| {
-                        let from = per.partition_point(|t| t.0 < lo);
-                        per[from..].iter().zip(&masks[from..]).take_while(|(t, _)| t.0 <= hi).fold(0, |m, (_, b)| m | b)
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+            // destination is asked its own, and the same as bits of every port asked when the
+            // caller has them (cells and addresses are both sorted: one pass over both).
+            let mut asked_of: Vec<Cow<Ranges>> = Vec::new();
+            let mut asked_mask: Vec<u128> = Vec::new();
+            if let Some(per) = per_dst {
+                asked_of.reserve(dsts.len());
+                let masks = reading.masks.map(|(_, m)| m);
+                let mut from = 0;
+                for &(lo, hi) in dsts.iter() {
+                    if from > 0 && per[from - 1].0 >= lo {
+                        // Cells out of order: look this one up.
+                        from = per.partition_point(|t| t.0 < lo);
+                    }
+                    while per.get(from).is_some_and(|t| t.0 < lo) {
+                        from += 1;
+                    }
+                    let to = from + per[from..].iter().take_while(|t| t.0 <= hi).count();
+                    asked_of.push(match &per[from..to] {
+                        [] => Cow::Owned(Ranges::empty()),
+                        [one] => Cow::Borrowed(&one.1),
+                        [a, rest @ ..] => Cow::Owned(rest.iter().fold(a.1.clone(), |r, t| r.union(&t.1))),
+                    });
+                    if let Some(m) = masks {
+                        asked_mask.push(m[from..to].iter().fold(0, |x, b| x | b));
+                    }
+                    from = to;
+                }
+            }
             for (di, &da) in dsts.iter().enumerate() {
                 let dst_rep = space::u128_to_addr(rep_addr(da));
                 let src = match from_ep {
