@@ -439,6 +439,30 @@ pub struct Comparison {
     pub after: Counts,
 }
 
+/// The devices (by index in the network) whose rules `edits` change, if the edits change
+/// nothing else of the network: rule deletions and new actions. `None` when an edit reads a
+/// file again (anything may change). Closing, patching or upgrading a service changes no
+/// device.
+pub fn changed_devices(ws: &Workspace, edits: &[Edit]) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    for e in edits {
+        match e {
+            Edit::ReplaceLines { .. } => return None,
+            Edit::DeleteRule { file, line } | Edit::SetAction { file, line, .. } => {
+                for (i, d) in ws.network.devices.iter().enumerate() {
+                    let has = d.firewall.as_ref().is_some_and(|fw| fw.rulesets.iter().flat_map(|rs| rs.rules.iter()).any(|r| r.prov.line == *line && r.prov.file == *file));
+                    if has && !out.contains(&i) {
+                        out.push(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    Some(out)
+}
+
 /// Sizes of an analysis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {

@@ -230,3 +230,78 @@ fn every_foothold_gets_the_edges_it_gets_when_asked_alone() {
     assert!(extra.is_empty() && missing.is_empty(), "edges not asked alone: {extra:?}; edges missing: {missing:?}");
     assert!(got.len() > 1_000, "{} edges", got.len());
 }
+
+/// A graph rebuilt after rule edits, taking from the graph before the answers of every question
+/// whose walks passed no edited device, is the graph built afresh from the edited inputs: every
+/// edge with its evidence, in order, and every note. Checked for rules that let the graph's
+/// edges through (deleted, or made to drop) and for drop rules made to accept; some questions
+/// are taken over and some asked again.
+#[test]
+fn a_graph_rebuilt_after_rule_edits_is_the_graph_built_afresh() {
+    use petgraph::visit::EdgeRef;
+    use portolan::whatif::{self, Edit};
+    let net = portolan::synth::Network::generate(12, 1_200, 120, 5);
+    let mut files = net.input_files();
+    files.push(net.vuln_scan(600, 5));
+    files.push(net.attack_manifest(5));
+    let ws = Workspace::load(files);
+    let an = Analyzer::new(&ws);
+    let (origins, opts) = (net.origins(), Options::default());
+    let g = attack::Graph::build(&an, &origins, &opts);
+    let text = |g: &attack::Graph| {
+        let mut t: Vec<String> = g.g.edge_references().map(|e| format!("{} -> {}: {:?}", g.label(e.source()), g.label(e.target()), e.weight())).collect();
+        t.extend(g.notes.iter().cloned());
+        t
+    };
+    // The rules letting edges through, and a few drop rules of the same files.
+    let mut edits: Vec<Edit> = Vec::new();
+    for e in g.g.edge_weights() {
+        for r in e.allowing.iter() {
+            let del = Edit::DeleteRule { file: r.file.to_string(), line: r.line };
+            if !edits.contains(&del) && edits.len() < 4 {
+                edits.push(del);
+            }
+        }
+    }
+    assert!(edits.len() >= 2, "{edits:?}");
+    let first = edits[0].clone();
+    if let Edit::DeleteRule { file, line } = &first {
+        edits.push(Edit::SetAction { file: file.clone(), line: *line, action: "drop".into() });
+    }
+    let drops: Vec<Edit> = ws
+        .network
+        .devices
+        .iter()
+        .flat_map(|d| d.firewall.iter().flat_map(|f| f.rulesets.iter().flat_map(|rs| rs.rules.iter())))
+        .filter(|r| matches!(r.action, portolan::model::Action::Drop) && r.prov.line > 0)
+        .map(|r| Edit::SetAction { file: r.prov.file.to_string(), line: r.prov.line, action: "accept".into() })
+        .take(2)
+        .collect();
+    assert!(!drops.is_empty());
+    edits.extend(drops);
+    let (mut reused, mut asked) = (0, 0);
+    for edit in &edits {
+        let changed = whatif::changed_devices(&ws, std::slice::from_ref(edit)).expect("a rule edit changes only devices");
+        assert!(!changed.is_empty(), "{edit:?}");
+        let (w2, unmatched) = whatif::apply(&ws, std::slice::from_ref(edit));
+        assert!(unmatched.is_empty(), "{unmatched:?}");
+        let an2 = Analyzer::new(&w2);
+        let fresh = attack::Graph::build(&an2, &origins, &opts);
+        let again = attack::Graph::rebuild(&an2, &origins, &opts, &g, &changed);
+        assert_eq!(text(&again), text(&fresh), "{edit:?}");
+        let (r, a) = again.questions_reused();
+        reused += r;
+        asked += a;
+    }
+    assert!(reused > 0 && asked > 0, "{reused} questions taken over, {asked} asked again");
+    // Every device changed: every question is asked again.
+    let all: Vec<usize> = (0..ws.network.devices.len()).collect();
+    assert_eq!(attack::Graph::rebuild(&an, &origins, &opts, &g, &all).questions_reused().0, 0);
+    // A service assumed closed: other hosts and other targets, nothing taken over.
+    let (t, c) = g.assets.iter().enumerate().find_map(|(t, a)| a.services.first().map(|c| (t, c))).expect("a host with a service");
+    let closed = Options { closed: vec![(g.assets[t].addr, c.proto, c.port)], ..Options::default() };
+    let again = attack::Graph::rebuild(&an, &origins, &closed, &g, &[]);
+    assert_eq!(text(&again), text(&attack::Graph::build(&an, &origins, &closed)));
+    assert_ne!(text(&again), text(&g), "closing {:?} changes the graph", closed.closed);
+    assert_eq!(again.questions_reused().0, 0);
+}

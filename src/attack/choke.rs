@@ -332,7 +332,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
     let before_labels: BTreeSet<String> = before.iter().map(|&p| pair_label(graph, p)).collect();
     for &ci in &chosen {
         let edit = cands[ci].0.clone();
-        let after = recompute(an, origins, opts, std::slice::from_ref(&edit));
+        let after = recompute(an, origins, opts, graph, std::slice::from_ref(&edit));
         let left: BTreeSet<String> = after.iter().cloned().collect();
         let set: HashSet<EdgeIndex> = cands[ci].1.iter().copied().collect();
         let detail = match &edit {
@@ -354,7 +354,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
         });
     }
     let all: Vec<Edit> = rep.changes.iter().map(|c| c.edit.clone()).collect();
-    let after = recompute(an, origins, opts, &all);
+    let after = recompute(an, origins, opts, graph, &all);
     rep.pairs_after = after.len();
     rep.proven = after.is_empty();
     if !after.is_empty() && rep.note.is_none() {
@@ -479,7 +479,7 @@ fn surviving_edges(an: &Analyzer, graph: &Graph, edit: &Edit, edges: &[EdgeIndex
 
 /// The (origin → crown jewel) pairs still connected once the edits are made, recomputed from
 /// the edited inputs.
-fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, edits: &[Edit]) -> Vec<String> {
+fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph, edits: &[Edit]) -> Vec<String> {
     let (ws, _unmatched) = whatif::apply(an.workspace(), edits);
     let an2 = Analyzer::new(&ws);
     let mut o2 = opts.clone();
@@ -490,7 +490,11 @@ fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, edits: &[Edit]) 
             _ => {}
         }
     }
-    let g2 = Graph::build(&an2, origins, &o2);
+    // Questions whose walks passed no edited device keep the graph's answers.
+    let g2 = match whatif::changed_devices(an.workspace(), edits) {
+        Some(changed) => Graph::rebuild(&an2, origins, &o2, graph, &changed),
+        None => Graph::build(&an2, origins, &o2),
+    };
     connected_pairs(&g2, &|_| true).into_iter().map(|p| pair_label(&g2, p)).collect()
 }
 
@@ -522,7 +526,7 @@ mod tests {
                 services: vec![Candidate { proto: 6, port: 22, service: None, confirmed: true, ways: vec![] }],
             })
             .collect();
-        Graph { origins: vec![Origin::internet()], assets, g, origin_nodes: vec![o], asset_nodes: hs, notes: vec![], manifest: None }
+        Graph { origins: vec![Origin::internet()], assets, g, origin_nodes: vec![o], asset_nodes: hs, notes: vec![], manifest: None, answers: Default::default() }
     }
 
     proptest! {

@@ -28,7 +28,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Analyzer, Origin, TargetWay};
+use crate::reach::{Analyzer, Origin, TargetWay, TargetWays};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -166,17 +166,95 @@ pub struct Graph {
     pub notes: Vec<String>,
     /// The manifest, for owners.
     pub manifest: Option<crate::manifest::Manifest>,
+    /// What the graph's questions answered, for [`Graph::rebuild`].
+    answers: AnswerCache,
+}
+
+/// An origin's answers: (index of the target, the way to it) for the targets not denied, and
+/// the devices its walks passed.
+type OriginAnswers = (TargetWays, Vec<usize>);
+
+/// A batch of footholds' answers: one list per host, and the devices the walks passed.
+type BatchAnswers = (Vec<TargetWays>, Vec<usize>);
+
+/// One question's answers for one node, shared with the graph's [`AnswerCache`].
+#[derive(Clone)]
+enum Got {
+    Origin(Arc<OriginAnswers>),
+    /// A batch's answers and the host's place in it.
+    Host(Arc<BatchAnswers>, usize),
+}
+
+impl Got {
+    fn list(&self) -> &[(usize, TargetWay)] {
+        match self {
+            Got::Origin(o) => &o.0,
+            Got::Host(b, at) => b.0.get(*at).map_or(&[], |l| l.as_slice()),
+        }
+    }
+}
+
+/// A graph's answers (for each target asked, the way to it when not denied) with the devices
+/// each question's walks passed, for a graph of edited inputs to reuse ([`Graph::rebuild`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AnswerCache {
+    /// The targets asked of every question (every service of every host).
+    targets: Vec<(IpAddr, u8, u16)>,
+    /// The network's ICMP type bounds (the only cells of a question that rules make).
+    icmp_cuts: Vec<u128>,
+    /// Each origin's answers, by its endpoint, and the devices passed.
+    origins: HashMap<String, Arc<OriginAnswers>>,
+    /// Each batch of footholds' answers (one list per host), by the hosts asked in their order,
+    /// and the devices passed.
+    batches: HashMap<Vec<usize>, Arc<BatchAnswers>>,
+    /// Questions answered from an earlier graph, and asked.
+    reused: usize,
+    asked: usize,
+    /// The assumptions the hosts were made with ([`Options::closed`], [`Options::patched`]),
+    /// and what making them noted.
+    closed: Vec<(IpAddr, u8, u16)>,
+    patched: Vec<(IpAddr, String)>,
+    asset_notes: Vec<String>,
 }
 
 impl Graph {
     /// Build the attack graph from the origins outward.
     pub fn build(an: &Analyzer, origins: &[Origin], opts: &Options) -> Graph {
-        let mut notes = Vec::new();
-        let assets = assets(an, opts, &mut notes);
+        Graph::build_reusing(an, origins, opts, None)
+    }
+
+    /// [`Graph::build`] for inputs that differ from those of `prev` only in the rules of the
+    /// devices `changed` (by index; a what-if's rule edits, [`crate::whatif::changed_devices`]):
+    /// each question whose walks passed none of those devices takes its answers from `prev`
+    /// instead of being asked again, and the hosts are those of `prev` when the assumptions
+    /// (closed and patched services) are the same. The graph is the one [`Graph::build`] makes.
+    pub fn rebuild(an: &Analyzer, origins: &[Origin], opts: &Options, prev: &Graph, changed: &[usize]) -> Graph {
+        Graph::build_reusing(an, origins, opts, Some((prev, changed)))
+    }
+
+    fn build_reusing(an: &Analyzer, origins: &[Origin], opts: &Options, prev: Option<(&Graph, &[usize])>) -> Graph {
+        // The hosts depend on the scans, the manifest and the assumptions, not on rules.
+        let (assets, notes) = match prev.map(|p| p.0).filter(|p| p.answers.closed == opts.closed && p.answers.patched == opts.patched) {
+            Some(p) => (p.assets.clone(), p.answers.asset_notes.clone()),
+            None => {
+                let mut notes = Vec::new();
+                (assets(an, opts, &mut notes), notes)
+            }
+        };
+        let asset_notes = notes.clone();
         let mut g: DiGraph<Node, Edge> = DiGraph::new();
         let origin_nodes: Vec<NodeIndex> = (0..origins.len()).map(|i| g.add_node(Node::Origin(i))).collect();
         let asset_nodes: Vec<NodeIndex> = (0..assets.len()).map(|i| g.add_node(Node::Host(i))).collect();
-        let mut graph = Graph { origins: origins.to_vec(), assets, g, origin_nodes, asset_nodes, notes, manifest: an.workspace().manifest.clone() };
+        let mut graph = Graph {
+            origins: origins.to_vec(),
+            assets,
+            g,
+            origin_nodes,
+            asset_nodes,
+            notes,
+            manifest: an.workspace().manifest.clone(),
+            answers: AnswerCache::default(),
+        };
         let mut queue: VecDeque<NodeIndex> = graph.origin_nodes.iter().copied().collect();
         let mut seen: Vec<bool> = vec![false; graph.g.node_count()];
         for n in &queue {
@@ -192,12 +270,25 @@ impl Graph {
                 all_targets.push((a.addr, cand.proto, cand.port));
             }
         }
+        // The answers of `prev` hold when the same targets are asked of a network cut into the
+        // same ICMP type cells (the only cells rules make), for questions that passed no
+        // changed device.
+        let mut cache = AnswerCache {
+            targets: all_targets.clone(),
+            icmp_cuts: an.network().icmp_cuts.clone(),
+            closed: opts.closed.clone(),
+            patched: opts.patched.clone(),
+            asset_notes,
+            ..Default::default()
+        };
+        let reusable = prev.map(|p| &p.0.answers).filter(|r| r.targets == cache.targets && r.icmp_cuts == cache.icmp_cuts);
+        let changed: &[usize] = prev.map_or(&[], |p| p.1);
+        let untouched = |v: &Vec<usize>| !v.iter().any(|d| changed.contains(d));
         let all_targets = an.targets(&all_targets);
         // Answers of hosts asked with an earlier foothold of their subnet, waiting for the host
         // to become a foothold, by asset: (index into the targets, answer) for the targets not
         // denied. `answered`: the hosts asked already.
-        type Answers = Vec<(usize, TargetWay)>;
-        let mut asked: HashMap<usize, Result<Answers, String>> = HashMap::new();
+        let mut asked: HashMap<usize, Result<Got, String>> = HashMap::new();
         let mut answered = vec![false; graph.assets.len()];
         let mut allowing = Allowing::new();
         // Each host's subnet (the devices' interfaces on its link, and its family), as an index
@@ -239,11 +330,26 @@ impl Graph {
                 graph.notes.push(format!(
                     "the graph stopped growing after {questions} reachability questions (at most {MAX_QUESTIONS}): paths through hosts not yet reached are missing"
                 ));
+                graph.answers = cache;
                 return graph;
             }
             questions += asking;
             let answers = match own {
-                None => an.reach_target_ways(&from, &all_targets),
+                None => match reusable.and_then(|r| r.origins.get(&from)).filter(|o| untouched(&o.1)) {
+                    Some(o) => {
+                        cache.reused += 1;
+                        cache.origins.insert(from.clone(), o.clone());
+                        Ok(Got::Origin(o.clone()))
+                    }
+                    None => {
+                        cache.asked += 1;
+                        an.reach_target_ways(&from, &all_targets).map(|o| {
+                            let o = Arc::new(o);
+                            cache.origins.insert(from.clone(), o.clone());
+                            Got::Origin(o)
+                        })
+                    }
+                },
                 Some(i) => {
                     if !asked.contains_key(&i) {
                         // This foothold and every other host on its subnet not asked yet, in one
@@ -252,33 +358,36 @@ impl Graph {
                         if let Some(sub) = subnet[i] {
                             batch.extend(members[sub].iter().copied().filter(|&j| j != i && !answered[j]));
                         }
-                        let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
-                        let mut got = an.reach_target_ways_from(&froms, &all_targets);
+                        let mut ask = |batch: &[usize]| match reusable.and_then(|r| r.batches.get(batch)).filter(|b| untouched(&b.1)) {
+                            Some(b) => {
+                                cache.reused += 1;
+                                cache.batches.insert(batch.to_vec(), b.clone());
+                                Ok(b.clone())
+                            }
+                            None => {
+                                cache.asked += 1;
+                                let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
+                                an.reach_target_ways_from(&froms, &all_targets).map(|b| {
+                                    let b = Arc::new(b);
+                                    cache.batches.insert(batch.to_vec(), b.clone());
+                                    b
+                                })
+                            }
+                        };
+                        let mut got = ask(&batch);
                         if got.is_err() && batch.len() > 1 {
                             // Together over a budget of the classification: this one alone.
                             batch = vec![i];
-                            got = an.reach_target_ways_from(&[graph.assets[i].addr], &all_targets);
+                            got = ask(&batch);
                         }
                         for &j in &batch {
                             answered[j] = true;
                         }
-                        match got {
-                            Ok(per) => {
-                                for (j, a) in batch.into_iter().zip(per) {
-                                    asked.insert(j, Ok(a));
-                                }
-                            }
-                            Err(e) => {
-                                for j in batch {
-                                    asked.insert(j, Err(e.clone()));
-                                }
-                            }
+                        for (at, &j) in batch.iter().enumerate() {
+                            asked.insert(j, got.clone().map(|b| Got::Host(b, at)));
                         }
                     }
-                    asked.remove(&i).unwrap_or_else(|| Err("no answer".into())).map(|mut a| {
-                        a.retain(|(k, _)| all_keys[*k].0 != i);
-                        a
-                    })
+                    asked.remove(&i).unwrap_or_else(|| Err("no answer".into()))
                 }
             };
             let answers = match answers {
@@ -288,8 +397,9 @@ impl Graph {
                     continue;
                 }
             };
-            for (k, r) in answers {
-                let (t, c) = all_keys[k];
+            // Every other host's services (a foothold's own are no step).
+            for (k, r) in answers.list().iter().filter(|(k, _)| own.is_none_or(|i| all_keys[*k].0 != i)) {
+                let (t, c) = all_keys[*k];
                 let edges = edges_of(&graph.assets[t].services[c], r, &mut allowing);
                 if edges.is_empty() {
                     continue;
@@ -304,7 +414,14 @@ impl Graph {
                 }
             }
         }
+        graph.answers = cache;
         graph
+    }
+
+    /// The reachability questions this graph took from the graph it was rebuilt from
+    /// ([`Graph::rebuild`]), and those it asked.
+    pub fn questions_reused(&self) -> (usize, usize) {
+        (self.answers.reused, self.answers.asked)
     }
 
     /// The crown jewels' nodes.
@@ -335,7 +452,7 @@ type Allowing = HashMap<usize, (Arc<[Hop]>, Arc<[RuleRef]>)>;
 
 /// The edges of one answered connection to a service: one per way in through it, if the
 /// network lets it through (definitely or possibly).
-fn edges_of(cand: &Candidate, r: TargetWay, allowing_of: &mut Allowing) -> Vec<Edge> {
+fn edges_of(cand: &Candidate, r: &TargetWay, allowing_of: &mut Allowing) -> Vec<Edge> {
     let certainty = match r.verdict {
         Verdict::Allowed => Certainty::Definite,
         Verdict::Possibly => Certainty::Possible,
@@ -357,7 +474,7 @@ fn edges_of(cand: &Candidate, r: TargetWay, allowing_of: &mut Allowing) -> Vec<E
         })
         .1
         .clone();
-    let (hops, uncertain) = (r.hops, r.uncertain);
+    let (hops, uncertain) = (r.hops.clone(), r.uncertain.clone());
     cand.ways
         .iter()
         .map(|way| {

@@ -114,6 +114,11 @@ struct Walked {
 }
 
 impl Walked {
+    /// Every device on every possible path (forward and replies), as often as it is passed.
+    fn devices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.fwd.iter().chain(self.replies.iter().flatten()).flat_map(|t| t.passes.iter()).map(|p| p.device)
+    }
+
     /// Every decision recorded on every possible path.
     fn conds(&self) -> impl Iterator<Item = &device::CondRec> + Clone {
         self.fwd
@@ -147,6 +152,10 @@ pub struct TargetWay {
     pub uncertain: Arc<[String]>,
 }
 
+/// The answers of one source about target services: (index of the target, its way) for the
+/// targets some packet reaches, in the targets' order.
+pub type TargetWays = Vec<(usize, TargetWay)>;
+
 /// A walk's outcome as the answers about targets share it.
 struct Shared {
     way: TargetWay,
@@ -157,6 +166,11 @@ impl From<ClassOutcome> for Shared {
     fn from(o: ClassOutcome) -> Shared {
         Shared { way: TargetWay { verdict: o.verdict, hops: o.hops.into(), uncertain: o.uncertain.into() }, reason: o.reason.into() }
     }
+}
+
+/// The devices marked, by index.
+fn passed(visited: std::cell::RefCell<Vec<bool>>) -> Vec<usize> {
+    visited.into_inner().iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect()
 }
 
 /// The full answer about one target service: the shared outcome with the texts of its class.
@@ -394,17 +408,29 @@ impl<'a> Analyzer<'a> {
     /// denied are left out. One classification for all targets at once (many targets cost
     /// little more than one), exact like [`Analyzer::query`].
     pub fn reach_targets(&self, from: &str, targets: &Targets) -> Result<Vec<(usize, FlowResult)>, String> {
-        self.reach_targets_with(from, targets, flow_result)
+        self.reach_targets_with(from, targets, None, flow_result)
     }
 
     /// [`Analyzer::reach_targets`] without the texts of the answers (what each covers, its
     /// witness, the reason): the verdicts and explained paths, each path shared by every
     /// answer that takes it.
-    pub fn reach_target_ways(&self, from: &str, targets: &Targets) -> Result<Vec<(usize, TargetWay)>, String> {
-        self.reach_targets_with(from, targets, |_, o| o.way.clone())
+    ///
+    /// With the answers come the devices the question's walks passed, by index, in order: the
+    /// answers depend on the rules of no other device (a copy of the inputs whose other
+    /// devices' rules differ gets the same answers).
+    pub fn reach_target_ways(&self, from: &str, targets: &Targets) -> Result<(TargetWays, Vec<usize>), String> {
+        let visited = std::cell::RefCell::new(vec![false; self.net.devices.len()]);
+        let got = self.reach_targets_with(from, targets, Some(&visited), |_, o| o.way.clone())?;
+        Ok((got, passed(visited)))
     }
 
-    fn reach_targets_with<R>(&self, from: &str, targets: &Targets, make: impl Fn(&describe::Class, &Shared) -> R) -> Result<Vec<(usize, R)>, String> {
+    fn reach_targets_with<R>(
+        &self,
+        from: &str,
+        targets: &Targets,
+        visited: Option<&std::cell::RefCell<Vec<bool>>>,
+        make: impl Fn(&describe::Class, &Shared) -> R,
+    ) -> Result<Vec<(usize, R)>, String> {
         if targets.list.is_empty() {
             return Ok(Vec::new());
         }
@@ -412,7 +438,7 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
         };
-        Ok(self.answer_targets(&from_ep, None, targets, make)?.pop().unwrap_or_default())
+        Ok(self.answer_targets(&from_ep, None, targets, visited, make)?.pop().unwrap_or_default())
     }
 
     /// [`Analyzer::reach_targets`] from each of several addresses (an attacker's footholds),
@@ -422,26 +448,30 @@ impl<'a> Analyzer<'a> {
     /// of a source are allowed, say for different source ports, the one shown may differ from
     /// the one asked alone would show.)
     pub fn reach_targets_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<Vec<Vec<(usize, FlowResult)>>, String> {
-        self.reach_targets_from_with(froms, targets, flow_result)
+        self.reach_targets_from_with(froms, targets, None, flow_result)
     }
 
     /// [`Analyzer::reach_targets_from`] without the texts of the answers, as
     /// [`Analyzer::reach_target_ways`].
-    pub fn reach_target_ways_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<Vec<Vec<(usize, TargetWay)>>, String> {
-        self.reach_targets_from_with(froms, targets, |_, o| o.way.clone())
+    /// With the answers come the devices the walks passed, as [`Analyzer::reach_target_ways`].
+    pub fn reach_target_ways_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<(Vec<TargetWays>, Vec<usize>), String> {
+        let visited = std::cell::RefCell::new(vec![false; self.net.devices.len()]);
+        let got = self.reach_targets_from_with(froms, targets, Some(&visited), |_, o| o.way.clone())?;
+        Ok((got, passed(visited)))
     }
 
     fn reach_targets_from_with<R>(
         &self,
         froms: &[IpAddr],
         targets: &Targets,
+        visited: Option<&std::cell::RefCell<Vec<bool>>>,
         make: impl Fn(&describe::Class, &Shared) -> R,
     ) -> Result<Vec<Vec<(usize, R)>>, String> {
         if targets.list.is_empty() || froms.is_empty() {
             return Ok(froms.iter().map(|_| Vec::new()).collect());
         }
         let src = Ranges::from_ranges(froms.iter().map(|&a| (space::addr_to_u128(a), space::addr_to_u128(a))).collect());
-        self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets, make)
+        self.answer_targets(&Endpoint::Addrs(src), Some(froms), targets, visited, make)
     }
 
     /// Target services (address, protocol, port) made ready to be asked about from many sources
@@ -477,6 +507,7 @@ impl<'a> Analyzer<'a> {
         from_ep: &Endpoint,
         each: Option<&[IpAddr]>,
         prepared: &Targets,
+        visited: Option<&std::cell::RefCell<Vec<bool>>>,
         make: impl Fn(&describe::Class, &Shared) -> R,
     ) -> Result<Vec<Vec<(usize, R)>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
@@ -486,6 +517,7 @@ impl<'a> Analyzer<'a> {
             masks: prepared.masks.as_ref().map(|(v, m)| (&v[..], &m[..])),
             denied: false,
             cells: Some(&prepared.cells),
+            visited,
         };
         let to = Endpoint::Addrs(prepared.dst.clone());
         let groups = self.classes(from_ep, &to, &prepared.protos, Some(prepared.ports.clone()), None, MAX_CLASSES, reading)?;
@@ -993,6 +1025,14 @@ impl<'a> Analyzer<'a> {
                         );
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| index.contains_key(k));
+                        if let Some(v) = reading.visited {
+                            let mut v = v.borrow_mut();
+                            for d in conds.devices() {
+                                if let Some(x) = v.get_mut(d) {
+                                    *x = true;
+                                }
+                            }
+                        }
                         // The way's region within the whole cell or stretch (few cubes), then the
                         // part of it still to be answered.
                         let mut way = region::region(&self.net, conds.conds(), within.as_ref().unwrap_or(&cell), varying);
@@ -1822,11 +1862,14 @@ struct Reading<'a> {
     /// The destination's cells when the caller made them already (they depend on the
     /// destination alone).
     cells: Option<&'a DstCells>,
+    /// Where to mark, by device index, every device a walk passed (the classes depend on no
+    /// other device's rules), when the caller wants to know.
+    visited: Option<&'a std::cell::RefCell<Vec<bool>>>,
 }
 
 impl Reading<'_> {
     /// Every class with its cubes, every port of every destination.
-    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None };
+    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None, visited: None };
 }
 
 /// A destination's addresses cut at every route, subnet and device address (`routing`), and at
