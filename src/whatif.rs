@@ -440,14 +440,14 @@ pub struct Comparison {
 }
 
 /// The devices (by index in the network) whose rules `edits` change, if the edits change
-/// nothing else of the network: rule deletions and new actions. `None` when an edit reads a
-/// file again (anything may change). Closing, patching or upgrading a service changes no
-/// device.
+/// nothing but rules (deletions and new actions). `None` when an edit changes anything else:
+/// a file read again (anything may change), a service closed, patched or upgraded (the scans
+/// change).
 pub fn changed_devices(ws: &Workspace, edits: &[Edit]) -> Option<Vec<usize>> {
     let mut out = Vec::new();
     for e in edits {
         match e {
-            Edit::ReplaceLines { .. } => return None,
+            Edit::ReplaceLines { .. } | Edit::ClosePort { .. } | Edit::PatchService { .. } | Edit::Patch { .. } => return None,
             Edit::DeleteRule { file, line } | Edit::SetAction { file, line, .. } => {
                 for (i, d) in ws.network.devices.iter().enumerate() {
                     let has = d.firewall.as_ref().is_some_and(|fw| fw.rulesets.iter().flat_map(|rs| rs.rules.iter()).any(|r| r.prov.line == *line && r.prov.file == *file));
@@ -456,7 +456,6 @@ pub fn changed_devices(ws: &Workspace, edits: &[Edit]) -> Option<Vec<usize>> {
                     }
                 }
             }
-            _ => {}
         }
     }
     out.sort_unstable();

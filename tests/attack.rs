@@ -297,6 +297,11 @@ fn a_graph_rebuilt_after_rule_edits_is_the_graph_built_afresh() {
     // Every device changed: every question is asked again.
     let all: Vec<usize> = (0..ws.network.devices.len()).collect();
     assert_eq!(attack::Graph::rebuild(&an, &origins, &opts, &g, &all).questions_reused().0, 0);
+    // Edits of services change the scans, not only rules: no devices are named for them.
+    let svc = (g.assets[0].addr, 6, 22);
+    for e in [Edit::ClosePort { addr: svc.0, proto: svc.1, port: svc.2 }, Edit::PatchService { addr: svc.0, proto: svc.1, port: svc.2 }] {
+        assert_eq!(whatif::changed_devices(&ws, std::slice::from_ref(&e)), None, "{e:?}");
+    }
     // A service assumed closed: other hosts and other targets, nothing taken over.
     let (t, c) = g.assets.iter().enumerate().find_map(|(t, a)| a.services.first().map(|c| (t, c))).expect("a host with a service");
     let closed = Options { closed: vec![(g.assets[t].addr, c.proto, c.port)], ..Options::default() };
