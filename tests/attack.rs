@@ -24,6 +24,17 @@ fn without(ws_files: &[&str]) -> Workspace {
     Workspace::load(v)
 }
 
+/// A generated estate of `devices` routers (100 rules each) and `hosts` hosts, with a scan
+/// finding 5 vulnerabilities per host and 5 crown jewels.
+fn estate(devices: usize, hosts: usize, seed: u64) -> (portolan::synth::Network, Workspace) {
+    let net = portolan::synth::Network::generate(devices, devices * 100, hosts, seed);
+    let mut files = net.input_files();
+    files.push(net.vuln_scan(hosts * 5, seed));
+    files.push(net.attack_manifest(5));
+    let ws = Workspace::load(files);
+    (net, ws)
+}
+
 fn report(ws: &Workspace) -> attack::AttackReport {
     let an = Analyzer::new(ws);
     attack::analyze(&an, &an.default_origins(), &Options::default())
@@ -190,11 +201,7 @@ fn every_foothold_gets_the_edges_it_gets_when_asked_alone() {
     use petgraph::visit::EdgeRef;
     use portolan::report::Verdict;
     use std::collections::BTreeSet;
-    let net = portolan::synth::Network::generate(10, 1_000, 100, 3);
-    let mut files = net.input_files();
-    files.push(net.vuln_scan(500, 3));
-    files.push(net.attack_manifest(5));
-    let ws = Workspace::load(files);
+    let (net, ws) = estate(10, 100, 3);
     let an = Analyzer::new(&ws);
     let g = attack::Graph::build(&an, &net.origins(), &Options::default());
     assert!(g.notes.is_empty(), "{:?}", g.notes);
@@ -240,11 +247,7 @@ fn every_foothold_gets_the_edges_it_gets_when_asked_alone() {
 fn a_graph_rebuilt_after_rule_edits_is_the_graph_built_afresh() {
     use petgraph::visit::EdgeRef;
     use portolan::whatif::{self, Edit};
-    let net = portolan::synth::Network::generate(12, 1_200, 120, 5);
-    let mut files = net.input_files();
-    files.push(net.vuln_scan(600, 5));
-    files.push(net.attack_manifest(5));
-    let ws = Workspace::load(files);
+    let (net, ws) = estate(12, 120, 5);
     let an = Analyzer::new(&ws);
     let (origins, opts) = (net.origins(), Options::default());
     let g = attack::Graph::build(&an, &origins, &opts);
