@@ -1910,7 +1910,7 @@ fn nice_witness(set: &PacketSet) -> Option<Packet> {
 /// True if the cube holds the whole cell whose sets in the given dimensions are the parts (every
 /// other dimension full; the cell is not empty).
 fn holds_whole(b: &Cube, parts: &[(Dim, &Ranges)]) -> bool {
-    Dim::ALL.iter().filter(|&&d| b.is_constrained(d)).all(|&d| parts.iter().any(|&(e, r)| e == d && r.is_subset(b.get(d))))
+    holds_whole_but(b, &[], parts)
 }
 
 /// Lists of numbers by slot, kept in one arena (a slot's list in the order of its pushes): many
