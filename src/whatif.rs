@@ -368,43 +368,26 @@ pub fn apply_with(ws: &Workspace, edits: &[Edit], inputs: Inputs) -> (Workspace,
                     true
                 })
             }
-            Edit::ClosePort { addr, proto, port } => {
+            Edit::ClosePort { addr, proto, port } => edit_hosts(&mut out, *addr, |h| {
                 let mut n = 0;
-                for f in &mut out.files {
-                    for h in f.parsed.content.hosts.iter_mut().filter(|h| h.addrs.contains(addr)) {
-                        for s in h.services.iter_mut().filter(|s| s.proto == *proto && s.port == *port) {
-                            s.state = PortState::Closed;
-                            n += 1;
-                        }
-                        let before = h.vulns.len();
-                        h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
-                        n += before - h.vulns.len();
-                    }
+                for s in h.services.iter_mut().filter(|s| s.proto == *proto && s.port == *port) {
+                    s.state = PortState::Closed;
+                    n += 1;
                 }
-                n
-            }
-            Edit::PatchService { addr, proto, port } => {
-                let mut n = 0;
-                for f in &mut out.files {
-                    for h in f.parsed.content.hosts.iter_mut().filter(|h| h.addrs.contains(addr)) {
-                        let before = h.vulns.len();
-                        h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
-                        n += before - h.vulns.len();
-                    }
-                }
-                n
-            }
-            Edit::Patch { addr, id } => {
-                let mut n = 0;
-                for f in &mut out.files {
-                    for h in f.parsed.content.hosts.iter_mut().filter(|h| h.addrs.contains(addr)) {
-                        let before = h.vulns.len();
-                        h.vulns.retain(|v| v.id != *id);
-                        n += before - h.vulns.len();
-                    }
-                }
-                n
-            }
+                let before = h.vulns.len();
+                h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
+                n + before - h.vulns.len()
+            }),
+            Edit::PatchService { addr, proto, port } => edit_hosts(&mut out, *addr, |h| {
+                let before = h.vulns.len();
+                h.vulns.retain(|v| !(v.proto == Some(*proto) && v.port == Some(*port)));
+                before - h.vulns.len()
+            }),
+            Edit::Patch { addr, id } => edit_hosts(&mut out, *addr, |h| {
+                let before = h.vulns.len();
+                h.vulns.retain(|v| v.id != *id);
+                before - h.vulns.len()
+            }),
         };
         if hit == 0 && !matches!(e, Edit::ClosePort { .. }) {
             unmatched.push(format!("{}: nothing in the inputs matches", e.describe()));
@@ -530,6 +513,21 @@ fn parse_action(s: &str) -> Option<Action> {
         "reject" => Some(Action::Reject("icmp-port-unreachable".into())),
         _ => None,
     }
+}
+
+/// Apply `f` to every scanned host holding `addr` (it returns how much it changed), copying
+/// only the files that hold one; the sum of what it changed.
+fn edit_hosts(ws: &mut Workspace, addr: IpAddr, mut f: impl FnMut(&mut crate::model::Host) -> usize) -> usize {
+    let mut n = 0;
+    for file in &mut ws.files {
+        if file.parsed.content.hosts.iter().any(|h| h.addrs.contains(&addr)) {
+            let parsed = std::sync::Arc::make_mut(&mut file.parsed);
+            for h in parsed.content.hosts.iter_mut().filter(|h| h.addrs.contains(&addr)) {
+                n += f(h);
+            }
+        }
+    }
+    n
 }
 
 /// Apply `f` to every rule written at `file:line` (it returns whether the rule stays at its

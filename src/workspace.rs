@@ -28,8 +28,9 @@ impl InputFile {
 pub struct LoadedFile {
     /// Path as given.
     pub path: String,
-    /// Parse result.
-    pub parsed: ParsedFile,
+    /// Parse result, shared by the copies of the workspace (a what-if's,
+    /// [`crate::whatif::apply`]) until one of them changes it.
+    pub parsed: std::sync::Arc<ParsedFile>,
     /// The device the file was assigned to, if any. A file that describes several devices (a
     /// FortiGate file's VDOMs, see [`ParsedFile::parts`]) names them all here, separated by
     /// `, `; [`LoadedFile::devices`] lists them.
@@ -175,7 +176,7 @@ fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
             (p, String::new())
         }
     };
-    LoadedFile { path: f.path, parsed, device: None, devices: Vec::new(), text, sha256 }
+    LoadedFile { path: f.path, parsed: std::sync::Arc::new(parsed), device: None, devices: Vec::new(), text, sha256 }
 }
 
 /// The manifest used: the explicit one, else the first manifest among the inputs. Every other
@@ -187,7 +188,7 @@ fn choose_manifest(files: &mut [LoadedFile], explicit: Option<usize>) -> Option<
     let chosen_path = files.get(chosen).map(|f| f.path.clone()).unwrap_or_default();
     for i in found.into_iter().filter(|&i| i != chosen) {
         if let Some(f) = files.get_mut(i) {
-            f.parsed.diags.insert(
+            std::sync::Arc::make_mut(&mut f.parsed).diags.insert(
                 0,
                 Diagnostic {
                     code: codes::STRUCTURE,
@@ -315,8 +316,9 @@ fn manifest_diag(files: &[LoadedFile], mi: usize, line: u32, code: &'static str,
 
 fn add_manifest_diags(files: &mut [LoadedFile], mi: usize, diags: Vec<Diagnostic>) {
     if let Some(f) = files.get_mut(mi) {
-        f.parsed.diags.extend(diags);
-        f.parsed.diags.sort_by_key(|d| d.line);
+        let parsed = std::sync::Arc::make_mut(&mut f.parsed);
+        parsed.diags.extend(diags);
+        parsed.diags.sort_by_key(|d| d.line);
     }
 }
 
@@ -416,7 +418,7 @@ fn assemble(files: &mut [LoadedFile], overrides: &Placements) -> Network {
         if let Some(f) = files.get_mut(owner) {
             let line = f.text.lines().position(|l| l.contains(&r)).map_or(0, |n| n as u32 + 1);
             let text = f.text.lines().nth((line as usize).wrapping_sub(1)).unwrap_or("").trim().to_string();
-            f.parsed.diags.push(Diagnostic {
+            std::sync::Arc::make_mut(&mut f.parsed).diags.push(Diagnostic {
                 code: codes::UNDEFINED_REFERENCE,
                 severity: Severity::Warning,
                 line,
@@ -424,7 +426,7 @@ fn assemble(files: &mut [LoadedFile], overrides: &Placements) -> Network {
                 reason: format!("{r} is not among the inputs: this device is modelled without its rules (add the file)"),
                 context: String::new(),
             });
-            f.parsed.diags.sort_by_key(|d| d.line);
+            std::sync::Arc::make_mut(&mut f.parsed).diags.sort_by_key(|d| d.line);
         }
     }
     // The parse result a unit (file, part) contributes.

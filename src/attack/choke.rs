@@ -460,7 +460,10 @@ fn min_service_cut(graph: &Graph, cands: &[(Edit, Vec<EdgeIndex>)], breaks: &[Ve
 /// The edges (of `edges`) whose connection the network still lets through once `edit` is made.
 fn surviving_edges(an: &Analyzer, graph: &Graph, edit: &Edit, edges: &[EdgeIndex]) -> HashSet<EdgeIndex> {
     let (ws, _) = whatif::apply(an.workspace(), std::slice::from_ref(edit));
-    let an2 = Analyzer::new(&ws);
+    let an2 = match whatif::changed_devices(an.workspace(), std::slice::from_ref(edit)) {
+        Some(changed) => Analyzer::rebuilt(&ws, an, &changed),
+        None => Analyzer::new(&ws),
+    };
     let mut out = HashSet::new();
     for &e in edges {
         let (Some((a, b)), Some(w)) = (graph.g.edge_endpoints(e), graph.g.edge_weight(e)) else { continue };
@@ -481,7 +484,11 @@ fn surviving_edges(an: &Analyzer, graph: &Graph, edit: &Edit, edges: &[EdgeIndex
 /// the edited inputs.
 fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph, edits: &[Edit]) -> Vec<String> {
     let (ws, _unmatched) = whatif::apply(an.workspace(), edits);
-    let an2 = Analyzer::new(&ws);
+    let changed = whatif::changed_devices(an.workspace(), edits);
+    let an2 = match &changed {
+        Some(changed) => Analyzer::rebuilt(&ws, an, changed),
+        None => Analyzer::new(&ws),
+    };
     let mut o2 = opts.clone();
     for e in edits {
         match e {
@@ -491,7 +498,7 @@ fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph, e
         }
     }
     // Questions whose walks passed no edited device keep the graph's answers.
-    let g2 = match whatif::changed_devices(an.workspace(), edits) {
+    let g2 = match changed {
         Some(changed) => Graph::rebuild(&an2, origins, &o2, graph, &changed),
         None => Graph::build(&an2, origins, &o2),
     };

@@ -2,6 +2,7 @@
 //! tables ordered for longest-prefix match.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -25,7 +26,7 @@ use crate::Network;
 const OTHER_IFACE: &str = "\u{10FFFF}";
 
 /// Interface names of one device, sorted; an interface's id is its index.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IfaceTable {
     names: Vec<String>,
     /// Ids of interfaces the device really has (from interface dumps).
@@ -402,8 +403,9 @@ pub type End = (String, String);
 /// The whole network ready for evaluation.
 #[derive(Clone, Debug, Default)]
 pub struct CNetwork {
-    /// Devices in model order.
-    pub devices: Vec<CDevice>,
+    /// Devices in model order, shared with the networks rebuilt from this one
+    /// ([`CNetwork::rebuild`]).
+    pub devices: Vec<Arc<CDevice>>,
     /// Boundaries of every address set mentioned anywhere (rules, subnets, routes).
     pub addr_cuts: Vec<u128>,
     /// Boundaries of the addresses routing, delivery and entry depend on: routes, subnets,
@@ -428,7 +430,16 @@ pub struct CNetwork {
     locals: Vec<u128>,
     /// Every device's subnet broadcast addresses, sorted: [`CNetwork::is_broadcast_anywhere`].
     broadcasts: Vec<u128>,
+    /// For each of `addr_cuts`, how many devices' rules name it, plus [`PINNED`] when
+    /// something other than rules does (an address, a route, a scanned host): a cut whose count
+    /// falls to zero when a device's rules change is no longer a cut.
+    addr_refs: Vec<u32>,
+    /// For each of `icmp_cuts`, how many devices' rules name it.
+    icmp_refs: Vec<u32>,
 }
+
+/// The mark of a cut that something other than rules makes ([`CNetwork::addr_cuts`]).
+const PINNED: u32 = 1 << 31;
 
 /// The devices on whose connected subnets each address lies, by elementary interval of the
 /// subnets' boundaries: what [`CDevice::connected_iface`] gives for every device, without
@@ -442,7 +453,7 @@ struct OnLink {
 }
 
 impl OnLink {
-    fn build(devices: &[CDevice]) -> OnLink {
+    fn build(devices: &[Arc<CDevice>]) -> OnLink {
         let mut starts: Vec<u128> = Vec::new();
         for d in devices {
             for s in &d.subnets {
@@ -483,25 +494,24 @@ impl OnLink {
 impl CNetwork {
     /// Compile a network.
     pub fn build(net: &Network) -> CNetwork {
-        let devices: Vec<CDevice> = net.devices.iter().map(compile_device).collect();
+        CNetwork::assemble(net.devices.iter().map(|d| Arc::new(compile_device(d))).collect())
+    }
+
+    /// The network of compiled devices: the network-wide cuts and indexes.
+    fn assemble(devices: Vec<Arc<CDevice>>) -> CNetwork {
         let mut c = CNetwork { devices, ..Default::default() };
-        let (mut a, mut ic, mut rc) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut a, mut rc) = (Vec::new(), Vec::new());
         let push = |v: &mut Vec<u128>, r: &Ranges| {
             for &(lo, hi) in r.as_slice() {
                 v.push(lo);
                 v.push(hi.wrapping_add(1));
             }
         };
+        let (mut ra, mut ri) = (Vec::new(), Vec::new());
         for d in &c.devices {
-            for rs in &d.rulesets {
-                for r in &rs.rules {
-                    for cube in r.set.cubes() {
-                        push(&mut a, cube.get(Dim::Src));
-                        push(&mut a, cube.get(Dim::Dst));
-                        push(&mut ic, cube.get(Dim::IcmpType));
-                    }
-                }
-            }
+            let [da, di] = rule_cuts(d);
+            ra.extend(da);
+            ri.extend(di);
             for (n, _) in &d.addrs {
                 push(&mut a, &space::prefix_range(n));
                 push(&mut rc, &space::prefix_range(n));
@@ -528,10 +538,12 @@ impl CNetwork {
         }
         push(&mut a, &family_range(false));
         push(&mut rc, &family_range(false));
-        for v in [&mut a, &mut ic, &mut rc] {
+        for v in [&mut a, &mut rc] {
             v.sort_unstable();
             v.dedup();
         }
+        (c.addr_cuts, c.addr_refs) = counted(&a, ra);
+        (c.icmp_cuts, c.icmp_refs) = counted(&[], ri);
         for (i, d) in c.devices.iter().enumerate() {
             for (n, id) in &d.addrs {
                 if !n.addr().is_loopback() {
@@ -557,9 +569,7 @@ impl CNetwork {
         dc.sort_unstable();
         dc.dedup();
         c.dst_cuts = dc;
-        c.addr_cuts = a;
         c.route_cuts = rc;
-        c.icmp_cuts = ic;
         c.on_link = OnLink::build(&c.devices);
         let mut locals: Vec<u128> = c.devices.iter().flat_map(|d| d.local.iter().copied()).collect();
         locals.sort_unstable();
@@ -570,6 +580,32 @@ impl CNetwork {
         broadcasts.dedup();
         c.broadcasts = broadcasts;
         c
+    }
+
+    /// This network after the rules of the `changed` devices (indexes) changed in `net`, the
+    /// network it was compiled from: only those devices are compiled again, the others are
+    /// shared, and the cuts the changed rules made or unmade are counted in or out. Everything
+    /// is as [`CNetwork::build`] of `net` followed by what was added to this network since
+    /// ([`CNetwork::add_addr_cuts`], [`CNetwork::add_links`]) would make it. `None` when
+    /// more than rules changed: other devices, or a changed device's name, interfaces,
+    /// addresses or routes (everything else here depends on them).
+    pub fn rebuild(&self, net: &Network, changed: &[usize]) -> Option<CNetwork> {
+        if net.devices.len() != self.devices.len() || net.devices.iter().zip(&self.devices).any(|(d, c)| d.name != c.name) {
+            return None;
+        }
+        let mut c = self.clone();
+        for &i in changed {
+            let old = self.devices.get(i)?;
+            let new = compile_device(&net.devices[i]);
+            if !same_place(old, &new) {
+                return None;
+            }
+            let ([oa, oi], [na, ni]) = (rule_cuts(old), rule_cuts(&new));
+            (c.addr_cuts, c.addr_refs) = recount(&c.addr_cuts, &c.addr_refs, &oa, &na);
+            (c.icmp_cuts, c.icmp_refs) = recount(&c.icmp_cuts, &c.icmp_refs, &oi, &ni);
+            c.devices[i] = Arc::new(new);
+        }
+        Some(c)
     }
 
     /// Whether some device holds the address as its own: `CDevice::is_local` of any device,
@@ -616,24 +652,214 @@ impl CNetwork {
 
     /// Add single addresses to the address cut points (each becomes its own class).
     pub fn add_addr_cuts(&mut self, addrs: impl Iterator<Item = u128>) {
+        let mut pinned = Vec::new();
         for a in addrs {
-            self.addr_cuts.push(a);
-            self.addr_cuts.push(a.wrapping_add(1));
+            pinned.push(a);
+            pinned.push(a.wrapping_add(1));
             self.route_cuts.push(a);
             self.route_cuts.push(a.wrapping_add(1));
             self.dst_cuts.push(a);
             self.dst_cuts.push(a.wrapping_add(1));
         }
-        for v in [&mut self.addr_cuts, &mut self.route_cuts, &mut self.dst_cuts] {
+        for v in [&mut pinned, &mut self.route_cuts, &mut self.dst_cuts] {
             v.sort_unstable();
             v.dedup();
         }
+        // The cuts already made, with their counts, and the new ones, pinned.
+        let mut cuts = Vec::with_capacity(self.addr_cuts.len() + pinned.len());
+        let mut refs = Vec::with_capacity(cuts.capacity());
+        let (mut i, mut j) = (0, 0);
+        while i < self.addr_cuts.len() || j < pinned.len() {
+            let (x, y) = (self.addr_cuts.get(i), pinned.get(j));
+            let v = match (x, y) {
+                (Some(&x), Some(&y)) => x.min(y),
+                (Some(&x), None) => x,
+                (None, Some(&y)) => y,
+                (None, None) => break,
+            };
+            let mut r = 0;
+            if x == Some(&v) {
+                r = self.addr_refs[i];
+                i += 1;
+            }
+            if y == Some(&v) {
+                r |= PINNED;
+                j += 1;
+            }
+            cuts.push(v);
+            refs.push(r);
+        }
+        self.addr_cuts = cuts;
+        self.addr_refs = refs;
     }
 
     /// The device with this name.
     pub fn device(&self, name: &str) -> Option<usize> {
         self.devices.iter().position(|d| d.name == name)
     }
+}
+
+#[cfg(test)]
+impl CNetwork {
+    /// Whether two compiled networks are the same: every cut, index and count, and every device
+    /// compiled alike.
+    pub(super) fn same_as(a: &CNetwork, b: &CNetwork) -> Result<(), String> {
+        let fields: [(&str, &Vec<u128>, &Vec<u128>); 7] = [
+            ("addr_cuts", &a.addr_cuts, &b.addr_cuts),
+            ("route_cuts", &a.route_cuts, &b.route_cuts),
+            ("icmp_cuts", &a.icmp_cuts, &b.icmp_cuts),
+            ("owner_cuts", &a.owner_cuts, &b.owner_cuts),
+            ("dst_cuts", &a.dst_cuts, &b.dst_cuts),
+            ("locals", &a.locals, &b.locals),
+            ("broadcasts", &a.broadcasts, &b.broadcasts),
+        ];
+        for (name, x, y) in fields {
+            if x != y {
+                return Err(format!("{name} differ: {} against {} cuts", x.len(), y.len()));
+            }
+        }
+        if a.addr_refs != b.addr_refs || a.icmp_refs != b.icmp_refs {
+            return Err("the cuts' counts differ".into());
+        }
+        if a.owners != b.owners || a.links != b.links || format!("{:?}", a.on_link) != format!("{:?}", b.on_link) {
+            return Err("owners, links or the on-link index differ".into());
+        }
+        if a.devices.len() != b.devices.len() {
+            return Err("the device counts differ".into());
+        }
+        for (x, y) in a.devices.iter().zip(&b.devices) {
+            if format!("{x:?}") != format!("{y:?}") {
+                return Err(format!("device {} compiled differently", x.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The boundaries of the address sets and of the ICMP type sets a device's rules name, each
+/// sorted and once.
+fn rule_cuts(d: &CDevice) -> [Vec<u128>; 2] {
+    let (mut a, mut ic) = (Vec::new(), Vec::new());
+    let push = |v: &mut Vec<u128>, r: &Ranges| {
+        for &(lo, hi) in r.as_slice() {
+            v.push(lo);
+            v.push(hi.wrapping_add(1));
+        }
+    };
+    for rs in &d.rulesets {
+        for r in &rs.rules {
+            for cube in r.set.cubes() {
+                push(&mut a, cube.get(Dim::Src));
+                push(&mut a, cube.get(Dim::Dst));
+                push(&mut ic, cube.get(Dim::IcmpType));
+            }
+        }
+    }
+    for v in [&mut a, &mut ic] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    [a, ic]
+}
+
+/// Cuts with their counts ([`CNetwork::addr_refs`]): those `pinned` (sorted, once), and
+/// those `named` (by each device once, in any order).
+fn counted(pinned: &[u128], mut named: Vec<u128>) -> (Vec<u128>, Vec<u32>) {
+    named.sort_unstable();
+    let mut cuts = Vec::with_capacity(pinned.len() + named.len());
+    let mut refs = Vec::with_capacity(cuts.capacity());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let v = match (pinned.get(i), named.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&y)) => y,
+            (None, None) => break,
+        };
+        let mut r = 0;
+        if pinned.get(i) == Some(&v) {
+            r = PINNED;
+            i += 1;
+        }
+        while named.get(j) == Some(&v) {
+            r += 1;
+            j += 1;
+        }
+        cuts.push(v);
+        refs.push(r);
+    }
+    (cuts, refs)
+}
+
+/// `cuts` with their counts after one device's rules that named `old` (sorted, once) name
+/// `new` instead: what no one names any more is no longer a cut.
+fn recount(cuts: &[u128], refs: &[u32], old: &[u128], new: &[u128]) -> (Vec<u128>, Vec<u32>) {
+    // The changes, sorted: +1 for what only `new` names, -1 for what only `old` does.
+    let mut delta: Vec<(u128, i64)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                delta.push((x, -1));
+                i += 1;
+            }
+            (Some(&x), None) => {
+                delta.push((x, -1));
+                i += 1;
+            }
+            (_, Some(&y)) => {
+                delta.push((y, 1));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    if delta.is_empty() {
+        return (cuts.to_vec(), refs.to_vec());
+    }
+    let mut out = Vec::with_capacity(cuts.len() + delta.len());
+    let mut out_refs = Vec::with_capacity(out.capacity());
+    let (mut i, mut k) = (0, 0);
+    while i < cuts.len() || k < delta.len() {
+        let v = match (cuts.get(i), delta.get(k)) {
+            (Some(&x), Some(&(y, _))) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&(y, _))) => y,
+            (None, None) => break,
+        };
+        let mut r: i64 = 0;
+        if cuts.get(i) == Some(&v) {
+            r = refs[i] as i64;
+            i += 1;
+        }
+        if let Some(&(_, d)) = delta.get(k).filter(|x| x.0 == v) {
+            r += d;
+            k += 1;
+        }
+        debug_assert!(r >= 0, "a cut counted out more often than in");
+        if r > 0 {
+            out.push(v);
+            out_refs.push(r as u32);
+        }
+    }
+    (out, out_refs)
+}
+
+/// Whether two compilations of a device agree on everything the network-wide cuts and indexes
+/// of [`CNetwork`] read: its name, interfaces, addresses and routes.
+fn same_place(a: &CDevice, b: &CDevice) -> bool {
+    a.name == b.name
+        && a.ifaces == b.ifaces
+        && a.has_iface_data == b.has_iface_data
+        && a.addrs == b.addrs
+        && a.subnets == b.subnets
+        && a.local == b.local
+        && a.routes.len() == b.routes.len()
+        && a.routes.iter().zip(&b.routes).all(|(x, y)| x.dst == y.dst)
 }
 
 fn compile_device(dev: &Device) -> CDevice {

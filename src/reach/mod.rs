@@ -169,6 +169,16 @@ impl From<ClassOutcome> for Shared {
 }
 
 /// The devices marked, by index.
+/// Every address of every scanned host, in the order of the inputs.
+fn scanned_addrs(ws: &Workspace) -> impl Iterator<Item = IpAddr> + '_ {
+    ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).flat_map(|h| h.addrs.iter().copied())
+}
+
+/// The links the manifest states, as (device, interface) pairs.
+fn manifest_links(m: &crate::manifest::Manifest) -> Vec<(compile::End, compile::End)> {
+    m.links.iter().map(|(a, b)| ((a.device.clone(), a.interface.clone()), (b.device.clone(), b.interface.clone()))).collect()
+}
+
 fn passed(visited: std::cell::RefCell<Vec<bool>>) -> Vec<usize> {
     visited.into_inner().iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect()
 }
@@ -190,18 +200,28 @@ impl<'a> Analyzer<'a> {
     pub fn new(ws: &'a Workspace) -> Self {
         let mut net = CNetwork::build(&ws.network);
         // Every scanned host is its own class of destinations.
-        net.add_addr_cuts(ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).flat_map(|h| h.addrs.iter()).map(|a| space::addr_to_u128(*a)));
+        net.add_addr_cuts(scanned_addrs(ws).map(space::addr_to_u128));
         if let Some(m) = &ws.manifest {
-            let links: Vec<_> = m
-                .links
-                .iter()
-                .map(|(a, b)| ((a.device.clone(), a.interface.clone()), (b.device.clone(), b.interface.clone())))
-                .collect();
             // Ends naming no modelled device or interface are reported on the manifest when
             // the workspace is assembled.
-            let _unused_ends = net.add_links(&links);
+            let _unused_ends = net.add_links(&manifest_links(m));
         }
         Analyzer { ws, net: Cow::Owned(net), texts: Default::default() }
+    }
+
+    /// An analyzer for `ws`, a copy of the workspace `prev` answers for in which only the rules
+    /// of the `changed` devices (indexes) differ (an edit of the what-if,
+    /// [`crate::whatif::changed_devices`]): only those devices are compiled again
+    /// ([`CNetwork::rebuild`]), and it answers as [`Analyzer::new`] of `ws` would. When more
+    /// differs (the devices, their interfaces, addresses or routes, the scanned hosts, the
+    /// manifest's links), everything is compiled afresh.
+    pub fn rebuilt(ws: &'a Workspace, prev: &Analyzer, changed: &[usize]) -> Self {
+        let same_rest = scanned_addrs(ws).eq(scanned_addrs(prev.ws))
+            && ws.manifest.as_ref().map(manifest_links) == prev.ws.manifest.as_ref().map(manifest_links);
+        match prev.net.rebuild(&ws.network, changed).filter(|_| same_rest) {
+            Some(net) => Analyzer { ws, net: Cow::Owned(net), texts: Default::default() },
+            None => Analyzer::new(ws),
+        }
     }
 
     /// An analyzer over a network compiled earlier from the same workspace (the page keeps

@@ -1016,3 +1016,72 @@ fn lists_keep_each_slot_in_push_order() {
         assert_eq!(l.is_empty(slot), want.is_empty());
     }
 }
+
+#[test]
+fn a_network_rebuilt_after_rule_edits_is_the_network_compiled_afresh() {
+    use crate::whatif::{self, Edit};
+    let net = crate::synth::Network::generate(12, 600, 120, 5);
+    let mut inputs = net.input_files();
+    inputs.push(net.vuln_scan(300, 5));
+    // Two devices whose rules name addresses and ICMP types nothing else names, some on both
+    // devices, some twice on one: deleting a rule unmakes a cut only when no other rule names it.
+    for (dev, extra) in [("x1", "-A FORWARD -s 198.51.100.7/32 -j DROP\n-A FORWARD -d 203.0.113.0/28 -p icmp --icmp-type 13 -j DROP\n-A FORWARD -s 198.51.100.9 -j DROP\n-A FORWARD -s 198.51.100.9 -p tcp -j DROP\n"), ("x2", "-A FORWARD -s 198.51.100.7/32 -j ACCEPT\n-A FORWARD -p icmp --icmp-type 17 -j DROP\n-A FORWARD -d 192.0.2.128/25 -j DROP\n")] {
+        inputs.push(crate::InputFile::new(format!("{dev}/rules.v4"), format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{extra}COMMIT\n")));
+    }
+    let ws = Workspace::load(inputs);
+    let an = Analyzer::new(&ws);
+    // Rules spread over the devices (each with its file and line), edited one or two at a time.
+    let rules: Vec<(String, u32)> = ws
+        .network
+        .devices
+        .iter()
+        .flat_map(|d| d.firewall.iter().flat_map(|fw| fw.rulesets.iter().flat_map(|rs| rs.rules.iter())))
+        .filter(|r| r.prov.line > 0)
+        .map(|r| (r.prov.file.to_string(), r.prov.line))
+        .enumerate()
+        .filter(|(i, (f, _))| i % 7 == 0 || f.starts_with('x'))
+        .flat_map(|(_, r)| if r.0.starts_with('x') { vec![r.clone(), r] } else { vec![r] })
+        .collect();
+    assert!(rules.len() > 50, "{} rules picked", rules.len());
+    let (mut cuts_changed, mut icmp_changed, mut checked) = (0, 0, 0);
+    for (k, (file, line)) in rules.iter().enumerate() {
+        let twice = k > 0 && rules[k - 1] == rules[k];
+        let mut edits = vec![match k % 3 {
+            _ if twice => Edit::SetAction { file: file.clone(), line: *line, action: "accept".into() },
+            0 if !file.starts_with('x') => Edit::SetAction { file: file.clone(), line: *line, action: "drop".into() },
+            _ => Edit::DeleteRule { file: file.clone(), line: *line },
+        }];
+        if k % 5 == 0 {
+            // A second device's rule in the same edit.
+            let (f2, l2) = &rules[(k + rules.len() / 2) % rules.len()];
+            edits.push(Edit::DeleteRule { file: f2.clone(), line: *l2 });
+        }
+        let changed = whatif::changed_devices(&ws, &edits).expect("rule edits name their devices");
+        let (w2, unmatched) = whatif::apply(&ws, &edits);
+        assert!(unmatched.is_empty(), "{unmatched:?}");
+        let fresh = Analyzer::new(&w2);
+        let rebuilt = Analyzer::rebuilt(&w2, &an, &changed);
+        if let Err(e) = CNetwork::same_as(rebuilt.network(), fresh.network()) {
+            panic!("after {edits:?}: {e}");
+        }
+        for (i, d) in rebuilt.network().devices.iter().enumerate() {
+            assert_eq!(std::sync::Arc::ptr_eq(d, &an.network().devices[i]), !changed.contains(&i), "device {i} after {edits:?}");
+        }
+        // And back: the cuts the edit unmade are made again.
+        let back = Analyzer::rebuilt(&ws, &rebuilt, &changed);
+        if let Err(e) = CNetwork::same_as(back.network(), an.network()) {
+            panic!("back from {edits:?}: {e}");
+        }
+        cuts_changed += usize::from(fresh.network().addr_cuts != an.network().addr_cuts);
+        icmp_changed += usize::from(fresh.network().icmp_cuts != an.network().icmp_cuts);
+        checked += 1;
+    }
+    assert!(cuts_changed > 1 && icmp_changed > 1, "of {checked} edits, {cuts_changed} changed the address cuts, {icmp_changed} the ICMP cuts");
+    // More than rules changed: an interface address edited. Everything is compiled afresh.
+    let mut moved = ws.clone();
+    let d = moved.network.devices.iter_mut().find(|d| !d.interfaces.is_empty()).unwrap();
+    d.interfaces[0].addresses = vec!["192.0.2.1/24".parse().unwrap()];
+    let rebuilt = Analyzer::rebuilt(&moved, &an, &[0]);
+    CNetwork::same_as(rebuilt.network(), Analyzer::new(&moved).network()).unwrap();
+    assert!(rebuilt.network().devices.iter().zip(&an.network().devices).all(|(x, y)| !std::sync::Arc::ptr_eq(x, y)));
+}
