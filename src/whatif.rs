@@ -262,7 +262,7 @@ type Reloaded = (Workspace, Vec<(String, Shifts)>, Vec<Reread>);
 /// Apply every [`Edit::ReplaceLines`] to the files' text and load the workspace again; the
 /// edits that matched nothing go to `unmatched` (with why). `None` when there is no such edit.
 fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<String>) -> Option<Reloaded> {
-    let mut texts: Vec<String> = ws.files.iter().map(|f| f.text.clone()).collect();
+    let mut texts: Vec<std::sync::Arc<str>> = ws.files.iter().map(|f| f.text.clone()).collect();
     let mut shifts: Vec<(String, Shifts)> = Vec::new();
     let mut applied: Vec<(usize, &Edit)> = Vec::new();
     for e in edits {
@@ -291,7 +291,7 @@ fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<St
             continue;
         };
         if let Some(t) = texts.get_mut(fi) {
-            *t = new;
+            *t = new.into();
         }
         sh.push((*line, *count, n));
         sh.sort_unstable();
@@ -300,7 +300,7 @@ fn reread(ws: &Workspace, edits: &[Edit], inputs: Inputs, unmatched: &mut Vec<St
     if applied.is_empty() {
         return None;
     }
-    let mut files: Vec<InputFile> = ws.files.iter().zip(&texts).map(|(f, t)| InputFile::new(f.path.clone(), t.clone())).collect();
+    let mut files: Vec<InputFile> = ws.files.iter().zip(&texts).map(|(f, t)| InputFile::new(f.path.clone(), t.to_string())).collect();
     let apart = if inputs.manifest_apart { files.pop() } else { None };
     let out = Workspace::load_with_manifest(files, apart);
     let mut rereads = Vec::new();
@@ -534,12 +534,14 @@ fn edit_hosts(ws: &mut Workspace, addr: IpAddr, mut f: impl FnMut(&mut crate::mo
 /// index); the number of rules edited.
 fn edit_rules(ws: &mut Workspace, file: &str, line: u32, f: impl Fn(&mut Vec<crate::model::Rule>, usize) -> bool) -> usize {
     let mut n = 0;
+    let at = |r: &crate::model::Rule| r.prov.line == line && r.prov.file == file;
     for d in &mut ws.network.devices {
-        let Some(fw) = d.firewall.as_mut() else { continue };
-        for rs in &mut fw.rulesets {
+        // Only a firewall holding such a rule is copied.
+        let Some(fw) = d.firewall.as_mut().filter(|fw| fw.rulesets.iter().any(|rs| rs.rules.iter().any(at))) else { continue };
+        for rs in &mut std::sync::Arc::make_mut(fw).rulesets {
             let mut i = 0;
             while i < rs.rules.len() {
-                if rs.rules[i].prov.line == line && rs.rules[i].prov.file == file {
+                if at(&rs.rules[i]) {
                     n += 1;
                     if !f(&mut rs.rules, i) {
                         continue;

@@ -38,8 +38,9 @@ pub struct LoadedFile {
     /// Every device the file went to, in name order: one for most files, one per part for a
     /// file with device parts, none for scans, manifests and unknown files.
     pub devices: Vec<String>,
-    /// The file's text (kept so explanations and the page can show source lines).
-    pub text: String,
+    /// The file's text (kept so explanations and the page can show source lines), shared by
+    /// the workspace's copies.
+    pub text: std::sync::Arc<str>,
     /// SHA-256 of the file's bytes as given, in lower-case hex.
     pub sha256: String,
 }
@@ -176,7 +177,7 @@ fn load_file(i: usize, f: InputFile, as_manifest: bool) -> LoadedFile {
             (p, String::new())
         }
     };
-    LoadedFile { path: f.path, parsed: std::sync::Arc::new(parsed), device: None, devices: Vec::new(), text, sha256 }
+    LoadedFile { path: f.path, parsed: std::sync::Arc::new(parsed), device: None, devices: Vec::new(), text: text.into(), sha256 }
 }
 
 /// The manifest used: the explicit one, else the first manifest among the inputs. Every other
@@ -502,8 +503,8 @@ fn assemble(files: &mut [LoadedFile], overrides: &Placements) -> Network {
             dev.routes.extend(c.routes.iter().cloned());
             if let Some(fw) = &c.firewall {
                 match &mut dev.firewall {
-                    None => dev.firewall = Some(fw.clone()),
-                    Some(existing) => existing.merge(fw.clone()),
+                    None => dev.firewall = Some(std::sync::Arc::new(fw.clone())),
+                    Some(existing) => std::sync::Arc::make_mut(existing).merge(fw.clone()),
                 }
             }
         }

@@ -21,8 +21,9 @@ pub struct Device {
     /// Routing table entries (connected routes are derived from interfaces by the engine when
     /// the dump does not list them).
     pub routes: Vec<Route>,
-    /// Packet filter and NAT configuration, if any.
-    pub firewall: Option<Firewall>,
+    /// Packet filter and NAT configuration, if any; shared by the copies of the network (a
+    /// what-if's, [`crate::whatif::apply`]) until one of them changes it.
+    pub firewall: Option<std::sync::Arc<Firewall>>,
     /// Indices of the input files this device was built from.
     #[serde(skip)]
     pub sources: Vec<usize>,

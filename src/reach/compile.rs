@@ -1077,7 +1077,7 @@ mod test {
                 prov: Provenance::builtin(""),
             })
             .collect();
-        d.firewall = Some(crate::model::Firewall {
+        d.firewall = Some(Arc::new(crate::model::Firewall {
             rulesets: vec![Ruleset {
                 name: "INPUT".into(),
                 table: "filter".into(),
@@ -1088,7 +1088,7 @@ mod test {
             }],
             hooks: vec![],
             stateful: true,
-        });
+        }));
         d
     }
 

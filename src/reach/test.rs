@@ -441,7 +441,7 @@ mod brute {
         #![proptest_config(ProptestConfig::with_cases(300))]
         #[test]
         fn first_match_agrees_with_naive(fw in firewall(), s in 0u8..4, d in 0u8..4, port in 20u16..24, est in any::<bool>()) {
-            let dev = Device { name: "x".into(), firewall: Some(fw.clone()), ..Default::default() };
+            let dev = Device { name: "x".into(), firewall: Some(std::sync::Arc::new(fw.clone())), ..Default::default() };
             let ws = Workspace { files: vec![], network: Network { devices: vec![dev] }, manifest: None };
             let net = CNetwork::build(&ws.network);
             let mut p = Packet::new_flow(ip(s), ip(d), 6, 40000, port);
