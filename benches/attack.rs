@@ -109,9 +109,9 @@ mod bench {
             let g2 = Graph::rebuild(&an2, &origins, &opts, &g, &changed);
             let t_graph = t.elapsed();
             let _ = attack::report_paths(&g2, opts.k);
-            let (reused, asked) = g2.questions_reused();
+            let (reused, past, asked) = g2.questions_reused();
             eprintln!(
-                "what-if: apply {:.3} s, Analyzer::rebuilt {:.3} s, graph rebuilt {:.3} s ({reused} questions taken over, {asked} asked), paths {:.3} s",
+                "what-if: apply {:.3} s, Analyzer::rebuilt {:.3} s, graph rebuilt {:.3} s ({reused} questions taken over, {past} of them past the edited device, {asked} asked), paths {:.3} s",
                 t_apply.as_secs_f64(),
                 (t_new - t_apply).as_secs_f64(),
                 (t_graph - t_new).as_secs_f64(),

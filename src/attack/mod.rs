@@ -28,7 +28,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Analyzer, Origin, TargetWay, TargetWays};
+use crate::reach::{Analyzer, CDevice, DeviceChange, Origin, Passed, TargetWay, TargetWays};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -171,11 +171,11 @@ pub struct Graph {
 }
 
 /// An origin's answers: (index of the target, the way to it) for the targets not denied, and
-/// the devices its walks passed.
-type OriginAnswers = (TargetWays, Vec<usize>);
+/// what its walks passed.
+type OriginAnswers = (TargetWays, Passed);
 
-/// A batch of footholds' answers: one list per host, and the devices the walks passed.
-type BatchAnswers = (Vec<TargetWays>, Vec<usize>);
+/// A batch of footholds' answers: one list per host, and what the walks passed.
+type BatchAnswers = (Vec<TargetWays>, Passed);
 
 /// One question's answers for one node, shared with the graph's [`AnswerCache`].
 #[derive(Clone)]
@@ -194,21 +194,26 @@ impl Got {
     }
 }
 
-/// A graph's answers (for each target asked, the way to it when not denied) with the devices
-/// each question's walks passed, for a graph of edited inputs to reuse ([`Graph::rebuild`]).
+/// A graph's answers (for each target asked, the way to it when not denied) with what each
+/// question's walks passed, for a graph of edited inputs to reuse ([`Graph::rebuild`]).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AnswerCache {
     /// The targets asked of every question (every service of every host).
     targets: Vec<(IpAddr, u8, u16)>,
     /// The network's ICMP type bounds (the only cells of a question that rules make).
     icmp_cuts: Vec<u128>,
-    /// Each origin's answers, by its endpoint, and the devices passed.
+    /// The compiled devices asked (shared with the analyzer), to tell what an edit changed.
+    devices: Vec<Arc<CDevice>>,
+    /// Each origin's answers, by its endpoint, and what its walks passed.
     origins: HashMap<String, Arc<OriginAnswers>>,
     /// Each batch of footholds' answers (one list per host), by the hosts asked in their order,
-    /// and the devices passed.
+    /// and what the walks passed.
     batches: HashMap<Vec<usize>, Arc<BatchAnswers>>,
     /// Questions answered from an earlier graph, and asked.
     reused: usize,
+    /// Of those taken over, the questions whose walks passed an edited device (without
+    /// examining any rule that differs).
+    reused_past_edits: usize,
     asked: usize,
     /// The assumptions the hosts were made with ([`Options::closed`], [`Options::patched`]),
     /// and what making them noted.
@@ -225,9 +230,11 @@ impl Graph {
 
     /// [`Graph::build`] for inputs that differ from those of `prev` only in the rules of the
     /// devices `changed` (by index; a what-if's rule edits, [`crate::whatif::changed_devices`]):
-    /// each question whose walks passed none of those devices takes its answers from `prev`
-    /// instead of being asked again, and the hosts are those of `prev` when the assumptions
-    /// (closed and patched services) are the same. The graph is the one [`Graph::build`] makes.
+    /// each question whose walks examined none of the rules that differ (from the first that
+    /// differs in each of their rulesets on, [`DeviceChange`]; any rule of a device that differs
+    /// in more than rules) takes its answers from `prev` instead of being asked again, and the
+    /// hosts are those of `prev` when the assumptions (closed and patched services) are the
+    /// same. The graph is the one [`Graph::build`] makes.
     pub fn rebuild(an: &Analyzer, origins: &[Origin], opts: &Options, prev: &Graph, changed: &[usize]) -> Graph {
         Graph::build_reusing(an, origins, opts, Some((prev, changed)))
     }
@@ -276,14 +283,26 @@ impl Graph {
         let mut cache = AnswerCache {
             targets: all_targets.clone(),
             icmp_cuts: an.network().icmp_cuts.clone(),
+            devices: an.network().devices.clone(),
             closed: opts.closed.clone(),
             patched: opts.patched.clone(),
             asset_notes,
             ..Default::default()
         };
-        let reusable = prev.map(|p| &p.0.answers).filter(|r| r.targets == cache.targets && r.icmp_cuts == cache.icmp_cuts);
-        let changed: &[usize] = prev.map_or(&[], |p| p.1);
-        let untouched = |v: &Vec<usize>| !v.iter().any(|d| changed.contains(d));
+        let reusable = prev.map(|p| &p.0.answers).filter(|r| {
+            r.targets == cache.targets && r.icmp_cuts == cache.icmp_cuts && r.devices.len() == cache.devices.len()
+        });
+        // How each changed device differs from the one the answers were asked of.
+        let changes: Vec<DeviceChange> = match (reusable, prev) {
+            (Some(r), Some((_, changed))) => changed
+                .iter()
+                .filter(|&&d| d < r.devices.len())
+                .map(|&d| DeviceChange::between(d, &r.devices[d], &cache.devices[d]))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let untouched = |p: &Passed| !p.meets(&changes);
+        let past_edits = |p: &Passed| usize::from(changes.iter().any(|c| p.devices.binary_search(&c.device).is_ok()));
         let all_targets = an.targets(&all_targets);
         // Answers of hosts asked with an earlier foothold of their subnet, waiting for the host
         // to become a foothold, by asset: (index into the targets, answer) for the targets not
@@ -338,6 +357,7 @@ impl Graph {
                 None => match reusable.and_then(|r| r.origins.get(&from)).filter(|o| untouched(&o.1)) {
                     Some(o) => {
                         cache.reused += 1;
+                        cache.reused_past_edits += past_edits(&o.1);
                         cache.origins.insert(from.clone(), o.clone());
                         Ok(Got::Origin(o.clone()))
                     }
@@ -361,6 +381,7 @@ impl Graph {
                         let mut ask = |batch: &[usize]| match reusable.and_then(|r| r.batches.get(batch)).filter(|b| untouched(&b.1)) {
                             Some(b) => {
                                 cache.reused += 1;
+                                cache.reused_past_edits += past_edits(&b.1);
                                 cache.batches.insert(batch.to_vec(), b.clone());
                                 Ok(b.clone())
                             }
@@ -419,9 +440,10 @@ impl Graph {
     }
 
     /// The reachability questions this graph took from the graph it was rebuilt from
-    /// ([`Graph::rebuild`]), and those it asked.
-    pub fn questions_reused(&self) -> (usize, usize) {
-        (self.answers.reused, self.answers.asked)
+    /// ([`Graph::rebuild`]); of them, those whose walks passed an edited device (but examined
+    /// none of the rules that differ); and the questions it asked.
+    pub fn questions_reused(&self) -> (usize, usize, usize) {
+        (self.answers.reused, self.answers.reused_past_edits, self.answers.asked)
     }
 
     /// The crown jewels' nodes.

@@ -179,8 +179,119 @@ fn manifest_links(m: &crate::manifest::Manifest) -> Vec<(compile::End, compile::
     m.links.iter().map(|(a, b)| ((a.device.clone(), a.interface.clone()), (b.device.clone(), b.interface.clone()))).collect()
 }
 
-fn passed(visited: std::cell::RefCell<Vec<bool>>) -> Vec<usize> {
-    visited.into_inner().iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect()
+/// What a question's walks passed ([`Analyzer::reach_target_ways`]): the answers depend on the
+/// rules of these devices alone, and in each ruleset on its rules up to the last one a walk
+/// examined (a ruleset is examined from its first rule on, in order), on no later one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passed {
+    /// The devices passed, by index, in order.
+    pub devices: Vec<usize>,
+    /// (device, ruleset, the last rule any walk examined in it), in order.
+    pub last_rules: Vec<(u32, u32, u32)>,
+}
+
+impl Passed {
+    /// Whether answers with this record may differ once the devices change as `changes`
+    /// say: a changed device passed whose change is more than its rules, or a ruleset examined
+    /// up to or past its first changed rule.
+    pub fn meets(&self, changes: &[DeviceChange]) -> bool {
+        changes.iter().any(|c| {
+            if self.devices.binary_search(&c.device).is_err() {
+                return false;
+            }
+            let Some(first) = &c.first_rules else { return true };
+            let d = c.device as u32;
+            let from = self.last_rules.partition_point(|r| r.0 < d);
+            self.last_rules[from..].iter().take_while(|r| r.0 == d).any(|&(_, rs, last)| first.get(rs as usize).is_none_or(|&f| last >= f))
+        })
+    }
+}
+
+/// How one device differs between two compilations ([`DeviceChange::between`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceChange {
+    /// The device, by index.
+    pub device: usize,
+    /// For each ruleset, the first rule that differs (`u32::MAX` when none does); `None` when
+    /// more than rules differ (interfaces, routes, rulesets, defaults, hooks).
+    pub first_rules: Option<Vec<u32>>,
+}
+
+impl DeviceChange {
+    /// How device `device` compiled as `new` differs from `old`.
+    pub fn between(device: usize, old: &CDevice, new: &CDevice) -> DeviceChange {
+        let dbg = |x: &dyn std::fmt::Debug| format!("{x:?}");
+        let same_rest = old.name == new.name
+            && old.ifaces == new.ifaces
+            && old.has_iface_data == new.has_iface_data
+            && old.addrs == new.addrs
+            && old.subnets == new.subnets
+            && old.local == new.local
+            && old.route_cuts == new.route_cuts
+            && old.route_at == new.route_at
+            && dbg(&old.routes) == dbg(&new.routes)
+            && dbg(&old.hooks) == dbg(&new.hooks)
+            && old.has_firewall == new.has_firewall
+            && old.stateful == new.stateful
+            && old.rulesets.len() == new.rulesets.len()
+            && old.rulesets.iter().zip(&new.rulesets).all(|(a, b)| {
+                a.name == b.name && a.table == b.table && a.default == b.default && a.default_prov == b.default_prov
+            });
+        let first_rules = same_rest.then(|| {
+            old.rulesets
+                .iter()
+                .zip(&new.rulesets)
+                .map(|(a, b)| {
+                    let same = |x: &CRule, y: &CRule| {
+                        x.prov == y.prov && x.action == y.action && x.unknown == y.unknown && x.dims == y.dims && x.set == y.set
+                    };
+                    let n = a.rules.iter().zip(&b.rules).take_while(|(x, y)| same(x, y)).count();
+                    if n == a.rules.len() && n == b.rules.len() {
+                        u32::MAX
+                    } else {
+                        n as u32
+                    }
+                })
+                .collect()
+        });
+        DeviceChange { device, first_rules }
+    }
+}
+
+/// Where a question's walks record what they pass ([`Reading::visited`]).
+#[derive(Default)]
+struct Visits {
+    devices: Vec<bool>,
+    last_rules: HashMap<(u32, u32), u32>,
+}
+
+impl Visits {
+    fn new(devices: usize) -> std::cell::RefCell<Visits> {
+        std::cell::RefCell::new(Visits { devices: vec![false; devices], last_rules: HashMap::default() })
+    }
+
+    /// Record one walk.
+    fn walk(&mut self, w: &Walked) {
+        for d in w.devices() {
+            if let Some(x) = self.devices.get_mut(d) {
+                *x = true;
+            }
+        }
+        for c in w.conds() {
+            if let device::CondRec::Rules { dev, checks, .. } = c {
+                for &(rs, r, _) in checks {
+                    let last = self.last_rules.entry((*dev as u32, rs)).or_insert(r);
+                    *last = (*last).max(r);
+                }
+            }
+        }
+    }
+
+    fn passed(self) -> Passed {
+        let mut last_rules: Vec<(u32, u32, u32)> = self.last_rules.into_iter().map(|((d, rs), r)| (d, rs, r)).collect();
+        last_rules.sort_unstable();
+        Passed { devices: self.devices.iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect(), last_rules }
+    }
 }
 
 /// The full answer about one target service: the shared outcome with the texts of its class.
@@ -435,20 +546,20 @@ impl<'a> Analyzer<'a> {
     /// witness, the reason): the verdicts and explained paths, each path shared by every
     /// answer that takes it.
     ///
-    /// With the answers come the devices the question's walks passed, by index, in order: the
-    /// answers depend on the rules of no other device (a copy of the inputs whose other
-    /// devices' rules differ gets the same answers).
-    pub fn reach_target_ways(&self, from: &str, targets: &Targets) -> Result<(TargetWays, Vec<usize>), String> {
-        let visited = std::cell::RefCell::new(vec![false; self.net.devices.len()]);
+    /// With the answers comes what the question's walks passed ([`Passed`]): the answers
+    /// depend on no other rules (a copy of the inputs whose other rules differ gets the same
+    /// answers, [`Passed::meets`]).
+    pub fn reach_target_ways(&self, from: &str, targets: &Targets) -> Result<(TargetWays, Passed), String> {
+        let visited = Visits::new(self.net.devices.len());
         let got = self.reach_targets_with(from, targets, Some(&visited), |_, o| o.way.clone())?;
-        Ok((got, passed(visited)))
+        Ok((got, visited.into_inner().passed()))
     }
 
     fn reach_targets_with<R>(
         &self,
         from: &str,
         targets: &Targets,
-        visited: Option<&std::cell::RefCell<Vec<bool>>>,
+        visited: Option<&std::cell::RefCell<Visits>>,
         make: impl Fn(&describe::Class, &Shared) -> R,
     ) -> Result<Vec<(usize, R)>, String> {
         if targets.list.is_empty() {
@@ -473,18 +584,18 @@ impl<'a> Analyzer<'a> {
 
     /// [`Analyzer::reach_targets_from`] without the texts of the answers, as
     /// [`Analyzer::reach_target_ways`].
-    /// With the answers come the devices the walks passed, as [`Analyzer::reach_target_ways`].
-    pub fn reach_target_ways_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<(Vec<TargetWays>, Vec<usize>), String> {
-        let visited = std::cell::RefCell::new(vec![false; self.net.devices.len()]);
+    /// With the answers comes what the walks passed, as [`Analyzer::reach_target_ways`].
+    pub fn reach_target_ways_from(&self, froms: &[IpAddr], targets: &Targets) -> Result<(Vec<TargetWays>, Passed), String> {
+        let visited = Visits::new(self.net.devices.len());
         let got = self.reach_targets_from_with(froms, targets, Some(&visited), |_, o| o.way.clone())?;
-        Ok((got, passed(visited)))
+        Ok((got, visited.into_inner().passed()))
     }
 
     fn reach_targets_from_with<R>(
         &self,
         froms: &[IpAddr],
         targets: &Targets,
-        visited: Option<&std::cell::RefCell<Vec<bool>>>,
+        visited: Option<&std::cell::RefCell<Visits>>,
         make: impl Fn(&describe::Class, &Shared) -> R,
     ) -> Result<Vec<Vec<(usize, R)>>, String> {
         if targets.list.is_empty() || froms.is_empty() {
@@ -527,7 +638,7 @@ impl<'a> Analyzer<'a> {
         from_ep: &Endpoint,
         each: Option<&[IpAddr]>,
         prepared: &Targets,
-        visited: Option<&std::cell::RefCell<Vec<bool>>>,
+        visited: Option<&std::cell::RefCell<Visits>>,
         make: impl Fn(&describe::Class, &Shared) -> R,
     ) -> Result<Vec<Vec<(usize, R)>>, String> {
         let addr = |a: IpAddr| space::addr_to_u128(a);
@@ -1046,12 +1157,7 @@ impl<'a> Analyzer<'a> {
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| index.contains_key(k));
                         if let Some(v) = reading.visited {
-                            let mut v = v.borrow_mut();
-                            for d in conds.devices() {
-                                if let Some(x) = v.get_mut(d) {
-                                    *x = true;
-                                }
-                            }
+                            v.borrow_mut().walk(&conds);
                         }
                         // The way's region within the whole cell or stretch (few cubes), then the
                         // part of it still to be answered.
@@ -1882,9 +1988,9 @@ struct Reading<'a> {
     /// The destination's cells when the caller made them already (they depend on the
     /// destination alone).
     cells: Option<&'a DstCells>,
-    /// Where to mark, by device index, every device a walk passed (the classes depend on no
-    /// other device's rules), when the caller wants to know.
-    visited: Option<&'a std::cell::RefCell<Vec<bool>>>,
+    /// Where to record every device a walk passed and the rules it examined (the classes
+    /// depend on no other rules), when the caller wants to know.
+    visited: Option<&'a std::cell::RefCell<Visits>>,
 }
 
 impl Reading<'_> {

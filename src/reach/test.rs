@@ -1085,3 +1085,51 @@ fn a_network_rebuilt_after_rule_edits_is_the_network_compiled_afresh() {
     CNetwork::same_as(rebuilt.network(), Analyzer::new(&moved).network()).unwrap();
     assert!(rebuilt.network().devices.iter().zip(&an.network().devices).all(|(x, y)| !std::sync::Arc::ptr_eq(x, y)));
 }
+
+#[test]
+fn a_device_change_names_the_first_rule_that_differs() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 10.0.0.0/8 -j ACCEPT\n-A FORWARD -d 10.1.0.0/16 -p tcp --dport 22 -j DROP\n-A FORWARD -i eth1 -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+    let an = Analyzer::new(&ws);
+    let old = &an.network().devices[0];
+    let fwd = old.rulesets.iter().position(|r| r.name == "FORWARD").unwrap() as u32;
+    let change = |edit: crate::whatif::Edit| {
+        let (w2, unmatched) = crate::whatif::apply(&ws, &[edit]);
+        assert!(unmatched.is_empty(), "{unmatched:?}");
+        DeviceChange::between(0, old, &Analyzer::new(&w2).network().devices[0])
+    };
+    let file = || "fw/rules.v4".to_string();
+    // Nothing differs: no ruleset names a rule.
+    let same = DeviceChange::between(0, old, &Analyzer::new(&ws).network().devices[0]);
+    assert!(same.first_rules.as_ref().unwrap().iter().all(|&f| f == u32::MAX), "{same:?}");
+    // A rule deleted, or given another action: its own index in its ruleset, no other ruleset.
+    for e in [crate::whatif::Edit::DeleteRule { file: file(), line: 6 }, crate::whatif::Edit::SetAction { file: file(), line: 6, action: "accept".into() }] {
+        let c = change(e);
+        let first = c.first_rules.unwrap();
+        for (rs, &f) in first.iter().enumerate() {
+            assert_eq!(f, if rs as u32 == fwd { 1 } else { u32::MAX }, "ruleset {rs}");
+        }
+    }
+    // A rule naming an interface the dump has: only rules differ. The only rule naming an
+    // interface no dump has deleted: the device's interface table differs, so more than rules.
+    assert_eq!(change(crate::whatif::Edit::DeleteRule { file: file(), line: 7 }).first_rules.unwrap()[fwd as usize], 2);
+    let ws_no_if = fw(rules, &[("eth0", "10.0.0.1/24")], &[]);
+    let an_no_if = Analyzer::new(&ws_no_if);
+    let (w3, _) = crate::whatif::apply(&ws_no_if, &[crate::whatif::Edit::DeleteRule { file: file(), line: 7 }]);
+    assert_eq!(DeviceChange::between(0, &an_no_if.network().devices[0], &Analyzer::new(&w3).network().devices[0]).first_rules, None);
+
+    // What a question passed meets a change when it examined the ruleset up to or past the
+    // first rule that differs, or passed a device that differs in more than rules.
+    let passed = Passed { devices: vec![0, 3], last_rules: vec![(0, fwd, 0), (0, fwd + 1, 5), (3, 0, 9)] };
+    let at = |device: usize, first: Option<Vec<u32>>| [DeviceChange { device, first_rules: first }];
+    let mut first = vec![u32::MAX; (fwd + 2) as usize];
+    first[fwd as usize] = 1;
+    assert!(!passed.meets(&at(0, Some(first.clone()))), "rule 0 examined, rule 1 differs");
+    first[fwd as usize] = 0;
+    assert!(passed.meets(&at(0, Some(first.clone()))), "rule 0 examined and differs");
+    assert!(!passed.meets(&at(1, None)), "device 1 not passed");
+    assert!(passed.meets(&at(3, None)), "device 3 passed, more than rules differ");
+    assert!(!passed.meets(&at(3, Some(vec![10]))), "rules 0 to 9 examined, 10 differs");
+    assert!(passed.meets(&at(3, Some(vec![9]))));
+    assert!(passed.meets(&at(3, Some(vec![]))), "a ruleset the change does not know about");
+}
