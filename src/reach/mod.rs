@@ -691,28 +691,13 @@ impl<'a> Analyzer<'a> {
         for s in sources {
             let mut out = Vec::new();
             for &(ti, (a, p, port), v) in &reached {
-                // The first region holding the flow, and its class holding it (what the first
-                // of [`cube_classes`] holding it would be).
-                let hit = {
-                    v.iter().find_map(|(_, c)| {
-                        let pr = *c.get(Dim::Proto).as_slice().iter().find(|r| r.0 <= p as u128 && p as u128 <= r.1)?;
-                        let (ports, has_ports, icmp) = class_ports(c, pr.0);
-                        if !ports.contains(port as u128) || s.is_some_and(|s| !c.get(Dim::Src).contains(s)) {
-                            return None;
-                        }
-                        let first = |d: Dim| c.get(d).as_slice().first().copied();
-                        let class = describe::Class {
-                            src: s.map_or_else(|| first(Dim::Src), |s| Some((s, s)))?,
-                            dst: (addr(a), addr(a)),
-                            proto: (p as u128, p as u128),
-                            sport: first(Dim::Sport)?,
-                            dport: (port as u128, port as u128),
-                            has_ports,
-                            icmp,
-                        };
-                        Some((class, *c as *const Cube as usize))
-                    })
-                };
+                // The answer does not depend on how the classification cut the packets into
+                // cubes (the same inputs asked again, another way or with other targets, get it
+                // too): of the regions holding the flow, those of the most permissive verdict;
+                // of their packets, the first by source address, then by source port; shown as
+                // the run of sources from it (its witness avoids a subnet's first address) and
+                // the run of source ports from it, and walked in the cube holding it.
+                let hit = canonical_class(v, s, (addr(a), p, port));
                 let Some((c, part)) = hit else { continue };
                 let r = match walked.get(&(part, ti)) {
                     Some(o) => make(&c, o),
@@ -1266,7 +1251,10 @@ impl<'a> Analyzer<'a> {
             if only(&[p]).is_empty() {
                 continue;
             }
-            let types = port.cloned().unwrap_or_else(|| Ranges::range(0, 255));
+            // The ports asked are ICMP types here: only those that exist (a question about
+            // TCP and ICMP targets asks the TCP ports of ICMP too).
+            let types = Ranges::range(0, Dim::IcmpType.max());
+            let types = port.map_or(types.clone(), |p| p.intersect(&types));
             let replying = Ranges::from_ranges(device::icmp_reply_types(v6).iter().map(|&t| (t as u128, t as u128)).collect());
             let class_of = |t: u128| self.net.icmp_cuts.partition_point(|&c| c <= t);
             let mut alike: Vec<(usize, Vec<(u128, u128)>)> = Vec::new();
@@ -2144,6 +2132,54 @@ fn class_ports(c: &Cube, p: u128) -> (&Ranges, bool, bool) {
     let p = p as u8;
     let icmp = p == proto::ICMP || p == proto::ICMPV6;
     (if icmp { c.get(Dim::IcmpType) } else { c.get(Dim::Dport) }, proto::has_ports(p), icmp)
+}
+
+/// The class of [`Analyzer::reach_targets`]'s answer for one flow (destination address,
+/// protocol, port; from source `s` when given) among the regions holding its destination,
+/// `(verdict rank, cube)` sorted by rank: the first packet, by source address then source port,
+/// of the most permissive verdict holding the flow, with the run of source addresses and of
+/// source ports from it in that verdict's cubes, and (as a number) the cube holding it.
+fn canonical_class(v: &[(u8, &Cube)], s: Option<u128>, (dst, p, port): (u128, u8, u16)) -> Option<(describe::Class, usize)> {
+    let icmp = p == proto::ICMP || p == proto::ICMPV6;
+    let holds = |c: &Cube| {
+        c.get(Dim::Proto).contains(p as u128)
+            && c.get(if icmp { Dim::IcmpType } else { Dim::Dport }).contains(port as u128)
+            && s.is_none_or(|s| c.get(Dim::Src).contains(s))
+    };
+    let rank = v.iter().find(|(_, c)| holds(c))?.0;
+    let best: Vec<&Cube> = v.iter().filter(|(r, c)| *r == rank && holds(c)).map(|(_, c)| *c).collect();
+    let lo = |c: &Cube, d: Dim| c.get(d).as_slice().first().map(|r| r.0);
+    let src = match s {
+        Some(s) => s,
+        None => best.iter().filter_map(|c| lo(c, Dim::Src)).min()?,
+    };
+    let at_src: Vec<&Cube> = best.iter().copied().filter(|c| c.get(Dim::Src).contains(src)).collect();
+    let sport = at_src.iter().filter_map(|c| lo(c, Dim::Sport)).min()?;
+    let part = at_src.iter().find(|c| c.get(Dim::Sport).contains(sport))?;
+    // The run of values from `from` in the union of the cubes' ranges of dimension `d`.
+    let run = |cubes: &[&Cube], d: Dim, from: u128| {
+        let mut ranges: Vec<(u128, u128)> = cubes.iter().flat_map(|c| c.get(d).as_slice().iter().copied()).collect();
+        ranges.sort_unstable();
+        let mut hi = from;
+        for (a, b) in ranges {
+            if a > hi.saturating_add(1) {
+                break;
+            }
+            hi = hi.max(b);
+        }
+        (from, hi)
+    };
+    let at_sport: Vec<&Cube> = best.iter().copied().filter(|c| c.get(Dim::Sport).contains(sport)).collect();
+    let class = describe::Class {
+        src: if s.is_some() { (src, src) } else { run(&at_sport, Dim::Src, src) },
+        dst: (dst, dst),
+        proto: (p as u128, p as u128),
+        sport: run(&at_src, Dim::Sport, sport),
+        dport: (port as u128, port as u128),
+        has_ports: proto::has_ports(p),
+        icmp,
+    };
+    Some((class, *part as *const Cube as usize))
 }
 
 /// The first class of [`cube_classes`], without the others.

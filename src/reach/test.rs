@@ -1133,3 +1133,86 @@ fn a_device_change_names_the_first_rule_that_differs() {
     assert!(passed.meets(&at(3, Some(vec![9]))));
     assert!(passed.meets(&at(3, Some(vec![]))), "a ruleset the change does not know about");
 }
+
+/// Every file under `dir` as an input, with its path relative to `dir`.
+fn inputs_under(dir: &std::path::Path) -> Vec<InputFile> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push(InputFile::new(rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_targets_answer_does_not_depend_on_the_other_targets_asked() {
+    let net = crate::synth::Network::generate(12, 600, 120, 5);
+    let mut synth = net.input_files();
+    synth.push(net.vuln_scan(300, 5));
+    let scenario = inputs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/scenarios/attack"));
+    let mut compared = 0;
+    for inputs in [synth, scenario] {
+        let ws = Workspace::load(inputs);
+        let an = Analyzer::new(&ws);
+        // Every scanned service, and other ports, protocols and ICMP types of every host.
+        let hosts: Vec<&crate::model::Host> = ws.files.iter().flat_map(|f| f.parsed.content.hosts.iter()).collect();
+        let mut targets: Vec<(IpAddr, u8, u16)> = Vec::new();
+        for h in &hosts {
+            for &a in &h.addrs {
+                for s in &h.services {
+                    targets.push((a, s.proto, s.port));
+                }
+                for t in [(a, 6, 22), (a, 6, 8443), (a, 17, 53), (a, 1, 8), (a, 1, 0)] {
+                    targets.push(t);
+                }
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        let shown = |w: &TargetWay| format!("{:?} {:?} {:?}", w.verdict, w.hops, w.uncertain);
+        let mut froms: Vec<String> = an.default_origins().into_iter().map(|o| o.endpoint).collect();
+        froms.push("any".into());
+        let footholds: Vec<IpAddr> = hosts.iter().flat_map(|h| h.addrs.iter().copied()).step_by(5).take(6).collect();
+        let all = an.targets(&targets);
+        // Subsets: every third target, one host's, the first and the last half.
+        let n = targets.len();
+        let subsets: Vec<Vec<usize>> = vec![
+            (0..n).step_by(3).collect(),
+            (0..n).filter(|&i| targets[i].0 == targets[n / 2].0).collect(),
+            (0..n / 2).collect(),
+            (n / 2..n).collect(),
+        ];
+        for from in &froms {
+            let Ok((full, _)) = an.reach_target_ways(from, &all) else { continue };
+            for sub in &subsets {
+                let list: Vec<_> = sub.iter().map(|&i| targets[i]).collect();
+                let (part, _) = an.reach_target_ways(from, &an.targets(&list)).unwrap();
+                let expect: Vec<(usize, String)> = full.iter().filter_map(|(i, w)| sub.iter().position(|x| x == i).map(|j| (j, shown(w)))).collect();
+                let got: Vec<(usize, String)> = part.iter().map(|(j, w)| (*j, shown(w))).collect();
+                assert_eq!(got, expect, "from {from}");
+                compared += got.len();
+            }
+        }
+        let (full, _) = an.reach_target_ways_from(&footholds, &all).unwrap();
+        for sub in &subsets {
+            let list: Vec<_> = sub.iter().map(|&i| targets[i]).collect();
+            let (part, _) = an.reach_target_ways_from(&footholds, &an.targets(&list)).unwrap();
+            for (f, (full, part)) in full.iter().zip(&part).enumerate() {
+                let expect: Vec<(usize, String)> = full.iter().filter_map(|(i, w)| sub.iter().position(|x| x == i).map(|j| (j, shown(w)))).collect();
+                let got: Vec<(usize, String)> = part.iter().map(|(j, w)| (*j, shown(w))).collect();
+                assert_eq!(got, expect, "from {}", footholds[f]);
+                compared += got.len();
+            }
+        }
+    }
+    assert!(compared > 1000, "{compared} answers compared");
+}
