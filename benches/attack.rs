@@ -109,13 +109,18 @@ mod bench {
             let g2 = Graph::rebuild(&an2, &origins, &opts, &g, &changed);
             let t_graph = t.elapsed();
             let _ = attack::report_paths(&g2, opts.k);
-            let (reused, past, asked) = g2.questions_reused();
+            let r = g2.questions_reused();
             eprintln!(
-                "what-if: apply {:.3} s, Analyzer::rebuilt {:.3} s, graph rebuilt {:.3} s ({reused} questions taken over, {past} of them past the edited device, {asked} asked), paths {:.3} s",
+                "what-if: apply {:.3} s, Analyzer::rebuilt {:.3} s, graph rebuilt {:.3} s, paths {:.3} s ({} questions taken over, {} of them past the edited device; {} asked again for {} targets; {} asked whole)",
                 t_apply.as_secs_f64(),
                 (t_new - t_apply).as_secs_f64(),
                 (t_graph - t_new).as_secs_f64(),
-                (t.elapsed() - t_graph).as_secs_f64()
+                (t.elapsed() - t_graph).as_secs_f64(),
+                r.taken,
+                r.past_edits,
+                r.partly,
+                r.targets_asked,
+                r.asked,
             );
             t.elapsed()
         });

@@ -28,7 +28,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Analyzer, CDevice, DeviceChange, Origin, Passed, TargetWay, TargetWays};
+use crate::reach::{Affected, Analyzer, CDevice, DeviceChange, Origin, Passed, TargetWay, TargetWays};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -172,10 +172,36 @@ pub struct Graph {
 
 /// An origin's answers: (index of the target, the way to it) for the targets not denied, and
 /// what its walks passed.
-type OriginAnswers = (TargetWays, Passed);
+type OriginAnswers = (Arc<TargetWays>, Passed);
 
 /// A batch of footholds' answers: one list per host, and what the walks passed.
-type BatchAnswers = (Vec<TargetWays>, Passed);
+type BatchAnswers = (Arc<Vec<TargetWays>>, Passed);
+
+/// How many questions a rebuilt graph took from the graph before ([`Graph::questions_reused`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Questions whose answers were taken whole.
+    pub taken: usize,
+    /// Of those, the questions whose walks passed an edited device (but no packet of theirs
+    /// met a rule that differs).
+    pub past_edits: usize,
+    /// Questions asked again about some of their targets only (the targets some packet of
+    /// theirs met a changed rule for), the rest taken over.
+    pub partly: usize,
+    /// The targets those questions asked again, in all.
+    pub targets_asked: usize,
+    /// Questions asked again whole.
+    pub asked: usize,
+}
+
+/// The answers `old` (by target index) with those of the targets `idx` (indexes, in order)
+/// replaced by `new` (by index into `idx`).
+fn merge_ways(old: &TargetWays, idx: &[usize], new: TargetWays) -> TargetWays {
+    let mut out: TargetWays = old.iter().filter(|(i, _)| idx.binary_search(i).is_err()).cloned().collect();
+    out.extend(new.into_iter().filter_map(|(j, w)| Some((*idx.get(j)?, w))));
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
 
 /// One question's answers for one node, shared with the graph's [`AnswerCache`].
 #[derive(Clone)]
@@ -214,6 +240,9 @@ pub(crate) struct AnswerCache {
     /// Of those taken over, the questions whose walks passed an edited device (without
     /// examining any rule that differs).
     reused_past_edits: usize,
+    /// Questions asked again about some targets only, and how many targets in all.
+    partly: usize,
+    targets_asked: usize,
     asked: usize,
     /// The assumptions the hosts were made with ([`Options::closed`], [`Options::patched`]),
     /// and what making them noted.
@@ -229,12 +258,15 @@ impl Graph {
     }
 
     /// [`Graph::build`] for inputs that differ from those of `prev` only in the rules of the
-    /// devices `changed` (by index; a what-if's rule edits, [`crate::whatif::changed_devices`]):
-    /// each question whose walks examined none of the rules that differ (from the first that
-    /// differs in each of their rulesets on, [`DeviceChange`]; any rule of a device that differs
-    /// in more than rules) takes its answers from `prev` instead of being asked again, and the
-    /// hosts are those of `prev` when the assumptions (closed and patched services) are the
-    /// same. The graph is the one [`Graph::build`] makes.
+    /// devices `changed` (by index; a what-if's rule edits, [`crate::whatif::changed_devices`]).
+    /// Each question of `prev` takes over the answers that no edit can change
+    /// ([`Passed::affected`]): all of them when no packet of its walks held a rule deleted or
+    /// given another action ([`DeviceChange`]); else those of the targets no such packet went
+    /// to, and only the others are asked again. A question whose walks examined rules that
+    /// differ in another way, or passed a device that differs in more than rules, is asked
+    /// again whole. The hosts are those of `prev` when the assumptions (closed and patched
+    /// services) are the same. The graph is the one [`Graph::build`] makes: an answer depends
+    /// on the packets of its target alone, not on which other targets are asked with it.
     pub fn rebuild(an: &Analyzer, origins: &[Origin], opts: &Options, prev: &Graph, changed: &[usize]) -> Graph {
         Graph::build_reusing(an, origins, opts, Some((prev, changed)))
     }
@@ -301,9 +333,16 @@ impl Graph {
                 .collect(),
             _ => Vec::new(),
         };
-        let untouched = |p: &Passed| !p.meets(&changes);
         let past_edits = |p: &Passed| usize::from(changes.iter().any(|c| p.devices.binary_search(&c.device).is_ok()));
-        let all_targets = an.targets(&all_targets);
+        let target_list = all_targets;
+        let all_targets = an.targets(&target_list);
+        // The targets (indexes, in order) at the destinations an edit may change, made ready.
+        let some_targets = |dsts: &crate::space::Ranges| {
+            let idx: Vec<usize> =
+                (0..target_list.len()).filter(|&i| dsts.contains(crate::space::addr_to_u128(target_list[i].0))).collect();
+            let list: Vec<(IpAddr, u8, u16)> = idx.iter().map(|&i| target_list[i]).collect();
+            (an.targets(&list), idx)
+        };
         // Answers of hosts asked with an earlier foothold of their subnet, waiting for the host
         // to become a foothold, by asset: (index into the targets, answer) for the targets not
         // denied. `answered`: the hosts asked already.
@@ -354,22 +393,39 @@ impl Graph {
             }
             questions += asking;
             let answers = match own {
-                None => match reusable.and_then(|r| r.origins.get(&from)).filter(|o| untouched(&o.1)) {
-                    Some(o) => {
-                        cache.reused += 1;
-                        cache.reused_past_edits += past_edits(&o.1);
+                None => {
+                    let before = reusable.and_then(|r| r.origins.get(&from));
+                    let got = match before.map(|o| (o, o.1.affected(&changes))) {
+                        Some((o, Affected::Nothing)) => {
+                            cache.reused += 1;
+                            match past_edits(&o.1) {
+                                0 => Ok(o.clone()),
+                                n => {
+                                    cache.reused_past_edits += n;
+                                    Ok(Arc::new((o.0.clone(), o.1.renumbered(&changes))))
+                                }
+                            }
+                        }
+                        Some((o, Affected::Destinations(dsts))) => {
+                            // Only the targets whose packets the edit may change, asked again.
+                            let (sub, idx) = some_targets(&dsts);
+                            cache.partly += 1;
+                            cache.targets_asked += idx.len();
+                            match an.reach_target_ways(&from, &sub) {
+                                Ok((ways, passed)) => Ok(Arc::new((Arc::new(merge_ways(&o.0, &idx, ways)), o.1.merged(&passed, &changes)))),
+                                Err(_) => an.reach_target_ways(&from, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p))),
+                            }
+                        }
+                        _ => {
+                            cache.asked += 1;
+                            an.reach_target_ways(&from, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p)))
+                        }
+                    };
+                    got.map(|o| {
                         cache.origins.insert(from.clone(), o.clone());
-                        Ok(Got::Origin(o.clone()))
-                    }
-                    None => {
-                        cache.asked += 1;
-                        an.reach_target_ways(&from, &all_targets).map(|o| {
-                            let o = Arc::new(o);
-                            cache.origins.insert(from.clone(), o.clone());
-                            Got::Origin(o)
-                        })
-                    }
-                },
+                        Got::Origin(o)
+                    })
+                }
                 Some(i) => {
                     if !asked.contains_key(&i) {
                         // This foothold and every other host on its subnet not asked yet, in one
@@ -378,22 +434,41 @@ impl Graph {
                         if let Some(sub) = subnet[i] {
                             batch.extend(members[sub].iter().copied().filter(|&j| j != i && !answered[j]));
                         }
-                        let mut ask = |batch: &[usize]| match reusable.and_then(|r| r.batches.get(batch)).filter(|b| untouched(&b.1)) {
-                            Some(b) => {
-                                cache.reused += 1;
-                                cache.reused_past_edits += past_edits(&b.1);
+                        let mut ask = |batch: &[usize]| {
+                            let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
+                            let before = reusable.and_then(|r| r.batches.get(batch));
+                            let got = match before.map(|b| (b, b.1.affected(&changes))) {
+                                Some((b, Affected::Nothing)) => {
+                                    cache.reused += 1;
+                                    match past_edits(&b.1) {
+                                        0 => Ok(b.clone()),
+                                        n => {
+                                            cache.reused_past_edits += n;
+                                            Ok(Arc::new((b.0.clone(), b.1.renumbered(&changes))))
+                                        }
+                                    }
+                                }
+                                Some((b, Affected::Destinations(dsts))) => {
+                                    let (sub, idx) = some_targets(&dsts);
+                                    cache.partly += 1;
+                                    cache.targets_asked += idx.len();
+                                    match an.reach_target_ways_from(&froms, &sub) {
+                                        Ok((ways, passed)) => {
+                                            let merged = b.0.iter().zip(ways).map(|(old, new)| merge_ways(old, &idx, new)).collect();
+                                            Ok(Arc::new((Arc::new(merged), b.1.merged(&passed, &changes))))
+                                        }
+                                        Err(_) => an.reach_target_ways_from(&froms, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p))),
+                                    }
+                                }
+                                _ => {
+                                    cache.asked += 1;
+                                    an.reach_target_ways_from(&froms, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p)))
+                                }
+                            };
+                            if let Ok(b) = &got {
                                 cache.batches.insert(batch.to_vec(), b.clone());
-                                Ok(b.clone())
                             }
-                            None => {
-                                cache.asked += 1;
-                                let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
-                                an.reach_target_ways_from(&froms, &all_targets).map(|b| {
-                                    let b = Arc::new(b);
-                                    cache.batches.insert(batch.to_vec(), b.clone());
-                                    b
-                                })
-                            }
+                            got
                         };
                         let mut got = ask(&batch);
                         if got.is_err() && batch.len() > 1 {
@@ -439,11 +514,11 @@ impl Graph {
         graph
     }
 
-    /// The reachability questions this graph took from the graph it was rebuilt from
-    /// ([`Graph::rebuild`]); of them, those whose walks passed an edited device (but examined
-    /// none of the rules that differ); and the questions it asked.
-    pub fn questions_reused(&self) -> (usize, usize, usize) {
-        (self.answers.reused, self.answers.reused_past_edits, self.answers.asked)
+    /// How many of this graph's reachability questions it took from the graph it was rebuilt
+    /// from ([`Graph::rebuild`]), and how many it asked again.
+    pub fn questions_reused(&self) -> Reuse {
+        let a = &self.answers;
+        Reuse { taken: a.reused, past_edits: a.reused_past_edits, partly: a.partly, targets_asked: a.targets_asked, asked: a.asked }
     }
 
     /// The crown jewels' nodes.

@@ -181,29 +181,114 @@ fn manifest_links(m: &crate::manifest::Manifest) -> Vec<(compile::End, compile::
 
 /// What a question's walks passed ([`Analyzer::reach_target_ways`]): the answers depend on the
 /// rules of these devices alone, and in each ruleset on its rules up to the last one a walk
-/// examined (a ruleset is examined from its first rule on, in order), on no later one.
+/// examined (a ruleset is examined from its first rule on, in order), on no later one; and a
+/// rule that held for no packet to a destination decides nothing about that destination.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Passed {
     /// The devices passed, by index, in order.
     pub devices: Vec<usize>,
-    /// (device, ruleset, the last rule any walk examined in it), in order.
+    /// (device, ruleset, the last rule any walk examined in it, or [`Passed::ALL`] when which
+    /// rules held is no longer known), in order.
     pub last_rules: Vec<(u32, u32, u32)>,
+    /// (device, ruleset, rule, the destinations of the packets it held for), in order.
+    pub held: Vec<(u32, u32, u32, Ranges)>,
+}
+
+/// What an edit changes for the packets of a question ([`Passed::affected`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Affected {
+    /// No packet fares otherwise.
+    Nothing,
+    /// Only packets to these destinations may.
+    Destinations(Ranges),
+    /// Any packet may.
+    All,
 }
 
 impl Passed {
-    /// Whether answers with this record may differ once the devices change as `changes`
-    /// say: a changed device passed whose change is more than its rules, or a ruleset examined
-    /// up to or past its first changed rule.
-    pub fn meets(&self, changes: &[DeviceChange]) -> bool {
-        changes.iter().any(|c| {
+    /// The mark of a ruleset in [`Passed::last_rules`] whose rules count as examined and held
+    /// throughout: the record of answers taken over across an edit of its device, whose rules
+    /// were numbered otherwise.
+    pub const ALL: u32 = u32::MAX;
+
+    /// Which packets of the question may fare otherwise once the devices change as `changes`
+    /// say: all when a changed device differs in more than rules, or a ruleset differs
+    /// otherwise than by rules deleted or given another action from a rule a walk examined on;
+    /// else the destinations of the packets that a deleted or changed rule held for.
+    pub fn affected(&self, changes: &[DeviceChange]) -> Affected {
+        let mut dsts: Vec<(u128, u128)> = Vec::new();
+        for c in changes {
             if self.devices.binary_search(&c.device).is_err() {
-                return false;
+                continue;
             }
-            let Some(first) = &c.first_rules else { return true };
+            let Some(rulesets) = &c.rulesets else { return Affected::All };
             let d = c.device as u32;
             let from = self.last_rules.partition_point(|r| r.0 < d);
-            self.last_rules[from..].iter().take_while(|r| r.0 == d).any(|&(_, rs, last)| first.get(rs as usize).is_none_or(|&f| last >= f))
-        })
+            for &(_, rs, last) in self.last_rules[from..].iter().take_while(|r| r.0 == d) {
+                let Some(ch) = rulesets.get(rs as usize) else { return Affected::All };
+                if ch.rules.is_empty() && ch.from == u32::MAX {
+                    continue;
+                }
+                if last == Passed::ALL || last >= ch.from {
+                    return Affected::All;
+                }
+                for &k in ch.rules.iter().filter(|&&k| k <= last) {
+                    let at = self.held.partition_point(|h| (h.0, h.1, h.2) < (d, rs, k));
+                    if let Some(h) = self.held.get(at).filter(|h| (h.0, h.1, h.2) == (d, rs, k)) {
+                        dsts.extend_from_slice(h.3.as_slice());
+                    }
+                }
+            }
+        }
+        if dsts.is_empty() {
+            Affected::Nothing
+        } else {
+            Affected::Destinations(Ranges::from_ranges(dsts))
+        }
+    }
+
+    /// The record of answers taken whole from a question with record `self` across the
+    /// `changes`: the changed devices' rulesets marked [`Passed::ALL`] (their rules may be
+    /// numbered otherwise now), and nothing else changed.
+    pub fn renumbered(&self, changes: &[DeviceChange]) -> Passed {
+        self.merged(&Passed::default(), changes)
+    }
+
+    /// The record of answers taken from a question with record `self` for the destinations
+    /// outside those asked again, whose own record is `asked`, across the `changes`: both, with
+    /// the changed devices' rulesets marked [`Passed::ALL`] (their rules are numbered otherwise
+    /// now).
+    pub fn merged(&self, asked: &Passed, changes: &[DeviceChange]) -> Passed {
+        let changed = |d: u32| changes.iter().any(|c| c.device as u32 == d);
+        let mut devices: Vec<usize> = self.devices.iter().chain(&asked.devices).copied().collect();
+        devices.sort_unstable();
+        devices.dedup();
+        let mut last: Vec<(u32, u32, u32)> = self
+            .last_rules
+            .iter()
+            .chain(&asked.last_rules)
+            .map(|&(d, rs, r)| (d, rs, if changed(d) { Passed::ALL } else { r }))
+            .collect();
+        last.sort_unstable();
+        // One entry per ruleset, the greatest.
+        let mut last_rules: Vec<(u32, u32, u32)> = Vec::with_capacity(last.len());
+        for e in last {
+            match last_rules.last_mut() {
+                Some(l) if (l.0, l.1) == (e.0, e.1) => l.2 = l.2.max(e.2),
+                _ => last_rules.push(e),
+            }
+        }
+        let mut held: Vec<(u32, u32, u32, Ranges)> =
+            self.held.iter().chain(&asked.held).filter(|h| !changed(h.0)).cloned().collect();
+        held.sort_by_key(|h| (h.0, h.1, h.2));
+        let mut merged: Vec<(u32, u32, u32, Ranges)> = Vec::with_capacity(held.len());
+        for h in held {
+            match merged.last_mut() {
+                Some(m) if (m.0, m.1, m.2) == (h.0, h.1, h.2) => m.3 = m.3.union(&h.3),
+                _ => merged.push(h),
+            }
+        }
+        Passed { devices, last_rules, held: merged }
     }
 }
 
@@ -212,9 +297,20 @@ impl Passed {
 pub struct DeviceChange {
     /// The device, by index.
     pub device: usize,
-    /// For each ruleset, the first rule that differs (`u32::MAX` when none does); `None` when
-    /// more than rules differ (interfaces, routes, rulesets, defaults, hooks).
-    pub first_rules: Option<Vec<u32>>,
+    /// How each ruleset differs; `None` when more than rules differ (interfaces, routes,
+    /// rulesets, defaults, hooks).
+    pub rulesets: Option<Vec<RulesetChange>>,
+}
+
+/// How one ruleset's rules differ between two compilations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RulesetChange {
+    /// Rules (by their index before) deleted or given another action: the packets they held
+    /// for may fare otherwise, no other packet does.
+    pub rules: Vec<u32>,
+    /// The first rule (by its index before) from which the rules differ in another way
+    /// (`u32::MAX` when they do not): any packet examining it may fare otherwise.
+    pub from: u32,
 }
 
 impl DeviceChange {
@@ -235,27 +331,46 @@ impl DeviceChange {
             && old.stateful == new.stateful
             && old.rulesets.len() == new.rulesets.len()
             && old.rulesets.iter().zip(&new.rulesets).all(|(a, b)| {
-                a.name == b.name && a.table == b.table && a.default == b.default && a.default_prov == b.default_prov
+                // A walk through a ruleset without rules leaves no trace of it.
+                a.name == b.name
+                    && a.table == b.table
+                    && a.default == b.default
+                    && a.default_prov == b.default_prov
+                    && (a.rules.is_empty() == b.rules.is_empty())
             });
-        let first_rules = same_rest.then(|| {
-            old.rulesets
-                .iter()
-                .zip(&new.rulesets)
-                .map(|(a, b)| {
-                    let same = |x: &CRule, y: &CRule| {
-                        x.prov == y.prov && x.action == y.action && x.unknown == y.unknown && x.dims == y.dims && x.set == y.set
-                    };
-                    let n = a.rules.iter().zip(&b.rules).take_while(|(x, y)| same(x, y)).count();
-                    if n == a.rules.len() && n == b.rules.len() {
-                        u32::MAX
-                    } else {
-                        n as u32
-                    }
-                })
-                .collect()
-        });
-        DeviceChange { device, first_rules }
+        let rulesets = same_rest.then(|| old.rulesets.iter().zip(&new.rulesets).map(|(a, b)| ruleset_change(&a.rules, &b.rules)).collect());
+        DeviceChange { device, rulesets }
     }
+}
+
+/// How rules `a` became rules `b`: rules deleted and rules given another action, in order,
+/// from the first rule on; from where that does not explain it, the rest differs.
+fn ruleset_change(a: &[CRule], b: &[CRule]) -> RulesetChange {
+    let same = |x: &CRule, y: &CRule| x.prov == y.prov && x.action == y.action && x.unknown == y.unknown && x.dims == y.dims && x.set == y.set;
+    let acts_otherwise = |x: &CRule, y: &CRule| x.prov == y.prov && x.action != y.action && x.unknown == y.unknown && x.set == y.set;
+    let mut out = RulesetChange { rules: Vec::new(), from: u32::MAX };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() {
+        match b.get(j) {
+            Some(y) if same(&a[i], y) => j += 1,
+            Some(y) if acts_otherwise(&a[i], y) => {
+                out.rules.push(i as u32);
+                j += 1;
+            }
+            // Deleted: the rest of `a` from here still has to become the rest of `b`.
+            _ if a.len() - i > b.len() - j => out.rules.push(i as u32),
+            _ => {
+                out.from = i as u32;
+                return out;
+            }
+        }
+        i += 1;
+    }
+    if j < b.len() {
+        // Rules added after the last: a packet that examined the last rule may meet them.
+        out.from = a.len().saturating_sub(1) as u32;
+    }
+    out
 }
 
 /// Where a question's walks record what they pass ([`Reading::visited`]).
@@ -263,25 +378,53 @@ impl DeviceChange {
 struct Visits {
     devices: Vec<bool>,
     last_rules: HashMap<(u32, u32), u32>,
+    held: HashMap<(u32, u32, u32), Vec<(u128, u128)>>,
 }
 
 impl Visits {
     fn new(devices: usize) -> std::cell::RefCell<Visits> {
-        std::cell::RefCell::new(Visits { devices: vec![false; devices], last_rules: HashMap::default() })
+        std::cell::RefCell::new(Visits { devices: vec![false; devices], ..Default::default() })
     }
 
-    /// Record one walk.
-    fn walk(&mut self, w: &Walked) {
+    /// Record one walk and its region.
+    fn walk(&mut self, w: &Walked, region: &PacketSet) {
         for d in w.devices() {
             if let Some(x) = self.devices.get_mut(d) {
                 *x = true;
             }
         }
+        // The region's destinations, made when a rule held.
+        let mut dsts: smallvec::SmallVec<[(u128, u128); 4]> = smallvec::SmallVec::new();
         for c in w.conds() {
             if let device::CondRec::Rules { dev, checks, .. } = c {
-                for &(rs, r, _) in checks {
-                    let last = self.last_rules.entry((*dev as u32, rs)).or_insert(r);
-                    *last = (*last).max(r);
+                // Rules are examined in order: the last check of a ruleset is its greatest.
+                let mut prev: Option<(u32, u32)> = None;
+                for &(rs, r, held) in checks {
+                    if let Some((p, pr)) = prev.filter(|&(p, _)| p != rs) {
+                        let last = self.last_rules.entry((*dev as u32, p)).or_insert(pr);
+                        *last = (*last).max(pr);
+                    }
+                    prev = Some((rs, prev.filter(|&(p, _)| p == rs).map_or(r, |(_, pr)| pr.max(r))));
+                    if held {
+                        if dsts.is_empty() {
+                            for c in region.cubes() {
+                                dsts.extend(c.get(Dim::Dst).as_slice().iter().copied());
+                            }
+                            dsts.sort_unstable();
+                        }
+                        let v = self.held.entry((*dev as u32, rs, r)).or_default();
+                        for &(lo, hi) in &dsts {
+                            // Walks go up the destinations mostly: most ranges join the last.
+                            match v.last_mut() {
+                                Some(l) if l.0 <= lo && lo <= l.1.saturating_add(1) => l.1 = l.1.max(hi),
+                                _ => v.push((lo, hi)),
+                            }
+                        }
+                    }
+                }
+                if let Some((p, pr)) = prev {
+                    let last = self.last_rules.entry((*dev as u32, p)).or_insert(pr);
+                    *last = (*last).max(pr);
                 }
             }
         }
@@ -290,11 +433,12 @@ impl Visits {
     fn passed(self) -> Passed {
         let mut last_rules: Vec<(u32, u32, u32)> = self.last_rules.into_iter().map(|((d, rs), r)| (d, rs, r)).collect();
         last_rules.sort_unstable();
-        Passed { devices: self.devices.iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect(), last_rules }
+        let mut held: Vec<(u32, u32, u32, Ranges)> = self.held.into_iter().map(|((d, rs, r), v)| (d, rs, r, Ranges::from_ranges(v))).collect();
+        held.sort_by_key(|h| (h.0, h.1, h.2));
+        Passed { devices: self.devices.iter().enumerate().filter(|(_, &v)| v).map(|(i, _)| i).collect(), last_rules, held }
     }
 }
 
-/// The full answer about one target service: the shared outcome with the texts of its class.
 fn flow_result(c: &describe::Class, o: &Shared) -> FlowResult {
     FlowResult {
         verdict: o.way.verdict,
@@ -1141,9 +1285,6 @@ impl<'a> Analyzer<'a> {
                         );
                         pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| index.contains_key(k));
-                        if let Some(v) = reading.visited {
-                            v.borrow_mut().walk(&conds);
-                        }
                         // The way's region within the whole cell or stretch (few cubes), then the
                         // part of it still to be answered.
                         let mut way = region::region(&self.net, conds.conds(), within.as_ref().unwrap_or(&cell), varying);
@@ -1152,6 +1293,9 @@ impl<'a> Analyzer<'a> {
                             // progress with the single packet.
                             debug_assert!(false, "the walked packet is outside its own region");
                             way = point_of(&w);
+                        }
+                        if let Some(v) = reading.visited {
+                            v.borrow_mut().walk(&conds, &way);
                         }
                         let mut classes = todo.take(&way).into_cubes();
                         if !reading.denied && o.verdict == Verdict::Denied {

@@ -1087,51 +1087,72 @@ fn a_network_rebuilt_after_rule_edits_is_the_network_compiled_afresh() {
 }
 
 #[test]
-fn a_device_change_names_the_first_rule_that_differs() {
+fn a_device_change_names_the_rules_deleted_or_acting_otherwise() {
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 10.0.0.0/8 -j ACCEPT\n-A FORWARD -d 10.1.0.0/16 -p tcp --dport 22 -j DROP\n-A FORWARD -i eth1 -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
     let ws = fw(rules, &[("eth0", "10.0.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
     let an = Analyzer::new(&ws);
     let old = &an.network().devices[0];
-    let fwd = old.rulesets.iter().position(|r| r.name == "FORWARD").unwrap() as u32;
-    let change = |edit: crate::whatif::Edit| {
-        let (w2, unmatched) = crate::whatif::apply(&ws, &[edit]);
+    let fwd = old.rulesets.iter().position(|r| r.name == "FORWARD").unwrap();
+    let file = || "fw/rules.v4".to_string();
+    let change = |edits: &[crate::whatif::Edit]| {
+        let (w2, unmatched) = crate::whatif::apply(&ws, edits);
         assert!(unmatched.is_empty(), "{unmatched:?}");
         DeviceChange::between(0, old, &Analyzer::new(&w2).network().devices[0])
     };
-    let file = || "fw/rules.v4".to_string();
-    // Nothing differs: no ruleset names a rule.
-    let same = DeviceChange::between(0, old, &Analyzer::new(&ws).network().devices[0]);
-    assert!(same.first_rules.as_ref().unwrap().iter().all(|&f| f == u32::MAX), "{same:?}");
-    // A rule deleted, or given another action: its own index in its ruleset, no other ruleset.
-    for e in [crate::whatif::Edit::DeleteRule { file: file(), line: 6 }, crate::whatif::Edit::SetAction { file: file(), line: 6, action: "accept".into() }] {
-        let c = change(e);
-        let first = c.first_rules.unwrap();
-        for (rs, &f) in first.iter().enumerate() {
-            assert_eq!(f, if rs as u32 == fwd { 1 } else { u32::MAX }, "ruleset {rs}");
+    let only_forward = |c: DeviceChange, rules: Vec<u32>| {
+        let rs = c.rulesets.expect("only rules differ");
+        for (i, r) in rs.iter().enumerate() {
+            let want = if i == fwd { RulesetChange { rules: rules.clone(), from: u32::MAX } } else { RulesetChange { rules: vec![], from: u32::MAX } };
+            assert_eq!(r, &want, "ruleset {i}");
         }
-    }
+    };
+    // Nothing differs.
+    only_forward(DeviceChange::between(0, old, &Analyzer::new(&ws).network().devices[0]), vec![]);
+    // A rule deleted, or given another action, or both to two rules: their own indexes.
+    use crate::whatif::Edit;
+    only_forward(change(&[Edit::DeleteRule { file: file(), line: 6 }]), vec![1]);
+    only_forward(change(&[Edit::SetAction { file: file(), line: 6, action: "accept".into() }]), vec![1]);
+    only_forward(change(&[Edit::DeleteRule { file: file(), line: 5 }, Edit::SetAction { file: file(), line: 7, action: "drop".into() }]), vec![0, 2]);
     // A rule naming an interface the dump has: only rules differ. The only rule naming an
     // interface no dump has deleted: the device's interface table differs, so more than rules.
-    assert_eq!(change(crate::whatif::Edit::DeleteRule { file: file(), line: 7 }).first_rules.unwrap()[fwd as usize], 2);
+    only_forward(change(&[Edit::DeleteRule { file: file(), line: 7 }]), vec![2]);
     let ws_no_if = fw(rules, &[("eth0", "10.0.0.1/24")], &[]);
     let an_no_if = Analyzer::new(&ws_no_if);
-    let (w3, _) = crate::whatif::apply(&ws_no_if, &[crate::whatif::Edit::DeleteRule { file: file(), line: 7 }]);
-    assert_eq!(DeviceChange::between(0, &an_no_if.network().devices[0], &Analyzer::new(&w3).network().devices[0]).first_rules, None);
+    let (w3, _) = crate::whatif::apply(&ws_no_if, &[Edit::DeleteRule { file: file(), line: 7 }]);
+    assert_eq!(DeviceChange::between(0, &an_no_if.network().devices[0], &Analyzer::new(&w3).network().devices[0]).rulesets, None);
+    // Rules that differ otherwise (here: another rule's conditions) count from there on.
+    let mut other = (**old).clone();
+    other.rulesets[fwd].rules[1].set = PacketSet::full();
+    assert_eq!(DeviceChange::between(0, old, &other).rulesets.unwrap()[fwd], RulesetChange { rules: vec![], from: 1 });
 
-    // What a question passed meets a change when it examined the ruleset up to or past the
-    // first rule that differs, or passed a device that differs in more than rules.
-    let passed = Passed { devices: vec![0, 3], last_rules: vec![(0, fwd, 0), (0, fwd + 1, 5), (3, 0, 9)] };
-    let at = |device: usize, first: Option<Vec<u32>>| [DeviceChange { device, first_rules: first }];
-    let mut first = vec![u32::MAX; (fwd + 2) as usize];
-    first[fwd as usize] = 1;
-    assert!(!passed.meets(&at(0, Some(first.clone()))), "rule 0 examined, rule 1 differs");
-    first[fwd as usize] = 0;
-    assert!(passed.meets(&at(0, Some(first.clone()))), "rule 0 examined and differs");
-    assert!(!passed.meets(&at(1, None)), "device 1 not passed");
-    assert!(passed.meets(&at(3, None)), "device 3 passed, more than rules differ");
-    assert!(!passed.meets(&at(3, Some(vec![10]))), "rules 0 to 9 examined, 10 differs");
-    assert!(passed.meets(&at(3, Some(vec![9]))));
-    assert!(passed.meets(&at(3, Some(vec![]))), "a ruleset the change does not know about");
+    // What a question passed: the packets to the destinations a deleted or changed rule held
+    // for, or all of them when the ruleset was examined past a rule that differs otherwise, or
+    // the device differs in more than rules.
+    let d = |lo: u128, hi: u128| Ranges::range(lo, hi);
+    let fwd = fwd as u32;
+    let passed = Passed {
+        devices: vec![0, 3],
+        last_rules: vec![(0, fwd, 2), (3, 0, 9)],
+        held: vec![(0, fwd, 0, d(10, 20)), (0, fwd, 2, d(30, 40)), (3, 0, 9, d(50, 60))],
+    };
+    let at = |device: usize, rs: Option<Vec<RulesetChange>>| [DeviceChange { device, rulesets: rs }];
+    let ch = |rules: Vec<u32>, from: u32| {
+        let mut v = vec![RulesetChange { rules: vec![], from: u32::MAX }; (fwd + 1) as usize];
+        v[fwd as usize] = RulesetChange { rules, from };
+        Some(v)
+    };
+    assert_eq!(passed.affected(&at(0, ch(vec![1], u32::MAX))), Affected::Nothing, "rule 1 held for no packet");
+    assert_eq!(passed.affected(&at(0, ch(vec![0], u32::MAX))), Affected::Destinations(d(10, 20)));
+    assert_eq!(passed.affected(&at(0, ch(vec![0, 2], u32::MAX))), Affected::Destinations(d(10, 20).union(&d(30, 40))));
+    assert_eq!(passed.affected(&at(0, ch(vec![], 3))), Affected::Nothing, "rules 0 to 2 examined, 3 differs");
+    assert_eq!(passed.affected(&at(0, ch(vec![], 2))), Affected::All);
+    assert_eq!(passed.affected(&at(1, None)), Affected::Nothing, "device 1 not passed");
+    assert_eq!(passed.affected(&at(3, None)), Affected::All, "device 3 passed, more than rules differ");
+    assert_eq!(passed.affected(&at(3, Some(vec![]))), Affected::All, "a ruleset the change does not know about");
+    // Taken over across a change of device 0: its rules count as examined and held throughout.
+    let after = passed.renumbered(&at(0, ch(vec![1], u32::MAX)));
+    assert_eq!(after.affected(&at(0, ch(vec![2], u32::MAX))), Affected::All);
+    assert_eq!(after.affected(&at(3, Some(vec![RulesetChange { rules: vec![9], from: u32::MAX }]))), Affected::Destinations(d(50, 60)));
 }
 
 /// Every file under `dir` as an input, with its path relative to `dir`.
