@@ -519,7 +519,7 @@ mod tests {
         let mut g: DiGraph<Node, Edge> = DiGraph::new();
         let o = g.add_node(Node::Origin(0));
         let hs: Vec<NodeIndex> = (0..n).map(|i| g.add_node(Node::Host(i))).collect();
-        let way = Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: 0.3, why: String::new() };
+        let way = std::sync::Arc::new(Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: 0.3, why: String::new() });
         for &(a, b, port) in edges {
             let from = a.map_or(o, |i| hs[i]);
             g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, hops: std::sync::Arc::from([]), allowing: std::sync::Arc::from([]), uncertain: std::sync::Arc::from([]) });

@@ -83,8 +83,8 @@ pub struct Candidate {
     pub service: Option<String>,
     /// True if a scan saw it listening; false when only assumed for an unscanned host.
     pub confirmed: bool,
-    /// Ways in through it, best first.
-    pub ways: Vec<Way>,
+    /// Ways in through it, best first (shared by the edges through it).
+    pub ways: Vec<Arc<Way>>,
 }
 
 /// One way in through a service.
@@ -134,8 +134,8 @@ pub struct Edge {
     pub proto: u8,
     /// Destination port.
     pub port: u16,
-    /// The way in used.
-    pub way: Way,
+    /// The way in used (shared with the service's [`Candidate::ways`]).
+    pub way: Arc<Way>,
     /// Likelihood of the step, all discounts applied.
     pub likelihood: f64,
     /// Definite when the network surely lets the connection through.
@@ -281,7 +281,8 @@ impl Graph {
             }
         };
         let asset_notes = notes.clone();
-        let mut g: DiGraph<Node, Edge> = DiGraph::new();
+        // Room for as many edges as the graph before had (a what-if changes few).
+        let mut g: DiGraph<Node, Edge> = DiGraph::with_capacity(origins.len() + assets.len(), prev.map_or(0, |p| p.0.g.edge_count()));
         let origin_nodes: Vec<NodeIndex> = (0..origins.len()).map(|i| g.add_node(Node::Origin(i))).collect();
         let asset_nodes: Vec<NodeIndex> = (0..assets.len()).map(|i| g.add_node(Node::Host(i))).collect();
         let mut graph = Graph {
@@ -682,7 +683,7 @@ fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> 
                 let name = text.as_deref().and_then(|t| t.split_whitespace().next());
                 let mut c = Candidate { proto: p, port, service: text.clone(), confirmed: true, ways: Vec::new() };
                 if let Some(k) = pivot::credential_kind(p, port, name) {
-                    c.ways.push(Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() });
+                    c.ways.push(Arc::new(Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() }));
                 }
                 services.insert((p, port), c);
             }
@@ -699,11 +700,11 @@ fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> 
                     ways: Vec::new(),
                 });
                 let ids = if v.cves.is_empty() { v.id.clone() } else { v.cves.join(", ") };
-                c.ways.push(Way {
+                c.ways.push(Arc::new(Way {
                     kind: WayKind::Vulnerability { id: v.id.clone(), cves: v.cves.clone(), evidence: format!("{file}:{}", v.prov.line) },
                     likelihood: pivot::vuln_likelihood(v),
                     why: format!("{} ({ids}, CVSS {:.1}{})", v.name, pivot::score(v), if v.exploit_available { ", public exploit" } else { "" }),
-                });
+                }));
             }
         } else {
             // No scan: the usual credential-based ports are assumed, discounted.
@@ -716,7 +717,7 @@ fn assets(an: &Analyzer, opts: &Options, notes: &mut Vec<String>) -> Vec<Asset> 
                             port,
                             service: None,
                             confirmed: false,
-                            ways: vec![Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() }],
+                            ways: vec![Arc::new(Way { kind: WayKind::Credential { label: k.label.into() }, likelihood: k.likelihood, why: k.why.into() })],
                         },
                     );
                 }

@@ -250,7 +250,7 @@ mod tests {
         Edge {
             proto: 6,
             port: 22,
-            way: Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: p, why: String::new() },
+            way: std::sync::Arc::new(Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: p, why: String::new() }),
             likelihood: p,
             certainty: Certainty::Definite,
             confirmed: true,
