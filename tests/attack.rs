@@ -260,7 +260,7 @@ fn a_graph_rebuilt_after_rule_edits_is_the_graph_built_afresh() {
     // The rules letting edges through, and a few drop rules of the same files.
     let mut edits: Vec<Edit> = Vec::new();
     for e in g.g.edge_weights() {
-        for r in e.allowing.iter() {
+        for r in e.connection.allowing.iter() {
             let del = Edit::DeleteRule { file: r.file.to_string(), line: r.line };
             if !edits.contains(&del) && edits.len() < 4 {
                 edits.push(del);

@@ -140,7 +140,7 @@ fn candidates(graph: &Graph, relevant: &HashSet<EdgeIndex>) -> Vec<(Edit, Vec<Ed
             add(edit, e.id(), &mut order);
         }
         add(Edit::ClosePort { addr, proto: w.proto, port: w.port }, e.id(), &mut order);
-        for r in w.allowing.iter() {
+        for r in w.connection.allowing.iter() {
             add(Edit::DeleteRule { file: r.file.to_string(), line: r.line }, e.id(), &mut order);
         }
     }
@@ -339,7 +339,7 @@ pub fn propose(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph)
             Edit::DeleteRule { file, line } => graph
                 .g
                 .edge_references()
-                .flat_map(|e| e.weight().hops.iter())
+                .flat_map(|e| e.weight().connection.hops.iter())
                 .find_map(|h| h.decisions.iter().find(|d| *d.file == **file && d.line == *line).map(|d| format!("{} {}: {}", h.device, d.ruleset, d.text))),
             _ => None,
         };
@@ -522,7 +522,7 @@ mod tests {
         let way = std::sync::Arc::new(Way { kind: WayKind::Credential { label: "ssh".into() }, likelihood: 0.3, why: String::new() });
         for &(a, b, port) in edges {
             let from = a.map_or(o, |i| hs[i]);
-            g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, hops: std::sync::Arc::from([]), allowing: std::sync::Arc::from([]), uncertain: std::sync::Arc::from([]) });
+            g.add_edge(from, hs[b], Edge { proto: 6, port, way: way.clone(), likelihood: 0.3, certainty: Certainty::Definite, confirmed: true, connection: Default::default() });
         }
         let assets = (0..n)
             .map(|i| Asset {

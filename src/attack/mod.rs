@@ -142,6 +142,14 @@ pub struct Edge {
     pub certainty: Certainty,
     /// True if a scan saw the service listening.
     pub confirmed: bool,
+    /// How the network lets the connection through, shared by every edge of the same
+    /// connection.
+    pub connection: Arc<Connection>,
+}
+
+/// How the network lets an edge's connection through.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
     /// The connection's explained path (first packet, then reply).
     pub hops: Arc<[Hop]>,
     /// The rules that let the first packet through, in path order (candidates for tightening).
@@ -546,7 +554,9 @@ impl Graph {
 
 /// The rules letting each explained path through, by the address of its shared hops (which it
 /// keeps alive, so that no other path can take that address while it is known).
-type Allowing = HashMap<usize, (Arc<[Hop]>, Arc<[RuleRef]>)>;
+/// The connections made for answers, by the answer's path and doubts (as pointers, kept alive
+/// by the entry): every answer taking the same path shares one.
+type Allowing = HashMap<(usize, usize), Arc<Connection>>;
 
 /// The edges of one answered connection to a service: one per way in through it, if the
 /// network lets it through (definitely or possibly).
@@ -557,8 +567,9 @@ fn edges_of(cand: &Candidate, r: &TargetWay, allowing_of: &mut Allowing) -> Vec<
         Verdict::Denied => return Vec::new(),
     };
     // The evidence, shared by each way's edge and by every answer taking the same path.
-    let allowing = allowing_of
-        .entry(Arc::as_ptr(&r.hops) as *const Hop as usize)
+    let key = (Arc::as_ptr(&r.hops) as *const Hop as usize, Arc::as_ptr(&r.uncertain) as *const String as usize);
+    let connection = allowing_of
+        .entry(key)
         .or_insert_with(|| {
             let rules: Vec<RuleRef> = r
                 .hops
@@ -568,11 +579,9 @@ fn edges_of(cand: &Candidate, r: &TargetWay, allowing_of: &mut Allowing) -> Vec<
                 .filter(|d| d.line > 0 && !d.file.is_empty() && is_allowing(&d.action))
                 .cloned()
                 .collect();
-            (r.hops.clone(), rules.into())
+            Arc::new(Connection { hops: r.hops.clone(), allowing: rules.into(), uncertain: r.uncertain.clone() })
         })
-        .1
         .clone();
-    let (hops, uncertain) = (r.hops.clone(), r.uncertain.clone());
     cand.ways
         .iter()
         .map(|way| {
@@ -583,17 +592,7 @@ fn edges_of(cand: &Candidate, r: &TargetWay, allowing_of: &mut Allowing) -> Vec<
             if certainty == Certainty::Possible {
                 likelihood *= pivot::POSSIBLE;
             }
-            Edge {
-                proto: cand.proto,
-                port: cand.port,
-                way: way.clone(),
-                likelihood,
-                certainty,
-                confirmed: cand.confirmed,
-                hops: hops.clone(),
-                allowing: allowing.clone(),
-                uncertain: uncertain.clone(),
-            }
+            Edge { proto: cand.proto, port: cand.port, way: way.clone(), likelihood, certainty, confirmed: cand.confirmed, connection: connection.clone() }
         })
         .collect()
 }
@@ -864,8 +863,8 @@ impl Graph {
                     likelihood: w.likelihood,
                     certainty: w.certainty,
                     confirmed: w.confirmed,
-                    hops: w.hops.to_vec(),
-                    uncertain: w.uncertain.to_vec(),
+                    hops: w.connection.hops.to_vec(),
+                    uncertain: w.connection.uncertain.to_vec(),
                 }
             })
             .collect();
@@ -911,11 +910,11 @@ pub struct AttackReport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EdgeSummary {
     /// Foothold: an origin's name or a host address.
-    pub from: String,
+    pub from: Arc<str>,
     /// Host reached.
-    pub to: String,
+    pub to: Arc<str>,
     /// Protocol (`tcp`).
-    pub proto: String,
+    pub proto: Arc<str>,
     /// Port.
     pub port: u16,
     /// Likelihood of the step.
@@ -947,6 +946,9 @@ pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
     sorted.sort_unstable();
     sorted.dedup();
     let rank: Vec<usize> = labels.iter().map(|l| sorted.partition_point(|x| *x < l.as_str())).collect();
+    // Each label's and protocol's text made once, shared by the edges naming it.
+    let texts: Vec<Arc<str>> = sorted.iter().map(|&l| Arc::from(l)).collect();
+    let mut protos: HashMap<u8, Arc<str>> = HashMap::new();
     let mut best: BTreeMap<(usize, usize, u8, u16), &Edge> = BTreeMap::new();
     for e in graph.g.edge_references() {
         let w = e.weight();
@@ -958,9 +960,9 @@ pub fn report_paths(graph: &Graph, k: usize) -> AttackReport {
     rep.attack_edges = best
         .into_iter()
         .map(|((from, to, proto, port), w)| EdgeSummary {
-            from: sorted[from].to_string(),
-            to: sorted[to].to_string(),
-            proto: crate::reach::describe::proto_name(proto),
+            from: texts[from].clone(),
+            to: texts[to].clone(),
+            proto: protos.entry(proto).or_insert_with(|| crate::reach::describe::proto_name(proto).into()).clone(),
             port,
             likelihood: w.likelihood,
             certainty: w.certainty,

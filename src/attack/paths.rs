@@ -254,9 +254,7 @@ mod tests {
             likelihood: p,
             certainty: Certainty::Definite,
             confirmed: true,
-            hops: std::sync::Arc::from([]),
-            allowing: std::sync::Arc::from([]),
-            uncertain: std::sync::Arc::from([]),
+            connection: Default::default(),
         }
     }
 
