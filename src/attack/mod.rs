@@ -240,6 +240,10 @@ pub(crate) struct AnswerCache {
     devices: Vec<Arc<CDevice>>,
     /// Each origin's answers, by its endpoint, and what its walks passed.
     origins: HashMap<String, Arc<OriginAnswers>>,
+    /// For each node, the answers its edges were made of (the list's address and length, the
+    /// list kept alive by `origins` or `batches`; none: `(0, 0)`): a rebuilt graph copies the
+    /// edges of a node whose answers it took over unchanged.
+    lists: Vec<(usize, usize)>,
     /// Each batch of footholds' answers (one list per host), by the hosts asked in their order,
     /// and what the walks passed.
     batches: HashMap<Vec<usize>, Arc<BatchAnswers>>,
@@ -281,7 +285,8 @@ impl Graph {
 
     fn build_reusing(an: &Analyzer, origins: &[Origin], opts: &Options, prev: Option<(&Graph, &[usize])>) -> Graph {
         // The hosts depend on the scans, the manifest and the assumptions, not on rules.
-        let (assets, notes) = match prev.map(|p| p.0).filter(|p| p.answers.closed == opts.closed && p.answers.patched == opts.patched) {
+        let same_assets = prev.is_some_and(|p| p.0.answers.closed == opts.closed && p.0.answers.patched == opts.patched);
+        let (assets, notes) = match prev.map(|p| p.0).filter(|_| same_assets) {
             Some(p) => (p.assets.clone(), p.answers.asset_notes.clone()),
             None => {
                 let mut notes = Vec::new();
@@ -328,6 +333,7 @@ impl Graph {
             closed: opts.closed.clone(),
             patched: opts.patched.clone(),
             asset_notes,
+            lists: vec![(0, 0); graph.g.node_count()],
             ..Default::default()
         };
         let reusable = prev.map(|p| &p.0.answers).filter(|r| {
@@ -502,8 +508,24 @@ impl Graph {
                     continue;
                 }
             };
+            let list = answers.list();
+            let key = (list.as_ptr() as usize, list.len());
+            cache.lists[n.index()] = key;
+            // The same answers as in the graph before, about the same hosts: its edges, in order.
+            if let Some(p) = prev.map(|p| p.0).filter(|p| same_assets && !list.is_empty() && p.answers.lists.get(n.index()) == Some(&key)) {
+                let mut before: Vec<(NodeIndex, &Edge)> = p.g.edges(n).map(|e| (e.target(), e.weight())).collect();
+                before.reverse();
+                for (to, e) in before {
+                    graph.g.add_edge(n, to, e.clone());
+                    if !seen[to.index()] {
+                        seen[to.index()] = true;
+                        queue.push_back(to);
+                    }
+                }
+                continue;
+            }
             // Every other host's services (a foothold's own are no step).
-            for (k, r) in answers.list().iter().filter(|(k, _)| own.is_none_or(|i| all_keys[*k].0 != i)) {
+            for (k, r) in list.iter().filter(|(k, _)| own.is_none_or(|i| all_keys[*k].0 != i)) {
                 let (t, c) = all_keys[*k];
                 let edges = edges_of(&graph.assets[t].services[c], r, &mut allowing);
                 if edges.is_empty() {
