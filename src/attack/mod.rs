@@ -838,7 +838,9 @@ impl Graph {
         let jewels = self.jewels();
         let search = paths::Searcher::new(&self.g, &|_| true);
         for (oi, &o) in self.origin_nodes.iter().enumerate() {
-            for &j in &jewels {
+            // Crown jewels out of reach have no path: no search needs to say so.
+            let reach = search.reachable(o);
+            for &j in jewels.iter().filter(|j| reach[j.index()]) {
                 let ranked = search.k_most_likely(o, j, k.max(1));
                 if ranked.is_empty() {
                     continue;

@@ -210,6 +210,24 @@ impl<'g> Searcher<'g> {
         let p = self.adj.search(s, t, &vec![false; self.g.node_count()], &[], true)?;
         edge_path(self.g, &p, self.keep)
     }
+
+    /// Which nodes some path of kept edges leads to from `s` (`s` included): a search to any
+    /// other node finds nothing.
+    pub fn reachable(&self, s: NodeIndex) -> Vec<bool> {
+        let adj = &self.adj;
+        let mut seen = vec![false; adj.start.len() - 1];
+        let mut todo = vec![s.index()];
+        seen[s.index()] = true;
+        while let Some(a) = todo.pop() {
+            for &b in &adj.to[adj.start[a]..adj.start[a + 1]] {
+                if !seen[b as usize] {
+                    seen[b as usize] = true;
+                    todo.push(b as usize);
+                }
+            }
+        }
+        seen
+    }
 }
 
 /// Up to `k` loopless paths from `s` to `t`, most likely first (Yen's algorithm).
