@@ -28,7 +28,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::model::{PortState, Vulnerability};
-use crate::reach::{Affected, Analyzer, CDevice, DeviceChange, Origin, Passed, TargetWay, TargetWays};
+use crate::reach::{Affected, Analyzer, CDevice, DeviceChange, Origin, Passed, TargetWay, TargetWays, Targets};
 use crate::report::{Certainty, Hop, RuleRef, Verdict};
 use crate::space;
 
@@ -202,6 +202,53 @@ pub struct Reuse {
     pub asked: usize,
 }
 
+/// A question's answers (`W`: one list, or one per source) and the record of what its walks
+/// passed, shared with the graph's [`AnswerCache`].
+type Answered<W> = Arc<(Arc<W>, Passed)>;
+
+/// A question just asked: its answers and its record, or why it has none.
+type Asked<W> = Result<(W, Passed), String>;
+
+/// A question's answers in a rebuilt graph: those of `before` (the same question in the graph
+/// before) where the `changes` cannot change them, asked again (`ask`) for the targets they can
+/// change (`some_targets`, merged in with `merge`) or for all targets; counted in `cache`.
+fn reuse_or_ask<W>(
+    before: Option<&Answered<W>>,
+    changes: &[DeviceChange],
+    cache: &mut AnswerCache,
+    all: &Targets,
+    some_targets: &dyn Fn(&crate::space::Ranges) -> (Targets, Vec<usize>),
+    ask: &dyn Fn(&Targets) -> Asked<W>,
+    merge: &dyn Fn(&W, &[usize], W) -> W,
+) -> Result<Answered<W>, String> {
+    let whole = |(w, p): (W, Passed)| Arc::new((Arc::new(w), p));
+    match before.map(|b| (b, b.1.affected(changes))) {
+        Some((b, Affected::Nothing)) => {
+            cache.reused += 1;
+            if !changes.iter().any(|c| b.1.devices.binary_search(&c.device).is_ok()) {
+                return Ok(b.clone());
+            }
+            // Past an edited device: its rules are numbered otherwise now.
+            cache.reused_past_edits += 1;
+            Ok(Arc::new((b.0.clone(), b.1.renumbered(changes))))
+        }
+        Some((b, Affected::Destinations(dsts))) => {
+            // Only the targets whose packets the edit may change, asked again.
+            let (sub, idx) = some_targets(&dsts);
+            cache.partly += 1;
+            cache.targets_asked += idx.len();
+            match ask(&sub) {
+                Ok((w, passed)) => Ok(Arc::new((Arc::new(merge(&b.0, &idx, w)), b.1.merged(&passed, changes)))),
+                Err(_) => ask(all).map(whole),
+            }
+        }
+        _ => {
+            cache.asked += 1;
+            ask(all).map(whole)
+        }
+    }
+}
+
 /// The answers `old` (by target index) with those of the targets `idx` (indexes, in order)
 /// replaced by `new` (by index into `idx`).
 fn merge_ways(old: &TargetWays, idx: &[usize], new: TargetWays) -> TargetWays {
@@ -348,7 +395,6 @@ impl Graph {
                 .collect(),
             _ => Vec::new(),
         };
-        let past_edits = |p: &Passed| usize::from(changes.iter().any(|c| p.devices.binary_search(&c.device).is_ok()));
         let target_list = all_targets;
         let all_targets = an.targets(&target_list);
         // The targets (indexes, in order) at the destinations an edit may change, made ready.
@@ -410,32 +456,7 @@ impl Graph {
             let answers = match own {
                 None => {
                     let before = reusable.and_then(|r| r.origins.get(&from));
-                    let got = match before.map(|o| (o, o.1.affected(&changes))) {
-                        Some((o, Affected::Nothing)) => {
-                            cache.reused += 1;
-                            match past_edits(&o.1) {
-                                0 => Ok(o.clone()),
-                                n => {
-                                    cache.reused_past_edits += n;
-                                    Ok(Arc::new((o.0.clone(), o.1.renumbered(&changes))))
-                                }
-                            }
-                        }
-                        Some((o, Affected::Destinations(dsts))) => {
-                            // Only the targets whose packets the edit may change, asked again.
-                            let (sub, idx) = some_targets(&dsts);
-                            cache.partly += 1;
-                            cache.targets_asked += idx.len();
-                            match an.reach_target_ways(&from, &sub) {
-                                Ok((ways, passed)) => Ok(Arc::new((Arc::new(merge_ways(&o.0, &idx, ways)), o.1.merged(&passed, &changes)))),
-                                Err(_) => an.reach_target_ways(&from, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p))),
-                            }
-                        }
-                        _ => {
-                            cache.asked += 1;
-                            an.reach_target_ways(&from, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p)))
-                        }
-                    };
+                    let got = reuse_or_ask(before, &changes, &mut cache, &all_targets, &some_targets, &|t| an.reach_target_ways(&from, t), &merge_ways);
                     got.map(|o| {
                         cache.origins.insert(from.clone(), o.clone());
                         Got::Origin(o)
@@ -452,34 +473,11 @@ impl Graph {
                         let mut ask = |batch: &[usize]| {
                             let froms: Vec<IpAddr> = batch.iter().map(|&j| graph.assets[j].addr).collect();
                             let before = reusable.and_then(|r| r.batches.get(batch));
-                            let got = match before.map(|b| (b, b.1.affected(&changes))) {
-                                Some((b, Affected::Nothing)) => {
-                                    cache.reused += 1;
-                                    match past_edits(&b.1) {
-                                        0 => Ok(b.clone()),
-                                        n => {
-                                            cache.reused_past_edits += n;
-                                            Ok(Arc::new((b.0.clone(), b.1.renumbered(&changes))))
-                                        }
-                                    }
-                                }
-                                Some((b, Affected::Destinations(dsts))) => {
-                                    let (sub, idx) = some_targets(&dsts);
-                                    cache.partly += 1;
-                                    cache.targets_asked += idx.len();
-                                    match an.reach_target_ways_from(&froms, &sub) {
-                                        Ok((ways, passed)) => {
-                                            let merged = b.0.iter().zip(ways).map(|(old, new)| merge_ways(old, &idx, new)).collect();
-                                            Ok(Arc::new((Arc::new(merged), b.1.merged(&passed, &changes))))
-                                        }
-                                        Err(_) => an.reach_target_ways_from(&froms, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p))),
-                                    }
-                                }
-                                _ => {
-                                    cache.asked += 1;
-                                    an.reach_target_ways_from(&froms, &all_targets).map(|(w, p)| Arc::new((Arc::new(w), p)))
-                                }
+                            let merge = |old: &Vec<TargetWays>, idx: &[usize], new: Vec<TargetWays>| {
+                                old.iter().zip(new).map(|(old, new)| merge_ways(old, idx, new)).collect()
                             };
+                            let ask = |t: &Targets| an.reach_target_ways_from(&froms, t);
+                            let got = reuse_or_ask(before, &changes, &mut cache, &all_targets, &some_targets, &ask, &merge);
                             if let Ok(b) = &got {
                                 cache.batches.insert(batch.to_vec(), b.clone());
                             }
