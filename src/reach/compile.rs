@@ -432,7 +432,8 @@ pub struct CNetwork {
     broadcasts: Vec<u128>,
     /// For each of `addr_cuts`, how many devices' rules name it, plus [`PINNED`] when
     /// something other than rules does (an address, a route, a scanned host): a cut whose count
-    /// falls to zero when a device's rules change is no longer a cut.
+    /// falls to zero when a device's rules change is no longer a cut. A cut without a count
+    /// (cuts set from outside) counts as pinned.
     addr_refs: Vec<u32>,
     /// For each of `icmp_cuts`, how many devices' rules name it.
     icmp_refs: Vec<u32>,
@@ -679,7 +680,7 @@ impl CNetwork {
             };
             let mut r = 0;
             if x == Some(&v) {
-                r = self.addr_refs[i];
+                r = self.addr_refs.get(i).copied().unwrap_or(PINNED);
                 i += 1;
             }
             if y == Some(&v) {
@@ -832,15 +833,17 @@ fn recount(cuts: &[u128], refs: &[u32], old: &[u128], new: &[u128]) -> (Vec<u128
             (None, None) => break,
         };
         let mut r: i64 = 0;
-        if cuts.get(i) == Some(&v) {
-            r = refs[i] as i64;
+        let present = cuts.get(i) == Some(&v);
+        if present {
+            r = refs.get(i).copied().unwrap_or(PINNED) as i64;
             i += 1;
         }
         if let Some(&(_, d)) = delta.get(k).filter(|x| x.0 == v) {
             r += d;
             k += 1;
         }
-        debug_assert!(r >= 0, "a cut counted out more often than in");
+        // (A cut counted out that is not there: cuts set from outside, left as they are.)
+        debug_assert!(r >= 0 || !present, "a cut counted out more often than in");
         if r > 0 {
             out.push(v);
             out_refs.push(r as u32);

@@ -1077,6 +1077,14 @@ fn a_network_rebuilt_after_rule_edits_is_the_network_compiled_afresh() {
         checked += 1;
     }
     assert!(cuts_changed > 1 && icmp_changed > 1, "of {checked} edits, {cuts_changed} changed the address cuts, {icmp_changed} the ICMP cuts");
+    // Cuts set from outside, without counts: counted as pinned, nothing panics.
+    let mut outside = an.network().clone();
+    outside.addr_cuts = vec![1, 5, 9];
+    outside.add_addr_cuts([7u128].into_iter());
+    assert_eq!(outside.addr_cuts, vec![1, 5, 7, 8, 9]);
+    let (w1, _) = whatif::apply(&ws, &[Edit::DeleteRule { file: rules[0].0.clone(), line: rules[0].1 }]);
+    let changed = whatif::changed_devices(&ws, &[Edit::DeleteRule { file: rules[0].0.clone(), line: rules[0].1 }]).unwrap();
+    assert!(outside.rebuild(&w1.network, &changed).is_some_and(|n| [1, 5, 7, 8, 9].iter().all(|c| n.addr_cuts.contains(c))));
     // More than rules changed: an interface address edited. Everything is compiled afresh.
     let mut moved = ws.clone();
     let d = moved.network.devices.iter_mut().find(|d| !d.interfaces.is_empty()).unwrap();
