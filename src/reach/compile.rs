@@ -666,30 +666,8 @@ impl CNetwork {
             v.sort_unstable();
             v.dedup();
         }
-        // The cuts already made, with their counts, and the new ones, pinned.
-        let mut cuts = Vec::with_capacity(self.addr_cuts.len() + pinned.len());
-        let mut refs = Vec::with_capacity(cuts.capacity());
-        let (mut i, mut j) = (0, 0);
-        while i < self.addr_cuts.len() || j < pinned.len() {
-            let (x, y) = (self.addr_cuts.get(i), pinned.get(j));
-            let v = match (x, y) {
-                (Some(&x), Some(&y)) => x.min(y),
-                (Some(&x), None) => x,
-                (None, Some(&y)) => y,
-                (None, None) => break,
-            };
-            let mut r = 0;
-            if x == Some(&v) {
-                r = self.addr_refs.get(i).copied().unwrap_or(PINNED);
-                i += 1;
-            }
-            if y == Some(&v) {
-                r |= PINNED;
-                j += 1;
-            }
-            cuts.push(v);
-            refs.push(r);
-        }
+        let pins: Vec<(u128, i64, bool)> = pinned.iter().map(|&v| (v, 0, true)).collect();
+        let (cuts, refs) = merged_counts(&self.addr_cuts, &self.addr_refs, &pins);
         self.addr_cuts = cuts;
         self.addr_refs = refs;
     }
@@ -765,88 +743,51 @@ fn rule_cuts(d: &CDevice) -> [Vec<u128>; 2] {
 
 /// Cuts with their counts ([`CNetwork::addr_refs`]): those `pinned` (sorted, once), and
 /// those `named` (by each device once, in any order).
-fn counted(pinned: &[u128], mut named: Vec<u128>) -> (Vec<u128>, Vec<u32>) {
-    named.sort_unstable();
-    let mut cuts = Vec::with_capacity(pinned.len() + named.len());
-    let mut refs = Vec::with_capacity(cuts.capacity());
-    let (mut i, mut j) = (0, 0);
-    loop {
-        let v = match (pinned.get(i), named.get(j)) {
-            (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
-            (None, None) => break,
-        };
-        let mut r = 0;
-        if pinned.get(i) == Some(&v) {
-            r = PINNED;
-            i += 1;
-        }
-        while named.get(j) == Some(&v) {
-            r += 1;
-            j += 1;
-        }
-        cuts.push(v);
-        refs.push(r);
-    }
-    (cuts, refs)
+fn counted(pinned: &[u128], named: Vec<u128>) -> (Vec<u128>, Vec<u32>) {
+    let mut changes: Vec<(u128, i64, bool)> = pinned.iter().map(|&v| (v, 0, true)).chain(named.into_iter().map(|v| (v, 1, false))).collect();
+    changes.sort_unstable_by_key(|c| c.0);
+    merged_counts(&[], &[], &changes)
 }
 
 /// `cuts` with their counts after one device's rules that named `old` (sorted, once) name
 /// `new` instead: what no one names any more is no longer a cut.
 fn recount(cuts: &[u128], refs: &[u32], old: &[u128], new: &[u128]) -> (Vec<u128>, Vec<u32>) {
-    // The changes, sorted: +1 for what only `new` names, -1 for what only `old` does.
-    let mut delta: Vec<(u128, i64)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() || j < new.len() {
-        match (old.get(i), new.get(j)) {
-            (Some(&x), Some(&y)) if x == y => {
-                i += 1;
-                j += 1;
-            }
-            (Some(&x), Some(&y)) if x < y => {
-                delta.push((x, -1));
-                i += 1;
-            }
-            (Some(&x), None) => {
-                delta.push((x, -1));
-                i += 1;
-            }
-            (_, Some(&y)) => {
-                delta.push((y, 1));
-                j += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    if delta.is_empty() {
-        return (cuts.to_vec(), refs.to_vec());
-    }
-    let mut out = Vec::with_capacity(cuts.len() + delta.len());
+    let mut changes: Vec<(u128, i64, bool)> = old.iter().map(|&v| (v, -1, false)).chain(new.iter().map(|&v| (v, 1, false))).collect();
+    changes.sort_unstable_by_key(|c| c.0);
+    merged_counts(cuts, refs, &changes)
+}
+
+/// `cuts` with their counts after `changes` (sorted by cut): each adds to its cut's count, or
+/// pins it ([`PINNED`]). A cut named for the first time is added; one counted down to nothing is
+/// removed. A cut without a count counts as pinned.
+fn merged_counts(cuts: &[u128], refs: &[u32], changes: &[(u128, i64, bool)]) -> (Vec<u128>, Vec<u32>) {
+    let mut out = Vec::with_capacity(cuts.len() + changes.len());
     let mut out_refs = Vec::with_capacity(out.capacity());
     let (mut i, mut k) = (0, 0);
-    while i < cuts.len() || k < delta.len() {
-        let v = match (cuts.get(i), delta.get(k)) {
-            (Some(&x), Some(&(y, _))) => x.min(y),
+    loop {
+        let v = match (cuts.get(i), changes.get(k)) {
+            (Some(&x), Some(&(y, _, _))) => x.min(y),
             (Some(&x), None) => x,
-            (None, Some(&(y, _))) => y,
+            (None, Some(&(y, _, _))) => y,
             (None, None) => break,
         };
-        let mut r: i64 = 0;
+        let (mut r, mut pin) = (0i64, false);
         let present = cuts.get(i) == Some(&v);
         if present {
-            r = refs.get(i).copied().unwrap_or(PINNED) as i64;
+            let c = refs.get(i).copied().unwrap_or(PINNED);
+            (r, pin) = ((c & !PINNED) as i64, c & PINNED != 0);
             i += 1;
         }
-        if let Some(&(_, d)) = delta.get(k).filter(|x| x.0 == v) {
+        while let Some(&(_, d, p)) = changes.get(k).filter(|c| c.0 == v) {
             r += d;
+            pin |= p;
             k += 1;
         }
         // (A cut counted out that is not there: cuts set from outside, left as they are.)
         debug_assert!(r >= 0 || !present, "a cut counted out more often than in");
-        if r > 0 {
+        if r > 0 || pin {
             out.push(v);
-            out_refs.push(r as u32);
+            out_refs.push(r.max(0) as u32 | if pin { PINNED } else { 0 });
         }
     }
     (out, out_refs)
@@ -854,7 +795,7 @@ fn recount(cuts: &[u128], refs: &[u32], old: &[u128], new: &[u128]) -> (Vec<u128
 
 /// Whether two compilations of a device agree on everything the network-wide cuts and indexes
 /// of [`CNetwork`] read: its name, interfaces, addresses and routes.
-fn same_place(a: &CDevice, b: &CDevice) -> bool {
+pub(crate) fn same_place(a: &CDevice, b: &CDevice) -> bool {
     a.name == b.name
         && a.ifaces == b.ifaces
         && a.has_iface_data == b.has_iface_data

@@ -317,12 +317,7 @@ impl DeviceChange {
     /// How device `device` compiled as `new` differs from `old`.
     pub fn between(device: usize, old: &CDevice, new: &CDevice) -> DeviceChange {
         let dbg = |x: &dyn std::fmt::Debug| format!("{x:?}");
-        let same_rest = old.name == new.name
-            && old.ifaces == new.ifaces
-            && old.has_iface_data == new.has_iface_data
-            && old.addrs == new.addrs
-            && old.subnets == new.subnets
-            && old.local == new.local
+        let same_rest = compile::same_place(old, new)
             && old.route_cuts == new.route_cuts
             && old.route_at == new.route_at
             && dbg(&old.routes) == dbg(&new.routes)
