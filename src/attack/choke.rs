@@ -497,7 +497,7 @@ fn recompute(an: &Analyzer, origins: &[Origin], opts: &Options, graph: &Graph, e
             _ => {}
         }
     }
-    // Questions whose walks passed no edited device keep the graph's answers.
+    // Answers the edits cannot change are taken over from the graph (Graph::rebuild).
     let g2 = match changed {
         Some(changed) => Graph::rebuild(&an2, origins, &o2, graph, &changed),
         None => Graph::build(&an2, origins, &o2),
