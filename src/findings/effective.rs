@@ -44,6 +44,11 @@ pub trait Algebra {
     fn same(&mut self, a: &Self::Set, b: &Self::Set) -> bool;
     /// `a ∩ b`.
     fn and(&mut self, a: &Self::Set, b: &Self::Set) -> Self::Set;
+    /// True if `a` and `b` share a packet.
+    fn meets(&mut self, a: &Self::Set, b: &Self::Set) -> bool {
+        let m = self.and(a, b);
+        !self.is_empty(&m)
+    }
     /// `a − b`.
     fn diff(&mut self, a: &Self::Set, b: &Self::Set) -> Self::Set;
     /// `a −= b`.
@@ -113,6 +118,9 @@ impl Algebra for Dd {
     }
     fn and(&mut self, a: &dd::Set, b: &dd::Set) -> dd::Set {
         Dd::and(self, *a, *b)
+    }
+    fn meets(&mut self, a: &dd::Set, b: &dd::Set) -> bool {
+        Dd::meets(self, *a, *b)
     }
     fn diff(&mut self, a: &dd::Set, b: &dd::Set) -> dd::Set {
         Dd::diff(self, *a, *b)
@@ -385,6 +393,12 @@ pub struct RuleCtx<S = PacketSet> {
     /// deciding rules, returns, gotos and unknown actions; for a jump, those that do not come
     /// back; nothing for rules that let evaluation go on.
     pub decided: Flow<S>,
+    /// When present, `matched` and `decided` are to be met with this set: the rule's region
+    /// and the context's entry of a ruleset walked by regions, kept apart because their
+    /// intersection is the large part of the sets (an entry split by every interface of the
+    /// packets handed back before it, met by every rule) and most checks need only a test of
+    /// it. Only [`device_effect_dd_apart`] leaves sets apart, and only where they meet.
+    pub within: Option<S>,
 }
 
 /// The effective sets of one rule.
@@ -560,8 +574,17 @@ impl DeviceEffect<dd::Set> {
     /// The same effective sets as cube sets (for the findings' texts and set arithmetic).
     /// Without `rulesets`, the per-context sets of the rulesets themselves (entry, end, return:
     /// the large ones) are left empty and only the rules' sets are converted.
-    pub fn to_cubes(&self, dd: &Dd, rulesets: bool) -> DeviceEffect {
-        let flow = |f: &Flow<dd::Set>| Flow { may: dd.to_packet_set(f.may), must: f.must.map(|m| dd.to_packet_set(m)) };
+    pub fn to_cubes(&self, dd: &mut Dd, rulesets: bool) -> DeviceEffect {
+        let flow = |dd: &mut Dd, f: &Flow<dd::Set>, within: Option<dd::Set>| {
+            let met = |dd: &mut Dd, s: dd::Set| {
+                let s = match within {
+                    Some(w) => dd.and(s, w),
+                    None => s,
+                };
+                dd.to_packet_set(s)
+            };
+            Flow { may: met(dd, f.may), must: f.must.map(|m| met(dd, m)) }
+        };
         DeviceEffect {
             contexts: self.contexts.clone(),
             rulesets: self
@@ -574,7 +597,12 @@ impl DeviceEffect<dd::Set> {
                         .ctxs
                         .iter()
                         .filter(|_| rulesets)
-                        .map(|c| RulesetCtx { ctx: c.ctx, entry: flow(&c.entry), end: flow(&c.end), returned: flow(&c.returned) })
+                        .map(|c| RulesetCtx {
+                            ctx: c.ctx,
+                            entry: flow(dd, &c.entry, None),
+                            end: flow(dd, &c.end, None),
+                            returned: flow(dd, &c.returned, None),
+                        })
                         .collect(),
                     rules: rs
                         .rules
@@ -583,7 +611,12 @@ impl DeviceEffect<dd::Set> {
                             ctxs: r
                                 .ctxs
                                 .iter()
-                                .map(|c| RuleCtx { ctx: c.ctx, matched: flow(&c.matched), decided: flow(&c.decided) })
+                                .map(|c| RuleCtx {
+                                    ctx: c.ctx,
+                                    matched: flow(dd, &c.matched, c.within),
+                                    decided: flow(dd, &c.decided, c.within),
+                                    within: None,
+                                })
                                 .collect(),
                             not_followed: r.not_followed,
                         })
@@ -608,6 +641,9 @@ struct Walker<'a, A: Algebra> {
     /// Per ruleset walked by regions ([`Walker::flat`]): each rule's region and the packets some
     /// rule settles, made on first use.
     regions: Vec<Option<Regions<A::Set>>>,
+    /// Keep the rules' sets of rulesets walked by regions apart from their entry
+    /// ([`RuleCtx::within`]).
+    apart: bool,
 }
 
 /// A flat ruleset's rules as regions of the header space, independent of what enters it.
@@ -622,12 +658,19 @@ struct Regions<S> {
 /// ruleset's address family (model order); `new_only` marks attached rulesets that see only
 /// the first packet of each connection.
 pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect {
-    effect_with(&mut Cubes, dev, families, new_only)
+    effect_with(&mut Cubes, dev, families, new_only, false)
 }
 
 /// [`device_effect`] computed on decision diagrams: the same sets, held by `dd`.
 pub fn device_effect_dd(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
-    effect_with(dd, dev, families, new_only)
+    effect_with(dd, dev, families, new_only, false)
+}
+
+/// [`device_effect_dd`] with the sets of the deciding and logging rules of rulesets walked by
+/// regions left apart from their context's entry ([`RuleCtx::within`]): the same sets, each
+/// the intersection of two diagrams, made only where a check needs it.
+pub fn device_effect_dd_apart(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
+    effect_with(dd, dev, families, new_only, true)
 }
 
 fn effect_with<'a, A: Algebra>(
@@ -635,6 +678,7 @@ fn effect_with<'a, A: Algebra>(
     dev: &'a CDevice,
     families: &[Family],
     new_only: &[bool],
+    apart: bool,
 ) -> DeviceEffect<A::Set> {
     let n = dev.rulesets.len();
     let mut out = DeviceEffect {
@@ -664,7 +708,7 @@ fn effect_with<'a, A: Algebra>(
     let ifaces = dev.ifaces.all().len();
     let conds: Vec<Vec<A::Set>> = dev.rulesets.iter().map(|rs| rs.rules.iter().map(|r| alg.set(&r.set)).collect()).collect();
     let regions = (0..n).map(|_| None).collect();
-    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0, regions };
+    let mut w = Walker { dev, alg, conds: &conds, out, stack: Vec::new(), on_stack: vec![false; n], work: 0, regions, apart };
     for &root in &roots {
         w.out.rulesets[root].attached = true;
         let fam = families.get(root).copied().unwrap_or(Family::Any);
@@ -797,11 +841,21 @@ impl<A: Algebra> Walker<'_, A> {
                 break;
             }
             let Some(own) = self.regions[rs_idx].as_ref().map(|g| g.own[i].clone()) else { break };
+            let step = Step::of(&self.dev.rulesets[rs_idx].rules[i].action);
+            if self.apart && matches!(step, Step::Decide | Step::Continue) {
+                // Kept apart: tested, not made.
+                if !self.alg.meets(&entry, &own) {
+                    continue;
+                }
+                let decided = if step == Step::Decide { Flow::exact(own.clone()) } else { Flow::empty() };
+                let within = Some(entry.clone());
+                self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(own), decided, within });
+                continue;
+            }
             let m = self.alg.and(&entry, &own);
             if self.alg.is_empty(&m) {
                 continue;
             }
-            let step = Step::of(&self.dev.rulesets[rs_idx].rules[i].action);
             let decided = match step {
                 Step::Continue => Flow::empty(),
                 Step::Return => {
@@ -831,7 +885,7 @@ impl<A: Algebra> Walker<'_, A> {
                 }
                 _ => Flow::exact(m.clone()),
             };
-            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided });
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided, within: None });
         }
         let end = match self.regions[rs_idx].as_ref() {
             Some(g) => {
@@ -958,7 +1012,7 @@ impl<A: Algebra> Walker<'_, A> {
                     }
                 }
             }
-            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided });
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided, within: None });
         }
         ret.add(self.alg, rem.clone(), exact);
         self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry, end: rem, returned: ret.clone() });

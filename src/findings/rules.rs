@@ -48,6 +48,95 @@ pub const SENSITIVE_SERVICES: &[(u8, u16, &str)] = &[
     (proto::UDP, 623, "ipmi"),
 ];
 
+/// What a rule matches (or decides) over its contexts: a union of parts, each a set met with
+/// the entry of its context, kept apart as the walk left it ([`effective::RuleCtx::within`];
+/// the entry is the full set where the walk made the intersection). Most checks only test it
+/// against a small set, which needs no diagram of the intersection; the union is made once,
+/// when a check needs it whole.
+#[derive(Default)]
+struct Parts {
+    /// (set, within), each pair sharing a packet.
+    parts: Vec<(dd::Set, dd::Set)>,
+    made: std::cell::Cell<Option<dd::Set>>,
+}
+
+impl Parts {
+    /// The union of the contexts' `matched` or `decided` sets (their upper bounds).
+    fn of<'a>(dd: &mut Dd, ctxs: impl Iterator<Item = (&'a effective::Flow<dd::Set>, Option<dd::Set>)>) -> Parts {
+        let mut whole = dd::Set::EMPTY;
+        let mut parts = Vec::new();
+        for (f, within) in ctxs {
+            match within {
+                None => whole = dd.or(whole, f.may),
+                Some(w) => {
+                    if dd.meets(f.may, w) {
+                        parts.push((f.may, w));
+                    }
+                }
+            }
+        }
+        if !whole.is_empty() {
+            parts.insert(0, (whole, dd::Set::FULL));
+        }
+        Parts { parts, made: Default::default() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// True if some packet is also in `x`.
+    fn meets(&self, dd: &mut Dd, x: dd::Set) -> bool {
+        self.parts.iter().any(|&(s, w)| {
+            // The set and `x` are the small ones: tested first, and met only if they meet.
+            if !dd.meets(s, x) {
+                return false;
+            }
+            if w == dd::Set::FULL {
+                return true;
+            }
+            let sx = dd.and(s, x);
+            dd.meets(sx, w)
+        })
+    }
+
+    /// The packets also in `x`, and in the sets without what they are met with: a superset of
+    /// [`Parts::and`], made without the large part. `None` when no part is kept apart (the
+    /// superset would be the set itself).
+    fn and_upper(&self, dd: &mut Dd, x: dd::Set) -> Option<dd::Set> {
+        if self.parts.iter().all(|&(_, w)| w == dd::Set::FULL) {
+            return None;
+        }
+        let mut out = dd::Set::EMPTY;
+        for &(s, _) in &self.parts {
+            let sx = dd.and(s, x);
+            out = dd.or(out, sx);
+        }
+        Some(out)
+    }
+
+    /// The packets also in `x`.
+    fn and(&self, dd: &mut Dd, x: dd::Set) -> dd::Set {
+        let mut out = dd::Set::EMPTY;
+        for &(s, w) in &self.parts {
+            let sx = dd.and(s, x);
+            let part = dd.and(sx, w);
+            out = dd.or(out, part);
+        }
+        out
+    }
+
+    /// The union as one diagram.
+    fn made(&self, dd: &mut Dd) -> dd::Set {
+        if let Some(m) = self.made.get() {
+            return m;
+        }
+        let m = self.and(dd, dd::Set::FULL);
+        self.made.set(Some(m));
+        m
+    }
+}
+
 /// What the checks need of one device: its effective sets on decision diagrams and, per rule,
 /// the union over contexts of what it matches and what it decides.
 struct Dev<'a> {
@@ -57,9 +146,9 @@ struct Dev<'a> {
     /// Every rule's conditions as diagrams, with the box around them.
     conds: Conds<dd::Set>,
     /// Per ruleset, per rule: the packets it possibly matches (in any context).
-    matched: Vec<Vec<dd::Set>>,
+    matched: Vec<Vec<Parts>>,
     /// Per ruleset, per rule: the packets it possibly decides (in any context).
-    decided: Vec<Vec<dd::Set>>,
+    decided: Vec<Vec<Parts>>,
     /// Per ruleset: whether any context enters it.
     entered: Vec<bool>,
     /// Per rule that never possibly matches: the packets entering its ruleset that its
@@ -82,16 +171,15 @@ struct Dev<'a> {
 impl<'a> Dev<'a> {
     fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &'a DeviceEffect<dd::Set>, filtering: Vec<bool>) -> Dev<'a> {
         let conds = Conds::new(dd, c);
-        let union = |dd: &mut Dd, sets: &mut dyn Iterator<Item = dd::Set>| sets.fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x));
         let matched = e
             .rulesets
             .iter()
-            .map(|rs| rs.rules.iter().map(|r| union(dd, &mut r.ctxs.iter().map(|x| x.matched.may))).collect())
+            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.matched, x.within)))).collect())
             .collect();
         let decided = e
             .rulesets
             .iter()
-            .map(|rs| rs.rules.iter().map(|r| union(dd, &mut r.ctxs.iter().map(|x| x.decided.may))).collect())
+            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.decided, x.within)))).collect())
             .collect();
         let mut cube = |d: Dim, r: Ranges, more: Option<(Dim, Ranges)>| {
             let mut c = space::Cube::full();
@@ -136,9 +224,12 @@ impl<'a> Dev<'a> {
     }
 
     /// The packets the rule at `loc` possibly matches, labelled, and one of them.
-    fn matched_set(&self, dd: &Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
+    fn matched_set(&self, dd: &mut Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
         let mut memo = self.matched_words.borrow_mut();
-        let (text, w) = memo.entry(loc).or_insert_with(|| self.shown(dd, self.matched[loc.ruleset][loc.rule]));
+        let (text, w) = memo.entry(loc).or_insert_with(|| {
+            let m = self.matched[loc.ruleset][loc.rule].made(dd);
+            self.shown(dd, m)
+        });
         (NamedSet { label: label.into(), text: text.clone() }, w.clone())
     }
 }
@@ -198,7 +289,7 @@ fn device_inputs(ws: &Workspace, i: usize, c: &CDevice) -> (Vec<Family>, Vec<boo
 fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (Dd, DeviceEffect<dd::Set>, Vec<Option<Stage>>) {
     let (families, new_only, stage) = device_inputs(ws, i, c);
     let mut dd = Dd::new();
-    let e = effective::device_effect_dd(&mut dd, c, &families, &new_only);
+    let e = effective::device_effect_dd_apart(&mut dd, c, &families, &new_only);
     (dd, e, stage)
 }
 
@@ -494,7 +585,7 @@ fn unused(d: &Dev, ri: usize, out: &mut Vec<Finding>) {
     });
 }
 
-fn unmodelled(b: &Base, dd: &Dd, out: &mut Vec<Finding>) {
+fn unmodelled(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let (m, w) = b.d.matched_set(dd, b.loc, "possibly matches");
     let mut f = b.finding(
@@ -517,12 +608,12 @@ fn unmodelled(b: &Base, dd: &Dd, out: &mut Vec<Finding>) {
 fn covering(d: &Dev, dd: &mut Dd, loc: RuleLoc, m: dd::Set) -> Vec<RuleLoc> {
     let mut v = Vec::new();
     let Some(within) = d.conds.bounds(loc).copied() else { return v };
-    for (j, &dj) in d.decided[loc.ruleset].iter().enumerate().take(loc.rule) {
+    for (j, dj) in d.decided[loc.ruleset].iter().enumerate().take(loc.rule) {
         let at = RuleLoc { ruleset: loc.ruleset, rule: j };
         if dj.is_empty() || !d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
             continue;
         }
-        if dd.meets(dj, m) {
+        if dj.meets(dd, m) {
             v.push(at);
         }
     }
@@ -598,7 +689,7 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
 
 fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule];
+    let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule].made(dd);
     let covers: Vec<RuleLoc> = covering(b.d, dd, b.loc, m_dd).into_iter().filter(|l| in_doubt(c, *l)).collect();
     let (m, w) = b.d.matched_set(dd, b.loc, "matches unless taken earlier");
     let mut f = b.finding(
@@ -636,7 +727,11 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         }
         let Some(ctx) = b.d.eff.contexts.get(x.ctx as usize) else { return };
         // A cheap first test with one packet: most rules fail it.
-        let Some(w) = dd.witness(x.matched.may) else { continue };
+        let w = match x.within {
+            Some(within) => dd.witness_and(x.matched.may, within),
+            None => dd.witness(x.matched.may),
+        };
+        let Some(w) = w else { continue };
         let first = point_outcome(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, &w);
         if !matches!(&first, Outcome::Action(a, _) if same_decision(a, &r.action)) {
             return;
@@ -644,7 +739,11 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         let mut ok = true;
         let mut locs = Vec::new();
         let mut walk = Continuation { alg: &mut *dd, dev: c, conds: &b.d.conds, skip: Some(b.loc), root: ctx.root, within };
-        walk.from(&ctx.stack, b.loc.ruleset, b.loc.rule + 1, x.matched.may, &mut |o, _| match o {
+        let m = match x.within {
+            Some(within) => walk.alg.and(x.matched.may, within),
+            None => x.matched.may,
+        };
+        walk.from(&ctx.stack, b.loc.ruleset, b.loc.rule + 1, m, &mut |o, _| match o {
             Outcome::Action(a, at) if same_decision(a, &r.action) => {
                 if !locs.contains(at) {
                     locs.push(*at);
@@ -700,16 +799,16 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let rules = &c.rulesets[b.loc.ruleset].rules;
     let mut parts: Vec<RuleLoc> = Vec::new();
     let mut overlap_dd = dd::Set::EMPTY;
-    for (j, &dj) in b.d.decided[b.loc.ruleset].iter().enumerate().take(b.loc.rule) {
+    for (j, dj) in b.d.decided[b.loc.ruleset].iter().enumerate().take(b.loc.rule) {
         let at = RuleLoc { ruleset: b.loc.ruleset, rule: j };
         let Some(rj) = rules.get(j) else { continue };
         if dj.is_empty() || allows(&rj.action) != Some(!mine) || !b.d.conds.bounds(at).is_some_and(|x| x.meets(&within)) {
             continue;
         }
         let Some(&cond_j) = b.d.conds.set(at) else { continue };
-        if dd.meets(dj, cond) && !dd.is_subset(cond_j, cond) {
+        if !dd.is_subset(cond_j, cond) && dj.meets(dd, cond) {
             parts.push(at);
-            let cut = dd.and(dj, cond);
+            let cut = dj.and(dd, cond);
             overlap_dd = dd.or(overlap_dd, cut);
         }
     }
@@ -745,7 +844,6 @@ fn is_any(r: &Ranges) -> bool {
 }
 
 fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
-    let c = b.d.c;
     // What the rule matches lies in the box around its conditions: a rule whose sources there
     // are not "any" and whose destination ports are fewer than a wide range has no reason to be
     // reported, whatever earlier rules take from it.
@@ -756,15 +854,33 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
             return;
         }
     }
-    let m = b.d.matched[b.loc.ruleset][b.loc.rule];
-    let new = dd.and(m, b.d.new);
+    let m = &b.d.matched[b.loc.ruleset][b.loc.rule];
+    // Every reason only grows with the set: when a superset made without the context's entry
+    // gives none, neither does the set, which is then not made.
+    if let Some(upper) = m.and_upper(dd, b.d.new) {
+        if permissive_reasons(b, dd, upper).is_none() {
+            return;
+        }
+    }
+    let new = m.and(dd, b.d.new);
+    let Some((reasons, severity)) = permissive_reasons(b, dd, new) else { return };
+    let (text, w) = b.d.shown(dd, new);
+    let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
+    f.sets.push(NamedSet { label: "accepts".into(), text });
+    f.witness = w;
+    out.push(f);
+}
+
+/// Why the new connections `new` a rule accepts make it overly permissive, and how severe that
+/// is; `None` for no reason.
+fn permissive_reasons(b: &Base, dd: &mut Dd, new: dd::Set) -> Option<(Vec<String>, Severity)> {
     if new.is_empty() {
-        return;
+        return None;
     }
     // Loopback traffic only: the device talking to itself.
-    if let Some(lo) = c.ifaces.id("lo") {
+    if let Some(lo) = b.d.c.ifaces.id("lo") {
         if dd.project(new, Dim::Iif) == Ranges::single(lo as u128) {
-            return;
+            return None;
         }
     }
     let any_src = is_any(&dd.project(new, Dim::Src));
@@ -808,14 +924,7 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         reasons.push(format!("it opens a wide port range: {}", wide.join(", ")));
         severity = severity.max(Severity::Medium);
     }
-    if reasons.is_empty() {
-        return;
-    }
-    let (text, w) = b.d.shown(dd, new);
-    let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));
-    f.sets.push(NamedSet { label: "accepts".into(), text });
-    f.witness = w;
-    out.push(f);
+    (!reasons.is_empty()).then_some((reasons, severity))
 }
 
 #[cfg(test)]

@@ -671,10 +671,52 @@ impl Dd {
     /// zero in dimensions not tested on the way.
     pub fn witness(&self, s: Set) -> Option<Packet> {
         let mut p = Packet::zero();
-        let mut cur = s.0;
-        if cur == 0 {
+        if s.is_empty() {
             return None;
         }
+        self.witness_into(s.0, &mut p);
+        Some(p)
+    }
+
+    /// [`Dd::witness`] of `a ∩ b`, without building the intersection: at every test the
+    /// lowest value where the two still share a packet.
+    pub fn witness_and(&mut self, a: Set, b: Set) -> Option<Packet> {
+        if !self.meets(a, b) {
+            return None;
+        }
+        let mut p = Packet::zero();
+        let (mut a, mut b) = (a.0, b.0);
+        // Invariant: `a` and `b` share a packet.
+        while a != 1 && b != 1 && a != b {
+            let level = self.level(a).min(self.level(b));
+            let mut lo = 0u128;
+            let mut next = None;
+            self.zip_edges(
+                a,
+                b,
+                |ka, kb| (ka == 0, kb == 0),
+                |dd, hi, pair| match pair {
+                    Some((ka, kb)) if dd.meets_at(ka, kb) => {
+                        next = Some((ka, kb));
+                        false
+                    }
+                    _ => {
+                        lo = hi.wrapping_add(1);
+                        true
+                    }
+                },
+            );
+            let (ka, kb) = next?;
+            p.v[self.order[level] as usize] = lo;
+            (a, b) = (ka, kb);
+        }
+        self.witness_into(if a == 1 { b } else { a }, &mut p);
+        Some(p)
+    }
+
+    /// Set the values of [`Dd::witness`] for the tests of `s` (not empty) in `p`.
+    fn witness_into(&self, s: u32, p: &mut Packet) {
+        let mut cur = s;
         while cur > 1 {
             let level = self.level(cur);
             let (st, n) = self.edges(cur);
@@ -690,7 +732,6 @@ impl Dd {
             p.v[self.order[level] as usize] = lo;
             cur = next;
         }
-        Some(p)
     }
 }
 

@@ -136,6 +136,17 @@ proptest! {
             None => prop_assert!(a.is_empty()),
         }
     }
+
+    /// The witness of an intersection found without building it is the witness of the
+    /// intersection built.
+    #[test]
+    fn witness_of_an_intersection_unbuilt(a in set(), b in set()) {
+        let mut dd = Dd::new();
+        let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
+        let got = dd.witness_and(x, y);
+        let both = dd.and(x, y);
+        prop_assert_eq!(got, dd.witness(both));
+    }
 }
 
 #[test]
