@@ -49,6 +49,21 @@ pub trait Algebra {
         let m = self.and(a, b);
         !self.is_empty(&m)
     }
+    /// True if all of `sets` share a packet (true for none).
+    fn meets_all(&mut self, sets: &[Self::Set]) -> bool {
+        let mut acc = self.full();
+        for x in sets {
+            acc = self.and(&acc, x);
+        }
+        !self.is_empty(&acc)
+    }
+    /// Every packet.
+    fn full(&mut self) -> Self::Set;
+    /// A key grouping sets that are cheap to intersect with each other: for diagrams, the first
+    /// dimension tested.
+    fn key(&self, _s: &Self::Set) -> usize {
+        0
+    }
     /// `a − b`.
     fn diff(&mut self, a: &Self::Set, b: &Self::Set) -> Self::Set;
     /// `a −= b`.
@@ -72,6 +87,9 @@ pub struct Cubes;
 
 impl Algebra for Cubes {
     type Set = PacketSet;
+    fn full(&mut self) -> PacketSet {
+        PacketSet::full()
+    }
     fn set(&mut self, s: &PacketSet) -> PacketSet {
         s.clone()
     }
@@ -121,6 +139,15 @@ impl Algebra for Dd {
     }
     fn meets(&mut self, a: &dd::Set, b: &dd::Set) -> bool {
         Dd::meets(self, *a, *b)
+    }
+    fn meets_all(&mut self, sets: &[dd::Set]) -> bool {
+        Dd::meets_all(self, sets)
+    }
+    fn full(&mut self) -> dd::Set {
+        dd::Set::FULL
+    }
+    fn key(&self, s: &dd::Set) -> usize {
+        self.top(*s)
     }
     fn diff(&mut self, a: &dd::Set, b: &dd::Set) -> dd::Set {
         Dd::diff(self, *a, *b)
@@ -393,12 +420,13 @@ pub struct RuleCtx<S = PacketSet> {
     /// deciding rules, returns, gotos and unknown actions; for a jump, those that do not come
     /// back; nothing for rules that let evaluation go on.
     pub decided: Flow<S>,
-    /// When present, `matched` and `decided` are to be met with this set: the rule's region
-    /// and the context's entry of a ruleset walked by regions, kept apart because their
-    /// intersection is the large part of the sets (an entry split by every interface of the
-    /// packets handed back before it, met by every rule) and most checks need only a test of
-    /// it. Only [`device_effect_dd_apart`] leaves sets apart, and only where they meet.
-    pub within: Option<S>,
+    /// `matched` and `decided` are to be met with each of these sets (none: they are made).
+    /// Kept apart because their intersection is the large part of the sets: the context's
+    /// entry of a ruleset walked by regions (an entry split by every interface of the packets
+    /// handed back before it, met by every rule), and the factors of a remainder kept apart
+    /// ([`RulesetCtx::apart`]). Most checks need only a test of it. Only
+    /// [`device_effect_dd_apart`] leaves sets apart, and only where they meet.
+    pub within: Vec<S>,
 }
 
 /// The effective sets of one rule.
@@ -451,6 +479,13 @@ pub struct RulesetCtx<S = PacketSet> {
     /// its returns, and those coming back from its gotos. For an attached ruleset these get
     /// its default; a called one hands them back to the caller.
     pub returned: Flow<S>,
+    /// When present, the context was walked with sets kept apart
+    /// ([`device_effect_dd_apart`]): `entry` is to be met with each of these sets, and `end`
+    /// and `returned` are not made (left empty; no check reads them). The remainder of a
+    /// ruleset that calls others is then kept as factors (what the rules cutting it by input
+    /// interface leave, what those cutting it by output interface leave, …) instead of their
+    /// intersection, which is a product of the two (one set per pair of interfaces).
+    pub apart: Option<Vec<S>>,
 }
 
 /// The effective sets of one ruleset.
@@ -570,20 +605,23 @@ pub fn universe(family: Family, ifaces: usize, new_only: bool) -> PacketSet {
     out
 }
 
+/// `s` met with each of `within` (a set kept apart, [`RuleCtx::within`]), made into one
+/// diagram: the sets are met in order, so the first ones should narrow the rest (a rule's
+/// conditions first, then its entry's factors).
+pub fn met(dd: &mut Dd, s: dd::Set, within: &[dd::Set]) -> dd::Set {
+    within.iter().fold(s, |acc, &w| dd.and(acc, w))
+}
+
 impl DeviceEffect<dd::Set> {
     /// The same effective sets as cube sets (for the findings' texts and set arithmetic).
     /// Without `rulesets`, the per-context sets of the rulesets themselves (entry, end, return:
-    /// the large ones) are left empty and only the rules' sets are converted.
+    /// the large ones) are left empty and only the rules' sets are converted. Sets kept apart
+    /// are made ([`met`]); ends and returns not made stay empty.
     pub fn to_cubes(&self, dd: &mut Dd, rulesets: bool) -> DeviceEffect {
-        let flow = |dd: &mut Dd, f: &Flow<dd::Set>, within: Option<dd::Set>| {
-            let met = |dd: &mut Dd, s: dd::Set| {
-                let s = match within {
-                    Some(w) => dd.and(s, w),
-                    None => s,
-                };
-                dd.to_packet_set(s)
-            };
-            Flow { may: met(dd, f.may), must: f.must.map(|m| met(dd, m)) }
+        let flow = |dd: &mut Dd, f: &Flow<dd::Set>, within: &[dd::Set]| {
+            let may = met(dd, f.may, within);
+            let must = f.must.map(|m| met(dd, m, within));
+            Flow { may: dd.to_packet_set(may), must: must.map(|m| dd.to_packet_set(m)) }
         };
         DeviceEffect {
             contexts: self.contexts.clone(),
@@ -599,9 +637,10 @@ impl DeviceEffect<dd::Set> {
                         .filter(|_| rulesets)
                         .map(|c| RulesetCtx {
                             ctx: c.ctx,
-                            entry: flow(dd, &c.entry, None),
-                            end: flow(dd, &c.end, None),
-                            returned: flow(dd, &c.returned, None),
+                            entry: flow(dd, &c.entry, c.apart.as_deref().unwrap_or_default()),
+                            end: flow(dd, &c.end, &[]),
+                            returned: flow(dd, &c.returned, &[]),
+                            apart: None,
                         })
                         .collect(),
                     rules: rs
@@ -613,9 +652,9 @@ impl DeviceEffect<dd::Set> {
                                 .iter()
                                 .map(|c| RuleCtx {
                                     ctx: c.ctx,
-                                    matched: flow(dd, &c.matched, c.within),
-                                    decided: flow(dd, &c.decided, c.within),
-                                    within: None,
+                                    matched: flow(dd, &c.matched, &c.within),
+                                    decided: flow(dd, &c.decided, &c.within),
+                                    within: Vec::new(),
                                 })
                                 .collect(),
                             not_followed: r.not_followed,
@@ -652,6 +691,9 @@ struct Regions<S> {
     own: Vec<S>,
     /// The packets some rule settles (what never reaches the end).
     settled: S,
+    /// The packets the ruleset hands back of any entry (the entry met with this is what comes
+    /// back), made on first use ([`Walker::handback`]).
+    back: Option<S>,
 }
 
 /// Compute the effective sets of every ruleset of a compiled device. `families` gives each
@@ -816,7 +858,7 @@ impl<A: Algebra> Walker<'_, A> {
         for (_, u) in chunks {
             self.alg.add(&mut settled, u, false);
         }
-        self.regions[rs_idx] = Some(Regions { own, settled });
+        self.regions[rs_idx] = Some(Regions { own, settled, back: None });
         true
     }
 
@@ -830,7 +872,13 @@ impl<A: Algebra> Walker<'_, A> {
         let n = self.dev.rulesets[rs_idx].rules.len();
         if !self.build_regions(rs_idx) {
             // Stopped: the device's sets are incomplete and reported as such.
-            self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry.clone()), end: Flow::exact(entry.clone()), returned: Flow::exact(entry.clone()) });
+            self.out.rulesets[rs_idx].ctxs.push(RulesetCtx {
+                ctx,
+                entry: Flow::exact(entry.clone()),
+                end: Flow::exact(entry.clone()),
+                returned: Flow::exact(entry.clone()),
+                apart: None,
+            });
             return Flow::exact(entry);
         }
         let mut ret = A::Set::default();
@@ -848,7 +896,7 @@ impl<A: Algebra> Walker<'_, A> {
                     continue;
                 }
                 let decided = if step == Step::Decide { Flow::exact(own.clone()) } else { Flow::empty() };
-                let within = Some(entry.clone());
+                let within = vec![entry.clone()];
                 self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(own), decided, within });
                 continue;
             }
@@ -885,7 +933,7 @@ impl<A: Algebra> Walker<'_, A> {
                 }
                 _ => Flow::exact(m.clone()),
             };
-            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided, within: None });
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched: Flow::exact(m), decided, within: Vec::new() });
         }
         let end = match self.regions[rs_idx].as_ref() {
             Some(g) => {
@@ -896,8 +944,280 @@ impl<A: Algebra> Walker<'_, A> {
         };
         self.alg.add(&mut ret, end.clone(), true);
         let ret = Flow::exact(ret);
-        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry), end: Flow::exact(end), returned: ret.clone() });
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry), end: Flow::exact(end), returned: ret.clone(), apart: None });
         ret
+    }
+
+    /// The packets a ruleset walked by regions hands back of any entry: what no rule settles,
+    /// what its returns take, and what the rulesets it goes to hand back of what they take.
+    /// The ruleset is flat or its calls settle what they take ([`Walker::settles_apart`]).
+    fn handback(&mut self, rs_idx: usize) -> Option<A::Set> {
+        if !self.build_regions(rs_idx) {
+            return None;
+        }
+        if let Some(b) = self.regions[rs_idx].as_ref().and_then(|g| g.back.clone()) {
+            return Some(b);
+        }
+        let (own, settled) = self.regions[rs_idx].as_ref().map(|g| (g.own.clone(), g.settled.clone()))?;
+        let full = self.alg.full();
+        let mut back = self.alg.diff(&full, &settled);
+        for (i, r) in self.dev.rulesets[rs_idx].rules.iter().enumerate() {
+            match Step::of(&r.action) {
+                Step::Return => self.alg.add(&mut back, own[i].clone(), false),
+                Step::Goto(t) => {
+                    let from = self.handback(t)?;
+                    let part = self.alg.and(&own[i], &from);
+                    self.alg.add(&mut back, part, false);
+                }
+                _ => {}
+            }
+        }
+        if let Some(g) = self.regions[rs_idx].as_mut() {
+            g.back = Some(back.clone());
+        }
+        Some(back)
+    }
+
+    /// True if ruleset `t`, called from the attached ruleset `root` entered with `entry`, can
+    /// be walked by regions with any part of that entry, kept apart or not
+    /// ([`Walker::flat_apart`]): it is flat, or its rules are all modelled and its calls go to
+    /// flat rulesets, jumps only to rulesets without returns that settle every packet of the
+    /// entry (as a final catch-all decision does), so nothing comes back to the rule after a
+    /// jump. Returns the number of calls it makes.
+    fn settles_apart(&mut self, t: usize, root: usize, entry: &A::Set) -> Option<usize> {
+        if t >= self.dev.rulesets.len() || t == root || self.on_stack[t] {
+            return None;
+        }
+        if self.is_flat(t) {
+            return Some(0);
+        }
+        let mut calls = 0;
+        for r in &self.dev.rulesets[t].rules {
+            if !r.unknown.is_empty() {
+                return None;
+            }
+            match Step::of(&r.action) {
+                Step::Decide | Step::Return | Step::Continue => {}
+                Step::Unknown => return None,
+                Step::Jump(u) | Step::Goto(u) => {
+                    calls += 1;
+                    if u >= self.dev.rulesets.len() || u == t || u == root || self.on_stack[u] || !self.is_flat(u) {
+                        return None;
+                    }
+                    if let Step::Jump(_) = Step::of(&r.action) {
+                        if self.dev.rulesets[u].rules.iter().any(|x| Step::of(&x.action) == Step::Return) || !self.build_regions(u) {
+                            return None;
+                        }
+                        let settled = self.regions[u].as_ref().map(|g| g.settled.clone())?;
+                        let back = self.alg.diff(entry, &settled);
+                        if !self.alg.is_empty(&back) {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        Some(calls)
+    }
+
+    /// True if an attached ruleset that calls others can be walked with its remainder kept
+    /// apart ([`Walker::walk_apart`]): sets are kept apart, and each call goes to a ruleset
+    /// that can be walked by regions with any entry ([`Walker::settles_apart`]).
+    fn factorable(&mut self, rs_idx: usize, entry: &A::Set) -> bool {
+        if !self.apart || !self.stack.is_empty() || rs_idx >= self.dev.rulesets.len() {
+            return false;
+        }
+        let mut calls = 0;
+        for r in &self.dev.rulesets[rs_idx].rules {
+            if let Step::Jump(t) | Step::Goto(t) = Step::of(&r.action) {
+                match self.settles_apart(t, rs_idx, entry) {
+                    Some(n) => calls += 1 + n,
+                    None => return false,
+                }
+            }
+        }
+        calls > 0 && MAX_JUMP_DEPTH > 2 && self.out.contexts.len() + calls < MAX_CONTEXTS
+    }
+
+    /// Walk an attached ruleset that calls others ([`Walker::factorable`]) with its remainder
+    /// kept as factors: each rule that settles packets, or takes them to a ruleset that hands
+    /// some back, cuts the remainder by a set that does not depend on what entered (its
+    /// conditions' complement, joined with what the called ruleset hands back of any entry),
+    /// and that cut is met with the factor of the rules whose conditions first test the same
+    /// dimension. Rules dispatching by input interface and rules dispatching by output
+    /// interface so build two factors, each as large as its rules, where their intersection
+    /// is one set per pair of interfaces. A rule's sets and a called ruleset's entry are kept
+    /// apart the same way ([`RuleCtx::within`], [`RulesetCtx::apart`]).
+    ///
+    /// The lower bound is the upper bound met with `extra`: rules with unmodelled conditions
+    /// or actions take their packets only from the lower bound, as [`Walker::walk`] does.
+    fn walk_apart(&mut self, rs_idx: usize, entry: A::Set, ctx: u32) {
+        let dev = self.dev;
+        let rs = &dev.rulesets[rs_idx];
+        self.on_stack[rs_idx] = true;
+        let full = self.alg.full();
+        // The remainder's upper bound: the intersection of these factors, in the order of
+        // their keys; its lower bound: that met with `extra`.
+        let mut rem: Vec<(usize, A::Set)> = vec![(self.alg.key(&entry), entry.clone())];
+        let mut extra = full.clone();
+        for (i, r) in rs.rules.iter().enumerate() {
+            self.work += 1;
+            if self.work > MAX_WORK || self.alg.shared_bytes() > MAX_SHARED_BYTES {
+                self.out.over_budget = true;
+                break;
+            }
+            let cond = self.conds[rs_idx][i].clone();
+            let within: Vec<A::Set> = rem.iter().map(|x| x.1.clone()).collect();
+            let mut all = vec![cond.clone()];
+            all.extend(within.iter().cloned());
+            if !self.alg.meets_all(&all) {
+                continue;
+            }
+            let known = r.unknown.is_empty();
+            let exact = self.alg.same(&extra, &full);
+            // The lower bound of what the rule matches, within the factors.
+            let must = if !known { A::Set::default() } else { self.alg.and(&cond, &extra) };
+            let matched = if exact && known { Flow::exact(cond.clone()) } else { Flow::bounds(cond.clone(), must.clone()) };
+            let not = self.alg.diff(&full, &cond);
+            let step = Step::of(&r.action);
+            // What the rule takes from the remainder's upper bound (with the lower bound), or
+            // from its lower bound only.
+            let (decided, cut, cut_must) = match step {
+                Step::Continue => (Flow::empty(), None, None),
+                Step::Jump(t) | Step::Goto(t) => {
+                    let here = RuleLoc { ruleset: rs_idx, rule: i };
+                    let sub_ctx = self.out.contexts.len() as u32;
+                    let mut stack = self.stack.clone();
+                    stack.push(here);
+                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
+                    self.stack.push(here);
+                    // The entry's lower bound: the upper bound met with this.
+                    let sub_extra = if known { extra.clone() } else { A::Set::default() };
+                    self.flat_apart(t, all, sub_extra.clone(), sub_ctx);
+                    self.stack.pop();
+                    let Some(back) = self.handback(t) else {
+                        self.out.over_budget = true;
+                        break;
+                    };
+                    match (step, known) {
+                        // What comes back leaves this ruleset too.
+                        (Step::Goto(_), true) => (matched.clone(), Some(not), None),
+                        (Step::Goto(_), false) => (matched.clone(), None, Some(not)),
+                        (_, known) => {
+                            // Possibly decided: matched minus what surely comes back; surely
+                            // decided: surely matched minus what possibly comes back.
+                            let sure_back = self.alg.and(&back, &sub_extra);
+                            let d_may = self.alg.diff(&cond, &sure_back);
+                            let d_must = self.alg.diff(&must, &back);
+                            let decided =
+                                if exact && known { Flow::exact(d_may) } else { Flow::bounds(d_may, d_must) };
+                            if known {
+                                // What comes back goes on.
+                                let mut cut = not;
+                                self.alg.add(&mut cut, back, false);
+                                (decided, Some(cut), None)
+                            } else {
+                                // Packets possibly jumped possibly go on.
+                                (decided, None, Some(not))
+                            }
+                        }
+                    }
+                }
+                Step::Decide | Step::Return if known => (matched.clone(), Some(not), None),
+                _ => (matched.clone(), None, Some(not)),
+            };
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided, within });
+            if let Some(cut) = cut {
+                let key = self.alg.key(&cond);
+                match rem.iter().position(|x| x.0 >= key) {
+                    Some(k) if rem[k].0 == key => rem[k].1 = self.alg.and(&rem[k].1, &cut),
+                    Some(k) => rem.insert(k, (key, cut)),
+                    None => rem.push((key, cut)),
+                }
+            }
+            if let Some(cut) = cut_must {
+                extra = self.alg.and(&extra, &cut);
+            }
+        }
+        let empty = A::Set::default();
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx {
+            ctx,
+            entry: Flow::exact(entry),
+            end: Flow::exact(empty.clone()),
+            returned: Flow::exact(empty),
+            apart: Some(Vec::new()),
+        });
+        self.on_stack[rs_idx] = false;
+    }
+
+    /// [`Walker::flat`] with an entry kept apart: its upper bound the intersection of `entry`,
+    /// its lower bound that met with `extra`. The ruleset is flat or its calls settle what they
+    /// take ([`Walker::settles_apart`]), and all its rules are modelled, so each rule's sets are
+    /// its region met with the entry's bounds, kept apart.
+    fn flat_apart(&mut self, rs_idx: usize, entry: Vec<A::Set>, extra: A::Set, ctx: u32) {
+        self.on_stack[rs_idx] = true;
+        let empty = A::Set::default();
+        let full = self.alg.full();
+        let exact = self.alg.same(&extra, &full);
+        if self.build_regions(rs_idx) {
+            for i in 0..self.dev.rulesets[rs_idx].rules.len() {
+                self.work += 1;
+                if self.work > MAX_WORK || self.alg.shared_bytes() > MAX_SHARED_BYTES {
+                    self.out.over_budget = true;
+                    break;
+                }
+                let Some(own) = self.regions[rs_idx].as_ref().map(|g| g.own[i].clone()) else { break };
+                let mut all = entry.clone();
+                all.push(own.clone());
+                if !self.alg.meets_all(&all) {
+                    continue;
+                }
+                let must = if exact { own.clone() } else { self.alg.and(&own, &extra) };
+                let matched = if exact { Flow::exact(own.clone()) } else { Flow::bounds(own.clone(), must.clone()) };
+                let step = Step::of(&self.dev.rulesets[rs_idx].rules[i].action);
+                let decided = match step {
+                    Step::Continue => Flow::empty(),
+                    Step::Jump(t) | Step::Goto(t) => {
+                        let here = RuleLoc { ruleset: rs_idx, rule: i };
+                        let sub_ctx = self.out.contexts.len() as u32;
+                        let mut stack = self.stack.clone();
+                        stack.push(here);
+                        self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
+                        self.stack.push(here);
+                        self.flat_apart(t, all, extra.clone(), sub_ctx);
+                        self.stack.pop();
+                        match (step, self.handback(t)) {
+                            (Step::Goto(_), _) => matched.clone(),
+                            // Nothing comes back ([`Walker::settles_apart`]).
+                            (_, Some(back)) => {
+                                let sure_back = self.alg.and(&back, &extra);
+                                let d_may = self.alg.diff(&own, &sure_back);
+                                let d_must = self.alg.diff(&must, &back);
+                                if exact { Flow::exact(d_may) } else { Flow::bounds(d_may, d_must) }
+                            }
+                            (_, None) => {
+                                self.out.over_budget = true;
+                                break;
+                            }
+                        }
+                    }
+                    _ => matched.clone(),
+                };
+                self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided, within: entry.clone() });
+            }
+        } else {
+            self.out.over_budget = true;
+        }
+        // The entry: its upper bound kept apart, its lower bound that met with `extra`.
+        let entry_flow = if exact { Flow::exact(full) } else { Flow::bounds(full, extra) };
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx {
+            ctx,
+            entry: entry_flow,
+            end: Flow::exact(empty.clone()),
+            returned: Flow::exact(empty),
+            apart: Some(entry),
+        });
+        self.on_stack[rs_idx] = false;
     }
 
     /// Walk one ruleset with `entry`; returns the packets that come back to the caller.
@@ -907,6 +1227,11 @@ impl<A: Algebra> Walker<'_, A> {
             let back = self.flat(rs_idx, entry.may, ctx);
             self.on_stack[rs_idx] = false;
             return back;
+        }
+        if entry.must.is_none() && self.factorable(rs_idx, &entry.may) {
+            // An attached ruleset: what it returns gets its default, nobody reads it here.
+            self.walk_apart(rs_idx, entry.may, ctx);
+            return Flow::empty();
         }
         let dev = self.dev;
         let Some(rs) = dev.rulesets.get(rs_idx) else { return entry };
@@ -1012,10 +1337,10 @@ impl<A: Algebra> Walker<'_, A> {
                     }
                 }
             }
-            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided, within: None });
+            self.out.rulesets[rs_idx].rules[i].ctxs.push(RuleCtx { ctx, matched, decided, within: Vec::new() });
         }
         ret.add(self.alg, rem.clone(), exact);
-        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry, end: rem, returned: ret.clone() });
+        self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry, end: rem, returned: ret.clone(), apart: None });
         self.on_stack[rs_idx] = false;
         ret
     }

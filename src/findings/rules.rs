@@ -49,34 +49,35 @@ pub const SENSITIVE_SERVICES: &[(u8, u16, &str)] = &[
 ];
 
 /// What a rule matches (or decides) over its contexts: a union of parts, each a set met with
-/// the entry of its context, kept apart as the walk left it ([`effective::RuleCtx::within`];
-/// the entry is the full set where the walk made the intersection). Most checks only test it
-/// against a small set, which needs no diagram of the intersection; the union is made once,
-/// when a check needs it whole.
+/// the sets the walk kept apart from it in its context ([`effective::RuleCtx::within`]: the
+/// context's entry, or the factors of a remainder; none where the walk made the intersection).
+/// Most checks only test it against a small set, which needs no diagram of the intersection;
+/// the union is made once, when a check needs it whole.
 #[derive(Default)]
 struct Parts {
-    /// (set, within), each pair sharing a packet.
-    parts: Vec<(dd::Set, dd::Set)>,
+    /// (set, within), each sharing a packet.
+    parts: Vec<(dd::Set, Vec<dd::Set>)>,
     made: std::cell::Cell<Option<dd::Set>>,
 }
 
 impl Parts {
     /// The union of the contexts' `matched` or `decided` sets (their upper bounds).
-    fn of<'a>(dd: &mut Dd, ctxs: impl Iterator<Item = (&'a effective::Flow<dd::Set>, Option<dd::Set>)>) -> Parts {
+    fn of<'a>(dd: &mut Dd, ctxs: impl Iterator<Item = (&'a effective::Flow<dd::Set>, &'a [dd::Set])>) -> Parts {
         let mut whole = dd::Set::EMPTY;
         let mut parts = Vec::new();
         for (f, within) in ctxs {
-            match within {
-                None => whole = dd.or(whole, f.may),
-                Some(w) => {
-                    if dd.meets(f.may, w) {
-                        parts.push((f.may, w));
-                    }
-                }
+            if within.is_empty() {
+                whole = dd.or(whole, f.may);
+                continue;
+            }
+            let mut all = vec![f.may];
+            all.extend_from_slice(within);
+            if dd.meets_all(&all) {
+                parts.push((f.may, within.to_vec()));
             }
         }
         if !whole.is_empty() {
-            parts.insert(0, (whole, dd::Set::FULL));
+            parts.insert(0, (whole, Vec::new()));
         }
         Parts { parts, made: Default::default() }
     }
@@ -87,16 +88,18 @@ impl Parts {
 
     /// True if some packet is also in `x`.
     fn meets(&self, dd: &mut Dd, x: dd::Set) -> bool {
-        self.parts.iter().any(|&(s, w)| {
-            // The set and `x` are the small ones: tested first, and met only if they meet.
-            if !dd.meets(s, x) {
+        self.parts.iter().any(|(s, w)| {
+            // The set and `x` are the small ones: tested first, and met with the rest only if
+            // they meet.
+            if !dd.meets(*s, x) {
                 return false;
             }
-            if w == dd::Set::FULL {
+            if w.is_empty() {
                 return true;
             }
-            let sx = dd.and(s, x);
-            dd.meets(sx, w)
+            let mut all = vec![dd.and(*s, x)];
+            all.extend_from_slice(w);
+            dd.meets_all(&all)
         })
     }
 
@@ -104,7 +107,7 @@ impl Parts {
     /// [`Parts::and`], made without the large part. `None` when no part is kept apart (the
     /// superset would be the set itself).
     fn and_upper(&self, dd: &mut Dd, x: dd::Set) -> Option<dd::Set> {
-        if self.parts.iter().all(|&(_, w)| w == dd::Set::FULL) {
+        if self.parts.iter().all(|(_, w)| w.is_empty()) {
             return None;
         }
         let mut out = dd::Set::EMPTY;
@@ -118,9 +121,9 @@ impl Parts {
     /// The packets also in `x`.
     fn and(&self, dd: &mut Dd, x: dd::Set) -> dd::Set {
         let mut out = dd::Set::EMPTY;
-        for &(s, w) in &self.parts {
-            let sx = dd.and(s, x);
-            let part = dd.and(sx, w);
+        for (s, w) in &self.parts {
+            let sx = dd.and(*s, x);
+            let part = effective::met(dd, sx, w);
             out = dd.or(out, part);
         }
         out
@@ -174,12 +177,12 @@ impl<'a> Dev<'a> {
         let matched = e
             .rulesets
             .iter()
-            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.matched, x.within)))).collect())
+            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.matched, x.within.as_slice())))).collect())
             .collect();
         let decided = e
             .rulesets
             .iter()
-            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.decided, x.within)))).collect())
+            .map(|rs| rs.rules.iter().map(|r| Parts::of(dd, r.ctxs.iter().map(|x| (&x.decided, x.within.as_slice())))).collect())
             .collect();
         let mut cube = |d: Dim, r: Ranges, more: Option<(Dim, Ranges)>| {
             let mut c = space::Cube::full();
@@ -299,14 +302,28 @@ fn unmatched_entered(dd: &mut Dd, conds: &Conds<dd::Set>, e: &DeviceEffect<dd::S
     let mut out = std::collections::HashMap::new();
     for (ri, rs) in e.rulesets.iter().enumerate() {
         let mut entry: Option<dd::Set> = None;
+        let whole = rs.ctxs.iter().all(|x| x.apart.as_ref().is_none_or(|w| w.is_empty()));
         for (i, r) in rs.rules.iter().enumerate() {
             if r.ctxs.iter().any(|x| !x.matched.may.is_empty()) {
                 continue;
             }
             let loc = RuleLoc { ruleset: ri, rule: i };
             let Some(&cond) = conds.set(loc) else { continue };
-            let all = *entry.get_or_insert_with(|| rs.ctxs.iter().fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x.entry.may)));
-            out.insert(loc, dd.and(all, cond));
+            let met = if whole {
+                let all = *entry.get_or_insert_with(|| rs.ctxs.iter().fold(dd::Set::EMPTY, |acc, x| dd.or(acc, x.entry.may)));
+                dd.and(all, cond)
+            } else {
+                // Entries kept apart: each met with the conditions first.
+                let mut acc = dd::Set::EMPTY;
+                for x in &rs.ctxs {
+                    let mut w = vec![x.entry.may];
+                    w.extend(x.apart.iter().flatten().copied());
+                    let part = effective::met(dd, cond, &w);
+                    acc = dd.or(acc, part);
+                }
+                acc
+            };
+            out.insert(loc, met);
         }
     }
     out
@@ -509,7 +526,11 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
 fn check_rule(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mut Vec<Finding>) {
     let Some(r) = b.d.c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
     let possibly = e.ctxs.iter().any(|x| !x.matched.may.is_empty());
-    let certainly = e.ctxs.iter().any(|x| !x.matched.must().is_empty());
+    let certainly = e.ctxs.iter().any(|x| {
+        let mut all = vec![*x.matched.must()];
+        all.extend_from_slice(&x.within);
+        dd.meets_all(&all)
+    });
     let doubtful = !r.unknown.is_empty() || matches!(r.action, Action::Unknown(_)) || e.not_followed;
     if doubtful && possibly {
         unmodelled(b, dd, out);
@@ -708,6 +729,17 @@ fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     out.push(f);
 }
 
+/// True if the bounds of what a rule matches in a context differ, once met with what they are
+/// kept apart from.
+fn doubtful(dd: &mut Dd, x: &effective::RuleCtx<dd::Set>) -> bool {
+    if x.within.is_empty() {
+        return x.matched.doubtful_in(dd);
+    }
+    let mut all = vec![dd.diff(x.matched.may, *x.matched.must())];
+    all.extend_from_slice(&x.within);
+    dd.meets_all(&all)
+}
+
 /// Same final decision: the same action, or both accept, both drop, both reject alike.
 fn same_decision(a: &Action, b: &Action) -> bool {
     a == b
@@ -716,7 +748,7 @@ fn same_decision(a: &Action, b: &Action) -> bool {
 fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mut Vec<Finding>) {
     let c = b.d.c;
     let Some(r) = c.rulesets.get(b.loc.ruleset).and_then(|x| x.rules.get(b.loc.rule)) else { return };
-    if e.ctxs.iter().any(|x| x.matched.doubtful_in(dd)) {
+    if e.ctxs.iter().any(|x| doubtful(dd, x)) {
         return;
     }
     let Some(within) = b.d.conds.bounds(b.loc).copied() else { return };
@@ -727,10 +759,9 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         }
         let Some(ctx) = b.d.eff.contexts.get(x.ctx as usize) else { return };
         // A cheap first test with one packet: most rules fail it.
-        let w = match x.within {
-            Some(within) => dd.witness_and(x.matched.may, within),
-            None => dd.witness(x.matched.may),
-        };
+        let mut all = vec![x.matched.may];
+        all.extend_from_slice(&x.within);
+        let w = dd.witness_all(&all);
         let Some(w) = w else { continue };
         let first = point_outcome(c, Some(b.loc), ctx.root, &ctx.stack, b.loc.ruleset, b.loc.rule + 1, &w);
         if !matches!(&first, Outcome::Action(a, _) if same_decision(a, &r.action)) {
@@ -739,10 +770,7 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         let mut ok = true;
         let mut locs = Vec::new();
         let mut walk = Continuation { alg: &mut *dd, dev: c, conds: &b.d.conds, skip: Some(b.loc), root: ctx.root, within };
-        let m = match x.within {
-            Some(within) => walk.alg.and(x.matched.may, within),
-            None => x.matched.may,
-        };
+        let m = effective::met(walk.alg, x.matched.may, &x.within);
         walk.from(&ctx.stack, b.loc.ruleset, b.loc.rule + 1, m, &mut |o, _| match o {
             Outcome::Action(a, at) if same_decision(a, &r.action) => {
                 if !locs.contains(at) {

@@ -168,6 +168,12 @@ impl Dd {
         out
     }
 
+    /// The level of the first test of `s` in the order (the number of dimensions for the
+    /// terminals).
+    pub fn top(&self, s: Set) -> usize {
+        self.level(s.0)
+    }
+
     fn level(&self, s: u32) -> usize {
         self.nodes[s as usize].level as usize
     }
@@ -711,6 +717,120 @@ impl Dd {
             (a, b) = (ka, kb);
         }
         self.witness_into(if a == 1 { b } else { a }, &mut p);
+        Some(p)
+    }
+
+    /// True if the intersection of all `sets` holds a packet, found without building it (true
+    /// for no set). Sets kept apart because their intersection is large (an entry split by
+    /// input interface met with a remainder split by output interface) are tested here
+    /// together: the first shared packet ends the search, and tuples found disjoint are
+    /// remembered for the rest of it.
+    pub fn meets_all(&mut self, sets: &[Set]) -> bool {
+        let mut memo = FxHashMap::default();
+        let t = sets.iter().map(|s| s.0).collect();
+        self.meets_tuple(t, &mut memo)
+    }
+
+    /// The tuple without full sets, sorted, each once; `None` if one is empty.
+    fn normal(mut t: Vec<u32>) -> Option<Vec<u32>> {
+        if t.contains(&0) {
+            return None;
+        }
+        t.retain(|&x| x != 1);
+        t.sort_unstable();
+        t.dedup();
+        Some(t)
+    }
+
+    fn meets_tuple(&mut self, t: Vec<u32>, memo: &mut FxHashMap<Vec<u32>, bool>) -> bool {
+        let Some(t) = Self::normal(t) else { return false };
+        match t.len() {
+            0 | 1 => return true,
+            2 => return self.meets_at(t[0], t[1]),
+            _ => {}
+        }
+        if let Some(&r) = memo.get(&t) {
+            return r;
+        }
+        let mut found = false;
+        self.stretches(&t, |dd, _, kids| {
+            found = dd.meets_tuple(kids.to_vec(), memo);
+            !found
+        });
+        memo.insert(t, found);
+        found
+    }
+
+    /// Walk the stretches of the first level any set of `t` (normal, two or more) tests, in
+    /// order: `visit` gets each stretch's lowest value and the sets' children over it, only
+    /// where none is empty (a stretch where one is, is passed over by a binary search in the
+    /// others). `visit` returns false to stop.
+    fn stretches(&mut self, t: &[u32], mut visit: impl FnMut(&mut Dd, u128, &[u32]) -> bool) {
+        let level = t.iter().map(|&s| self.level(s)).min().unwrap_or(NDIMS);
+        let max = self.order[level].max();
+        let spans: Vec<(usize, usize)> =
+            t.iter().map(|&s| if self.level(s) == level { self.edges(s) } else { (usize::MAX, 1) }).collect();
+        let mut at = vec![0usize; t.len()];
+        let mut kids = vec![0u32; t.len()];
+        let mut lo = 0u128;
+        loop {
+            // The stretch from `lo`: up to the nearest end among the current edges.
+            let mut hi = max;
+            let mut empty_to = None;
+            for (k, &(st, _)) in spans.iter().enumerate() {
+                let (h, kid) = self.edge(t[k], st, at[k], max);
+                hi = hi.min(h);
+                kids[k] = kid;
+                if kid == 0 {
+                    empty_to = Some(empty_to.map_or(h, |e: u128| e.max(h)));
+                }
+            }
+            let upto = match empty_to {
+                Some(e) => e,
+                None => {
+                    if !visit(self, lo, &kids) {
+                        return;
+                    }
+                    hi
+                }
+            };
+            if upto >= max {
+                return;
+            }
+            for (k, &(st, n)) in spans.iter().enumerate() {
+                at[k] = self.past(st, at[k], n, upto, max);
+            }
+            lo = upto + 1;
+        }
+    }
+
+    /// [`Dd::witness`] of the intersection of all `sets`, without building it.
+    pub fn witness_all(&mut self, sets: &[Set]) -> Option<Packet> {
+        let mut memo = FxHashMap::default();
+        let mut t = Self::normal(sets.iter().map(|s| s.0).collect())?;
+        if !self.meets_tuple(t.clone(), &mut memo) {
+            return None;
+        }
+        let mut p = Packet::zero();
+        let memo = &mut memo;
+        // Invariant: the sets of `t` share a packet.
+        while t.len() > 1 {
+            let level = t.iter().map(|&s| self.level(s)).min().unwrap_or(NDIMS);
+            let mut next = None;
+            self.stretches(&t, |dd, lo, kids| {
+                if dd.meets_tuple(kids.to_vec(), memo) {
+                    next = Some((lo, kids.to_vec()));
+                    return false;
+                }
+                true
+            });
+            let (lo, kids) = next?;
+            p.v[self.order[level] as usize] = lo;
+            t = Self::normal(kids)?;
+        }
+        if let Some(&s) = t.first() {
+            self.witness_into(s, &mut p);
+        }
         Some(p)
     }
 

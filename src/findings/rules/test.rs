@@ -474,40 +474,50 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(600))]
 
-    /// The walk that keeps rules' sets apart from their context's entry gives the same sets once
-    /// they are met: every context, every ruleset's entry, end and return, every rule's matched
-    /// and decided bounds, in the same contexts; and a set is kept apart only where it meets
-    /// its entry.
+    /// The walk that keeps rules' sets apart from their context's entry, and remainders as
+    /// factors, gives the same sets once they are met: every context, every ruleset's entry
+    /// (and end and return where they are made), every rule's matched and decided bounds, in
+    /// the same contexts; and a set is kept apart only where it meets what it is kept apart
+    /// from.
     #[test]
-    fn sets_kept_apart_are_the_same_sets(d in arb_device(true)) {
+    fn sets_kept_apart_are_the_same_sets(d in prop_oneof![arb_device(true), arb_device(false)]) {
         use crate::space::dd::Dd;
         let mut dd = Dd::new();
         let f = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
         let g = crate::findings::effective::device_effect_dd_apart(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
         prop_assert_eq!(&f.contexts, &g.contexts);
         prop_assert_eq!(f.over_budget, g.over_budget);
-        let met = |dd: &mut Dd, s: crate::space::dd::Set, w: Option<crate::space::dd::Set>| w.map_or(s, |w| dd.and(s, w));
+        use crate::findings::effective::met;
         for (x, y) in f.rulesets.iter().zip(&g.rulesets) {
             prop_assert_eq!(x.ctxs.len(), y.ctxs.len());
             for (a, b) in x.ctxs.iter().zip(&y.ctxs) {
                 prop_assert_eq!(a.ctx, b.ctx);
-                prop_assert_eq!((a.entry.may, a.end.may, a.returned.may), (b.entry.may, b.end.may, b.returned.may));
-                prop_assert_eq!((a.entry.must(), a.end.must(), a.returned.must()), (b.entry.must(), b.end.must(), b.returned.must()));
+                prop_assert!(a.apart.is_none());
+                match &b.apart {
+                    None => {
+                        prop_assert_eq!((a.entry.may, a.end.may, a.returned.may), (b.entry.may, b.end.may, b.returned.may));
+                        prop_assert_eq!((a.entry.must(), a.end.must(), a.returned.must()), (b.entry.must(), b.end.must(), b.returned.must()));
+                    }
+                    Some(w) => {
+                        prop_assert_eq!(a.entry.may, met(&mut dd, b.entry.may, w));
+                        prop_assert_eq!(*a.entry.must(), met(&mut dd, *b.entry.must(), w));
+                    }
+                }
             }
             for (r, s) in x.rules.iter().zip(&y.rules) {
                 prop_assert_eq!(r.ctxs.len(), s.ctxs.len());
                 for (a, b) in r.ctxs.iter().zip(&s.ctxs) {
                     prop_assert_eq!(a.ctx, b.ctx);
-                    prop_assert!(a.within.is_none());
-                    if let Some(w) = b.within {
-                        prop_assert!(dd.meets(b.matched.may, w));
-                    }
-                    prop_assert_eq!(a.matched.may, met(&mut dd, b.matched.may, b.within));
-                    prop_assert_eq!(*a.matched.must(), met(&mut dd, *b.matched.must(), b.within));
-                    prop_assert_eq!(a.decided.may, met(&mut dd, b.decided.may, b.within));
-                    prop_assert_eq!(*a.decided.must(), met(&mut dd, *b.decided.must(), b.within));
+                    prop_assert!(a.within.is_empty());
+                    let mut all = vec![b.matched.may];
+                    all.extend_from_slice(&b.within);
+                    prop_assert!(dd.meets_all(&all));
+                    prop_assert_eq!(a.matched.may, met(&mut dd, b.matched.may, &b.within));
+                    prop_assert_eq!(*a.matched.must(), met(&mut dd, *b.matched.must(), &b.within));
+                    prop_assert_eq!(a.decided.may, met(&mut dd, b.decided.may, &b.within));
+                    prop_assert_eq!(*a.decided.must(), met(&mut dd, *b.decided.must(), &b.within));
                 }
             }
         }

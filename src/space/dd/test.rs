@@ -147,6 +147,19 @@ proptest! {
         let both = dd.and(x, y);
         prop_assert_eq!(got, dd.witness(both));
     }
+
+    /// Several sets tested together without building their intersection: they meet exactly
+    /// when the intersection built holds a packet, and the witness is the built one's.
+    #[test]
+    fn intersections_of_several_unbuilt(a in set(), b in set(), c in set(), d in set()) {
+        let mut dd = Dd::new();
+        let t: Vec<Set> = [&a, &b, &c, &d].iter().map(|x| dd.from_packet_set(x)).collect();
+        for k in 0..=t.len() {
+            let all = t[..k].iter().fold(Set::FULL, |acc, &x| dd.and(acc, x));
+            prop_assert_eq!(dd.meets_all(&t[..k]), !all.is_empty());
+            prop_assert_eq!(dd.witness_all(&t[..k]), dd.witness(all));
+        }
+    }
 }
 
 #[test]
