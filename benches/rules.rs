@@ -6,13 +6,17 @@
 //! `/usr/bin/time`. `PORTOLAN_RULES_CHECKS=1` times only the findings (with the per-device gate
 //! lifted); `PORTOLAN_RULES_FILES=a:b:c` reads those files instead of a generated ruleset;
 //! with `PORTOLAN_RULES_CHECKS`, `PORTOLAN_RULES_JSON=PREFIX` writes every finding to `PREFIX.N.json`.
+//! `PORTOLAN_RULES_DD=1` times the effective sets on decision diagrams (with
+//! `PORTOLAN_RULES_APART=1`, kept apart as the checks read them).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench {
     use std::time::{Duration, Instant};
 
     use criterion::{BenchmarkId, Criterion};
-    use portolan::findings::{check_rules, check_rules_up_to, device_effects, device_effects_dd, device_effects_dd_in};
+    use portolan::findings::{
+        check_rules, check_rules_up_to, device_effects, device_effects_dd, device_effects_dd_apart, device_effects_dd_in,
+    };
     use portolan::space::{dd, Dim};
     use portolan::reach::CNetwork;
     use portolan::synth::Estate;
@@ -43,7 +47,12 @@ mod bench {
             // PORTOLAN_DD_ORDER=dst,src,... tries another order of the dimensions.
             let order = std::env::var("PORTOLAN_DD_ORDER").ok().map(|v| order_from(&v)).unwrap_or(dd::ORDER);
             let t = Instant::now();
-            let eff = device_effects_dd_in(&ws, &net, order);
+            // PORTOLAN_RULES_APART=1: the sets as the checks read them (kept apart).
+            let eff = if std::env::var_os("PORTOLAN_RULES_APART").is_some() {
+                device_effects_dd_apart(&ws, &net)
+            } else {
+                device_effects_dd_in(&ws, &net, order)
+            };
             let t_eff = t.elapsed();
             let nodes: usize = eff.iter().map(|(dd, _)| dd.nodes()).sum();
             let over = eff.iter().any(|(_, e)| e.over_budget);
@@ -143,6 +152,9 @@ mod bench {
             let (ws, net) = load(n);
             g.bench_function(BenchmarkId::new("effective sets, decision diagrams", n), |b| {
                 b.iter(|| device_effects_dd(&ws, &net))
+            });
+            g.bench_function(BenchmarkId::new("effective sets, decision diagrams kept apart", n), |b| {
+                b.iter(|| device_effects_dd_apart(&ws, &net))
             });
             if n > 1_000 {
                 // The cube walk stops at its work budget past 1,000 rules (BENCHMARKS.md).

@@ -31,6 +31,10 @@ pub const MAX_CONTEXTS: usize = 200_000;
 /// the walk stops: past it the device's effective sets are incomplete ([`DeviceEffect::truncated`]).
 pub const MAX_WORK: usize = 8_000_000;
 
+/// Most diagram nodes made for the entry of a ruleset entered with sets kept apart before it
+/// is kept apart instead ([`Walker::flat_apart`]).
+pub const MAX_MADE_ENTRY: usize = 1 << 16;
+
 /// The set operations the walk needs, so that it runs on either exact representation: the
 /// cube sets of [`PacketSet`] ([`Cubes`]) or the decision diagrams of [`dd`] ([`Dd`]).
 pub trait Algebra {
@@ -56,6 +60,15 @@ pub trait Algebra {
             acc = self.and(&acc, x);
         }
         !self.is_empty(&acc)
+    }
+    /// The intersection of all `sets`, unless making it takes more than about `budget` units of
+    /// memory (diagram nodes): then `None`.
+    fn and_within(&mut self, sets: &[Self::Set], _budget: usize) -> Option<Self::Set> {
+        let mut acc = self.full();
+        for x in sets {
+            acc = self.and(&acc, x);
+        }
+        Some(acc)
     }
     /// Every packet.
     fn full(&mut self) -> Self::Set;
@@ -145,6 +158,9 @@ impl Algebra for Dd {
     }
     fn full(&mut self) -> dd::Set {
         dd::Set::FULL
+    }
+    fn and_within(&mut self, sets: &[dd::Set], budget: usize) -> Option<dd::Set> {
+        Dd::and_within(self, sets, budget)
     }
     fn key(&self, s: &dd::Set) -> usize {
         self.top(*s)
@@ -681,8 +697,9 @@ struct Walker<'a, A: Algebra> {
     /// rule settles, made on first use.
     regions: Vec<Option<Regions<A::Set>>>,
     /// Keep the rules' sets of rulesets walked by regions apart from their entry
-    /// ([`RuleCtx::within`]).
-    apart: bool,
+    /// ([`RuleCtx::within`]), and remainders as factors; entries kept apart are made when
+    /// that takes at most this many nodes ([`MAX_MADE_ENTRY`]).
+    apart: Option<usize>,
 }
 
 /// A flat ruleset's rules as regions of the header space, independent of what enters it.
@@ -700,19 +717,31 @@ struct Regions<S> {
 /// ruleset's address family (model order); `new_only` marks attached rulesets that see only
 /// the first packet of each connection.
 pub fn device_effect(dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect {
-    effect_with(&mut Cubes, dev, families, new_only, false)
+    effect_with(&mut Cubes, dev, families, new_only, None)
 }
 
 /// [`device_effect`] computed on decision diagrams: the same sets, held by `dd`.
 pub fn device_effect_dd(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
-    effect_with(dd, dev, families, new_only, false)
+    effect_with(dd, dev, families, new_only, None)
 }
 
 /// [`device_effect_dd`] with the sets of the deciding and logging rules of rulesets walked by
 /// regions left apart from their context's entry ([`RuleCtx::within`]): the same sets, each
 /// the intersection of two diagrams, made only where a check needs it.
 pub fn device_effect_dd_apart(dd: &mut Dd, dev: &CDevice, families: &[Family], new_only: &[bool]) -> DeviceEffect<dd::Set> {
-    effect_with(dd, dev, families, new_only, true)
+    effect_with(dd, dev, families, new_only, Some(MAX_MADE_ENTRY))
+}
+
+/// [`device_effect_dd_apart`] making entries kept apart only within `budget` nodes (0: never).
+#[cfg(test)]
+pub(crate) fn device_effect_dd_apart_within(
+    dd: &mut Dd,
+    dev: &CDevice,
+    families: &[Family],
+    new_only: &[bool],
+    budget: usize,
+) -> DeviceEffect<dd::Set> {
+    effect_with(dd, dev, families, new_only, Some(budget))
 }
 
 fn effect_with<'a, A: Algebra>(
@@ -720,7 +749,7 @@ fn effect_with<'a, A: Algebra>(
     dev: &'a CDevice,
     families: &[Family],
     new_only: &[bool],
-    apart: bool,
+    apart: Option<usize>,
 ) -> DeviceEffect<A::Set> {
     let n = dev.rulesets.len();
     let mut out = DeviceEffect {
@@ -890,7 +919,7 @@ impl<A: Algebra> Walker<'_, A> {
             }
             let Some(own) = self.regions[rs_idx].as_ref().map(|g| g.own[i].clone()) else { break };
             let step = Step::of(&self.dev.rulesets[rs_idx].rules[i].action);
-            if self.apart && matches!(step, Step::Decide | Step::Continue) {
+            if self.apart.is_some() && matches!(step, Step::Decide | Step::Continue) {
                 // Kept apart: tested, not made.
                 if !self.alg.meets(&entry, &own) {
                     continue;
@@ -1024,7 +1053,7 @@ impl<A: Algebra> Walker<'_, A> {
     /// apart ([`Walker::walk_apart`]): sets are kept apart, and each call goes to a ruleset
     /// that can be walked by regions with any entry ([`Walker::settles_apart`]).
     fn factorable(&mut self, rs_idx: usize, entry: &A::Set) -> bool {
-        if !self.apart || !self.stack.is_empty() || rs_idx >= self.dev.rulesets.len() {
+        if self.apart.is_none() || !self.stack.is_empty() || rs_idx >= self.dev.rulesets.len() {
             return false;
         }
         let mut calls = 0;
@@ -1156,6 +1185,14 @@ impl<A: Algebra> Walker<'_, A> {
     /// its region met with the entry's bounds, kept apart.
     fn flat_apart(&mut self, rs_idx: usize, entry: Vec<A::Set>, extra: A::Set, ctx: u32) {
         self.on_stack[rs_idx] = true;
+        // An entry whose factors narrow each other (a dispatch rule's interface met with the
+        // factors) is made: the rules then meet one set. One that would be a product of the
+        // factors (a catch-all rule's) stays apart.
+        let budget = self.apart.unwrap_or_default();
+        let entry = match self.alg.and_within(&entry, budget) {
+            Some(made) if budget > 0 => vec![made],
+            _ => entry,
+        };
         let empty = A::Set::default();
         let full = self.alg.full();
         let exact = self.alg.same(&extra, &full);

@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::report::{Certainty, ExposureReport, RuleRef};
 use crate::Workspace;
 
-pub use rules::{check_rules, check_rules_up_to, device_effects, device_effects_dd, device_effects_dd_in};
+pub use rules::{check_rules, check_rules_up_to, device_effects, device_effects_dd, device_effects_dd_apart, device_effects_dd_in};
 pub use services::check_exposure;
 
 /// How much a finding matters.

@@ -270,6 +270,22 @@ pub fn device_effects_dd_in(ws: &Workspace, net: &CNetwork, order: [Dim; space::
         .collect()
 }
 
+/// The effective sets of every device as the checks read them: on decision diagrams, with the
+/// rules' sets kept apart from their entries and remainders kept as factors
+/// ([`effective::device_effect_dd_apart`]).
+pub fn device_effects_dd_apart(ws: &Workspace, net: &CNetwork) -> Vec<(Dd, DeviceEffect<dd::Set>)> {
+    net.devices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (families, new_only, _) = device_inputs(ws, i, c);
+            let mut dd = Dd::new();
+            let e = effective::device_effect_dd_apart(&mut dd, c, &families, &new_only);
+            (dd, e)
+        })
+        .collect()
+}
+
 /// Each ruleset's address family, whether it sees only new connections, and its stage.
 fn device_inputs(ws: &Workspace, i: usize, c: &CDevice) -> (Vec<Family>, Vec<bool>, Vec<Option<Stage>>) {
     let model = ws.network.devices.get(i).and_then(|d| d.firewall.as_ref());
@@ -337,6 +353,12 @@ pub fn check_rules(ws: &Workspace, net: &CNetwork) -> Vec<Finding> {
 /// [`check_rules`] with another per-device gate: devices with more than `max_rules` rules get
 /// one R106 note instead of the per-rule analysis (benchmarks lift the gate).
 pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Vec<Finding> {
+    check_rules_within(ws, net, max_rules, effective::MAX_SHARED_BYTES)
+}
+
+/// [`check_rules_up_to`] with the checks of a device stopping when its diagrams take more than
+/// `max_bytes`.
+fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_bytes: usize) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, c) in net.devices.iter().enumerate() {
         if c.rulesets.is_empty() {
@@ -367,7 +389,15 @@ pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Ve
             });
         }
         let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering);
-        check_device(&d, &mut dd, &mut out);
+        let before = out.len();
+        if !check_device(&d, &mut dd, &mut out, max_bytes) {
+            out.truncate(before);
+            let why = format!(
+                "its checks stopped at the budget of {} MB of decision diagrams (the sets their findings describe)",
+                max_bytes >> 20
+            );
+            out.push(over_budget(c, why));
+        }
     }
     out
 }
@@ -506,7 +536,9 @@ fn set(label: &str, s: &PacketSet, d: &Dev) -> NamedSet {
     NamedSet { label: label.into(), text: d.describe(s) }
 }
 
-fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
+/// The findings of every rule of a device; false if the device's diagrams outgrew `max_bytes`
+/// on the way (the findings are then incomplete).
+fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize) -> bool {
     let c = d.c;
     for (ri, rs) in c.rulesets.iter().enumerate() {
         let Some(re) = d.eff.rulesets.get(ri) else { continue };
@@ -518,8 +550,12 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>) {
             if let Some(e) = re.rules.get(i) {
                 check_rule(&Base { d, loc: RuleLoc { ruleset: ri, rule: i } }, dd, e, out);
             }
+            if dd.bytes() > max_bytes {
+                return false;
+            }
         }
     }
+    true
 }
 
 /// The findings of one rule.

@@ -105,6 +105,10 @@ pub struct Dd {
     cache: Vec<CacheEntry>,
     /// Scratch buffers reused by `mk`.
     scratch: Vec<Vec<(u128, u32)>>,
+    /// While set ([`Dd::and_within`]): the number of nodes at which operations stop.
+    stop_at: Option<usize>,
+    /// An operation stopped at `stop_at`: results since are meaningless and not remembered.
+    stopped: bool,
 }
 
 impl Default for Dd {
@@ -137,6 +141,8 @@ impl Dd {
             unique: FxHashMap::default(),
             cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 12],
             scratch: Vec::new(),
+            stop_at: None,
+            stopped: false,
         }
     }
 
@@ -418,6 +424,10 @@ impl Dd {
         if e.op == op as u32 && e.a == a && e.b == b {
             return e.r;
         }
+        if self.stopped || self.stop_at.is_some_and(|n| self.nodes.len() >= n) {
+            self.stopped = true;
+            return 0;
+        }
         let level = self.level(a).min(self.level(b));
         let mut out = self.scratch.pop().unwrap_or_default();
         out.clear();
@@ -436,9 +446,28 @@ impl Dd {
         });
         let r = self.mk(level, &out);
         self.scratch.push(out);
+        if self.stopped {
+            return 0;
+        }
         let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
         self.cache[slot] = CacheEntry { a, b, op: op as u32, r };
         r
+    }
+
+    /// The intersection of all `sets` (met in order), unless making it takes more than
+    /// `new_nodes` nodes: then `None`, and the sets are better kept apart (the nodes made on
+    /// the way stay, unused). Nothing found after the stop is remembered.
+    pub fn and_within(&mut self, sets: &[Set], new_nodes: usize) -> Option<Set> {
+        self.stop_at = Some(self.nodes.len().saturating_add(new_nodes));
+        let mut acc = Set::FULL;
+        for &s in sets {
+            acc = self.and(acc, s);
+            if self.stopped {
+                break;
+            }
+        }
+        self.stop_at = None;
+        (!std::mem::replace(&mut self.stopped, false)).then_some(acc)
     }
 
     /// The set of one cube.

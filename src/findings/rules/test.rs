@@ -284,10 +284,10 @@ proptest! {
     #[test]
     fn verdicts_agree_with_brute_force(d in arb_device(false)) {
         let mut dd = crate::space::dd::Dd::new();
-        let eff = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
+        let eff = crate::findings::effective::device_effect_dd_apart(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
         let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3]);
         let mut out = Vec::new();
-        check_device(&dev, &mut dd, &mut out);
+        check_device(&dev, &mut dd, &mut out, usize::MAX);
         let at = |code: &str, loc: RuleLoc| {
             let r = &d.rulesets[loc.ruleset].rules[loc.rule];
             out.iter().any(|f| f.code == code && f.line == r.prov.line && f.ruleset == format!("filter/C{}", loc.ruleset))
@@ -482,11 +482,13 @@ proptest! {
     /// the same contexts; and a set is kept apart only where it meets what it is kept apart
     /// from.
     #[test]
-    fn sets_kept_apart_are_the_same_sets(d in prop_oneof![arb_device(true), arb_device(false)]) {
+    fn sets_kept_apart_are_the_same_sets(d in prop_oneof![arb_device(true), arb_device(false)], made in any::<bool>()) {
         use crate::space::dd::Dd;
         let mut dd = Dd::new();
         let f = crate::findings::effective::device_effect_dd(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
-        let g = crate::findings::effective::device_effect_dd_apart(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
+        // Entries of called rulesets made, or all kept apart.
+        let budget = if made { crate::findings::effective::MAX_MADE_ENTRY } else { 0 };
+        let g = crate::findings::effective::device_effect_dd_apart_within(&mut dd, &d, &[Family::V4; 3], &[false; 3], budget);
         prop_assert_eq!(&f.contexts, &g.contexts);
         prop_assert_eq!(f.over_budget, g.over_budget);
         use crate::findings::effective::met;
@@ -522,6 +524,50 @@ proptest! {
             }
         }
     }
+}
+
+/// The findings of a device from the walk that makes every set (`None`) or from the one that
+/// keeps sets apart, making called rulesets' entries within `Some(budget)` nodes.
+fn device_findings(d: &CDevice, apart: Option<usize>) -> String {
+    let mut dd = crate::space::dd::Dd::new();
+    let eff = match apart {
+        None => crate::findings::effective::device_effect_dd(&mut dd, d, &[Family::V4; 3], &[false; 3]),
+        Some(b) => crate::findings::effective::device_effect_dd_apart_within(&mut dd, d, &[Family::V4; 3], &[false; 3], b),
+    };
+    let dev = Dev::new("t", d, &mut dd, &eff, vec![true; 3]);
+    let mut out = Vec::new();
+    check_device(&dev, &mut dd, &mut out, usize::MAX);
+    serde_json::to_string(&out).expect("findings serialize")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The checks give the same findings, texts and witnesses included, whether the sets they
+    /// read are made or kept apart.
+    #[test]
+    fn findings_do_not_depend_on_sets_kept_apart(d in prop_oneof![arb_device(true), arb_device(false)]) {
+        let made = device_findings(&d, None);
+        prop_assert_eq!(&made, &device_findings(&d, Some(crate::findings::effective::MAX_MADE_ENTRY)));
+        prop_assert_eq!(&made, &device_findings(&d, Some(0)));
+    }
+}
+
+#[test]
+fn a_device_whose_checks_outgrow_the_budget_gets_one_note_instead_of_some_findings() {
+    let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -s 10.0.0.0/8 -j DROP\n\
+                -A INPUT -s 10.1.0.0/16 -p tcp --dport 22 -j ACCEPT\n\
+                -A INPUT -p tcp --dport 23 -j ACCEPT\n\
+                COMMIT\n";
+    let ws = Workspace::load(vec![crate::InputFile::new("fw/rules.v4", text)]);
+    let net = CNetwork::build(&ws.network);
+    let all = check_rules_within(&ws, &net, usize::MAX, usize::MAX);
+    assert!(all.iter().any(|f| f.code == "R101") && all.iter().any(|f| f.code == "R103"), "{all:?}");
+    let cut = check_rules_within(&ws, &net, usize::MAX, 1);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert_eq!(cut[0].code, "R106");
+    assert!(cut[0].message.contains("its checks stopped at the budget"), "{}", cut[0].message);
 }
 
 #[test]

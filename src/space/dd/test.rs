@@ -163,6 +163,30 @@ proptest! {
 }
 
 #[test]
+fn an_intersection_within_a_budget_stops_without_harm() {
+    let mut dd = Dd::new();
+    let sets: Vec<Set> = (0..40u128)
+        .map(|k| {
+            let mut c = Cube::full();
+            c.set(Dim::Dst, Ranges::from_ranges(vec![(k, k + 3), (100 + 7 * k, 104 + 7 * k)]));
+            c.set(Dim::Dport, Ranges::range(k * 10, k * 10 + 50));
+            dd.cube(&c)
+        })
+        .collect();
+    let a = sets.iter().skip(1).fold(sets[0], |acc, &x| dd.or(acc, x));
+    let b = sets.iter().rev().skip(1).fold(sets[1], |acc, &x| dd.diff(x, acc));
+    // A budget too small stops; the manager then still gives the right answers.
+    let mut fresh = Dd::new();
+    let (fa, fb) = (fresh.from_packet_set(&dd.to_packet_set(a)), fresh.from_packet_set(&dd.to_packet_set(b)));
+    assert_eq!(fresh.and_within(&[fa, fb], 0), None);
+    let both = fresh.and(fa, fb);
+    assert!(fresh.to_packet_set(both).same_as(&dd.to_packet_set(a).intersect(&dd.to_packet_set(b))));
+    // A budget large enough gives the intersection.
+    assert_eq!(fresh.and_within(&[fa, fb], 1 << 20), Some(both));
+    assert_eq!(fresh.and_within(&[], 0), Some(Set::FULL));
+}
+
+#[test]
 fn terminals_and_full_ranges() {
     let mut dd = Dd::new();
     assert_eq!(dd.cube(&Cube::full()), Set::FULL);
