@@ -755,9 +755,31 @@ impl Dd {
     /// together: the first shared packet ends the search, and tuples found disjoint are
     /// remembered for the rest of it.
     pub fn meets_all(&mut self, sets: &[Set]) -> bool {
+        match Self::few(sets) {
+            Few::Empty => return false,
+            Few::Sets(a, b) => return self.meets_at(a, b),
+            Few::Many => {}
+        }
         let mut memo = FxHashMap::default();
         let t = sets.iter().map(|s| s.0).collect();
         self.meets_tuple(t, &mut memo)
+    }
+
+    /// `sets` without full sets and repeats when that leaves at most two (the full set for a
+    /// missing one), without allocating.
+    fn few(sets: &[Set]) -> Few {
+        let (mut a, mut b) = (1u32, 1u32);
+        for s in sets {
+            match s.0 {
+                0 => return Few::Empty,
+                1 => {}
+                x if x == a || x == b => {}
+                x if a == 1 => a = x,
+                x if b == 1 => b = x,
+                _ => return Few::Many,
+            }
+        }
+        Few::Sets(a, b)
     }
 
     /// The tuple without full sets, sorted, each once; `None` if one is empty.
@@ -835,6 +857,11 @@ impl Dd {
 
     /// [`Dd::witness`] of the intersection of all `sets`, without building it.
     pub fn witness_all(&mut self, sets: &[Set]) -> Option<Packet> {
+        match Self::few(sets) {
+            Few::Empty => return None,
+            Few::Sets(a, b) => return self.witness_and(Set(a), Set(b)),
+            Few::Many => {}
+        }
         let mut memo = FxHashMap::default();
         let mut t = Self::normal(sets.iter().map(|s| s.0).collect())?;
         if !self.meets_tuple(t.clone(), &mut memo) {
@@ -882,6 +909,16 @@ impl Dd {
             cur = next;
         }
     }
+}
+
+/// What [`Dd::few`] finds.
+enum Few {
+    /// One of the sets is empty.
+    Empty,
+    /// At most two sets other than the full one (the full set stands for a missing one).
+    Sets(u32, u32),
+    /// More.
+    Many,
 }
 
 /// The dimension sets of the cube rows of one manager ([`Dd::cube_rows`]), each kept once and
