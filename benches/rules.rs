@@ -55,10 +55,12 @@ mod bench {
             };
             let t_eff = t.elapsed();
             let nodes: usize = eff.iter().map(|(dd, _)| dd.nodes()).sum();
+            let bytes: usize = eff.iter().map(|(dd, _)| dd.bytes()).sum();
             let over = eff.iter().any(|(_, e)| e.over_budget);
             println!(
-                "rules {n}: effective sets on decision diagrams {:.1} ms ({nodes} nodes{})",
+                "rules {n}: effective sets on decision diagrams {:.1} ms ({nodes} nodes, {} MB{})",
                 t_eff.as_secs_f64() * 1e3,
+                bytes >> 20,
                 if over { ", stopped at the budget" } else { "" }
             );
             if std::env::var_os("PORTOLAN_RULES_TOP").is_some() {

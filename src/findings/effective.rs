@@ -13,6 +13,15 @@
 //! while packets they might take are no longer certain to reach anything after them. A packet
 //! in `must` reaches the rule whatever the unmodelled conditions do; a packet in `may` only
 //! for some reading of them. Without unmodelled conditions both bounds are the same set.
+//!
+//! The checks read the sets kept apart ([`device_effect_dd_apart`]): a rule of a ruleset walked
+//! by regions keeps its region apart from its context's entry, and an attached ruleset that
+//! calls others keeps its remainder as factors, one per dimension its cutting rules test first.
+//! A `FORWARD` chain dispatching to per-interface chains by input and by output interface holds,
+//! made whole, one remainder per pair of interfaces (a product: 250,000 pairs at 500 VLANs); kept
+//! apart it holds two factors as large as their rules. The sets are the same; a check tests them
+//! together without making their intersection ([`Dd::meets_all`], [`Dd::witness_all`]) and
+//! makes it only to describe it.
 
 use crate::model::{Action, Family};
 use crate::reach::{CDevice, RuleLoc};
@@ -31,8 +40,9 @@ pub const MAX_CONTEXTS: usize = 200_000;
 /// the walk stops: past it the device's effective sets are incomplete ([`DeviceEffect::truncated`]).
 pub const MAX_WORK: usize = 8_000_000;
 
-/// Most diagram nodes made for the entry of a ruleset entered with sets kept apart before it
-/// is kept apart instead ([`Walker::flat_apart`]).
+/// Most diagram nodes made for the entry of a ruleset entered with sets kept apart
+/// ([`device_effect_dd_apart`]) before it is kept apart instead: an entry whose factors narrow
+/// each other is made, a product of them is not.
 pub const MAX_MADE_ENTRY: usize = 1 << 16;
 
 /// The set operations the walk needs, so that it runs on either exact representation: the
