@@ -953,11 +953,7 @@ impl<A: Algebra> Walker<'_, A> {
                     // Followed as the rule-by-rule walk follows it ([`Walker::calls_settle`]
                     // holds): a new context, the target walked with the packets taken.
                     let here = RuleLoc { ruleset: rs_idx, rule: i };
-                    let sub_ctx = self.out.contexts.len() as u32;
-                    let mut stack = self.stack.clone();
-                    stack.push(here);
-                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
-                    self.stack.push(here);
+                    let sub_ctx = self.enter(ctx, here);
                     let back = self.walk(t, Flow::exact(m.clone()), sub_ctx);
                     self.stack.pop();
                     if matches!(step, Step::Goto(_)) {
@@ -985,6 +981,17 @@ impl<A: Algebra> Walker<'_, A> {
         let ret = Flow::exact(ret);
         self.out.rulesets[rs_idx].ctxs.push(RulesetCtx { ctx, entry: Flow::exact(entry), end: Flow::exact(end), returned: ret.clone(), apart: None });
         ret
+    }
+
+    /// A new context for the call the rule at `here` makes from context `ctx`, entered: the
+    /// caller walks the target with it and then leaves it (`self.stack.pop()`).
+    fn enter(&mut self, ctx: u32, here: RuleLoc) -> u32 {
+        let sub_ctx = self.out.contexts.len() as u32;
+        let mut stack = self.stack.clone();
+        stack.push(here);
+        self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
+        self.stack.push(here);
+        sub_ctx
     }
 
     /// The packets a ruleset walked by regions hands back of any entry: what no rule settles,
@@ -1125,11 +1132,7 @@ impl<A: Algebra> Walker<'_, A> {
                 Step::Continue => (Flow::empty(), None, None),
                 Step::Jump(t) | Step::Goto(t) => {
                     let here = RuleLoc { ruleset: rs_idx, rule: i };
-                    let sub_ctx = self.out.contexts.len() as u32;
-                    let mut stack = self.stack.clone();
-                    stack.push(here);
-                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
-                    self.stack.push(here);
+                    let sub_ctx = self.enter(ctx, here);
                     // The entry's lower bound: the upper bound met with this.
                     let sub_extra = if known { extra.clone() } else { A::Set::default() };
                     self.flat_apart(t, all, sub_extra.clone(), sub_ctx);
@@ -1226,11 +1229,7 @@ impl<A: Algebra> Walker<'_, A> {
                     Step::Continue => Flow::empty(),
                     Step::Jump(t) | Step::Goto(t) => {
                         let here = RuleLoc { ruleset: rs_idx, rule: i };
-                        let sub_ctx = self.out.contexts.len() as u32;
-                        let mut stack = self.stack.clone();
-                        stack.push(here);
-                        self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
-                        self.stack.push(here);
+                        let sub_ctx = self.enter(ctx, here);
                         self.flat_apart(t, all, extra.clone(), sub_ctx);
                         self.stack.pop();
                         match (step, self.handback(t)) {
@@ -1342,11 +1341,7 @@ impl<A: Algebra> Walker<'_, A> {
                     }
                 }
                 Step::Jump(t) | Step::Goto(t) => {
-                    let sub_ctx = self.out.contexts.len() as u32;
-                    let mut stack = self.stack.clone();
-                    stack.push(here);
-                    self.out.contexts.push(Context { root: self.out.contexts[ctx as usize].root, stack });
-                    self.stack.push(here);
+                    let sub_ctx = self.enter(ctx, here);
                     let back = self.walk(t, matched.clone(), sub_ctx);
                     self.stack.pop();
                     if step == Step::Goto(t) {
