@@ -48,6 +48,40 @@ pub const SENSITIVE_SERVICES: &[(u8, u16, &str)] = &[
     (proto::UDP, 623, "ipmi"),
 ];
 
+/// Bytes of diagrams one node takes with its intervals, about (397 MB for 1.6 million nodes at
+/// 100,000 rules); a bound on the nodes a check may make from the bytes left.
+const NODE_BYTES: usize = 256;
+
+/// The room a device's checks have for the diagrams they make: sets kept apart are made only
+/// within it, so no one set (a product of factors) takes the device past its budget; when one
+/// would, the checks are over ([`check_device`] then stops).
+struct Room {
+    max_bytes: usize,
+    over: std::cell::Cell<bool>,
+}
+
+impl Room {
+    fn new(max_bytes: usize) -> Room {
+        Room { max_bytes, over: Default::default() }
+    }
+
+    /// `s` met with each of `within`, made unless that takes more nodes than the bytes left
+    /// allow: then the checks are over and the empty set stands in (their findings are dropped).
+    fn met(&self, dd: &mut Dd, s: dd::Set, within: &[dd::Set]) -> dd::Set {
+        if within.is_empty() || self.over.get() {
+            return s;
+        }
+        let nodes = self.max_bytes.saturating_sub(dd.bytes()) / NODE_BYTES;
+        let mut all = Vec::with_capacity(within.len() + 1);
+        all.push(s);
+        all.extend_from_slice(within);
+        dd.and_within(&all, nodes).unwrap_or_else(|| {
+            self.over.set(true);
+            dd::Set::EMPTY
+        })
+    }
+}
+
 /// What a rule matches (or decides) over its contexts: a union of parts, each a set met with
 /// the sets the walk kept apart from it in its context ([`effective::RuleCtx::within`]: the
 /// context's entry, or the factors of a remainder; none where the walk made the intersection).
@@ -118,23 +152,23 @@ impl Parts {
         Some(out)
     }
 
-    /// The packets also in `x`.
-    fn and(&self, dd: &mut Dd, x: dd::Set) -> dd::Set {
+    /// The packets also in `x`, made within `room`.
+    fn and(&self, room: &Room, dd: &mut Dd, x: dd::Set) -> dd::Set {
         let mut out = dd::Set::EMPTY;
         for (s, w) in &self.parts {
             let sx = dd.and(*s, x);
-            let part = effective::met(dd, sx, w);
+            let part = room.met(dd, sx, w);
             out = dd.or(out, part);
         }
         out
     }
 
-    /// The union as one diagram.
-    fn made(&self, dd: &mut Dd) -> dd::Set {
+    /// The union as one diagram, made within `room`.
+    fn made(&self, room: &Room, dd: &mut Dd) -> dd::Set {
         if let Some(m) = self.made.get() {
             return m;
         }
-        let m = self.and(dd, dd::Set::FULL);
+        let m = self.and(room, dd, dd::Set::FULL);
         self.made.set(Some(m));
         m
     }
@@ -159,6 +193,8 @@ struct Dev<'a> {
     unmatched_entered: std::collections::HashMap<RuleLoc, dd::Set>,
     /// Per ruleset: reached from a filtering stage.
     filtering: Vec<bool>,
+    /// The room the checks have for the diagrams they make.
+    room: Room,
     /// The text and witness of rules' matched sets, made once per rule (several findings of a
     /// rule show them).
     matched_words: std::cell::RefCell<std::collections::HashMap<RuleLoc, (String, Option<super::Witness>)>>,
@@ -172,7 +208,8 @@ struct Dev<'a> {
 }
 
 impl<'a> Dev<'a> {
-    fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &'a DeviceEffect<dd::Set>, filtering: Vec<bool>) -> Dev<'a> {
+    fn new(name: &'a str, c: &'a CDevice, dd: &mut Dd, e: &'a DeviceEffect<dd::Set>, filtering: Vec<bool>, max_bytes: usize) -> Dev<'a> {
+        let room = Room::new(max_bytes);
         let conds = Conds::new(dd, c);
         let matched = e
             .rulesets
@@ -205,7 +242,8 @@ impl<'a> Dev<'a> {
             new,
             tcp_udp,
             services,
-            unmatched_entered: unmatched_entered(dd, &conds, e),
+            unmatched_entered: unmatched_entered(dd, &conds, e, &room),
+            room,
             conds,
             matched,
             decided,
@@ -230,7 +268,7 @@ impl<'a> Dev<'a> {
     fn matched_set(&self, dd: &mut Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
         let mut memo = self.matched_words.borrow_mut();
         let (text, w) = memo.entry(loc).or_insert_with(|| {
-            let m = self.matched[loc.ruleset][loc.rule].made(dd);
+            let m = self.matched[loc.ruleset][loc.rule].made(&self.room, dd);
             self.shown(dd, m)
         });
         (NamedSet { label: label.into(), text: text.clone() }, w.clone())
@@ -314,7 +352,12 @@ fn one_device(ws: &Workspace, i: usize, c: &CDevice) -> (Dd, DeviceEffect<dd::Se
 
 /// For every rule that matches nothing in any context: the packets entering its ruleset (in
 /// any context) that its conditions select.
-fn unmatched_entered(dd: &mut Dd, conds: &Conds<dd::Set>, e: &DeviceEffect<dd::Set>) -> std::collections::HashMap<RuleLoc, dd::Set> {
+fn unmatched_entered(
+    dd: &mut Dd,
+    conds: &Conds<dd::Set>,
+    e: &DeviceEffect<dd::Set>,
+    room: &Room,
+) -> std::collections::HashMap<RuleLoc, dd::Set> {
     let mut out = std::collections::HashMap::new();
     for (ri, rs) in e.rulesets.iter().enumerate() {
         let mut entry: Option<dd::Set> = None;
@@ -334,7 +377,7 @@ fn unmatched_entered(dd: &mut Dd, conds: &Conds<dd::Set>, e: &DeviceEffect<dd::S
                 for x in &rs.ctxs {
                     let mut w = vec![x.entry.may];
                     w.extend(x.apart.iter().flatten().copied());
-                    let part = effective::met(dd, cond, &w);
+                    let part = room.met(dd, cond, &w);
                     acc = dd.or(acc, part);
                 }
                 acc
@@ -388,7 +431,7 @@ fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_byte
                 matches!(stage.get(root).copied().flatten(), None | Some(Stage::Filter))
             });
         }
-        let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering);
+        let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering, max_bytes);
         let before = out.len();
         if !check_device(&d, &mut dd, &mut out, max_bytes) {
             out.truncate(before);
@@ -550,7 +593,7 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize) 
             if let Some(e) = re.rules.get(i) {
                 check_rule(&Base { d, loc: RuleLoc { ruleset: ri, rule: i } }, dd, e, out);
             }
-            if dd.bytes() > max_bytes {
+            if dd.bytes() > max_bytes || d.room.over.get() {
                 return false;
             }
         }
@@ -746,7 +789,7 @@ fn shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
 
 fn possibly_shadowed(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
     let c = b.d.c;
-    let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule].made(dd);
+    let m_dd = b.d.matched[b.loc.ruleset][b.loc.rule].made(&b.d.room, dd);
     let covers: Vec<RuleLoc> = covering(b.d, dd, b.loc, m_dd).into_iter().filter(|l| in_doubt(c, *l)).collect();
     let (m, w) = b.d.matched_set(dd, b.loc, "matches unless taken earlier");
     let mut f = b.finding(
@@ -805,8 +848,8 @@ fn redundant(b: &Base, dd: &mut Dd, e: &effective::RuleEffect<dd::Set>, out: &mu
         }
         let mut ok = true;
         let mut locs = Vec::new();
+        let m = b.d.room.met(dd, x.matched.may, &x.within);
         let mut walk = Continuation { alg: &mut *dd, dev: c, conds: &b.d.conds, skip: Some(b.loc), root: ctx.root, within };
-        let m = effective::met(walk.alg, x.matched.may, &x.within);
         walk.from(&ctx.stack, b.loc.ruleset, b.loc.rule + 1, m, &mut |o, _| match o {
             Outcome::Action(a, at) if same_decision(a, &r.action) => {
                 if !locs.contains(at) {
@@ -872,7 +915,7 @@ fn conflicts(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
         let Some(&cond_j) = b.d.conds.set(at) else { continue };
         if !dd.is_subset(cond_j, cond) && dj.meets(dd, cond) {
             parts.push(at);
-            let cut = dj.and(dd, cond);
+            let cut = dj.and(&b.d.room, dd, cond);
             overlap_dd = dd.or(overlap_dd, cut);
         }
     }
@@ -926,7 +969,7 @@ fn permissive(b: &Base, dd: &mut Dd, out: &mut Vec<Finding>) {
             return;
         }
     }
-    let new = m.and(dd, b.d.new);
+    let new = m.and(&b.d.room, dd, b.d.new);
     let Some((reasons, severity)) = permissive_reasons(b, dd, new) else { return };
     let (text, w) = b.d.shown(dd, new);
     let mut f = b.finding("R103", severity, Certainty::Definite, format!("overly permissive: {}", reasons.join("; ")));

@@ -285,7 +285,7 @@ proptest! {
     fn verdicts_agree_with_brute_force(d in arb_device(false)) {
         let mut dd = crate::space::dd::Dd::new();
         let eff = crate::findings::effective::device_effect_dd_apart(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
-        let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3]);
+        let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3], usize::MAX);
         let mut out = Vec::new();
         check_device(&dev, &mut dd, &mut out, usize::MAX);
         let at = |code: &str, loc: RuleLoc| {
@@ -534,7 +534,7 @@ fn device_findings(d: &CDevice, apart: Option<usize>) -> String {
         None => crate::findings::effective::device_effect_dd(&mut dd, d, &[Family::V4; 3], &[false; 3]),
         Some(b) => crate::findings::effective::device_effect_dd_apart_within(&mut dd, d, &[Family::V4; 3], &[false; 3], b),
     };
-    let dev = Dev::new("t", d, &mut dd, &eff, vec![true; 3]);
+    let dev = Dev::new("t", d, &mut dd, &eff, vec![true; 3], usize::MAX);
     let mut out = Vec::new();
     check_device(&dev, &mut dd, &mut out, usize::MAX);
     serde_json::to_string(&out).expect("findings serialize")
@@ -551,6 +551,30 @@ proptest! {
         prop_assert_eq!(&made, &device_findings(&d, Some(crate::findings::effective::MAX_MADE_ENTRY)));
         prop_assert_eq!(&made, &device_findings(&d, Some(0)));
     }
+}
+
+#[test]
+fn a_set_kept_apart_is_made_only_within_the_room_left() {
+    use crate::space::dd::{Dd, Set};
+    let mut dd = Dd::new();
+    let mut cube = |d: Dim, lo: u128, hi: u128| {
+        let mut c = Cube::full();
+        c.set(d, Ranges::range(lo, hi));
+        dd.cube(&c)
+    };
+    let (a, b) = (cube(Dim::Dst, 10, 20), cube(Dim::Dport, 22, 80));
+    let both = dd.and(a, b);
+    let mut fresh = Dd::new();
+    let (fa, fb) = (fresh.from_packet_set(&dd.to_packet_set(a)), fresh.from_packet_set(&dd.to_packet_set(b)));
+    let tight = Room::new(fresh.bytes());
+    assert_eq!(tight.met(&mut fresh, fa, &[fb]), Set::EMPTY);
+    assert!(tight.over.get(), "no room: the checks are over");
+    let wide = Room::new(usize::MAX);
+    let made = wide.met(&mut fresh, fa, &[fb]);
+    assert!(!wide.over.get());
+    assert!(fresh.to_packet_set(made).same_as(&dd.to_packet_set(both)));
+    // Nothing kept apart: nothing to make.
+    assert_eq!(tight.met(&mut fresh, fa, &[]), fa);
 }
 
 #[test]
