@@ -1027,6 +1027,42 @@ pub fn reply_entry_cond(net: &CNetwork, fwd: &Trace) -> Option<CondRec> {
     Some(CondRec::Range { map, pkt: first_reply, dim: Dim::Src, lo, hi, inside: true })
 }
 
+/// The first reply's ways through the device of the forward pass `f`, arriving as `pkt` with
+/// `map` where the first packet left (a first packet delivered to the device itself is
+/// answered by the device), each with whether it goes on towards the source: forwarded when
+/// the first packet arrived from elsewhere, delivered when the device sent it.
+pub fn reply_pass(net: &CNetwork, f: &DevPass, pkt: Packet, map: Map) -> Passes {
+    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat, untracked: f.untracked, orig_map: f.arrived_map };
+    let iif = match f.fate {
+        Fate::Delivered => None,
+        _ => f.oif,
+    };
+    let mut pkt = pkt;
+    pkt.set(Dim::Iif, 0);
+    let mut here = pass(net, f.device, iif, pkt, Some(&conn), Track::new(map));
+    for p in &mut here {
+        p.notes.extend(f.notes.iter().cloned());
+        if let (Fate::Forwarded { oif, .. }, Some(orig_iif)) = (&p.fate, f.iif) {
+            if *oif != orig_iif && net.devices[f.device].has_iface_data {
+                let d = &net.devices[f.device];
+                p.notes.push(format!(
+                    "{}: asymmetric route: the reply leaves on {} but the connection came in on {}",
+                    d.name,
+                    d.ifaces.name(*oif),
+                    d.ifaces.name(orig_iif)
+                ));
+            }
+        }
+    }
+    here
+}
+
+/// Whether a reply's way through a device ([`reply_pass`] of the forward pass `f`) goes on
+/// towards the source.
+pub fn reply_goes_on(f: &DevPass, p: &DevPass) -> bool {
+    matches!((&p.fate, f.iif), (Fate::Forwarded { .. }, Some(_)) | (Fate::Delivered, None))
+}
+
 fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, prefix: Vec<DevPass>, out: &mut Vec<Trace>) {
     if k == 0 {
         out.push(Trace { passes: prefix, delivered: true, note: None });
@@ -1037,38 +1073,11 @@ fn reply_from(net: &CNetwork, fwd: &Trace, k: usize, pkt: Packet, map: Map, pref
         return;
     }
     let f = &fwd.passes[k - 1];
-    let conn = ConnNat { orig: f.arrived, dnat: f.dnat, snat: f.snat, untracked: f.untracked, orig_map: f.arrived_map };
-    // The reply arrives where the first packet left; a first packet delivered to the device
-    // itself is answered by the device.
-    let iif = match f.fate {
-        Fate::Delivered => None,
-        _ => f.oif,
-    };
-    let mut pkt = pkt;
-    pkt.set(Dim::Iif, 0);
-    let here = pass(net, f.device, iif, pkt, Some(&conn), Track::new(map));
+    let here = reply_pass(net, f, pkt, map);
     let n = here.len();
     let mut prefix = Some(prefix);
-    for (i, mut p) in here.into_iter().enumerate() {
-        p.notes.extend(f.notes.iter().cloned());
-        let ok = match (&p.fate, f.iif) {
-            (Fate::Forwarded { oif, .. }, Some(orig_iif)) => {
-                if *oif != orig_iif && net.devices[f.device].has_iface_data {
-                    let d = &net.devices[f.device];
-                    p.notes.push(format!(
-                        "{}: asymmetric route: the reply leaves on {} but the connection came in on {}",
-                        d.name,
-                        d.ifaces.name(*oif),
-                        d.ifaces.name(orig_iif)
-                    ));
-                }
-                true
-            }
-            (Fate::Delivered, None) => true,
-            (Fate::Forwarded { .. }, None) => false,
-            (Fate::Delivered, Some(_)) => false,
-            _ => false,
-        };
+    for (i, p) in here.into_iter().enumerate() {
+        let ok = reply_goes_on(f, &p);
         let left = p.left;
         let left_map = p.track.map;
         let Some(mut passes) = (if i + 1 == n { prefix.take() } else { prefix.clone() }) else { break };

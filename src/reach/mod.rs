@@ -13,6 +13,7 @@ mod compile;
 pub mod describe;
 mod device;
 mod exposure;
+mod propagate;
 mod region;
 
 use std::borrow::Cow;
@@ -32,6 +33,7 @@ pub use chain::RuleLoc;
 pub use compile::{CDevice, CNetwork, CRule, CRuleset, IfaceTable};
 pub use exposure::{FailOn, Origin};
 pub(crate) use exposure::forwarded_to;
+pub use propagate::Bound;
 use device::{DevPass, Entry, Fate, Trace};
 
 /// Source ports a client picks from when none is given (Linux `ip_local_port_range` default).
@@ -634,7 +636,7 @@ impl<'a> Analyzer<'a> {
             Some(p) if !p.trim().is_empty() => Some(parse_port(p, &protos)?),
             _ => None,
         };
-        self.answer(from, to, protos, port, req, &|_| true)
+        self.answer(from, to, protos, port, req, &|_| true, Reading::ALL)
     }
 
     /// Answer a question whose destination and services are sets: from an origin's clients
@@ -667,7 +669,52 @@ impl<'a> Analyzer<'a> {
             port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
             sport: None,
         };
-        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described)
+        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described, Reading::ALL)
+    }
+
+    /// [`Analyzer::query_sets_where`] without the denied classes, and with the cells that the
+    /// bound of `from` ([`Analyzer::bound`], found for the same endpoint) leaves out passed over
+    /// unwalked: the allowed and possibly allowed classes are the same.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query_sets_bounded(
+        &self,
+        from: &str,
+        to: &Ranges,
+        to_label: &str,
+        protos: &Ranges,
+        ports: Option<&Ranges>,
+        described: &dyn Fn(Verdict) -> bool,
+        bound: &Bound,
+    ) -> Result<QueryReport, String> {
+        // The bound's cubes towards the destination: each cell of the question is tested
+        // against these.
+        let near: Vec<Cube> = bound.cubes().iter().filter(|c| c.get(Dim::Dst).intersects(to) && c.get(Dim::Proto).intersects(protos)).cloned().collect();
+        if !self.meets_question(bound.source(), &near, to, protos, ports) {
+            return Err("no packet matches the question: nothing of it may open a connection".into());
+        }
+        let from_ep = Endpoint::Addrs(bound.source().clone());
+        let req = QueryRequest {
+            from: from.to_string(),
+            to: to_label.to_string(),
+            proto: describe_protos(protos),
+            port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
+            sport: None,
+        };
+        let reading = Reading { denied: false, bound: Some(&near), ..Reading::ALL };
+        self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described, reading)
+    }
+
+    /// The first class [`Analyzer::query_sets_where`] lists when every class of the question is
+    /// denied, alone: the classification stops after its first walk. Its set is not described.
+    pub fn query_first_class(&self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Result<Option<FlowResult>, String> {
+        let from_ep = match self.endpoint(from)? {
+            Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
+            other => other,
+        };
+        let req = QueryRequest { from: from.to_string(), to: to_label.to_string(), proto: describe_protos(protos), port: None, sport: None };
+        let reading = Reading { first: true, ..Reading::ALL };
+        let q = self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, &|_| false, reading)?;
+        Ok(q.results.into_iter().next())
     }
 
     /// For each target service (address, protocol, port; made ready by [`Analyzer::targets`],
@@ -788,6 +835,8 @@ impl<'a> Analyzer<'a> {
             denied: false,
             cells: Some(&prepared.cells),
             visited,
+            bound: None,
+            first: false,
         };
         let to = Endpoint::Addrs(prepared.dst.clone());
         let groups = self.classes(from_ep, &to, &prepared.protos, Some(prepared.ports.clone()), None, MAX_CLASSES, reading)?;
@@ -856,6 +905,7 @@ impl<'a> Analyzer<'a> {
         Ok(all)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn answer(
         &self,
         from: Endpoint,
@@ -864,6 +914,7 @@ impl<'a> Analyzer<'a> {
         port: Option<Ranges>,
         req: &QueryRequest,
         described: &dyn Fn(Verdict) -> bool,
+        reading: Reading,
     ) -> Result<QueryReport, String> {
         let mut assumptions = Vec::new();
         if self.net.devices.is_empty() {
@@ -880,7 +931,7 @@ impl<'a> Analyzer<'a> {
         if matches!(&to, Endpoint::Device(d) if self.net.devices[*d].addrs.iter().all(|(n, _)| n.addr().is_loopback())) {
             return Err(format!("{}: no address to reach", req.to));
         }
-        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES, Reading::ALL)?;
+        let groups = self.classes(&from, &to, &protos, port, req.sport, MAX_CLASSES, reading)?;
         let src_atoms_n = match &from {
             Endpoint::Addrs(r) => atoms(&self.net.addr_cuts, r).len(),
             Endpoint::Device(_) => 1,
@@ -1086,6 +1137,24 @@ impl<'a> Analyzer<'a> {
         let mut index: HashMap<String, usize> = HashMap::default();
         let np = proto_cells.len();
         for (src, dsts, starts, alike) in &plan {
+            // The bound's cubes that meet the row's sources, by protocol cell.
+            let near: Vec<Vec<&Cube>> = match reading.bound {
+                Some(b) => proto_cells
+                    .iter()
+                    .map(|(pr, sp, dp, ty)| {
+                        b.iter()
+                            .filter(|x| {
+                                x.get(Dim::Src).intersects(src)
+                                    && x.get(Dim::Proto).intersects(pr)
+                                    && x.get(Dim::Sport).intersects(sp)
+                                    && x.get(Dim::Dport).intersects(dp)
+                                    && x.get(Dim::IcmpType).intersects(ty)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             // Destination cells whose packets enter at the same places (and are of one address
             // family) form a stretch: a walk's region is computed over the whole stretch, and
             // its part in each later cell of the stretch is that cell's region of every packet
@@ -1214,6 +1283,10 @@ impl<'a> Analyzer<'a> {
                         }
                         c
                     };
+                    // Nothing of the cell may open a connection: it is denied, and not read.
+                    if reading.bound.is_some() && !near[pi].iter().any(|x| parts.iter().all(|(d, r)| x.get(*d).intersects(r))) {
+                        continue;
+                    }
                     // A cell that the region of an earlier walk in its stretch holds whole (the
                     // common case: a packet dropped at its first router settles every cell
                     // behind that rule) joins that region's class without building a set.
@@ -1304,6 +1377,9 @@ impl<'a> Analyzer<'a> {
                             None => {
                                 index.insert(o.key.clone(), groups.len());
                                 groups.push((o, classes));
+                                if reading.first {
+                                    return Ok(groups);
+                                }
                                 groups.len() - 1
                             }
                         };
@@ -2118,11 +2194,17 @@ struct Reading<'a> {
     /// Where to record every device a walk passed and the rules it examined (the classes
     /// depend on no other rules), when the caller wants to know.
     visited: Option<&'a std::cell::RefCell<Visits>>,
+    /// Cubes holding every packet that may open a connection ([`Analyzer::bound`]), when the
+    /// caller skips denied packets: cells outside them are passed over unwalked.
+    bound: Option<&'a [Cube]>,
+    /// Whether only the first packet walked is wanted: the classification stops with its class
+    /// (the first a caller would list when every class is denied).
+    first: bool,
 }
 
 impl Reading<'_> {
     /// Every class with its cubes, every port of every destination.
-    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None, visited: None };
+    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None, visited: None, bound: None, first: false };
 }
 
 /// A destination's addresses cut at every route, subnet and device address (`routing`), and at

@@ -763,6 +763,101 @@ mod regions {
     }
 }
 
+mod connect {
+    //! [`Analyzer::may_connect`] against the walks: every packet a walk finds allowed or
+    //! possibly allowed is in the bound, and the bound leaves out packets dropped on the way.
+    use super::*;
+    use crate::space::PacketSet;
+
+    /// Checks the bound of `from` against the classes of the question to `to` (any protocol),
+    /// and returns the share of the denied packets' classes the bound leaves out, in cubes.
+    fn check(ws: &Workspace, from: &str, to: &str) -> f64 {
+        let an = Analyzer::new(ws);
+        let Ok(Endpoint::Addrs(src)) = an.endpoint(from) else { panic!("{from}: an address endpoint") };
+        let from_ep = Endpoint::Addrs(an.clients(&src));
+        let bound = an.may_connect(&src).expect("a bound").into_iter().fold(PacketSet::empty(), |s, c| s.union(&PacketSet::from_cube(c)));
+        let groups = an.classes(&from_ep, &an.endpoint(to).unwrap(), &parse_proto("any").unwrap(), None, None, MAX_CLASSES, Reading::ALL).unwrap();
+        let (mut denied, mut out) = (0usize, 0usize);
+        for (o, cubes) in &groups {
+            for c in cubes {
+                let c = PacketSet::from_cube(c.clone());
+                if o.verdict == Verdict::Denied {
+                    denied += 1;
+                    out += usize::from(c.intersect(&bound).is_empty());
+                } else {
+                    assert!(c.is_subset(&bound), "{from} → {to}: {:?} is {} ({}) but not in the bound", c.cubes(), o.verdict.as_str(), o.reason);
+                }
+            }
+        }
+        if denied == 0 {
+            1.0
+        } else {
+            out as f64 / denied as f64
+        }
+    }
+
+    #[test]
+    fn edge_bound_holds_every_connection() {
+        let ws = edge();
+        check(&ws, "internet", "0.0.0.0/0");
+        check(&ws, "10.0.0.0/24", "0.0.0.0/0");
+        let left_out = check(&ws, "192.168.10.0/24", "0.0.0.0/0");
+        assert!(left_out > 0.0, "the bound leaves out nothing the walks drop");
+    }
+
+    #[test]
+    fn estate_bound_holds_every_connection() {
+        for (devices, seed) in [(8, 3), (12, 11)] {
+            let net = crate::synth::Network::generate(devices, devices * 20, devices * 6, seed);
+            let mut files = net.input_files();
+            files.push(net.vuln_scan(devices * 20, seed));
+            let ws = Workspace::load(files);
+            check(&ws, "internet", "10.0.0.0/8");
+            check(&ws, &net.employees, "0.0.0.0/0");
+            check(&ws, crate::synth::VENDOR_NET, "10.0.0.0/8");
+            let left_out = check(&ws, "10.0.0.0/8", "10.0.0.0/8");
+            assert!(left_out > 0.5, "{devices} devices: the bound leaves out only {left_out:.2} of the denied classes");
+        }
+    }
+
+    /// Without connection tracking, a reply passes only where a rule lets it: TCP only from
+    /// port 80, UDP only when an unmodelled match holds (a reply that possibly passes).
+    #[test]
+    fn replies_cut_the_bound() {
+        let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+            -A FORWARD -i eth2 -j ACCEPT\n-A FORWARD -i eth0 -p tcp --sport 80 -j ACCEPT\n\
+            -A FORWARD -i eth0 -p udp -m recent --name x --rcheck -j ACCEPT\nCOMMIT\n";
+        let ws = fw(rules, EDGE_IFACES, EDGE_ROUTES);
+        let left_out = check(&ws, "10.0.0.0/24", "0.0.0.0/0");
+        assert!(left_out > 0.0, "the bound leaves out nothing the walks drop");
+        let r = ask(&ws, "10.0.0.0/24", "198.51.100.7", "udp", Some("53"));
+        assert_eq!(r.verdict, Verdict::Possibly, "{r:#?}");
+    }
+
+    #[test]
+    fn unknown_constructs_and_dropping_routers_are_bounded() {
+        let rules = EDGE.replace(
+            "-A FORWARD -i eth2 -j LAN\n",
+            "-A FORWARD -i eth2 -p tcp --sport 40000:50000 -m recent --name x --rcheck -j DROP\n-A FORWARD -i eth2 -g LAN\n",
+        );
+        let ws = fw(&rules, EDGE_IFACES, EDGE_ROUTES);
+        check(&ws, "10.0.0.0/24", "0.0.0.0/0");
+        check(&ws, "internet", "0.0.0.0/0");
+        let drop_all = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let pass_all = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let mut ws = Workspace::load(vec![InputFile::new("a/rules", drop_all), InputFile::new("b/rules", pass_all)]);
+        give(&mut ws, "a", &[("eth0", "10.9.0.1/24"), ("eth1", "10.1.0.1/24")], &[]);
+        give(&mut ws, "b", &[("eth0", "10.9.0.2/24"), ("eth1", "10.2.0.1/24")], &[]);
+        check(&ws, "10.1.0.0-10.2.0.255", "10.9.0.0/24");
+        let an = Analyzer::new(&ws);
+        // Nothing from a's subnet gets through a, and nothing answers it directly but its own
+        // subnet.
+        let bound = an.may_connect(&Ranges::from_ranges(vec![(crate::space::addr_to_u128("10.1.0.0".parse().unwrap()), crate::space::addr_to_u128("10.1.0.255".parse().unwrap()))])).unwrap();
+        let dst = bound.iter().fold(Ranges::empty(), |r, c| r.union(c.get(crate::space::Dim::Dst)));
+        assert_eq!(dst, crate::space::prefix_range(&"10.1.0.0/24".parse().unwrap()), "{bound:?}");
+    }
+}
+
 #[test]
 fn broadcast_addresses_are_not_forwarded() {
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
