@@ -221,10 +221,9 @@ impl Ctx<'_, '_> {
         let an = self.an;
         let bounded = self.bounded;
         match self.bounds.entry(from.to_string()).or_insert_with(|| an.bound(from).filter(|_| bounded)) {
-            Some(b) => match an.query_sets_bounded(from, to, to_label, protos, ports, &|_| false, b) {
-                Ok(q) if !q.results.is_empty() => None,
-                Err(e) if !e.starts_with("no packet matches") => None,
-                _ => an.query_first_class(from, to, to_label, protos, ports).ok().flatten(),
+            Some(b) => match an.gets_through(to, protos, ports, b) {
+                Ok(false) => an.query_first_class(from, to, to_label, protos, ports).ok().flatten(),
+                _ => None,
             },
             None => {
                 let q = an.query_sets_where(from, to, to_label, protos, ports, &|_| false).ok()?;

@@ -157,7 +157,7 @@ impl Analyzer<'_> {
                 Endpoint::Addrs(_) => Endpoint::Addrs(src_ranges.clone()),
                 other => other,
             };
-            let groups = match self.classes(&ep, &dst, &all_protos, None, None, MAX_CLASSES_EXPOSURE, super::Reading { per_dst: None, masks: None, visited: None, denied: false, cells: None, bound: None, first: false }) {
+            let groups = match self.classes(&ep, &dst, &all_protos, None, None, MAX_CLASSES_EXPOSURE, super::Reading { per_dst: None, masks: None, visited: None, denied: false, cells: None, bound: None, stop: super::Stop::Never }) {
                 Ok(g) => g,
                 Err(e) => {
                     rep.error = Some(e);

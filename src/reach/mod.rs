@@ -686,12 +686,9 @@ impl<'a> Analyzer<'a> {
         described: &dyn Fn(Verdict) -> bool,
         bound: &Bound,
     ) -> Result<QueryReport, String> {
-        // The bound's cubes towards the destination: each cell of the question is tested
-        // against these.
-        let near: Vec<Cube> = bound.cubes().iter().filter(|c| c.get(Dim::Dst).intersects(to) && c.get(Dim::Proto).intersects(protos)).cloned().collect();
-        if !self.meets_question(bound.source(), &near, to, protos, ports) {
+        let Some(near) = self.near(bound, to, protos, ports) else {
             return Err("no packet matches the question: nothing of it may open a connection".into());
-        }
+        };
         let from_ep = Endpoint::Addrs(bound.source().clone());
         let req = QueryRequest {
             from: from.to_string(),
@@ -704,6 +701,23 @@ impl<'a> Analyzer<'a> {
         self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described, reading)
     }
 
+    /// Whether some class of the question from the bound's source (as
+    /// [`Analyzer::query_sets_where`] asks it) is allowed or possibly allowed: the
+    /// classification walks only within the bound and stops at the first.
+    pub fn gets_through(&self, to: &Ranges, protos: &Ranges, ports: Option<&Ranges>, bound: &Bound) -> Result<bool, String> {
+        let Some(near) = self.near(bound, to, protos, ports) else { return Ok(false) };
+        let reading = Reading { denied: false, bound: Some(&near), stop: Stop::Through, ..Reading::ALL };
+        let groups = self.classes(&Endpoint::Addrs(bound.source().clone()), &Endpoint::Addrs(to.clone()), protos, ports.cloned(), None, MAX_CLASSES, reading)?;
+        Ok(groups.iter().any(|g| g.0.verdict != Verdict::Denied))
+    }
+
+    /// The bound's cubes towards the question's destination, against which each of its cells
+    /// is tested; `None` when no packet of the question is in the bound.
+    fn near(&self, bound: &Bound, to: &Ranges, protos: &Ranges, ports: Option<&Ranges>) -> Option<Vec<Cube>> {
+        let near: Vec<Cube> = bound.cubes().iter().filter(|c| c.get(Dim::Dst).intersects(to) && c.get(Dim::Proto).intersects(protos)).cloned().collect();
+        self.meets_question(bound.source(), &near, to, protos, ports).then_some(near)
+    }
+
     /// The first class [`Analyzer::query_sets_where`] lists when every class of the question is
     /// denied, alone: the classification stops after its first walk. Its set is not described.
     pub fn query_first_class(&self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Result<Option<FlowResult>, String> {
@@ -712,7 +726,7 @@ impl<'a> Analyzer<'a> {
             other => other,
         };
         let req = QueryRequest { from: from.to_string(), to: to_label.to_string(), proto: describe_protos(protos), port: None, sport: None };
-        let reading = Reading { first: true, ..Reading::ALL };
+        let reading = Reading { stop: Stop::First, ..Reading::ALL };
         let q = self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, &|_| false, reading)?;
         Ok(q.results.into_iter().next())
     }
@@ -836,7 +850,7 @@ impl<'a> Analyzer<'a> {
             cells: Some(&prepared.cells),
             visited,
             bound: None,
-            first: false,
+            stop: Stop::Never,
         };
         let to = Endpoint::Addrs(prepared.dst.clone());
         let groups = self.classes(from_ep, &to, &prepared.protos, Some(prepared.ports.clone()), None, MAX_CLASSES, reading)?;
@@ -1377,12 +1391,15 @@ impl<'a> Analyzer<'a> {
                             None => {
                                 index.insert(o.key.clone(), groups.len());
                                 groups.push((o, classes));
-                                if reading.first {
+                                if reading.stop == Stop::First {
                                     return Ok(groups);
                                 }
                                 groups.len() - 1
                             }
                         };
+                        if reading.stop == Stop::Through && groups[g].0.verdict != Verdict::Denied {
+                            return Ok(groups);
+                        }
                         // Later cells of the stretch the region reaches into. A denied region's
                         // cube that holds a later cell whole (all of the cell's parts but its
                         // destination are the same in every cell of the stretch, or narrower:
@@ -2197,14 +2214,26 @@ struct Reading<'a> {
     /// Cubes holding every packet that may open a connection ([`Analyzer::bound`]), when the
     /// caller skips denied packets: cells outside them are passed over unwalked.
     bound: Option<&'a [Cube]>,
-    /// Whether only the first packet walked is wanted: the classification stops with its class
-    /// (the first a caller would list when every class is denied).
-    first: bool,
+    /// Where the classification may stop early.
+    stop: Stop,
+}
+
+/// Where a classification may stop before every packet of the question has its class.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// It does not.
+    Never,
+    /// With the class of the first packet walked (the first a caller lists when every class is
+    /// denied).
+    First,
+    /// With the first class allowed or possibly allowed (the caller asks only whether some
+    /// packet gets through).
+    Through,
 }
 
 impl Reading<'_> {
     /// Every class with its cubes, every port of every destination.
-    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None, visited: None, bound: None, first: false };
+    const ALL: Reading<'static> = Reading { per_dst: None, masks: None, denied: true, cells: None, visited: None, bound: None, stop: Stop::Never };
 }
 
 /// A destination's addresses cut at every route, subnet and device address (`routing`), and at
