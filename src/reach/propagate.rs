@@ -164,6 +164,11 @@ impl Analyzer<'_> {
             }
             let dst = space::family_range(v6);
             for (pr, sp, dp, ty) in &cells {
+                // ICMP is of IPv4, ICMPv6 of IPv6: a question walks neither in the other family.
+                let p = pr.first().unwrap_or(0) as u8;
+                if (p == space::proto::ICMP && v6) || (p == space::proto::ICMPV6 && !v6) {
+                    continue;
+                }
                 let mut base = Cube::full();
                 base.set(Dim::Src, src.clone());
                 base.set(Dim::Dst, dst.clone());
