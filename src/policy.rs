@@ -536,6 +536,10 @@ mod tests {
             files.push(net.policy_manifest(4, 16));
             let ws = crate::Workspace::load(files);
             let an = Analyzer::new(&ws);
+            // The sources' bounds are found within their budget: the comparison is not idle.
+            for from in ["internet", "vendor", "zone:z01", "zone:z02", "zone:dmz"] {
+                assert!(an.bound(from).is_some(), "{devices} devices: no bound of {from}");
+            }
             let json = |r: &CheckReport| serde_json::to_string_pretty(r).unwrap();
             let (with, without) = (check_with(&an, true), check_with(&an, false));
             assert!(!with.violations.is_empty() && !with.unused.is_empty());

@@ -775,7 +775,7 @@ mod connect {
         let an = Analyzer::new(ws);
         let Ok(Endpoint::Addrs(src)) = an.endpoint(from) else { panic!("{from}: an address endpoint") };
         let from_ep = Endpoint::Addrs(an.clients(&src));
-        let bound = an.may_connect(&src).expect("a bound").into_iter().fold(PacketSet::empty(), |s, c| s.union(&PacketSet::from_cube(c)));
+        let bound = an.may_connect(&src, usize::MAX).expect("a bound").into_iter().fold(PacketSet::empty(), |s, c| s.union(&PacketSet::from_cube(c)));
         let groups = an.classes(&from_ep, &an.endpoint(to).unwrap(), &parse_proto("any").unwrap(), None, None, MAX_CLASSES, Reading::ALL).unwrap();
         let (mut denied, mut out) = (0usize, 0usize);
         for (o, cubes) in &groups {
@@ -817,6 +817,11 @@ mod connect {
             check(&ws, crate::synth::VENDOR_NET, "10.0.0.0/8");
             let left_out = check(&ws, "10.0.0.0/8", "10.0.0.0/8");
             assert!(left_out > 0.5, "{devices} devices: the bound leaves out only {left_out:.2} of the denied classes");
+            // A bound that needs more device passes than it is given is no bound.
+            let an = Analyzer::new(&ws);
+            let src = an.endpoint_addrs("10.0.0.0/8").unwrap();
+            assert!(an.may_connect(&src, 10).is_none());
+            assert!(an.may_connect(&src, usize::MAX).is_some());
         }
     }
 
@@ -852,7 +857,7 @@ mod connect {
         let an = Analyzer::new(&ws);
         // Nothing from a's subnet gets through a, and nothing answers it directly but its own
         // subnet.
-        let bound = an.may_connect(&Ranges::from_ranges(vec![(crate::space::addr_to_u128("10.1.0.0".parse().unwrap()), crate::space::addr_to_u128("10.1.0.255".parse().unwrap()))])).unwrap();
+        let bound = an.may_connect(&Ranges::from_ranges(vec![(crate::space::addr_to_u128("10.1.0.0".parse().unwrap()), crate::space::addr_to_u128("10.1.0.255".parse().unwrap()))]), usize::MAX).unwrap();
         let dst = bound.iter().fold(Ranges::empty(), |r, c| r.union(c.get(crate::space::Dim::Dst)));
         assert_eq!(dst, crate::space::prefix_range(&"10.1.0.0/24".parse().unwrap()), "{bound:?}");
     }
