@@ -662,13 +662,7 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
         };
-        let req = QueryRequest {
-            from: from.to_string(),
-            to: to_label.to_string(),
-            proto: describe_protos(protos),
-            port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
-            sport: None,
-        };
+        let req = sets_request(from, to_label, protos, ports);
         self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described, Reading::ALL)
     }
 
@@ -690,13 +684,7 @@ impl<'a> Analyzer<'a> {
             return Err("no packet matches the question: nothing of it may open a connection".into());
         };
         let from_ep = Endpoint::Addrs(bound.source().clone());
-        let req = QueryRequest {
-            from: from.to_string(),
-            to: to_label.to_string(),
-            proto: describe_protos(protos),
-            port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
-            sport: None,
-        };
+        let req = sets_request(from, to_label, protos, ports);
         let reading = Reading { denied: false, bound: Some(&near), ..Reading::ALL };
         self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, described, reading)
     }
@@ -725,7 +713,7 @@ impl<'a> Analyzer<'a> {
             Endpoint::Addrs(r) => Endpoint::Addrs(self.clients(&r)),
             other => other,
         };
-        let req = QueryRequest { from: from.to_string(), to: to_label.to_string(), proto: describe_protos(protos), port: None, sport: None };
+        let req = sets_request(from, to_label, protos, ports);
         let reading = Reading { stop: Stop::First, ..Reading::ALL };
         let q = self.answer(from_ep, Endpoint::Addrs(to.clone()), protos.clone(), ports.cloned(), &req, &|_| false, reading)?;
         Ok(q.results.into_iter().next())
@@ -1358,14 +1346,7 @@ impl<'a> Analyzer<'a> {
                                 "the question takes more than {budget} distinct paths; narrow --from, --to, --proto or --port"
                             ));
                         }
-                        let mut pkt = Packet::new_flow(
-                            space::u128_to_addr(w.get(Dim::Src)),
-                            space::u128_to_addr(w.get(Dim::Dst)),
-                            w.proto(),
-                            w.get(Dim::Sport) as u16,
-                            w.get(Dim::Dport) as u16,
-                        );
-                        pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
+                        let pkt = first_packet(&w);
                         let (o, conds) = self.evaluate_tracked(pkt, from_ep, starts.as_deref(), &|k| index.contains_key(k));
                         // The way's region within the whole cell or stretch (few cubes), then the
                         // part of it still to be answered.
@@ -2269,6 +2250,31 @@ fn nice_witness(set: &PacketSet) -> Option<Packet> {
         p.set(d, if matches!(d, Dim::Src | Dim::Dst) { rep_addr((lo, hi)) } else { lo });
     }
     Some(p)
+}
+
+/// The first packet of a connection with the question's fields of `w` (addresses, protocol,
+/// ports, ICMP type): what a walk starts from.
+fn first_packet(w: &Packet) -> Packet {
+    let mut pkt = Packet::new_flow(
+        space::u128_to_addr(w.get(Dim::Src)),
+        space::u128_to_addr(w.get(Dim::Dst)),
+        w.proto(),
+        w.get(Dim::Sport) as u16,
+        w.get(Dim::Dport) as u16,
+    );
+    pkt.set(Dim::IcmpType, w.get(Dim::IcmpType));
+    pkt
+}
+
+/// A question over sets as [`Analyzer::query_sets_where`] and its kin report it.
+fn sets_request(from: &str, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> QueryRequest {
+    QueryRequest {
+        from: from.to_string(),
+        to: to_label.to_string(),
+        proto: describe_protos(protos),
+        port: ports.map(|r| r.as_slice().iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")),
+        sport: None,
+    }
 }
 
 /// True if the cube holds the whole cell whose sets in the given dimensions are the parts (every

@@ -241,15 +241,7 @@ impl Analyzer<'_> {
         let mut here: HashMap<Key, Arrived> = HashMap::default();
         for (dev, iif, cube) in starts {
             let Some(w) = cube.witness() else { continue };
-            let mut fixed = Packet::new_flow(
-                space::u128_to_addr(w.get(Dim::Src)),
-                space::u128_to_addr(w.get(Dim::Dst)),
-                w.proto(),
-                w.get(Dim::Sport) as u16,
-                w.get(Dim::Dport) as u16,
-            );
-            fixed.set(Dim::IcmpType, w.get(Dim::IcmpType));
-            arrive(&mut here, dev, iif, device::identity_map(), fixed, vec![cube], 1);
+            arrive(&mut here, dev, iif, device::identity_map(), super::first_packet(&w), vec![cube], 1);
         }
         for _ in 0..device::MAX_DEVICE_HOPS {
             if here.is_empty() {
