@@ -204,12 +204,17 @@ struct Ctx<'a, 'w> {
 }
 
 impl Ctx<'_, '_> {
+    /// The bound of a source, found at its first question (none when checks are not bounded).
+    fn bound(&mut self, from: &str) -> Option<&Bound> {
+        let (an, bounded) = (self.an, self.bounded);
+        self.bounds.entry(from.to_string()).or_insert_with(|| if bounded { an.bound(from) } else { None }).as_ref()
+    }
+
     /// The classes of a question that are not denied, each described: what an entry forbids
     /// is violated by these. Questions from addresses are answered within the source's bound.
     fn beyond(&mut self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Result<QueryReport, String> {
         let an = self.an;
-        let bounded = self.bounded;
-        match self.bounds.entry(from.to_string()).or_insert_with(|| an.bound(from).filter(|_| bounded)) {
+        match self.bound(from) {
             Some(b) => an.query_sets_bounded(from, to, to_label, protos, ports, &|v| v != Verdict::Denied, b),
             None => an.query_sets_where(from, to, to_label, protos, ports, &|v| v != Verdict::Denied),
         }
@@ -219,8 +224,7 @@ impl Ctx<'_, '_> {
     /// (for its reason, witness and path); `None` when some may, or the question has no class.
     fn all_denied(&mut self, from: &str, to: &Ranges, to_label: &str, protos: &Ranges, ports: Option<&Ranges>) -> Option<FlowResult> {
         let an = self.an;
-        let bounded = self.bounded;
-        match self.bounds.entry(from.to_string()).or_insert_with(|| an.bound(from).filter(|_| bounded)) {
+        match self.bound(from) {
             Some(b) => match an.gets_through(to, protos, ports, b) {
                 Ok(false) => an.query_first_class(from, to, to_label, protos, ports).ok().flatten(),
                 _ => None,
