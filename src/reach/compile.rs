@@ -126,34 +126,32 @@ impl IfaceTable {
 /// checks (most firewall rules have this shape).
 #[derive(Clone, Debug)]
 pub struct FlatMatch {
-    n: u8,
-    dims: [(u8, u128, u128); space::NDIMS],
+    /// (dimension, lowest, highest) of each constrained dimension, most selective first. Boxed
+    /// to its length: a ruleset of 100,000 rules keeps one per rule.
+    dims: Box<[(u8, u128, u128)]>,
 }
 
 impl FlatMatch {
     fn from_set(set: &PacketSet) -> Option<FlatMatch> {
         let [cube] = set.cubes() else { return None };
-        let mut f = FlatMatch { n: 0, dims: [(0, 0, 0); space::NDIMS] };
+        let mut dims = Vec::with_capacity(space::NDIMS);
         for d in Dim::ALL {
             let r = cube.get(d);
             match r.as_slice() {
                 [(0, hi)] if *hi == d.max() => {}
-                [(lo, hi)] => {
-                    f.dims[f.n as usize] = (d as u8, *lo, *hi);
-                    f.n += 1;
-                }
+                [(lo, hi)] => dims.push((d as u8, *lo, *hi)),
                 _ => return None,
             }
         }
         // Most selective first: addresses and ports before protocol and state.
-        f.dims[..f.n as usize].sort_by_key(|(d, lo, hi)| (std::cmp::Reverse(u8::from(*d <= 1 || *d == 4)), *hi - *lo));
-        Some(f)
+        dims.sort_by_key(|(d, lo, hi)| (std::cmp::Reverse(u8::from(*d <= 1 || *d == 4)), *hi - *lo));
+        Some(FlatMatch { dims: dims.into_boxed_slice() })
     }
 
     /// True if the packet is in the match.
     #[inline]
     pub fn contains(&self, p: &crate::space::Packet) -> bool {
-        self.dims[..self.n as usize].iter().all(|&(d, lo, hi)| {
+        self.dims.iter().all(|&(d, lo, hi)| {
             let v = p.v[d as usize];
             lo <= v && v <= hi
         })
@@ -931,6 +929,9 @@ fn compile_ruleset(rs: &Ruleset, ifaces: &IfaceTable, local: &Ranges, has_iface_
                 }
                 set = set.intersect(&cond_set(c, ifaces, local));
             }
+            // Kept for the life of the network: no room for growth (a ruleset of 100,000 rules
+            // holds one set per rule).
+            set.shrink_to_fit();
             let flat = FlatMatch::from_set(&set);
             let dims = set
                 .cubes()

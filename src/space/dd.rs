@@ -74,7 +74,9 @@ enum Op {
 struct Node {
     /// Index into [`ORDER`]; `NDIMS` for the terminals.
     level: u8,
-    /// First edge in the edge arena.
+    /// The edges are in the wide arena (an interval ends above 2⁶⁴ − 2: IPv6 addresses).
+    wide: bool,
+    /// First edge in its edge arena.
     start: u32,
     /// Number of edges.
     len: u32,
@@ -95,13 +97,22 @@ pub struct Dd {
     /// Dimension tested at each level.
     order: [Dim; NDIMS],
     nodes: Vec<Node>,
-    /// Upper bound (inclusive) of each edge's interval; the intervals of a node are consecutive
-    /// from 0 and the last one ends at the dimension's maximum.
-    hi: Vec<u128>,
-    /// Child of each edge.
+    /// Upper bound (inclusive) of each edge's interval, for nodes whose bounds all fit in 64
+    /// bits but the last (every dimension but the addresses, and IPv4 addresses). The intervals
+    /// of a node are consecutive from 0 and the last one ends at the dimension's maximum, kept
+    /// as `u64::MAX` when it is larger ([`widen`]). Most intervals are here, at 12 bytes each
+    /// instead of 20.
+    hi: Vec<u64>,
+    /// Child of each edge in `hi`.
     kid: Vec<u32>,
-    /// Hash of (level, edges) → first node of its bucket.
-    unique: FxHashMap<u64, u32>,
+    /// Upper bounds of the edges of wide nodes ([`Node::wide`]).
+    hi_wide: Vec<u128>,
+    /// Child of each edge in `hi_wide`.
+    kid_wide: Vec<u32>,
+    /// The upper half of the hash of (level, edges) → first node of its chain (the nodes with
+    /// that half of the hash). Half the hash keeps the table at 9 bytes a slot; the chains
+    /// stay short and every node on them is compared in full.
+    unique: FxHashMap<u32, u32>,
     cache: Vec<CacheEntry>,
     /// Scratch buffers reused by `mk`.
     scratch: Vec<Vec<(u128, u32)>>,
@@ -115,6 +126,43 @@ impl Default for Dd {
     fn default() -> Self {
         Dd::new()
     }
+}
+
+/// Where a node's edges are: `n` edges from `st` in the narrow or the wide arena. `st ==
+/// usize::MAX` stands for an operand that does not test the level at hand: one edge over the
+/// whole range to the operand itself.
+#[derive(Clone, Copy)]
+struct Span {
+    st: usize,
+    n: usize,
+    wide: bool,
+}
+
+impl Span {
+    /// One edge over the whole range (see [`Span`]).
+    const WHOLE: Span = Span { st: usize::MAX, n: 1, wide: false };
+}
+
+/// An upper bound as kept in the narrow arena, back to its value: `u64::MAX` stands for the
+/// largest value of a dimension whose largest value does not fit (the addresses).
+#[inline]
+fn widen(h: u64) -> u128 {
+    if h == u64::MAX {
+        u128::MAX
+    } else {
+        h as u128
+    }
+}
+
+/// The hash of a node's level and edges.
+fn node_hash(level: usize, edges: impl Iterator<Item = (u128, u32)>) -> u64 {
+    let mut h = mix(0x51_7cc1_b727_220a, level as u64);
+    for (hi, k) in edges {
+        h = mix(h, hi as u64);
+        h = mix(h, (hi >> 64) as u64);
+        h = mix(h, k as u64);
+    }
+    h
 }
 
 fn mix(mut h: u64, v: u64) -> u64 {
@@ -132,12 +180,14 @@ impl Dd {
     /// An empty manager testing dimensions in `order` (a permutation of [`Dim::ALL`]; the
     /// order changes the diagrams' sizes, never the sets).
     pub fn with_order(order: [Dim; NDIMS]) -> Dd {
-        let t = Node { level: NDIMS as u8, start: 0, len: 0, next: 0 };
+        let t = Node { level: NDIMS as u8, wide: false, start: 0, len: 0, next: 0 };
         Dd {
             order,
             nodes: vec![t, t],
             hi: Vec::new(),
             kid: Vec::new(),
+            hi_wide: Vec::new(),
+            kid_wide: Vec::new(),
             unique: FxHashMap::default(),
             cache: vec![CacheEntry { op: u32::MAX, ..Default::default() }; 1 << 12],
             scratch: Vec::new(),
@@ -156,9 +206,11 @@ impl Dd {
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;
         self.nodes.capacity() * size_of::<Node>()
-            + self.hi.capacity() * size_of::<u128>()
+            + self.hi.capacity() * size_of::<u64>()
             + self.kid.capacity() * size_of::<u32>()
-            + self.unique.capacity() * (size_of::<(u64, u32)>() + 1)
+            + self.hi_wide.capacity() * size_of::<u128>()
+            + self.kid_wide.capacity() * size_of::<u32>()
+            + self.unique.capacity() * (size_of::<(u32, u32)>() + 1)
             + self.cache.len() * size_of::<CacheEntry>()
     }
 
@@ -184,31 +236,56 @@ impl Dd {
         self.nodes[s as usize].level as usize
     }
 
-    fn edges(&self, s: u32) -> (usize, usize) {
+    /// Where the edges of node `s` are.
+    #[inline]
+    fn edges(&self, s: u32) -> Span {
         let n = self.nodes[s as usize];
-        (n.start as usize, n.len as usize)
+        Span { st: n.start as usize, n: n.len as usize, wide: n.wide }
     }
 
-    /// Edge `i` of a node whose edges start at `st` in the arenas; `st == usize::MAX` stands for
-    /// a node that does not test this level: one edge over the whole range to `s` itself.
+    /// Edge `i` of a node's edges (not [`Span::WHOLE`]): its upper bound and child.
     #[inline]
-    fn edge(&self, s: u32, st: usize, i: usize, max: u128) -> (u128, u32) {
-        if st == usize::MAX {
+    fn at(&self, sp: Span, i: usize) -> (u128, u32) {
+        let j = sp.st + i;
+        if sp.wide {
+            (self.hi_wide[j], self.kid_wide[j])
+        } else {
+            (widen(self.hi[j]), self.kid[j])
+        }
+    }
+
+    /// Edge `i` of operand `s` whose edges are `sp` ([`Span::WHOLE`]: one edge over the whole
+    /// range, up to `max`, to `s` itself).
+    #[inline]
+    fn edge(&self, s: u32, sp: Span, i: usize, max: u128) -> (u128, u32) {
+        if sp.st == usize::MAX {
             (max, s)
         } else {
-            (self.hi[st + i], self.kid[st + i])
+            self.at(sp, i)
         }
     }
 
-    /// The first of the edges `i..n` (starting at `st`, as in [`Dd::edge`]) that reaches past
-    /// `upto`: `n` if none does.
+    /// The first of the edges `i..` of `sp` (as in [`Dd::edge`]) whose upper bound is not
+    /// `below` the value: `sp.n` if none.
     #[inline]
-    fn past(&self, st: usize, i: usize, n: usize, upto: u128, max: u128) -> usize {
-        if st == usize::MAX {
-            // One edge, up to the dimension's maximum.
-            return if upto >= max { n } else { i };
+    fn first_not(&self, sp: Span, i: usize, below: impl Fn(u128) -> bool) -> usize {
+        let (a, b) = (sp.st + i, sp.st + sp.n);
+        if sp.wide {
+            i + self.hi_wide[a..b].partition_point(|&hi| below(hi))
+        } else {
+            i + self.hi[a..b].partition_point(|&hi| below(widen(hi)))
         }
-        i + self.hi[st + i..st + n].partition_point(|&hi| hi <= upto)
+    }
+
+    /// The first of the edges `i..` of `sp` (as in [`Dd::edge`]) that reaches past `upto`:
+    /// `sp.n` if none does.
+    #[inline]
+    fn past(&self, sp: Span, i: usize, upto: u128, max: u128) -> usize {
+        if sp.st == usize::MAX {
+            // One edge, up to the dimension's maximum.
+            return if upto >= max { sp.n } else { i };
+        }
+        self.first_not(sp, i, |hi| hi <= upto)
     }
 
     /// Walk the edges of `a` and `b` in step at the first level either tests (an operand that
@@ -230,10 +307,10 @@ impl Dd {
         let (la, lb) = (self.level(a), self.level(b));
         let level = la.min(lb);
         let max = self.order[level].max();
-        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { (usize::MAX, 1) };
-        let ((sa, na), (sb, nb)) = (span(self, a, la), span(self, b, lb));
+        let span = |dd: &Dd, s: u32, l: usize| if l == level { dd.edges(s) } else { Span::WHOLE };
+        let (sa, sb) = (span(self, a, la), span(self, b, lb));
         let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
+        while i < sa.n && j < sb.n {
             let (ha, ka) = self.edge(a, sa, i, max);
             let (hb, kb) = self.edge(b, sb, j, max);
             let upto = match settled(ka, kb) {
@@ -246,8 +323,8 @@ impl Dd {
                 if !visit(self, upto, None) {
                     return false;
                 }
-                i = self.past(sa, i, na, upto, max);
-                j = self.past(sb, j, nb, upto, max);
+                i = self.past(sa, i, upto, max);
+                j = self.past(sb, j, upto, max);
                 continue;
             }
             let hi = ha.min(hb);
@@ -271,35 +348,39 @@ impl Dd {
         if edges.len() == 1 {
             return edges[0].1;
         }
-        let mut h = mix(0x51_7cc1_b727_220a, level as u64);
-        for &(hi, k) in edges {
-            h = mix(h, hi as u64);
-            h = mix(h, (hi >> 64) as u64);
-            h = mix(h, k as u64);
-        }
+        let h = (node_hash(level, edges.iter().copied()) >> 32) as u32;
         let mut cur = self.unique.get(&h).copied().unwrap_or(0);
         while cur != 0 {
             let n = self.nodes[cur as usize];
             if n.level as usize == level && n.len as usize == edges.len() {
-                let s = n.start as usize;
-                let same = edges
-                    .iter()
-                    .enumerate()
-                    .all(|(i, &(hi, k))| self.hi[s + i] == hi && self.kid[s + i] == k);
-                if same {
+                let sp = self.edges(cur);
+                if edges.iter().enumerate().all(|(i, &e)| self.at(sp, i) == e) {
                     return cur;
                 }
             }
             cur = n.next;
         }
         let id = self.nodes.len() as u32;
+        // Narrow unless an interval but the last ends at or above the narrow arena's stand-in
+        // for the maximum.
+        let wide = edges[..edges.len() - 1].iter().any(|&(hi, _)| hi >= u64::MAX as u128);
+        let start = if wide {
+            let start = self.hi_wide.len() as u32;
+            for &(hi, k) in edges {
+                self.hi_wide.push(hi);
+                self.kid_wide.push(k);
+            }
+            start
+        } else {
+            let start = self.hi.len() as u32;
+            for &(hi, k) in edges {
+                self.hi.push(hi.min(u64::MAX as u128) as u64);
+                self.kid.push(k);
+            }
+            start
+        };
         let head = self.unique.insert(h, id).unwrap_or(0);
-        let start = self.hi.len() as u32;
-        for &(hi, k) in edges {
-            self.hi.push(hi);
-            self.kid.push(k);
-        }
-        self.nodes.push(Node { level: level as u8, start, len: edges.len() as u32, next: head });
+        self.nodes.push(Node { level: level as u8, wide, start, len: edges.len() as u32, next: head });
         if self.nodes.len() > self.cache.len() * 2 && self.cache.len() < (1 << 22) {
             let n = self.cache.len() * 4;
             self.cache = vec![CacheEntry { op: u32::MAX, ..Default::default() }; n];
@@ -526,14 +607,14 @@ impl Dd {
         }
         let level = self.level(s);
         let d = self.order[level];
-        let (st, n) = self.edges(s);
+        let sp = self.edges(s);
         // Group the intervals by child, in order of first appearance (a node has few children
         // as a rule: they are looked up in the list, and indexed only when there are many).
         let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
         let mut index: FxHashMap<u32, usize> = FxHashMap::default();
         let mut lo = 0u128;
-        for i in st..st + n {
-            let (hi, k) = (self.hi[i], self.kid[i]);
+        for i in 0..sp.n {
+            let (hi, k) = self.at(sp, i);
             if k != 0 {
                 let g = if groups.len() < 16 {
                     groups.iter().position(|x| x.0 == k)
@@ -605,11 +686,11 @@ impl Dd {
     /// A node's intervals grouped by child, in order of first appearance (as
     /// [`Dd::cubes_of`] groups them), each group's values as a part: stored in `parts`' arena.
     fn group(&self, s: u32, parts: &mut Parts) -> (u32, u32) {
-        let (st, n) = self.edges(s);
+        let sp = self.edges(s);
         let mut groups: Vec<(u32, Vec<(u128, u128)>)> = Vec::new();
         let mut lo = 0u128;
-        for i in st..st + n {
-            let (hi, k) = (self.hi[i], self.kid[i]);
+        for i in 0..sp.n {
+            let (hi, k) = self.at(sp, i);
             if k != 0 {
                 match groups.iter_mut().find(|x| x.0 == k) {
                     Some(g) => g.1.push((lo, hi)),
@@ -649,23 +730,24 @@ impl Dd {
         if let Some(r) = memo.get(&s) {
             return r.clone();
         }
-        let (st, n) = self.edges(s);
+        let sp = self.edges(s);
         let r = if level == target {
             let mut v = Vec::new();
             let mut lo = 0u128;
-            for i in st..st + n {
-                if self.kid[i] != 0 {
-                    v.push((lo, self.hi[i]));
+            for i in 0..sp.n {
+                let (hi, k) = self.at(sp, i);
+                if k != 0 {
+                    v.push((lo, hi));
                 }
-                lo = self.hi[i].wrapping_add(1);
+                lo = hi.wrapping_add(1);
             }
             Ranges::from_ranges(v)
         } else {
             let all = full();
             let mut acc = Ranges::empty();
             let mut done: Vec<u32> = Vec::new();
-            for i in st..st + n {
-                let k = self.kid[i];
+            for i in 0..sp.n {
+                let k = self.at(sp, i).1;
                 if k == 0 || done.contains(&k) {
                     continue;
                 }
@@ -695,9 +777,9 @@ impl Dd {
         while cur > 1 {
             let level = self.level(cur);
             let v = p.v[self.order[level] as usize];
-            let (st, n) = self.edges(cur);
-            let i = self.hi[st..st + n].partition_point(|&hi| hi < v);
-            cur = self.kid[st + i.min(n - 1)];
+            let sp = self.edges(cur);
+            let i = self.first_not(sp, 0, |hi| hi < v);
+            cur = self.at(sp, i.min(sp.n - 1)).1;
         }
         cur == 1
     }
@@ -819,8 +901,7 @@ impl Dd {
     fn stretches(&mut self, t: &[u32], mut visit: impl FnMut(&mut Dd, u128, &[u32]) -> bool) {
         let level = t.iter().map(|&s| self.level(s)).min().unwrap_or(NDIMS);
         let max = self.order[level].max();
-        let spans: Vec<(usize, usize)> =
-            t.iter().map(|&s| if self.level(s) == level { self.edges(s) } else { (usize::MAX, 1) }).collect();
+        let spans: Vec<Span> = t.iter().map(|&s| if self.level(s) == level { self.edges(s) } else { Span::WHOLE }).collect();
         let mut at = vec![0usize; t.len()];
         let mut kids = vec![0u32; t.len()];
         let mut lo = 0u128;
@@ -828,8 +909,8 @@ impl Dd {
             // The stretch from `lo`: up to the nearest end among the current edges.
             let mut hi = max;
             let mut empty_to = None;
-            for (k, &(st, _)) in spans.iter().enumerate() {
-                let (h, kid) = self.edge(t[k], st, at[k], max);
+            for (k, &sp) in spans.iter().enumerate() {
+                let (h, kid) = self.edge(t[k], sp, at[k], max);
                 hi = hi.min(h);
                 kids[k] = kid;
                 if kid == 0 {
@@ -848,8 +929,8 @@ impl Dd {
             if upto >= max {
                 return;
             }
-            for (k, &(st, n)) in spans.iter().enumerate() {
-                at[k] = self.past(st, at[k], n, upto, max);
+            for (k, &sp) in spans.iter().enumerate() {
+                at[k] = self.past(sp, at[k], upto, max);
             }
             lo = upto + 1;
         }
@@ -895,15 +976,16 @@ impl Dd {
         let mut cur = s;
         while cur > 1 {
             let level = self.level(cur);
-            let (st, n) = self.edges(cur);
+            let sp = self.edges(cur);
             let mut lo = 0u128;
             let mut next = 0;
-            for i in st..st + n {
-                if self.kid[i] != 0 {
-                    next = self.kid[i];
+            for i in 0..sp.n {
+                let (hi, k) = self.at(sp, i);
+                if k != 0 {
+                    next = k;
                     break;
                 }
-                lo = self.hi[i].wrapping_add(1);
+                lo = hi.wrapping_add(1);
             }
             p.v[self.order[level] as usize] = lo;
             cur = next;

@@ -431,6 +431,11 @@ impl PacketSet {
         PacketSet { cubes: vec![c] }
     }
 
+    /// Frees the room kept for more cubes (for sets kept long).
+    pub fn shrink_to_fit(&mut self) {
+        self.cubes.shrink_to_fit();
+    }
+
     /// The disjoint cubes.
     pub fn cubes(&self) -> &[Cube] {
         &self.cubes

@@ -2,18 +2,29 @@ use super::*;
 use proptest::prelude::*;
 
 // Three dimensions at different depths of ORDER (Iif first, Dst in the middle, TcpFlags last),
-// each drawn from 0..4 or negated up to the dimension's maximum; membership is checked on the
-// points 0..4 and the maximum of each.
+// each drawn from the values of `vals` or negated up to the dimension's maximum; membership is
+// checked on those values and the maximum of each. The address's values straddle 2⁶⁴ − 1, where
+// a node's intervals move from the narrow arena to the wide one.
 const DIMS: [Dim; 3] = [Dim::Iif, Dim::Dst, Dim::TcpFlags];
 
+fn vals(d: Dim) -> [u128; 8] {
+    const W: u128 = u64::MAX as u128;
+    if d == Dim::Dst {
+        [0, 1, 2, 3, W - 1, W, W + 1, u128::MAX - 1]
+    } else {
+        [0, 1, 2, 3, 4, 5, 6, 7]
+    }
+}
+
 fn cube() -> impl Strategy<Value = Cube> {
-    proptest::collection::vec((0u128..4, 0u128..4, any::<bool>(), any::<bool>()), 3).prop_map(|v| {
+    proptest::collection::vec((0usize..8, 0usize..8, any::<bool>(), any::<bool>()), 3).prop_map(|v| {
         let mut c = Cube::full();
         for (d, (a, b, neg, skip)) in DIMS.iter().zip(v) {
             if skip {
                 continue;
             }
-            let r = Ranges::range(a.min(b), a.max(b));
+            let (a, b) = (vals(*d)[a.min(b)], vals(*d)[a.max(b)]);
+            let r = Ranges::range(a, b);
             let r = if neg { r.complement_within(0, Dim::max(*d)) } else { r };
             c.restrict(*d, &r);
         }
@@ -27,7 +38,7 @@ fn set() -> impl Strategy<Value = PacketSet> {
 }
 
 fn points() -> Vec<Packet> {
-    let vals = |d: Dim| [0, 1, 2, 3, 4, d.max()];
+    let vals = |d: Dim| vals(d).into_iter().chain([d.max()]);
     let mut out = Vec::new();
     for a in vals(DIMS[0]) {
         for b in vals(DIMS[1]) {
