@@ -503,8 +503,8 @@ fn assemble(files: &mut [LoadedFile], overrides: &Placements) -> Network {
             dev.routes.extend(c.routes.iter().cloned());
             if let Some(fw) = &c.firewall {
                 match &mut dev.firewall {
-                    None => dev.firewall = Some(std::sync::Arc::new(fw.clone())),
-                    Some(existing) => std::sync::Arc::make_mut(existing).merge(fw.clone()),
+                    None => dev.firewall = Some(fw.clone()),
+                    Some(existing) => std::sync::Arc::make_mut(existing).merge(crate::model::Firewall::clone(fw)),
                 }
             }
         }

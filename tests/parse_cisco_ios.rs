@@ -53,7 +53,7 @@ fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
         device_hint: p.device_hint.as_deref(),
         interfaces: &p.content.interfaces,
         routes: &p.content.routes,
-        firewall: p.content.firewall.as_ref(),
+        firewall: p.content.firewall.as_deref(),
         diagnostics: &p.diags,
     }
 }

@@ -46,7 +46,7 @@ fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
         lines_total: p.lines_total,
         lines_skipped: p.lines_skipped,
         lines_unrecognized: p.lines_unrecognized(),
-        firewall: p.content.firewall.as_ref(),
+        firewall: p.content.firewall.as_deref(),
         diagnostics: &p.diags,
     }
 }

@@ -38,7 +38,7 @@ struct Snapshot<'a> {
     lines_unrecognized: u32,
     interfaces: &'a [Interface],
     routes: &'a [Route],
-    firewall: &'a Option<Firewall>,
+    firewall: Option<&'a Firewall>,
     diagnostics: &'a [Diagnostic],
 }
 
@@ -52,7 +52,7 @@ fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
         lines_unrecognized: p.lines_unrecognized(),
         interfaces: &p.content.interfaces,
         routes: &p.content.routes,
-        firewall: &p.content.firewall,
+        firewall: p.content.firewall.as_deref(),
         diagnostics: &p.diags,
     }
 }

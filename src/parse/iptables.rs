@@ -31,6 +31,7 @@
 //! generators write for the `iptables` command) is read as the `filter` table, the default of the
 //! `iptables` command, with a diagnostic saying so.
 
+use std::sync::Arc;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -1102,7 +1103,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     out.diags = diags;
     out.lines_skipped = p.skipped;
     if !p.fw.rulesets.is_empty() {
-        out.content.firewall = Some(p.fw);
+        out.content.firewall = Some(Arc::new(p.fw));
     }
     out
 }

@@ -104,8 +104,9 @@ impl Format {
 /// What one file contributes to the model.
 #[derive(Clone, Debug, Default)]
 pub struct Content {
-    /// Filtering/NAT rules.
-    pub firewall: Option<Firewall>,
+    /// Filtering/NAT rules, shared with the device they are assembled into (a ruleset of
+    /// 100,000 rules is kept once).
+    pub firewall: Option<std::sync::Arc<Firewall>>,
     /// Interfaces and their addresses.
     pub interfaces: Vec<Interface>,
     /// Routes.

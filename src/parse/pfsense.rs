@@ -4,6 +4,7 @@
 //! expand). Element positions become line numbers. What each element becomes, and the pf
 //! semantics the lowering follows (last match unless `quick`), is in `docs/formats/pfsense.md`.
 
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -120,7 +121,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     p.device_hint = out.0;
     p.content.interfaces = out.1;
     p.content.routes = out.2;
-    p.content.firewall = out.3;
+    p.content.firewall = out.3.map(Arc::new);
     cx.unread.sort_unstable();
     cx.unread.dedup();
     p.unread_lines = cx.unread;

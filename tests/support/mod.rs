@@ -32,7 +32,7 @@ pub fn snapshot(p: &ParsedFile) -> Snapshot<'_> {
         lines_unrecognized: p.lines_unrecognized(),
         interfaces: &p.content.interfaces,
         routes: &p.content.routes,
-        firewall: p.content.firewall.as_ref(),
+        firewall: p.content.firewall.as_deref(),
         diagnostics: &p.diags,
     }
 }

@@ -22,6 +22,7 @@
 mod lower;
 mod names;
 
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
@@ -439,7 +440,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     }
     let Parser { cfg, mut diags, skipped, hostname, .. } = p;
     let (fw, interfaces) = lower::lower(&cfg, &mut diags);
-    out.content.firewall = Some(fw);
+    out.content.firewall = Some(Arc::new(fw));
     out.content.interfaces = interfaces;
     out.content.routes = cfg.routes;
     let mut list = diags.list;

@@ -20,6 +20,7 @@
 mod acl;
 mod names;
 
+use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -139,7 +140,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     let mut p = Parser::new(source, file);
     p.run(text);
     let (fw, interfaces, routes) = p.lower();
-    out.content.firewall = Some(fw);
+    out.content.firewall = Some(Arc::new(fw));
     out.content.interfaces = interfaces;
     out.content.routes = routes;
     // A configuration is one device's: without a `hostname` line, the file name names it

@@ -11,6 +11,7 @@ mod objects;
 mod spec;
 mod tree;
 
+use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -116,7 +117,7 @@ fn fill<'a>(p: &mut ParsedFile, top: &Block<'a>, mut cx: Cx<'a>) {
     cx.run(top);
     let out = lower::lower(&mut cx);
     p.device_hint = out.device;
-    p.content.firewall = out.firewall;
+    p.content.firewall = out.firewall.map(Arc::new);
     p.content.interfaces = out.interfaces;
     p.content.routes = out.routes;
     cx.unread.sort_unstable();

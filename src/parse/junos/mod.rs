@@ -9,6 +9,7 @@ mod flatten;
 mod lower;
 mod names;
 
+use std::sync::Arc;
 use super::{Format, ParsedFile};
 use crate::diag::{Diags, SourceId};
 
@@ -112,7 +113,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
     out.device_hint = lowered.hostname;
     out.content.interfaces = lowered.interfaces;
     out.content.routes = lowered.routes;
-    out.content.firewall = lowered.firewall;
+    out.content.firewall = lowered.firewall.map(Arc::new);
     let mut list = diags.list;
     list.sort_by_key(|d| d.line);
     let mut seen = std::collections::HashSet::new();

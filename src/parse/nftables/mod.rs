@@ -18,6 +18,7 @@ mod jtree;
 mod json;
 mod text;
 
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -223,7 +224,7 @@ pub fn parse(format: Format, source: SourceId, file: &str, text: &str) -> Parsed
     d.sort_by_key(|d| d.line);
     out.diags = d;
     if !lw.fw.rulesets.is_empty() {
-        out.content.firewall = Some(lw.fw);
+        out.content.firewall = Some(Arc::new(lw.fw));
     }
     out
 }

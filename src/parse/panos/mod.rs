@@ -11,6 +11,7 @@ mod lower;
 mod objects;
 mod tree;
 
+use std::sync::Arc;
 use super::{Format, ParsedFile};
 use crate::diag::SourceId;
 
@@ -99,7 +100,7 @@ pub fn parse(source: SourceId, file: &str, text: &str) -> ParsedFile {
         let low = lower::lower(tree.root, &mut cx);
         p.lines_skipped = tree.skipped;
         p.device_hint = low.hostname;
-        p.content.firewall = low.firewall;
+        p.content.firewall = low.firewall.map(Arc::new);
         p.content.interfaces = low.interfaces;
         p.content.routes = low.routes;
     }
