@@ -195,9 +195,9 @@ struct Dev<'a> {
     filtering: Vec<bool>,
     /// The room the checks have for the diagrams they make.
     room: Room,
-    /// The text and witness of rules' matched sets, made once per rule (several findings of a
-    /// rule show them).
-    matched_words: std::cell::RefCell<std::collections::HashMap<RuleLoc, (String, Option<super::Witness>)>>,
+    /// The text and witness of the matched set of the rule being checked, made once (several
+    /// findings of a rule show them).
+    matched_words: std::cell::RefCell<Option<(RuleLoc, String, Option<super::Witness>)>>,
     /// The texts of address, interface and state sets made for this device's findings so far.
     words: std::cell::RefCell<Words>,
     /// New connections, and the sets of TCP, UDP and each of [`SENSITIVE_SERVICES`] (the
@@ -267,10 +267,14 @@ impl<'a> Dev<'a> {
     /// The packets the rule at `loc` possibly matches, labelled, and one of them.
     fn matched_set(&self, dd: &mut Dd, loc: RuleLoc, label: &str) -> (NamedSet, Option<super::Witness>) {
         let mut memo = self.matched_words.borrow_mut();
-        let (text, w) = memo.entry(loc).or_insert_with(|| {
-            let m = self.matched[loc.ruleset][loc.rule].made(&self.room, dd);
-            self.shown(dd, m)
-        });
+        let (_, text, w) = match memo.take().filter(|m| m.0 == loc) {
+            Some(m) => memo.insert(m),
+            None => {
+                let m = self.matched[loc.ruleset][loc.rule].made(&self.room, dd);
+                let (text, w) = self.shown(dd, m);
+                memo.insert((loc, text, w))
+            }
+        };
         (NamedSet { label: label.into(), text: text.clone() }, w.clone())
     }
 }
@@ -402,6 +406,12 @@ pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Ve
 /// [`check_rules_up_to`] with the checks of a device stopping when its diagrams take more than
 /// `max_bytes`.
 fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_bytes: usize) -> Vec<Finding> {
+    check_rules_keeping(ws, net, max_rules, max_bytes, None)
+}
+
+/// [`check_rules_within`], dropping what a device's checks made whenever the bytes in use pass
+/// `keep` (by default, [`Made`] tells when).
+fn check_rules_keeping(ws: &Workspace, net: &CNetwork, max_rules: usize, max_bytes: usize, keep: Option<usize>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, c) in net.devices.iter().enumerate() {
         if c.rulesets.is_empty() {
@@ -433,7 +443,7 @@ fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_byte
         }
         let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering, max_bytes);
         let before = out.len();
-        if !check_device(&d, &mut dd, &mut out, max_bytes) {
+        if !check_device(&d, &mut dd, &mut out, max_bytes, keep) {
             out.truncate(before);
             let why = format!(
                 "its checks stopped at the budget of {} MB of decision diagrams (the sets their findings describe)",
@@ -448,6 +458,18 @@ fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_byte
 /// Devices with more rules than this are not analysed rule by rule (BENCHMARKS.md, "Per-rule
 /// analysis", gives the time per size); such a device gets one R106 note instead.
 pub const MAX_RULES_PER_DEVICE: usize = 10_000;
+
+/// The manager before the checks, and the bytes in use up to which what they make is kept
+/// ([`check_device`]): one and a half times what the effective sets take, but at most half the
+/// budget (the arenas keep the room of what is dropped, and grow by doubling).
+struct Made {
+    mark: (dd::Mark, dd::PartsMark),
+    keep: usize,
+}
+
+/// The checks of a device keep what they make up to this many bytes of diagrams at least
+/// (below, dropping it would only cost the operation cache's hits).
+const MIN_KEPT_BYTES: usize = 64 << 20;
 
 /// The per-rule analysis of a device was not done or stopped (`why`): no rule finding is
 /// reported for it rather than incomplete ones.
@@ -581,8 +603,11 @@ fn set(label: &str, s: &PacketSet, d: &Dev) -> NamedSet {
 
 /// The findings of every rule of a device; false if the device's diagrams outgrew `max_bytes`
 /// on the way (the findings are then incomplete).
-fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize) -> bool {
+fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, keep: Option<usize>) -> bool {
     let c = d.c;
+    let base = dd.used_bytes().max(MIN_KEPT_BYTES);
+    let keep = keep.unwrap_or_else(|| base.saturating_add(base / 2).min(max_bytes / 2));
+    let made = Made { mark: d.words.borrow().mark(dd), keep };
     for (ri, rs) in c.rulesets.iter().enumerate() {
         let Some(re) = d.eff.rulesets.get(ri) else { continue };
         if !d.entered.get(ri).copied().unwrap_or(false) {
@@ -595,6 +620,14 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize) 
             }
             if dd.bytes() > max_bytes || d.room.over.get() {
                 return false;
+            }
+            // Only this rule's findings read its sets made whole.
+            d.matched[ri][i].made.set(None);
+            d.decided[ri][i].made.set(None);
+            if dd.used_bytes() > made.keep {
+                // The sets the findings so far described are dropped (the operation cache
+                // keeps what it can).
+                d.words.borrow_mut().release(dd, made.mark);
             }
         }
     }

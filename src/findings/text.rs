@@ -247,6 +247,19 @@ pub struct Words {
     shapes: HashMap<u32, Shape>,
 }
 
+impl Words {
+    /// The manager's mark and the groupings' ([`Dd::release`], [`Parts::release`]).
+    pub fn mark(&self, dd: &Dd) -> (dd::Mark, dd::PartsMark) {
+        (dd.mark(), self.parts.mark())
+    }
+
+    /// Drop what was made since `m`, in the manager and in the groupings of its nodes.
+    pub fn release(&mut self, dd: &mut Dd, m: (dd::Mark, dd::PartsMark)) {
+        dd.release(m.0);
+        self.parts.release(m.1);
+    }
+}
+
 /// No text: the part is left out.
 const NONE: u32 = u32::MAX;
 

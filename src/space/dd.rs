@@ -88,8 +88,18 @@ struct Node {
 struct CacheEntry {
     a: u32,
     b: u32,
+    /// The operation in the low two bits (3: an empty slot), above them the generation it was
+    /// made in ([`Dd::release`]).
     op: u32,
     r: u32,
+}
+
+/// A point in a manager's history ([`Dd::mark`]): [`Dd::release`] drops every node made since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    nodes: usize,
+    hi: usize,
+    hi_wide: usize,
 }
 
 /// The manager: every node of every set it made, a unique table and an operation cache.
@@ -120,6 +130,12 @@ pub struct Dd {
     stop_at: Option<usize>,
     /// An operation stopped at `stop_at`: results since are meaningless and not remembered.
     stopped: bool,
+    /// Releases so far (modulo 2³⁰): the generation of the cache entries made now.
+    generation: u32,
+    /// The lowest number of nodes any release went back to (`u32::MAX`: none yet). A cache entry
+    /// of an earlier generation is trusted only when its nodes are all below it: those were
+    /// never released, while a higher id may name another node now.
+    floor: u32,
 }
 
 impl Default for Dd {
@@ -193,6 +209,8 @@ impl Dd {
             scratch: Vec::new(),
             stop_at: None,
             stopped: false,
+            generation: 0,
+            floor: u32::MAX,
         }
     }
 
@@ -200,6 +218,61 @@ impl Dd {
     /// dozen bytes).
     pub fn nodes(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The manager as it is now, to [`Dd::release`] what is made after.
+    pub fn mark(&self) -> Mark {
+        Mark { nodes: self.nodes.len(), hi: self.hi.len(), hi_wide: self.hi_wide.len() }
+    }
+
+    /// Drop every node made since `m`, so a manager that makes many short-lived sets (one
+    /// finding's) keeps its size. Every set made since `m` is meaningless afterwards; sets made
+    /// before stay as they are. The room the nodes took is kept for the next ones.
+    pub fn release(&mut self, m: Mark) {
+        if m.nodes >= self.nodes.len() {
+            return;
+        }
+        // Newest first: each is the head of its chain in the unique table.
+        for id in (m.nodes..self.nodes.len()).rev() {
+            let n = self.nodes[id];
+            let sp = self.edges(id as u32);
+            let h = (node_hash(n.level as usize, (0..sp.n).map(|i| self.at(sp, i))) >> 32) as u32;
+            if n.next == 0 {
+                self.unique.remove(&h);
+            } else {
+                self.unique.insert(h, n.next);
+            }
+        }
+        self.nodes.truncate(m.nodes);
+        self.hi.truncate(m.hi);
+        self.kid.truncate(m.hi);
+        self.hi_wide.truncate(m.hi_wide);
+        self.kid_wide.truncate(m.hi_wide);
+        self.floor = self.floor.min(m.nodes as u32);
+        self.generation += 1;
+        if self.generation >= 1 << 30 {
+            self.cache.fill(CacheEntry { op: u32::MAX, ..Default::default() });
+            self.generation = 0;
+            self.floor = u32::MAX;
+        }
+    }
+
+    /// The cache slot of `op` on `a` and `b`, and the result found there if it still holds.
+    #[inline]
+    fn cached(&self, op: Op, a: u32, b: u32) -> (usize, Option<u32>) {
+        let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
+        let e = self.cache[slot];
+        let hit = e.op & 3 == op as u32
+            && e.a == a
+            && e.b == b
+            && (e.op >> 2 == self.generation || a.max(b).max(e.r) < self.floor);
+        (slot, hit.then_some(e.r))
+    }
+
+    /// Remember the result of `op` on `a` and `b` in `slot`.
+    #[inline]
+    fn remember(&mut self, slot: usize, op: Op, a: u32, b: u32, r: u32) {
+        self.cache[slot] = CacheEntry { a, b, op: op as u32 | self.generation << 2, r };
     }
 
     /// Memory held by the manager, in bytes (nodes, intervals, tables).
@@ -210,6 +283,17 @@ impl Dd {
             + self.kid.capacity() * size_of::<u32>()
             + self.hi_wide.capacity() * size_of::<u128>()
             + self.kid_wide.capacity() * size_of::<u32>()
+            + self.unique.capacity() * (size_of::<(u32, u32)>() + 1)
+            + self.cache.len() * size_of::<CacheEntry>()
+    }
+
+    /// The part of [`Dd::bytes`] in use: the arenas up to their length (a [`Dd::release`] gives
+    /// back what it drops here, while the arenas keep their room).
+    pub fn used_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.nodes.len() * size_of::<Node>()
+            + self.hi.len() * (size_of::<u64>() + size_of::<u32>())
+            + self.hi_wide.len() * (size_of::<u128>() + size_of::<u32>())
             + self.unique.capacity() * (size_of::<(u32, u32)>() + 1)
             + self.cache.len() * size_of::<CacheEntry>()
     }
@@ -417,10 +501,9 @@ impl Dd {
             return true;
         }
         let (a, b) = if a > b { (b, a) } else { (a, b) };
-        let slot = (mix(mix(Op::And as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
-        let e = self.cache[slot];
-        if e.op == Op::And as u32 && e.a == a && e.b == b {
-            return e.r != 0;
+        let (slot, hit) = self.cached(Op::And, a, b);
+        if let Some(r) = hit {
+            return r != 0;
         }
         // Nothing shared where either child is empty; stop at the first pair that shares a packet.
         let disjoint = self.zip_edges(a, b, |ka, kb| (ka == 0, kb == 0), |dd, _, pair| pair.is_none_or(|(ka, kb)| !dd.meets_at(ka, kb)));
@@ -428,7 +511,7 @@ impl Dd {
             return true;
         }
         // Disjoint: the intersection is the empty set, which the operation cache can keep.
-        self.cache[slot] = CacheEntry { a, b, op: Op::And as u32, r: 0 };
+        self.remember(slot, Op::And, a, b, 0);
         false
     }
 
@@ -446,10 +529,9 @@ impl Dd {
             // `a` holds a packet, `b` none; or `a` holds every packet and `b` not all.
             return false;
         }
-        let slot = (mix(mix(Op::Diff as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
-        let e = self.cache[slot];
-        if e.op == Op::Diff as u32 && e.a == a && e.b == b {
-            return e.r == 0;
+        let (slot, hit) = self.cached(Op::Diff, a, b);
+        if let Some(r) = hit {
+            return r == 0;
         }
         // Nothing of `a` outside `b` where `a`'s child is empty or `b`'s full; stop at the first
         // pair with a packet of `a` outside `b`.
@@ -457,7 +539,7 @@ impl Dd {
             return false;
         }
         // A subset: the difference is the empty set, which the operation cache can keep.
-        self.cache[slot] = CacheEntry { a, b, op: Op::Diff as u32, r: 0 };
+        self.remember(slot, Op::Diff, a, b, 0);
         true
     }
 
@@ -500,10 +582,8 @@ impl Dd {
                 }
             }
         }
-        let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
-        let e = self.cache[slot];
-        if e.op == op as u32 && e.a == a && e.b == b {
-            return e.r;
+        if let (_, Some(r)) = self.cached(op, a, b) {
+            return r;
         }
         if self.stopped || self.stop_at.is_some_and(|n| self.nodes.len() >= n) {
             self.stopped = true;
@@ -530,8 +610,8 @@ impl Dd {
         if self.stopped {
             return 0;
         }
-        let slot = (mix(mix(op as u64, a as u64), b as u64) as usize) & (self.cache.len() - 1);
-        self.cache[slot] = CacheEntry { a, b, op: op as u32, r };
+        let (slot, _) = self.cached(op, a, b);
+        self.remember(slot, op, a, b, r);
         r
     }
 
@@ -672,6 +752,7 @@ impl Dd {
                     parts.groups.resize(self.nodes.len().max(s as usize + 1), (0, 0));
                 }
                 parts.groups[s as usize] = g;
+                parts.grouped.push(s);
                 g
             }
         };
@@ -1013,13 +1094,29 @@ pub struct Parts {
     groups: Vec<(u32, u32)>,
     /// (child, part) of every node's groups.
     arena: Vec<(u32, u32)>,
+    /// The nodes grouped, in order ([`Parts::release`] forgets the last ones).
+    grouped: Vec<u32>,
     /// The part of each dimension's whole range.
     full: [u32; NDIMS],
 }
 
+/// A point in the history of a [`Parts`] ([`Parts::mark`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartsMark {
+    arena: usize,
+    grouped: usize,
+}
+
 impl Default for Parts {
     fn default() -> Self {
-        let mut p = Parts { ranges: Vec::new(), index: FxHashMap::default(), groups: Vec::new(), arena: Vec::new(), full: [0; NDIMS] };
+        let mut p = Parts {
+            ranges: Vec::new(),
+            index: FxHashMap::default(),
+            groups: Vec::new(),
+            arena: Vec::new(),
+            grouped: Vec::new(),
+            full: [0; NDIMS],
+        };
         for d in Dim::ALL {
             p.full[d as usize] = p.intern(Ranges::range(0, d.max()));
         }
@@ -1028,6 +1125,23 @@ impl Default for Parts {
 }
 
 impl Parts {
+    /// The groupings as they are now, to be forgotten with the nodes of a [`Dd::release`] to a
+    /// mark taken at the same time. The parts themselves (values) are kept: their numbers stay.
+    pub fn mark(&self) -> PartsMark {
+        PartsMark { arena: self.arena.len(), grouped: self.grouped.len() }
+    }
+
+    /// Forget the groupings made since `m` (of nodes a release may have dropped, or whose
+    /// groups lie past the arena kept).
+    pub fn release(&mut self, m: PartsMark) {
+        for s in self.grouped.drain(m.grouped.min(self.grouped.len())..) {
+            if let Some(g) = self.groups.get_mut(s as usize) {
+                *g = (0, 0);
+            }
+        }
+        self.arena.truncate(m.arena);
+    }
+
     fn intern(&mut self, r: Ranges) -> u32 {
         if let Some(&i) = self.index.get(&r) {
             return i;

@@ -159,6 +159,72 @@ proptest! {
         prop_assert_eq!(got, dd.witness(both));
     }
 
+    /// A release drops what was made after its mark and nothing before: the older sets keep
+    /// their packets, ids the dropped nodes had are given to other sets, and neither the unique
+    /// table nor the operation cache answers with a dropped node.
+    #[test]
+    fn release_keeps_the_older_sets(a in set(), b in set(), c in set(), e in set()) {
+        let mut dd = Dd::new();
+        let (x, y) = (dd.from_packet_set(&a), dd.from_packet_set(&b));
+        let before = dd.nodes();
+        let mark = dd.mark();
+        // Made and cached after the mark, then dropped.
+        let z = dd.from_packet_set(&c);
+        let _ = (dd.and(x, z), dd.or(y, z), dd.diff(z, x), dd.meets(x, z), dd.is_subset(z, y), dd.and(x, y));
+        dd.release(mark);
+        prop_assert_eq!(dd.nodes(), before);
+        prop_assert_eq!(dd.mark(), mark);
+        // New sets take the freed ids.
+        let w = dd.from_packet_set(&e);
+        let z = dd.from_packet_set(&c);
+        for (s, p) in [(x, &a), (y, &b), (z, &c), (w, &e)] {
+            prop_assert!(same(&dd, s, p));
+            // Hash-consing still finds every node: making the set again gives the same id.
+            prop_assert_eq!(dd.from_packet_set(p), s);
+        }
+        let and = dd.and(x, y);
+        prop_assert!(same(&dd, and, &a.intersect(&b)));
+        let and = dd.and(x, z);
+        prop_assert!(same(&dd, and, &a.intersect(&c)));
+        let or = dd.or(y, z);
+        prop_assert!(same(&dd, or, &b.union(&c)));
+        let diff = dd.diff(z, x);
+        prop_assert!(same(&dd, diff, &c.difference(&a)));
+        prop_assert_eq!(dd.meets(x, w), !a.intersect(&e).is_empty());
+        prop_assert_eq!(dd.is_subset(z, y), c.is_subset(&b));
+        prop_assert_eq!(dd.is_subset(w, x), e.is_subset(&a));
+    }
+
+    /// Rows read with one `Parts` across releases (as a device's findings read them) are the
+    /// cubes of the sets at the time.
+    #[test]
+    fn rows_across_releases(a in set(), b in set(), c in set()) {
+        let mut dd = Dd::new();
+        let mut parts = Parts::default();
+        let x = dd.from_packet_set(&a);
+        let rows = |dd: &Dd, parts: &mut Parts, s: Set| -> Vec<Cube> {
+            dd.cube_rows(s, parts).iter().map(|r| parts.cube(r)).collect()
+        };
+        let _ = rows(&dd, &mut parts, x);
+        for other in [&b, &c] {
+            let (mark, pm) = (dd.mark(), parts.mark());
+            let y = dd.from_packet_set(other);
+            let u = dd.or(x, y);
+            for s in [y, u, x] {
+                let cubes = dd.to_packet_set(s);
+                prop_assert_eq!(&rows(&dd, &mut parts, s), cubes.cubes());
+            }
+            dd.release(mark);
+            parts.release(pm);
+        }
+        let y = dd.from_packet_set(&c);
+        let d = dd.diff(y, x);
+        for s in [d, y, x] {
+            let cubes = dd.to_packet_set(s);
+            prop_assert_eq!(&rows(&dd, &mut parts, s), cubes.cubes());
+        }
+    }
+
     /// Several sets tested together without building their intersection: they meet exactly
     /// when the intersection built holds a packet, and the witness is the built one's.
     #[test]
