@@ -406,12 +406,20 @@ pub fn check_rules_up_to(ws: &Workspace, net: &CNetwork, max_rules: usize) -> Ve
 /// [`check_rules_up_to`] with the checks of a device stopping when its diagrams take more than
 /// `max_bytes`.
 fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_bytes: usize) -> Vec<Finding> {
-    check_rules_keeping(ws, net, max_rules, max_bytes, None)
+    check_rules_keeping(ws, net, max_rules, max_bytes, None, MAX_KEPT_TEXTS)
 }
 
 /// [`check_rules_within`], dropping what a device's checks made whenever the bytes in use pass
-/// `keep` (by default, [`Made`] tells when).
-fn check_rules_keeping(ws: &Workspace, net: &CNetwork, max_rules: usize, max_bytes: usize, keep: Option<usize>) -> Vec<Finding> {
+/// `keep` (by default, [`Made`] tells when), and the texts made for them when they are more than
+/// `max_texts`.
+fn check_rules_keeping(
+    ws: &Workspace,
+    net: &CNetwork,
+    max_rules: usize,
+    max_bytes: usize,
+    keep: Option<usize>,
+    max_texts: usize,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, c) in net.devices.iter().enumerate() {
         if c.rulesets.is_empty() {
@@ -443,7 +451,7 @@ fn check_rules_keeping(ws: &Workspace, net: &CNetwork, max_rules: usize, max_byt
         }
         let d = Dev::new(&c.name, c, &mut dd, &eff_dd, filtering, max_bytes);
         let before = out.len();
-        if !check_device(&d, &mut dd, &mut out, max_bytes, keep) {
+        if !check_device(&d, &mut dd, &mut out, max_bytes, keep, max_texts) {
             out.truncate(before);
             let why = format!(
                 "its checks stopped at the budget of {} MB of decision diagrams (the sets their findings describe)",
@@ -466,6 +474,10 @@ struct Made {
     mark: (dd::Mark, dd::PartsMark),
     keep: usize,
 }
+
+/// The texts a device's checks keep at most when they drop their sets ([`Words::release`]): a
+/// device of 100,000 rules makes hundreds of thousands of address texts.
+const MAX_KEPT_TEXTS: usize = 1 << 16;
 
 /// The checks of a device keep what they make up to this many bytes of diagrams at least
 /// (below, dropping it would only cost the operation cache's hits).
@@ -603,7 +615,7 @@ fn set(label: &str, s: &PacketSet, d: &Dev) -> NamedSet {
 
 /// The findings of every rule of a device; false if the device's diagrams outgrew `max_bytes`
 /// on the way (the findings are then incomplete).
-fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, keep: Option<usize>) -> bool {
+fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, keep: Option<usize>, max_texts: usize) -> bool {
     let c = d.c;
     let base = dd.used_bytes().max(MIN_KEPT_BYTES);
     let keep = keep.unwrap_or_else(|| base.saturating_add(base / 2).min(max_bytes / 2));
@@ -627,7 +639,7 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, 
             if dd.used_bytes() > made.keep {
                 // The sets the findings so far described are dropped (the operation cache
                 // keeps what it can).
-                d.words.borrow_mut().release(dd, made.mark);
+                d.words.borrow_mut().release(dd, made.mark, max_texts);
             }
         }
     }

@@ -253,10 +253,16 @@ impl Words {
         (dd.mark(), self.parts.mark())
     }
 
-    /// Drop what was made since `m`, in the manager and in the groupings of its nodes.
-    pub fn release(&mut self, dd: &mut Dd, m: (dd::Mark, dd::PartsMark)) {
+    /// Drop what was made since `m`, in the manager and in the groupings of its nodes. Texts
+    /// are kept for the next findings, unless there are more than `max_texts`: then every text
+    /// and part is forgotten (made again when needed).
+    pub fn release(&mut self, dd: &mut Dd, m: (dd::Mark, dd::PartsMark), max_texts: usize) {
         dd.release(m.0);
-        self.parts.release(m.1);
+        if self.texts.len() > max_texts {
+            *self = Words::default();
+        } else {
+            self.parts.release(m.1);
+        }
     }
 }
 

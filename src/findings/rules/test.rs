@@ -287,7 +287,7 @@ proptest! {
         let eff = crate::findings::effective::device_effect_dd_apart(&mut dd, &d, &[Family::V4; 3], &[false; 3]);
         let dev = Dev::new("t", &d, &mut dd, &eff, vec![true; 3], usize::MAX);
         let mut out = Vec::new();
-        check_device(&dev, &mut dd, &mut out, usize::MAX, None);
+        check_device(&dev, &mut dd, &mut out, usize::MAX, None, usize::MAX);
         let at = |code: &str, loc: RuleLoc| {
             let r = &d.rulesets[loc.ruleset].rules[loc.rule];
             out.iter().any(|f| f.code == code && f.line == r.prov.line && f.ruleset == format!("filter/C{}", loc.ruleset))
@@ -536,7 +536,7 @@ fn device_findings(d: &CDevice, apart: Option<usize>) -> String {
     };
     let dev = Dev::new("t", d, &mut dd, &eff, vec![true; 3], usize::MAX);
     let mut out = Vec::new();
-    check_device(&dev, &mut dd, &mut out, usize::MAX, None);
+    check_device(&dev, &mut dd, &mut out, usize::MAX, None, usize::MAX);
     serde_json::to_string(&out).expect("findings serialize")
 }
 
@@ -594,18 +594,22 @@ fn a_device_whose_checks_outgrow_the_budget_gets_one_note_instead_of_some_findin
     assert!(cut[0].message.contains("its checks stopped at the budget"), "{}", cut[0].message);
 }
 
-/// Checks that drop what they made after every rule ([`Dd::release`]) report what checks that
-/// keep everything do, byte for byte: a generated ruleset whose findings describe sets met
+/// Checks that drop what they made after every rule ([`Dd::release`], and their texts with
+/// [`Words::release`]) report what checks that keep everything do, byte for byte: a generated ruleset whose findings describe sets met
 /// with the entries of chains called by interface.
 #[test]
 fn findings_do_not_depend_on_what_the_checks_keep() {
     let ws = Workspace::load(crate::synth::Estate::generate(600, 3).input_files());
     let net = CNetwork::build(&ws.network);
-    let kept = check_rules_keeping(&ws, &net, usize::MAX, usize::MAX, Some(usize::MAX));
-    let dropped = check_rules_keeping(&ws, &net, usize::MAX, usize::MAX, Some(0));
+    let kept = check_rules_keeping(&ws, &net, usize::MAX, usize::MAX, Some(usize::MAX), usize::MAX);
     let codes: std::collections::BTreeSet<&str> = kept.iter().map(|f| f.code).collect();
     assert!(["R101", "R102", "R103", "R104"].iter().all(|c| codes.contains(c)), "{codes:?}");
-    assert_eq!(serde_json::to_string(&kept).unwrap(), serde_json::to_string(&dropped).unwrap());
+    let kept = serde_json::to_string(&kept).unwrap();
+    // Sets dropped after every rule, with the texts kept or forgotten too.
+    for max_texts in [usize::MAX, 0] {
+        let dropped = check_rules_keeping(&ws, &net, usize::MAX, usize::MAX, Some(0), max_texts);
+        assert_eq!(kept, serde_json::to_string(&dropped).unwrap(), "texts kept up to {max_texts}");
+    }
 }
 
 #[test]
