@@ -471,7 +471,7 @@ pub const MAX_RULES_PER_DEVICE: usize = 10_000;
 /// ([`check_device`]): one and a half times what the effective sets take, but at most half the
 /// budget (the arenas keep the room of what is dropped, and grow by doubling).
 struct Made {
-    mark: (dd::Mark, dd::PartsMark),
+    mark: super::text::WordsMark,
     keep: usize,
 }
 

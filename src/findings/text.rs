@@ -245,25 +245,40 @@ pub struct Words {
     by_part: Vec<u32>,
     /// What each protocol part tells about a row's other parts.
     shapes: HashMap<u32, Shape>,
+    /// How many times everything was forgotten ([`Words::release`]): a mark taken before refers
+    /// to parts no longer there.
+    forgotten: u32,
 }
 
 impl Words {
     /// The manager's mark and the groupings' ([`Dd::release`], [`Parts::release`]).
-    pub fn mark(&self, dd: &Dd) -> (dd::Mark, dd::PartsMark) {
-        (dd.mark(), self.parts.mark())
+    pub fn mark(&self, dd: &Dd) -> WordsMark {
+        WordsMark { dd: dd.mark(), parts: self.parts.mark(), forgotten: self.forgotten }
     }
 
     /// Drop what was made since `m`, in the manager and in the groupings of its nodes. Texts
     /// are kept for the next findings, unless there are more than `max_texts`: then every text
     /// and part is forgotten (made again when needed).
-    pub fn release(&mut self, dd: &mut Dd, m: (dd::Mark, dd::PartsMark), max_texts: usize) {
-        dd.release(m.0);
+    pub fn release(&mut self, dd: &mut Dd, m: WordsMark, max_texts: usize) {
+        dd.release(m.dd);
         if self.texts.len() > max_texts {
-            *self = Words::default();
+            *self = Words { forgotten: self.forgotten + 1, ..Words::default() };
+        } else if self.forgotten == m.forgotten {
+            self.parts.release(m.parts);
         } else {
-            self.parts.release(m.1);
+            // Forgotten since the mark: every grouping there is was made after it.
+            self.parts.release(dd::PartsMark::default());
         }
     }
+}
+
+/// A point in the history of a device's [`Words`] and its manager ([`Words::mark`]).
+#[derive(Clone, Copy, Debug)]
+pub struct WordsMark {
+    dd: dd::Mark,
+    parts: dd::PartsMark,
+    /// How many times the words were forgotten before the mark.
+    forgotten: u32,
 }
 
 /// No text: the part is left out.
@@ -706,6 +721,35 @@ mod test {
                 proptest::prop_assert_eq!(text, describe_with(&cubes, None, &mut b));
                 proptest::prop_assert_eq!(w, witness(&cubes, None));
             }
+        }
+    }
+
+    /// Texts read after releases, with and without forgetting the words in between, are the
+    /// texts fresh words give: the groupings of dropped nodes are never read for the sets that
+    /// take their ids, also when the words were forgotten after the mark was taken.
+    #[test]
+    fn texts_after_releases_are_fresh_texts() {
+        let mut dd = Dd::new();
+        let mut w = Words::default();
+        let set = |dd: &mut Dd, dst: &str, lo: u128, hi: u128| {
+            let mut c = Cube::full();
+            c.set(Dim::Proto, Ranges::single(6));
+            c.set(Dim::Dst, net(dst));
+            c.set(Dim::Dport, Ranges::range(lo, hi));
+            dd.cube(&c)
+        };
+        let fresh = |dd: &Dd, s| describe_dd(dd, s, None, &mut Words::default());
+        let a = set(&mut dd, "10.0.0.0/8", 22, 22);
+        assert_eq!(describe_dd(&dd, a, None, &mut w), fresh(&dd, a));
+        let m = w.mark(&dd);
+        for (k, forget) in [(1u128, 0), (2, usize::MAX), (3, usize::MAX), (4, 0), (5, usize::MAX)] {
+            // Each set takes the ids the last one had.
+            let s = set(&mut dd, &format!("192.0.{k}.0/24"), 80 + k, 90 + 2 * k);
+            let u = dd.or(a, s);
+            for x in [s, u, a] {
+                assert_eq!(describe_dd(&dd, x, None, &mut w), fresh(&dd, x), "round {k}");
+            }
+            w.release(&mut dd, m, forget);
         }
     }
 

@@ -237,6 +237,7 @@ impl Dd {
             let n = self.nodes[id];
             let sp = self.edges(id as u32);
             let h = (node_hash(n.level as usize, (0..sp.n).map(|i| self.at(sp, i))) >> 32) as u32;
+            debug_assert_eq!(self.unique.get(&h), Some(&(id as u32)));
             if n.next == 0 {
                 self.unique.remove(&h);
             } else {
@@ -1100,8 +1101,8 @@ pub struct Parts {
     full: [u32; NDIMS],
 }
 
-/// A point in the history of a [`Parts`] ([`Parts::mark`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A point in the history of a [`Parts`] ([`Parts::mark`]); the default is the start of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PartsMark {
     arena: usize,
     grouped: usize,
