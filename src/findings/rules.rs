@@ -410,8 +410,8 @@ fn check_rules_within(ws: &Workspace, net: &CNetwork, max_rules: usize, max_byte
 }
 
 /// [`check_rules_within`], dropping what a device's checks made whenever the bytes in use pass
-/// `keep` (by default, [`Made`] tells when), and the texts made for them when they are more than
-/// `max_texts`.
+/// `keep` (by default, [`check_device`] tells when), and the texts made for them when they are
+/// more than `max_texts`.
 fn check_rules_keeping(
     ws: &Workspace,
     net: &CNetwork,
@@ -466,14 +466,6 @@ fn check_rules_keeping(
 /// Devices with more rules than this are not analysed rule by rule (BENCHMARKS.md, "Per-rule
 /// analysis", gives the time per size); such a device gets one R106 note instead.
 pub const MAX_RULES_PER_DEVICE: usize = 10_000;
-
-/// The manager before the checks, and the bytes in use up to which what they make is kept
-/// ([`check_device`]): one and a half times what the effective sets take, but at most half the
-/// budget (the arenas keep the room of what is dropped, and grow by doubling).
-struct Made {
-    mark: super::text::WordsMark,
-    keep: usize,
-}
 
 /// The texts a device's checks keep at most when they drop their sets ([`Words::release`]): a
 /// device of 100,000 rules makes hundreds of thousands of address texts.
@@ -617,9 +609,11 @@ fn set(label: &str, s: &PacketSet, d: &Dev) -> NamedSet {
 /// on the way (the findings are then incomplete).
 fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, keep: Option<usize>, max_texts: usize) -> bool {
     let c = d.c;
+    // What the checks make is kept up to one and a half times what the effective sets take, but
+    // at most half the budget (the arenas keep the room of what is dropped, and grow by doubling).
     let base = dd.used_bytes().max(MIN_KEPT_BYTES);
     let keep = keep.unwrap_or_else(|| base.saturating_add(base / 2).min(max_bytes / 2));
-    let made = Made { mark: d.words.borrow().mark(dd), keep };
+    let mark = d.words.borrow().mark(dd);
     for (ri, rs) in c.rulesets.iter().enumerate() {
         let Some(re) = d.eff.rulesets.get(ri) else { continue };
         if !d.entered.get(ri).copied().unwrap_or(false) {
@@ -636,10 +630,10 @@ fn check_device(d: &Dev, dd: &mut Dd, out: &mut Vec<Finding>, max_bytes: usize, 
             // Only this rule's findings read its sets made whole.
             d.matched[ri][i].made.set(None);
             d.decided[ri][i].made.set(None);
-            if dd.used_bytes() > made.keep {
+            if dd.used_bytes() > keep {
                 // The sets the findings so far described are dropped (the operation cache
                 // keeps what it can).
-                d.words.borrow_mut().release(dd, made.mark, max_texts);
+                d.words.borrow_mut().release(dd, mark, max_texts);
             }
         }
     }
