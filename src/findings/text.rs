@@ -262,7 +262,7 @@ impl Words {
     pub fn release(&mut self, dd: &mut Dd, m: WordsMark, max_texts: usize) {
         dd.release(m.dd);
         if self.texts.len() > max_texts {
-            *self = Words { forgotten: self.forgotten + 1, ..Words::default() };
+            *self = Words { forgotten: self.forgotten.wrapping_add(1), ..Words::default() };
         } else if self.forgotten == m.forgotten {
             self.parts.release(m.parts);
         } else {
